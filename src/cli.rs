@@ -1,0 +1,97 @@
+//! The `lapse` commands and their flags, as typed; `main` resolves them into library calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use lapse::extract::OnError;
+
+/// Lapse-risk prediction and retention prioritization for life insurers.
+#[derive(Debug, Parser)]
+#[command(name = "lapse", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a synthetic renewal book (the contract's five tables) into a directory.
+    Generate(GenerateArgs),
+    /// Build point-in-time feature rows for the renewals at risk at one or more snapshot dates.
+    Features(FeaturesArgs),
+    /// Print the feature catalog (name, family, type, meaning), generated from the code.
+    Catalog(CatalogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of policies.
+    #[arg(long, default_value_t = 10_000)]
+    pub policies: usize,
+    /// Random seed: the same seed and flags write the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// File format of the tables.
+    #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
+    pub format: TableFormat,
+    /// The extract date: nothing after it is recorded.
+    #[arg(long, default_value = "2026-09-30")]
+    pub extract_date: String,
+    /// The first issue date of the book.
+    #[arg(long, default_value = "2016-01-01")]
+    pub start: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Directory holding the extract tables (policies, customers, installments, and optionally
+    /// events and agents; each .csv or .parquet).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Snapshot date T (YYYY-MM-DD), or a range FROM..TO stepped by --every for a stacked
+    /// training set.
+    #[arg(long)]
+    pub as_of: String,
+    /// Step between snapshot dates of a range: 7d, 2w, 1mo, 3mo, 1y.
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// Renewals due up to T + horizon days are scored.
+    #[arg(long, default_value_t = 30)]
+    pub horizon_days: i32,
+    /// A renewal due on D lapses when it is not paid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// The day the extract was taken (labels whose deadline is not before it are null).
+    /// Default: the latest date the extract records (a payment, an event, a status change...).
+    #[arg(long)]
+    pub extract_date: Option<String>,
+    /// Output file: .parquet or .csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// strict: any broken row stops the run and nothing is written. skip: broken rows are left
+    /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
+    #[arg(long, value_enum, default_value_t = OnError::Strict)]
+    pub on_error: OnError,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Markdown)]
+    pub format: CatalogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CatalogFormat {
+    Markdown,
+    Json,
+}

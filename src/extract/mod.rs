@@ -1,0 +1,367 @@
+//! The only reader of raw extracts: finds the contract's tables in a directory, checks every
+//! rule of `DATA_CONTRACT.md`, and returns a typed, indexed [`Book`].
+//!
+//! Strict by default: any broken row fails the load with a report of every broken row. With
+//! [`OnError::Skip`] the broken rows (and the rows that depend on them, such as installments of
+//! a rejected policy) are left out and returned in the [`IssueLog`] so the caller can write them
+//! to a rejects file. Nothing is dropped without an issue saying why.
+
+pub mod book;
+pub mod cells;
+pub mod issues;
+pub mod read;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::StringChunked;
+use rustc_hash::FxHashMap;
+
+pub use book::{Agents, Book, CategoryColumn, Customers, Events, GroupIndex, Installments, Policies};
+use book::select;
+use cells::TableFrame;
+pub use issues::{IssueLog, RowIssue};
+use schema::{Frequency, TableSpec, AGENTS, CUSTOMERS, EVENTS, INSTALLMENTS, POLICIES};
+
+use crate::io_util::IoContext;
+
+/// What to do with rows that break the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// Report every broken row and stop; nothing is written.
+    #[default]
+    Strict,
+    /// Leave broken rows out, and hand them back with their reasons.
+    Skip,
+}
+
+/// Why an extract could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Io(#[from] IoContext),
+    #[error("the extract directory {} has no {table} table ({table}.csv or {table}.parquet)", dir.display())]
+    MissingTable { table: &'static str, dir: PathBuf },
+    #[error("the {table} table is given twice ({}): keep one", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    AmbiguousTable { table: &'static str, paths: Vec<PathBuf> },
+    #[error("{}: missing required column(s) {}", file.display(), columns.join(", "))]
+    MissingColumns { file: PathBuf, columns: Vec<String> },
+    #[error("{}: cannot be read: {message}", file.display())]
+    Unreadable { file: PathBuf, message: String },
+    #[error("the extract breaks the data contract in {} row(s) ({} issue(s)); nothing was written. Fix them, or pass --on-error skip to write them to a rejects file and go on:\n{}", log.bad_row_count(), log.len(), log.report(50))]
+    Rejected { log: IssueLog },
+}
+
+/// A loaded book and the rows left out of it.
+#[derive(Debug)]
+pub struct LoadedBook {
+    pub book: Book,
+    /// Every rejected row with its reasons (empty in strict mode, which fails instead).
+    pub rejected: IssueLog,
+    /// Where each table was read from.
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads and validates the extract in `dir`.
+pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractError> {
+    if !dir.is_dir() {
+        return Err(ExtractError::Io(IoContext::new(
+            "reading extract directory",
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+        )));
+    }
+    let mut files = Vec::new();
+    let mut open = |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> {
+        let Some(path) = read::locate(dir, spec)? else { return Ok(None) };
+        let started = std::time::Instant::now();
+        let df = read::read_table(&path, spec)?;
+        tracing::debug!(table = spec.name, rows = df.height(), elapsed_ms = started.elapsed().as_millis() as u64, "read");
+        files.push(path.clone());
+        Ok(Some(TableFrame::new(spec, path, df)))
+    };
+    let customers = open(&CUSTOMERS)?.expect("required table");
+    let agents = open(&AGENTS)?;
+    let policies = open(&POLICIES)?.expect("required table");
+    let installments = open(&INSTALLMENTS)?.expect("required table");
+    let events = open(&EVENTS)?;
+
+    let strict = on_error == OnError::Strict;
+    let mut log = IssueLog::default();
+    let (customers, customer_keys) = build_customers(customers, &mut log);
+    let (agents, agent_keys) = match agents {
+        Some(frame) => {
+            let (agents, keys) = build_agents(frame, &mut log);
+            (agents, Some(keys))
+        }
+        None => (Agents::default(), None),
+    };
+    let (policies, policy_keys) = build_policies(policies, &customer_keys, agent_keys.as_ref(), strict, &mut log);
+    let installments = build_installments(installments, &policy_keys, policies.len(), strict, &mut log);
+    let events = match events {
+        Some(frame) => build_events(frame, &policy_keys, policies.len(), strict, &mut log),
+        None => Events { offsets: vec![0; policies.len() + 1], ..Events::default() },
+    };
+    if strict && !log.is_empty() {
+        return Err(ExtractError::Rejected { log });
+    }
+
+    let customer_policies = GroupIndex::build(customers.id.len(), policies.customer.iter().map(|&c| Some(c)));
+    let agent_policies = GroupIndex::build(agents.id.len(), policies.agent.iter().copied());
+    let latest_observed = [
+        installments.paid.iter().flatten().max().copied(),
+        events.date.iter().max().copied(),
+        policies.status_date.iter().flatten().max().copied(),
+        policies.issue_date.iter().max().copied(),
+        agents.hire_date.iter().flatten().max().copied(),
+        agents.leave_date.iter().flatten().max().copied(),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let book = Book { customers, agents, policies, installments, events, customer_policies, agent_policies, latest_observed };
+    Ok(LoadedBook { book, rejected: log, files })
+}
+
+/// A table's keys: accepted ones map to their row in the built table; rejected ones remember
+/// their source row, so that dependants can say why they were left out.
+struct Keys {
+    table: &'static str,
+    accepted: FxHashMap<String, u32>,
+    rejected: FxHashMap<String, usize>,
+}
+
+/// Flags later rows that repeat an earlier row's key.
+fn flag_duplicates(frame: &mut TableFrame, ids: &StringChunked, column: &str) {
+    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut dups = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let Some(id) = id.map(str::trim).filter(|s| !s.is_empty()) else { continue };
+        if let Some(&row) = first.get(id) {
+            dups.push((i, id.to_string(), row));
+        } else {
+            first.insert(id, i);
+        }
+    }
+    for (i, id, row) in dups {
+        frame.flag(i, column, id, format!("duplicate key (first at row {})", row + 1));
+    }
+}
+
+/// The rows to keep and the key maps, once every rule has been checked.
+fn settle_keys(frame: &TableFrame, ids: &StringChunked) -> (Vec<u32>, Keys) {
+    let mut keep = Vec::with_capacity(frame.height());
+    let mut keys = Keys { table: frame.spec.name, accepted: FxHashMap::default(), rejected: FxHashMap::default() };
+    for (i, id) in ids.iter().enumerate() {
+        let id = id.map(str::trim).unwrap_or_default();
+        if frame.bad[i] {
+            if !id.is_empty() && !keys.accepted.contains_key(id) {
+                keys.rejected.entry(id.to_string()).or_insert(i);
+            }
+        } else {
+            keys.accepted.insert(id.to_string(), keep.len() as u32);
+            keep.push(i as u32);
+        }
+    }
+    (keep, keys)
+}
+
+/// Resolves a foreign key per row. Unknown keys are flagged; keys of rejected rows are flagged
+/// only when skipping (in strict mode the run fails on the rejected row itself).
+fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target: &Keys, strict: bool) -> Vec<Option<u32>> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut flags = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        let Some(value) = value.map(str::trim).filter(|s| !s.is_empty()) else {
+            out.push(None);
+            continue;
+        };
+        match target.accepted.get(value) {
+            Some(&idx) => out.push(Some(idx)),
+            None => {
+                out.push(None);
+                match target.rejected.get(value) {
+                    // Strict runs fail on the rejected row itself; this one is only unusable.
+                    Some(_) if strict => frame.bad[i] = true,
+                    Some(&row) => flags.push((i, value.to_string(), format!("its {} row {} was rejected", target.table, row + 1))),
+                    None => flags.push((i, value.to_string(), format!("unknown key: not in {}", target.table))),
+                }
+            }
+        }
+    }
+    for (i, value, reason) in flags {
+        frame.flag(i, column, value, reason);
+    }
+    out
+}
+
+fn build_customers(mut frame: TableFrame, log: &mut IssueLog) -> (Customers, Keys) {
+    let ids = frame.text("customer_id");
+    let birth = frame.dates("birth_date");
+    let gender = frame.text("gender");
+    let region = frame.text("region");
+    let occupation = frame.text("occupation_class");
+    flag_duplicates(&mut frame, &ids, "customer_id");
+    let (keep, keys) = settle_keys(&frame, &ids);
+    let customers = Customers {
+        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        birth_date: keep.iter().map(|&i| birth[i as usize].expect("kept rows have a birth date")).collect(),
+        gender: CategoryColumn::encode(keep.iter().map(|&i| gender.get(i as usize))),
+        region: CategoryColumn::encode(keep.iter().map(|&i| region.get(i as usize))),
+        occupation_class: CategoryColumn::encode(keep.iter().map(|&i| occupation.get(i as usize))),
+    };
+    log.extend(frame.issues);
+    (customers, keys)
+}
+
+fn build_agents(mut frame: TableFrame, log: &mut IssueLog) -> (Agents, Keys) {
+    let ids = frame.text("agent_id");
+    let hire = frame.dates("hire_date");
+    let leave = frame.dates("leave_date");
+    flag_duplicates(&mut frame, &ids, "agent_id");
+    let (keep, keys) = settle_keys(&frame, &ids);
+    let agents = Agents {
+        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        hire_date: select(&hire, &keep),
+        leave_date: select(&leave, &keep),
+    };
+    log.extend(frame.issues);
+    (agents, keys)
+}
+
+fn build_policies(mut frame: TableFrame, customers: &Keys, agents: Option<&Keys>, strict: bool, log: &mut IssueLog) -> (Policies, Keys) {
+    let ids = frame.text("policy_id");
+    let customer_ids = frame.text("customer_id");
+    let product_code = frame.text("product_code");
+    let product_type = frame.text("product_type");
+    let channel = frame.text("channel");
+    let agent_ids = frame.text("agent_id");
+    let issue = frame.dates("issue_date");
+    let frequency_text = frame.text("premium_frequency");
+    let modal = frame.numbers("modal_premium");
+    let sum_assured = frame.numbers("sum_assured");
+    let term = frame.numbers("payment_term_years");
+    let method = frame.text("payment_method");
+    let region = frame.text("region");
+    let status = frame.text("status");
+    let status_date = frame.dates("status_date");
+
+    let mut frequency = Vec::with_capacity(frame.height());
+    let mut bad_frequency = Vec::new();
+    for (i, text) in frequency_text.iter().enumerate() {
+        let parsed = text.and_then(Frequency::parse);
+        if let (Some(text), None) = (text.filter(|t| !t.trim().is_empty()), parsed) {
+            bad_frequency.push((i, text.to_string()));
+        }
+        frequency.push(parsed);
+    }
+    for (i, text) in bad_frequency {
+        frame.flag(i, "premium_frequency", text, "unknown premium frequency (expected annual, semiannual, quarterly or monthly)");
+    }
+    flag_duplicates(&mut frame, &ids, "policy_id");
+    let customer = resolve(&mut frame, &customer_ids, "customer_id", customers, strict);
+    let agent = match agents {
+        Some(agents) => resolve(&mut frame, &agent_ids, "agent_id", agents, strict),
+        None => vec![None; frame.height()],
+    };
+    let (keep, keys) = settle_keys(&frame, &ids);
+    let pick = |col: &StringChunked| CategoryColumn::encode(keep.iter().map(|&i| col.get(i as usize)));
+    let policies = Policies {
+        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        customer: keep.iter().map(|&i| customer[i as usize].expect("kept rows have a customer")).collect(),
+        product_code: pick(&product_code),
+        product_type: pick(&product_type),
+        channel: pick(&channel),
+        agent_id: pick(&agent_ids),
+        agent: select(&agent, &keep),
+        issue_date: keep.iter().map(|&i| issue[i as usize].expect("kept rows have an issue date")).collect(),
+        frequency: keep.iter().map(|&i| frequency[i as usize].expect("kept rows have a frequency")).collect(),
+        modal_premium: keep.iter().map(|&i| modal[i as usize].expect("kept rows have a premium")).collect(),
+        sum_assured: select(&sum_assured, &keep),
+        payment_term_years: keep.iter().map(|&i| term[i as usize].expect("kept rows have a term") as u32).collect(),
+        payment_method: pick(&method),
+        region: pick(&region),
+        status: pick(&status),
+        status_date: select(&status_date, &keep),
+    };
+    log.extend(frame.issues);
+    (policies, keys)
+}
+
+fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize, strict: bool, log: &mut IssueLog) -> Installments {
+    let policy_ids = frame.text("policy_id");
+    let number = frame.numbers("installment_no");
+    let due = frame.dates("due_date");
+    let amount_due = frame.numbers("amount_due");
+    let paid = frame.dates("paid_date");
+    let amount_paid = frame.numbers("amount_paid");
+    let method = frame.text("payment_method");
+    let failed = frame.numbers("failed_debits");
+    let policy = resolve(&mut frame, &policy_ids, "policy_id", policies, strict);
+
+    let mut flags = Vec::new();
+    let mut seen: FxHashMap<(u32, u32), usize> = FxHashMap::default();
+    for i in 0..frame.height() {
+        if let (Some(p), Some(n)) = (policy[i], number[i]) {
+            if let Some(&first) = seen.get(&(p, n as u32)) {
+                flags.push((i, "installment_no", format!("{}", n as u32), format!("duplicate key (policy_id, installment_no) (first at row {})", first + 1)));
+            } else {
+                seen.insert((p, n as u32), i);
+            }
+        }
+        // (A paid_date that failed to parse is already reported; don't report it twice.)
+        if let (None, Some(amount)) = (paid[i], amount_paid[i])
+            && amount > 0.0
+            && !frame.bad[i]
+        {
+            flags.push((i, "amount_paid", amount.to_string(), "amount_paid > 0 but paid_date is empty".to_string()));
+        }
+    }
+    drop(seen);
+    for (i, column, value, reason) in flags {
+        frame.flag(i, column, value, reason);
+    }
+
+    let keep: Vec<u32> = (0..frame.height() as u32).filter(|&i| !frame.bad[i as usize]).collect();
+    let kept_policy: Vec<u32> = keep.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect();
+    let kept_due: Vec<_> = keep.iter().map(|&i| due[i as usize].expect("kept rows have a due date")).collect();
+    let kept_number: Vec<u32> = keep.iter().map(|&i| number[i as usize].expect("kept rows have a number") as u32).collect();
+    let (order, offsets) = Book::group_order(n_policies, &kept_policy, &kept_due, Some(&kept_number));
+    let rows: Vec<u32> = order.iter().map(|&k| keep[k as usize]).collect();
+    let method = CategoryColumn::encode(rows.iter().map(|&i| method.get(i as usize)));
+    let installments = Installments {
+        policy: select(&kept_policy, &order),
+        number: select(&kept_number, &order),
+        due: select(&kept_due, &order),
+        amount_due: rows.iter().map(|&i| amount_due[i as usize].expect("kept rows have an amount")).collect(),
+        paid: select(&paid, &rows),
+        amount_paid: select(&amount_paid, &rows),
+        method,
+        failed_debits: rows.iter().map(|&i| failed[i as usize].map(|f| f as u32)).collect(),
+        offsets,
+    };
+    log.extend(frame.issues);
+    installments
+}
+
+fn build_events(mut frame: TableFrame, policies: &Keys, n_policies: usize, strict: bool, log: &mut IssueLog) -> Events {
+    let policy_ids = frame.text("policy_id");
+    let date = frame.dates("event_date");
+    let kind = frame.text("event_type");
+    let amount = frame.numbers("amount");
+    let policy = resolve(&mut frame, &policy_ids, "policy_id", policies, strict);
+    let keep: Vec<u32> = (0..frame.height() as u32).filter(|&i| !frame.bad[i as usize]).collect();
+    let kept_policy: Vec<u32> = keep.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect();
+    let kept_date: Vec<_> = keep.iter().map(|&i| date[i as usize].expect("kept rows have a date")).collect();
+    let (order, offsets) = Book::group_order(n_policies, &kept_policy, &kept_date, None);
+    let rows: Vec<u32> = order.iter().map(|&k| keep[k as usize]).collect();
+    let events = Events {
+        policy: select(&kept_policy, &order),
+        date: select(&kept_date, &order),
+        kind: CategoryColumn::encode(rows.iter().map(|&i| kind.get(i as usize))),
+        amount: select(&amount, &rows),
+        offsets,
+    };
+    log.extend(frame.issues);
+    events
+}

@@ -1,0 +1,64 @@
+//! Writing files so that a reader never sees half of one: write a temp file beside the target,
+//! flush and sync it, then rename it over the target.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// An I/O error with the path it happened on.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}: {source}", path.display())]
+pub struct IoContext {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+impl IoContext {
+    pub fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
+        IoContext { action, path: path.to_path_buf(), source }
+    }
+}
+
+/// The temp path a file is written to before it is renamed to `path`.
+pub fn temp_path_for(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Creates `path` atomically: `write` fills a buffered temp file, which is synced and renamed
+/// over `path` only if `write` succeeds. On failure the temp file is removed and `path` is
+/// untouched.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), IoContext> {
+    atomic_write_with(path, |file| {
+        let mut buffered = BufWriter::new(file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        Ok(())
+    })
+}
+
+/// Like [`atomic_write`], with the raw temp file (for writers that buffer themselves).
+pub fn atomic_write_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), IoContext> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| IoContext::new("creating directory", dir, e))?;
+    }
+    let temp = temp_path_for(path);
+    let result = (|| -> io::Result<()> {
+        let mut file = File::create(&temp)?;
+        write(&mut file)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        IoContext::new("writing", path, e)
+    })
+}

@@ -1,0 +1,97 @@
+//! The `lapse` binary end to end: commands, exit codes, and what is (not) left on disk.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::{read_parquet, CsvBook};
+
+fn lapse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lapse")).args(args).env("LAPSE_LOG", "warn").output().expect("run lapse")
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn generate_then_build_a_snapshot_and_a_stacked_training_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("book");
+    let out = lapse(&["generate", "--policies", "300", "--seed", "1", "--out", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files_in(&data), ["agents.csv", "customers.csv", "events.csv", "installments.csv", "policies.csv"]);
+
+    let snapshot = dir.path().join("snapshot.parquet");
+    let out = lapse(&["features", "--data", data.to_str().unwrap(), "--as-of", "2026-06-30", "--out", snapshot.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let frame = read_parquet(&snapshot);
+    assert!(frame.height() > 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("wrote {} renewal rows", frame.height())), "{stdout}");
+
+    let train = dir.path().join("train.csv");
+    let out = lapse(&[
+        "features", "--data", data.to_str().unwrap(), "--as-of", "2025-01-31..2025-12-31", "--every", "1mo",
+        "--out", train.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = fs::read_to_string(&train).unwrap();
+    assert!(text.starts_with("as_of,policy_id,installment_no,due_date,customer_id,agent_id,lapsed,"));
+    assert_eq!(text.lines().filter(|l| l.starts_with("as_of,")).count(), 1, "one header for all snapshots");
+}
+
+#[test]
+fn strict_failure_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("book");
+    let mut book = CsvBook::new();
+    book.annual_policy("P1", "2022-01-01").installment("P1", 2, "2023-01-01", "yesterday");
+    book.write(&data);
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = lapse(&["features", "--data", data.to_str().unwrap(), "--as-of", "2023-01-15", "--out", out_dir.join("f.parquet").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("installments.csv row 2 (line 3), column paid_date, value \"yesterday\": not a valid date"), "{stderr}");
+    assert!(files_in(&out_dir).is_empty(), "nothing written, not even a temp file: {:?}", files_in(&out_dir));
+}
+
+#[test]
+fn skip_mode_writes_a_rejects_file_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("book");
+    let mut book = CsvBook::new();
+    book.annual_policy("P1", "2022-01-01").installment("P1", 2, "2023-01-01", "");
+    book.installment("P1", 3, "2024-01-01", "yesterday");
+    book.write(&data);
+    let out_path = dir.path().join("f.parquet");
+    let out = lapse(&["features", "--data", data.to_str().unwrap(), "--as-of", "2023-01-15", "--on-error", "skip", "--out", out_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("skipped 1 bad row(s)"), "{stderr}");
+    let rejects = fs::read_to_string(dir.path().join("f.rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 2);
+    assert!(rejects.contains("paid_date,yesterday,not a valid date"));
+    assert_eq!(read_parquet(&out_path).height(), 1);
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_message() {
+    let out = lapse(&["features", "--data", "nowhere", "--as-of", "2024-13-01", "--out", "x.parquet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of \"2024-13-01\" is not a date"));
+    let out = lapse(&["features", "--data", "nowhere", "--as-of", "2024-01-01", "--out", "x.parquet"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"), "names the missing directory");
+}
+
+#[test]
+fn committed_feature_catalog_matches_the_code() {
+    let committed = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/features/CATALOG.md")).expect("features/CATALOG.md");
+    assert_eq!(committed, lapse::features::catalog_markdown(), "regenerate with: cargo run -- catalog > features/CATALOG.md");
+    let out = lapse(&["catalog", "--format", "json"]);
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), lapse::features::FEATURES.len());
+}

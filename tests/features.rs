@@ -1,0 +1,279 @@
+//! The feature builder: snapshot membership, labels at the grace boundary, no look-ahead, and
+//! CSV and Parquet giving the same features.
+
+use lapse::dates::Day;
+use lapse::extract::read::FileFormat;
+use lapse::extract::{load_book, OnError};
+use lapse::features::BuildPlan;
+use lapse::generate::{generate, GenerateConfig, GeneratedBook};
+use polars::prelude::*;
+
+use crate::common::{column_strings, day, CsvBook};
+
+fn plan(as_of: Day, extract_date: Day) -> BuildPlan {
+    BuildPlan { as_of: vec![as_of], horizon_days: 30, grace_days: 60, extract_date }
+}
+
+fn snapshot_of(dir: &std::path::Path, as_of: Day, extract_date: Day) -> DataFrame {
+    let loaded = load_book(dir, OnError::Strict).expect("valid book");
+    plan(as_of, extract_date).frame(&loaded.book, as_of).expect("frame")
+}
+
+/// The snapshot rule to the letter: renewals only, not paid before T, due in [T-60, T+30].
+#[test]
+fn snapshot_membership_and_labels_follow_the_contract_at_every_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    book.annual_policy("P01", "2023-01-01").installment("P01", 2, "2024-01-01", "2024-03-01"); // paid on day 60
+    book.annual_policy("P02", "2023-01-02").installment("P02", 2, "2024-01-02", "2024-03-03"); // paid on day 61
+    book.annual_policy("P03", "2023-01-03").installment("P03", 2, "2024-01-03", ""); // deadline before extract
+    book.annual_policy("P04", "2023-02-10").installment("P04", 2, "2024-02-10", ""); // deadline == extract date
+    book.annual_policy("P05", "2022-11-16").installment("P05", 2, "2023-11-16", ""); // due T-60: in
+    book.annual_policy("P06", "2022-11-15").installment("P06", 2, "2023-11-15", ""); // due T-61: out
+    book.annual_policy("P07", "2023-02-14").installment("P07", 2, "2024-02-14", "2024-02-14"); // due T+30: in
+    book.annual_policy("P08", "2023-02-15").installment("P08", 2, "2024-02-15", "2024-02-15"); // due T+31: out
+    book.annual_policy("P09", "2023-01-10").installment("P09", 2, "2024-01-10", "2024-01-14"); // paid T-1: out
+    book.annual_policy("P10", "2023-01-10").installment("P10", 2, "2024-01-10", "2024-01-15"); // paid on T: in
+    book.annual_policy("P11", "2024-01-20"); // first premium due after T: not a renewal
+    let dir = book.write(dir.path());
+
+    let frame = snapshot_of(&dir, day("2024-01-15"), day("2024-04-10"));
+    let ids = column_strings(&frame, "policy_id");
+    let labels = column_strings(&frame, "lapsed");
+    let got: Vec<(String, String)> = ids.into_iter().zip(labels).collect();
+    let expected: Vec<(String, String)> = [
+        ("P01", "0"),
+        ("P02", "1"),
+        ("P03", "1"),
+        ("P04", "null"),
+        ("P05", "1"),
+        ("P07", "0"),
+        ("P10", "0"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, expected);
+    let overdue = column_strings(&frame, "days_overdue");
+    let until = column_strings(&frame, "days_until_due");
+    assert_eq!(overdue[4], "60.0", "P05 is 60 days overdue at T");
+    assert_eq!(until[5], "30.0", "P07 falls due 30 days after T");
+}
+
+/// A payment history the features must summarize exactly.
+#[test]
+fn payment_history_features_count_only_what_was_paid_before_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    book.annual_policy("P1", "2019-03-01")
+        .installment("P1", 2, "2020-03-01", "2020-03-01") // on time
+        .installment("P1", 3, "2021-03-01", "2021-03-21") // 20 days late
+        .installment("P1", 4, "2022-03-01", "2022-04-15") // 45 days late
+        .installment("P1", 5, "2023-03-01", "2023-06-01") // paid after grace: an earlier lapse
+        .installment("P1", 6, "2024-03-01", "") // the renewal scored at T
+        .installment("P1", 7, "2025-03-01", ""); // beyond the horizon
+    book.events.push("P1,2023-10-01,complaint,".into());
+    book.events.push("P1,2024-03-05,complaint,".into()); // on T: not visible
+    let dir = book.write(dir.path());
+    let frame = snapshot_of(&dir, day("2024-03-05"), day("2024-09-30"));
+    assert_eq!(frame.height(), 1);
+    let get = |name: &str| column_strings(&frame, name)[0].clone();
+    assert_eq!(get("prior_renewals"), "5.0", "renewals 2-6 are due before T");
+    assert_eq!(get("renewals_paid_late_1_30"), "1.0");
+    assert_eq!(get("renewals_paid_late_31_60"), "1.0");
+    assert_eq!(get("renewals_paid_after_grace"), "1.0");
+    assert_eq!(get("earlier_lapses"), "1.0");
+    assert_eq!(get("max_days_late"), "92.0");
+    assert_eq!(get("last_renewal_days_late"), "92.0");
+    assert_eq!(get("on_time_streak"), "0.0");
+    assert_eq!(get("overdue_installments"), "1.0");
+    assert_eq!(get("days_overdue"), "4.0");
+    assert_eq!(get("policy_year"), "6.0");
+    assert_eq!(get("remaining_payment_years"), "5.0");
+    assert_eq!(get("complaints_12m"), "1.0");
+    assert_eq!(get("customer_age"), "43.0");
+    assert_eq!(get("annualized_premium"), "1000.0");
+    assert_eq!(get("lapsed"), "1");
+}
+
+/// Removes policies issued on or after `t`, with their installments and events.
+fn drop_policies_issued_from(book: &mut GeneratedBook, t: Day) -> usize {
+    let keep: Vec<bool> = book.policies.iter().map(|p| p.issue_date < t).collect();
+    let mut new_index = vec![u32::MAX; keep.len()];
+    let mut next = 0;
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            new_index[i] = next;
+            next += 1;
+        }
+    }
+    let dropped = keep.iter().filter(|k| !**k).count();
+    let mut i = 0;
+    book.policies.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    book.installments.retain(|r| keep[r.policy as usize]);
+    book.events.retain(|r| keep[r.policy as usize]);
+    for r in &mut book.installments {
+        r.policy = new_index[r.policy as usize];
+    }
+    for r in &mut book.events {
+        r.policy = new_index[r.policy as usize];
+    }
+    dropped
+}
+
+/// Rewrites, shifts or deletes everything dated on or after `t` (and what the contract says is
+/// invisible at `t`). Returns how many rows were touched.
+fn rewrite_the_future(book: &mut GeneratedBook, t: Day, horizon: i32) -> usize {
+    let mut touched = 0;
+    let before = book.installments.len();
+    let mut k = 0;
+    book.installments.retain(|r| {
+        k += 1;
+        !(r.due_date > t + horizon && k % 2 == 0)
+    });
+    touched += before - book.installments.len();
+    for (i, r) in book.installments.iter_mut().enumerate() {
+        if r.paid_date.is_some_and(|p| p >= t) {
+            r.paid_date = if i % 2 == 0 { None } else { r.paid_date.map(|p| p + 7) };
+            r.payment_method = r.paid_date.map(|_| "cash");
+            r.failed_debits = Some(9);
+            touched += 1;
+        } else if r.paid_date.is_none() && r.due_date < t + 400 {
+            // Failed debits of an installment unpaid at T are not dated: invisible at T.
+            r.failed_debits = Some(5);
+            touched += 1;
+        }
+        if r.due_date > t + horizon {
+            r.amount_due += 1.0;
+        }
+    }
+    let before = book.events.len();
+    let mut k = 0;
+    book.events.retain(|e| {
+        k += 1;
+        !(e.event_date >= t && k % 2 == 0)
+    });
+    touched += before - book.events.len();
+    for e in &mut book.events {
+        if e.event_date >= t {
+            e.event_type = "complaint";
+            e.amount = Some(1.0);
+            touched += 1;
+        }
+    }
+    for (i, a) in book.agents.iter_mut().enumerate() {
+        if a.leave_date.is_some_and(|d| d >= t) {
+            a.leave_date = if i % 2 == 0 { None } else { a.leave_date.map(|d| d + 30) };
+            touched += 1;
+        }
+        if a.hire_date >= t {
+            a.hire_date += 100;
+            touched += 1;
+        }
+    }
+    for p in &mut book.policies {
+        if p.status_date.is_some_and(|d| d >= t) {
+            p.status = "surrendered";
+            p.status_date = p.status_date.map(|d| d + 3);
+            touched += 1;
+        }
+    }
+    touched += drop_policies_issued_from(book, t);
+    touched
+}
+
+fn write_book(book: &GeneratedBook, format: FileFormat) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    book.write(dir.path(), format).unwrap();
+    dir
+}
+
+fn without_label(frame: &DataFrame) -> DataFrame {
+    frame.drop("lapsed").unwrap()
+}
+
+/// Names the first column where two frames differ, for a readable failure.
+fn first_difference(a: &DataFrame, b: &DataFrame) -> Option<String> {
+    if a.height() != b.height() {
+        return Some(format!("heights differ: {} vs {}", a.height(), b.height()));
+    }
+    for name in a.get_column_names() {
+        let (x, y) = (column_strings(a, name), column_strings(b, name));
+        if let Some(i) = (0..x.len()).find(|&i| x[i] != y[i]) {
+            return Some(format!("column {name}, row {i}: {} vs {}", x[i], y[i]));
+        }
+    }
+    None
+}
+
+#[test]
+fn no_feature_changes_when_anything_dated_on_or_after_t_changes() {
+    let t = day("2025-05-15");
+    let extract = day("2026-09-30");
+    let original = generate(&GenerateConfig::new(800, 11));
+    let mut future = original.clone();
+    let touched = rewrite_the_future(&mut future, t, 30);
+    assert!(touched > 500, "the rewrite must touch real data, touched {touched}");
+
+    let a = snapshot_of(write_book(&original, FileFormat::Csv).path(), t, extract);
+    let b = snapshot_of(write_book(&future, FileFormat::Csv).path(), t, extract);
+    assert!(a.height() > 50, "snapshot too small to prove anything: {}", a.height());
+    let (a, b) = (without_label(&a), without_label(&b));
+    assert_eq!(first_difference(&a, &b), None);
+    assert!(a.equals_missing(&b));
+
+    // Control: moving one payment made before T does change the features, so the comparison
+    // above is not vacuous.
+    let mut past = original.clone();
+    let scored = column_strings(&a, "policy_id");
+    let policy = scored[0].trim_start_matches('P').parse::<u32>().unwrap() - 1;
+    let target = past
+        .installments
+        .iter()
+        .rposition(|r| r.policy == policy && r.paid_date.is_some_and(|p| p < t))
+        .expect("the scored policy's last payment before T");
+    past.installments[target].paid_date = past.installments[target].paid_date.map(|p| p - 1);
+    let c = without_label(&snapshot_of(write_book(&past, FileFormat::Csv).path(), t, extract));
+    assert!(!a.equals_missing(&c), "a change before T must show in the features");
+}
+
+#[test]
+fn csv_and_parquet_extracts_give_identical_feature_tables() {
+    let book = generate(&GenerateConfig::new(500, 5));
+    let t = day("2025-11-30");
+    let extract = day("2026-09-30");
+    let csv = snapshot_of(write_book(&book, FileFormat::Csv).path(), t, extract);
+    let parquet = snapshot_of(write_book(&book, FileFormat::Parquet).path(), t, extract);
+    assert!(csv.height() > 20);
+    assert_eq!(first_difference(&csv, &parquet), None);
+    assert!(csv.equals_missing(&parquet));
+}
+
+#[test]
+fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
+    let book = generate(&GenerateConfig::new(300, 3));
+    let dir = write_book(&book, FileFormat::Csv);
+    let loaded = load_book(dir.path(), OnError::Strict).unwrap();
+    let dates = lapse::dates::date_series(day("2025-01-31"), day("2025-06-30"), lapse::dates::Step::Months(1));
+    assert_eq!(dates.len(), 6);
+    let out = dir.path().join("train.parquet");
+    let plan = BuildPlan { as_of: dates.clone(), horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
+    let summary = plan.write(&loaded.book, &out).unwrap();
+    let frame = crate::common::read_parquet(&out);
+    assert_eq!(summary.rows, frame.height());
+    let as_of = column_strings(&frame, "as_of");
+    let mut sorted = as_of.clone();
+    sorted.sort();
+    assert_eq!(as_of, sorted, "snapshots are stacked in date order");
+    sorted.dedup();
+    assert_eq!(sorted, ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30"]);
+    // Each block equals the single snapshot built alone.
+    let single = plan.frame(&loaded.book, dates[2]).unwrap();
+    let third = lapse::dates::format_day(dates[2]);
+    let mask = BooleanChunked::from_iter(as_of.iter().map(|d| *d == third).map(Some));
+    let block = frame.filter(&mask).unwrap();
+    assert_eq!(first_difference(&block, &single), None);
+}

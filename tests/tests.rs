@@ -1,0 +1,8 @@
+//! One integration-test binary (faster to link than one per file); a module per area.
+
+mod common;
+
+mod cli;
+mod contract;
+mod features;
+mod generator;
