@@ -75,3 +75,17 @@ fn lapse_peaks_in_the_second_policy_year_and_follows_its_drivers() {
     assert!((0.08..0.3).contains(&y2), "second-year lapse rate {y2:.3} is implausible");
     assert!(rate(cash) > 1.5 * rate(auto), "cash {:.3} vs auto-debit {:.3}", rate(cash), rate(auto));
 }
+
+#[test]
+fn committed_sample_matches_the_generator() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data-samples/book");
+    let dir = tempfile::tempdir().unwrap();
+    generate(&GenerateConfig::new(3000, 42)).write(dir.path(), FileFormat::Csv).unwrap();
+    for table in ["policies", "customers", "installments", "events", "agents"] {
+        let name = format!("{table}.csv");
+        assert!(
+            fs::read(sample.join(&name)).unwrap() == fs::read(dir.path().join(&name)).unwrap(),
+            "training-data-samples/book/{name} is stale: regenerate it (see training-data-samples/README.md)"
+        );
+    }
+}

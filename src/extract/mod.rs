@@ -299,16 +299,22 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
     let failed = frame.numbers("failed_debits");
     let policy = resolve(&mut frame, &policy_ids, "policy_id", policies, strict);
 
+    // Group rows by policy once; duplicates of (policy_id, installment_no) are found by sorting
+    // each policy's few rows by number (no table-wide hash map of millions of keys).
+    let groups = GroupIndex::build(n_policies, policy.iter().copied());
     let mut flags = Vec::new();
-    let mut seen: FxHashMap<(u32, u32), usize> = FxHashMap::default();
-    for i in 0..frame.height() {
-        if let (Some(p), Some(n)) = (policy[i], number[i]) {
-            if let Some(&first) = seen.get(&(p, n as u32)) {
-                flags.push((i, "installment_no", format!("{}", n as u32), format!("duplicate key (policy_id, installment_no) (first at row {})", first + 1)));
-            } else {
-                seen.insert((p, n as u32), i);
+    let mut rows_by_number: Vec<(u32, u32)> = Vec::new();
+    for p in 0..n_policies {
+        rows_by_number.clear();
+        rows_by_number.extend(groups.of(p).iter().filter_map(|&r| number[r as usize].map(|n| (n as u32, r))));
+        rows_by_number.sort_unstable();
+        for pair in rows_by_number.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                flags.push((pair[1].1 as usize, "installment_no", pair[1].0.to_string(), format!("duplicate key (policy_id, installment_no) (first at row {})", pair[0].1 + 1)));
             }
         }
+    }
+    for i in 0..frame.height() {
         // (A paid_date that failed to parse is already reported; don't report it twice.)
         if let (None, Some(amount)) = (paid[i], amount_paid[i])
             && amount > 0.0
@@ -317,22 +323,31 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
             flags.push((i, "amount_paid", amount.to_string(), "amount_paid > 0 but paid_date is empty".to_string()));
         }
     }
-    drop(seen);
+    flags.sort_by_key(|f| f.0);
     for (i, column, value, reason) in flags {
         frame.flag(i, column, value, reason);
     }
 
-    let keep: Vec<u32> = (0..frame.height() as u32).filter(|&i| !frame.bad[i as usize]).collect();
-    let kept_policy: Vec<u32> = keep.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect();
-    let kept_due: Vec<_> = keep.iter().map(|&i| due[i as usize].expect("kept rows have a due date")).collect();
-    let kept_number: Vec<u32> = keep.iter().map(|&i| number[i as usize].expect("kept rows have a number") as u32).collect();
-    let (order, offsets) = Book::group_order(n_policies, &kept_policy, &kept_due, Some(&kept_number));
-    let rows: Vec<u32> = order.iter().map(|&k| keep[k as usize]).collect();
+    // Kept rows, grouped by policy and ordered by (due date, number) within it.
+    let mut offsets = Vec::with_capacity(n_policies + 1);
+    let mut rows: Vec<u32> = Vec::with_capacity(frame.height());
+    offsets.push(0);
+    for p in 0..n_policies {
+        let start = rows.len();
+        rows.extend(groups.of(p).iter().copied().filter(|&r| !frame.bad[r as usize]));
+        let group = &mut rows[start..];
+        let key = |r: &u32| (due[*r as usize], number[*r as usize].map(|n| n as u32));
+        if !group.is_sorted_by_key(key) {
+            group.sort_by_key(key);
+        }
+        offsets.push(rows.len());
+    }
+    drop(groups);
     let method = CategoryColumn::encode(rows.iter().map(|&i| method.get(i as usize)));
     let installments = Installments {
-        policy: select(&kept_policy, &order),
-        number: select(&kept_number, &order),
-        due: select(&kept_due, &order),
+        policy: rows.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect(),
+        number: rows.iter().map(|&i| number[i as usize].expect("kept rows have a number") as u32).collect(),
+        due: rows.iter().map(|&i| due[i as usize].expect("kept rows have a due date")).collect(),
         amount_due: rows.iter().map(|&i| amount_due[i as usize].expect("kept rows have an amount")).collect(),
         paid: select(&paid, &rows),
         amount_paid: select(&amount_paid, &rows),
