@@ -17,6 +17,11 @@ use lapse::extract::{load_book, ExtractError, OnError};
 use lapse::features::{catalog, catalog_markdown, BuildPlan};
 use lapse::generate::{generate, GenerateConfig};
 
+// mimalloc: polars and the feature builder allocate many short-lived buffers from several
+// threads, where glibc's allocator is measurably slower (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code when the input breaks the data contract.
 const EXIT_INPUT_REJECTED: u8 = 2;
 

@@ -20,13 +20,20 @@ impl CategoryColumn {
     pub fn encode<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Self {
         let mut index: FxHashMap<&'a str, u32> = FxHashMap::default();
         let mut column = CategoryColumn::default();
+        // Runs of one value are common (one policy's rows, one method): skip their lookups.
+        let mut last: Option<(&'a str, u32)> = None;
         for value in values {
-            let code = match value.map(str::trim).filter(|s| !s.is_empty()) {
+            let code = match value.and_then(super::clean) {
                 None => Self::MISSING,
-                Some(v) => *index.entry(v).or_insert_with(|| {
-                    column.levels.push(v.to_string());
-                    (column.levels.len() - 1) as u32
-                }),
+                Some(v) if last.is_some_and(|(l, _)| l == v) => last.expect("checked").1,
+                Some(v) => {
+                    let code = *index.entry(v).or_insert_with(|| {
+                        column.levels.push(v.to_string());
+                        (column.levels.len() - 1) as u32
+                    });
+                    last = Some((v, code));
+                    code
+                }
             };
             column.codes.push(code);
         }

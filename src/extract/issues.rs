@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::io_util::{atomic_write, IoContext};
+use super::read::raw_records;
+use super::ExtractError;
+use crate::io_util::atomic_write;
 
 /// One contract violation in one cell (or one row, when `column` names the rule's key column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +22,6 @@ pub struct RowIssue {
     /// The cell as written (empty when missing).
     pub value: String,
     pub reason: String,
-    /// The whole row as `column=value` pairs, for the rejects file.
-    pub record: String,
 }
 
 impl fmt::Display for RowIssue {
@@ -108,8 +108,17 @@ impl IssueLog {
         out
     }
 
-    /// Writes every issue, with the whole offending row, to a CSV rejects file (atomically).
-    pub fn write_rejects(&self, path: &Path) -> Result<(), IoContext> {
+    /// Writes every issue, with the whole offending row as read from its file, to a CSV rejects
+    /// file (atomically).
+    pub fn write_rejects(&self, path: &Path) -> Result<(), ExtractError> {
+        let mut by_file: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
+        for issue in &self.issues {
+            by_file.entry(issue.file.as_path()).or_default().push(issue.row);
+        }
+        let mut records = BTreeMap::new();
+        for (file, rows) in by_file {
+            records.insert(file, raw_records(file, &rows)?);
+        }
         atomic_write(path, |w| {
             writeln!(w, "table,file,row,column,value,reason,record")?;
             for issue in &self.issues {
@@ -120,13 +129,14 @@ impl IssueLog {
                     issue.column.clone(),
                     issue.value.clone(),
                     issue.reason.clone(),
-                    issue.record.clone(),
+                    records.get(issue.file.as_path()).and_then(|r| r.get(&issue.row)).cloned().unwrap_or_default(),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                 writeln!(w, "{}", line.join(","))?;
             }
             Ok(())
-        })
+        })?;
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ pub mod schema;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::StringChunked;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 pub use book::{Agents, Book, CategoryColumn, Customers, Events, GroupIndex, Installments, Policies};
@@ -71,37 +72,48 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
             std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
         )));
     }
-    let mut files = Vec::new();
-    let mut open = |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> {
+    let files = std::sync::Mutex::new(Vec::new());
+    let open = |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> {
         let Some(path) = read::locate(dir, spec)? else { return Ok(None) };
         let started = std::time::Instant::now();
-        let df = read::read_table(&path, spec)?;
-        tracing::debug!(table = spec.name, rows = df.height(), elapsed_ms = started.elapsed().as_millis() as u64, "read");
-        files.push(path.clone());
-        Ok(Some(TableFrame::new(spec, path, df)))
+        let frame = read::read_table(&path, spec)?;
+        tracing::debug!(table = spec.name, rows = frame.height(), elapsed_ms = started.elapsed().as_millis() as u64, "read");
+        files.lock().expect("not poisoned").push(path);
+        Ok(Some(frame))
     };
-    let customers = open(&CUSTOMERS)?.expect("required table");
-    let agents = open(&AGENTS)?;
-    let policies = open(&POLICIES)?.expect("required table");
-    let installments = open(&INSTALLMENTS)?.expect("required table");
-    let events = open(&EVENTS)?;
-
+    // Fail fast on a missing required table before reading anything big.
+    for spec in [&CUSTOMERS, &POLICIES, &INSTALLMENTS] {
+        read::locate(dir, spec)?;
+    }
     let strict = on_error == OnError::Strict;
     let mut log = IssueLog::default();
-    let (customers, customer_keys) = build_customers(customers, &mut log);
-    let (agents, agent_keys) = match agents {
+    // customers, agents and policies are independent until their keys are checked: read them
+    // at once (installments and events, the big ones, are read one at a time).
+    let (customers, (agents, policies)) = {
+        let open = &open;
+        rayon::join(|| open(&CUSTOMERS), || rayon::join(|| open(&AGENTS), || open(&POLICIES)))
+    };
+    let (customers, agents, policies) = (customers?, agents?, policies?);
+    let (customers, customer_rejected) = build_customers(customers.expect("required table"), &mut log);
+    let customer_keys = Keys::new(CUSTOMERS.name, &customers.id, customer_rejected);
+    let (agents, agent_rejected) = match agents {
         Some(frame) => {
-            let (agents, keys) = build_agents(frame, &mut log);
-            (agents, Some(keys))
+            let (agents, rejected) = build_agents(frame, &mut log);
+            (agents, Some(rejected))
         }
         None => (Agents::default(), None),
     };
-    let (policies, policy_keys) = build_policies(policies, &customer_keys, agent_keys.as_ref(), strict, &mut log);
-    let installments = build_installments(installments, &policy_keys, policies.len(), strict, &mut log);
-    let events = match events {
+    let agent_keys = agent_rejected.map(|rejected| Keys::new(AGENTS.name, &agents.id, rejected));
+    let (policies, policy_rejected) =
+        build_policies(policies.expect("required table"), &customer_keys, agent_keys.as_ref(), strict, &mut log);
+    drop((customer_keys, agent_keys));
+    let policy_keys = Keys::new(POLICIES.name, &policies.id, policy_rejected);
+    let installments = build_installments(open(&INSTALLMENTS)?.expect("required table"), &policy_keys, policies.len(), strict, &mut log);
+    let events = match open(&EVENTS)? {
         Some(frame) => build_events(frame, &policy_keys, policies.len(), strict, &mut log),
         None => Events { offsets: vec![0; policies.len() + 1], ..Events::default() },
     };
+    drop(policy_keys);
     if strict && !log.is_empty() {
         return Err(ExtractError::Rejected { log });
     }
@@ -120,23 +132,53 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     .flatten()
     .max();
     let book = Book { customers, agents, policies, installments, events, customer_policies, agent_policies, latest_observed };
-    Ok(LoadedBook { book, rejected: log, files })
+    Ok(LoadedBook { book, rejected: log, files: files.into_inner().expect("not poisoned") })
 }
 
-/// A table's keys: accepted ones map to their row in the built table; rejected ones remember
-/// their source row, so that dependants can say why they were left out.
-struct Keys {
+/// A cell's text without surrounding white space, `None` when blank. Most cells have no white
+/// space to trim, and checking the first and last byte first keeps this off the profile.
+#[inline]
+pub fn clean(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let plain = |b: &u8| b.is_ascii() && !b.is_ascii_whitespace();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if plain(first) && plain(last) => Some(text),
+        _ => Some(text.trim()).filter(|t| !t.is_empty()),
+    }
+}
+
+/// The trimmed keys of the rows that are not bad, in row order.
+fn kept_ids(ids: &StringChunked, bad: &[bool]) -> Vec<String> {
+    ids.iter().zip(bad).filter(|(_, bad)| !**bad).map(|(id, _)| id.and_then(clean).unwrap_or_default().to_string()).collect()
+}
+
+/// A converted number, `None` where missing (NaN).
+fn present(value: f64) -> Option<f64> {
+    (!value.is_nan()).then_some(value)
+}
+
+/// A table's keys: accepted ones map to their row in the built table (borrowing its ids);
+/// rejected ones remember their source row, so that dependants can say why they were left out.
+struct Keys<'a> {
     table: &'static str,
-    accepted: FxHashMap<String, u32>,
+    accepted: FxHashMap<&'a str, u32>,
     rejected: FxHashMap<String, usize>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(table: &'static str, ids: &'a [String], rejected: FxHashMap<String, usize>) -> Self {
+        let mut accepted = FxHashMap::with_capacity_and_hasher(ids.len(), Default::default());
+        accepted.extend(ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)));
+        Keys { table, accepted, rejected }
+    }
 }
 
 /// Flags later rows that repeat an earlier row's key.
 fn flag_duplicates(frame: &mut TableFrame, ids: &StringChunked, column: &str) {
-    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut first: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(ids.len(), Default::default());
     let mut dups = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let Some(id) = id.map(str::trim).filter(|s| !s.is_empty()) else { continue };
+        let Some(id) = id.and_then(clean) else { continue };
         if let Some(&row) = first.get(id) {
             dups.push((i, id.to_string(), row));
         } else {
@@ -148,88 +190,129 @@ fn flag_duplicates(frame: &mut TableFrame, ids: &StringChunked, column: &str) {
     }
 }
 
-/// The rows to keep and the key maps, once every rule has been checked.
-fn settle_keys(frame: &TableFrame, ids: &StringChunked) -> (Vec<u32>, Keys) {
+/// The rows to keep, and the keys of rejected rows, once every rule has been checked.
+fn settle_keys(frame: &TableFrame, ids: &StringChunked) -> (Vec<u32>, FxHashMap<String, usize>) {
     let mut keep = Vec::with_capacity(frame.height());
-    let mut keys = Keys { table: frame.spec.name, accepted: FxHashMap::default(), rejected: FxHashMap::default() };
+    let mut rejected = FxHashMap::default();
     for (i, id) in ids.iter().enumerate() {
-        let id = id.map(str::trim).unwrap_or_default();
         if frame.bad[i] {
-            if !id.is_empty() && !keys.accepted.contains_key(id) {
-                keys.rejected.entry(id.to_string()).or_insert(i);
+            if let Some(id) = id.and_then(clean) {
+                rejected.entry(id.to_string()).or_insert(i);
             }
         } else {
-            keys.accepted.insert(id.to_string(), keep.len() as u32);
             keep.push(i as u32);
         }
     }
-    (keep, keys)
+    (keep, rejected)
 }
 
 /// Resolves a foreign key per row. Unknown keys are flagged; keys of rejected rows are flagged
 /// only when skipping (in strict mode the run fails on the rejected row itself).
 fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target: &Keys, strict: bool) -> Vec<Option<u32>> {
-    let mut out = Vec::with_capacity(values.len());
-    let mut flags = Vec::new();
-    for (i, value) in values.iter().enumerate() {
-        let Some(value) = value.map(str::trim).filter(|s| !s.is_empty()) else {
-            out.push(None);
-            continue;
-        };
-        match target.accepted.get(value) {
-            Some(&idx) => out.push(Some(idx)),
-            None => {
-                out.push(None);
-                match target.rejected.get(value) {
-                    // Strict runs fail on the rejected row itself; this one is only unusable.
-                    Some(_) if strict => frame.bad[i] = true,
-                    Some(&row) => flags.push((i, value.to_string(), format!("its {} row {} was rejected", target.table, row + 1))),
-                    None => flags.push((i, value.to_string(), format!("unknown key: not in {}", target.table))),
+    // Each thread resolves a contiguous slice; results are concatenated in row order.
+    let parts = rayon::current_num_threads().max(1);
+    let n = values.len();
+    let resolved: Vec<(Vec<Option<u32>>, Vec<(usize, Option<String>)>)> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
+            let (start, end) = (part * n / parts, (part + 1) * n / parts);
+            resolve_slice(&values.slice(start as i64, end - start), start, target, strict)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for (values, misses) in resolved {
+        out.extend(values);
+        for (i, value) in misses {
+            match value {
+                // Strict runs fail on the rejected row itself; this one is only unusable.
+                None => frame.bad[i] = true,
+                Some(value) => {
+                    let reason = match target.rejected.get(&value) {
+                        Some(&row) => format!("its {} row {} was rejected", target.table, row + 1),
+                        None => format!("unknown key: not in {}", target.table),
+                    };
+                    frame.flag(i, column, value, reason);
                 }
             }
         }
     }
-    for (i, value, reason) in flags {
-        frame.flag(i, column, value, reason);
-    }
     out
 }
 
-fn build_customers(mut frame: TableFrame, log: &mut IssueLog) -> (Customers, Keys) {
+/// Resolves one slice starting at row `first`; misses are (row, the key when it is reported).
+fn resolve_slice(values: &StringChunked, first: usize, target: &Keys, strict: bool) -> (Vec<Option<u32>>, Vec<(usize, Option<String>)>) {
+    let mut out = Vec::with_capacity(values.len());
+    let mut misses = Vec::new();
+    // Extracts are usually sorted by key: remember the last hit and skip most hash lookups.
+    let mut last: Option<(&str, u32)> = None;
+    for (i, value) in values.iter().enumerate() {
+        let Some(value) = value.and_then(clean) else {
+            out.push(None);
+            continue;
+        };
+        if let Some((previous, idx)) = last
+            && previous == value
+        {
+            out.push(Some(idx));
+            continue;
+        }
+        match target.accepted.get(value) {
+            Some(&idx) => {
+                last = Some((value, idx));
+                out.push(Some(idx));
+            }
+            None => {
+                out.push(None);
+                let silent = strict && target.rejected.contains_key(value);
+                misses.push((first + i, (!silent).then(|| value.to_string())));
+            }
+        }
+    }
+    (out, misses)
+}
+
+fn build_customers(mut frame: TableFrame, log: &mut IssueLog) -> (Customers, FxHashMap<String, usize>) {
     let ids = frame.text("customer_id");
     let birth = frame.dates("birth_date");
     let gender = frame.text("gender");
     let region = frame.text("region");
     let occupation = frame.text("occupation_class");
-    flag_duplicates(&mut frame, &ids, "customer_id");
-    let (keep, keys) = settle_keys(&frame, &ids);
+    // Category columns are encoded while the keys are checked.
+    let (encoded, (keep, rejected)) = rayon::join(
+        || [&gender, &region, &occupation].map(|c| CategoryColumn::encode(c.iter())),
+        || {
+            flag_duplicates(&mut frame, &ids, "customer_id");
+            settle_keys(&frame, &ids)
+        },
+    );
+    let [gender, region, occupation_class] = encoded.map(|c| c.select(&keep));
     let customers = Customers {
-        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        id: kept_ids(&ids, &frame.bad),
         birth_date: keep.iter().map(|&i| birth[i as usize].expect("kept rows have a birth date")).collect(),
-        gender: CategoryColumn::encode(keep.iter().map(|&i| gender.get(i as usize))),
-        region: CategoryColumn::encode(keep.iter().map(|&i| region.get(i as usize))),
-        occupation_class: CategoryColumn::encode(keep.iter().map(|&i| occupation.get(i as usize))),
+        gender,
+        region,
+        occupation_class,
     };
     log.extend(frame.issues);
-    (customers, keys)
+    (customers, rejected)
 }
 
-fn build_agents(mut frame: TableFrame, log: &mut IssueLog) -> (Agents, Keys) {
+fn build_agents(mut frame: TableFrame, log: &mut IssueLog) -> (Agents, FxHashMap<String, usize>) {
     let ids = frame.text("agent_id");
     let hire = frame.dates("hire_date");
     let leave = frame.dates("leave_date");
     flag_duplicates(&mut frame, &ids, "agent_id");
-    let (keep, keys) = settle_keys(&frame, &ids);
+    let (keep, rejected) = settle_keys(&frame, &ids);
     let agents = Agents {
-        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        id: kept_ids(&ids, &frame.bad),
         hire_date: select(&hire, &keep),
         leave_date: select(&leave, &keep),
     };
     log.extend(frame.issues);
-    (agents, keys)
+    (agents, rejected)
 }
 
-fn build_policies(mut frame: TableFrame, customers: &Keys, agents: Option<&Keys>, strict: bool, log: &mut IssueLog) -> (Policies, Keys) {
+fn build_policies(mut frame: TableFrame, customers: &Keys, agents: Option<&Keys>, strict: bool, log: &mut IssueLog) -> (Policies, FxHashMap<String, usize>) {
     let ids = frame.text("policy_id");
     let customer_ids = frame.text("customer_id");
     let product_code = frame.text("product_code");
@@ -246,46 +329,54 @@ fn build_policies(mut frame: TableFrame, customers: &Keys, agents: Option<&Keys>
     let status = frame.text("status");
     let status_date = frame.dates("status_date");
 
-    let mut frequency = Vec::with_capacity(frame.height());
-    let mut bad_frequency = Vec::new();
-    for (i, text) in frequency_text.iter().enumerate() {
-        let parsed = text.and_then(Frequency::parse);
-        if let (Some(text), None) = (text.filter(|t| !t.trim().is_empty()), parsed) {
-            bad_frequency.push((i, text.to_string()));
-        }
-        frequency.push(parsed);
-    }
-    for (i, text) in bad_frequency {
-        frame.flag(i, "premium_frequency", text, "unknown premium frequency (expected annual, semiannual, quarterly or monthly)");
-    }
-    flag_duplicates(&mut frame, &ids, "policy_id");
-    let customer = resolve(&mut frame, &customer_ids, "customer_id", customers, strict);
-    let agent = match agents {
-        Some(agents) => resolve(&mut frame, &agent_ids, "agent_id", agents, strict),
-        None => vec![None; frame.height()],
-    };
-    let (keep, keys) = settle_keys(&frame, &ids);
-    let pick = |col: &StringChunked| CategoryColumn::encode(keep.iter().map(|&i| col.get(i as usize)));
+    // Category columns are encoded while the rows and keys are checked.
+    let categories = [&product_code, &product_type, &channel, &agent_ids, &method, &region, &status];
+    let (encoded, (frequency, customer, agent, keep, rejected)) = rayon::join(
+        || categories.map(|c| CategoryColumn::encode(c.iter())),
+        || {
+            let mut frequency = Vec::with_capacity(frame.height());
+            let mut bad_frequency = Vec::new();
+            for (i, text) in frequency_text.iter().enumerate() {
+                let parsed = text.and_then(Frequency::parse);
+                if let (Some(text), None) = (text.and_then(clean), parsed) {
+                    bad_frequency.push((i, text.to_string()));
+                }
+                frequency.push(parsed);
+            }
+            for (i, text) in bad_frequency {
+                frame.flag(i, "premium_frequency", text, "unknown premium frequency (expected annual, semiannual, quarterly or monthly)");
+            }
+            flag_duplicates(&mut frame, &ids, "policy_id");
+            let customer = resolve(&mut frame, &customer_ids, "customer_id", customers, strict);
+            let agent = match agents {
+                Some(agents) => resolve(&mut frame, &agent_ids, "agent_id", agents, strict),
+                None => vec![None; frame.height()],
+            };
+            let (keep, rejected) = settle_keys(&frame, &ids);
+            (frequency, customer, agent, keep, rejected)
+        },
+    );
+    let [product_code, product_type, channel, agent_id, payment_method, region, status] = encoded.map(|c| c.select(&keep));
     let policies = Policies {
-        id: keep.iter().map(|&i| ids.get(i as usize).unwrap_or_default().trim().to_string()).collect(),
+        id: kept_ids(&ids, &frame.bad),
         customer: keep.iter().map(|&i| customer[i as usize].expect("kept rows have a customer")).collect(),
-        product_code: pick(&product_code),
-        product_type: pick(&product_type),
-        channel: pick(&channel),
-        agent_id: pick(&agent_ids),
+        product_code,
+        product_type,
+        channel,
+        agent_id,
         agent: select(&agent, &keep),
         issue_date: keep.iter().map(|&i| issue[i as usize].expect("kept rows have an issue date")).collect(),
         frequency: keep.iter().map(|&i| frequency[i as usize].expect("kept rows have a frequency")).collect(),
-        modal_premium: keep.iter().map(|&i| modal[i as usize].expect("kept rows have a premium")).collect(),
-        sum_assured: select(&sum_assured, &keep),
-        payment_term_years: keep.iter().map(|&i| term[i as usize].expect("kept rows have a term") as u32).collect(),
-        payment_method: pick(&method),
-        region: pick(&region),
-        status: pick(&status),
+        modal_premium: select(&modal, &keep),
+        sum_assured: keep.iter().map(|&i| present(sum_assured[i as usize])).collect(),
+        payment_term_years: keep.iter().map(|&i| term[i as usize] as u32).collect(),
+        payment_method,
+        region,
+        status,
         status_date: select(&status_date, &keep),
     };
     log.extend(frame.issues);
-    (policies, keys)
+    (policies, rejected)
 }
 
 fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize, strict: bool, log: &mut IssueLog) -> Installments {
@@ -297,7 +388,11 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
     let amount_paid = frame.numbers("amount_paid");
     let method = frame.text("payment_method");
     let failed = frame.numbers("failed_debits");
-    let policy = resolve(&mut frame, &policy_ids, "policy_id", policies, strict);
+    let (method, policy) = rayon::join(
+        || CategoryColumn::encode(method.iter()),
+        || resolve(&mut frame, &policy_ids, "policy_id", policies, strict),
+    );
+    drop(policy_ids);
 
     // Group rows by policy once; duplicates of (policy_id, installment_no) are found by sorting
     // each policy's few rows by number (no table-wide hash map of millions of keys).
@@ -306,7 +401,7 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
     let mut rows_by_number: Vec<(u32, u32)> = Vec::new();
     for p in 0..n_policies {
         rows_by_number.clear();
-        rows_by_number.extend(groups.of(p).iter().filter_map(|&r| number[r as usize].map(|n| (n as u32, r))));
+        rows_by_number.extend(groups.of(p).iter().filter_map(|&r| present(number[r as usize]).map(|n| (n as u32, r))));
         rows_by_number.sort_unstable();
         for pair in rows_by_number.windows(2) {
             if pair[0].0 == pair[1].0 {
@@ -316,7 +411,7 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
     }
     for i in 0..frame.height() {
         // (A paid_date that failed to parse is already reported; don't report it twice.)
-        if let (None, Some(amount)) = (paid[i], amount_paid[i])
+        if let (None, Some(amount)) = (paid[i], present(amount_paid[i]))
             && amount > 0.0
             && !frame.bad[i]
         {
@@ -336,23 +431,23 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
         let start = rows.len();
         rows.extend(groups.of(p).iter().copied().filter(|&r| !frame.bad[r as usize]));
         let group = &mut rows[start..];
-        let key = |r: &u32| (due[*r as usize], number[*r as usize].map(|n| n as u32));
+        let key = |r: &u32| (due[*r as usize], number[*r as usize] as u32);
         if !group.is_sorted_by_key(key) {
             group.sort_by_key(key);
         }
         offsets.push(rows.len());
     }
     drop(groups);
-    let method = CategoryColumn::encode(rows.iter().map(|&i| method.get(i as usize)));
+    let method = method.select(&rows);
     let installments = Installments {
         policy: rows.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect(),
-        number: rows.iter().map(|&i| number[i as usize].expect("kept rows have a number") as u32).collect(),
+        number: rows.iter().map(|&i| number[i as usize] as u32).collect(),
         due: rows.iter().map(|&i| due[i as usize].expect("kept rows have a due date")).collect(),
-        amount_due: rows.iter().map(|&i| amount_due[i as usize].expect("kept rows have an amount")).collect(),
+        amount_due: select(&amount_due, &rows),
         paid: select(&paid, &rows),
-        amount_paid: select(&amount_paid, &rows),
+        amount_paid: rows.iter().map(|&i| present(amount_paid[i as usize])).collect(),
         method,
-        failed_debits: rows.iter().map(|&i| failed[i as usize].map(|f| f as u32)).collect(),
+        failed_debits: rows.iter().map(|&i| present(failed[i as usize]).map(|f| f as u32)).collect(),
         offsets,
     };
     log.extend(frame.issues);
@@ -373,8 +468,8 @@ fn build_events(mut frame: TableFrame, policies: &Keys, n_policies: usize, stric
     let events = Events {
         policy: select(&kept_policy, &order),
         date: select(&kept_date, &order),
-        kind: CategoryColumn::encode(rows.iter().map(|&i| kind.get(i as usize))),
-        amount: select(&amount, &rows),
+        kind: CategoryColumn::encode(kind.iter()).select(&rows),
+        amount: rows.iter().map(|&i| present(amount[i as usize])).collect(),
         offsets,
     };
     log.extend(frame.issues);

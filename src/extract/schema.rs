@@ -171,6 +171,9 @@ impl Frequency {
 
     /// Parses the contract's spelling, ignoring case and `-`/`_` (`Semi-Annual` is semiannual).
     pub fn parse(text: &str) -> Option<Frequency> {
+        if let Some(exact) = Frequency::ALL.into_iter().find(|f| f.as_str() == text) {
+            return Some(exact);
+        }
         let folded: String = text
             .trim()
             .chars()
