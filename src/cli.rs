@@ -22,6 +22,93 @@ pub enum Command {
     Features(FeaturesArgs),
     /// Print the feature catalog (name, family, type, meaning), generated from the code.
     Catalog(CatalogArgs),
+    /// Fit lapse-propensity models on a table, validate on held-out rows, register the best.
+    Train(TrainArgs),
+    /// List, inspect and promote registered models.
+    Models(ModelsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training table (.parquet or .csv): a feature-builder table or any table with a 0/1 label.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Label column (default: `lapsed`, else `lapse`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Model family, or `auto` to try all and keep the best on held-out log loss.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Auto)]
+    pub model: ModelChoice,
+    /// Validation: out-of-time (tables with as_of) or kfold. Default: out-of-time when the
+    /// table has snapshot dates, else kfold.
+    #[arg(long, value_enum)]
+    pub validation: Option<lapse::train::Validation>,
+    /// Folds for k-fold when the table has no `fold` column.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Out-of-time: validate on this many of the latest fully labelled snapshot dates.
+    #[arg(long, default_value_t = 3)]
+    pub validation_snapshots: usize,
+    /// Model registry directory.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Hyper-parameters as JSON (any subset of the fields of `Params`); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Boosting rounds.
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Boosting learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
+    /// Boosting maximum tree depth.
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Forest trees.
+    #[arg(long)]
+    pub trees: Option<usize>,
+    /// Logistic L2 penalty.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Column holding the value at risk (default: annualized_premium x remaining_payment_years).
+    #[arg(long)]
+    pub value_column: Option<String>,
+    /// Columns to leave out of the features (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Make the new model the champion (a registry's first model always becomes champion).
+    #[arg(long)]
+    pub promote: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelChoice {
+    Auto,
+    Logistic,
+    Forest,
+    Gbdt,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Model registry directory.
+    #[arg(long, default_value = "models", global = true)]
+    pub models: PathBuf,
+    #[command(subcommand)]
+    pub action: ModelsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// One line per version: family, held-out ROC AUC and log loss, champion mark.
+    List,
+    /// A version's model card and verification status.
+    Show { version: String },
+    /// Make a version the champion (it must load and verify).
+    Promote { version: String },
 }
 
 #[derive(Debug, Args)]

@@ -84,6 +84,13 @@ pub fn format_day(day: Day) -> String {
     to_naive(day).format("%Y-%m-%d").to_string()
 }
 
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (for manifests and logs, never for features).
+pub fn now_utc_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (day, rest) = ((secs / 86_400) as Day, secs % 86_400);
+    format!("{}T{:02}:{:02}:{:02}Z", format_day(day), rest / 3600, rest / 60 % 60, rest % 60)
+}
+
 /// Adds calendar months, clamping to the month's last day (Jan 31 + 1 month = Feb 28/29).
 pub fn add_months(day: Day, months: i32) -> Day {
     let date = to_naive(day);

@@ -9,3 +9,7 @@ pub mod extract;
 pub mod features;
 pub mod generate;
 pub mod io_util;
+pub mod metrics;
+pub mod model;
+pub mod registry;
+pub mod train;

@@ -10,12 +10,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, FeaturesArgs, GenerateArgs, TableFormat};
+use cli::{CatalogFormat, Cli, Command, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
 use lapse::features::{catalog, catalog_markdown, BuildPlan};
 use lapse::generate::{generate, GenerateConfig};
+use lapse::registry::Registry;
+use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
 
 // mimalloc: polars and the feature builder allocate many short-lived buffers from several
 // threads, where glibc's allocator is measurably slower (BENCHMARKS.md).
@@ -42,6 +44,9 @@ fn main() -> ExitCode {
 }
 
 fn is_input_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.downcast_ref::<lapse::train::DatasetError>().is_some() {
+        return true;
+    }
     matches!(
         error.downcast_ref::<ExtractError>(),
         Some(ExtractError::Rejected { .. } | ExtractError::MissingColumns { .. } | ExtractError::MissingTable { .. } | ExtractError::AmbiguousTable { .. } | ExtractError::Unreadable { .. })
@@ -64,6 +69,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => run_generate(args),
         Command::Features(args) => run_features(args),
+        Command::Train(args) => run_train(args),
+        Command::Models(args) => run_models(args),
         Command::Catalog(args) => {
             match args.format {
                 CatalogFormat::Markdown => print!("{}", catalog_markdown()),
@@ -184,5 +191,127 @@ fn run_features(args: FeaturesArgs) -> Result<()> {
         format_day(extract_date),
         args.out.display()
     );
+    Ok(())
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let mut params: Params = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading --config {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("--config {}: not a valid parameter file", path.display()))?
+        }
+        None => Params::default(),
+    };
+    if let Some(v) = args.seed {
+        params.seed = v;
+    }
+    if let Some(v) = args.rounds {
+        params.gbdt_rounds = v;
+    }
+    if let Some(v) = args.learning_rate {
+        params.gbdt_learning_rate = v;
+    }
+    if let Some(v) = args.max_depth {
+        params.gbdt_max_depth = v;
+    }
+    if let Some(v) = args.trees {
+        params.forest_trees = v;
+    }
+    if let Some(v) = args.alpha {
+        params.logistic_alpha = v;
+    }
+    if args.folds < 2 {
+        bail!("--folds must be at least 2");
+    }
+    let families = match args.model {
+        ModelChoice::Auto => Family::ALL.to_vec(),
+        ModelChoice::Logistic => vec![Family::Logistic],
+        ModelChoice::Forest => vec![Family::Forest],
+        ModelChoice::Gbdt => vec![Family::Gbdt],
+    };
+    let started = Instant::now();
+    let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone() };
+    let data = Dataset::read(&args.features, &options)?;
+    tracing::info!(rows = data.len(), unlabelled = data.unlabelled_rows, features = data.features.len(), "training table read");
+    let config = TrainConfig {
+        families,
+        validation: args.validation,
+        folds: args.folds,
+        validation_snapshots: args.validation_snapshots,
+        params,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let outcome = train(&data, &config)?;
+    let registry = Registry::new(&args.models);
+    let created_at = lapse::dates::now_utc_rfc3339();
+    let version = registry.register(&outcome.model, &outcome.report, &args.features, &created_at)?;
+    let promote = args.promote || registry.champion()?.is_none();
+    if promote {
+        registry.promote(&version)?;
+    }
+    let report = &outcome.report;
+    println!("{} ({}): {} labelled rows, lapse rate {:.2}%", args.features.display(), report.validation_detail, report.rows_labelled, 100.0 * report.lapse_rate);
+    println!("{:<9} {:>8} {:>9} {:>8} {:>8} {:>10} {:>7}", "family", "roc_auc", "log_loss", "brier", "ece", "raw_ece", "fit_s");
+    for f in &report.families {
+        println!(
+            "{:<9} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>10.4} {:>7.1}{}",
+            f.family.as_str(),
+            f.roc_auc.unwrap_or(f64::NAN),
+            f.log_loss,
+            f.brier,
+            f.ece,
+            f.raw_ece,
+            f.fit_seconds,
+            if f.family == report.chosen { "  <- kept" } else { "" }
+        );
+    }
+    println!(
+        "registered {} in {} ({}){} in {:.1} s",
+        version,
+        args.models.display(),
+        report.chosen.as_str(),
+        if promote { ", now champion" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_models(args: ModelsArgs) -> Result<()> {
+    let registry = Registry::new(&args.models);
+    match args.action {
+        ModelsAction::List => {
+            let champion = registry.champion()?;
+            let versions = registry.versions()?;
+            if versions.is_empty() {
+                println!("no models in {}", args.models.display());
+            }
+            for version in versions {
+                let mark = if champion.as_deref() == Some(version.as_str()) { "*" } else { " " };
+                match registry.report(&version) {
+                    Ok(r) => println!(
+                        "{mark} {version}  {:<8} roc_auc {:.4}  log_loss {:.4}  ece {:.4}  rows {}",
+                        r.chosen.as_str(),
+                        r.roc_auc.unwrap_or(f64::NAN),
+                        r.log_loss,
+                        r.ece,
+                        r.rows_labelled
+                    ),
+                    Err(e) => println!("{mark} {version}  unreadable: {e}"),
+                }
+            }
+        }
+        ModelsAction::Show { version } => {
+            let loaded = registry.load(&version);
+            print!("{}", registry.card(&version)?);
+            match loaded {
+                Ok(m) => println!("\nverified: sha256 {} matches, schema of {} features matches", m.manifest.artifact_sha256, m.model.schema.columns.len()),
+                Err(e) => println!("\nNOT LOADABLE: {e}"),
+            }
+        }
+        ModelsAction::Promote { version } => {
+            registry.promote(&version)?;
+            println!("{version} is now the champion in {}", args.models.display());
+        }
+    }
     Ok(())
 }

@@ -6,3 +6,4 @@ mod cli;
 mod contract;
 mod features;
 mod generator;
+mod train;

@@ -1,0 +1,75 @@
+//! The human-readable model card written beside each model version.
+
+use std::fmt::Write;
+
+use super::Manifest;
+use crate::train::TrainReport;
+
+fn num(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.4}"))
+}
+
+/// Renders `card.md`.
+pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Lapse model {} ({})\n", manifest.version, manifest.family);
+    let _ = writeln!(out, "Predicts the probability that a renewal premium is not paid within its grace period (label `{}`).", manifest.label);
+    let _ = writeln!(out, "Probabilities are calibrated ({:?}) on held-out rows, so they can be multiplied by the value at risk.\n", report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::train::calibrate::Method::Identity));
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| trained | {} |", manifest.created_at);
+    let _ = writeln!(out, "| data | `{}` (sha256 {}) |", manifest.source, &manifest.source_sha256[..16.min(manifest.source_sha256.len())]);
+    let _ = writeln!(out, "| rows | {} labelled ({} unlabelled not used); {} train, {} held out |", manifest.rows_labelled, manifest.rows_unlabelled, manifest.rows_train, manifest.rows_validation);
+    let _ = writeln!(out, "| lapse rate | {:.2}% |", 100.0 * report.lapse_rate);
+    let _ = writeln!(out, "| validation | {} |", manifest.validation);
+    if let Some((a, b)) = &manifest.training_window {
+        let _ = writeln!(out, "| training window | {a} .. {b} |");
+    }
+    let _ = writeln!(out, "| value at risk | {} |", report.value_source);
+    let _ = writeln!(out, "| artifact sha256 | `{}` |\n", manifest.artifact_sha256);
+
+    let _ = writeln!(out, "## Held-out performance\n\nMeans over validation folds, calibrated (raw in brackets). The family with the lowest held-out log loss is kept.\n");
+    let _ = writeln!(out, "| family | ROC AUC | PR AUC | log loss | Brier | ECE | top-decile lift | calibration | fit s |\n|---|---|---|---|---|---|---|---|---|");
+    for f in &report.families {
+        let mark = if f.family == report.chosen { " (kept)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| {}{mark} | {} ({}) | {} | {:.4} ({:.4}) | {:.4} | {:.4} ({:.4}) | {} | {:?} | {:.1} |",
+            f.family.as_str(),
+            num(f.roc_auc),
+            num(f.raw_roc_auc),
+            num(f.pr_auc),
+            f.log_loss,
+            f.raw_log_loss,
+            f.brier,
+            f.ece,
+            f.raw_ece,
+            num(f.top_decile_lift),
+            f.calibration,
+            f.fit_seconds
+        );
+    }
+    if let Some(kept) = report.families.iter().find(|f| f.family == report.chosen) {
+        let _ = writeln!(out, "\n## Ranking\n\n| top k% of renewals | share of lapses caught | share of lapsed premium caught (ranked by p x value) |\n|---|---|---|");
+        for k in [5, 10, 20, 30, 50] {
+            let _ = writeln!(out, "| {k}% | {:.1}% | {:.1}% |", 100.0 * kept.calibrated.gains[k - 1], 100.0 * kept.calibrated.retained_premium[k - 1]);
+        }
+        let _ = writeln!(out, "\n## Calibration (held out, pooled)\n\n| predicted | rows | mean predicted | observed |\n|---|---|---|---|");
+        for b in &kept.calibrated.reliability {
+            let _ = writeln!(out, "| {:.1}-{:.1} | {} | {:.4} | {:.4} |", b.lower, b.upper, b.count, b.mean_predicted, b.observed_rate);
+        }
+    }
+    if let Some(importance) = &report.importance {
+        let _ = writeln!(out, "\n## Most influential inputs\n\n| input | {} |\n|---|---|", if report.chosen == crate::train::Family::Logistic { "coefficient (standardized)" } else { "share of total split gain" });
+        for (name, v) in importance.iter().take(15) {
+            let _ = writeln!(out, "| `{name}` | {v:.4} |");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n## Use and limits\n\n- Use: rank renewals coming due (and those overdue inside grace) for retention contact.\n\
+         - Scores are valid for tables built by the same feature builder with the same schema; loading refuses a table missing a feature.\n\
+         - Unseen category values are scored as the pooled `__other__` level.\n\
+         - Performance is measured on held-out rows only; watch the drift and realised-performance reports before trusting it on a changed book."
+    );
+    out
+}

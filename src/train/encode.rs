@@ -1,0 +1,197 @@
+//! Turning feature columns into model inputs, with the statistics learnt on training rows only:
+//! standardization and missing indicators for numbers, one-hot columns for categories with rare
+//! levels pooled (and unseen levels sent to the same pool at scoring time).
+
+use serde::{Deserialize, Serialize};
+
+use super::dataset::{Dataset, FeatureKind, FeatureValues};
+
+/// The pooled level: rare in training, or never seen.
+pub const OTHER_LEVEL: &str = "__other__";
+/// The level of a missing category value.
+pub const MISSING_LEVEL: &str = "__missing__";
+
+/// One input column the model expects, with what was learnt about it in training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSchema {
+    pub name: String,
+    pub kind: FeatureKind,
+    /// Numbers: training mean and standard deviation (for the linear model) and median (the
+    /// value imputed where a tree model cannot take a missing value).
+    pub mean: f64,
+    pub std: f64,
+    pub median: f64,
+    /// Numbers: whether training had missing values (then an indicator column is added).
+    pub has_missing: bool,
+    /// Categories: the levels kept as their own column (then [`OTHER_LEVEL`]).
+    pub levels: Vec<String>,
+}
+
+/// The input schema of a model: its feature columns in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    pub columns: Vec<ColumnSchema>,
+}
+
+/// How the design matrix is laid out for a model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Standardized numbers (missing -> 0 plus an indicator), one-hot categories.
+    Linear,
+    /// Raw numbers with NaN for missing (gradient boosting handles it natively).
+    TreeWithMissing,
+    /// Raw numbers with missing imputed by the training median (for the random forest).
+    TreeImputed,
+}
+
+/// A dense column-major design matrix.
+#[derive(Debug, Clone)]
+pub struct Design {
+    pub rows: usize,
+    pub names: Vec<String>,
+    /// Column-major: column j is `values[j * rows..(j + 1) * rows]`.
+    pub values: Vec<f64>,
+}
+
+impl Design {
+    pub fn cols(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Row-major copy (for crates that want rows).
+    pub fn row_major(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.values.len()];
+        for j in 0..self.cols() {
+            for i in 0..self.rows {
+                out[i * self.cols() + j] = self.values[j * self.rows + i];
+            }
+        }
+        out
+    }
+}
+
+impl FeatureSchema {
+    /// Learns the schema from the training rows `rows` of `data`. A category level needs
+    /// `min_level_count` training rows to get its own column.
+    pub fn fit(data: &Dataset, rows: &[usize], min_level_count: usize) -> Self {
+        let columns = data
+            .features
+            .iter()
+            .map(|column| match &column.values {
+                FeatureValues::Numeric(values) => {
+                    let mut present: Vec<f64> = rows.iter().map(|&r| values[r]).filter(|v| !v.is_nan()).collect();
+                    let n = present.len().max(1) as f64;
+                    let mean = present.iter().sum::<f64>() / n;
+                    let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+                    present.sort_by(f64::total_cmp);
+                    let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
+                    ColumnSchema {
+                        name: column.name.clone(),
+                        kind: FeatureKind::Numeric,
+                        mean,
+                        std: if var > 0.0 { var.sqrt() } else { 1.0 },
+                        median,
+                        has_missing: present.len() < rows.len(),
+                        levels: Vec::new(),
+                    }
+                }
+                FeatureValues::Categorical(values) => {
+                    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+                    for &r in rows {
+                        *counts.entry(values[r].as_deref().unwrap_or(MISSING_LEVEL)).or_insert(0) += 1;
+                    }
+                    let mut levels: Vec<(&str, usize)> = counts.into_iter().filter(|(_, c)| *c >= min_level_count).collect();
+                    // Most frequent first; ties by name, so the schema is deterministic.
+                    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                    ColumnSchema {
+                        name: column.name.clone(),
+                        kind: FeatureKind::Categorical,
+                        mean: 0.0,
+                        std: 1.0,
+                        median: 0.0,
+                        has_missing: false,
+                        levels: levels.into_iter().map(|(l, _)| l.to_string()).collect(),
+                    }
+                }
+            })
+            .collect();
+        FeatureSchema { columns }
+    }
+
+    /// The design-matrix column names for a style.
+    pub fn design_names(&self, style: Style) -> Vec<String> {
+        let mut names = Vec::new();
+        for c in &self.columns {
+            match c.kind {
+                FeatureKind::Numeric => {
+                    names.push(c.name.clone());
+                    if style == Style::Linear && c.has_missing {
+                        names.push(format!("{}=missing", c.name));
+                    }
+                }
+                FeatureKind::Categorical => {
+                    for level in &c.levels {
+                        names.push(format!("{}={level}", c.name));
+                    }
+                    names.push(format!("{}={OTHER_LEVEL}", c.name));
+                }
+            }
+        }
+        names
+    }
+
+    /// Checks that `data` has every column this schema needs, with the same kind.
+    pub fn check(&self, data: &Dataset) -> Result<(), String> {
+        for c in &self.columns {
+            match data.features.iter().find(|f| f.name == c.name) {
+                None => return Err(format!("feature {:?} is missing from the table", c.name)),
+                Some(f) if f.kind() != c.kind => {
+                    return Err(format!("feature {:?} is {:?} in the table but {:?} in the model", c.name, f.kind(), c.kind));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The design matrix of `rows` of `data` (which must pass [`FeatureSchema::check`]).
+    pub fn design(&self, data: &Dataset, rows: &[usize], style: Style) -> Design {
+        let n = rows.len();
+        let names = self.design_names(style);
+        let mut values = Vec::with_capacity(names.len() * n);
+        for c in &self.columns {
+            let column = data.features.iter().find(|f| f.name == c.name).expect("checked schema");
+            match (&column.values, c.kind) {
+                (FeatureValues::Numeric(x), FeatureKind::Numeric) => {
+                    for &r in rows {
+                        let v = x[r];
+                        values.push(match style {
+                            Style::Linear if v.is_nan() => 0.0,
+                            Style::Linear => (v - c.mean) / c.std,
+                            Style::TreeWithMissing => v,
+                            Style::TreeImputed if v.is_nan() => c.median,
+                            Style::TreeImputed => v,
+                        });
+                    }
+                    if style == Style::Linear && c.has_missing {
+                        values.extend(rows.iter().map(|&r| if x[r].is_nan() { 1.0 } else { 0.0 }));
+                    }
+                }
+                (FeatureValues::Categorical(x), FeatureKind::Categorical) => {
+                    let codes: Vec<usize> = rows
+                        .iter()
+                        .map(|&r| {
+                            let level = x[r].as_deref().unwrap_or(MISSING_LEVEL);
+                            c.levels.iter().position(|l| l == level).unwrap_or(c.levels.len())
+                        })
+                        .collect();
+                    for k in 0..=c.levels.len() {
+                        values.extend(codes.iter().map(|&code| if code == k { 1.0 } else { 0.0 }));
+                    }
+                }
+                _ => unreachable!("kinds checked"),
+            }
+        }
+        Design { rows: n, names, values }
+    }
+}

@@ -1,0 +1,177 @@
+//! The trainer and the registry: held-out validation, calibration, reproducible artifacts,
+//! and refusing corrupt or incompatible models.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lapse::extract::read::FileFormat;
+use lapse::extract::{load_book, OnError};
+use lapse::features::BuildPlan;
+use lapse::generate::{generate, GenerateConfig};
+use lapse::registry::{Registry, RegistryError};
+use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, Validation};
+
+use crate::common::day;
+
+/// Small, fast hyper-parameters for tests.
+fn quick_params() -> Params {
+    Params { forest_trees: 15, forest_max_depth: 6, gbdt_rounds: 40, gbdt_learning_rate: 0.1, ..Params::default() }
+}
+
+/// A stacked training set from a generated book: 12 monthly snapshots.
+fn training_table(dir: &Path, policies: usize, seed: u64) -> PathBuf {
+    let book_dir = dir.join("book");
+    generate(&GenerateConfig::new(policies, seed)).write(&book_dir, FileFormat::Csv).unwrap();
+    let loaded = load_book(&book_dir, OnError::Strict).unwrap();
+    let dates = lapse::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse::dates::Step::Months(1));
+    let out = dir.join("train.parquet");
+    BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") }.write(&loaded.book, &out).unwrap();
+    out
+}
+
+fn config(families: &[Family]) -> TrainConfig {
+    TrainConfig { families: families.to_vec(), params: quick_params(), ..TrainConfig::default() }
+}
+
+#[test]
+fn out_of_time_training_registers_a_verifiable_calibrated_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 2500, 8);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    assert!(data.features.iter().any(|f| f.name == "channel"), "categorical features are used");
+    assert!(data.excluded.iter().any(|(n, why)| n == "policy_id" && why == "key"));
+    assert!(!data.features.iter().any(|f| f.name == "lapsed" || f.name == "as_of"));
+
+    let outcome = train(&data, &config(&Family::ALL)).unwrap();
+    let report = &outcome.report;
+    assert_eq!(report.validation, Validation::OutOfTime);
+    assert_eq!(report.families.len(), 3);
+    assert_eq!(report.validation_window.as_ref().unwrap().1, "2026-02-28");
+    for f in &report.families {
+        let auc = f.roc_auc.unwrap();
+        assert!(auc > 0.6, "{:?} held-out AUC {auc}", f.family);
+        assert!(f.ece <= f.raw_ece + 0.02, "{:?}: calibration must not make ECE much worse", f.family);
+    }
+    let best = report.families.iter().map(|f| f.log_loss).fold(f64::INFINITY, f64::min);
+    assert_eq!(report.log_loss, best, "the kept family has the lowest held-out log loss");
+
+    let registry = Registry::new(dir.path().join("models"));
+    let version = registry.register(&outcome.model, report, &table, "2026-11-22T00:00:00Z").unwrap();
+    assert_eq!(version, "v0001");
+    for file in ["model.json", "model.sha256", "metrics.json", "schema.json", "manifest.json", "card.md"] {
+        assert!(dir.path().join("models/v0001").join(file).is_file(), "{file}");
+    }
+    let metrics: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("models/v0001/metrics.json")).unwrap()).unwrap();
+    assert!(metrics["roc_auc"].as_f64().unwrap() > 0.6);
+    assert_eq!(metrics["families"].as_array().unwrap().len(), 3);
+    let loaded = registry.load("v0001").unwrap();
+    let rows: Vec<usize> = (0..data.len()).collect();
+    let p = loaded.model.predict(&data, &rows).unwrap();
+    assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert_eq!(p, outcome.model.predict(&data, &rows).unwrap(), "a loaded model predicts like the trained one");
+}
+
+#[test]
+fn same_data_and_seed_give_the_same_model_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 1200, 3);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    for family in Family::ALL {
+        let a = train(&data, &config(&[family])).unwrap().model.to_json();
+        let b = train(&data, &config(&[family])).unwrap().model.to_json();
+        assert!(a == b, "{family:?} artifacts differ between two runs");
+    }
+}
+
+#[test]
+fn registry_refuses_corrupt_truncated_and_inconsistent_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 1000, 5);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let outcome = train(&data, &config(&[Family::Logistic])).unwrap();
+    let registry = Registry::new(dir.path().join("models"));
+    for _ in 0..4 {
+        registry.register(&outcome.model, &outcome.report, &table, "2026-11-22T00:00:00Z").unwrap();
+    }
+    assert_eq!(registry.versions().unwrap(), ["v0001", "v0002", "v0003", "v0004"]);
+    let path = |v: &str, f: &str| dir.path().join("models").join(v).join(f);
+
+    // Truncated artifact.
+    let bytes = fs::read(path("v0001", "model.json")).unwrap();
+    fs::write(path("v0001", "model.json"), &bytes[..bytes.len() / 2]).unwrap();
+    let err = registry.load("v0001").err().expect("truncated artifact refused");
+    assert!(matches!(err, RegistryError::Corrupt { .. }) && err.to_string().contains("SHA-256"), "{err}");
+
+    // Modified artifact with a matching checksum, but not a model of this format.
+    let forged = br#"{"format_version": 99}"#;
+    fs::write(path("v0002", "model.json"), forged).unwrap();
+    fs::write(path("v0002", "model.sha256"), format!("{}  model.json\n", lapse::registry::sha256_hex(forged))).unwrap();
+    let err = registry.load("v0002").err().expect("unknown format refused");
+    assert!(err.to_string().contains("format 99 is not supported"), "{err}");
+
+    // Schema file disagreeing with the artifact.
+    let schema = fs::read_to_string(path("v0003", "schema.json")).unwrap().replacen("\"numeric\"", "\"categorical\"", 1);
+    fs::write(path("v0003", "schema.json"), schema).unwrap();
+    assert!(registry.load("v0003").err().unwrap().to_string().contains("does not match"));
+
+    // Promotion verifies first; the champion pointer only moves to a loadable model.
+    assert!(registry.promote("v0001").is_err());
+    assert_eq!(registry.champion().unwrap(), None);
+    registry.promote("v0004").unwrap();
+    assert_eq!(registry.champion().unwrap().as_deref(), Some("v0004"));
+    assert!(registry.promote("v0009").is_err());
+    assert_eq!(registry.champion().unwrap().as_deref(), Some("v0004"));
+    assert_eq!(registry.load_champion().unwrap().version, "v0004");
+}
+
+#[test]
+fn plain_table_kfold_on_its_fold_column_with_unseen_and_missing_values() {
+    // A plain table (no snapshot dates): a label driven by a category and a number, 4 folds.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.csv");
+    let mut text = String::from("lapse,channel,premium,age,fold\n");
+    for i in 0..2000u32 {
+        let channel = ["agent", "bank", "online", "phone"][(i % 4) as usize];
+        let premium = 100.0 + f64::from((i * 37) % 500);
+        let risky = (channel == "online") as u32 + (premium > 400.0) as u32;
+        let lapse = u32::from((i * 7919) % 10 < 1 + 3 * risky);
+        let age = if i % 50 == 0 { String::new() } else { format!("{}", 20 + i % 50) };
+        text.push_str(&format!("{lapse},{channel},{premium},{age},{}\n", i % 4));
+    }
+    fs::write(&path, text).unwrap();
+    let data = Dataset::read(&path, &DatasetOptions::default()).unwrap();
+    assert_eq!(data.label_column, "lapse");
+    assert!(data.fold.is_some());
+    let outcome = train(&data, &config(&[Family::Logistic, Family::Gbdt])).unwrap();
+    assert_eq!(outcome.report.validation, Validation::Kfold);
+    assert!(outcome.report.validation_detail.contains("4-fold"));
+    for f in &outcome.report.families {
+        assert_eq!(f.folds.len(), 4);
+        assert!(f.roc_auc.unwrap() > 0.7, "{:?} {:?}", f.family, f.roc_auc);
+    }
+    // linfa-logistic's probability is for the more frequent class; ours must be P(lapse).
+    let logistic = outcome.report.families.iter().find(|f| f.family == Family::Logistic).unwrap();
+    assert!(logistic.raw_roc_auc.unwrap() > 0.7, "raw logistic scores rank lapses first");
+
+    // Scoring a table with an unseen channel and a missing age works; a missing column is an error.
+    let new = dir.path().join("new.csv");
+    fs::write(&new, "lapse,channel,premium,age,fold\n0,carrier_pigeon,450,,0\n1,online,480,33,0\n").unwrap();
+    let new_data = Dataset::read(&new, &DatasetOptions::default()).unwrap();
+    let p = outcome.model.predict(&new_data, &[0, 1]).unwrap();
+    assert!(p.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p)));
+    let partial = dir.path().join("partial.csv");
+    fs::write(&partial, "lapse,channel,fold\n0,online,0\n1,agent,1\n").unwrap();
+    let partial = Dataset::read(&partial, &DatasetOptions::default()).unwrap();
+    assert!(outcome.model.predict(&partial, &[0]).unwrap_err().contains("\"premium\" is missing"));
+}
+
+#[test]
+fn bad_labels_are_reported_with_their_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    fs::write(&path, "lapse,x\n0,1\n1,2\nmaybe,3\n").unwrap();
+    let err = Dataset::read(&path, &DatasetOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("row 3") && err.contains("maybe"), "{err}");
+    fs::write(&path, "y,x\n0,1\n").unwrap();
+    assert!(Dataset::read(&path, &DatasetOptions::default()).unwrap_err().to_string().contains("no label column"));
+}
