@@ -1,6 +1,7 @@
 //! Turning feature columns into model inputs, with the statistics learnt on training rows only:
-//! standardization and missing indicators for numbers, one-hot columns for categories with rare
-//! levels pooled (and unseen levels sent to the same pool at scoring time).
+//! standardization and missing indicators for numbers; for categories, rare levels pooled (and
+//! unseen levels sent to the same pool at scoring time), one-hot for the linear model and one
+//! column ranked by training lapse rate for trees.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +24,8 @@ pub struct ColumnSchema {
     pub median: f64,
     /// Numbers: whether training had missing values (then an indicator column is added).
     pub has_missing: bool,
-    /// Categories: the levels kept as their own column (then [`OTHER_LEVEL`]).
+    /// Categories: the levels kept (with [`OTHER_LEVEL`] for rare and unseen ones), ordered by
+    /// their training lapse rate.
     pub levels: Vec<String>,
 }
 
@@ -38,9 +40,11 @@ pub struct FeatureSchema {
 pub enum Style {
     /// Standardized numbers (missing -> 0 plus an indicator), one-hot categories.
     Linear,
-    /// Raw numbers with NaN for missing (gradient boosting handles it natively).
+    /// Raw numbers with NaN for missing (gradient boosting handles it natively); categories
+    /// as their rank by training lapse rate.
     TreeWithMissing,
-    /// Raw numbers with missing imputed by the training median (for the random forest).
+    /// As `TreeWithMissing`, with missing numbers imputed by the training median (for the
+    /// random forest).
     TreeImputed,
 }
 
@@ -96,13 +100,29 @@ impl FeatureSchema {
                     }
                 }
                 FeatureValues::Categorical(values) => {
-                    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+                    // (rows, lapses) per level in training.
+                    let mut counts: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
                     for &r in rows {
-                        *counts.entry(values[r].as_deref().unwrap_or(MISSING_LEVEL)).or_insert(0) += 1;
+                        let entry = counts.entry(values[r].as_deref().unwrap_or(MISSING_LEVEL)).or_insert((0, 0));
+                        entry.0 += 1;
+                        entry.1 += usize::from(data.labels[r]);
                     }
-                    let mut levels: Vec<(&str, usize)> = counts.into_iter().filter(|(_, c)| *c >= min_level_count).collect();
-                    // Most frequent first; ties by name, so the schema is deterministic.
-                    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                    let mut other = (0usize, 0usize);
+                    let mut levels: Vec<(String, f64)> = Vec::new();
+                    for (level, (n, lapses)) in counts {
+                        if n >= min_level_count && level != OTHER_LEVEL {
+                            levels.push((level.to_string(), lapses as f64 / n as f64));
+                        } else {
+                            other.0 += n;
+                            other.1 += lapses;
+                        }
+                    }
+                    let overall = rows.iter().map(|&r| f64::from(data.labels[r])).sum::<f64>() / rows.len().max(1) as f64;
+                    let other_rate = if other.0 > 0 { other.1 as f64 / other.0 as f64 } else { overall };
+                    levels.push((OTHER_LEVEL.to_string(), other_rate));
+                    // Ordered by training lapse rate (ties by name): the order trees split on,
+                    // as LightGBM orders categories; deterministic.
+                    levels.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
                     ColumnSchema {
                         name: column.name.clone(),
                         kind: FeatureKind::Categorical,
@@ -110,7 +130,7 @@ impl FeatureSchema {
                         std: 1.0,
                         median: 0.0,
                         has_missing: false,
-                        levels: levels.into_iter().map(|(l, _)| l.to_string()).collect(),
+                        levels: levels.into_iter().map(|(l, _)| l).collect(),
                     }
                 }
             })
@@ -129,12 +149,13 @@ impl FeatureSchema {
                         names.push(format!("{}=missing", c.name));
                     }
                 }
-                FeatureKind::Categorical => {
+                FeatureKind::Categorical if style == Style::Linear => {
                     for level in &c.levels {
                         names.push(format!("{}={level}", c.name));
                     }
-                    names.push(format!("{}={OTHER_LEVEL}", c.name));
                 }
+                // Trees take one column: the level's rank by training lapse rate.
+                FeatureKind::Categorical => names.push(c.name.clone()),
             }
         }
         names
@@ -178,15 +199,20 @@ impl FeatureSchema {
                     }
                 }
                 (FeatureValues::Categorical(x), FeatureKind::Categorical) => {
+                    let other = c.levels.iter().position(|l| l == OTHER_LEVEL).expect("schema has the pooled level");
                     let codes: Vec<usize> = rows
                         .iter()
                         .map(|&r| {
                             let level = x[r].as_deref().unwrap_or(MISSING_LEVEL);
-                            c.levels.iter().position(|l| l == level).unwrap_or(c.levels.len())
+                            c.levels.iter().position(|l| l == level).unwrap_or(other)
                         })
                         .collect();
-                    for k in 0..=c.levels.len() {
-                        values.extend(codes.iter().map(|&code| if code == k { 1.0 } else { 0.0 }));
+                    if style == Style::Linear {
+                        for k in 0..c.levels.len() {
+                            values.extend(codes.iter().map(|&code| if code == k { 1.0 } else { 0.0 }));
+                        }
+                    } else {
+                        values.extend(codes.iter().map(|&code| code as f64));
                     }
                 }
                 _ => unreachable!("kinds checked"),

@@ -64,9 +64,9 @@ pub struct Params {
     pub forest_min_leaf: usize,
     /// Forest: at most this many training rows (a seeded sample beyond it). Default 200,000.
     pub forest_max_rows: usize,
-    /// Boosting: rounds. Default 200.
+    /// Boosting: rounds. Default 100 (LightGBM's and scikit-learn's default).
     pub gbdt_rounds: usize,
-    /// Boosting: learning rate. Default 0.05.
+    /// Boosting: learning rate. Default 0.1 (LightGBM's and scikit-learn's default).
     pub gbdt_learning_rate: f32,
     /// Boosting: maximum depth. Default 4.
     pub gbdt_max_depth: usize,
@@ -87,8 +87,8 @@ impl Default for Params {
             forest_max_depth: 10,
             forest_min_leaf: 20,
             forest_max_rows: 200_000,
-            gbdt_rounds: 200,
-            gbdt_learning_rate: 0.05,
+            gbdt_rounds: 100,
+            gbdt_learning_rate: 0.1,
             gbdt_max_depth: 4,
             gbdt_min_leaf_weight: 20.0,
             gbdt_l2: 1.0,
