@@ -142,13 +142,14 @@ fn isotonic(scores: &[f64], labels: &[u8]) -> Calibrator {
     }
 }
 
-/// Chooses the calibration method by 2-fold cross-fitting on held-out predictions (fit on
-/// even rows, score odd rows, and the reverse), so the choice is judged on rows the
-/// calibrator did not see. Returns the method and the cross-fitted calibrated scores.
-pub fn choose(scores: &[f64], labels: &[u8]) -> (Method, Vec<f64>) {
+/// Chooses the calibration method by cross-fitting on held-out predictions: each row's
+/// calibrator is fitted on the rows of the other groups (`group`: the validation folds, or
+/// two halves of one validation set), so the choice is judged on rows the calibrator did not
+/// see. Returns the method and the cross-fitted calibrated scores.
+pub fn choose(scores: &[f64], labels: &[u8], group: impl Fn(usize) -> usize) -> (Method, Vec<f64>) {
     let mut best: Option<(f64, Method, Vec<f64>)> = None;
     for method in [Method::Identity, Method::Platt, Method::Isotonic] {
-        let fitted = cross_fit(method, scores, labels, |i| i % 2);
+        let fitted = cross_fit(method, scores, labels, &group);
         let loss = log_loss(labels, &fitted);
         if best.as_ref().is_none_or(|b| loss < b.0 - 1e-12) {
             best = Some((loss, method, fitted));
@@ -198,7 +199,7 @@ mod tests {
         let iso = isotonic(&scores, &labels);
         let mapped: Vec<f64> = (0..100).map(|k| iso.apply(k as f64 / 100.0)).collect();
         assert!(mapped.windows(2).all(|w| w[0] <= w[1] + 1e-12));
-        let (_, fitted) = choose(&scores, &labels);
+        let (_, fitted) = choose(&scores, &labels, |i| i % 2);
         assert!(log_loss(&labels, &fitted) < log_loss(&labels, &scores));
     }
 }
