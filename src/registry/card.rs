@@ -18,7 +18,13 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| trained | {} |", manifest.created_at);
     let _ = writeln!(out, "| data | `{}` (sha256 {}) |", manifest.source, &manifest.source_sha256[..16.min(manifest.source_sha256.len())]);
-    let _ = writeln!(out, "| rows | {} labelled ({} unlabelled not used); {} train, {} held out |", manifest.rows_labelled, manifest.rows_unlabelled, manifest.rows_train, manifest.rows_validation);
+    let gap = manifest.rows_labelled.saturating_sub(manifest.rows_train + manifest.rows_validation);
+    let gap_note = if gap > 0 { format!("; {gap} left out because their outcome was not known before validation starts") } else { String::new() };
+    let _ = writeln!(
+        out,
+        "| rows | {} labelled ({} unlabelled not used); {} train, {} held out{gap_note} |",
+        manifest.rows_labelled, manifest.rows_unlabelled, manifest.rows_train, manifest.rows_validation
+    );
     let _ = writeln!(out, "| lapse rate | {:.2}% |", 100.0 * report.lapse_rate);
     let _ = writeln!(out, "| validation | {} |", manifest.validation);
     if let Some((a, b)) = &manifest.training_window {
