@@ -172,6 +172,10 @@ fn bad_labels_are_reported_with_their_row() {
     fs::write(&path, "lapse,x\n0,1\n1,2\nmaybe,3\n").unwrap();
     let err = Dataset::read(&path, &DatasetOptions::default()).unwrap_err().to_string();
     assert!(err.contains("row 3") && err.contains("maybe"), "{err}");
+    fs::write(&path, "lapse,x\n,1\n,2\n").unwrap();
+    let unlabelled = Dataset::read(&path, &DatasetOptions::default()).unwrap();
+    assert_eq!((unlabelled.len(), unlabelled.unlabelled_rows), (0, 2));
+    assert!(train(&unlabelled, &config(&[Family::Gbdt])).err().unwrap().to_string().contains("no labelled rows"));
     fs::write(&path, "y,x\n0,1\n").unwrap();
     assert!(Dataset::read(&path, &DatasetOptions::default()).unwrap_err().to_string().contains("no label column"));
 }

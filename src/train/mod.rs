@@ -251,6 +251,9 @@ fn progress_bar(enabled: bool, len: u64, message: &str) -> indicatif::ProgressBa
 
 /// Trains and validates every configured family and keeps the best.
 pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::Validation(format!("{} has no labelled rows", data.path.display())));
+    }
     if data.labels.iter().all(|&y| y == data.labels[0]) {
         return Err(TrainError::Validation("the labels have a single class".into()));
     }
