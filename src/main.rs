@@ -81,6 +81,12 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Whether a person is watching: stderr is a terminal and NO_COLOR is not set (schedulers get
+/// plain logs).
+fn watched() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none()
+}
+
 fn day_arg(flag: &str, text: &str) -> Result<Day> {
     parse_day(text).with_context(|| format!("--{flag} {text:?} is not a date (expected YYYY-MM-DD)"))
 }
@@ -180,7 +186,7 @@ fn run_features(args: FeaturesArgs) -> Result<()> {
         None => book.latest_observed.unwrap_or(*as_of.last().expect("at least one date")),
     };
     let plan = BuildPlan { as_of, horizon_days: args.horizon_days, grace_days: args.grace_days, extract_date };
-    let summary = plan.write(book, &args.out).context("writing the feature table")?;
+    let summary = plan.write_with_progress(book, &args.out, watched()).context("writing the feature table")?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "done");
     println!(
         "wrote {} renewal rows from {} snapshot(s) ({}..{}, extract date {}) to {}",
@@ -239,7 +245,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         folds: args.folds,
         validation_snapshots: args.validation_snapshots,
         params,
-        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+        progress: watched(),
     };
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);

@@ -56,8 +56,27 @@ impl BuildPlan {
 
     /// Builds every snapshot and writes them, stacked in date order, to `out`.
     pub fn write(&self, book: &Book, out: &Path) -> Result<BuildSummary, WriteError> {
+        self.write_with_progress(book, out, false)
+    }
+
+    /// [`BuildPlan::write`], drawing a progress bar over the snapshots when `progress` is set
+    /// (a person watching a terminal; the binary decides).
+    pub fn write_with_progress(&self, book: &Book, out: &Path, progress: bool) -> Result<BuildSummary, WriteError> {
         let codes = KnownCodes::resolve(book);
+        let bar = if progress && self.as_of.len() > 1 {
+            let bar = indicatif::ProgressBar::new(self.as_of.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} snapshots [{bar:30}] {pos}/{len} {msg} {elapsed}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         let frames = self.as_of.iter().map(|&t| {
+            bar.set_message(format_day(t));
+            bar.inc(1);
             let started = std::time::Instant::now();
             let snapshot = Snapshot::build(book, &codes, self.spec(t));
             let frame = snapshot_frame(&snapshot);
@@ -65,6 +84,7 @@ impl BuildPlan {
             frame
         });
         let rows = write_frames(out, self.metadata(), frames)?;
+        bar.finish_and_clear();
         Ok(BuildSummary { snapshots: self.as_of.len(), rows })
     }
 
