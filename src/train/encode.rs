@@ -61,17 +61,6 @@ impl Design {
     pub fn cols(&self) -> usize {
         self.names.len()
     }
-
-    /// Row-major copy (for crates that want rows).
-    pub fn row_major(&self) -> Vec<f64> {
-        let mut out = vec![0.0; self.values.len()];
-        for j in 0..self.cols() {
-            for i in 0..self.rows {
-                out[i * self.cols() + j] = self.values[j * self.rows + i];
-            }
-        }
-        out
-    }
 }
 
 impl FeatureSchema {

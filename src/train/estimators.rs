@@ -137,7 +137,9 @@ impl Estimator {
         let fail = |message: String| FitError { family: family.as_str(), message };
         match family {
             Family::Logistic => {
-                let x = Array2::from_shape_vec((design.rows, design.cols()), design.row_major()).map_err(|e| fail(e.to_string()))?;
+                use ndarray::ShapeBuilder;
+                // The design is column-major already: hand it to ndarray as Fortran order.
+                let x = Array2::from_shape_vec((design.rows, design.cols()).f(), design.values.clone()).map_err(|e| fail(e.to_string()))?;
                 let y: Array1<bool> = labels.iter().map(|&l| l == 1).collect();
                 let dataset = linfa::Dataset::new(x, y);
                 let fitted = LogisticRegression::default()
