@@ -145,6 +145,9 @@ impl Estimator {
                 let fitted = LogisticRegression::default()
                     .alpha(params.logistic_alpha)
                     .max_iterations(params.logistic_max_iterations)
+                    // linfa's loss is a sum over rows, so its gradient tolerance is absolute;
+                    // scale it so it means the same (1e-4 per row) at every table size.
+                    .gradient_tolerance(1e-4 * design.rows as f64)
                     .fit(&dataset)
                     .map_err(|e| fail(e.to_string()))?;
                 // linfa-logistic models the *more frequent* class as positive (rust-ml/linfa#393):
