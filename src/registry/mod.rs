@@ -74,9 +74,13 @@ pub struct Registry {
     dir: PathBuf,
 }
 
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
 }
 
 /// Hex SHA-256 of a file, streamed.
@@ -84,7 +88,7 @@ pub fn sha256_file(path: &Path) -> Result<String, IoContext> {
     let mut file = fs::File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(|e| IoContext::new("reading", path, e))?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 fn version_number(name: &str) -> Option<u32> {
