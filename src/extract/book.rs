@@ -227,19 +227,15 @@ pub struct Book {
 }
 
 impl Book {
-    /// Orders a policy's rows by (key, tie), returning the permutation that groups them by policy
+    /// Orders rows by policy, then by `key` within a policy (stable), returning the permutation
     /// and the per-policy offsets.
-    pub(crate) fn group_order(policies: usize, policy: &[u32], key: &[Day], tie: Option<&[u32]>) -> (Vec<u32>, Vec<usize>) {
+    pub(crate) fn group_order(policies: usize, policy: &[u32], key: &[Day]) -> (Vec<u32>, Vec<usize>) {
         let index = GroupIndex::build(policies, policy.iter().map(|&p| Some(p)));
         let mut order = index.rows;
         for p in 0..policies {
             let rows = &mut order[index.offsets[p]..index.offsets[p + 1]];
-            let sorted = rows.windows(2).all(|w| {
-                let (a, b) = (w[0] as usize, w[1] as usize);
-                (key[a], tie.map_or(0, |t| t[a])) <= (key[b], tie.map_or(0, |t| t[b]))
-            });
-            if !sorted {
-                rows.sort_by_key(|&r| (key[r as usize], tie.map_or(0, |t| t[r as usize])));
+            if !rows.is_sorted_by_key(|&r| key[r as usize]) {
+                rows.sort_by_key(|&r| key[r as usize]);
             }
         }
         (order, index.offsets)

@@ -463,7 +463,7 @@ fn build_events(mut frame: TableFrame, policies: &Keys, n_policies: usize, stric
     let keep: Vec<u32> = (0..frame.height() as u32).filter(|&i| !frame.bad[i as usize]).collect();
     let kept_policy: Vec<u32> = keep.iter().map(|&i| policy[i as usize].expect("kept rows have a policy")).collect();
     let kept_date: Vec<_> = keep.iter().map(|&i| date[i as usize].expect("kept rows have a date")).collect();
-    let (order, offsets) = Book::group_order(n_policies, &kept_policy, &kept_date, None);
+    let (order, offsets) = Book::group_order(n_policies, &kept_policy, &kept_date);
     let rows: Vec<u32> = order.iter().map(|&k| keep[k as usize]).collect();
     let events = Events {
         policy: select(&kept_policy, &order),
