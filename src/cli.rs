@@ -26,6 +26,59 @@ pub enum Command {
     Train(TrainArgs),
     /// List, inspect and promote registered models.
     Models(ModelsArgs),
+    /// Serve the scoring API: the champion model over a scored snapshot of renewals at risk.
+    Serve(ServeArgs),
+    /// Print the scoring API's OpenAPI document (committed as docs/openapi.json).
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Model registry directory (its champion is served).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The scoring snapshot (.parquet or .csv) built by `lapse features --as-of T`.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the chosen one is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// File of scoring tokens, one per line (also LAPSE_SCORE_TOKEN).
+    #[arg(long)]
+    pub score_token_file: Option<PathBuf>,
+    /// File of admin tokens (reload), one per line (also LAPSE_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
+    /// Serve without tokens (local development only; never on a shared network).
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Value cap, actions (save rate, cost) and band thresholds as JSON (see docs/serving.md).
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// Directory of the append-only score log (daily JSON-lines files).
+    #[arg(long, default_value = "score-log")]
+    pub score_log: PathBuf,
+    /// Do not keep a score log.
+    #[arg(long)]
+    pub no_score_log: bool,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_body_bytes: usize,
+    /// Most renewals by key in one request.
+    #[arg(long, default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Most raw records (all tables) in one request.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_inline_rows: usize,
+    /// Seconds a request may take before it is answered 503 `timeout`.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout_seconds: f64,
+    /// Requests handled at once; more are answered 503 `overloaded`.
+    #[arg(long, default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]

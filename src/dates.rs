@@ -69,6 +69,29 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> Day {
     era * 146_097 + doe as i32 - 719_468
 }
 
+/// The (year, month, day) of a [`Day`] (Howard Hinnant's `civil_from_days`): the inverse of
+/// `days_from_civil`, without chrono, for formatting dates on hot paths.
+pub fn civil_from_days(day: Day) -> (i32, u32, u32) {
+    let z = day + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = (z - era * 146_097) as u32;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe as i32 + era * 400 + i32::from(m <= 2);
+    (y, m, d)
+}
+
+/// A [`Day`] as `YYYY-MM-DD` bytes, without allocating (years 0-9999).
+pub fn day_bytes(day: Day) -> [u8; 10] {
+    let (y, m, d) = civil_from_days(day);
+    let y = y.clamp(0, 9999) as u32;
+    let digit = |x: u32| b'0' + (x % 10) as u8;
+    [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), b'-', digit(m / 10), digit(m), b'-', digit(d / 10), digit(d)]
+}
+
 /// Converts a chrono date to a [`Day`].
 pub fn from_naive(date: NaiveDate) -> Day {
     date.num_days_from_ce() - UNIX_EPOCH_CE_DAYS
@@ -82,6 +105,12 @@ pub fn to_naive(day: Day) -> NaiveDate {
 /// Formats a [`Day`] as `YYYY-MM-DD`.
 pub fn format_day(day: Day) -> String {
     to_naive(day).format("%Y-%m-%d").to_string()
+}
+
+/// The current UTC day.
+pub fn today_utc() -> Day {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    (secs / 86_400) as Day
 }
 
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (for manifests and logs, never for features).
@@ -183,6 +212,13 @@ pub fn date_series(from: Day, to: Day, step: Step) -> Vec<Day> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_bytes_agree_with_chrono_over_centuries() {
+        for day in (-200_000..200_000).step_by(7).chain([-1, 0, 1, 11_016, 20_726]) {
+            assert_eq!(std::str::from_utf8(&day_bytes(day)).unwrap(), format_day(day), "day {day}");
+        }
+    }
 
     #[test]
     fn parses_iso_dates_and_rejects_impossible_ones() {

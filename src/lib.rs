@@ -12,4 +12,5 @@ pub mod io_util;
 pub mod metrics;
 pub mod model;
 pub mod registry;
+pub mod serve;
 pub mod train;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
@@ -53,16 +53,18 @@ fn is_input_error(error: &(dyn std::error::Error + 'static)) -> bool {
     )
 }
 
-/// Logs go to stderr; `LAPSE_LOG` (or `RUST_LOG`) sets the filter, default `info`.
+/// Logs go to stderr; `LAPSE_LOG` (or `RUST_LOG`) sets the filter, default `info`;
+/// `LAPSE_LOG_FORMAT=json` writes one JSON object per line (for log collectors).
 fn init_tracing() {
     let filter = std::env::var("LAPSE_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr);
+    if std::env::var("LAPSE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none()).init();
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -71,6 +73,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Features(args) => run_features(args),
         Command::Train(args) => run_train(args),
         Command::Models(args) => run_models(args),
+        Command::Serve(args) => run_serve(args),
+        Command::Openapi => {
+            print!("{}", lapse::serve::openapi_document());
+            Ok(())
+        }
         Command::Catalog(args) => {
             match args.format {
                 CatalogFormat::Markdown => print!("{}", catalog_markdown()),
@@ -320,4 +327,44 @@ fn run_models(args: ModelsArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn run_serve(args: ServeArgs) -> Result<()> {
+    use lapse::serve::{auth::Tokens, Economics, Limits, ServeConfig};
+    let tokens = if args.no_auth {
+        tracing::warn!("--no-auth: every request is allowed; do not expose this server");
+        Tokens::open()
+    } else {
+        let score_env = std::env::var("LAPSE_SCORE_TOKEN").ok();
+        let admin_env = std::env::var("LAPSE_ADMIN_TOKEN").ok();
+        Tokens::load(args.score_token_file.as_deref(), score_env.as_deref(), args.admin_token_file.as_deref(), admin_env.as_deref()).map_err(anyhow::Error::msg)?
+    };
+    let economics = match &args.economics {
+        Some(path) => Economics::from_file(path).map_err(anyhow::Error::msg)?,
+        None => Economics::default(),
+    };
+    if !(args.timeout_seconds.is_finite() && args.timeout_seconds > 0.0) {
+        bail!("--timeout-seconds must be > 0");
+    }
+    let config = ServeConfig {
+        models: args.models,
+        snapshot: args.snapshot,
+        economics,
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            max_inline_rows: args.max_inline_rows,
+            timeout_seconds: args.timeout_seconds,
+            max_in_flight: args.max_in_flight.max(1),
+            ..Limits::default()
+        },
+        score_log: (!args.no_score_log).then_some(args.score_log),
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers.max(1));
+    }
+    let runtime = runtime.enable_all().build().context("starting the async runtime")?;
+    let state = lapse::serve::build_state(config, tokens)?;
+    runtime.block_on(lapse::serve::run(state, args.addr))
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::train::calibrate::Calibrator;
-use crate::train::dataset::Dataset;
-use crate::train::encode::FeatureSchema;
+use crate::train::dataset::{Dataset, FeatureColumn};
+use crate::train::encode::{Design, FeatureSchema};
 use crate::train::estimators::{Estimator, Family};
 
 /// Bumped when the artifact layout changes; older readers refuse newer artifacts.
@@ -34,6 +34,55 @@ impl LapseModel {
         self.schema.check(data)?;
         let design = self.schema.design(data, rows, self.family.style());
         Ok(self.calibrator.apply_all(&self.estimator.predict(&design)))
+    }
+
+    /// The design matrix of `rows` of `features` for this model's family (after
+    /// [`FeatureSchema::check_columns`]).
+    pub fn design(&self, features: &[FeatureColumn], rows: &[usize]) -> Result<Design, String> {
+        self.schema.check_columns(features)?;
+        Ok(self.schema.design_of(features, rows, self.family.style()))
+    }
+
+    /// Calibrated P(lapse) for each row of a design built by [`LapseModel::design`].
+    pub fn predict_design(&self, design: &Design) -> Vec<f64> {
+        self.calibrator.apply_all(&self.estimator.predict(design))
+    }
+
+    /// Exact per-feature contributions to each row's log-odds (before calibration), one row of
+    /// `schema.columns.len()` values per design row, row-major; `None` for the forest, whose
+    /// trees smartcore keeps private.
+    ///
+    /// Logistic: `weight x (value - training mean)` summed over a feature's design columns
+    /// (its one-hot levels, its missing indicator). Boosting: TreeSHAP (forust's Shapley
+    /// contributions; the design has one column per feature).
+    pub fn contributions(&self, design: &Design) -> Option<Vec<f64>> {
+        let features = self.schema.columns.len();
+        match &self.estimator {
+            Estimator::Logistic { weights, .. } => {
+                let owners = self.schema.design_owners(self.family.style());
+                let centres = self.schema.linear_centres();
+                let mut out = vec![0.0; design.rows * features];
+                for (j, ((w, owner), centre)) in weights.iter().zip(&owners).zip(&centres).enumerate() {
+                    let column = &design.values[j * design.rows..(j + 1) * design.rows];
+                    for (r, x) in column.iter().enumerate() {
+                        out[r * features + owner] += w * (x - centre);
+                    }
+                }
+                Some(out)
+            }
+            Estimator::Gbdt(booster) => {
+                let x = forust_ml::data::Matrix::new(&design.values, design.rows, design.cols());
+                let shap = booster.predict_contributions(&x, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
+                // forust returns cols + 1 values per row (the last is the bias).
+                let width = design.cols() + 1;
+                let mut out = Vec::with_capacity(design.rows * features);
+                for r in 0..design.rows {
+                    out.extend_from_slice(&shap[r * width..r * width + features]);
+                }
+                Some(out)
+            }
+            Estimator::Forest(_) => None,
+        }
     }
 
     /// The artifact bytes (deterministic: same model, same bytes).

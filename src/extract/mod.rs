@@ -85,6 +85,18 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     for spec in [&CUSTOMERS, &POLICIES, &INSTALLMENTS] {
         read::locate(dir, spec)?;
     }
+    let (book, rejected) = assemble_book(&open, on_error)?;
+    Ok(LoadedBook { book, rejected, files: files.into_inner().expect("not poisoned") })
+}
+
+/// Builds a [`Book`] from the tables `open` hands over (None for an absent optional table),
+/// checking every contract rule: the one path from raw rows to a book, used for extract
+/// directories and for the raw records of a scoring request alike.
+pub fn assemble_book(
+    open: &(dyn Fn(&'static TableSpec) -> Result<Option<TableFrame>, ExtractError> + Sync),
+    on_error: OnError,
+) -> Result<(Book, IssueLog), ExtractError> {
+    let missing = |spec: &'static TableSpec| ExtractError::MissingTable { table: spec.name, dir: PathBuf::from("(input)") };
     let strict = on_error == OnError::Strict;
     let mut log = IssueLog::default();
     // customers, agents and policies are independent until their keys are checked: read them
@@ -94,7 +106,7 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
         rayon::join(|| open(&CUSTOMERS), || rayon::join(|| open(&AGENTS), || open(&POLICIES)))
     };
     let (customers, agents, policies) = (customers?, agents?, policies?);
-    let (customers, customer_rejected) = build_customers(customers.expect("required table"), &mut log);
+    let (customers, customer_rejected) = build_customers(customers.ok_or_else(|| missing(&CUSTOMERS))?, &mut log);
     let customer_keys = Keys::new(CUSTOMERS.name, &customers.id, customer_rejected);
     let (agents, agent_rejected) = match agents {
         Some(frame) => {
@@ -105,10 +117,10 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     };
     let agent_keys = agent_rejected.map(|rejected| Keys::new(AGENTS.name, &agents.id, rejected));
     let (policies, policy_rejected) =
-        build_policies(policies.expect("required table"), &customer_keys, agent_keys.as_ref(), strict, &mut log);
+        build_policies(policies.ok_or_else(|| missing(&POLICIES))?, &customer_keys, agent_keys.as_ref(), strict, &mut log);
     drop((customer_keys, agent_keys));
     let policy_keys = Keys::new(POLICIES.name, &policies.id, policy_rejected);
-    let installments = build_installments(open(&INSTALLMENTS)?.expect("required table"), &policy_keys, policies.len(), strict, &mut log);
+    let installments = build_installments(open(&INSTALLMENTS)?.ok_or_else(|| missing(&INSTALLMENTS))?, &policy_keys, policies.len(), strict, &mut log);
     let events = match open(&EVENTS)? {
         Some(frame) => build_events(frame, &policy_keys, policies.len(), strict, &mut log),
         None => Events { offsets: vec![0; policies.len() + 1], ..Events::default() },
@@ -132,7 +144,7 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     .flatten()
     .max();
     let book = Book { customers, agents, policies, installments, events, customer_policies, agent_policies, latest_observed };
-    Ok(LoadedBook { book, rejected: log, files: files.into_inner().expect("not poisoned") })
+    Ok((book, log))
 }
 
 /// A cell's text without surrounding white space, `None` when blank. Most cells have no white

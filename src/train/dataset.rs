@@ -101,7 +101,7 @@ pub struct DatasetOptions {
     pub value_column: Option<String>,
 }
 
-fn read_frame(path: &Path) -> Result<(DataFrame, Vec<(String, String)>), DatasetError> {
+pub fn read_frame(path: &Path) -> Result<(DataFrame, Vec<(String, String)>), DatasetError> {
     let fail = |e: PolarsError| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() };
     match FileFormat::of(path) {
         Some(FileFormat::Csv) => {

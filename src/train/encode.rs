@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dataset::{Dataset, FeatureKind, FeatureValues};
+use super::dataset::{Dataset, FeatureColumn, FeatureKind, FeatureValues};
 
 /// The pooled level: rare in training, or never seen.
 pub const OTHER_LEVEL: &str = "__other__";
@@ -27,6 +27,13 @@ pub struct ColumnSchema {
     /// Categories: the levels kept (with [`OTHER_LEVEL`] for rare and unseen ones), ordered by
     /// their training lapse rate.
     pub levels: Vec<String>,
+    /// Numbers: the share of training rows missing (the mean of the indicator column).
+    #[serde(default)]
+    pub missing_share: f64,
+    /// Categories: each level's share of training rows (the means of the one-hot columns), so
+    /// a linear model's contributions can be centred as for numbers.
+    #[serde(default)]
+    pub level_shares: Vec<f64>,
 }
 
 /// The input schema of a model: its feature columns in order.
@@ -86,6 +93,8 @@ impl FeatureSchema {
                         median,
                         has_missing: present.len() < rows.len(),
                         levels: Vec::new(),
+                        missing_share: (rows.len() - present.len()) as f64 / rows.len().max(1) as f64,
+                        level_shares: Vec::new(),
                     }
                 }
                 FeatureValues::Categorical(values) => {
@@ -97,10 +106,10 @@ impl FeatureSchema {
                         entry.1 += usize::from(data.labels[r]);
                     }
                     let mut other = (0usize, 0usize);
-                    let mut levels: Vec<(String, f64)> = Vec::new();
+                    let mut levels: Vec<(String, f64, usize)> = Vec::new();
                     for (level, (n, lapses)) in counts {
                         if n >= min_level_count && level != OTHER_LEVEL {
-                            levels.push((level.to_string(), lapses as f64 / n as f64));
+                            levels.push((level.to_string(), lapses as f64 / n as f64, n));
                         } else {
                             other.0 += n;
                             other.1 += lapses;
@@ -108,10 +117,12 @@ impl FeatureSchema {
                     }
                     let overall = rows.iter().map(|&r| f64::from(data.labels[r])).sum::<f64>() / rows.len().max(1) as f64;
                     let other_rate = if other.0 > 0 { other.1 as f64 / other.0 as f64 } else { overall };
-                    levels.push((OTHER_LEVEL.to_string(), other_rate));
+                    levels.push((OTHER_LEVEL.to_string(), other_rate, other.0));
                     // Ordered by training lapse rate (ties by name): the order trees split on,
                     // as LightGBM orders categories; deterministic.
                     levels.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                    let total = rows.len().max(1) as f64;
+                    let level_shares = levels.iter().map(|l| l.2 as f64 / total).collect();
                     ColumnSchema {
                         name: column.name.clone(),
                         kind: FeatureKind::Categorical,
@@ -119,7 +130,9 @@ impl FeatureSchema {
                         std: 1.0,
                         median: 0.0,
                         has_missing: false,
-                        levels: levels.into_iter().map(|(l, _)| l).collect(),
+                        levels: levels.into_iter().map(|(l, _, _)| l).collect(),
+                        missing_share: 0.0,
+                        level_shares,
                     }
                 }
             })
@@ -152,8 +165,13 @@ impl FeatureSchema {
 
     /// Checks that `data` has every column this schema needs, with the same kind.
     pub fn check(&self, data: &Dataset) -> Result<(), String> {
+        self.check_columns(&data.features)
+    }
+
+    /// Checks that `features` has every column this schema needs, with the same kind.
+    pub fn check_columns(&self, features: &[FeatureColumn]) -> Result<(), String> {
         for c in &self.columns {
-            match data.features.iter().find(|f| f.name == c.name) {
+            match features.iter().find(|f| f.name == c.name) {
                 None => return Err(format!("feature {:?} is missing from the table", c.name)),
                 Some(f) if f.kind() != c.kind => {
                     return Err(format!("feature {:?} is {:?} in the table but {:?} in the model", c.name, f.kind(), c.kind));
@@ -166,11 +184,53 @@ impl FeatureSchema {
 
     /// The design matrix of `rows` of `data` (which must pass [`FeatureSchema::check`]).
     pub fn design(&self, data: &Dataset, rows: &[usize], style: Style) -> Design {
+        self.design_of(&data.features, rows, style)
+    }
+
+    /// For each design column of `style`, the index of the schema column it encodes.
+    pub fn design_owners(&self, style: Style) -> Vec<usize> {
+        let mut owners = Vec::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            let width = match c.kind {
+                FeatureKind::Numeric if style == Style::Linear && c.has_missing => 2,
+                FeatureKind::Categorical if style == Style::Linear => c.levels.len(),
+                _ => 1,
+            };
+            owners.extend(std::iter::repeat_n(i, width));
+        }
+        owners
+    }
+
+    /// For each design column of [`Style::Linear`], its training mean: 0 for standardized
+    /// numbers, the missing share for indicators, the level share for one-hot columns. A
+    /// linear model's exact contribution of a column is `weight x (value - centre)`.
+    pub fn linear_centres(&self) -> Vec<f64> {
+        let mut centres = Vec::new();
+        for c in &self.columns {
+            match c.kind {
+                FeatureKind::Numeric => {
+                    centres.push(0.0);
+                    if c.has_missing {
+                        centres.push(c.missing_share);
+                    }
+                }
+                FeatureKind::Categorical => {
+                    // Artifacts written before level shares were stored centre at 0.
+                    centres.extend((0..c.levels.len()).map(|k| c.level_shares.get(k).copied().unwrap_or(0.0)));
+                }
+            }
+        }
+        centres
+    }
+
+    /// The design matrix of `rows` of `features` (which must pass
+    /// [`FeatureSchema::check_columns`]).
+    pub fn design_of(&self, features: &[FeatureColumn], rows: &[usize], style: Style) -> Design {
         let n = rows.len();
         let names = self.design_names(style);
         let mut values = Vec::with_capacity(names.len() * n);
         for c in &self.columns {
-            let column = data.features.iter().find(|f| f.name == c.name).expect("checked schema");
+            let column = features.iter().find(|f| f.name == c.name).expect("checked schema");
             match (&column.values, c.kind) {
                 (FeatureValues::Numeric(x), FeatureKind::Numeric) => {
                     for &r in rows {

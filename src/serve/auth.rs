@@ -1,0 +1,117 @@
+//! Bearer tokens: a scoring token (score, queue, model info) and a separate admin token
+//! (reload), each from a file or an environment variable, several per role for rotation.
+//!
+//! Tokens are compared as SHA-256 digests in constant time (`subtle`), so neither a token's
+//! content nor its length shows in the response time.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Who may call what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Score,
+    Admin,
+}
+
+/// The accepted tokens (as digests).
+#[derive(Clone, Default)]
+pub struct Tokens {
+    score: Vec<[u8; 32]>,
+    admin: Vec<[u8; 32]>,
+    /// No tokens configured and the operator asked for an open server (`--no-auth`).
+    open: bool,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} score, {} admin, open: {})", self.score.len(), self.admin.len(), self.open)
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Tokens from text: one per line, blank lines and `#` comments ignored.
+fn parse(text: &str) -> Vec<[u8; 32]> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(digest).collect()
+}
+
+impl Tokens {
+    /// An open server: every request is allowed (local development only).
+    pub fn open() -> Self {
+        Tokens { open: true, ..Tokens::default() }
+    }
+
+    /// Tokens from the given files and/or texts (environment variables).
+    pub fn load(score_file: Option<&Path>, score_env: Option<&str>, admin_file: Option<&Path>, admin_env: Option<&str>) -> Result<Self, String> {
+        let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("reading token file {}: {e}", path.display()));
+        let mut tokens = Tokens::default();
+        if let Some(path) = score_file {
+            tokens.score.extend(parse(&read(path)?));
+        }
+        if let Some(text) = score_env {
+            tokens.score.extend(parse(text));
+        }
+        if let Some(path) = admin_file {
+            tokens.admin.extend(parse(&read(path)?));
+        }
+        if let Some(text) = admin_env {
+            tokens.admin.extend(parse(text));
+        }
+        if tokens.score.is_empty() {
+            return Err("no scoring token: give --score-token-file or LAPSE_SCORE_TOKEN (or --no-auth for a local, unprotected server)".into());
+        }
+        if tokens.admin.is_empty() {
+            return Err("no admin token: give --admin-token-file or LAPSE_ADMIN_TOKEN (or --no-auth for a local, unprotected server)".into());
+        }
+        Ok(tokens)
+    }
+
+    /// Whether `authorization` (the header value) grants `role`. The admin token also grants
+    /// scoring. Every configured token is compared, so the time does not depend on which
+    /// (if any) matched.
+    pub fn allows(&self, authorization: Option<&[u8]>, role: Role) -> bool {
+        if self.open {
+            return true;
+        }
+        let Some(token) = authorization.and_then(|h| h.strip_prefix(b"Bearer ")) else { return false };
+        let Ok(token) = std::str::from_utf8(token) else { return false };
+        let presented = digest(token.trim());
+        let matches = |set: &[[u8; 32]]| set.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&presented));
+        let admin = matches(&self.admin);
+        let allowed = match role {
+            Role::Admin => admin,
+            Role::Score => admin | matches(&self.score),
+        };
+        bool::from(allowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_grant_their_roles_only() {
+        let tokens = Tokens::load(None, Some("s1\n# old\ns2\n"), None, Some("a1")).unwrap();
+        assert!(tokens.allows(Some(b"Bearer s1"), Role::Score));
+        assert!(tokens.allows(Some(b"Bearer s2"), Role::Score));
+        assert!(!tokens.allows(Some(b"Bearer s1"), Role::Admin));
+        assert!(tokens.allows(Some(b"Bearer a1"), Role::Admin));
+        assert!(tokens.allows(Some(b"Bearer a1"), Role::Score));
+        assert!(!tokens.allows(Some(b"Bearer s3"), Role::Score));
+        assert!(!tokens.allows(Some(b"Bearer # old"), Role::Score));
+        assert!(!tokens.allows(Some(b"s1"), Role::Score));
+        assert!(!tokens.allows(None, Role::Score));
+    }
+
+    #[test]
+    fn a_server_needs_both_tokens() {
+        assert!(Tokens::load(None, Some("s"), None, None).unwrap_err().contains("admin"));
+        assert!(Tokens::load(None, None, None, Some("a")).unwrap_err().contains("scoring"));
+    }
+}
