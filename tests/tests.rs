@@ -6,4 +6,6 @@ mod cli;
 mod contract;
 mod features;
 mod generator;
+mod serve;
+mod serve_e2e;
 mod train;

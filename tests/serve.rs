@@ -1,0 +1,587 @@
+//! The scoring API in process: the router with its real layers, a real registry and a real
+//! snapshot built from a generated book (no mocks), called with `tower::ServiceExt::oneshot`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use polars::prelude::*;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use lapse::extract::read::FileFormat;
+use lapse::extract::{load_book, OnError};
+use lapse::features::BuildPlan;
+use lapse::generate::{generate, GenerateConfig};
+use lapse::registry::Registry;
+use lapse::serve::auth::Tokens;
+use lapse::serve::{build_state, router, AppState, Economics, Limits, ServeConfig};
+use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
+
+use crate::common::{column_strings, day, read_parquet};
+
+pub const SCORE_TOKEN: &str = "score-token-for-tests";
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+pub const AS_OF: &str = "2026-09-01";
+
+/// A generated book, its scoring snapshot and a registry with a champion gbdt (v0001) and a
+/// logistic model (v0002, not promoted).
+pub struct Fixture {
+    pub book: PathBuf,
+    pub snapshot: PathBuf,
+    pub training: PathBuf,
+    pub models: PathBuf,
+}
+
+/// The fixture, built once per test binary: nextest runs each test in its own process, so it
+/// is kept under the target's temp dir, keyed by the test binary's size and mtime (a rebuilt
+/// binary builds a fresh fixture; a stale one is never reused). Tests never change it (they
+/// copy the registry first).
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let exe = fs::metadata(std::env::current_exe().unwrap()).unwrap();
+        let stamp = exe.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let name = format!("serve-fixture-{stamp:x}-{:x}", exe.len());
+        let dir = root.join(&name);
+        let at = |dir: &Path| Fixture {
+            book: dir.join("book"),
+            snapshot: dir.join("snapshot.parquet"),
+            training: dir.join("train.parquet"),
+            models: dir.join("models"),
+        };
+        if !dir.join("done").exists() {
+            // Build aside, then rename into place: a concurrent test process either wins the
+            // rename or finds the finished fixture.
+            let building = root.join(format!("{name}.building-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&building);
+            build_fixture(&at(&building));
+            fs::write(building.join("done"), b"").unwrap();
+            if fs::rename(&building, &dir).is_err() {
+                let _ = fs::remove_dir_all(&building);
+            }
+            // Fixtures of older test binaries.
+            for entry in fs::read_dir(root).unwrap().flatten() {
+                let other = entry.file_name().to_string_lossy().into_owned();
+                if other.starts_with("serve-fixture-") && !other.starts_with(&name) {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        at(&dir)
+    })
+}
+
+fn build_fixture(at: &Fixture) {
+    generate(&GenerateConfig::new(3000, 11)).write(&at.book, FileFormat::Csv).unwrap();
+    let loaded = load_book(&at.book, OnError::Strict).unwrap();
+    let extract_date = day("2026-09-30");
+    let dates = lapse::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse::dates::Step::Months(1));
+    BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.training).unwrap();
+    BuildPlan { as_of: vec![day(AS_OF)], horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.snapshot).unwrap();
+    let data = Dataset::read(&at.training, &DatasetOptions::default()).unwrap();
+    let registry = Registry::new(&at.models);
+    let params = Params { gbdt_rounds: 40, ..Params::default() };
+    for family in [Family::Gbdt, Family::Logistic] {
+        let outcome = train(&data, &TrainConfig { families: vec![family], params: params.clone(), ..TrainConfig::default() }).unwrap();
+        registry.register(&outcome.model, &outcome.report, &at.training, "2026-11-22T00:00:00Z").unwrap();
+    }
+    registry.promote("v0001").unwrap();
+}
+
+/// A copy of the fixture's registry that a test may change.
+pub fn models_copy(into: &Path) -> PathBuf {
+    let target = into.join("models");
+    copy_dir(&fixture().models, &target);
+    target
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
+    ServeConfig {
+        models: models.to_path_buf(),
+        snapshot: fixture().snapshot.clone(),
+        economics: Economics::default(),
+        limits: Limits { max_batch: 50, max_body_bytes: 256 << 10, ..Limits::default() },
+        score_log,
+    }
+}
+
+fn tokens() -> Tokens {
+    Tokens::load(None, Some(SCORE_TOKEN), None, Some(ADMIN_TOKEN)).unwrap()
+}
+
+fn app_with(models: &Path, score_log: Option<PathBuf>) -> (Router, Arc<AppState>) {
+    let state = build_state(config(models, score_log), tokens()).unwrap();
+    (router(Arc::clone(&state)), state)
+}
+
+fn app() -> Router {
+    static APP: OnceLock<Router> = OnceLock::new();
+    APP.get_or_init(|| app_with(&fixture().models, None).0).clone()
+}
+
+async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: Option<String>) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.header("content-type", "application/json").body(body.map_or_else(Body::empty, Body::from)).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+async fn score(app: &Router, body: Value) -> (StatusCode, Value) {
+    call(app, "POST", "/v1/score", Some(SCORE_TOKEN), Some(body.to_string())).await
+}
+
+/// (policy_id, installment_no, agent_id) of the snapshot's rows.
+fn snapshot_keys() -> Vec<(String, u32, String)> {
+    let df = read_parquet(&fixture().snapshot);
+    let ids = column_strings(&df, "policy_id");
+    let numbers = column_strings(&df, "installment_no");
+    let agents = column_strings(&df, "agent_id");
+    ids.into_iter().zip(numbers).zip(agents).map(|((p, n), a)| (p, n.parse().unwrap(), a)).collect()
+}
+
+fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str, want_field: Option<&str>) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["code"], want_code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    match want_field {
+        Some(field) => assert_eq!(body["field"], field, "{body}"),
+        None => assert!(body.get("field").is_none(), "{body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoring_by_key_gives_probability_value_action_segment_and_reasons() {
+    let app = app();
+    let keys = snapshot_keys();
+    let picked: Vec<Value> = keys.iter().take(20).map(|(p, n, _)| json!({"policy_id": p, "installment_no": n})).collect();
+    let (status, body) = score(&app, json!({ "renewals": picked })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 20);
+    let economics = Economics::default();
+    let mut ranks: Vec<u64> = Vec::new();
+    for (result, (policy, number, _)) in results.iter().zip(&keys) {
+        assert_eq!(result["policy_id"], policy.as_str(), "results come in request order");
+        assert_eq!(result["installment_no"], *number);
+        assert_eq!(result["model_version"], "v0001");
+        let p = result["probability"].as_f64().unwrap();
+        assert!(p > 0.0 && p < 1.0);
+        let v = result["value_at_risk"].as_f64().unwrap();
+        assert!((result["expected_loss"].as_f64().unwrap() - p * v).abs() < 1e-6 * v.max(1.0));
+        // The recommended action is the best of the configured ones by p x s x V - c.
+        let (best, gain) = economics.best_action(p, v);
+        assert_eq!(result["action"], economics.action_name(best));
+        assert!((result["expected_gain"].as_f64().unwrap() - gain).abs() < 1e-6 * gain.abs().max(1.0));
+        let segment = &result["segment"];
+        assert_eq!(segment["name"], format!("{}_risk_{}_value", segment["risk_band"].as_str().unwrap(), segment["value_band"].as_str().unwrap()));
+        let reasons = result["reasons"].as_array().unwrap();
+        assert!(reasons.len() <= 3);
+        let contributions: Vec<f64> = reasons.iter().map(|r| r["contribution"].as_f64().unwrap()).collect();
+        assert!(contributions.iter().all(|&c| c > 0.0), "reasons push risk up: {contributions:?}");
+        assert!(contributions.windows(2).all(|w| w[0] >= w[1]), "largest first: {contributions:?}");
+        for reason in reasons {
+            let text = reason["text"].as_str().unwrap();
+            assert!(!text.is_empty() && !text.contains("NaN"), "{reason}");
+        }
+        ranks.push(result["rank"].as_u64().unwrap());
+    }
+    ranks.sort_unstable();
+    assert_eq!(ranks, (1..=20).collect::<Vec<u64>>(), "ranks are a permutation of 1..n");
+    let gain_of_rank = |rank: u64| results.iter().find(|r| r["rank"] == rank).unwrap()["expected_gain"].as_f64().unwrap();
+    assert!((1..20).all(|k| gain_of_rank(k) >= gain_of_rank(k + 1)), "rank 1 has the largest expected gain");
+    // High-risk renewals explain themselves: at least one renewal in 20 has reasons.
+    assert!(results.iter().any(|r| !r["reasons"].as_array().unwrap().is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_key_without_installment_returns_all_its_renewals_at_risk() {
+    let app = app();
+    let keys = snapshot_keys();
+    let (policy, _, _) = &keys[0];
+    let expected = keys.iter().filter(|(p, _, _)| p == policy).count();
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": policy}]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_ranks_by_expected_gain_with_filters_capacity_and_pages() {
+    let app = app();
+    let get = |uri: String| {
+        let app = app.clone();
+        async move { call(&app, "GET", &uri, Some(SCORE_TOKEN), None).await }
+    };
+    let (status, all) = get("/v1/queue?capacity=100000&limit=1000".into()).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let items = all["items"].as_array().unwrap();
+    assert!(items.len() > 50, "the fixture has a work list: {}", items.len());
+    assert_eq!(all["matching"].as_u64().unwrap() as usize, items.len());
+    let gains: Vec<f64> = items.iter().map(|i| i["expected_gain"].as_f64().unwrap()).collect();
+    assert!(gains.windows(2).all(|w| w[0] >= w[1]), "ranked by expected gain");
+    assert!(gains.iter().all(|&g| g > 0.0), "no action-none renewals unless asked");
+    assert!(items.iter().enumerate().all(|(i, item)| item["rank"] == i as u64 + 1));
+    // Not by probability alone: some renewal outranks a more likely lapse.
+    let probs: Vec<f64> = items.iter().map(|i| i["probability"].as_f64().unwrap()).collect();
+    assert!(probs.windows(2).any(|w| w[0] < w[1]), "value changes the order");
+
+    // Capacity cuts the list; pages of it join up to the same list.
+    let (_, capped) = get("/v1/queue?capacity=25&limit=10".into()).await;
+    assert_eq!(capped["listed"], 25);
+    assert_eq!(capped["next_offset"], 10);
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, page) = get(format!("/v1/queue?capacity=25&limit=10&offset={offset}")).await;
+        assert_eq!(status, StatusCode::OK);
+        paged.extend(page["items"].as_array().unwrap().iter().map(|i| i["policy_id"].clone()));
+        match page["next_offset"].as_u64() {
+            Some(next) => offset = next as usize,
+            None => break,
+        }
+    }
+    let top: Vec<Value> = items.iter().take(25).map(|i| i["policy_id"].clone()).collect();
+    assert_eq!(paged, top);
+
+    // Filters.
+    let channel = items[0]["channel"].as_str().unwrap().to_string();
+    let (_, by_channel) = get(format!("/v1/queue?capacity=100000&limit=1000&channel={channel}")).await;
+    let by_channel = by_channel["items"].as_array().unwrap();
+    assert!(!by_channel.is_empty() && by_channel.iter().all(|i| i["channel"] == channel.as_str()));
+    assert_eq!(by_channel.len(), items.iter().filter(|i| i["channel"] == channel.as_str()).count());
+    let (_, overdue) = get("/v1/queue?capacity=100000&limit=1000&overdue=true".into()).await;
+    let overdue = overdue["items"].as_array().unwrap();
+    assert!(!overdue.is_empty() && overdue.iter().all(|i| i["days_overdue"].as_i64().unwrap() > 0));
+    let (_, upcoming) = get("/v1/queue?capacity=100000&limit=1000&overdue=false&due_within_days=10".into()).await;
+    let upcoming = upcoming["items"].as_array().unwrap();
+    assert!(upcoming.iter().all(|i| i["days_overdue"] == 0 && i["days_until_due"].as_i64().unwrap() <= 10));
+    let (_, rich) = get("/v1/queue?capacity=100000&limit=1000&min_value=50000".into()).await;
+    let rich = rich["items"].as_array().unwrap();
+    assert!(rich.iter().all(|i| i["value_at_risk"].as_f64().unwrap() >= 50000.0));
+    assert_eq!(rich.len(), items.iter().filter(|i| i["value_at_risk"].as_f64().unwrap() >= 50000.0).count());
+    let (_, nobody) = get("/v1/queue?region=Atlantis".into()).await;
+    assert_eq!(nobody["matching"], 0);
+    let (_, with_none) = get("/v1/queue?capacity=100000&limit=1000&include_no_action=true".into()).await;
+    assert!(with_none["matching"].as_u64().unwrap() >= all["matching"].as_u64().unwrap());
+
+    let (status, body) = get("/v1/queue?limit=0".into()).await;
+    assert_error(status, &body, 422, "invalid_field", Some("limit"));
+    let (status, body) = get("/v1/queue?capacity=ten".into()).await;
+    assert_error(status, &body, 422, "invalid_field", None);
+    let (status, body) = get("/v1/queue?min_value=-5".into()).await;
+    assert_error(status, &body, 422, "invalid_field", Some("min_value"));
+}
+
+/// Contract rows of one customer (all their policies, installments, events and agents), as
+/// JSON records of an inline request.
+fn customer_records(customer: &str) -> Value {
+    let read = |table: &str| -> DataFrame {
+        CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(fixture().book.join(format!("{table}.csv"))))
+            .unwrap()
+            .finish()
+            .unwrap()
+    };
+    let rows = |df: &DataFrame, keep: &dyn Fn(&BTreeMap<String, Value>) -> bool| -> Vec<Value> {
+        let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+        (0..df.height())
+            .map(|i| {
+                names
+                    .iter()
+                    .map(|n| {
+                        let v = match df.column(n).unwrap().get(i).unwrap() {
+                            AnyValue::String(s) => Value::String(s.to_string()),
+                            _ => Value::Null,
+                        };
+                        (n.clone(), v)
+                    })
+                    .collect::<BTreeMap<String, Value>>()
+            })
+            .filter(|r| keep(r))
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect()
+    };
+    let customers = rows(&read("customers"), &|r| r["customer_id"] == customer);
+    let policies = rows(&read("policies"), &|r| r["customer_id"] == customer);
+    let ids: Vec<Value> = policies.iter().map(|p| p["policy_id"].clone()).collect();
+    let agents_of: Vec<Value> = policies.iter().map(|p| p["agent_id"].clone()).filter(|a| !a.is_null()).collect();
+    let installments = rows(&read("installments"), &|r| ids.contains(&r["policy_id"]));
+    let events = rows(&read("events"), &|r| ids.contains(&r["policy_id"]));
+    let agents = rows(&read("agents"), &|r| agents_of.contains(&r["agent_id"]));
+    json!({"as_of": AS_OF, "customers": customers, "policies": policies, "installments": installments, "events": events, "agents": agents})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_records_score_the_same_as_the_snapshot_built_by_the_batch_job() {
+    let app = app();
+    // A renewal whose policy has no agent: its features depend only on its customer's rows
+    // (agent signals need the agent's whole book, which an inline request does not carry).
+    let snapshot = read_parquet(&fixture().snapshot);
+    let customers = column_strings(&snapshot, "customer_id");
+    let keys = snapshot_keys();
+    let (row, (policy, number, _)) = keys.iter().enumerate().find(|(_, (_, _, agent))| agent == "null").expect("an agentless renewal");
+    let records = customer_records(&customers[row]);
+    let (status, inline) = score(&app, json!({ "records": records })).await;
+    assert_eq!(status, StatusCode::OK, "{inline}");
+    let found = inline["results"].as_array().unwrap().iter().find(|r| r["policy_id"] == policy.as_str() && r["installment_no"] == *number).cloned();
+    let found = found.expect("the inline request scores the renewal at risk");
+    assert_eq!(found["source"], "inline");
+    let (_, by_key) = score(&app, json!({"renewals": [{"policy_id": policy, "installment_no": number}]})).await;
+    let by_key = &by_key["results"][0];
+    assert_eq!(by_key["source"], "snapshot");
+    let (a, b) = (found["probability"].as_f64().unwrap(), by_key["probability"].as_f64().unwrap());
+    assert!((a - b).abs() < 1e-12, "inline {a} vs snapshot {b}");
+    assert_eq!(found["reasons"], by_key["reasons"]);
+    assert_eq!(found["action"], by_key["action"]);
+    assert_eq!(found["value_at_risk"], by_key["value_at_risk"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inline_records_name_the_record_and_field() {
+    let app = app();
+    let snapshot = read_parquet(&fixture().snapshot);
+    let customer = column_strings(&snapshot, "customer_id")[0].clone();
+    let base = customer_records(&customer);
+
+    let mut negative = base.clone();
+    negative["installments"][1]["amount_due"] = json!(-10);
+    let (status, body) = score(&app, json!({ "records": negative })).await;
+    assert_error(status, &body, 422, "invalid_record", Some("records.installments[1].amount_due"));
+    assert!(body["message"].as_str().unwrap().contains("negative"), "{body}");
+
+    let mut not_a_number = base.clone();
+    not_a_number["policies"][0]["modal_premium"] = json!("NaN");
+    let (status, body) = score(&app, json!({ "records": not_a_number })).await;
+    assert_error(status, &body, 422, "invalid_record", Some("records.policies[0].modal_premium"));
+
+    let mut bad_date = base.clone();
+    bad_date["installments"][0]["due_date"] = json!("2026-02-30");
+    let (status, body) = score(&app, json!({ "records": bad_date })).await;
+    assert_error(status, &body, 422, "invalid_record", Some("records.installments[0].due_date"));
+
+    let mut unknown_column = base.clone();
+    unknown_column["customers"][0]["shoe_size"] = json!(44);
+    let (status, body) = score(&app, json!({ "records": unknown_column })).await;
+    assert_error(status, &body, 422, "invalid_field", Some("records.customers[0].shoe_size"));
+
+    let mut nested = base.clone();
+    nested["policies"][0]["region"] = json!(["a"]);
+    let (status, body) = score(&app, json!({ "records": nested })).await;
+    assert_error(status, &body, 422, "invalid_field", Some("records.policies[0].region"));
+
+    let mut far = base.clone();
+    far["as_of"] = json!("3026-01-01");
+    let (status, body) = score(&app, json!({ "records": far })).await;
+    assert_error(status, &body, 422, "invalid_field", Some("records.as_of"));
+
+    let mut orphan = base.clone();
+    orphan["installments"][0]["policy_id"] = json!("P-NOT-SENT");
+    let (status, body) = score(&app, json!({ "records": orphan })).await;
+    assert_error(status, &body, 422, "invalid_record", Some("records.installments[0].policy_id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_mistakes_get_precise_json_errors() {
+    let app = app();
+    let keys = snapshot_keys();
+    let known = &keys[0].0;
+
+    let (status, body) = call(&app, "POST", "/v1/score", Some(SCORE_TOKEN), Some("{\"renewals\": [".into())).await;
+    assert_error(status, &body, 400, "malformed_json", None);
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": 42}]})).await;
+    assert_error(status, &body, 422, "invalid_field", Some("renewals[0].policy_id"));
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": known, "installment_no": -3}]})).await;
+    assert_error(status, &body, 422, "invalid_field", Some("renewals[0].installment_no"));
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": known, "instalment": 3}]})).await;
+    assert_error(status, &body, 422, "invalid_field", Some("renewals[0].instalment"));
+    let (status, body) = score(&app, json!({})).await;
+    assert_error(status, &body, 422, "invalid_field", Some("renewals"));
+
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": known}, {"policy_id": "P-NOPE"}]})).await;
+    assert_error(status, &body, 404, "unknown_policy", Some("renewals[1].policy_id"));
+    let (status, body) = score(&app, json!({"renewals": [{"policy_id": known}, {"policy_id": "P-NOPE"}], "on_unknown": "skip"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["not_found"][0]["policy_id"], "P-NOPE");
+    assert!(!body["results"].as_array().unwrap().is_empty());
+
+    // Limits: 50 renewals per request here, 256 KiB bodies.
+    let many: Vec<Value> = (0..51).map(|_| json!({"policy_id": known})).collect();
+    let (status, body) = score(&app, json!({ "renewals": many })).await;
+    assert_error(status, &body, 413, "too_large", Some("renewals"));
+    let huge = format!("{{\"renewals\": [{{\"policy_id\": \"{}\"}}]}}", "x".repeat(300 << 10));
+    let (status, body) = call(&app, "POST", "/v1/score", Some(SCORE_TOKEN), Some(huge)).await;
+    assert_error(status, &body, 413, "too_large", None);
+
+    // Auth.
+    let (status, body) = call(&app, "POST", "/v1/score", None, Some(json!({"renewals": [{"policy_id": known}]}).to_string())).await;
+    assert_error(status, &body, 401, "unauthorized", None);
+    let (status, body) = call(&app, "GET", "/v1/queue", Some("guess"), None).await;
+    assert_error(status, &body, 401, "unauthorized", None);
+    let (status, body) = call(&app, "POST", "/v1/admin/reload", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 403, "forbidden", None);
+    let (status, _) = call(&app, "GET", "/v1/queue?limit=1", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "the admin token may score too");
+
+    let (status, body) = call(&app, "GET", "/v1/nothing", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 404, "not_found", None);
+    let (status, body) = call(&app, "GET", "/v1/score", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 405, "method_not_allowed", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_routes_report_health_model_metrics_and_the_api() {
+    let app = app();
+    let (status, body) = call(&app, "GET", "/healthz", None, None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, body) = call(&app, "GET", "/readyz", None, None).await;
+    assert_eq!((status, body["model_version"].as_str()), (StatusCode::OK, Some("v0001")));
+    let (status, model) = call(&app, "GET", "/v1/models/current", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(model["version"], "v0001");
+    assert_eq!(model["family"], "gbdt");
+    assert_eq!(model["snapshot"]["as_of"], AS_OF);
+    assert!(model["roc_auc"].as_f64().unwrap() > 0.6);
+    assert_eq!(model["validation_window"][1], "2026-02-28");
+    assert_eq!(model["snapshot"]["renewals"].as_u64().unwrap() as usize, snapshot_keys().len());
+
+    score(&app, json!({"renewals": [{"policy_id": snapshot_keys()[0].0}]})).await;
+    let (status, text) = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("lapse_http_requests_total{route=\"/v1/score\",method=\"POST\",status=\"200\"}"), "{text}");
+    assert!(text.contains("lapse_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("lapse_model_info{version=\"v0001\"} 1"), "{text}");
+    assert!(text.contains("lapse_scores_served_total{source=\"snapshot\"}"), "{text}");
+
+    let (status, doc) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/v1/score"]["post"].is_object());
+    assert!(doc["paths"]["/v1/queue"]["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "capacity"));
+    let committed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap();
+    assert_eq!(committed, lapse::serve::openapi_document(), "docs/openapi.json is stale: run `lapse openapi > docs/openapi.json`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_the_champion_and_a_failed_reload_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let (app, _) = app_with(&models, None);
+    let key = json!({"renewals": [{"policy_id": snapshot_keys()[0].0}]});
+    let (_, before) = score(&app, key.clone()).await;
+    assert_eq!(before["model_version"], "v0001");
+
+    Registry::new(&models).promote("v0002").unwrap();
+    let (status, body) = call(&app, "POST", "/v1/admin/reload", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["previous_version"].as_str(), body["version"].as_str()), (Some("v0001"), Some("v0002")));
+    let (_, after) = score(&app, key.clone()).await;
+    assert_eq!(after["model_version"], "v0002");
+    assert_eq!(after["results"][0]["model_version"], "v0002");
+
+    // Corrupt the champion's artifact: the reload fails, says why, and v0002 keeps serving.
+    let artifact = models.join("v0002/model.json");
+    let mut bytes = fs::read(&artifact).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    fs::write(&artifact, bytes).unwrap();
+    let (status, body) = call(&app, "POST", "/v1/admin/reload", Some(ADMIN_TOKEN), None).await;
+    assert_error(status, &body, 422, "reload_failed", None);
+    assert!(body["message"].as_str().unwrap().contains("v0002"), "{body}");
+    let (status, still) = score(&app, key.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(still["model_version"], "v0002");
+    assert_eq!(still["results"][0]["probability"], after["results"][0]["probability"]);
+    let (_, text) = call(&app, "GET", "/metrics", None, None).await;
+    assert!(text.as_str().unwrap().contains("lapse_reloads_total{outcome=\"failed\"} 1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_score_served_is_in_the_score_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("score-log");
+    let (app, state) = app_with(&fixture().models, Some(log_dir.clone()));
+    let keys = snapshot_keys();
+    let picked: Vec<Value> = keys.iter().take(7).map(|(p, n, _)| json!({"policy_id": p, "installment_no": n})).collect();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/score")
+        .header("authorization", format!("Bearer {SCORE_TOKEN}"))
+        .header("x-request-id", "req-abc")
+        .body(Body::from(json!({ "renewals": picked }).to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "req-abc");
+    let (_, queue) = call(&app, "GET", "/v1/queue?capacity=5", Some(SCORE_TOKEN), None).await;
+    state.score_log.as_ref().unwrap().close();
+
+    let files: Vec<_> = fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one daily file");
+    assert!(files[0].file_name().unwrap().to_str().unwrap().starts_with("scores-"));
+    let lines: Vec<Value> = fs::read_to_string(&files[0]).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 7 + queue["items"].as_array().unwrap().len());
+    let scored: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "score").collect();
+    assert_eq!(scored.len(), 7);
+    for (line, (policy, number, _)) in scored.iter().zip(&keys) {
+        assert_eq!(line["request_id"], "req-abc");
+        assert_eq!(line["policy_id"], policy.as_str());
+        assert_eq!(line["installment_no"], *number);
+        assert_eq!(line["model_version"], "v0001");
+        for field in ["time", "probability", "value", "action", "rank", "due_date", "expected_gain"] {
+            assert!(!line[field].is_null(), "{field} in {line}");
+        }
+    }
+    let queued: Vec<u64> = lines.iter().filter(|l| l["endpoint"] == "queue").map(|l| l["rank"].as_u64().unwrap()).collect();
+    assert_eq!(queued, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn contributions_are_exact_additive_explanations() {
+    // For both families, the per-feature contributions of a row add up to its raw log-odds
+    // minus one constant (the model's expected log-odds): nothing is left unexplained.
+    let fixture = fixture();
+    let data = Dataset::read(&fixture.training, &DatasetOptions::default()).unwrap();
+    let registry = Registry::new(&fixture.models);
+    for version in ["v0001", "v0002"] {
+        let model = registry.load(version).unwrap().model;
+        let rows: Vec<usize> = (0..400).collect();
+        let design = model.design(&data.features, &rows).unwrap();
+        let raw = model.estimator.predict(&design);
+        let contributions = model.contributions(&design).unwrap();
+        let width = model.schema.columns.len();
+        let residuals: Vec<f64> = raw
+            .iter()
+            .enumerate()
+            .map(|(r, p)| {
+                let logit = (p / (1.0 - p)).ln();
+                logit - contributions[r * width..(r + 1) * width].iter().sum::<f64>()
+            })
+            .collect();
+        let spread = residuals.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - residuals.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert!(spread < 1e-6, "{version}: contributions + constant = log-odds (spread {spread})");
+    }
+}

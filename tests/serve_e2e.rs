@@ -1,0 +1,1 @@
+//! End to end: the real `lapse serve` binary on a real socket.
