@@ -1,1 +1,162 @@
-//! End to end: the real `lapse serve` binary on a real socket.
+//! End to end: the real `lapse serve` binary on a real socket. Clients score in parallel while
+//! the champion changes twice (admin reload, then SIGHUP); not one request may fail; SIGTERM
+//! then stops the server cleanly with every score in the score log.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use lapse::registry::Registry;
+
+use crate::serve::{fixture, models_copy, ADMIN_TOKEN, SCORE_TOKEN};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(models: &std::path::Path, score_log: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2"])
+        .arg("--models")
+        .arg(models)
+        .arg("--snapshot")
+        .arg(&fixture().snapshot)
+        .arg("--score-log")
+        .arg(score_log)
+        .env("LAPSE_SCORE_TOKEN", SCORE_TOKEN)
+        .env("LAPSE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("LAPSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start lapse serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    Server { child, base }
+}
+
+fn client() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
+}
+
+fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> (u16, Value) {
+    let mut response = agent.post(url).header("Authorization", &format!("Bearer {token}")).content_type("application/json").send(body).expect("a response");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn get(agent: &ureq::Agent, url: &str, token: &str) -> (u16, Value) {
+    let mut response = agent.get(url).header("Authorization", &format!("Bearer {token}")).call().expect("a response");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[test]
+fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let log_dir = dir.path().join("score-log");
+    let mut server = start(&models, &log_dir);
+    let base = server.base.clone();
+    let agent = client();
+    let (status, health) = get(&agent, &format!("{base}/readyz"), "");
+    assert_eq!((status, health["model_version"].as_str()), (200, Some("v0001")));
+
+    // Keys to score: the top of the work list.
+    let (_, queue) = get(&agent, &format!("{base}/v1/queue?capacity=20&limit=20"), SCORE_TOKEN);
+    let keys: Vec<Value> = queue["items"].as_array().unwrap().iter().map(|i| json!({"policy_id": i["policy_id"], "installment_no": i["installment_no"]})).collect();
+    assert_eq!(keys.len(), 20);
+    let body = json!({ "renewals": keys }).to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let versions = Arc::new(Mutex::new(std::collections::BTreeSet::<String>::new()));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, ok, failures, versions, body, url) =
+                (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failures), Arc::clone(&versions), body.clone(), format!("{base}/v1/score"));
+            std::thread::spawn(move || {
+                let agent = client();
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, response) = post(&agent, &url, SCORE_TOKEN, &body);
+                    if status == 200 && response["results"].as_array().is_some_and(|r| r.len() == 20) {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        versions.lock().unwrap().insert(response["model_version"].as_str().unwrap().to_string());
+                    } else {
+                        failures.lock().unwrap().push(format!("{status}: {response}"));
+                    }
+                }
+            })
+        })
+        .collect();
+    let wait_for = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ok.load(Ordering::Relaxed) < count && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_for(20);
+
+    // Swap 1: promote v0002, reload through the admin route.
+    Registry::new(&models).promote("v0002").unwrap();
+    let (status, reloaded) = post(&agent, &format!("{base}/v1/admin/reload"), ADMIN_TOKEN, "");
+    assert_eq!(status, 200, "{reloaded}");
+    assert_eq!(reloaded["version"], "v0002");
+    let after_first = ok.load(Ordering::Relaxed);
+    wait_for(after_first + 20);
+
+    // Swap 2: back to v0001 through SIGHUP.
+    Registry::new(&models).promote("v0001").unwrap();
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, model) = get(&agent, &format!("{base}/v1/models/current"), SCORE_TOKEN);
+        if model["version"] == "v0001" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after_second = ok.load(Ordering::Relaxed);
+    wait_for(after_second + 20);
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "{} failed requests, first: {}", failures.len(), failures[0]);
+    assert_eq!(versions.lock().unwrap().iter().map(String::as_str).collect::<Vec<_>>(), ["v0001", "v0002"], "traffic saw both models");
+    let served = ok.load(Ordering::Relaxed);
+
+    // SIGTERM: a clean exit, and every score served is in the log.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut lines = 0;
+    let mut by_endpoint = std::collections::BTreeMap::<String, usize>::new();
+    for entry in std::fs::read_dir(&log_dir).unwrap() {
+        for line in std::fs::read_to_string(entry.unwrap().path()).unwrap().lines() {
+            let record: Value = serde_json::from_str(line).expect("every log line parses");
+            *by_endpoint.entry(record["endpoint"].as_str().unwrap().to_string()).or_default() += 1;
+            lines += 1;
+        }
+    }
+    assert_eq!(by_endpoint.get("score").copied().unwrap_or(0), served * 20, "{by_endpoint:?}");
+    assert_eq!(by_endpoint.get("queue").copied().unwrap_or(0), 20);
+    assert_eq!(lines, served * 20 + 20);
+}
