@@ -585,3 +585,52 @@ fn contributions_are_exact_additive_explanations() {
         assert!(spread < 1e-6, "{version}: contributions + constant = log-odds (spread {spread})");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mangled_requests_get_a_4xx_never_a_500() {
+    use rand::{Rng, SeedableRng};
+    let app = app();
+    let snapshot = read_parquet(&fixture().snapshot);
+    let customer = column_strings(&snapshot, "customer_id")[0].clone();
+    let keys = snapshot_keys();
+    let valid = [
+        json!({"renewals": [{"policy_id": keys[0].0, "installment_no": keys[0].1}, {"policy_id": keys[1].0}]}).to_string(),
+        json!({"records": customer_records(&customer)}).to_string(),
+    ];
+    let junk: [&str; 12] = ["null", "-1", "1e309", "\"\"", "[]", "{}", "true", "\"2026-13-45\"", "NaN", "\"-0\"", "18446744073709551616", "\"\\u0000\""];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut statuses = BTreeMap::<u16, usize>::new();
+    for round in 0..300 {
+        let base = valid[round % 2].as_bytes();
+        let mut body = base.to_vec();
+        match rng.random_range(0..4) {
+            // Cut it short.
+            0 => body.truncate(rng.random_range(0..body.len())),
+            // Drop a byte.
+            1 => {
+                body.remove(rng.random_range(0..body.len()));
+            }
+            // Replace a JSON value (after a colon) with junk.
+            2 => {
+                let colons: Vec<usize> = body.iter().enumerate().filter(|(_, b)| **b == b':').map(|(i, _)| i).collect();
+                let at = colons[rng.random_range(0..colons.len())] + 1;
+                let end = body[at..].iter().position(|b| matches!(b, b',' | b'}' | b']')).map_or(body.len(), |e| at + e);
+                let replacement = junk[rng.random_range(0..junk.len())].as_bytes();
+                body.splice(at..end, replacement.iter().copied());
+            }
+            // Flip a byte.
+            _ => {
+                let at = rng.random_range(0..body.len());
+                body[at] = rng.random_range(0x20..0x7f);
+            }
+        }
+        let (status, response) = call(&app, "POST", "/v1/score", Some(SCORE_TOKEN), Some(String::from_utf8_lossy(&body).into_owned())).await;
+        assert!(status.as_u16() < 500, "round {round}: {status} {response} for {}", String::from_utf8_lossy(&body));
+        if status != StatusCode::OK {
+            assert!(response["code"].is_string() && response["message"].is_string(), "round {round}: {response}");
+        }
+        *statuses.entry(status.as_u16()).or_default() += 1;
+    }
+    // The mangling reached past the JSON parser into field and record checks.
+    assert!(statuses.contains_key(&400) && statuses.contains_key(&422), "{statuses:?}");
+}

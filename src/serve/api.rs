@@ -746,6 +746,9 @@ pub fn router(state: Shared) -> Router {
                 .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_in_flight))
                 .timeout(Duration::from_secs_f64(timeout_seconds)),
         )
+        // Defence in depth: a panic in a handler (a bug; input never should) becomes the
+        // generic JSON 500 and is logged, instead of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| ApiError::internal("a handler panicked").into_response()))
         .layer(middleware::from_fn_with_state(metrics_state, telemetry::track))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
