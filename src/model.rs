@@ -7,6 +7,7 @@ use crate::train::calibrate::Calibrator;
 use crate::train::dataset::{Dataset, FeatureColumn};
 use crate::train::encode::{Design, FeatureSchema};
 use crate::train::estimators::{Estimator, Family};
+use crate::train::shap::TreeExplainer;
 
 /// Bumped when the artifact layout changes; older readers refuse newer artifacts.
 pub const FORMAT_VERSION: u32 = 1;
@@ -70,17 +71,8 @@ impl LapseModel {
                 }
                 Some(out)
             }
-            Estimator::Gbdt(booster) => {
-                let x = forust_ml::data::Matrix::new(&design.values, design.rows, design.cols());
-                let shap = booster.predict_contributions(&x, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
-                // forust returns cols + 1 values per row (the last is the bias).
-                let width = design.cols() + 1;
-                let mut out = Vec::with_capacity(design.rows * features);
-                for r in 0..design.rows {
-                    out.extend_from_slice(&shap[r * width..r * width + features]);
-                }
-                Some(out)
-            }
+            // The tree design has one column per feature.
+            Estimator::Gbdt(booster) => Some(TreeExplainer::new(booster).explain(&design.values, design.rows, design.cols())),
             Estimator::Forest(_) => None,
         }
     }

@@ -88,9 +88,10 @@ memory "after batch run"
 wrk -t1 -c16 -d"${SECONDS_PER_RUN}s" --latency -s "$HERE/batch.lua" "$BASE" -- "$WORK/keys-1m.jsonl" 1 "$TOKEN" > "$WORK/wrk-single.txt"
 summary "single key, max rate (wrk -t1 -c16)" 1 "$WORK/wrk-single.txt"
 
-KEY=$(shuf -n1 --random-source=<(yes) "$WORK/keys-1m.jsonl")
-oha -z "${SECONDS_PER_RUN}s" -q 2000 -c 16 --latency-correction --no-tui --output-format json \
-  -m POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "{\"renewals\":[$KEY]}" \
+# 20,000 single-key bodies drawn at random (seeded), one per line; oha sends them in turn.
+shuf -n 20000 --random-source=<(yes) "$WORK/keys-1m.jsonl" | sed 's/^/{"renewals":[/; s/$/]}/' > "$WORK/single-bodies.jsonl"
+oha -z "${SECONDS_PER_RUN}s" -q 2000 -c 16 --latency-correction --no-tui --output-format json --worker-threads 1 \
+  -m POST -H "Authorization: Bearer $TOKEN" -T application/json -Z "$WORK/single-bodies.jsonl" \
   "$BASE/v1/score" > "$WORK/oha-single-2000.json"
 python3 - "$WORK/oha-single-2000.json" << 'EOF'
 import json, sys

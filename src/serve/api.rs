@@ -325,9 +325,12 @@ fn batch_ranks(rows: &[(&ScoredRows, usize)]) -> Vec<u32> {
     ranks
 }
 
-fn json_response<T: Serialize>(value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+/// Serializes `value` into a buffer sized for `items` scored renewals (~700 bytes each with
+/// reasons), so big responses are not re-grown while written.
+fn json_response<T: Serialize>(value: &T, items: usize) -> Response {
+    let mut bytes = Vec::with_capacity(256 + 768 * items);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -431,7 +434,8 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             renewal(&book, rows, economics, r, rank, source)
         })
         .collect();
-    let response = json_response(&ScoreResponse { model_version: &book.version, results, not_found });
+    let items = results.len();
+    let response = json_response(&ScoreResponse { model_version: &book.version, results, not_found }, items);
 
     state.metrics.scores_served("snapshot", picks.len());
     let inline_len = inline.as_ref().map_or(0, |rows| rows.len());
@@ -521,6 +525,7 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
     let end = offset + page.len();
     let economics = &state.config.economics;
     let items: Vec<ScoredRenewal<'_>> = page.iter().map(|&(r, rank)| renewal(&book, rows, economics, r, rank, "snapshot")).collect();
+    let items_len = items.len();
     let response = json_response(&QueueResponse {
         model_version: &book.version,
         as_of: Date(book.as_of),
@@ -529,7 +534,7 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
         offset,
         next_offset: (end < listed && !page.is_empty()).then_some(end),
         items,
-    });
+    }, items_len);
     state.metrics.scores_served("queue", page.len());
     if let Some(log) = &state.score_log {
         if !page.is_empty() {
@@ -576,7 +581,7 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
         },
         economics: state.config.economics.clone(),
     };
-    Ok(json_response(&info))
+    Ok(json_response(&info, 0))
 }
 
 /// Loads the current champion and snapshot and swaps them in; on failure the old model keeps

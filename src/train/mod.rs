@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod dataset;
 pub mod encode;
 pub mod estimators;
+pub mod shap;
 
 use std::time::Instant;
 
