@@ -646,16 +646,20 @@ fn tree_shap_matches_forusts_reference_implementation() {
     let rows: Vec<usize> = (0..300).collect();
     let design = model.design(&data.features, &rows).unwrap();
     assert!(design.values.iter().any(|v| v.is_nan()), "the sample has missing values");
-    let ours = model.contributions(&design).unwrap();
     let matrix = forust_ml::data::Matrix::new(&design.values, design.rows, design.cols());
     let reference = booster.predict_contributions(&matrix, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
     let width = design.cols();
-    let mut worst = 0.0f64;
-    for r in 0..design.rows {
-        for j in 0..width {
-            worst = worst.max((ours[r * width + j] - reference[r * (width + 1) + j]).abs());
+    let tabulated = model.contributions(&design).unwrap();
+    let recursive = lapse::train::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
+    for (name, ours) in [("tabulated", &tabulated), ("recursive", &recursive)] {
+        let mut worst = 0.0f64;
+        for r in 0..design.rows {
+            for j in 0..width {
+                worst = worst.max((ours[r * width + j] - reference[r * (width + 1) + j]).abs());
+            }
         }
+        // forust keeps path weights in f32; ours are f64.
+        assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
-    // forust keeps path weights in f32; ours are f64.
-    assert!(worst < 1e-4, "largest difference {worst}");
+    assert!(tabulated.iter().filter(|v| v.abs() > 1e-3).count() > 1000, "the contributions are not trivially zero");
 }
