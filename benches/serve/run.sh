@@ -33,9 +33,10 @@ echo "== data (cached in $WORK)"
 [ -f "$WORK/train.parquet" ] || "$BIN" features --data "$WORK/book" --as-of 2025-07-31..2026-06-30 --every 1mo --out "$WORK/train.parquet"
 [ -f "$WORK/models/CHAMPION" ] || "$BIN" train --features "$WORK/train.parquet" --model gbdt --models "$WORK/models" --promote
 [ -f "$WORK/snapshot.parquet" ] || "$BIN" features --data "$WORK/book" --as-of 2026-09-01 --out "$WORK/snapshot.parquet"
-[ -f "$WORK/book-1m/policies.csv" ] || "$BIN" generate --policies 1000000 --seed 1 --out "$WORK/book-1m"
-# A year's renewals of a 1M-policy book: over a million renewals at risk in one snapshot.
-[ -f "$WORK/snapshot-1m.parquet" ] || "$BIN" features --data "$WORK/book-1m" --as-of 2026-09-01 --horizon-days 365 --out "$WORK/snapshot-1m.parquet"
+[ -f "$WORK/book-2500k/policies.parquet" ] || "$BIN" generate --policies 2500000 --seed 1 --format parquet --out "$WORK/book-2500k"
+# The next renewal of every policy in force of a 2.5M-policy book due within a year: 1,004,303
+# renewals at risk in one snapshot.
+[ -f "$WORK/snapshot-1m.parquet" ] || "$BIN" features --data "$WORK/book-2500k" --as-of 2026-09-01 --horizon-days 365 --out "$WORK/snapshot-1m.parquet"
 
 SERVER_PID=
 stop_server() {

@@ -43,33 +43,44 @@ struct Node {
 /// has 2^m x m entries).
 pub const MAX_TABLE_FEATURES: usize = 6;
 
-/// One step of a leaf's path: the row follows it when it goes to the same child.
+/// One step of a leaf's path: the row follows it when it goes, at node `node`, to the child
+/// of kind `kind` (0 left, 1 right, 2 a separate missing branch).
 #[derive(Debug, Clone, Copy)]
 struct Step {
-    feature: usize,
-    split: f64,
-    left: bool,
-    right: bool,
-    missing: bool,
-    /// Index of the feature in the leaf's unique features.
+    node: u16,
+    kind: u8,
+    /// Index of the step's feature in the leaf's unique features.
     slot: u8,
 }
 
-/// A tabulated leaf.
-#[derive(Debug, Clone)]
+/// A tabulated leaf: its steps, unique features and table, as ranges into its tree's arrays.
+#[derive(Debug, Clone, Copy)]
 struct Leaf {
+    steps: (u32, u32),
+    features: u32,
+    m: u32,
+    /// `table[start + pattern * m + i]`: the contribution to feature i when the row follows
+    /// the steps of exactly the features set in `pattern`.
+    table: u32,
+}
+
+/// A tree tabulated leaf by leaf. A row is first routed at every internal node once
+/// (branch-free), then each leaf reads its pattern off those directions.
+#[derive(Debug, Clone, Default)]
+struct TabulatedTree {
+    /// Per node: (feature, split, kind a missing value goes to); leaves are never read.
+    nodes: Vec<(usize, f64, u8)>,
     steps: Vec<Step>,
     features: Vec<usize>,
-    /// `table[pattern * m + i]`: the contribution to `features[i]` when the row follows the
-    /// steps of exactly the features set in `pattern`.
     table: Vec<f64>,
+    leaves: Vec<Leaf>,
 }
 
 /// The boosted trees, flattened for explaining many rows.
 #[derive(Debug, Clone)]
 pub struct TreeExplainer {
     /// Trees tabulated leaf by leaf.
-    tabulated: Vec<Vec<Leaf>>,
+    tabulated: Vec<TabulatedTree>,
     /// Trees explained by the recursive algorithm.
     trees: Vec<Vec<Node>>,
     max_depth: usize,
@@ -79,10 +90,28 @@ fn factorial(n: usize) -> f64 {
     (1..=n).map(|k| k as f64).product()
 }
 
-/// The leaves of `tree` with their tables, or None when a leaf has too many features.
-fn tabulate(tree: &[Node]) -> Option<Vec<Leaf>> {
-    let mut leaves = Vec::new();
-    // Depth-first walk carrying the path (node, child) steps.
+/// The child kind of `child` at `node`: 0 left, 1 right, 2 a separate missing branch.
+fn kind_of(node: &Node, child: u32) -> u8 {
+    if child == node.left {
+        0
+    } else if child == node.right {
+        1
+    } else {
+        2
+    }
+}
+
+/// The tree with every leaf tabulated, or None when a leaf splits on too many features (or the
+/// tree is too big for 16-bit node numbers).
+fn tabulate(tree: &[Node]) -> Option<TabulatedTree> {
+    if tree.len() > usize::from(u16::MAX) {
+        return None;
+    }
+    let mut out = TabulatedTree {
+        nodes: tree.iter().map(|n| (if n.leaf { 0 } else { n.feature }, n.split, kind_of(n, n.missing))).collect(),
+        ..TabulatedTree::default()
+    };
+    // Depth-first walk carrying the path's (node, child) steps.
     let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(0, Vec::new())];
     while let Some((at, path)) = stack.pop() {
         let n = tree[at];
@@ -97,7 +126,7 @@ fn tabulate(tree: &[Node]) -> Option<Vec<Leaf>> {
         }
         let mut features: Vec<usize> = Vec::new();
         let mut zero: Vec<f64> = Vec::new();
-        let mut steps = Vec::with_capacity(path.len());
+        let first_step = out.steps.len() as u32;
         for &(parent, child) in &path {
             let p = tree[parent];
             let slot = match features.iter().position(|&f| f == p.feature) {
@@ -109,21 +138,14 @@ fn tabulate(tree: &[Node]) -> Option<Vec<Leaf>> {
                 }
             };
             zero[slot] *= tree[child].cover / p.cover;
-            steps.push(Step {
-                feature: p.feature,
-                split: p.split,
-                left: child == p.left as usize,
-                right: child == p.right as usize,
-                missing: child == p.missing as usize,
-                slot: slot as u8,
-            });
+            out.steps.push(Step { node: parent as u16, kind: kind_of(&p, child as u32), slot: slot as u8 });
         }
         let m = features.len();
         if m > MAX_TABLE_FEATURES {
             return None;
         }
         let weight = |s: usize| factorial(s) * factorial(m - s - 1) / factorial(m);
-        let mut table = vec![0.0; (1 << m) * m];
+        let table_start = out.table.len() as u32;
         for pattern in 0usize..(1 << m) {
             for i in 0..m {
                 let o_i = f64::from((pattern >> i) as u8 & 1);
@@ -144,38 +166,40 @@ fn tabulate(tree: &[Node]) -> Option<Vec<Leaf>> {
                     }
                     subset = (subset - 1) & others;
                 }
-                table[pattern * m + i] = tree[at].value * (o_i - zero[i]) * total;
+                out.table.push(tree[at].value * (o_i - zero[i]) * total);
             }
         }
-        leaves.push(Leaf { steps, features, table });
+        out.leaves.push(Leaf { steps: (first_step, out.steps.len() as u32), features: out.features.len() as u32, m: m as u32, table: table_start });
+        out.features.extend(features);
     }
-    Some(leaves)
+    Some(out)
 }
 
-impl Leaf {
+impl TabulatedTree {
     #[inline]
-    fn add(&self, row: &[f64], out: &mut [f64]) {
-        let m = self.features.len();
-        if m == 0 {
-            return;
-        }
-        let mut pattern = (1usize << m) - 1;
-        for step in &self.steps {
-            let x = row[step.feature];
-            let followed = if x.is_nan() {
-                step.missing
-            } else if x < step.split {
-                step.left
-            } else {
-                step.right
-            };
-            if !followed {
-                pattern &= !(1 << step.slot);
+    fn add(&self, row: &[f64], out: &mut [f64], directions: &mut Vec<u8>) {
+        directions.clear();
+        directions.extend(self.nodes.iter().map(|&(feature, split, missing)| {
+            let x = row[feature];
+            let nan = u8::from(x.is_nan());
+            // NaN compares false: a missing value takes `missing`, others left (0) or right (1).
+            nan * missing + (1 - nan) * u8::from(!(x < split))
+        }));
+        for leaf in &self.leaves {
+            let m = leaf.m as usize;
+            if m == 0 {
+                continue;
             }
-        }
-        let values = &self.table[pattern * m..(pattern + 1) * m];
-        for (f, v) in self.features.iter().zip(values) {
-            out[*f] += v;
+            let mut pattern = (1usize << m) - 1;
+            for step in &self.steps[leaf.steps.0 as usize..leaf.steps.1 as usize] {
+                let missed = usize::from(directions[usize::from(step.node)] != step.kind);
+                pattern &= !(missed << step.slot);
+            }
+            let start = leaf.table as usize + pattern * m;
+            let features = &self.features[leaf.features as usize..leaf.features as usize + m];
+            for (f, v) in features.iter().zip(&self.table[start..start + m]) {
+                out[*f] += v;
+            }
         }
     }
 }
@@ -219,7 +243,7 @@ impl TreeExplainer {
                 continue;
             }
             match tabulate(&tree) {
-                Some(leaves) => tabulated.push(leaves),
+                Some(table) => tabulated.push(table),
                 None => recursive.push(tree),
             }
         }
@@ -235,11 +259,9 @@ impl TreeExplainer {
 
     /// Adds each feature's SHAP value for `row` (one value per feature, NaN = missing) to
     /// `out` (`row.len()` values).
-    fn explain_row(&self, row: &[f64], out: &mut [f64], buffer: &mut Vec<PathElement>) {
-        for leaves in &self.tabulated {
-            for leaf in leaves {
-                leaf.add(row, out);
-            }
+    fn explain_row(&self, row: &[f64], out: &mut [f64], buffer: &mut Vec<PathElement>, directions: &mut Vec<u8>) {
+        for tree in &self.tabulated {
+            tree.add(row, out, directions);
         }
         if self.trees.is_empty() {
             return;
@@ -260,11 +282,12 @@ impl TreeExplainer {
         let mut out = vec![0.0; rows * cols];
         let mut row = vec![0.0; cols];
         let mut buffer = Vec::new();
+        let mut directions = Vec::new();
         for r in 0..rows {
             for (j, x) in row.iter_mut().enumerate() {
                 *x = values[j * rows + r];
             }
-            self.explain_row(&row, &mut out[r * cols..(r + 1) * cols], &mut buffer);
+            self.explain_row(&row, &mut out[r * cols..(r + 1) * cols], &mut buffer, &mut directions);
         }
         out
     }
