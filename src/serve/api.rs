@@ -94,7 +94,7 @@ impl Serialize for Date {
 
 /// A reason's feature value.
 #[derive(Debug)]
-pub struct ReasonValueOut<'a>(ReasonValue<'a>);
+pub struct ReasonValueOut<'a>(pub ReasonValue<'a>);
 
 impl Serialize for ReasonValueOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -325,14 +325,23 @@ fn batch_ranks(rows: &[(&ScoredRows, usize)]) -> Vec<u32> {
     ranks
 }
 
-/// Serializes `value` into a buffer sized for `items` scored renewals (~700 bytes each with
-/// reasons), so big responses are not re-grown while written.
-fn json_response<T: Serialize>(value: &T, items: usize) -> Response {
-    let mut bytes = Vec::with_capacity(256 + 768 * items);
-    match serde_json::to_writer(&mut bytes, value) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+fn json_response<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A response written by a hand-written writer (`json`); debug builds (every test) check it
+/// is the JSON serde would write for the documented type.
+fn hand_written<T: Serialize>(value: &T, write: fn(&T) -> Vec<u8>) -> Response {
+    let bytes = write(value);
+    debug_assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("hand-written JSON parses"),
+        serde_json::to_value(value).expect("serializes"),
+        "the hand-written JSON differs from serde's"
+    );
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -434,8 +443,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             renewal(&book, rows, economics, r, rank, source)
         })
         .collect();
-    let items = results.len();
-    let response = json_response(&ScoreResponse { model_version: &book.version, results, not_found }, items);
+    let response = hand_written(&ScoreResponse { model_version: &book.version, results, not_found }, super::json::score_response);
 
     state.metrics.scores_served("snapshot", picks.len());
     let inline_len = inline.as_ref().map_or(0, |rows| rows.len());
@@ -525,8 +533,7 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
     let end = offset + page.len();
     let economics = &state.config.economics;
     let items: Vec<ScoredRenewal<'_>> = page.iter().map(|&(r, rank)| renewal(&book, rows, economics, r, rank, "snapshot")).collect();
-    let items_len = items.len();
-    let response = json_response(&QueueResponse {
+    let response = hand_written(&QueueResponse {
         model_version: &book.version,
         as_of: Date(book.as_of),
         matching,
@@ -534,7 +541,7 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
         offset,
         next_offset: (end < listed && !page.is_empty()).then_some(end),
         items,
-    }, items_len);
+    }, super::json::queue_response);
     state.metrics.scores_served("queue", page.len());
     if let Some(log) = &state.score_log {
         if !page.is_empty() {
@@ -581,7 +588,7 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
         },
         economics: state.config.economics.clone(),
     };
-    Ok(json_response(&info, 0))
+    Ok(json_response(&info))
 }
 
 /// Loads the current champion and snapshot and swaps them in; on failure the old model keeps

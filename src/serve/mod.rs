@@ -10,6 +10,7 @@ pub mod auth;
 pub mod economics;
 pub mod error;
 pub mod inline;
+pub mod json;
 pub mod reasons;
 pub mod score_log;
 pub mod scorebook;

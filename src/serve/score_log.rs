@@ -15,8 +15,6 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::scorebook::{Scorebook, ScoredRows};
 use super::telemetry::Metrics;
 use crate::dates::{day_bytes, Day};
@@ -51,23 +49,6 @@ pub struct LogBatch {
     pub rows: LoggedRows,
     /// (row, rank) pairs.
     pub picks: Vec<(u32, u32)>,
-}
-
-/// One line of the log.
-#[derive(Serialize)]
-struct Line<'a> {
-    time: &'a str,
-    request_id: &'a str,
-    endpoint: &'a str,
-    model_version: &'a str,
-    policy_id: &'a str,
-    installment_no: u32,
-    due_date: &'a str,
-    probability: f64,
-    value: f64,
-    action: &'a str,
-    expected_gain: f64,
-    rank: u32,
 }
 
 /// The handle requests use; dropping the last one (and calling [`ScoreLog::close`]) drains
@@ -177,24 +158,22 @@ fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &
             let rows = batch.rows.rows();
             for &(r, rank) in &batch.picks {
                 let r = r as usize;
-                let due = day_bytes(rows.due[r]);
                 line.clear();
-                let record = Line {
-                    time: &time,
-                    request_id: &batch.request_id,
-                    endpoint: batch.endpoint,
-                    model_version: &batch.model_version,
-                    policy_id: &rows.policy_id[r],
-                    installment_no: rows.installment_no[r],
-                    due_date: std::str::from_utf8(&due).unwrap_or(""),
-                    probability: rows.probability[r],
-                    value: rows.value[r],
-                    action: actions.get(usize::from(rows.action[r])).map_or("none", String::as_str),
-                    expected_gain: rows.gain[r],
+                super::json::log_line(
+                    &mut line,
+                    &time,
+                    &batch.request_id,
+                    batch.endpoint,
+                    &batch.model_version,
+                    &rows.policy_id[r],
+                    rows.installment_no[r],
+                    rows.due[r],
+                    rows.probability[r],
+                    rows.value[r],
+                    actions.get(usize::from(rows.action[r])).map_or("none", String::as_str),
+                    rows.gain[r],
                     rank,
-                };
-                serde_json::to_writer(&mut line, &record).expect("a log line serializes");
-                line.push(b'\n');
+                );
                 if let Err(e) = file.out.write_all(&line) {
                     metrics.score_log_error();
                     tracing::error!(error = %e, "score log write failed");
