@@ -106,15 +106,24 @@ impl Serialize for ReasonValueOut<'_> {
     }
 }
 
+/// The documented shape of a reason's value: a number or a category (or null).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ReasonValueSchema {
+    Number(f64),
+    Category(String),
+}
+
 /// A feature pushing the risk up.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Reason<'a> {
     pub feature: &'a str,
     /// The feature's value (a number, a category, or null when missing).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<ReasonValueSchema>)]
     pub value: ReasonValueOut<'a>,
     /// Its contribution to the log-odds of lapse (exact: coefficient x centred value, or TreeSHAP).
-    pub contribution: f64,
+    pub contribution: f32,
     /// The reason in words, for an agent to say.
     pub text: String,
 }
@@ -338,7 +347,7 @@ fn hand_written<T: Serialize>(value: &T, write: fn(&T) -> Vec<u8>) -> Response {
     let bytes = write(value);
     debug_assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&bytes).expect("hand-written JSON parses"),
-        serde_json::to_value(value).expect("serializes"),
+        serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(value).expect("serializes")).expect("parses"),
         "the hand-written JSON differs from serde's"
     );
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
@@ -661,7 +670,7 @@ async fn openapi_json() -> Response {
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
     paths(score, queue, model_current, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics)),
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

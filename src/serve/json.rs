@@ -11,9 +11,27 @@
 use super::api::{QueueResponse, Reason, ScoreResponse, ScoredRenewal};
 use super::reasons::ReasonValue;
 
+/// Whether `s` has a byte JSON must escape (a control character, `"` or `\`), checked eight
+/// bytes at a time (the classic SWAR "has a zero byte / a byte below n" tests).
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Bytes below 0x20 (for bytes under 0x80; UTF-8 bytes >= 0x80 never match), '"', '\\'.
+        let below_space = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0;
+        if below_space || zero_byte(v ^ (ONES * u64::from(b'"'))) || zero_byte(v ^ (ONES * u64::from(b'\\'))) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// Writes `s` as a JSON string.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -61,7 +79,7 @@ fn reason(out: &mut Vec<u8>, r: &Reason<'_>) {
         ReasonValue::Missing => out.extend_from_slice(b"null"),
     }
     key(out, ",\"contribution");
-    number(out, r.contribution);
+    serde_json::to_writer(&mut *out, &r.contribution).expect("writing to a Vec");
     key(out, ",\"text");
     string(out, &r.text);
     out.push(b'}');
@@ -222,6 +240,21 @@ pub fn log_line(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_escape_check_finds_every_byte_to_escape_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for bad in [0u8, 0x1f, b'"', b'\\', b'\n'] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = bad;
+                    assert!(super::needs_escape(&bytes), "{bytes:?}");
+                }
+            }
+            assert!(!super::needs_escape(&vec![b' '; len]));
+            assert!(!super::needs_escape("é上海~\x7f".repeat(len).as_bytes()));
+        }
+    }
+
     #[test]
     fn strings_are_escaped_only_when_needed() {
         let mut out = Vec::new();

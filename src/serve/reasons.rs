@@ -36,7 +36,22 @@ fn pct(x: f64) -> String {
 /// their own sentence (tables that do not come from the feature builder).
 pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
     use ReasonValue::*;
+    // A category with numeric codes (occupation class 1-4) is read back as a number.
+    if let (Number(x), Some(f)) = (value, catalog::feature(feature)) {
+        if f.kind() == "categorical" {
+            return sentence(feature, Category(&fmt_number(x)));
+        }
+    }
     let text = match (feature, value) {
+        ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("the agent's recent lapse record is not known".to_string()),
+        ("agent_tenure_years", Missing) => Some("the servicing agent's service is not known".to_string()),
+        ("days_since_last_payment", Missing) => Some("no payment on record".to_string()),
+        ("last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late", Missing) => {
+            Some("no renewal premium paid yet: no payment habit to go by".to_string())
+        }
+        ("auto_debit_share", Missing) => Some("no payment method on record".to_string()),
+        ("days_since_last_contact", Missing) => Some("never contacted".to_string()),
+        ("sum_assured" | "premium_to_sum_assured", Missing) => Some("the sum assured is not recorded".to_string()),
         (_, Missing) => None,
         ("prior_renewals", Number(n)) => Some(format!("{} due so far", plural(n, "renewal premium", "renewal premiums"))),
         ("renewals_paid_late_1_30", Number(n)) => Some(format!("{} paid up to 30 days late", plural(n, "renewal premium was", "renewal premiums were"))),
@@ -108,10 +123,7 @@ fn fallback(feature: &str, value: ReasonValue<'_>) -> String {
         ReasonValue::Category(c) => c.to_string(),
         ReasonValue::Missing => "not known".to_string(),
     };
-    match catalog::feature(feature) {
-        Some(f) => format!("{} ({}): {shown}", f.name.replace('_', " "), f.meaning.trim_end_matches('.')),
-        None => format!("{} is {shown}", feature.replace('_', " ")),
-    }
+    format!("{} is {shown}", feature.replace('_', " "))
 }
 
 /// The indices of the (at most) `k` largest positive values of `contributions`, largest first
@@ -153,6 +165,9 @@ mod tests {
         assert_eq!(sentence("months_since_agent_left", ReasonValue::Number(5.0)), "the servicing agent left 5 months ago");
         assert_eq!(sentence("failed_debits_12m", ReasonValue::Number(1.0)), "1 automatic debit failed in the last 12 months");
         assert_eq!(sentence("vehicle_age", ReasonValue::Number(7.5)), "vehicle age is 7.5");
+        assert_eq!(sentence("occupation_class", ReasonValue::Number(3.0)), "occupation class 3");
+        assert_eq!(sentence("agent_lapse_rate_12m", ReasonValue::Missing), "the agent's recent lapse record is not known");
+        assert_eq!(sentence("complaints_12m", ReasonValue::Missing), "complaints 12m is not known");
     }
 
     #[test]

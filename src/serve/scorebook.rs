@@ -265,7 +265,7 @@ impl ScoredRows {
     }
 
     /// The reasons of row `r` that are set: (feature name, value, contribution).
-    pub fn reasons_of(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f64)> {
+    pub fn reasons_of(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f32)> {
         self.reasons[r].iter().filter(|s| s.feature != NO_FEATURE).map(move |s| {
             let name = self.feature_names[usize::from(s.feature)].as_str();
             let value = if s.value.is_nan() {
@@ -276,7 +276,7 @@ impl ScoredRows {
                     false => ReasonValue::Number(s.value),
                 }
             };
-            (name, value, f64::from(s.contribution))
+            (name, value, s.contribution)
         })
     }
 
