@@ -287,33 +287,31 @@ pub struct Health {
 // Rendering
 
 fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economics, r: usize, rank: u32, source: &'static str) -> ScoredRenewal<'a> {
-    let p = rows.probability[r];
-    let v = rows.value[r];
+    let x = &rows.renewals[r];
+    let (p, v) = (x.probability, x.value);
     let (risk, value) = (economics.risk_band(p), economics.value_band(v));
-    let as_of = rows.as_of[r];
-    let due = rows.due[r];
     ScoredRenewal {
         rank,
         policy_id: &rows.policy_id[r],
-        installment_no: rows.installment_no[r],
-        due_date: Date(due),
-        as_of: Date(as_of),
-        days_overdue: (as_of - due).max(0),
-        days_until_due: (due - as_of).max(0),
+        installment_no: x.installment_no,
+        due_date: Date(x.due),
+        as_of: Date(x.as_of),
+        days_overdue: (x.as_of - x.due).max(0),
+        days_until_due: (x.due - x.as_of).max(0),
         probability: p,
         value_at_risk: v,
         expected_loss: p * v,
-        action: economics.action_name(rows.action[r]),
-        expected_gain: rows.gain[r],
+        action: economics.action_name(x.action),
+        expected_gain: x.gain,
         segment: Segment { risk_band: BAND_NAMES[usize::from(risk)], value_band: BAND_NAMES[usize::from(value)], name: segment_name(risk, value) },
         reasons: rows
             .reasons_of(r)
             .map(|(feature, value, contribution)| Reason { feature, value: ReasonValueOut(value), contribution, text: sentence(feature, value) })
             .collect(),
-        channel: rows.text(rows.channel[r]),
-        region: rows.text(rows.region[r]),
-        agent_id: rows.text(rows.agent[r]),
-        product_code: rows.text(rows.product_code[r]),
+        channel: rows.text(x.channel),
+        region: rows.text(x.region),
+        agent_id: rows.text(x.agent),
+        product_code: rows.text(x.product_code),
         source,
         model_version: &book.version,
     }
@@ -323,9 +321,8 @@ fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economi
 fn batch_ranks(rows: &[(&ScoredRows, usize)]) -> Vec<u32> {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| {
-        let (ra, ia) = rows[a];
-        let (rb, ib) = rows[b];
-        rb.gain[ib].total_cmp(&ra.gain[ia]).then(rb.probability[ib].total_cmp(&ra.probability[ia])).then(a.cmp(&b))
+        let (x, y) = (&rows[a].0.renewals[rows[a].1], &rows[b].0.renewals[rows[b].1]);
+        y.gain.total_cmp(&x.gain).then(y.probability.total_cmp(&x.probability)).then(a.cmp(&b))
     });
     let mut ranks = vec![0; rows.len()];
     for (rank, i) in order.into_iter().enumerate() {
@@ -516,14 +513,15 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
     let (channel, region, agent, product) = (code(&params.channel), code(&params.region), code(&params.agent_id), code(&params.product));
     let include_none = params.include_no_action.unwrap_or(false);
     let matches = |r: usize| -> bool {
+        let x = &rows.renewals[r];
         (include_none || rows.has_action(r))
-            && channel.is_none_or(|c| c == Some(rows.channel[r]))
-            && region.is_none_or(|c| c == Some(rows.region[r]))
-            && agent.is_none_or(|c| c == Some(rows.agent[r]))
-            && product.is_none_or(|c| c == Some(rows.product_code[r]) || c == Some(rows.product_type[r]))
-            && params.min_value.is_none_or(|v| rows.value[r] >= v)
-            && params.due_within_days.is_none_or(|d| rows.due[r] - rows.as_of[r] <= d)
-            && params.overdue.is_none_or(|o| (rows.due[r] < rows.as_of[r]) == o)
+            && channel.is_none_or(|c| c == Some(x.channel))
+            && region.is_none_or(|c| c == Some(x.region))
+            && agent.is_none_or(|c| c == Some(x.agent))
+            && product.is_none_or(|c| c == Some(x.product_code) || c == Some(x.product_type))
+            && params.min_value.is_none_or(|v| x.value >= v)
+            && params.due_within_days.is_none_or(|d| x.due - x.as_of <= d)
+            && params.overdue.is_none_or(|o| (x.due < x.as_of) == o)
     };
     let mut matching = 0usize;
     let mut page: Vec<(usize, u32)> = Vec::with_capacity(limit.min(capacity));

@@ -166,12 +166,12 @@ fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &
                     batch.endpoint,
                     &batch.model_version,
                     &rows.policy_id[r],
-                    rows.installment_no[r],
-                    rows.due[r],
-                    rows.probability[r],
-                    rows.value[r],
-                    actions.get(usize::from(rows.action[r])).map_or("none", String::as_str),
-                    rows.gain[r],
+                    rows.renewals[r].installment_no,
+                    rows.renewals[r].due,
+                    rows.renewals[r].probability,
+                    rows.renewals[r].value,
+                    actions.get(usize::from(rows.renewals[r].action)).map_or("none", String::as_str),
+                    rows.renewals[r].gain,
                     rank,
                 );
                 if let Err(e) = file.out.write_all(&line) {
