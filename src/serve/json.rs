@@ -194,14 +194,27 @@ pub fn queue_response(response: &QueueResponse<'_>) -> Vec<u8> {
     out
 }
 
-/// One score-log line (with its newline).
+/// The part of a score-log line shared by every score of one response (`{"time":...,
+/// "model_version":...,`), written once per response.
+pub fn log_prefix(time: &str, request_id: &str, endpoint: &str, model_version: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    key(&mut out, "{\"time");
+    string(&mut out, time);
+    key(&mut out, ",\"request_id");
+    string(&mut out, request_id);
+    key(&mut out, ",\"endpoint");
+    string(&mut out, endpoint);
+    key(&mut out, ",\"model_version");
+    string(&mut out, model_version);
+    out.push(b',');
+    out
+}
+
+/// One score-log line (with its newline) after its [`log_prefix`].
 #[allow(clippy::too_many_arguments)]
 pub fn log_line(
     out: &mut Vec<u8>,
-    time: &str,
-    request_id: &str,
-    endpoint: &str,
-    model_version: &str,
+    prefix: &[u8],
     policy_id: &str,
     installment_no: u32,
     due_date: crate::dates::Day,
@@ -211,15 +224,8 @@ pub fn log_line(
     expected_gain: f64,
     rank: u32,
 ) {
-    key(out, "{\"time");
-    string(out, time);
-    key(out, ",\"request_id");
-    string(out, request_id);
-    key(out, ",\"endpoint");
-    string(out, endpoint);
-    key(out, ",\"model_version");
-    string(out, model_version);
-    key(out, ",\"policy_id");
+    out.extend_from_slice(prefix);
+    key(out, "\"policy_id");
     string(out, policy_id);
     key(out, ",\"installment_no");
     integer(out, installment_no);

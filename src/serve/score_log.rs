@@ -154,31 +154,18 @@ fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &
                 }
             }
             let file = current.as_mut().expect("opened above");
-            let time = timestamp(batch.time_ms);
+            let prefix = super::json::log_prefix(&timestamp(batch.time_ms), &batch.request_id, batch.endpoint, &batch.model_version);
             let rows = batch.rows.rows();
+            // Lines go straight into the file's buffer.
+            line.clear();
             for &(r, rank) in &batch.picks {
-                let r = r as usize;
-                line.clear();
-                super::json::log_line(
-                    &mut line,
-                    &time,
-                    &batch.request_id,
-                    batch.endpoint,
-                    &batch.model_version,
-                    &rows.policy_id[r],
-                    rows.renewals[r].installment_no,
-                    rows.renewals[r].due,
-                    rows.renewals[r].probability,
-                    rows.renewals[r].value,
-                    actions.get(usize::from(rows.renewals[r].action)).map_or("none", String::as_str),
-                    rows.renewals[r].gain,
-                    rank,
-                );
-                if let Err(e) = file.out.write_all(&line) {
-                    metrics.score_log_error();
-                    tracing::error!(error = %e, "score log write failed");
-                    break;
-                }
+                let x = &rows.renewals[r as usize];
+                let action = actions.get(usize::from(x.action)).map_or("none", String::as_str);
+                super::json::log_line(&mut line, &prefix, &rows.policy_id[r as usize], x.installment_no, x.due, x.probability, x.value, action, x.gain, rank);
+            }
+            if let Err(e) = file.out.write_all(&line) {
+                metrics.score_log_error();
+                tracing::error!(error = %e, "score log write failed; the scores of this response are not logged");
             }
             dirty = true;
         }
