@@ -23,7 +23,7 @@ use super::auth::{Role, Tokens};
 use super::economics::{segment_name, Economics, BAND_NAMES};
 use super::error::{ApiError, ErrorBody};
 use super::inline::InlineRecords;
-use super::reasons::{sentence, ReasonValue};
+use super::reasons::ReasonValue;
 use super::score_log::{now_ms, LogBatch, LoggedRows, ScoreLog};
 use super::scorebook::{Scorebook, ScoredRows};
 use super::telemetry::{self, Metrics, SequentialIds};
@@ -125,7 +125,7 @@ pub struct Reason<'a> {
     /// Its contribution to the log-odds of lapse (exact: coefficient x centred value, or TreeSHAP).
     pub contribution: f32,
     /// The reason in words, for an agent to say.
-    pub text: String,
+    pub text: &'a str,
 }
 
 /// Risk band x value band.
@@ -306,7 +306,7 @@ fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economi
         segment: Segment { risk_band: BAND_NAMES[usize::from(risk)], value_band: BAND_NAMES[usize::from(value)], name: segment_name(risk, value) },
         reasons: rows
             .reasons_of(r)
-            .map(|(feature, value, contribution)| Reason { feature, value: ReasonValueOut(value), contribution, text: sentence(feature, value) })
+            .map(|(feature, value, contribution, text)| Reason { feature, value: ReasonValueOut(value), contribution, text })
             .collect(),
         channel: rows.text(x.channel),
         region: rows.text(x.region),

@@ -81,7 +81,7 @@ fn reason(out: &mut Vec<u8>, r: &Reason<'_>) {
     key(out, ",\"contribution");
     serde_json::to_writer(&mut *out, &r.contribution).expect("writing to a Vec");
     key(out, ",\"text");
-    string(out, &r.text);
+    string(out, r.text);
     out.push(b'}');
 }
 

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::economics::{Economics, NO_ACTION};
-use super::reasons::{top_positive, ReasonValue};
+use super::reasons::{sentence, top_positive, ReasonValue};
 use crate::dates::Day;
 use crate::model::LapseModel;
 use crate::registry::{LoadedModel, Registry};
@@ -60,11 +60,14 @@ impl Interner {
 #[derive(Debug, Clone, Copy)]
 pub struct Reason {
     pub feature: u16,
+    /// Length of its sentence in [`ScoredRows::reason_texts`] (the row's sentences follow each
+    /// other from [`Renewal::text_start`]).
+    pub text_len: u16,
     pub contribution: f32,
     pub value: f64,
 }
 
-const EMPTY_REASON: Reason = Reason { feature: NO_FEATURE, contribution: 0.0, value: f64::NAN };
+const EMPTY_REASON: Reason = Reason { feature: NO_FEATURE, text_len: 0, contribution: 0.0, value: f64::NAN };
 
 /// Everything served about one renewal but its policy id, in one record: a lookup by key
 /// touches two cache lines instead of one per column (random keys into a million renewals made
@@ -85,6 +88,8 @@ pub struct Renewal {
     pub product_type: u32,
     pub action: u8,
     pub reasons: [Reason; REASONS],
+    /// Where this row's reason sentences start in [`ScoredRows::reason_texts`].
+    pub text_start: u32,
 }
 
 /// Scored renewals.
@@ -92,6 +97,8 @@ pub struct Renewal {
 pub struct ScoredRows {
     pub policy_id: Vec<Box<str>>,
     pub renewals: Vec<Renewal>,
+    /// Every reason sentence, written once when scored (requests only slice it).
+    pub reason_texts: String,
     pub strings: Interner,
     /// The model schema's feature names (reason slots point into it), and whether the model
     /// could explain itself (the forest cannot).
@@ -252,7 +259,7 @@ impl ScoredRows {
                         Some(text) => f64::from(strings.code(&text)),
                         None => number,
                     };
-                    *slot = Reason { feature, contribution, value };
+                    *slot = Reason { feature, text_len: 0, contribution, value };
                 }
                 let value = economics.value(annualized[r], remaining[r]);
                 let (action, gain) = economics.best_action(probability, value);
@@ -270,11 +277,33 @@ impl ScoredRows {
                     product_type: product_type[r],
                     action,
                     reasons,
+                    text_start: 0,
                 });
                 r += 1;
             }
         }
         out.strings = strings;
+        // The sentences agents read, rendered once.
+        let mut texts = String::new();
+        for r in 0..out.renewals.len() {
+            let start = u32::try_from(texts.len()).map_err(|_| ScoreError::Frame("more than 4 GiB of reason sentences".into()))?;
+            let mut lengths = [0u16; REASONS];
+            for (k, (name, value, _)) in out.reason_values(r).enumerate() {
+                let mut text = sentence(name, value);
+                // A sentence is a line of text; cut (at a character boundary) the absurd case.
+                while text.len() > usize::from(u16::MAX) {
+                    text.pop();
+                }
+                lengths[k] = text.len() as u16;
+                texts.push_str(&text);
+            }
+            let row = &mut out.renewals[r];
+            row.text_start = start;
+            for (slot, len) in row.reasons.iter_mut().filter(|s| s.feature != NO_FEATURE).zip(lengths) {
+                slot.text_len = len;
+            }
+        }
+        out.reason_texts = texts;
         Ok(out)
     }
 
@@ -286,8 +315,18 @@ impl ScoredRows {
         self.policy_id.is_empty()
     }
 
+    /// The reasons of row `r` that are set: (feature name, value, contribution, sentence).
+    pub fn reasons_of(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f32, &str)> {
+        let mut at = self.renewals[r].text_start as usize;
+        self.reason_values(r).zip(self.renewals[r].reasons.iter().filter(|s| s.feature != NO_FEATURE)).map(move |((name, value, contribution), slot)| {
+            let text = &self.reason_texts[at..at + usize::from(slot.text_len)];
+            at += usize::from(slot.text_len);
+            (name, value, contribution, text)
+        })
+    }
+
     /// The reasons of row `r` that are set: (feature name, value, contribution).
-    pub fn reasons_of(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f32)> {
+    fn reason_values(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f32)> {
         self.renewals[r].reasons.iter().filter(|s| s.feature != NO_FEATURE).map(move |s| {
             let name = self.feature_names[usize::from(s.feature)].as_str();
             let value = if s.value.is_nan() {
