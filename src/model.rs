@@ -22,11 +22,15 @@ pub struct LapseModel {
     pub schema: FeatureSchema,
     pub estimator: Estimator,
     pub calibrator: Calibrator,
+    /// The boosted trees tabulated for TreeSHAP, built on first use and kept: building it
+    /// costs milliseconds, which an inline request of a few renewals must not pay each time.
+    #[serde(skip)]
+    explainer: std::sync::OnceLock<TreeExplainer>,
 }
 
 impl LapseModel {
     pub fn new(family: Family, label: String, schema: FeatureSchema, estimator: Estimator, calibrator: Calibrator) -> Self {
-        LapseModel { format_version: FORMAT_VERSION, family, label, schema, estimator, calibrator }
+        LapseModel { format_version: FORMAT_VERSION, family, label, schema, estimator, calibrator, explainer: std::sync::OnceLock::new() }
     }
 
     /// Calibrated P(lapse) for `rows` of `data`; an error when the table lacks a feature the
@@ -72,7 +76,10 @@ impl LapseModel {
                 Some(out)
             }
             // The tree design has one column per feature.
-            Estimator::Gbdt(booster) => Some(TreeExplainer::new(booster).explain(&design.values, design.rows, design.cols())),
+            Estimator::Gbdt(booster) => {
+                let explainer = self.explainer.get_or_init(|| TreeExplainer::new(booster));
+                Some(explainer.explain(&design.values, design.rows, design.cols()))
+            }
             Estimator::Forest(_) => None,
         }
     }

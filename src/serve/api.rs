@@ -356,6 +356,11 @@ fn request_id(headers: &HeaderMap) -> String {
 
 /// Parses a JSON body, naming the field at fault.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Fast path: plain serde_json. Only a body that fails is parsed again with path tracking
+    // (which costs ~10% of a large inline request) to name the field at fault.
+    if let Ok(value) = serde_json::from_slice::<T>(body) {
+        return Ok(value);
+    }
     let malformed = |e: serde_json::Error| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"));
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
