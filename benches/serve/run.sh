@@ -109,10 +109,13 @@ stop_server
 
 echo "== phase B: 60k-policy book"
 start_server "$WORK/snapshot.parquet"
-[ -s "$WORK/inline-10.jsonl" ] || python3 "$HERE/prepare.py" inline "$WORK/book" 2026-09-01 10 300 "$BASE" "$TOKEN" "$WORK/inline-10.jsonl" | tee "$WORK/inline-10.txt"
-PER_BODY=$(grep -o 'mean renewals per body [0-9.]*' "$WORK/inline-10.txt" | awk '{print $5}')
-wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" --latency -s "$HERE/bodies.lua" "$BASE" -- "$WORK/inline-10.jsonl" "$TOKEN" > "$WORK/wrk-inline.txt"
-summary "inline records, 10 customers per request (wrk -t1 -c8)" "$PER_BODY" "$WORK/wrk-inline.txt"
+for CUSTOMERS in 1 10 50; do
+  [ -s "$WORK/inline-$CUSTOMERS.jsonl" ] || python3 "$HERE/prepare.py" inline "$WORK/book" 2026-09-01 "$CUSTOMERS" 300 "$BASE" "$TOKEN" "$WORK/inline-$CUSTOMERS.jsonl" > "$WORK/inline-$CUSTOMERS.txt"
+  cat "$WORK/inline-$CUSTOMERS.txt"
+  PER_BODY=$(grep -o 'mean renewals per body [0-9.]*' "$WORK/inline-$CUSTOMERS.txt" | awk '{print $5}')
+  wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" --latency -s "$HERE/bodies.lua" "$BASE" -- "$WORK/inline-$CUSTOMERS.jsonl" "$TOKEN" > "$WORK/wrk-inline-$CUSTOMERS.txt"
+  summary "inline records, $CUSTOMERS customer(s) per request, $(du -k "$WORK/inline-$CUSTOMERS.jsonl" | awk -v n=300 '{printf "%.0f", $1/n}') KiB a body (wrk -t1 -c8)" "$PER_BODY" "$WORK/wrk-inline-$CUSTOMERS.txt"
+done
 
 [ -s "$WORK/keys-60k.jsonl" ] || python3 "$HERE/prepare.py" keys "$BASE" "$TOKEN" "$WORK/keys-60k.jsonl"
 rm -f "$WORK/reloads.txt"

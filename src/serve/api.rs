@@ -400,11 +400,11 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} renewals in one request; at most {}", request.renewals.len(), limits.max_batch))
             .with_field("renewals"));
     }
-    if let Some(records) = &request.records {
-        if records.row_count() > limits.max_inline_rows {
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} records in one request; at most {}", records.row_count(), limits.max_inline_rows))
-                .with_field("records"));
-        }
+    if let Some(records) = &request.records
+        && records.row_count() > limits.max_inline_rows
+    {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} records in one request; at most {}", records.row_count(), limits.max_inline_rows))
+            .with_field("records"));
     }
     let book = state.current.load_full();
     let economics = &state.config.economics;
@@ -502,10 +502,10 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
     if limit == 0 || limit > limits.max_page {
         return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
     }
-    if let Some(v) = params.min_value {
-        if !v.is_finite() || v < 0.0 {
-            return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
-        }
+    if let Some(v) = params.min_value
+        && (!v.is_finite() || v < 0.0)
+    {
+        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
     }
     if params.due_within_days.is_some_and(|d| !(-36_500..=36_500).contains(&d)) {
         return Err(ApiError::invalid("due_within_days", "due_within_days must be within +-36500"));
@@ -555,17 +555,17 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
         items,
     }, super::json::queue_response);
     state.metrics.scores_served("queue", page.len());
-    if let Some(log) = &state.score_log {
-        if !page.is_empty() {
-            log.append(LogBatch {
-                time_ms: now_ms(),
-                request_id: request_id(&headers),
-                endpoint: "queue",
-                model_version: book.version.clone(),
-                picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
-                rows: LoggedRows::Snapshot(Arc::clone(&book)),
-            });
-        }
+    if let Some(log) = &state.score_log
+        && !page.is_empty()
+    {
+        log.append(LogBatch {
+            time_ms: now_ms(),
+            request_id: request_id(&headers),
+            endpoint: "queue",
+            model_version: book.version.clone(),
+            picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
+            rows: LoggedRows::Snapshot(Arc::clone(&book)),
+        });
     }
     Ok(response)
 }

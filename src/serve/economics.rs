@@ -185,8 +185,7 @@ mod tests {
         let mut e = Economics::default();
         e.actions[0].save_rate = 1.5;
         assert!(e.validate().unwrap_err().contains("save_rate"));
-        let mut e = Economics::default();
-        e.risk_bands = [0.5, 0.1];
+        let e = Economics { risk_bands: [0.5, 0.1], ..Economics::default() };
         assert!(e.validate().is_err());
     }
 }

@@ -37,10 +37,10 @@ fn pct(x: f64) -> String {
 pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
     use ReasonValue::*;
     // A category with numeric codes (occupation class 1-4) is read back as a number.
-    if let (Number(x), Some(f)) = (value, catalog::feature(feature)) {
-        if f.kind() == "categorical" {
-            return sentence(feature, Category(&fmt_number(x)));
-        }
+    if let (Number(x), Some(f)) = (value, catalog::feature(feature))
+        && f.kind() == "categorical"
+    {
+        return sentence(feature, Category(&fmt_number(x)));
     }
     let text = match (feature, value) {
         ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("the agent's recent lapse record is not known".to_string()),
@@ -131,7 +131,8 @@ fn fallback(feature: &str, value: ReasonValue<'_>) -> String {
 pub fn top_positive(contributions: &[f64], k: usize) -> Vec<usize> {
     let mut top: Vec<usize> = Vec::with_capacity(k + 1);
     for (i, &c) in contributions.iter().enumerate() {
-        if !(c > 0.0) {
+        // Only features pushing the risk up (NaN never does).
+        if c.is_nan() || c <= 0.0 {
             continue;
         }
         let at = top.iter().position(|&j| contributions[j] < c).unwrap_or(top.len());

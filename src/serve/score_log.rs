@@ -169,21 +169,22 @@ fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &
             }
             dirty = true;
         }
-        if let Some(file) = current.as_mut() {
-            if dirty && (closing || last_flush.elapsed() >= FLUSH_EVERY) {
-                if let Err(e) = file.out.flush() {
+        if let Some(file) = current.as_mut()
+            && dirty
+            && (closing || last_flush.elapsed() >= FLUSH_EVERY)
+        {
+            if let Err(e) = file.out.flush() {
+                metrics.score_log_error();
+                tracing::error!(error = %e, "score log flush failed");
+            }
+            last_flush = Instant::now();
+            if closing || last_sync.elapsed() >= SYNC_EVERY {
+                if let Err(e) = file.out.get_ref().sync_data() {
                     metrics.score_log_error();
-                    tracing::error!(error = %e, "score log flush failed");
+                    tracing::error!(error = %e, "score log fsync failed");
                 }
-                last_flush = Instant::now();
-                if closing || last_sync.elapsed() >= SYNC_EVERY {
-                    if let Err(e) = file.out.get_ref().sync_data() {
-                        metrics.score_log_error();
-                        tracing::error!(error = %e, "score log fsync failed");
-                    }
-                    last_sync = Instant::now();
-                    dirty = false;
-                }
+                last_sync = Instant::now();
+                dirty = false;
             }
         }
         if closing {

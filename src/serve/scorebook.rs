@@ -163,11 +163,14 @@ fn feature_columns(model: &LapseModel, df: &DataFrame) -> Result<Vec<FeatureColu
         .collect()
 }
 
+/// A reason slot before interning: (feature, contribution, number value, category text).
+type RawReason = (u16, f32, f64, Option<String>);
+
 /// What scoring one chunk of rows gives before interning.
 struct ChunkScores {
     probability: Vec<f64>,
     /// Per row: (feature, contribution, number value or category text).
-    reasons: Vec<[(u16, f32, f64, Option<String>); REASONS]>,
+    reasons: Vec<[RawReason; REASONS]>,
 }
 
 fn score_chunk(model: &LapseModel, df: &DataFrame) -> Result<ChunkScores, ScoreError> {
@@ -181,7 +184,7 @@ fn score_chunk(model: &LapseModel, df: &DataFrame) -> Result<ChunkScores, ScoreE
         Some(contributions) => (0..df.height())
             .map(|r| {
                 let row = &contributions[r * width..(r + 1) * width];
-                let mut slots: [(u16, f32, f64, Option<String>); REASONS] = empty();
+                let mut slots: [RawReason; REASONS] = empty();
                 for (slot, f) in slots.iter_mut().zip(top_positive(row, REASONS)) {
                     let (number, text) = match &features[f].values {
                         FeatureValues::Numeric(x) => (x[r], None),

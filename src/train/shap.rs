@@ -183,7 +183,7 @@ impl TabulatedTree {
             let x = row[feature];
             let nan = u8::from(x.is_nan());
             // NaN compares false: a missing value takes `missing`, others left (0) or right (1).
-            nan * missing + (1 - nan) * u8::from(!(x < split))
+            nan * missing + (1 - nan) * u8::from(x >= split)
         }));
         for leaf in &self.leaves {
             let m = leaf.m as usize;
