@@ -30,6 +30,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the scoring API's OpenAPI document (committed as docs/openapi.json).
     Openapi,
+    /// Population drift of a current feature table against a reference one (PSI, KS, missing
+    /// rates per feature, ranked).
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The reference table (.parquet or .csv), e.g. the model's training table.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// The current table, e.g. today's scoring snapshot.
+    #[arg(long)]
+    pub current: PathBuf,
+    /// Write the full report as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// PSI from which a feature is to watch.
+    #[arg(long, default_value_t = 0.1)]
+    pub watch: f64,
+    /// PSI from which a feature needs action.
+    #[arg(long, default_value_t = 0.25)]
+    pub act: f64,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! realistic synthetic books for tests, demos and benchmarks. See `ARCHITECTURE.md`.
 
 pub mod dates;
+pub mod drift;
 pub mod extract;
 pub mod features;
 pub mod generate;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
@@ -74,6 +74,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => run_train(args),
         Command::Models(args) => run_models(args),
         Command::Serve(args) => run_serve(args),
+        Command::Drift(args) => run_drift(args),
         Command::Openapi => {
             print!("{}", lapse::serve::openapi_document());
             Ok(())
@@ -367,4 +368,28 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     let runtime = runtime.enable_all().build().context("starting the async runtime")?;
     let state = lapse::serve::build_state(config, tokens)?;
     runtime.block_on(lapse::serve::run(state, args.addr))
+}
+
+fn run_drift(args: DriftArgs) -> Result<()> {
+    use lapse::drift::{read_features, Reference, Thresholds};
+    if !(args.watch.is_finite() && args.act.is_finite() && 0.0 < args.watch && args.watch <= args.act) {
+        bail!("--watch and --act must be positive with --watch <= --act");
+    }
+    let reference = read_features(&args.reference).map_err(|e| anyhow::anyhow!("{}: {e}", args.reference.display()))?;
+    let current = read_features(&args.current).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
+    let report = Reference::fit(&reference).compare(&current, Thresholds { watch: args.watch, act: args.act });
+    println!("{:<32} {:>8} {:>8} {:>9} {:>9}  status", "feature", "psi", "ks", "miss_ref", "miss_cur");
+    for f in &report.features {
+        let ks = f.ks.map_or("-".to_string(), |k| format!("{k:.4}"));
+        println!("{:<32} {:>8.4} {:>8} {:>9.4} {:>9.4}  {}", f.feature, f.psi, ks, f.missing_reference, f.missing_current, f.status);
+    }
+    if !report.missing_features.is_empty() {
+        println!("missing from the current table: {}", report.missing_features.join(", "));
+    }
+    println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), args.watch, args.act);
+    if let Some(out) = &args.out {
+        let json = serde_json::to_vec_pretty(&report)?;
+        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+    }
+    Ok(())
 }

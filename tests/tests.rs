@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod contract;
+mod drift;
 mod features;
 mod generator;
 mod serve;

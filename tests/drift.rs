@@ -1,0 +1,69 @@
+//! Drift on generated books: a deliberate shift is flagged, nothing else is.
+
+use std::fs;
+use std::path::Path;
+
+use lapse::drift::{read_features, Reference, Thresholds};
+use lapse::extract::read::FileFormat;
+use lapse::extract::{load_book, OnError};
+use lapse::features::BuildPlan;
+use lapse::generate::{generate, GenerateConfig};
+
+use crate::common::day;
+
+/// Rewrites `column` of the policies table: each row where `pick` says so gets `to`.
+fn rewrite_policies(dir: &Path, column: &str, mut pick: impl FnMut(usize, &str) -> bool, to: &str) -> usize {
+    let path = dir.join("policies.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let at = header.split(',').position(|c| c == column).unwrap();
+    let mut changed = 0;
+    let mut out = vec![header.to_string()];
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        if pick(i, &cells[at]) {
+            cells[at] = to.to_string();
+            changed += 1;
+        }
+        out.push(cells.join(","));
+    }
+    fs::write(&path, out.join("\n") + "\n").unwrap();
+    changed
+}
+
+fn snapshot(book: &Path, out: &Path) {
+    let loaded = load_book(book, OnError::Strict).unwrap();
+    BuildPlan { as_of: vec![day("2026-06-30")], horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") }.write(&loaded.book, out).unwrap();
+}
+
+#[test]
+fn a_shifted_payment_method_and_a_new_channel_are_flagged_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = generate(&GenerateConfig::new(4000, 21));
+    let (original, shifted) = (dir.path().join("original"), dir.path().join("shifted"));
+    generated.write(&original, FileFormat::Csv).unwrap();
+    generated.write(&shifted, FileFormat::Csv).unwrap();
+    // 60% of auto-debit policies move to cash; a third of bancassurance is relabelled as a
+    // channel the reference never saw.
+    let moved = rewrite_policies(&shifted, "payment_method", |i, v| v == "auto_debit" && i % 5 < 3, "cash");
+    let relabelled = rewrite_policies(&shifted, "channel", |i, v| v == "bancassurance" && i % 3 == 0, "livestream");
+    assert!(moved > 300 && relabelled > 100, "{moved} {relabelled}");
+    snapshot(&original, &dir.path().join("reference.parquet"));
+    snapshot(&shifted, &dir.path().join("current.parquet"));
+
+    let reference = Reference::fit(&read_features(&dir.path().join("reference.parquet")).unwrap());
+    let report = reference.compare(&read_features(&dir.path().join("current.parquet")).unwrap(), Thresholds::default());
+    assert!(report.missing_features.is_empty());
+    assert_eq!(report.features.len(), 55);
+    let mut flagged = report.flagged.clone();
+    flagged.sort();
+    assert_eq!(flagged, ["channel", "payment_method"], "{:#?}", &report.features[..4]);
+    let channel = report.features.iter().find(|f| f.feature == "channel").unwrap();
+    assert!(channel.unseen_share.unwrap() > 0.02, "{channel:?}");
+    assert_eq!(report.features[0].feature, "payment_method", "ranked by PSI");
+    assert_eq!(report.features[0].status, "act");
+    for f in report.features.iter().filter(|f| !flagged.contains(&f.feature)) {
+        assert!(f.psi < 1e-9, "{} drifted without a shift: {f:?}", f.feature);
+    }
+}
