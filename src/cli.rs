@@ -38,8 +38,15 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// The reference table (.parquet or .csv), e.g. the model's training table.
+    #[arg(long, conflicts_with = "model")]
+    pub reference: Option<PathBuf>,
+    /// Or a registered model (a version, or `champion`): its stored training reference, and
+    /// the drift of its score on the current table.
     #[arg(long)]
-    pub reference: PathBuf,
+    pub model: Option<String>,
+    /// Model registry directory (with --model).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
     /// The current table, e.g. today's scoring snapshot.
     #[arg(long)]
     pub current: PathBuf,

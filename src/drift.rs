@@ -109,7 +109,19 @@ fn psi(reference: &[f64], current: &[f64]) -> f64 {
         .sum()
 }
 
+/// The name the model's score goes by in a reference and a report.
+pub const SCORE: &str = "score";
+
 impl Reference {
+    /// [`Reference::fit`] plus the distribution of a model's scores on the same rows (as the
+    /// feature [`SCORE`]).
+    pub fn fit_with_score(features: &[FeatureColumn], scores: Vec<f64>) -> Reference {
+        let mut reference = Reference::fit(features);
+        let score = Reference::fit(&[FeatureColumn { name: SCORE.into(), values: FeatureValues::Numeric(scores) }]);
+        reference.features.extend(score.features);
+        reference
+    }
+
     /// Learns the reference distributions of `features` (all rows).
     pub fn fit(features: &[FeatureColumn]) -> Reference {
         let rows = features.first().map_or(0, |f| match &f.values {
@@ -270,8 +282,14 @@ pub fn read_features(path: &Path) -> Result<Vec<FeatureColumn>, String> {
             let cast = column.cast(&DataType::Float64).map_err(|e| format!("{name}: {e}"))?;
             FeatureValues::Numeric(cast.f64().map_err(|e| e.to_string())?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
         } else {
+            // As the trainer reads a table: text that is all numbers is a number.
             let cast = column.cast(&DataType::String).map_err(|e| format!("{name}: {e}"))?;
-            FeatureValues::Categorical(cast.str().map_err(|e| e.to_string())?.iter().map(|v| v.map(str::to_string)).collect())
+            let text = cast.str().map_err(|e| e.to_string())?;
+            let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
+            match numbers {
+                Some(numbers) => FeatureValues::Numeric(numbers),
+                None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
+            }
         };
         out.push(FeatureColumn { name, values });
     }

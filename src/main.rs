@@ -258,7 +258,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);
     let created_at = lapse::dates::now_utc_rfc3339();
-    let version = registry.register(&outcome.model, &outcome.report, &args.features, &created_at)?;
+    let version = registry.register_with_reference(&outcome.model, &outcome.report, Some(&outcome.reference), &args.features, &created_at)?;
     let promote = args.promote || registry.champion()?.is_none();
     if promote {
         registry.promote(&version)?;
@@ -375,9 +375,29 @@ fn run_drift(args: DriftArgs) -> Result<()> {
     if !(args.watch.is_finite() && args.act.is_finite() && 0.0 < args.watch && args.watch <= args.act) {
         bail!("--watch and --act must be positive with --watch <= --act");
     }
-    let reference = read_features(&args.reference).map_err(|e| anyhow::anyhow!("{}: {e}", args.reference.display()))?;
-    let current = read_features(&args.current).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
-    let report = Reference::fit(&reference).compare(&current, Thresholds { watch: args.watch, act: args.act });
+    let mut current = read_features(&args.current).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
+    let reference = match (&args.reference, &args.model) {
+        (Some(path), None) => Reference::fit(&read_features(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?),
+        (None, Some(version)) => {
+            let registry = Registry::new(&args.models);
+            let version = if version == "champion" { registry.champion()?.context("the registry has no champion")? } else { version.clone() };
+            let reference = registry
+                .reference(&version)?
+                .with_context(|| format!("{version} was registered without a drift reference (retrain it with this version of lapse)"))?;
+            // The score's drift: the model scores the current table.
+            let model = registry.load(&version)?.model;
+            let rows = current.first().map_or(0, |c| match &c.values {
+                lapse::train::dataset::FeatureValues::Numeric(v) => v.len(),
+                lapse::train::dataset::FeatureValues::Categorical(v) => v.len(),
+            });
+            let design = model.design(&current, &(0..rows).collect::<Vec<_>>()).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
+            let scores = model.predict_design(&design);
+            current.push(lapse::train::dataset::FeatureColumn { name: lapse::drift::SCORE.into(), values: lapse::train::dataset::FeatureValues::Numeric(scores) });
+            reference
+        }
+        _ => bail!("give either --reference TABLE or --model VERSION"),
+    };
+    let report = reference.compare(&current, Thresholds { watch: args.watch, act: args.act });
     println!("{:<32} {:>8} {:>8} {:>9} {:>9}  status", "feature", "psi", "ks", "miss_ref", "miss_cur");
     for f in &report.features {
         let ks = f.ks.map_or("-".to_string(), |k| format!("{k:.4}"));

@@ -67,3 +67,35 @@ fn a_shifted_payment_method_and_a_new_channel_are_flagged_and_nothing_else() {
         assert!(f.psi < 1e-9, "{} drifted without a shift: {f:?}", f.feature);
     }
 }
+
+#[test]
+fn a_registered_model_carries_its_reference_and_drift_reports_the_score() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let lapse = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lapse")).args(args).env("LAPSE_LOG", "warn").output().unwrap();
+        assert!(out.status.success(), "lapse {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    lapse(&["generate", "--policies", "2500", "--seed", "4", "--out", &p("book")]);
+    lapse(&["features", "--data", &p("book"), "--as-of", "2025-09-30..2026-02-28", "--every", "1mo", "--out", &p("train.parquet")]);
+    lapse(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("today.parquet")]);
+    lapse(&["train", "--features", &p("train.parquet"), "--model", "gbdt", "--models", &p("models")]);
+    assert!(dir.path().join("models/v0001/reference.json").exists());
+    let printed = lapse(&["drift", "--model", "champion", "--models", &p("models"), "--current", &p("today.parquet"), "--out", &p("drift.json")]);
+    assert!(printed.contains("features flagged"), "{printed}");
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
+    let features = report["features"].as_array().unwrap();
+    assert_eq!(features.len(), 56, "55 features and the score");
+    let score = features.iter().find(|f| f["feature"] == "score").expect("the score's drift");
+    assert!(score["psi"].as_f64().unwrap() >= 0.0 && score["ks"].as_f64().unwrap() <= 1.0);
+    let psis: Vec<f64> = features.iter().map(|f| f["psi"].as_f64().unwrap()).collect();
+    assert!(psis.windows(2).all(|w| w[0] >= w[1]), "ranked by PSI");
+    // Either a table or a model, not both.
+    let both = Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["drift", "--model", "champion", "--reference", &p("train.parquet"), "--current", &p("today.parquet")])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+}

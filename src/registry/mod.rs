@@ -25,6 +25,9 @@ pub const METRICS: &str = "metrics.json";
 pub const SCHEMA: &str = "schema.json";
 pub const MANIFEST: &str = "manifest.json";
 pub const CARD: &str = "card.md";
+/// The training table's feature distributions and the model's score distribution on it,
+/// the reference for drift (`drift::Reference`).
+pub const REFERENCE: &str = "reference.json";
 pub const CHAMPION: &str = "CHAMPION";
 
 /// Why a registry operation failed.
@@ -124,6 +127,18 @@ impl Registry {
 
     /// Registers a trained model as the next version; returns its name.
     pub fn register(&self, model: &LapseModel, report: &TrainReport, source: &Path, created_at: &str) -> Result<String, RegistryError> {
+        self.register_with_reference(model, report, None, source, created_at)
+    }
+
+    /// [`Registry::register`], storing the drift reference with the model.
+    pub fn register_with_reference(
+        &self,
+        model: &LapseModel,
+        report: &TrainReport,
+        reference: Option<&crate::drift::Reference>,
+        source: &Path,
+        created_at: &str,
+    ) -> Result<String, RegistryError> {
         fs::create_dir_all(&self.dir).map_err(|e| IoContext::new("creating directory", &self.dir, e))?;
         let artifact = model.to_json();
         let artifact_sha256 = sha256_hex(&artifact);
@@ -158,6 +173,9 @@ impl Registry {
             write(SCHEMA, &serde_json::to_vec_pretty(&model.schema).expect("schema serializes"))?;
             write(MANIFEST, &serde_json::to_vec_pretty(&manifest).expect("manifest serializes"))?;
             write(CARD, card::render(&manifest, report).as_bytes())?;
+            if let Some(reference) = reference {
+                write(REFERENCE, &serde_json::to_vec(reference).expect("reference serializes"))?;
+            }
             let target = self.dir.join(&version);
             match fs::rename(&temp, &target) {
                 Ok(()) => return Ok(version),
@@ -231,6 +249,18 @@ impl Registry {
         let dir = self.version_dir(version)?;
         let bytes = fs::read(dir.join(METRICS)).map_err(|e| IoContext::new("reading", &dir.join(METRICS), e))?;
         serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt { version: version.to_string(), reason: format!("{METRICS}: {e}") })
+    }
+
+    /// The drift reference stored with a version (None for models registered without one).
+    pub fn reference(&self, version: &str) -> Result<Option<crate::drift::Reference>, RegistryError> {
+        let path = self.version_dir(version)?.join(REFERENCE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| RegistryError::Corrupt { version: version.to_string(), reason: format!("{REFERENCE}: {e}") }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(IoContext::new("reading", &path, e).into()),
+        }
     }
 
     /// The model card of a version.

@@ -119,6 +119,9 @@ pub struct TrainReport {
 pub struct TrainOutcome {
     pub model: LapseModel,
     pub report: TrainReport,
+    /// The training table's feature distributions and the model's scores on it (drift
+    /// reference, stored with the model).
+    pub reference: crate::drift::Reference,
 }
 
 /// Train/validation row sets: one pair per fold.
@@ -395,5 +398,8 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         params: config.params.clone(),
         families: reports,
     };
-    Ok(TrainOutcome { model, report })
+    let all_rows: Vec<usize> = (0..data.len()).collect();
+    let scores = model.predict(data, &all_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
+    let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
+    Ok(TrainOutcome { model, report, reference })
 }
