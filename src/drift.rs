@@ -52,7 +52,7 @@ pub struct Reference {
 }
 
 /// PSI thresholds.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Thresholds {
     pub watch: f64,
     pub act: f64,
@@ -65,7 +65,7 @@ impl Default for Thresholds {
 }
 
 /// One feature's drift.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeatureDrift {
     pub feature: String,
     pub kind: &'static str,
@@ -81,7 +81,7 @@ pub struct FeatureDrift {
 }
 
 /// The drift of a current table against a reference.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DriftReport {
     pub reference_rows: usize,
     pub current_rows: usize,
@@ -170,11 +170,17 @@ impl Reference {
 
     /// The drift of `current` against this reference.
     pub fn compare(&self, current: &[FeatureColumn], thresholds: Thresholds) -> DriftReport {
+        self.compare_with(|name| current.iter().find(|c| c.name == name).cloned(), thresholds)
+    }
+
+    /// [`Reference::compare`] with the current columns produced one at a time by `column` (so
+    /// a big table is never held whole as feature columns).
+    pub fn compare_with(&self, mut column: impl FnMut(&str) -> Option<FeatureColumn>, thresholds: Thresholds) -> DriftReport {
         let mut features = Vec::new();
         let mut missing_features = Vec::new();
         let mut current_rows = 0;
         for (name, reference) in &self.features {
-            let Some(column) = current.iter().find(|c| &c.name == name) else {
+            let Some(column) = column(name) else {
                 missing_features.push(name.clone());
                 continue;
             };
@@ -268,32 +274,36 @@ impl Reference {
     }
 }
 
-/// The feature columns of a feature table (every column but keys, label, fold and dates;
-/// numbers as numbers, the rest as categories), all rows.
+/// Whether a frame column is a feature (not a key, the label, the fold or a date).
+fn is_feature(column: &Column) -> bool {
+    let name = column.name().as_str();
+    !(KEY_COLUMNS.contains(&name) || name == LABEL_COLUMN || name == "fold" || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _)))
+}
+
+/// One feature column of a frame, typed as the trainer types it: numbers as numbers, text that
+/// is all numbers as numbers, other text as categories. None when absent or not a feature.
+pub fn column_of_frame(df: &DataFrame, name: &str) -> Option<FeatureColumn> {
+    let column = df.column(name).ok().filter(|c| is_feature(c))?;
+    let values = if column.dtype().is_primitive_numeric() || column.dtype().is_bool() {
+        let cast = column.cast(&DataType::Float64).ok()?;
+        FeatureValues::Numeric(cast.f64().ok()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    } else {
+        let cast = column.cast(&DataType::String).ok()?;
+        let text = cast.str().ok()?;
+        let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
+        match numbers {
+            Some(numbers) => FeatureValues::Numeric(numbers),
+            None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
+        }
+    };
+    Some(FeatureColumn { name: name.to_string(), values })
+}
+
+/// The feature columns of a feature table (every column but keys, label, fold and dates), all
+/// rows.
 pub fn read_features(path: &Path) -> Result<Vec<FeatureColumn>, String> {
     let (df, _) = crate::train::dataset::read_frame(path).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for column in df.columns() {
-        let name = column.name().to_string();
-        if KEY_COLUMNS.contains(&name.as_str()) || name == LABEL_COLUMN || name == "fold" || matches!(column.dtype(), DataType::Date | DataType::Datetime(_, _)) {
-            continue;
-        }
-        let values = if column.dtype().is_primitive_numeric() || column.dtype().is_bool() {
-            let cast = column.cast(&DataType::Float64).map_err(|e| format!("{name}: {e}"))?;
-            FeatureValues::Numeric(cast.f64().map_err(|e| e.to_string())?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-        } else {
-            // As the trainer reads a table: text that is all numbers is a number.
-            let cast = column.cast(&DataType::String).map_err(|e| format!("{name}: {e}"))?;
-            let text = cast.str().map_err(|e| e.to_string())?;
-            let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
-            match numbers {
-                Some(numbers) => FeatureValues::Numeric(numbers),
-                None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
-            }
-        };
-        out.push(FeatureColumn { name, values });
-    }
-    Ok(out)
+    Ok(df.columns().iter().filter(|c| is_feature(c)).filter_map(|c| column_of_frame(&df, c.name().as_str())).collect())
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ fn build_fixture(at: &Fixture) {
     let params = Params { gbdt_rounds: 40, ..Params::default() };
     for family in [Family::Gbdt, Family::Logistic] {
         let outcome = train(&data, &TrainConfig { families: vec![family], params: params.clone(), ..TrainConfig::default() }).unwrap();
-        registry.register(&outcome.model, &outcome.report, &at.training, "2026-11-22T00:00:00Z").unwrap();
+        registry.register_with_reference(&outcome.model, &outcome.report, Some(&outcome.reference), &at.training, "2026-11-22T00:00:00Z").unwrap();
     }
     registry.promote("v0001").unwrap();
 }
@@ -662,4 +662,29 @@ fn tree_shap_matches_forusts_reference_implementation() {
         assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
     assert!(tabulated.iter().filter(|v| v.abs() > 1e-3).count() > 1000, "the contributions are not trivially zero");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_snapshot_reports_its_drift_against_the_training_reference() {
+    let app = app();
+    let (status, body) = call(&app, "GET", "/v1/drift", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["model_version"], "v0001");
+    assert_eq!(body["as_of"], AS_OF);
+    let features = body["drift"]["features"].as_array().unwrap();
+    assert_eq!(features.len(), 56, "55 features and the score");
+    assert!(features.iter().any(|f| f["feature"] == "score" && f["ks"].is_number()));
+    let psis: Vec<f64> = features.iter().map(|f| f["psi"].as_f64().unwrap()).collect();
+    assert!(psis.windows(2).all(|w| w[0] >= w[1]), "ranked by PSI");
+    assert_eq!(body["drift"]["current_rows"].as_u64().unwrap() as usize, snapshot_keys().len());
+    let (status, body) = call(&app, "GET", "/v1/drift", None, None).await;
+    assert_error(status, &body, 401, "unauthorized", None);
+
+    // A model registered without a reference: 404 that says so.
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    fs::remove_file(models.join("v0001/reference.json")).unwrap();
+    let (app, _) = app_with(&models, None);
+    let (status, body) = call(&app, "GET", "/v1/drift", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 404, "no_reference", None);
 }

@@ -267,6 +267,16 @@ pub struct SnapshotInfo {
     pub load_seconds: f64,
 }
 
+/// `GET /v1/drift` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftResponse<'a> {
+    pub model_version: &'a str,
+    /// The served snapshot's date.
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    pub drift: &'a crate::drift::DriftReport,
+}
+
 /// `POST /v1/admin/reload` response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReloadResponse {
@@ -603,6 +613,23 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
     Ok(json_response(&info))
 }
 
+/// Drift of the served snapshot (features and the model's scores) against the model's training
+/// reference: PSI, KS and missing rates per feature, ranked (computed when the snapshot loads).
+#[utoipa::path(get, path = "/v1/drift",
+    responses(
+        (status = 200, description = "The drift report", body = DriftResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "The model was registered without a drift reference", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn drift(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let book = state.current.load_full();
+    let Some(report) = &book.drift else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_reference", format!("model {} was registered without a drift reference; retrain it with this version of lapse", book.version)));
+    };
+    Ok(json_response(&DriftResponse { model_version: &book.version, as_of: Date(book.as_of), drift: report }))
+}
+
 /// Loads the current champion and snapshot and swaps them in; on failure the old model keeps
 /// serving and the response says why.
 #[utoipa::path(post, path = "/v1/admin/reload",
@@ -672,8 +699,8 @@ async fn openapi_json() -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
-    paths(score, queue, model_current, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics)),
+    paths(score, queue, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics, DriftResponse, crate::drift::DriftReport, crate::drift::FeatureDrift, crate::drift::Thresholds)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -745,6 +772,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
         .route("/v1/models/current", get(model_current))
+        .route("/v1/drift", get(drift))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)));
     let admin = Router::new()
         .route("/v1/admin/reload", post(admin_reload))

@@ -373,6 +373,37 @@ pub struct Scorebook {
     pub queue_order: Vec<u32>,
     pub loaded_at: String,
     pub load_seconds: f64,
+    /// The snapshot's drift against the model's training reference (features and score);
+    /// None when the model was registered without a reference.
+    pub drift: Option<crate::drift::DriftReport>,
+}
+
+/// The drift of a snapshot frame (and of the scores given to it) against the reference stored
+/// with `version`, one column at a time; None without a reference (logged when unreadable).
+fn snapshot_drift(models: &Path, version: &str, df: &DataFrame, rows: &ScoredRows) -> Option<crate::drift::DriftReport> {
+    use crate::drift::{column_of_frame, Thresholds, SCORE};
+    let reference = match Registry::new(models).reference(version) {
+        Ok(reference) => reference?,
+        Err(e) => {
+            tracing::warn!(%version, error = %e, "cannot read the drift reference; no drift report");
+            return None;
+        }
+    };
+    let report = reference.compare_with(
+        |name| {
+            if name == SCORE {
+                let scores = rows.renewals.iter().map(|r| r.probability).collect();
+                Some(FeatureColumn { name: SCORE.into(), values: FeatureValues::Numeric(scores) })
+            } else {
+                column_of_frame(df, name)
+            }
+        },
+        Thresholds::default(),
+    );
+    if !report.flagged.is_empty() {
+        tracing::warn!(%version, flagged = ?report.flagged, "the snapshot has drifted from the model's training data");
+    }
+    Some(report)
 }
 
 /// Why the champion and snapshot could not be loaded.
@@ -399,9 +430,10 @@ impl Scorebook {
         }
         let as_of = first.unwrap_or_else(crate::dates::today_utc);
         let rows = ScoredRows::score(&model.model, economics, &df).map_err(|e| fail(e.to_string()))?;
+        let drift = snapshot_drift(models, &model.version, &df, &rows);
         drop(df);
         let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, meta("lapse.horizon_days").unwrap_or(30), meta("lapse.grace_days").unwrap_or(60));
-        Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), ..book })
+        Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
     }
 
     fn index(model: LoadedModel, rows: ScoredRows, snapshot_path: PathBuf, as_of: Day, horizon_days: i32, grace_days: i32) -> Scorebook {
@@ -437,6 +469,7 @@ impl Scorebook {
             queue_order,
             loaded_at: crate::dates::now_utc_rfc3339(),
             load_seconds: 0.0,
+            drift: None,
         }
     }
 
