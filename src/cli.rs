@@ -33,6 +33,29 @@ pub enum Command {
     /// Population drift of a current feature table against a reference one (PSI, KS, missing
     /// rates per feature, ranked).
     Drift(DriftArgs),
+    /// 13th- and 25th-month persistency (by count and premium) by issue year, channel,
+    /// product type and region, from an extract.
+    Persistency(PersistencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PersistencyArgs {
+    /// Extract directory (the contract's tables).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Only premiums whose grace ended before this date count. Default: the extract date
+    /// (the latest date the extract records).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A premium due on D is paid in time when paid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Write the report as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = OnError::Strict)]
+    pub on_error: OnError,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod io_util;
 pub mod metrics;
 pub mod model;
+pub mod persistency;
 pub mod registry;
 pub mod serve;
 pub mod train;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, PersistencyArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
@@ -75,6 +75,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Models(args) => run_models(args),
         Command::Serve(args) => run_serve(args),
         Command::Drift(args) => run_drift(args),
+        Command::Persistency(args) => run_persistency(args),
         Command::Openapi => {
             print!("{}", lapse::serve::openapi_document());
             Ok(())
@@ -410,6 +411,27 @@ fn run_drift(args: DriftArgs) -> Result<()> {
     if let Some(out) = &args.out {
         let json = serde_json::to_vec_pretty(&report)?;
         lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+    }
+    Ok(())
+}
+
+fn run_persistency(args: PersistencyArgs) -> Result<()> {
+    let loaded = load_book(&args.data, args.on_error)?;
+    let as_of = match &args.as_of {
+        Some(text) => day_arg("as-of", text)?,
+        None => loaded.book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of")?,
+    };
+    let report = lapse::persistency::report(&loaded.book, as_of, args.grace_days);
+    println!("persistency as of {} (grace {} days)", report.as_of, report.grace_days);
+    println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", "month", "dimension", "group", "policies", "persisting", "by_count", "by_premium");
+    let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
+    for k in report.kpis.iter().filter(|k| matches!(k.dimension, "all" | "issue_year" | "channel")) {
+        println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", k.month, k.dimension, k.group, k.policies, k.persisting, ratio(k.ratio_by_count), ratio(k.ratio_by_premium));
+    }
+    if let Some(out) = &args.out {
+        let json = serde_json::to_vec_pretty(&report)?;
+        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+        println!("full report (with product type and region): {}", out.display());
     }
     Ok(())
 }
