@@ -36,6 +36,27 @@ pub enum Command {
     /// 13th- and 25th-month persistency (by count and premium) by issue year, channel,
     /// product type and region, from an extract.
     Persistency(PersistencyArgs),
+    /// Realised performance: the score log joined with outcomes, per scoring month (overall,
+    /// by channel, by product type), with the AUC expected before labels arrive.
+    Realised(RealisedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RealisedArgs {
+    /// The score log directory of `lapse serve`.
+    #[arg(long)]
+    pub score_log: PathBuf,
+    /// The extract whose installments give the outcomes.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Write the report as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod io_util;
 pub mod metrics;
 pub mod model;
 pub mod persistency;
+pub mod realised;
 pub mod registry;
 pub mod serve;
 pub mod train;

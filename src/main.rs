@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, PersistencyArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, PersistencyArgs, RealisedArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
@@ -76,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => run_serve(args),
         Command::Drift(args) => run_drift(args),
         Command::Persistency(args) => run_persistency(args),
+        Command::Realised(args) => run_realised(args),
         Command::Openapi => {
             print!("{}", lapse::serve::openapi_document());
             Ok(())
@@ -432,6 +433,29 @@ fn run_persistency(args: PersistencyArgs) -> Result<()> {
         let json = serde_json::to_vec_pretty(&report)?;
         lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
         println!("full report (with product type and region): {}", out.display());
+    }
+    Ok(())
+}
+
+fn run_realised(args: RealisedArgs) -> Result<()> {
+    let loaded = load_book(&args.data, OnError::Strict)?;
+    let as_of = match &args.as_of {
+        Some(text) => day_arg("as-of", text)?,
+        None => loaded.book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of")?,
+    };
+    let report = lapse::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
+    let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
+    println!("outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract", report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals);
+    println!("{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}", "month", "scored", "labelled", "auc", "exp_auc", "log_loss", "observed", "predicted", "lift");
+    for m in report.months.iter().filter(|m| m.dimension == "all") {
+        println!(
+            "{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
+            m.month, m.scored, m.labelled, show(m.roc_auc), show(m.expected_auc), show(m.log_loss), show(m.observed_lapse_rate), show(m.predicted_lapse_rate), show(m.top_decile_lift)
+        );
+    }
+    if let Some(out) = &args.out {
+        let json = serde_json::to_vec_pretty(&report)?;
+        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ mod contract;
 mod drift;
 mod features;
 mod generator;
-mod persistency;
+mod reports;
 mod serve;
 mod serve_e2e;
 mod train;

@@ -1,0 +1,84 @@
+//! Analysts' reports on hand-made extracts: persistency KPIs and realised performance, case by case.
+
+use lapse::extract::{load_book, OnError};
+use lapse::persistency::{persists, report};
+
+use crate::common::{day, CsvBook};
+
+#[test]
+fn thirteenth_month_persistency_follows_its_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    // Issued 2024-01-15, annual: the month-13 premium is installment 2, due 2025-01-15.
+    book.annual_policy("ON_TIME", "2024-01-15").installment("ON_TIME", 2, "2025-01-15", "2025-01-20");
+    book.annual_policy("IN_GRACE", "2024-01-15").installment("IN_GRACE", 2, "2025-01-15", "2025-03-16"); // day 60
+    book.annual_policy("AFTER_GRACE", "2024-01-15").installment("AFTER_GRACE", 2, "2025-01-15", "2025-03-17"); // day 61
+    book.annual_policy("UNPAID", "2024-01-15").installment("UNPAID", 2, "2025-01-15", "");
+    book.annual_policy("NO_ROW", "2024-01-15"); // lapsed before: no month-13 installment in the extract
+    book.annual_policy("NOT_DUE", "2025-06-01"); // its month-13 premium is not due by the as-of date
+    book.annual_policy("DIED", "2024-01-15");
+    let died = book.policies.last_mut().unwrap();
+    *died = died.replace("in_force,", "death_claim,2024-11-01");
+    let loaded = load_book(&book.write(dir.path()), OnError::Strict).unwrap();
+    let b = &loaded.book;
+    let as_of = day("2025-12-31");
+    let id = |name: &str| b.policies.id.iter().position(|p| p == name).unwrap();
+    assert_eq!(persists(b, id("ON_TIME"), 13, as_of, 60), Some(true));
+    assert_eq!(persists(b, id("IN_GRACE"), 13, as_of, 60), Some(true));
+    assert_eq!(persists(b, id("AFTER_GRACE"), 13, as_of, 60), Some(false));
+    assert_eq!(persists(b, id("UNPAID"), 13, as_of, 60), Some(false));
+    assert_eq!(persists(b, id("NO_ROW"), 13, as_of, 60), Some(false));
+    assert_eq!(persists(b, id("NOT_DUE"), 13, as_of, 60), None);
+    assert_eq!(persists(b, id("DIED"), 13, as_of, 60), None);
+    // Not observed yet: the grace of the month-25 premium (2026-01-15) is not over.
+    assert_eq!(persists(b, id("ON_TIME"), 25, as_of, 60), None);
+
+    let r = report(b, as_of, 60);
+    let all = r.kpis.iter().find(|k| k.month == 13 && k.dimension == "all").unwrap();
+    assert_eq!((all.policies, all.persisting), (5, 2));
+    assert_eq!(all.ratio_by_count, Some(0.4));
+    assert_eq!(all.ratio_by_premium, Some(0.4), "equal premiums");
+    let cohort = r.kpis.iter().find(|k| k.month == 13 && k.dimension == "issue_year" && k.group == "2024").unwrap();
+    assert_eq!(cohort.policies, 5);
+    assert!(r.definition.contains("grace"));
+}
+
+#[test]
+fn realised_performance_joins_the_score_log_with_outcomes() {
+    use std::fs;
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    book.annual_policy("PAID", "2024-01-15").installment("PAID", 2, "2025-01-15", "2025-01-20");
+    book.annual_policy("LAPSED", "2024-01-15").installment("LAPSED", 2, "2025-01-15", "");
+    book.annual_policy("LATE", "2024-01-15").installment("LATE", 2, "2025-01-15", "2025-04-01");
+    book.annual_policy("OPEN", "2024-06-01").installment("OPEN", 2, "2025-06-01", "");
+    let loaded = load_book(&book.write(&dir.path().join("book")), OnError::Strict).unwrap();
+    let log = dir.path().join("score-log");
+    fs::create_dir_all(&log).unwrap();
+    let line = |time: &str, policy: &str, p: f64| {
+        format!("{{\"time\":\"{time}\",\"request_id\":\"r\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{policy}\",\"installment_no\":2,\"due_date\":\"2025-01-15\",\"probability\":{p},\"value\":1.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n")
+    };
+    let text = [
+        line("2024-12-20T10:00:00.000Z", "PAID", 0.9), // superseded by the later score below
+        line("2024-12-21T10:00:00.000Z", "PAID", 0.2),
+        line("2024-12-21T10:00:00.000Z", "LAPSED", 0.7),
+        line("2024-12-21T10:00:00.000Z", "LATE", 0.6),
+        line("2024-12-21T10:00:00.000Z", "OPEN", 0.5),
+        line("2024-12-21T10:00:00.000Z", "GHOST", 0.5),
+    ]
+    .concat();
+    // A crash mid-write leaves a torn last line; it is skipped, not an error.
+    fs::write(log.join("scores-2024-12-21.jsonl"), text + "{\"time\":\"2024-12-21T10:0").unwrap();
+    let report = lapse::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
+    assert_eq!((report.log_lines, report.torn_lines, report.unknown_renewals), (6, 1, 1));
+    let all = report.months.iter().find(|m| m.month == "2024-12" && m.dimension == "all").unwrap();
+    assert_eq!((all.scored, all.labelled), (4, 3), "OPEN's grace is not over");
+    assert_eq!(all.observed_lapse_rate, Some(2.0 / 3.0), "LAPSED and LATE (paid after grace) lapsed");
+    assert_eq!(all.roc_auc, Some(1.0), "0.2 paid, 0.6 and 0.7 lapsed");
+    assert!((all.predicted_lapse_rate.unwrap() - 0.5).abs() < 1e-12);
+    assert!(all.expected_auc.is_some());
+    // A broken line in the middle is an error naming the file and line.
+    fs::write(log.join("scores-2024-12-22.jsonl"), "not json\n").unwrap();
+    let error = lapse::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap_err().to_string();
+    assert!(error.contains("scores-2024-12-22.jsonl") && error.contains("line 1"), "{error}");
+}
