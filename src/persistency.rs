@@ -45,7 +45,7 @@ pub struct PersistencyReport {
 /// not in the base (not due yet, term too short, ended by death or maturity before).
 pub fn persists(book: &Book, p: usize, k: u32, as_of: Day, grace_days: i32) -> Option<bool> {
     let policies = &book.policies;
-    if policies.payment_term_years[p] * 12 <= k - 1 {
+    if policies.payment_term_years[p] * 12 < k {
         return None;
     }
     let per_year = policies.frequency[p].per_year();

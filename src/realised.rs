@@ -87,6 +87,9 @@ pub struct RealisedReport {
     pub months: Vec<Performance>,
 }
 
+/// (month, dimension, group) -> (probability, label if known) of each renewal.
+type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>)>>;
+
 /// Why the report cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RealisedError {
@@ -131,7 +134,7 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
     }
     let policy_index: FxHashMap<&str, usize> = book.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     // Per (month, dimension, group): probabilities and labels (None = unknown yet).
-    let mut groups: BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>)>> = BTreeMap::new();
+    let mut groups: Groups = BTreeMap::new();
     let mut unknown_renewals = 0;
     for ((month, policy, number), (_, p)) in latest {
         let Some(&pi) = policy_index.get(policy.as_str()) else {
