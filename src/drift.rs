@@ -284,19 +284,7 @@ fn is_feature(column: &Column) -> bool {
 /// is all numbers as numbers, other text as categories. None when absent or not a feature.
 pub fn column_of_frame(df: &DataFrame, name: &str) -> Option<FeatureColumn> {
     let column = df.column(name).ok().filter(|c| is_feature(c))?;
-    let values = if column.dtype().is_primitive_numeric() || column.dtype().is_bool() {
-        let cast = column.cast(&DataType::Float64).ok()?;
-        FeatureValues::Numeric(cast.f64().ok()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-    } else {
-        let cast = column.cast(&DataType::String).ok()?;
-        let text = cast.str().ok()?;
-        let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
-        match numbers {
-            Some(numbers) => FeatureValues::Numeric(numbers),
-            None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
-        }
-    };
-    Some(FeatureColumn { name: name.to_string(), values })
+    Some(FeatureColumn { name: name.to_string(), values: crate::train::dataset::feature_values(column) })
 }
 
 /// The feature columns of a feature table (every column but keys, label, fold and dates), all

@@ -410,18 +410,14 @@ fn run_drift(args: DriftArgs) -> Result<()> {
     }
     println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), args.watch, args.act);
     if let Some(out) = &args.out {
-        let json = serde_json::to_vec_pretty(&report)?;
-        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+        write_json(out, &report)?;
     }
     Ok(())
 }
 
 fn run_persistency(args: PersistencyArgs) -> Result<()> {
     let loaded = load_book(&args.data, args.on_error)?;
-    let as_of = match &args.as_of {
-        Some(text) => day_arg("as-of", text)?,
-        None => loaded.book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of")?,
-    };
+    let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let report = lapse::persistency::report(&loaded.book, as_of, args.grace_days);
     println!("persistency as of {} (grace {} days)", report.as_of, report.grace_days);
     println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", "month", "dimension", "group", "policies", "persisting", "by_count", "by_premium");
@@ -430,8 +426,7 @@ fn run_persistency(args: PersistencyArgs) -> Result<()> {
         println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", k.month, k.dimension, k.group, k.policies, k.persisting, ratio(k.ratio_by_count), ratio(k.ratio_by_premium));
     }
     if let Some(out) = &args.out {
-        let json = serde_json::to_vec_pretty(&report)?;
-        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+        write_json(out, &report)?;
         println!("full report (with product type and region): {}", out.display());
     }
     Ok(())
@@ -439,10 +434,7 @@ fn run_persistency(args: PersistencyArgs) -> Result<()> {
 
 fn run_realised(args: RealisedArgs) -> Result<()> {
     let loaded = load_book(&args.data, OnError::Strict)?;
-    let as_of = match &args.as_of {
-        Some(text) => day_arg("as-of", text)?,
-        None => loaded.book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of")?,
-    };
+    let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let report = lapse::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
     let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
     println!("outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract", report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals);
@@ -454,8 +446,22 @@ fn run_realised(args: RealisedArgs) -> Result<()> {
         );
     }
     if let Some(out) = &args.out {
-        let json = serde_json::to_vec_pretty(&report)?;
-        lapse::io_util::atomic_write(out, |w| std::io::Write::write_all(w, &json))?;
+        write_json(out, &report)?;
     }
     Ok(())
+}
+
+/// A report as pretty JSON, written atomically.
+fn write_json(path: &Path, report: &impl serde::Serialize) -> Result<()> {
+    let json = serde_json::to_vec_pretty(report)?;
+    lapse::io_util::atomic_write(path, |w| std::io::Write::write_all(w, &json))?;
+    Ok(())
+}
+
+/// `--as-of`, or the extract date (the latest date the extract records).
+fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse::extract::Book) -> Result<Day> {
+    match as_of {
+        Some(text) => day_arg("as-of", text),
+        None => book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of"),
+    }
 }

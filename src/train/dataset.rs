@@ -158,6 +158,27 @@ fn dates_of(column: &Column) -> Option<Vec<Day>> {
     cast.date().ok()?.physical().iter().map(|d| d).collect::<Option<Vec<Day>>>()
 }
 
+/// A frame column's values as a feature: numbers (and booleans) as numbers, text that is all
+/// numbers (or blank) as numbers, other text as categories; NaN / None where missing. The one
+/// typing rule, shared by training, drift and anything else that reads feature tables.
+pub fn feature_values(column: &Column) -> FeatureValues {
+    match column.dtype() {
+        dtype if dtype.is_primitive_numeric() || dtype.is_bool() => {
+            let cast = column.cast(&DataType::Float64).expect("numeric casts to f64");
+            FeatureValues::Numeric(cast.f64().expect("f64").iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        }
+        _ => {
+            let text = column.cast(&DataType::String).expect("any column casts to String");
+            let text = text.str().expect("String");
+            let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
+            match numbers {
+                Some(numbers) => FeatureValues::Numeric(numbers),
+                None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
+            }
+        }
+    }
+}
+
 impl Dataset {
     /// Reads `path` and keeps the rows whose label is known.
     pub fn read(path: &Path, options: &DatasetOptions) -> Result<Dataset, DatasetError> {
@@ -222,22 +243,7 @@ impl Dataset {
                 excluded.push((name, why.to_string()));
                 continue;
             }
-            let values = match column.dtype() {
-                dtype if dtype.is_primitive_numeric() || dtype.is_bool() => {
-                    let cast = column.cast(&DataType::Float64).expect("numeric casts to f64");
-                    FeatureValues::Numeric(cast.f64().expect("f64").iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-                }
-                _ => {
-                    let text = column.cast(&DataType::String).expect("any column casts to String");
-                    let text = text.str().expect("String");
-                    let numbers: Option<Vec<f64>> = text.iter().map(|v| v.map_or(Some(f64::NAN), |s| s.trim().parse::<f64>().ok())).collect();
-                    match numbers {
-                        Some(numbers) => FeatureValues::Numeric(numbers),
-                        None => FeatureValues::Categorical(text.iter().map(|v| v.map(str::to_string)).collect()),
-                    }
-                }
-            };
-            features.push(FeatureColumn { name, values });
+            features.push(FeatureColumn { name, values: feature_values(column) });
         }
         if features.is_empty() {
             return Err(DatasetError::NoFeatures { path: path.to_path_buf() });
