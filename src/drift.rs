@@ -5,8 +5,9 @@
 //! missing-value rates; a status by threshold (0.1 watch, 0.25 act by default); features ranked
 //! by PSI.
 //!
-//! Issue 5 asks for the reference to be stored with the model and for the score's drift; this
-//! module is the computation both will use (`lapse drift --reference TABLE --current TABLE`).
+//! The trainer fits a [`Reference`] on its table (plus the model's scores, as [`SCORE`]) and
+//! the registry stores it with the model; `lapse drift` and the server's `GET /v1/drift`
+//! compare a current table against it.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -58,8 +58,9 @@ impl LapseModel {
     /// trees smartcore keeps private.
     ///
     /// Logistic: `weight x (value - training mean)` summed over a feature's design columns
-    /// (its one-hot levels, its missing indicator). Boosting: TreeSHAP (forust's Shapley
-    /// contributions; the design has one column per feature).
+    /// (its one-hot levels, its missing indicator). Boosting: TreeSHAP
+    /// ([`crate::train::shap`], the same numbers as forust's Shapley contributions, faster;
+    /// the design has one column per feature).
     pub fn contributions(&self, design: &Design) -> Option<Vec<f64>> {
         let features = self.schema.columns.len();
         match &self.estimator {

@@ -1,6 +1,6 @@
 //! Scored renewals: a snapshot frame run through a model once, with everything a request needs
-//! (probability, value, best action and gain, top reasons, filter columns) kept in compact
-//! columns, plus the lookups the API uses (by policy, and the work list ordered by gain).
+//! (probability, value, best action and gain, top reasons and their sentences, filter codes)
+//! kept in one compact record per renewal, plus the lookups the API uses (by policy, and the work list ordered by gain).
 //!
 //! The same [`ScoredRows::score`] scores the loaded snapshot at load time and the raw records
 //! of an inline request, so both give the same answer for the same renewal.
