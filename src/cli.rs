@@ -36,6 +36,10 @@ pub enum Command {
     /// 13th- and 25th-month persistency (by count and premium) by issue year, channel,
     /// product type and region, from an extract.
     Persistency(PersistencyArgs),
+    /// The nightly job: today's scoring snapshot, a challenger trained on a rolling window,
+    /// champion/challenger decision, drift, evaluation, persistency and realised-performance
+    /// reports. Exit codes: 0 done (promoted), 3 done (no promotion), 2 input rejected, 1 failed.
+    Nightly(NightlyArgs),
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.
     Realised(RealisedArgs),
@@ -103,6 +107,70 @@ pub struct DriftArgs {
     /// PSI from which a feature needs action.
     #[arg(long, default_value_t = 0.25)]
     pub act: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// The extract directory (the contract's tables, CSV or Parquet).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model registry directory.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The night, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Reports directory: one `T/` directory per night and the decision log `decisions.jsonl`.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// The snapshot the server loads, replaced atomically (default: OUT/snapshot.parquet).
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OnError::Strict)]
+    pub on_error: OnError,
+    /// Renewals due up to T + this many days are in a snapshot.
+    #[arg(long, default_value_t = 30)]
+    pub horizon_days: i32,
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Monthly training snapshots, counted back from T - horizon - grace.
+    #[arg(long, default_value_t = 12)]
+    pub window_months: u32,
+    /// The latest training snapshots held out as the out-of-time window both models are judged on.
+    #[arg(long, default_value_t = 2)]
+    pub validation_snapshots: usize,
+    /// Model families to try for the challenger.
+    #[arg(long, value_enum, default_value = "gbdt")]
+    pub model: ModelChoice,
+    /// Trainer parameters as JSON (as `lapse train --config`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Promotion policy as JSON (any of min_log_loss_gain, max_auc_drop, max_ece,
+    /// max_calibration_gap, min_train_rows, min_validation_rows, min_validation_lapses).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// The challenger's held-out log loss must beat the champion's by this fraction (overrides
+    /// the policy file).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// PSI from which a feature is to watch.
+    #[arg(long, default_value_t = 0.1)]
+    pub watch: f64,
+    /// PSI from which a feature needs action.
+    #[arg(long, default_value_t = 0.25)]
+    pub act: f64,
+    /// Refuse an extract whose latest record is older than T minus this many days.
+    #[arg(long, default_value_t = 7)]
+    pub max_extract_age_days: i32,
+    /// The scoring API's score-log directory, for the realised-performance report.
+    #[arg(long)]
+    pub score_log: Option<PathBuf>,
+    /// A running server to reload when the night is done (e.g. http://127.0.0.1:8080).
+    #[arg(long)]
+    pub reload_url: Option<String>,
+    /// File with the server's admin token (else LAPSE_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,42 @@ pub struct FeatureDrift {
     pub unseen_share: Option<f64>,
     /// `stable`, `watch` or `act`.
     pub status: &'static str,
+    /// The buckets PSI was computed over, as shares of all rows: the reference's bins (or
+    /// levels), then `unseen` (categories) and `missing`.
+    pub bins: Vec<BinShares>,
+}
+
+/// One PSI bucket: its label and the share of reference and current rows in it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BinShares {
+    pub bin: String,
+    pub reference: f64,
+    pub current: f64,
+}
+
+fn short(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".into() } else { text.to_string() }
+}
+
+/// Labels of the numeric bins: `<= e0`, `(e0, e1]`, ..., `> e_last`, then `missing`.
+fn numeric_bin_labels(edges: &[f64]) -> Vec<String> {
+    let mut labels = Vec::with_capacity(edges.len() + 2);
+    for k in 0..=edges.len() {
+        labels.push(match k {
+            0 if edges.is_empty() => "all".to_string(),
+            0 => format!("<= {}", short(edges[0])),
+            k if k == edges.len() => format!("> {}", short(edges[k - 1])),
+            k => format!("({}, {}]", short(edges[k - 1]), short(edges[k])),
+        });
+    }
+    labels.push("missing".into());
+    labels
+}
+
+fn bin_shares(labels: Vec<String>, reference: &[f64], current: &[f64]) -> Vec<BinShares> {
+    labels.into_iter().zip(reference).zip(current).map(|((bin, &r), &c)| BinShares { bin, reference: r, current: c }).collect()
 }
 
 /// The drift of a current table against a reference.
@@ -217,6 +253,7 @@ impl Reference {
                         missing_current,
                         unseen_share: None,
                         status: "stable",
+                        bins: bin_shares(numeric_bin_labels(edges), &reference_all, &current_all),
                     }
                 }
                 (FeatureReference::Categorical { levels, missing }, FeatureValues::Categorical(values)) => {
@@ -244,6 +281,11 @@ impl Reference {
                         missing_current,
                         unseen_share: Some(unseen),
                         status: "stable",
+                        bins: bin_shares(
+                            levels.keys().cloned().chain(["unseen".to_string(), "missing".to_string()]).collect(),
+                            &reference_all,
+                            &current_all,
+                        ),
                     }
                 }
                 // A feature that changed kind (numbers became text): as drifted as it gets.
@@ -256,6 +298,7 @@ impl Reference {
                     missing_current: 0.0,
                     unseen_share: None,
                     status: "stable",
+                    bins: Vec::new(),
                 },
             };
             features.push(drift);

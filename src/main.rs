@@ -1,5 +1,6 @@
 //! The `lapse` binary: parses the command line, runs the library, turns errors into one clear
-//! message and an exit code (0 done, 1 failed, 2 input rejected).
+//! message and an exit code (0 done, 1 failed, 2 input rejected; `nightly` also 3, done
+//! without promotion).
 
 mod cli;
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, PersistencyArgs, RealisedArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, ServeArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
             if error.chain().any(|e| is_input_error(e)) {
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
 }
 
 fn is_input_error(error: &(dyn std::error::Error + 'static)) -> bool {
-    if error.downcast_ref::<lapse::train::DatasetError>().is_some() {
+    if error.downcast_ref::<lapse::train::DatasetError>().is_some() || error.downcast_ref::<lapse::nightly::InputRejected>().is_some() {
         return true;
     }
     matches!(
@@ -67,8 +68,17 @@ fn init_tracing() {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+/// Runs a command; the exit code on success (0, or 3 for a night without promotion).
+fn run(cli: Cli) -> Result<u8> {
+    if let Command::Nightly(args) = cli.command {
+        return run_nightly(args);
+    }
+    run_command(cli.command).map(|()| 0)
+}
+
+fn run_command(command: Command) -> Result<()> {
+    match command {
+        Command::Nightly(_) => unreachable!("handled by run"),
         Command::Generate(args) => run_generate(args),
         Command::Features(args) => run_features(args),
         Command::Train(args) => run_train(args),
@@ -370,6 +380,104 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     let runtime = runtime.enable_all().build().context("starting the async runtime")?;
     let state = lapse::serve::build_state(config, tokens)?;
     runtime.block_on(lapse::serve::run(state, args.addr))
+}
+
+fn read_json_file<T: serde::de::DeserializeOwned>(flag: &str, path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading --{flag} {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("--{flag} {}: not valid", path.display()))
+}
+
+fn run_nightly(args: NightlyArgs) -> Result<u8> {
+    use lapse::nightly::{reload_server, NightlyConfig};
+    let as_of = match &args.as_of {
+        Some(text) => day_arg("as-of", text)?,
+        None => lapse::dates::today_utc(),
+    };
+    if args.horizon_days < 0 || args.grace_days < 0 || args.window_months == 0 || args.validation_snapshots == 0 {
+        bail!("--horizon-days and --grace-days must be >= 0, --window-months and --validation-snapshots >= 1");
+    }
+    if args.window_months as usize <= args.validation_snapshots {
+        bail!("--window-months ({}) must be more than --validation-snapshots ({})", args.window_months, args.validation_snapshots);
+    }
+    if !(args.watch.is_finite() && args.act.is_finite() && 0.0 < args.watch && args.watch <= args.act) {
+        bail!("--watch and --act must be positive with --watch <= --act");
+    }
+    let mut config = NightlyConfig::new(args.data, args.models, as_of, args.out);
+    if let Some(snapshot) = args.snapshot {
+        if FileFormat::of(&snapshot).is_none() {
+            bail!("--snapshot {}: use a .parquet or .csv file name", snapshot.display());
+        }
+        config.snapshot = snapshot;
+    }
+    config.on_error = args.on_error;
+    config.horizon_days = args.horizon_days;
+    config.grace_days = args.grace_days;
+    config.window_months = args.window_months;
+    config.validation_snapshots = args.validation_snapshots;
+    config.families = match args.model {
+        ModelChoice::Auto => Family::ALL.to_vec(),
+        ModelChoice::Logistic => vec![Family::Logistic],
+        ModelChoice::Forest => vec![Family::Forest],
+        ModelChoice::Gbdt => vec![Family::Gbdt],
+    };
+    if let Some(path) = &args.config {
+        config.params = read_json_file("config", path)?;
+    }
+    if let Some(path) = &args.policy {
+        config.policy = read_json_file("policy", path)?;
+    }
+    if let Some(margin) = args.margin {
+        if !(margin.is_finite() && margin >= 0.0) {
+            bail!("--margin must be >= 0");
+        }
+        config.policy.min_log_loss_gain = margin;
+    }
+    config.thresholds = lapse::drift::Thresholds { watch: args.watch, act: args.act };
+    config.max_extract_age_days = args.max_extract_age_days;
+    config.score_log = args.score_log;
+    config.progress = watched();
+    // Read the token before the night starts: a missing token is a configuration error.
+    let reload = match &args.reload_url {
+        None => None,
+        Some(url) => {
+            let token = match &args.admin_token_file {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading --admin-token-file {}", path.display()))?.trim().to_string(),
+                None => std::env::var("LAPSE_ADMIN_TOKEN").context("--reload-url needs --admin-token-file or LAPSE_ADMIN_TOKEN")?,
+            };
+            Some((url.clone(), token))
+        }
+    };
+    let started = Instant::now();
+    let outcome = lapse::nightly::run(&config)?;
+    let s = &outcome.summary;
+    let how = if outcome.already_done {
+        " (done before: nothing changed)"
+    } else if outcome.replayed {
+        " (finished a killed run's plan)"
+    } else {
+        ""
+    };
+    println!("night {}{how}: {}", s.as_of, if s.decision.promote { "challenger promoted" } else { "champion kept" });
+    for reason in &s.decision.reasons {
+        println!("  {reason}");
+    }
+    let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
+    println!("  challenger {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", s.challenger.version, s.challenger.family, show(s.challenger.roc_auc), s.challenger.log_loss, s.challenger.ece);
+    if let Some(c) = &s.champion {
+        println!("  champion   {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", c.version, c.family, show(c.roc_auc), c.log_loss, c.ece);
+    }
+    println!("  champion now: {}", s.champion_after.as_deref().unwrap_or("(none)"));
+    println!("  snapshot: {} renewals -> {}", s.snapshot.rows, s.snapshot.path);
+    println!("  drift: {} flagged ({} act){}", s.drift.flagged.len(), s.drift.act.len(), if s.drift.act.is_empty() { String::new() } else { format!(": {}", s.drift.act.join(", ")) });
+    println!("  reports: {}", config.out.join(&s.as_of).display());
+    if !outcome.already_done {
+        println!("  in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    if let Some((url, token)) = reload {
+        let answer = reload_server(&url, &token).context("the night is done and committed, but the server did not reload (run the same night again to retry)")?;
+        println!("  server reloaded: {answer}");
+    }
+    Ok(s.exit_code)
 }
 
 fn run_drift(args: DriftArgs) -> Result<()> {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Day;
 use crate::extract::Book;
-use crate::metrics::{log_loss, roc_auc, top_decile_lift};
+use crate::metrics::{capture_curve, log_loss, roc_auc, top_decile_lift};
 
 /// The fields of a score-log line this report needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +72,12 @@ pub struct Performance {
     pub top_decile_lift: Option<f64>,
     /// The AUC expected from the probabilities of every scored renewal (labelled or not).
     pub expected_auc: Option<f64>,
+    /// Annualized premium of the labelled renewals that lapsed.
+    pub lapsed_premium: f64,
+    /// Retained-premium potential of the ranking: the share of the lapsed premium in the top
+    /// 10% of labelled renewals by priority (probability x annualized premium), the ones a
+    /// collection team calls first.
+    pub top_decile_premium_capture: Option<f64>,
 }
 
 /// The realised-performance report.
@@ -87,8 +93,9 @@ pub struct RealisedReport {
     pub months: Vec<Performance>,
 }
 
-/// (month, dimension, group) -> (probability, label if known) of each renewal.
-type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>)>>;
+/// (month, dimension, group) -> (probability, label if known, annualized premium) of each
+/// renewal.
+type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>, f64)>>;
 
 /// Why the report cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -152,16 +159,20 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             _ if deadline < as_of => Some(1),
             _ => None,
         };
+        let premium = book.policies.modal_premium[pi] * f64::from(book.policies.frequency[pi].per_year());
         let text = |c: &crate::extract::CategoryColumn| c.get(pi).unwrap_or("(missing)").to_string();
         for (dimension, group) in [("all", "all".to_string()), ("channel", text(&book.policies.channel)), ("product_type", text(&book.policies.product_type))] {
-            groups.entry((month.clone(), dimension, group)).or_default().push((p, label));
+            groups.entry((month.clone(), dimension, group)).or_default().push((p, label, premium));
         }
     }
     let months = groups
         .into_iter()
         .map(|((month, dimension, group), rows)| {
             let all: Vec<f64> = rows.iter().map(|r| r.0).collect();
-            let (scores, labels): (Vec<f64>, Vec<u8>) = rows.iter().filter_map(|&(p, y)| y.map(|y| (p, y))).unzip();
+            let (scores, labels): (Vec<f64>, Vec<u8>) = rows.iter().filter_map(|&(p, y, _)| y.map(|y| (p, y))).unzip();
+            let premiums: Vec<f64> = rows.iter().filter(|r| r.1.is_some()).map(|r| r.2).collect();
+            let lapsed_premium: Vec<f64> = labels.iter().zip(&premiums).map(|(&y, &v)| f64::from(y) * v).collect();
+            let priority: Vec<f64> = scores.iter().zip(&premiums).map(|(&p, &v)| p * v).collect();
             let labelled = labels.len();
             let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
             Performance {
@@ -176,6 +187,8 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
                 predicted_lapse_rate: mean(&scores),
                 top_decile_lift: top_decile_lift(&labels, &scores),
                 expected_auc: expected_auc(&all),
+                lapsed_premium: lapsed_premium.iter().sum(),
+                top_decile_premium_capture: (lapsed_premium.iter().sum::<f64>() > 0.0).then(|| capture_curve(&priority, &lapsed_premium)[9]),
             }
         })
         .collect();

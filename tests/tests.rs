@@ -7,6 +7,7 @@ mod contract;
 mod drift;
 mod features;
 mod generator;
+mod nightly;
 mod reports;
 mod serve;
 mod serve_e2e;

@@ -139,10 +139,24 @@ impl Registry {
         source: &Path,
         created_at: &str,
     ) -> Result<String, RegistryError> {
+        let source_sha256 = sha256_file(source)?;
+        self.register_described(model, report, reference, &source.display().to_string(), &source_sha256, created_at)
+    }
+
+    /// [`Registry::register_with_reference`] with the training data described by the caller
+    /// (the nightly job's table lives in a staging directory that is removed afterwards).
+    pub fn register_described(
+        &self,
+        model: &LapseModel,
+        report: &TrainReport,
+        reference: Option<&crate::drift::Reference>,
+        source: &str,
+        source_sha256: &str,
+        created_at: &str,
+    ) -> Result<String, RegistryError> {
         fs::create_dir_all(&self.dir).map_err(|e| IoContext::new("creating directory", &self.dir, e))?;
         let artifact = model.to_json();
         let artifact_sha256 = sha256_hex(&artifact);
-        let source_sha256 = sha256_file(source)?;
         loop {
             let next = self.versions()?.last().and_then(|v| version_number(v)).unwrap_or(0) + 1;
             let version = format!("v{next:04}");
@@ -150,8 +164,8 @@ impl Registry {
                 version: version.clone(),
                 family: model.family.as_str().to_string(),
                 created_at: created_at.to_string(),
-                source: source.display().to_string(),
-                source_sha256: source_sha256.clone(),
+                source: source.to_string(),
+                source_sha256: source_sha256.to_string(),
                 label: model.label.clone(),
                 rows_labelled: report.rows_labelled,
                 rows_unlabelled: report.rows_unlabelled,
@@ -218,6 +232,19 @@ impl Registry {
         }
         let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?).map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
         Ok(LoadedModel { version: version.to_string(), model, manifest })
+    }
+
+    /// The version whose artifact has this SHA-256, if one was registered (the nightly job
+    /// re-run for the same night finds its challenger instead of registering it twice).
+    pub fn find_artifact(&self, artifact_sha256: &str) -> Result<Option<String>, RegistryError> {
+        for version in self.versions()? {
+            let path = self.dir.join(&version).join(MANIFEST);
+            let Ok(bytes) = fs::read(&path) else { continue };
+            if serde_json::from_slice::<Manifest>(&bytes).is_ok_and(|m| m.artifact_sha256 == artifact_sha256) {
+                return Ok(Some(version));
+            }
+        }
+        Ok(None)
     }
 
     /// The champion's version, if one was promoted.

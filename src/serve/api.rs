@@ -700,7 +700,7 @@ async fn openapi_json() -> Response {
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
     paths(score, queue, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics, DriftResponse, crate::drift::DriftReport, crate::drift::FeatureDrift, crate::drift::Thresholds)),
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, Economics, DriftResponse, crate::drift::DriftReport, crate::drift::FeatureDrift, crate::drift::BinShares, crate::drift::Thresholds)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -122,6 +122,11 @@ pub struct TrainOutcome {
     /// The training table's feature distributions and the model's scores on it (drift
     /// reference, stored with the model).
     pub reference: crate::drift::Reference,
+    /// The held-out rows (indices into the dataset, ascending) and the kept family's
+    /// calibrated predictions for them (each calibrated by a calibrator fitted on other rows):
+    /// what the reported held-out metrics were computed from.
+    pub held_out_rows: Vec<usize>,
+    pub held_out_scores: Vec<f64>,
 }
 
 /// Train/validation row sets: one pair per fold.
@@ -286,6 +291,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     // Out-of-time keeps the fold model itself; k-fold refits the winner on every row.
     let mut oot_models: Vec<(Family, FeatureSchema, Estimator)> = Vec::new();
     let mut raw_by_family = Vec::new();
+    let mut calibrated_by_family = Vec::new();
     for &family in &config.families {
         let started = Instant::now();
         let mut raw = vec![0.0; held_out.len()];
@@ -347,6 +353,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         );
         reports.push(report);
         raw_by_family.push(raw);
+        calibrated_by_family.push(calibrated);
     }
     bar.finish_and_clear();
 
@@ -401,5 +408,6 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let all_rows: Vec<usize> = (0..data.len()).collect();
     let scores = model.predict(data, &all_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
     let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
-    Ok(TrainOutcome { model, report, reference })
+    let held_out_scores = calibrated_by_family.swap_remove(best);
+    Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores })
 }

@@ -1,0 +1,241 @@
+//! The reports' charts, drawn with plotters into SVG strings that the pages inline. Text is
+//! left to the browser (`<text>` elements), so no font files are needed.
+//!
+//! A chart that cannot be drawn is an `Err` with the reason; the page shows the reason in its
+//! place and keeps the tables (a report never fails because of a chart).
+
+use plotters::prelude::*;
+
+pub type Chart = Result<String, String>;
+
+/// Colours: the reference/champion in grey-blue, the current/challenger in orange, statuses.
+pub const BLUE: RGBColor = RGBColor(54, 101, 160);
+pub const ORANGE: RGBColor = RGBColor(222, 120, 31);
+pub const GREEN: RGBColor = RGBColor(46, 139, 87);
+pub const AMBER: RGBColor = RGBColor(230, 170, 0);
+pub const RED_: RGBColor = RGBColor(200, 40, 40);
+pub const GREY: RGBColor = RGBColor(150, 150, 150);
+
+const WIDTH: u32 = 760;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Horizontal bars, one per label (top to bottom in the given order), coloured one by one, with
+/// vertical reference lines (e.g. PSI thresholds).
+pub fn horizontal_bars(title: &str, x_desc: &str, labels: &[String], values: &[f64], colors: &[RGBColor], marks: &[(f64, RGBColor)]) -> Chart {
+    if labels.is_empty() {
+        return Err("nothing to draw".into());
+    }
+    let n = labels.len();
+    let finite_max = values.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let max = marks.iter().map(|m| m.0).fold(finite_max, f64::max).max(1e-6) * 1.08;
+    let height = (60 + 18 * n as u32).max(160);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(210)
+            .build_cartesian_2d(0f64..max, (0..n as i32).into_segmented())
+            .map_err(err)?;
+        let names: Vec<String> = labels.iter().rev().cloned().collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_desc(x_desc)
+            .draw()
+            .map_err(err)?;
+        // Row i from the top is segment n-1-i from the bottom.
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let row = (n - 1 - i) as i32;
+                let v = if v.is_finite() { v } else { max };
+                let mut bar = Rectangle::new([(0.0, SegmentValue::Exact(row)), (v, SegmentValue::Exact(row + 1))], colors.get(i).copied().unwrap_or(BLUE).filled());
+                bar.set_margin(2, 2, 0, 0);
+                bar
+            }))
+            .map_err(err)?;
+        for &(x, color) in marks {
+            chart
+                .draw_series(LineSeries::new([(x, SegmentValue::Exact(0)), (x, SegmentValue::Exact(n as i32))], color.stroke_width(1)))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Two distributions over the same buckets: the reference as bars, the current as a line with
+/// points (shares of rows).
+pub fn distribution(title: &str, labels: &[String], reference: &[f64], current: &[f64], reference_name: &str, current_name: &str) -> Chart {
+    if labels.is_empty() {
+        return Err("nothing to draw".into());
+    }
+    let n = labels.len() as i32;
+    let max = reference.iter().chain(current).copied().fold(0.0, f64::max).max(1e-6) * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(60)
+            .y_label_area_size(50)
+            .build_cartesian_2d((0..n).into_segmented(), 0f64..max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len())
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_label_style(("sans-serif", 10).into_font().transform(FontTransform::Rotate90))
+            .y_desc("share of rows")
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(reference.iter().enumerate().map(|(i, &v)| {
+                let mut bar = Rectangle::new([(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), v)], BLUE.mix(0.55).filled());
+                bar.set_margin(0, 0, 3, 3);
+                bar
+            }))
+            .map_err(err)?
+            .label(reference_name)
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.mix(0.55).filled()));
+        let points: Vec<(SegmentValue<i32>, f64)> = current.iter().enumerate().map(|(i, &v)| (SegmentValue::CenterOf(i as i32), v)).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), ORANGE.stroke_width(2)))
+            .map_err(err)?
+            .label(current_name)
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], ORANGE.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, ORANGE.filled()))).map_err(err)?;
+        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::UpperRight).draw().map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A named series of (x, y) points.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+}
+
+/// Lines over numeric axes (calibration, gains curves), optionally with the diagonal y = x.
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_range: (f64, f64), y_range: (f64, f64), diagonal: bool) -> Chart {
+    if series.iter().all(|s| s.points.is_empty()) {
+        return Err("nothing to draw".into());
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
+            .map_err(err)?;
+        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(err)?;
+        if diagonal {
+            let lo = x_range.0.max(y_range.0);
+            let hi = x_range.1.min(y_range.1);
+            chart
+                .draw_series(LineSeries::new([(lo, lo), (hi, hi)], GREY.stroke_width(1)))
+                .map_err(err)?
+                .label("perfect")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], GREY.stroke_width(1)));
+        }
+        for s in series {
+            let color = s.color;
+            chart
+                .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], color.stroke_width(2)));
+            if s.points.len() <= 30 {
+                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+            }
+        }
+        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::LowerRight).draw().map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A named series over categories (None = no value at that category).
+pub struct CategorySeries {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+    pub color: RGBColor,
+}
+
+/// Lines over ordered categories (months, issue years): a line per series, broken where a
+/// value is missing.
+pub fn category_lines(title: &str, y_desc: &str, labels: &[String], series: &[CategorySeries], y_range: (f64, f64)) -> Chart {
+    if labels.is_empty() || series.iter().all(|s| s.values.iter().all(Option::is_none)) {
+        return Err("nothing to draw".into());
+    }
+    let n = labels.len() as i32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 340)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(50)
+            .y_label_area_size(55)
+            .build_cartesian_2d((0..n).into_segmented(), y_range.0..y_range.1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len())
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_desc(y_desc)
+            .draw()
+            .map_err(err)?;
+        for s in series {
+            let color = s.color;
+            // One line per run of present values.
+            let mut runs: Vec<Vec<(SegmentValue<i32>, f64)>> = vec![Vec::new()];
+            for (i, v) in s.values.iter().enumerate() {
+                match v {
+                    Some(v) => runs.last_mut().expect("one run").push((SegmentValue::CenterOf(i as i32), *v)),
+                    None => runs.push(Vec::new()),
+                }
+            }
+            let mut first = true;
+            for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                let drawn = chart.draw_series(LineSeries::new(run.clone(), color.stroke_width(2))).map_err(err)?;
+                if first {
+                    drawn.label(s.name.as_str()).legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], color.stroke_width(2)));
+                    first = false;
+                }
+                chart.draw_series(run.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+            }
+        }
+        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::LowerRight).draw().map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}

@@ -1,0 +1,295 @@
+//! Champion or challenger: the guard rails a challenger must pass and the comparison with the
+//! champion on the same out-of-time rows. Pure functions of measured figures, so every rule is
+//! tested on its own and the decision log can say exactly which rule decided.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Evaluation;
+
+/// When a challenger replaces the champion. Defaults are in `docs/nightly.md`; a policy file
+/// gives any subset of the fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromotionPolicy {
+    /// The challenger's held-out log loss must be lower than the champion's by at least this
+    /// fraction of the champion's (0.005 = 0.5 %).
+    pub min_log_loss_gain: f64,
+    /// ... and its ROC AUC may not be lower than the champion's by more than this.
+    pub max_auc_drop: f64,
+    /// Guard rail: expected calibration error of the challenger's calibrated held-out scores.
+    pub max_ece: f64,
+    /// Guard rail: |mean predicted - observed lapse rate| on the held-out rows (calibration in
+    /// the large), in absolute lapse rate.
+    pub max_calibration_gap: f64,
+    /// Guard rails: rows the challenger was fitted on, and held-out rows and lapses it was
+    /// judged on.
+    pub min_train_rows: usize,
+    pub min_validation_rows: usize,
+    pub min_validation_lapses: usize,
+}
+
+impl Default for PromotionPolicy {
+    fn default() -> Self {
+        PromotionPolicy {
+            min_log_loss_gain: 0.005,
+            max_auc_drop: 0.005,
+            max_ece: 0.03,
+            max_calibration_gap: 0.02,
+            min_train_rows: 1_000,
+            min_validation_rows: 500,
+            min_validation_lapses: 30,
+        }
+    }
+}
+
+/// One guard rail's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GuardRail {
+    pub name: String,
+    pub passed: bool,
+    /// What was measured and the limit, in words.
+    pub detail: String,
+}
+
+impl GuardRail {
+    fn new(name: &str, passed: bool, detail: String) -> Self {
+        GuardRail { name: name.to_string(), passed, detail }
+    }
+}
+
+/// What the challenger was fitted and judged on, besides its metrics.
+#[derive(Debug, Clone)]
+pub struct ChallengerFacts<'a> {
+    pub train_rows: usize,
+    pub evaluation: &'a Evaluation,
+    /// Features the feature catalog defines that the training table lacks.
+    pub features_absent_from_training: Vec<String>,
+    /// Features present in training that today's snapshot lacks or has entirely missing.
+    pub features_missing_today: Vec<String>,
+    /// Why the challenger cannot score today's snapshot, if it cannot.
+    pub cannot_score_today: Option<String>,
+}
+
+/// The guard rails, in a fixed order.
+pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<GuardRail> {
+    let e = facts.evaluation;
+    let lapses = (e.lapse_rate * e.rows as f64).round() as usize;
+    let gap = (e.mean_predicted - e.lapse_rate).abs();
+    let noise = calibrated_ece_noise(e);
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    vec![
+        GuardRail::new("min_train_rows", facts.train_rows >= policy.min_train_rows, format!("{} training rows (minimum {})", facts.train_rows, policy.min_train_rows)),
+        GuardRail::new(
+            "min_validation_rows",
+            e.rows >= policy.min_validation_rows && lapses >= policy.min_validation_lapses,
+            format!("{} held-out rows with {} lapses (minimum {} rows, {} lapses)", e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses),
+        ),
+        GuardRail::new(
+            "calibration_ece",
+            e.ece <= policy.max_ece + noise,
+            format!("held-out ECE {:.4} (maximum {} + {noise:.4}, the ECE sampling noise alone gives at {} rows)", e.ece, policy.max_ece, e.rows),
+        ),
+        GuardRail::new(
+            "calibration_in_the_large",
+            gap <= policy.max_calibration_gap,
+            format!("mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {})", e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap),
+        ),
+        GuardRail::new(
+            "no_feature_missing",
+            facts.features_absent_from_training.is_empty() && facts.features_missing_today.is_empty() && facts.cannot_score_today.is_none(),
+            match &facts.cannot_score_today {
+                Some(why) => format!("cannot score today's snapshot: {why}"),
+                None => format!(
+                    "catalog features absent from training: {}; missing from today's snapshot: {}",
+                    list(&facts.features_absent_from_training),
+                    list(&facts.features_missing_today)
+                ),
+            },
+        ),
+    ]
+}
+
+/// The ECE a perfectly calibrated model would still show on these bins, from sampling noise
+/// alone: each bin's observed rate deviates from its mean probability p by
+/// E|X| = sqrt(2/pi x p(1-p)/n) on average (normal approximation), weighted by bin size. The
+/// ECE guard rail allows `max_ece` on top of it, so a small held-out window is not failed for
+/// noise and a big one is held to `max_ece`.
+pub fn calibrated_ece_noise(e: &Evaluation) -> f64 {
+    let total: usize = e.reliability.iter().map(|b| b.count).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    e.reliability
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| {
+            let p = b.mean_predicted.clamp(0.0, 1.0);
+            (b.count as f64 / total as f64) * (2.0 / std::f64::consts::PI * p * (1.0 - p) / b.count as f64).sqrt()
+        })
+        .sum()
+}
+
+/// The champion as the comparison saw it.
+#[derive(Debug, Clone)]
+pub enum ChampionState<'a> {
+    /// No champion yet.
+    None,
+    /// The champion could not be loaded or could not score the held-out rows.
+    Unusable { version: String, reason: String },
+    /// The same artifact as the challenger (same data, same code).
+    Same { version: String },
+    Scored { version: String, evaluation: &'a Evaluation },
+}
+
+/// The outcome: promote or not, and every reason.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Decision {
+    pub promote: bool,
+    /// One sentence per rule that decided, first the deciding one.
+    pub reasons: Vec<String>,
+}
+
+/// Decides from the guard rails and the comparison.
+pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evaluation, champion: &ChampionState) -> Decision {
+    let failed: Vec<String> = rails.iter().filter(|r| !r.passed).map(|r| format!("guard rail {} failed: {}", r.name, r.detail)).collect();
+    let comparison = match champion {
+        ChampionState::None => Ok("no champion yet".to_string()),
+        ChampionState::Unusable { version, reason } => Ok(format!("champion {version} is unusable: {reason}")),
+        ChampionState::Same { version } => Err(format!("the challenger is the champion's artifact ({version}): nothing new to promote")),
+        ChampionState::Scored { version, evaluation: champ } => {
+            let gain = (champ.log_loss - challenger.log_loss) / champ.log_loss;
+            let auc_drop = match (champ.roc_auc, challenger.roc_auc) {
+                (Some(a), Some(b)) => a - b,
+                _ => 0.0,
+            };
+            let figures = format!(
+                "held-out log loss {:.5} vs champion {version} {:.5} ({:+.2}% better, needed {:.2}%); ROC AUC {} vs {}",
+                challenger.log_loss,
+                champ.log_loss,
+                100.0 * gain,
+                100.0 * policy.min_log_loss_gain,
+                fmt_auc(challenger.roc_auc),
+                fmt_auc(champ.roc_auc)
+            );
+            if gain < policy.min_log_loss_gain {
+                Err(format!("not better by the margin: {figures}"))
+            } else if auc_drop > policy.max_auc_drop {
+                Err(format!("ROC AUC dropped by {auc_drop:.4} (allowed {}): {figures}", policy.max_auc_drop))
+            } else {
+                Ok(format!("better by the margin: {figures}"))
+            }
+        }
+    };
+    match (failed.is_empty(), comparison) {
+        (true, Ok(why)) => Decision { promote: true, reasons: vec![why] },
+        (true, Err(why)) => Decision { promote: false, reasons: vec![why] },
+        (false, Ok(why)) | (false, Err(why)) => {
+            let mut reasons = failed;
+            reasons.push(format!("(comparison: {why})"));
+            Decision { promote: false, reasons }
+        }
+    }
+}
+
+fn fmt_auc(auc: Option<f64>) -> String {
+    auc.map_or("-".into(), |a| format!("{a:.4}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluation(rows: usize, lapse_rate: f64, mean_predicted: f64, log_loss: f64, auc: f64, ece: f64) -> Evaluation {
+        Evaluation {
+            rows,
+            lapse_rate,
+            mean_predicted,
+            roc_auc: Some(auc),
+            pr_auc: None,
+            log_loss,
+            brier: 0.0,
+            ece,
+            top_decile_lift: None,
+            gains: Vec::new(),
+            retained_premium: Vec::new(),
+            reliability: Vec::new(),
+        }
+    }
+
+    fn facts(e: &Evaluation) -> ChallengerFacts<'_> {
+        ChallengerFacts { train_rows: 10_000, evaluation: e, features_absent_from_training: vec![], features_missing_today: vec![], cannot_score_today: None }
+    }
+
+    #[test]
+    fn promotes_only_past_the_margin() {
+        let policy = PromotionPolicy::default();
+        let champ = evaluation(2_000, 0.1, 0.1, 0.300, 0.80, 0.01);
+        let slightly = evaluation(2_000, 0.1, 0.1, 0.299, 0.80, 0.01); // 0.33 % better
+        let clearly = evaluation(2_000, 0.1, 0.1, 0.290, 0.81, 0.01); // 3.3 % better
+        let rails = guard_rails(&policy, &facts(&clearly));
+        assert!(rails.iter().all(|r| r.passed), "{rails:?}");
+        let state = ChampionState::Scored { version: "v0001".into(), evaluation: &champ };
+        let no = decide(&policy, &rails, &slightly, &state);
+        assert!(!no.promote);
+        assert!(no.reasons[0].starts_with("not better by the margin"), "{:?}", no.reasons);
+        let yes = decide(&policy, &rails, &clearly, &state);
+        assert!(yes.promote, "{:?}", yes.reasons);
+        // Better log loss but a worse ranking: kept out.
+        let worse_rank = evaluation(2_000, 0.1, 0.1, 0.290, 0.79, 0.01);
+        let d = decide(&policy, &rails, &worse_rank, &state);
+        assert!(!d.promote && d.reasons[0].starts_with("ROC AUC dropped"), "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn each_guard_rail_blocks_promotion_and_says_why() {
+        let policy = PromotionPolicy::default();
+        let good = evaluation(2_000, 0.1, 0.1, 0.2, 0.9, 0.01);
+        type Tweak = Box<dyn Fn(&mut ChallengerFacts)>;
+        let cases: Vec<(&str, Evaluation, Tweak)> = vec![
+            ("min_train_rows", good.clone(), Box::new(|f| f.train_rows = 10)),
+            ("min_validation_rows", evaluation(100, 0.1, 0.1, 0.2, 0.9, 0.01), Box::new(|_| {})),
+            ("min_validation_rows", evaluation(2_000, 0.01, 0.01, 0.2, 0.9, 0.01), Box::new(|_| {})), // 20 lapses
+            ("calibration_ece", evaluation(2_000, 0.1, 0.1, 0.2, 0.9, 0.05), Box::new(|_| {})),
+            ("calibration_in_the_large", evaluation(2_000, 0.1, 0.15, 0.2, 0.9, 0.01), Box::new(|_| {})),
+            ("no_feature_missing", good.clone(), Box::new(|f| f.features_missing_today = vec!["payment_method".into()])),
+            ("no_feature_missing", good.clone(), Box::new(|f| f.features_absent_from_training = vec!["channel".into()])),
+            ("no_feature_missing", good.clone(), Box::new(|f| f.cannot_score_today = Some("no column channel".into()))),
+        ];
+        for (rail, e, tweak) in cases {
+            let mut f = facts(&e);
+            tweak(&mut f);
+            let rails = guard_rails(&policy, &f);
+            let failed: Vec<&str> = rails.iter().filter(|r| !r.passed).map(|r| r.name.as_str()).collect();
+            assert_eq!(failed, vec![rail]);
+            let d = decide(&policy, &rails, &e, &ChampionState::None);
+            assert!(!d.promote);
+            assert!(d.reasons[0].contains(rail), "{:?}", d.reasons);
+        }
+    }
+
+    #[test]
+    fn ece_noise_shrinks_with_rows() {
+        use crate::metrics::ReliabilityBin;
+        let at = |count: usize| {
+            let mut e = evaluation(10 * count, 0.2, 0.2, 0.4, 0.8, 0.0);
+            e.reliability = (0..10).map(|k| ReliabilityBin { lower: k as f64 / 10.0, upper: (k + 1) as f64 / 10.0, count, mean_predicted: 0.2, observed_rate: 0.2 }).collect();
+            calibrated_ece_noise(&e)
+        };
+        // sqrt(2/pi x 0.16 / 50) = 0.0451; a hundred times the rows, a tenth of the noise.
+        assert!((at(50) - 0.0451).abs() < 1e-3, "{}", at(50));
+        assert!((at(5_000) - at(50) / 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn first_model_and_unusable_champion_promote_when_rails_pass() {
+        let policy = PromotionPolicy::default();
+        let e = evaluation(2_000, 0.1, 0.1, 0.2, 0.9, 0.01);
+        let rails = guard_rails(&policy, &facts(&e));
+        assert!(decide(&policy, &rails, &e, &ChampionState::None).promote);
+        let unusable = ChampionState::Unusable { version: "v0003".into(), reason: "checksum mismatch".into() };
+        let d = decide(&policy, &rails, &e, &unusable);
+        assert!(d.promote && d.reasons[0].contains("v0003 is unusable"));
+        let same = ChampionState::Same { version: "v0003".into() };
+        assert!(!decide(&policy, &rails, &e, &same).promote);
+    }
+}

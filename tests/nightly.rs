@@ -1,0 +1,368 @@
+//! The nightly job, run as the real binary on generated books: its outcomes and exit codes,
+//! idempotence, the lock, input rejection, the reports, crash safety (killed at every step,
+//! then run again) and the reload of a running server.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use lapse::extract::read::FileFormat;
+use lapse::generate::{generate, GenerateConfig};
+use lapse::nightly::{DECISION_LOG, STEPS, SUMMARY};
+use polars::prelude::{ParquetReader, SerReader};
+use serde_json::Value;
+
+const FIRST: &str = "2026-06-30";
+const SECOND: &str = "2026-07-31";
+
+/// A generated book (Parquet, fast to read), shared by the tests of this module.
+fn book() -> &'static Path {
+    static BOOK: OnceLock<PathBuf> = OnceLock::new();
+    BOOK.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nightly-book-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        generate(&GenerateConfig::new(1500, 7)).write(&dir, FileFormat::Parquet).unwrap();
+        dir
+    })
+}
+
+/// Small-book guard rails (the defaults ask for more held-out rows than 1,500 policies give).
+const POLICY: &str = r#"{"min_train_rows": 300, "min_validation_rows": 150, "min_validation_lapses": 10}"#;
+
+/// A workspace: models, reports and the policy file.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("policy.json"), POLICY).unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn models(&self) -> PathBuf {
+        self.path().join("models")
+    }
+
+    fn reports(&self) -> PathBuf {
+        self.path().join("reports")
+    }
+
+    fn command(&self, night: &str) -> Command {
+        self.command_on(book(), night)
+    }
+
+    fn command_on(&self, data: &Path, night: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lapse"));
+        command
+            .args(["nightly", "--as-of", night])
+            .arg("--data")
+            .arg(data)
+            .arg("--models")
+            .arg(self.models())
+            .arg("--out")
+            .arg(self.reports())
+            .arg("--policy")
+            .arg(self.path().join("policy.json"))
+            .env("LAPSE_LOG", "warn")
+            .env_remove(lapse::nightly::CRASH_AT_ENV);
+        command
+    }
+
+    fn night(&self, night: &str) -> Output {
+        self.command(night).output().unwrap()
+    }
+
+    fn crash(&self, night: &str, step: &str) -> Output {
+        self.command(night).env(lapse::nightly::CRASH_AT_ENV, step).output().unwrap()
+    }
+
+    /// A copy of this workspace (state after some nights).
+    fn copy(&self) -> Workspace {
+        let copy = Workspace::new();
+        copy_dir(self.path(), copy.path());
+        copy
+    }
+
+    fn state(&self) -> State {
+        let read = |p: PathBuf| fs::read(p).ok();
+        let mut versions: Vec<String> = fs::read_dir(self.models())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('v')).collect())
+            .unwrap_or_default();
+        versions.sort();
+        let mut nights: Vec<String> = fs::read_dir(self.reports())
+            .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect())
+            .unwrap_or_default();
+        nights.sort();
+        // Decision lines without their timestamps.
+        let decisions = fs::read_to_string(self.reports().join(DECISION_LOG))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("decided_at");
+                v
+            })
+            .collect();
+        State {
+            champion: read(self.models().join("CHAMPION")).map(|b| String::from_utf8(b).unwrap().trim().to_string()),
+            snapshot: read(self.reports().join("snapshot.parquet")),
+            versions,
+            nights,
+            decisions,
+        }
+    }
+
+    fn summary(&self, night: &str) -> Value {
+        serde_json::from_slice(&fs::read(self.reports().join(night).join(SUMMARY)).unwrap()).unwrap()
+    }
+}
+
+/// What a night changes.
+#[derive(Debug, PartialEq)]
+struct State {
+    champion: Option<String>,
+    snapshot: Option<Vec<u8>>,
+    versions: Vec<String>,
+    nights: Vec<String>,
+    decisions: Vec<Value>,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The state after the first night (a champion exists), shared: each test copies it.
+fn after_first_night() -> &'static Workspace {
+    static FIRST_NIGHT: OnceLock<Workspace> = OnceLock::new();
+    FIRST_NIGHT.get_or_init(|| {
+        let ws = Workspace::new();
+        let out = ws.night(FIRST);
+        assert_eq!(out.status.code(), Some(0), "first night: {}", stderr(&out));
+        ws
+    })
+}
+
+#[test]
+fn first_night_promotes_then_a_night_is_judged_against_the_champion_and_logged() {
+    let ws = after_first_night().copy();
+    let first = ws.summary(FIRST);
+    assert_eq!(first["decision"]["promote"], true);
+    assert_eq!(first["decision"]["reasons"][0], "no champion yet");
+    assert_eq!(ws.state().champion.as_deref(), Some("v0001"));
+
+    let out = ws.night(SECOND);
+    let code = out.status.code();
+    assert!(code == Some(0) || code == Some(3), "{}", stderr(&out));
+    let second = ws.summary(SECOND);
+    // Both models judged on the same held-out rows of the latest fully labelled snapshots.
+    assert_eq!(second["champion"]["version"], "v0001");
+    assert_eq!(second["challenger"]["version"], "v0002");
+    let evaluation: Value = serde_json::from_slice(&fs::read(ws.reports().join(SECOND).join("evaluation.json")).unwrap()).unwrap();
+    assert_eq!(evaluation["challenger"]["evaluation"]["rows"], evaluation["champion"]["evaluation"]["rows"]);
+    assert_eq!(evaluation["challenger"]["evaluation"]["lapse_rate"], evaluation["champion"]["evaluation"]["lapse_rate"]);
+    let promoted = second["decision"]["promote"].as_bool().unwrap();
+    assert_eq!(code, Some(if promoted { 0 } else { 3 }));
+    // The decision follows the margin rule on the recorded figures.
+    let (chall, champ) = (second["challenger"]["log_loss"].as_f64().unwrap(), second["champion"]["log_loss"].as_f64().unwrap());
+    assert_eq!(promoted, (champ - chall) / champ >= 0.005 && second["guard_rails"].as_array().unwrap().iter().all(|r| r["passed"] == true));
+    let state = ws.state();
+    assert_eq!(state.champion.as_deref(), Some(if promoted { "v0002" } else { "v0001" }));
+    assert_eq!(state.nights, vec![FIRST, SECOND]);
+    assert_eq!(state.decisions.len(), 2);
+    assert_eq!(state.decisions[1]["promoted"], promoted);
+    assert_eq!(state.decisions[1]["champion_after"], second["champion_after"]);
+
+    // The same night again changes nothing and answers the same.
+    let again = ws.night(SECOND);
+    assert_eq!(again.status.code(), code);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("done before"));
+    assert_eq!(ws.state(), state);
+
+    // A margin no challenger can reach keeps the champion: exit 3.
+    let strict = ws.command("2026-08-31").args(["--margin", "0.9"]).output().unwrap();
+    assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));
+    let third = ws.summary("2026-08-31");
+    assert_eq!(third["decision"]["promote"], false);
+    assert!(third["decision"]["reasons"][0].as_str().unwrap().starts_with("not better by the margin"), "{third}");
+    assert_eq!(ws.state().champion, state.champion);
+}
+
+#[test]
+fn the_reports_are_written_as_json_and_self_contained_html() {
+    let ws = after_first_night().copy();
+    let out = ws.night(SECOND);
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    let dir = ws.reports().join(SECOND);
+    let summary = ws.summary(SECOND);
+    let files: Vec<&str> = summary["reports"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    for name in ["index.html", "drift.json", "drift.html", "evaluation.json", "evaluation.html", "evaluation.parquet", "persistency.json", "persistency.html"] {
+        assert!(files.contains(&name), "{name} not listed in {files:?}");
+        assert!(dir.join(name).is_file(), "{name} missing");
+    }
+    for name in files.iter().filter(|f| f.ends_with(".html")) {
+        let html = fs::read_to_string(dir.join(name)).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"), "{name}");
+        // Self-contained: no scripts, no external resources.
+        assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"), "{name}");
+        if *name != "index.html" {
+            assert!(html.contains("<svg"), "{name} has no chart");
+            assert!(!html.contains("chart not drawn"), "{name}: a chart failed");
+        }
+    }
+    let drift: Value = serde_json::from_slice(&fs::read(dir.join("drift.json")).unwrap()).unwrap();
+    let features = drift["features"].as_array().unwrap();
+    assert_eq!(features.len(), lapse::features::FEATURES.len() + 1, "every feature and the score");
+    for f in features {
+        let bins = f["bins"].as_array().unwrap();
+        let total = |side: &str| bins.iter().map(|b| b[side].as_f64().unwrap()).sum::<f64>();
+        assert!((total("reference") - 1.0).abs() < 1e-6 && (total("current") - 1.0).abs() < 1e-6, "{}", f["feature"]);
+    }
+    // The evaluation rows: one per held-out renewal, both models' scores.
+    let evaluation: Value = serde_json::from_slice(&fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
+    let frame = ParquetReader::new(fs::File::open(dir.join("evaluation.parquet")).unwrap()).finish().unwrap();
+    assert_eq!(frame.height() as u64, evaluation["rows"].as_u64().unwrap());
+    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, ["as_of", "policy_id", "lapsed", "value", "challenger", "champion"]);
+    let persistency: Value = serde_json::from_slice(&fs::read(dir.join("persistency.json")).unwrap()).unwrap();
+    assert_eq!(persistency["as_of"], SECOND);
+}
+
+#[test]
+fn a_night_killed_at_any_step_leaves_champion_and_snapshot_alone_and_a_rerun_completes() {
+    let base = after_first_night();
+    let before = base.state();
+    // The same night run straight through, for comparison.
+    let straight = base.copy();
+    let straight_out = straight.night(SECOND);
+    let code = straight_out.status.code();
+    assert!(matches!(code, Some(0 | 3)), "{}", stderr(&straight_out));
+    let expected = straight.state();
+    let promoted = code == Some(0);
+
+    let position = |step: &str| STEPS.iter().position(|s| *s == step).unwrap();
+    for step in STEPS {
+        let ws = base.copy();
+        let killed = ws.crash(SECOND, step);
+        assert!(!killed.status.success() && killed.status.code().is_none(), "{step}: expected a kill, got {:?}: {}", killed.status, stderr(&killed));
+        let after = ws.state();
+        if !promoted || position(step) <= position("promote") {
+            assert_eq!(after.champion, before.champion, "killed at {step}: the champion changed");
+        }
+        if position(step) <= position("publish-snapshot") {
+            assert!(after.snapshot == before.snapshot, "killed at {step}: the served snapshot changed");
+        }
+        if position(step) <= position("decision-log") {
+            assert_eq!(after.decisions, before.decisions, "killed at {step}: the decision log changed");
+        }
+        assert_eq!(after.nights, before.nights, "killed at {step}: the night's reports were published");
+
+        let rerun = ws.night(SECOND);
+        assert_eq!(rerun.status.code(), code, "rerun after a kill at {step}: {}", stderr(&rerun));
+        let finished = ws.state();
+        assert_eq!(finished.champion, expected.champion, "after a kill at {step}");
+        assert!(finished.snapshot == expected.snapshot, "after a kill at {step}: another snapshot");
+        assert_eq!(finished.versions, expected.versions, "after a kill at {step}: the challenger was registered twice");
+        assert_eq!(finished.nights, expected.nights, "after a kill at {step}");
+        assert_eq!(finished.decisions, expected.decisions, "after a kill at {step}");
+        assert!(!ws.reports().join(".staging").join(SECOND).exists(), "after a kill at {step}: staging left behind");
+        let replayed = ws.summary(SECOND)["replayed"].as_bool().unwrap();
+        assert_eq!(replayed, position(step) > position("plan"), "after a kill at {step}: replay");
+    }
+}
+
+#[test]
+fn two_runs_never_overlap_and_bad_input_is_rejected_with_nothing_written() {
+    let ws = after_first_night().copy();
+    let before = ws.state();
+    // Another run holds the lock.
+    let lock = fs::OpenOptions::new().write(true).open(ws.models().join(".nightly.lock")).unwrap();
+    lock.lock().unwrap();
+    let blocked = ws.night(SECOND);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(stderr(&blocked).contains("another nightly run holds"), "{}", stderr(&blocked));
+    drop(lock);
+    assert_eq!(ws.state(), before);
+
+    // An extract that stops long before the night: stale, rejected (exit 2).
+    let stale = ws.night("2027-06-30");
+    assert_eq!(stale.status.code(), Some(2), "{}", stderr(&stale));
+    assert!(stderr(&stale).contains("looks stale"), "{}", stderr(&stale));
+    assert_eq!(ws.state(), before);
+
+    // A row that breaks the contract: rejected (exit 2), naming file, row and field.
+    let broken = ws.path().join("broken");
+    generate(&GenerateConfig::new(200, 3)).write(&broken, FileFormat::Csv).unwrap();
+    let path = broken.join("installments.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let due = header.iter().position(|h| *h == "due_date").unwrap();
+    let mut cells: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+    cells[due] = "2026-02-30".into();
+    lines[5] = cells.join(",");
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let rejected = ws.command_on(&broken, SECOND).output().unwrap();
+    assert_eq!(rejected.status.code(), Some(2), "{}", stderr(&rejected));
+    let message = stderr(&rejected);
+    assert!(message.contains("installments.csv") && message.contains("due_date") && message.contains("2026-02-30"), "{message}");
+    assert_eq!(ws.state(), before);
+}
+
+#[test]
+fn a_night_tells_the_running_server_to_reload() {
+    let ws = after_first_night().copy();
+    let token = "nightly-admin-token-0123456789";
+    let mut server = Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "1", "--no-score-log"])
+        .arg("--models")
+        .arg(ws.models())
+        .arg("--snapshot")
+        .arg(ws.reports().join("snapshot.parquet"))
+        .env("LAPSE_SCORE_TOKEN", "score-token-0123456789")
+        .env("LAPSE_ADMIN_TOKEN", token)
+        .env("LAPSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let current = || -> Value {
+        let mut response = ureq::get(&format!("{base}/v1/models/current")).header("Authorization", "Bearer score-token-0123456789").call().unwrap();
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    assert_eq!(current()["snapshot"]["as_of"], FIRST);
+
+    let out = ws.command(SECOND).args(["--reload-url", &base]).env("LAPSE_ADMIN_TOKEN", token).output().unwrap();
+    let after = current();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("server reloaded"), "{}", String::from_utf8_lossy(&out.stdout));
+    // The server now serves tonight's snapshot with tonight's champion.
+    let summary = ws.summary(SECOND);
+    assert_eq!(after["snapshot"]["as_of"], SECOND);
+    assert_eq!(after["snapshot"]["renewals"], summary["snapshot"]["rows"]);
+    assert_eq!(after["version"], summary["champion_after"]);
+}
