@@ -31,6 +31,15 @@ const EXIT_INPUT_REJECTED: u8 = 2;
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Rust ignores SIGPIPE, so printing into a closed pipe (`lapse nightly | head`) would
+        // panic; a command-line tool should just stop. The server keeps it ignored: a client
+        // that hangs up must never kill it.
+        // SAFETY: called once at start-up, before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -243,7 +243,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     let frame = ParquetReader::new(fs::File::open(dir.join("evaluation.parquet")).unwrap()).finish().unwrap();
     assert_eq!(frame.height() as u64, evaluation["rows"].as_u64().unwrap());
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
-    assert_eq!(names, ["as_of", "policy_id", "lapsed", "value", "challenger", "champion"]);
+    assert_eq!(names, ["as_of", "policy_id", "installment_no", "lapsed", "value", "challenger", "champion"]);
     let persistency: Value = serde_json::from_slice(&fs::read(dir.join("persistency.json")).unwrap()).unwrap();
     assert_eq!(persistency["as_of"], SECOND);
 }

@@ -5,6 +5,7 @@
 //! place and keeps the tables (a report never fails because of a chart).
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub type Chart = Result<String, String>;
 
@@ -41,7 +42,7 @@ pub fn horizontal_bars(title: &str, x_desc: &str, labels: &[String], values: &[f
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(210)
-            .build_cartesian_2d(0f64..max, (0..n as i32).into_segmented())
+            .build_cartesian_2d(0f64..max, (0..n as i32 - 1).into_segmented())
             .map_err(err)?;
         let names: Vec<String> = labels.iter().rev().cloned().collect();
         chart
@@ -75,54 +76,52 @@ pub fn horizontal_bars(title: &str, x_desc: &str, labels: &[String], values: &[f
     Ok(svg)
 }
 
-/// Two distributions over the same buckets: the reference as bars, the current as a line with
-/// points (shares of rows).
+/// Two distributions over the same buckets (shares of rows), as pairs of horizontal bars: the
+/// reference above, the current below, one pair per bucket from top to bottom. Bucket labels
+/// are drawn beside the plot by hand (plotters' rotated axis labels land inside the plot), so
+/// long category names and many levels stay readable.
 pub fn distribution(title: &str, labels: &[String], reference: &[f64], current: &[f64], reference_name: &str, current_name: &str) -> Chart {
     if labels.is_empty() {
         return Err("nothing to draw".into());
     }
-    let n = labels.len() as i32;
-    let max = reference.iter().chain(current).copied().fold(0.0, f64::max).max(1e-6) * 1.15;
+    let n = labels.len();
+    // Room on the right for the legend.
+    let max = reference.iter().chain(current).copied().filter(|v| v.is_finite()).fold(0.0, f64::max).max(1e-6) * 1.4;
+    let height = (80 + 26 * n as u32).max(200);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(8)
-            .x_label_area_size(60)
-            .y_label_area_size(50)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..max)
+            .x_label_area_size(34)
+            .y_label_area_size(190)
+            .build_cartesian_2d(0f64..max, 0f64..n as f64)
             .map_err(err)?;
+        chart.configure_mesh().disable_y_mesh().y_labels(0).x_desc("share of rows").draw().map_err(err)?;
+        // Bucket i (from the top) spans y in [n-1-i, n-i].
+        let bar = |i: usize, value: f64, low: f64, high: f64, color: RGBColor| {
+            let base = (n - 1 - i) as f64;
+            Rectangle::new([(0.0, base + low), (value, base + high)], color.filled())
+        };
         chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(labels.len())
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_label_style(("sans-serif", 10).into_font().transform(FontTransform::Rotate90))
-            .y_desc("share of rows")
-            .draw()
-            .map_err(err)?;
-        chart
-            .draw_series(reference.iter().enumerate().map(|(i, &v)| {
-                let mut bar = Rectangle::new([(SegmentValue::Exact(i as i32), 0.0), (SegmentValue::Exact(i as i32 + 1), v)], BLUE.mix(0.55).filled());
-                bar.set_margin(0, 0, 3, 3);
-                bar
-            }))
+            .draw_series(reference.iter().enumerate().map(|(i, &v)| bar(i, v, 0.52, 0.9, BLUE)))
             .map_err(err)?
             .label(reference_name)
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.mix(0.55).filled()));
-        let points: Vec<(SegmentValue<i32>, f64)> = current.iter().enumerate().map(|(i, &v)| (SegmentValue::CenterOf(i as i32), v)).collect();
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.filled()));
         chart
-            .draw_series(LineSeries::new(points.clone(), ORANGE.stroke_width(2)))
+            .draw_series(current.iter().enumerate().map(|(i, &v)| bar(i, v, 0.1, 0.48, ORANGE)))
             .map_err(err)?
             .label(current_name)
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], ORANGE.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, ORANGE.filled()))).map_err(err)?;
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ORANGE.filled()));
         chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::UpperRight).draw().map_err(err)?;
+        let style = TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, label) in labels.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, (n - 1 - i) as f64 + 0.5));
+            let text: String = if label.chars().count() > 30 { label.chars().take(29).chain(['…']).collect() } else { label.clone() };
+            root.draw(&Text::new(text, (x - 6, y), style.clone())).map_err(err)?;
+        }
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -135,8 +134,9 @@ pub struct Series {
     pub color: RGBColor,
 }
 
-/// Lines over numeric axes (calibration, gains curves), optionally with the diagonal y = x.
-pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_range: (f64, f64), y_range: (f64, f64), diagonal: bool) -> Chart {
+/// Lines over numeric axes (calibration, gains curves), optionally with the diagonal y = x
+/// under the given name ("perfect calibration", "random order").
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_range: (f64, f64), y_range: (f64, f64), diagonal: Option<&str>) -> Chart {
     if series.iter().all(|s| s.points.is_empty()) {
         return Err("nothing to draw".into());
     }
@@ -152,13 +152,13 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_range
             .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
             .map_err(err)?;
         chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(err)?;
-        if diagonal {
+        if let Some(name) = diagonal {
             let lo = x_range.0.max(y_range.0);
             let hi = x_range.1.min(y_range.1);
             chart
                 .draw_series(LineSeries::new([(lo, lo), (hi, hi)], GREY.stroke_width(1)))
                 .map_err(err)?
-                .label("perfect")
+                .label(name)
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], GREY.stroke_width(1)));
         }
         for s in series {
@@ -201,7 +201,7 @@ pub fn category_lines(title: &str, y_desc: &str, labels: &[String], series: &[Ca
             .margin(10)
             .x_label_area_size(50)
             .y_label_area_size(55)
-            .build_cartesian_2d((0..n).into_segmented(), y_range.0..y_range.1)
+            .build_cartesian_2d((0..n - 1).into_segmented(), y_range.0..y_range.1)
             .map_err(err)?;
         chart
             .configure_mesh()

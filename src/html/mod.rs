@@ -40,7 +40,7 @@ pub fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:62rem;padding:0 1rem;color:#222}\
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
 .meta{color:#666;font-size:.9rem}table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}\
-th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}\
+th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}td{white-space:nowrap}\
 .stable{color:#2e8b57}.watch{color:#b38600;font-weight:600}.act{color:#c82828;font-weight:700}\
 .pass{color:#2e8b57}.fail{color:#c82828;font-weight:700}.chart{margin:.8rem 0}.note{background:#f8f8f0;border-left:3px solid #ccc;padding:.4rem .8rem}\
 .verdict{font-size:1.1rem;padding:.5rem .8rem;border-radius:4px}.yes{background:#e6f4ea}.no{background:#f4f4f4}";
@@ -66,17 +66,23 @@ fn chart(chart: Chart) -> String {
 }
 
 /// A table: header cells and rows of cells (already escaped HTML). The first column is
-/// left-aligned.
+/// left-aligned, the others right-aligned (numbers).
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    table_aligned(header, rows, 1)
+}
+
+/// [`table`] with the first `left` columns left-aligned (text).
+fn table_aligned(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let class = |i: usize| if i < left { " class=\"l\"" } else { "" };
     let mut out = String::from("<table><tr>");
     for (i, h) in header.iter().enumerate() {
-        let _ = write!(out, "<th{}>{}</th>", if i == 0 { " class=\"l\"" } else { "" }, escape(h));
+        let _ = write!(out, "<th{}>{}</th>", class(i), escape(h));
     }
     out.push_str("</tr>");
     for row in rows {
         out.push_str("<tr>");
         for (i, cell) in row.iter().enumerate() {
-            let _ = write!(out, "<td{}>{cell}</td>", if i == 0 { " class=\"l\"" } else { "" });
+            let _ = write!(out, "<td{}>{cell}</td>", class(i));
         }
         out.push_str("</tr>");
     }
@@ -94,6 +100,10 @@ fn num(x: Option<f64>, digits: usize) -> String {
 
 fn pct(x: Option<f64>) -> String {
     x.filter(|x| x.is_finite()).map_or("&ndash;".into(), |x| format!("{:.1}%", 100.0 * x))
+}
+
+fn verdict_cell(passed: bool) -> String {
+    if passed { "<span class=\"pass\">pass</span>".into() } else { "<span class=\"fail\">fail</span>".into() }
 }
 
 fn status_cell(status: &str) -> String {
@@ -217,9 +227,9 @@ the challenger was fitted on earlier snapshots only and calibrated on other rows
     let rows: Vec<Vec<String>> = report
         .guard_rails
         .iter()
-        .map(|r| vec![escape(&r.name), if r.passed { "<span class=\"pass\">pass</span>".into() } else { "<span class=\"fail\">fail</span>".into() }, format!("<span style=\"text-align:left\">{}</span>", escape(&r.detail))])
+        .map(|r| vec![escape(&r.name), verdict_cell(r.passed), escape(&r.detail)])
         .collect();
-    body.push_str(&table(&["rule", "verdict", "measured"], &rows));
+    body.push_str(&table_aligned(&["rule", "verdict", "measured"], &rows, 3));
     let colors = [ORANGE, BLUE];
     body.push_str("<h2>Calibration</h2>");
     let series: Vec<Series> = models
@@ -232,14 +242,14 @@ the challenger was fitted on earlier snapshots only and calibrated on other rows
         })
         .collect();
     let top = series.iter().flat_map(|s| s.points.iter().map(|p| p.0.max(p.1))).fold(0.05, f64::max).min(1.0);
-    body.push_str(&chart(charts::lines("observed lapse rate by predicted probability (bins)", "mean predicted", "observed", &series, (0.0, top), (0.0, top), true)));
+    body.push_str(&chart(charts::lines("observed lapse rate by predicted probability (bins)", "mean predicted", "observed", &series, (0.0, top), (0.0, top), Some("perfect calibration"))));
     body.push_str("<h2>Whom to call first</h2>");
     let curve = |v: &[f64]| -> Vec<(f64, f64)> { std::iter::once((0.0, 0.0)).chain(v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64 / 100.0, y))).collect() };
     let gains: Vec<Series> = models.iter().zip(colors).map(|((role, m), color)| Series { name: format!("{role} {}", m.version), points: curve(&m.evaluation.gains), color }).collect();
-    body.push_str(&chart(charts::lines("share of lapses among the top k% by probability", "share of renewals contacted", "share of lapses", &gains, (0.0, 1.0), (0.0, 1.0), true)));
+    body.push_str(&chart(charts::lines("share of lapses among the top k% by probability", "share of renewals contacted", "share of lapses", &gains, (0.0, 1.0), (0.0, 1.0), Some("random order"))));
     let premium: Vec<Series> =
         models.iter().zip(colors).map(|((role, m), color)| Series { name: format!("{role} {}", m.version), points: curve(&m.evaluation.retained_premium), color }).collect();
-    body.push_str(&chart(charts::lines("share of lapsed premium among the top k% by priority (probability x value)", "share of renewals contacted", "share of lapsed premium", &premium, (0.0, 1.0), (0.0, 1.0), true)));
+    body.push_str(&chart(charts::lines("share of lapsed premium among the top k% by priority (probability x value)", "share of renewals contacted", "share of lapsed premium", &premium, (0.0, 1.0), (0.0, 1.0), Some("random order"))));
     page("Champion and challenger", context, &body)
 }
 
@@ -341,7 +351,8 @@ imply before any label is known (as NannyML's CBPE estimates it); compare it wit
             .filter(|m| m.dimension == dimension)
             .map(|m| {
                 vec![
-                    escape(&format!("{} {}", m.month, if dimension == "all" { "" } else { &m.group })),
+                    escape(&m.month),
+                    escape(if dimension == "all" { "" } else { &m.group }),
                     m.scored.to_string(),
                     m.labelled.to_string(),
                     num(m.roc_auc, 4),
@@ -354,7 +365,7 @@ imply before any label is known (as NannyML's CBPE estimates it); compare it wit
                 ]
             })
             .collect();
-        body.push_str(&table(&["month", "scored", "labelled", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &rows));
+        body.push_str(&table_aligned(&["month", "group", "scored", "labelled", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &rows, 2));
     }
     page("Realised performance", context, &body)
 }
@@ -396,7 +407,7 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> String {
             )),
         ],
     ];
-    body.push_str(&table(&["", ""], &rows));
+    body.push_str(&table_aligned(&["", ""], &rows, 2));
     body.push_str("<h2>Models</h2>");
     let mut models = vec![("challenger", &summary.challenger)];
     if let Some(c) = &summary.champion {
@@ -407,8 +418,8 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> String {
         .map(|(role, m)| vec![format!("{role} {}", escape(&m.version)), escape(&m.family), num(m.roc_auc, 4), num(Some(m.log_loss), 5), num(Some(m.ece), 4), pct(Some(m.mean_predicted))])
         .collect();
     body.push_str(&table(&["model", "family", "ROC AUC", "log loss", "ECE", "mean predicted"], &rows));
-    let rows: Vec<Vec<String>> = summary.guard_rails.iter().map(|r| vec![escape(&r.name), if r.passed { "<span class=\"pass\">pass</span>".into() } else { "<span class=\"fail\">fail</span>".into() }, escape(&r.detail)]).collect();
-    body.push_str(&table(&["guard rail", "verdict", "measured"], &rows));
+    let rows: Vec<Vec<String>> = summary.guard_rails.iter().map(|r| vec![escape(&r.name), verdict_cell(r.passed), escape(&r.detail)]).collect();
+    body.push_str(&table_aligned(&["guard rail", "verdict", "measured"], &rows, 3));
     let _ = write!(
         body,
         "<h2>Drift</h2><p>Against the reference of {}: flagged {}; act {}; score PSI {}.</p>",

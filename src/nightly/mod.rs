@@ -785,6 +785,9 @@ fn write_evaluation_rows(path: &Path, data: &Dataset, rows: &[usize], labels: &[
     if let Some(group) = &data.group {
         columns.push(Column::new("policy_id".into(), rows.iter().map(|&r| group[r].as_str()).collect::<Vec<_>>()));
     }
+    if let Some(number) = &data.installment_no {
+        columns.push(Column::new("installment_no".into(), rows.iter().map(|&r| number[r]).collect::<Vec<_>>()));
+    }
     columns.push(Column::new("lapsed".into(), labels.iter().map(|&y| i32::from(y)).collect::<Vec<_>>()));
     columns.push(Column::new("value".into(), values));
     columns.push(Column::new("challenger".into(), challenger));

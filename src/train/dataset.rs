@@ -77,6 +77,9 @@ pub struct Dataset {
     pub fold: Option<Vec<i64>>,
     /// A grouping key per row (policy_id) so k-fold never splits one policy's rows.
     pub group: Option<Vec<String>>,
+    /// The renewal's installment number, when the table has one (with `group`, the renewal's
+    /// key in the score log and the extract).
+    pub installment_no: Option<Vec<i64>>,
     /// Value at risk per row, for the retained-premium curve.
     pub value: Vec<f64>,
     /// How the value was computed, for reports.
@@ -276,7 +279,12 @@ impl Dataset {
             let cast = c.cast(&DataType::String).ok()?;
             Some(cast.str().ok()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
         });
+        let installment_no = df.column("installment_no").ok().and_then(|c| {
+            let cast = c.cast(&DataType::Int64).ok()?;
+            cast.i64().ok()?.iter().collect::<Option<Vec<i64>>>()
+        });
         Ok(Dataset {
+            installment_no,
             path: path.to_path_buf(),
             label_column,
             labels,
