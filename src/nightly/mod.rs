@@ -47,10 +47,11 @@ pub const EXIT_DONE_NO_PROMOTION: u8 = 3;
 pub const CRASH_AT_ENV: &str = "LAPSE_NIGHTLY_CRASH_AT";
 
 /// The steps, in order; each one is a point the job can be killed at.
-pub const STEPS: [&str; 12] = [
+pub const STEPS: [&str; 13] = [
     "load",
     "snapshot",
     "training-table",
+    "book-reports",
     "train",
     "evaluate",
     "register",
@@ -417,6 +418,22 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
         Ok(Dataset::read(&training_path, &DatasetOptions::default())?)
     })?;
 
+    // The reports that need the book, made now so the book can be dropped before training (it
+    // is the biggest thing in memory besides the training table).
+    let (persistency, realised) = steps.run("book-reports", || {
+        let persistency = crate::persistency::report(book, config.as_of, config.grace_days);
+        let realised = match &config.score_log {
+            Some(dir) if dir.is_dir() => Some(crate::realised::report(dir, book, config.as_of, config.grace_days)?),
+            Some(dir) => {
+                tracing::warn!(score_log = %dir.display(), "no score log there yet: no realised-performance report tonight");
+                None
+            }
+            None => None,
+        };
+        Ok((persistency, realised))
+    })?;
+    drop(loaded);
+
     let outcome = steps.run("train", || {
         let train_config = TrainConfig {
             families: config.families.clone(),
@@ -475,12 +492,18 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
                 Ok(loaded) => match loaded.model.predict(&data, rows) {
                     Err(e) => ChampionState::Unusable { version: version.clone(), reason: format!("cannot score the held-out rows: {e}") },
                     Ok(scores) => {
-                        if let (Some((_, trained_to)), Some((from, _))) = (&loaded.manifest.training_window, &outcome.report.validation_window)
-                            && trained_to >= from
-                        {
-                            notes.push(format!(
-                                "champion {version} was trained on snapshots up to {trained_to}, inside this window (from {from}): the comparison favours it"
-                            ));
+                        // The champion's training and calibration rows should predate this
+                        // window; when they do not, the comparison favours the champion.
+                        if let Some((from, _)) = &outcome.report.validation_window {
+                            if let Some((_, trained_to)) = &loaded.manifest.training_window
+                                && trained_to >= from
+                            {
+                                notes.push(format!("champion {version} was trained on snapshots up to {trained_to}, inside this window (from {from}): the comparison favours it"));
+                            } else if let Some((_, calibrated_to)) = &loaded.manifest.validation_window
+                                && calibrated_to >= from
+                            {
+                                notes.push(format!("champion {version} was calibrated on snapshots up to {calibrated_to}, inside this window (from {from}): the comparison favours it"));
+                            }
                         }
                         champion_eval = Some(Evaluation::of(&labels, &scores, &values));
                         champion_scores = Some(scores);
@@ -559,18 +582,11 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
             write_evaluation_rows(p, &data, &outcome.held_out_rows, &judged.labels, &judged.values, &outcome.held_out_scores, judged.champion_scores.as_deref())
         })?;
 
-        let persistency = crate::persistency::report(book, config.as_of, config.grace_days);
         put("persistency.json", &|p| write_json(p, &persistency))?;
         put("persistency.html", &|p| write_html(p, &crate::html::persistency_page(&context, &persistency)))?;
-
-        match &config.score_log {
-            Some(dir) if dir.is_dir() => {
-                let realised = crate::realised::report(dir, book, config.as_of, config.grace_days)?;
-                put("realised.json", &|p| write_json(p, &realised))?;
-                put("realised.html", &|p| write_html(p, &crate::html::realised_page(&context, &realised)))?;
-            }
-            Some(dir) => tracing::warn!(score_log = %dir.display(), "no score log there yet: no realised-performance report tonight"),
-            None => {}
+        if let Some(realised) = &realised {
+            put("realised.json", &|p| write_json(p, realised))?;
+            put("realised.html", &|p| write_html(p, &crate::html::realised_page(&context, realised)))?;
         }
         let drift_facts = DriftFacts {
             model: drift_model,
