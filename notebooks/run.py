@@ -1,0 +1,105 @@
+"""Runs the analysts' notebooks headless on the committed sample book, so they cannot rot.
+
+1. `lapse nightly` for five month-end nights on `training-data-samples/book` (the nights are
+   replayed as of past dates: features and labels only use what was known at each night);
+2. `lapse serve` on the fourth night's champion and snapshot, asked for a call list and a few
+   scores, so there is a real score log; the fifth night reads it (realised performance);
+3. every notebook in this directory executed with nbclient; the executed copies (with their
+   outputs and charts) are written to WORK/executed/. Any failing cell fails the run.
+
+    python notebooks/run.py [--lapse PATH] [--work DIR]
+
+The lapse binary defaults to $CARGO_TARGET_DIR/debug/lapse (built by `cargo build` or the tests).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NIGHTS = ["2026-05-31", "2026-06-30", "2026-07-31", "2026-08-31"]
+LAST_NIGHT = "2026-09-30"
+
+
+def lapse(binary, *args):
+    result = subprocess.run([str(binary), *args], env={**os.environ, "LAPSE_LOG": "warn"}, capture_output=True, text=True)
+    # 0 = promoted, 3 = champion kept: both are a completed night.
+    if result.returncode not in (0, 3):
+        sys.exit(f"lapse {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    print(result.stdout.strip())
+
+
+def night(binary, work, as_of, *extra):
+    lapse(binary, "nightly", "--data", str(ROOT / "training-data-samples" / "book"), "--models", str(work / "models"),
+          "--out", str(work / "reports"), "--as-of", as_of, *extra)
+
+
+def serve_a_little(binary, work):
+    """Starts the real server, fills the score log with a call list and a few scores, stops it."""
+    server = subprocess.Popen(
+        [str(binary), "serve", "--no-auth", "--addr", "127.0.0.1:0", "--models", str(work / "models"),
+         "--snapshot", str(work / "reports" / "snapshot.parquet"), "--score-log", str(work / "score-log")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn"})
+    try:
+        base = server.stdout.readline().strip().removeprefix("listening on ")
+        with urllib.request.urlopen(f"{base}/v1/queue?capacity=200&limit=200", timeout=30) as response:
+            queue = json.load(response)
+        keys = [{"policy_id": r["policy_id"]} for r in queue["items"][:20]]
+        request = urllib.request.Request(f"{base}/v1/score", data=json.dumps({"renewals": keys}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            scored = json.load(response)
+        print(f"served {len(queue['items'])} queue entries and {len(scored['results'])} scores from {base}")
+    finally:
+        server.send_signal(signal.SIGTERM)  # graceful: drains and syncs the score log
+        if server.wait(timeout=60) != 0:
+            sys.exit("lapse serve did not stop cleanly")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    parser.add_argument("--lapse", type=Path, default=target / "debug" / "lapse")
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args()
+    if not args.lapse.exists():
+        sys.exit(f"no lapse binary at {args.lapse} (cargo build, or --lapse PATH)")
+    work = args.work or Path(tempfile.mkdtemp(prefix="lapse-notebooks-"))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    for as_of in NIGHTS:
+        night(args.lapse, work, as_of)
+    serve_a_little(args.lapse, work)
+    night(args.lapse, work, LAST_NIGHT, "--score-log", str(work / "score-log"))
+
+    os.environ["LAPSE_REPORTS"] = str(work / "reports")
+    os.environ["LAPSE_SCORE_LOG"] = str(work / "score-log")
+    os.environ["LAPSE_SNAPSHOT"] = str(work / "reports" / "snapshot.parquet")
+    executed = work / "executed"
+    executed.mkdir()
+    notebooks = sorted(HERE.glob("*.ipynb"))
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+        nbformat.write(notebook, executed / path.name)
+        images = sum(1 for cell in notebook.cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+        print(f"executed {path.name}: {len(notebook.cells)} cells, {images} charts -> {executed / path.name}")
+        if images == 0:
+            sys.exit(f"{path.name} drew no chart")
+    print(f"{len(notebooks)} notebooks ran; work directory {work}")
+
+
+if __name__ == "__main__":
+    main()
