@@ -61,6 +61,9 @@ pub struct RealisedArgs {
     /// Write the report as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page here (charts inline).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +81,9 @@ pub struct PersistencyArgs {
     /// Write the report as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page here (charts inline).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = OnError::Strict)]
     pub on_error: OnError,
@@ -101,6 +107,9 @@ pub struct DriftArgs {
     /// Write the full report as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page here (charts inline).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// PSI from which a feature is to watch.
     #[arg(long, default_value_t = 0.1)]
     pub watch: f64,

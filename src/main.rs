@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
-            if error.chain().any(|e| is_input_error(e)) {
+            if error.chain().any(is_input_error) {
                 ExitCode::from(EXIT_INPUT_REJECTED)
             } else {
                 ExitCode::FAILURE
@@ -529,6 +529,14 @@ fn run_drift(args: DriftArgs) -> Result<()> {
     if let Some(out) = &args.out {
         write_json(out, &report)?;
     }
+    if let Some(path) = &args.html {
+        let against = match (&args.model, &args.reference) {
+            (Some(version), _) => version.clone(),
+            (_, Some(path)) => path.display().to_string(),
+            _ => String::new(),
+        };
+        write_html(path, &lapse::html::drift_page(&html_context(&args.current.display().to_string()), &against, &report))?;
+    }
     Ok(())
 }
 
@@ -545,6 +553,9 @@ fn run_persistency(args: PersistencyArgs) -> Result<()> {
     if let Some(out) = &args.out {
         write_json(out, &report)?;
         println!("full report (with product type and region): {}", out.display());
+    }
+    if let Some(path) = &args.html {
+        write_html(path, &lapse::html::persistency_page(&html_context(&report.as_of), &report))?;
     }
     Ok(())
 }
@@ -565,7 +576,21 @@ fn run_realised(args: RealisedArgs) -> Result<()> {
     if let Some(out) = &args.out {
         write_json(out, &report)?;
     }
+    if let Some(path) = &args.html {
+        write_html(path, &lapse::html::realised_page(&html_context(&report.outcomes_as_of), &report))?;
+    }
     Ok(())
+}
+
+/// A report page, written atomically.
+fn write_html(path: &Path, page: &str) -> Result<()> {
+    lapse::io_util::atomic_write(path, |w| std::io::Write::write_all(w, page.as_bytes()))?;
+    Ok(())
+}
+
+/// The page header of a report made by hand (`night` is what the report is about).
+fn html_context(night: &str) -> lapse::html::Context {
+    lapse::html::Context { night: night.to_string(), generated_at: lapse::dates::now_utc_rfc3339() }
 }
 
 /// A report as pretty JSON, written atomically.

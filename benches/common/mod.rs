@@ -25,6 +25,8 @@ pub struct Measured {
 }
 
 /// Runs the command and waits for it with `wait4`, which reports the child's peak RSS.
+// The child is reaped by `wait4` below, which clippy does not see.
+#[allow(clippy::zombie_processes)]
 pub fn measure(command: &mut Command) -> Measured {
     let started = Instant::now();
     let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn lapse");

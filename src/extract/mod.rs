@@ -218,13 +218,16 @@ fn settle_keys(frame: &TableFrame, ids: &StringChunked) -> (Vec<u32>, FxHashMap<
     (keep, rejected)
 }
 
+/// One slice's resolved keys, and its (row, key) problems.
+type Resolved = (Vec<Option<u32>>, Vec<(usize, Option<String>)>);
+
 /// Resolves a foreign key per row. Unknown keys are flagged; keys of rejected rows are flagged
 /// only when skipping (in strict mode the run fails on the rejected row itself).
 fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target: &Keys, strict: bool) -> Vec<Option<u32>> {
     // Each thread resolves a contiguous slice; results are concatenated in row order.
     let parts = rayon::current_num_threads().max(1);
     let n = values.len();
-    let resolved: Vec<(Vec<Option<u32>>, Vec<(usize, Option<String>)>)> = (0..parts)
+    let resolved: Vec<Resolved> = (0..parts)
         .into_par_iter()
         .map(|part| {
             let (start, end) = (part * n / parts, (part + 1) * n / parts);
@@ -252,7 +255,7 @@ fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target:
 }
 
 /// Resolves one slice starting at row `first`; misses are (row, the key when it is reported).
-fn resolve_slice(values: &StringChunked, first: usize, target: &Keys, strict: bool) -> (Vec<Option<u32>>, Vec<(usize, Option<String>)>) {
+fn resolve_slice(values: &StringChunked, first: usize, target: &Keys, strict: bool) -> Resolved {
     let mut out = Vec::with_capacity(values.len());
     let mut misses = Vec::new();
     // Extracts are usually sorted by key: remember the last hit and skip most hash lookups.

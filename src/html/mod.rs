@@ -430,3 +430,51 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> String {
     );
     page(&format!("Nightly run {}", summary.as_of), context, &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{BinShares, FeatureDrift, Thresholds};
+
+    #[test]
+    fn text_from_the_data_is_escaped_and_pages_are_whole() {
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        let hostile = "<script>alert(1)</script>";
+        let feature = FeatureDrift {
+            feature: hostile.into(),
+            kind: "categorical",
+            psi: 0.3,
+            ks: None,
+            missing_reference: 0.0,
+            missing_current: 0.0,
+            unseen_share: Some(0.2),
+            status: "act",
+            bins: vec![
+                BinShares { bin: hostile.into(), reference: 1.0, current: 0.8 },
+                BinShares { bin: "unseen".into(), reference: 0.0, current: 0.2 },
+            ],
+        };
+        let report = DriftReport {
+            reference_rows: 10,
+            current_rows: 10,
+            thresholds: Thresholds::default(),
+            features: vec![feature],
+            flagged: vec![hostile.into()],
+            missing_features: vec![],
+        };
+        let page = drift_page(&Context { night: "2026-09-30".into(), generated_at: "now".into() }, "v0001", &report);
+        assert!(!page.contains("<script"), "unescaped text in the page");
+        assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+        assert!(page.contains("<svg") && !page.contains("chart not drawn"));
+    }
+
+    #[test]
+    fn a_chart_without_data_becomes_a_note() {
+        let page = drift_page(
+            &Context { night: "n".into(), generated_at: "g".into() },
+            "v",
+            &DriftReport { reference_rows: 0, current_rows: 0, thresholds: Thresholds::default(), features: vec![], flagged: vec![], missing_features: vec![] },
+        );
+        assert!(page.contains("chart not drawn: nothing to draw"));
+    }
+}

@@ -683,6 +683,10 @@ fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -
         fs::rename(&staged_report, &target).with_context(|| format!("renaming {} to {}", staged_report.display(), target.display()))?;
     }
     fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+    // The staging root goes too when no other night is in it (fails harmlessly otherwise).
+    if let Some(root) = staging.parent() {
+        let _ = fs::remove_dir(root);
+    }
     tracing::info!(reports = %target.display(), "night done");
     Ok(())
 }

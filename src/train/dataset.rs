@@ -145,8 +145,8 @@ fn parse_label(value: &AnyValue<'_>) -> Option<Option<u8>> {
             _ => return None,
         },
         other => match other.extract::<f64>() {
-            Some(v) if v == 1.0 => Some(1),
-            Some(v) if v == 0.0 => Some(0),
+            Some(1.0) => Some(1),
+            Some(0.0) => Some(0),
             _ => return None,
         },
     })
@@ -158,7 +158,7 @@ fn dates_of(column: &Column) -> Option<Vec<Day>> {
         DataType::String => column.cast(&DataType::Date).ok()?,
         _ => return None,
     };
-    cast.date().ok()?.physical().iter().map(|d| d).collect::<Option<Vec<Day>>>()
+    cast.date().ok()?.physical().iter().collect::<Option<Vec<Day>>>()
 }
 
 /// A frame column's values as a feature: numbers (and booleans) as numbers, text that is all
