@@ -83,8 +83,14 @@ fn a_registered_model_carries_its_reference_and_drift_reports_the_score() {
     lapse(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("today.parquet")]);
     lapse(&["train", "--features", &p("train.parquet"), "--model", "gbdt", "--models", &p("models")]);
     assert!(dir.path().join("models/v0001/reference.json").exists());
-    let printed = lapse(&["drift", "--model", "champion", "--models", &p("models"), "--current", &p("today.parquet"), "--out", &p("drift.json")]);
+    let printed = lapse(&["drift", "--model", "champion", "--models", &p("models"), "--current", &p("today.parquet"), "--out", &p("drift.json"), "--html", &p("drift.html")]);
     assert!(printed.contains("features flagged"), "{printed}");
+    let page = fs::read_to_string(dir.path().join("drift.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("model score: PSI") && !page.contains("chart not drawn"), "the HTML page");
+    // The persistency report as a page too.
+    lapse(&["persistency", "--data", &p("book"), "--as-of", "2026-06-30", "--html", &p("persistency.html")]);
+    let page = fs::read_to_string(dir.path().join("persistency.html")).unwrap();
+    assert!(page.contains("persistency by issue year") && page.contains("<svg") && !page.contains("chart not drawn"));
     let report: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("drift.json")).unwrap()).unwrap();
     let features = report["features"].as_array().unwrap();
     assert_eq!(features.len(), 56, "55 features and the score");

@@ -345,6 +345,13 @@ pub fn run(config: &NightlyConfig) -> Result<NightlyOutcome> {
         return Ok(NightlyOutcome { summary, already_done: true, replayed: false });
     }
     let staging = config.staging();
+    // Another night left unfinished (failed, or killed and not run again) is said, not touched:
+    // running that night again finishes or redoes it.
+    if let Ok(entries) = fs::read_dir(config.out.join(".staging")) {
+        for other in entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| *n != config.night()) {
+            tracing::warn!(night = %other, "night {other} was left unfinished: run `lapse nightly --as-of {other}` again to finish it, or delete its staging directory");
+        }
+    }
     let plan_path = staging.join("report").join(SUMMARY);
     let mut steps = Steps { times: Vec::new() };
     let (mut summary, replayed) = if plan_path.exists() {
