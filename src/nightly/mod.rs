@@ -419,10 +419,10 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
 
     let training_path = staging.join("training.parquet");
     let dates = config.training_dates();
-    let data = steps.run("training-table", || {
+    steps.run("training-table", || {
         let plan = BuildPlan { as_of: dates.clone(), horizon_days: config.horizon_days, grace_days: config.grace_days, extract_date: config.as_of };
         plan.write_with_progress(book, &training_path, config.progress)?;
-        Ok(Dataset::read(&training_path, &DatasetOptions::default())?)
+        Ok(())
     })?;
 
     // The reports that need the book, made now so the book can be dropped before training (it
@@ -441,7 +441,9 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
     })?;
     drop(loaded);
 
-    let outcome = steps.run("train", || {
+    let (data, outcome) = steps.run("train", || {
+        // Read only now: the training table and the book are the two biggest things in memory.
+        let data = Dataset::read(&training_path, &DatasetOptions::default())?;
         let train_config = TrainConfig {
             families: config.families.clone(),
             validation: Some(Validation::OutOfTime),
@@ -450,7 +452,8 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
             params: config.params.clone(),
             progress: config.progress,
         };
-        Ok(train(&data, &train_config)?)
+        let outcome = train(&data, &train_config)?;
+        Ok((data, outcome))
     })?;
     let challenger_sha = sha256_hex(&outcome.model.to_json());
 

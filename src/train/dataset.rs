@@ -215,17 +215,54 @@ impl Dataset {
             }
         }
         let unlabelled_rows = df.height() - labels.len();
-        let df = df
-            .take(&IdxCa::from_vec("rows".into(), keep_rows))
-            .map_err(|e| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        // Keep the labelled rows (no copy when every row is labelled).
+        let df = if unlabelled_rows == 0 {
+            df
+        } else {
+            df.take(&IdxCa::from_vec("rows".into(), keep_rows)).map_err(|e| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() })?
+        };
 
         let keys: BTreeSet<String> = match meta("lapse.key_columns") {
             Some(list) => list.split(',').map(str::to_string).collect(),
             None => DEFAULT_KEY_COLUMNS.iter().map(|s| s.to_string()).collect(),
         };
+        let numeric_column = |name: &str| -> Option<Vec<f64>> {
+            let column = df.column(name).ok()?;
+            let cast = column.cast(&DataType::Float64).ok()?;
+            Some(cast.f64().ok()?.iter().map(|v| v.unwrap_or(0.0)).collect())
+        };
+        let (value, value_source) = match &options.value_column {
+            Some(name) => (
+                numeric_column(name).ok_or_else(|| DatasetError::Unusable { path: path.to_path_buf(), message: format!("value column {name:?} is missing or not numeric") })?,
+                name.clone(),
+            ),
+            None => match (numeric_column("annualized_premium"), numeric_column("remaining_payment_years")) {
+                (Some(premium), Some(years)) => {
+                    (premium.iter().zip(&years).map(|(p, y)| p * y.max(1.0)).collect(), "annualized_premium x remaining_payment_years".into())
+                }
+                (Some(premium), None) => (premium, "annualized_premium".into()),
+                _ => (vec![1.0; labels.len()], "1 per renewal (no value column)".into()),
+            },
+        };
+        let as_of = df.column("as_of").ok().and_then(dates_of);
+        let due_date = df.column("due_date").ok().and_then(dates_of);
+        let fold = df.column("fold").ok().and_then(|c| {
+            let cast = c.cast(&DataType::Int64).ok()?;
+            cast.i64().ok()?.iter().collect::<Option<Vec<i64>>>()
+        });
+        let group = df.column("policy_id").ok().and_then(|c| {
+            let cast = c.cast(&DataType::String).ok()?;
+            Some(cast.str().ok()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+        });
+        let installment_no = df.column("installment_no").ok().and_then(|c| {
+            let cast = c.cast(&DataType::Int64).ok()?;
+            cast.i64().ok()?.iter().collect::<Option<Vec<i64>>>()
+        });
         let mut excluded = Vec::new();
         let mut features = Vec::new();
-        for column in df.columns() {
+        // Columns are converted one at a time and dropped as they go, so the frame and the feature
+        // columns are not both held whole (this read is the trainer's memory peak).
+        for column in df.into_columns() {
             let name = column.name().to_string();
             let why = if name == label_column {
                 Some("label")
@@ -246,43 +283,11 @@ impl Dataset {
                 excluded.push((name, why.to_string()));
                 continue;
             }
-            features.push(FeatureColumn { name, values: feature_values(column) });
+            features.push(FeatureColumn { name, values: feature_values(&column) });
         }
         if features.is_empty() {
             return Err(DatasetError::NoFeatures { path: path.to_path_buf() });
         }
-        let numeric_column = |name: &str| -> Option<Vec<f64>> {
-            let column = df.column(name).ok()?;
-            let cast = column.cast(&DataType::Float64).ok()?;
-            Some(cast.f64().ok()?.iter().map(|v| v.unwrap_or(0.0)).collect())
-        };
-        let (value, value_source) = match &options.value_column {
-            Some(name) => (
-                numeric_column(name).ok_or_else(|| DatasetError::Unusable { path: path.to_path_buf(), message: format!("value column {name:?} is missing or not numeric") })?,
-                name.clone(),
-            ),
-            None => match (numeric_column("annualized_premium"), numeric_column("remaining_payment_years")) {
-                (Some(premium), Some(years)) => {
-                    (premium.iter().zip(&years).map(|(p, y)| p * y.max(1.0)).collect(), "annualized_premium x remaining_payment_years".into())
-                }
-                (Some(premium), None) => (premium, "annualized_premium".into()),
-                _ => (vec![1.0; df.height()], "1 per renewal (no value column)".into()),
-            },
-        };
-        let as_of = df.column("as_of").ok().and_then(dates_of);
-        let due_date = df.column("due_date").ok().and_then(dates_of);
-        let fold = df.column("fold").ok().and_then(|c| {
-            let cast = c.cast(&DataType::Int64).ok()?;
-            cast.i64().ok()?.iter().collect::<Option<Vec<i64>>>()
-        });
-        let group = df.column("policy_id").ok().and_then(|c| {
-            let cast = c.cast(&DataType::String).ok()?;
-            Some(cast.str().ok()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
-        });
-        let installment_no = df.column("installment_no").ok().and_then(|c| {
-            let cast = c.cast(&DataType::Int64).ok()?;
-            cast.i64().ok()?.iter().collect::<Option<Vec<i64>>>()
-        });
         Ok(Dataset {
             installment_no,
             path: path.to_path_buf(),
