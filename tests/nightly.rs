@@ -211,12 +211,28 @@ fn first_night_promotes_then_a_night_is_judged_against_the_champion_and_logged()
 #[test]
 fn the_reports_are_written_as_json_and_self_contained_html() {
     let ws = after_first_night().copy();
-    let out = ws.night(SECOND);
+    // A score log as the server writes it: three renewals of the served snapshot scored in July.
+    let served = ParquetReader::new(fs::File::open(ws.reports().join("snapshot.parquet")).unwrap()).finish().unwrap();
+    let ids = served.column("policy_id").unwrap().str().unwrap().clone();
+    let numbers = served.column("installment_no").unwrap().i32().unwrap().clone();
+    let log_dir = ws.path().join("score-log");
+    fs::create_dir_all(&log_dir).unwrap();
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{{\"time\":\"2026-07-15T08:00:00Z\",\"request_id\":\"r{i}\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{}\",\"installment_no\":{},\"probability\":0.2}}\n",
+                ids.get(i).unwrap(),
+                numbers.get(i).unwrap()
+            )
+        })
+        .collect();
+    fs::write(log_dir.join("scores-2026-07-15.jsonl"), lines).unwrap();
+    let out = ws.command(SECOND).arg("--score-log").arg(&log_dir).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
     let dir = ws.reports().join(SECOND);
     let summary = ws.summary(SECOND);
     let files: Vec<&str> = summary["reports"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    for name in ["index.html", "drift.json", "drift.html", "evaluation.json", "evaluation.html", "evaluation.parquet", "persistency.json", "persistency.html"] {
+    for name in ["index.html", "drift.json", "drift.html", "evaluation.json", "evaluation.html", "evaluation.parquet", "persistency.json", "persistency.html", "realised.json", "realised.html"] {
         assert!(files.contains(&name), "{name} not listed in {files:?}");
         assert!(dir.join(name).is_file(), "{name} missing");
     }
@@ -246,6 +262,11 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     assert_eq!(names, ["as_of", "policy_id", "installment_no", "lapsed", "value", "challenger", "champion"]);
     let persistency: Value = serde_json::from_slice(&fs::read(dir.join("persistency.json")).unwrap()).unwrap();
     assert_eq!(persistency["as_of"], SECOND);
+    // The score log joined with the outcomes known at the night: the three renewals in July.
+    let realised: Value = serde_json::from_slice(&fs::read(dir.join("realised.json")).unwrap()).unwrap();
+    assert_eq!(realised["log_lines"], 3);
+    let july = realised["months"].as_array().unwrap().iter().find(|m| m["dimension"] == "all").unwrap();
+    assert_eq!((july["month"].as_str(), july["scored"].as_u64()), (Some("2026-07"), Some(3)));
 }
 
 #[test]
