@@ -74,11 +74,14 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// [`table`] with the first `left` columns left-aligned (text).
 fn table_aligned(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
     let class = |i: usize| if i < left { " class=\"l\"" } else { "" };
-    let mut out = String::from("<table><tr>");
-    for (i, h) in header.iter().enumerate() {
-        let _ = write!(out, "<th{}>{}</th>", class(i), escape(h));
+    let mut out = String::from("<table>");
+    if header.iter().any(|h| !h.is_empty()) {
+        out.push_str("<tr>");
+        for (i, h) in header.iter().enumerate() {
+            let _ = write!(out, "<th{}>{}</th>", class(i), escape(h));
+        }
+        out.push_str("</tr>");
     }
-    out.push_str("</tr>");
     for row in rows {
         out.push_str("<tr>");
         for (i, cell) in row.iter().enumerate() {
@@ -383,8 +386,9 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> String {
     let links: String = summary
         .reports
         .iter()
-        .filter(|r| r.ends_with(".html"))
+        .filter(|r| r.ends_with(".html") && r.as_str() != "index.html")
         .map(|r| format!("<li><a href=\"{0}\">{0}</a> (<a href=\"{1}\">json</a>)</li>", escape(r), escape(&r.replace(".html", ".json"))))
+        .chain(std::iter::once("<li><a href=\"nightly.json\">nightly.json</a>: this run, for machines</li>".to_string()))
         .collect();
     let _ = write!(body, "<h2>Reports</h2><ul>{links}</ul>");
     body.push_str("<h2>Inputs</h2>");
