@@ -120,7 +120,8 @@ pub fn drift_page(context: &Context, model: &str, report: &DriftReport) -> Strin
     let _ = write!(
         body,
         "<p>Today's scoring snapshot ({} renewals) against the training reference of model <b>{}</b> ({} rows). \
-PSI at or above {} is <span class=\"watch\">watch</span>, at or above {} <span class=\"act\">act</span>. \
+PSI at or above {} is <span class=\"watch\">watch</span>, at or above {} <span class=\"act\">act</span>, when it is also above its noise \
+(the PSI that samples of these sizes from one population exceed once in a hundred; it matters for small snapshots). \
 Numbers are binned at the reference deciles, categories by level, each with an unseen and a missing bucket.</p>",
         report.current_rows,
         escape(model),
@@ -173,6 +174,7 @@ Numbers are binned at the reference deciles, categories by level, each with an u
                 escape(&f.feature),
                 escape(f.kind),
                 num(Some(f.psi), 4),
+                num(Some(f.psi_noise), 4),
                 num(f.ks, 4),
                 pct(Some(f.missing_reference)),
                 pct(Some(f.missing_current)),
@@ -181,7 +183,7 @@ Numbers are binned at the reference deciles, categories by level, each with an u
             ]
         })
         .collect();
-    body.push_str(&table(&["feature", "kind", "PSI", "KS", "missing (reference)", "missing (today)", "unseen levels", "status"], &rows));
+    body.push_str(&table(&["feature", "kind", "PSI", "PSI noise", "KS", "missing (reference)", "missing (today)", "unseen levels", "status"], &rows));
     page("Drift report", context, &body)
 }
 
@@ -448,6 +450,7 @@ mod tests {
             feature: hostile.into(),
             kind: "categorical",
             psi: 0.3,
+            psi_noise: 0.0,
             ks: None,
             missing_reference: 0.0,
             missing_current: 0.0,

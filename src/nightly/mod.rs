@@ -398,7 +398,8 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
         if !loaded.rejected.is_empty() {
             let path = report_dir.join("rejects.csv");
             loaded.rejected.write_rejects(&path)?;
-            tracing::warn!(rows = loaded.rejected.bad_row_count(), rejects = %path.display(), "bad rows skipped (--on-error skip)");
+            let published = config.report_dir().join("rejects.csv");
+            tracing::warn!(rows = loaded.rejected.bad_row_count(), rejects = %published.display(), "bad rows skipped (--on-error skip); their reasons will be in the night's reports");
         }
         Ok(loaded)
     })?;
