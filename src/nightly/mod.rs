@@ -17,13 +17,17 @@
 //! keeps two runs from overlapping. `docs/nightly.md` is the operator's guide.
 
 pub mod decision;
+mod summary;
+
+pub use summary::{DecisionLine, DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, StepTime, TrainingFacts};
+use summary::upsert_decision;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::dates::{add_months, format_day, Day};
 use crate::drift::{self, DriftReport, Reference, Thresholds};
@@ -34,7 +38,7 @@ use crate::metrics::Evaluation;
 use crate::model::LapseModel;
 use crate::registry::{sha256_file, sha256_hex, Registry};
 use crate::train::dataset::{FeatureColumn, FeatureValues};
-use crate::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, Validation};
+use crate::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, TrainOutcome, Validation};
 use decision::{ChallengerFacts, ChampionState, Decision, GuardRail, PromotionPolicy};
 
 /// Exit code: done, the challenger was promoted.
@@ -154,115 +158,6 @@ impl NightlyConfig {
 #[derive(Debug, thiserror::Error)]
 #[error("input rejected: {0}")]
 pub struct InputRejected(pub String);
-
-/// A model as the run judged it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JudgedModel {
-    pub version: String,
-    pub family: String,
-    /// Calibrated held-out figures on the out-of-time window.
-    pub roc_auc: Option<f64>,
-    pub log_loss: f64,
-    pub ece: f64,
-    pub mean_predicted: f64,
-    pub top_decile_lift: Option<f64>,
-}
-
-impl JudgedModel {
-    fn of(version: &str, family: &str, e: &Evaluation) -> Self {
-        JudgedModel {
-            version: version.to_string(),
-            family: family.to_string(),
-            roc_auc: e.roc_auc,
-            log_loss: e.log_loss,
-            ece: e.ece,
-            mean_predicted: e.mean_predicted,
-            top_decile_lift: e.top_decile_lift,
-        }
-    }
-}
-
-/// Seconds spent in one step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepTime {
-    pub step: String,
-    pub seconds: f64,
-}
-
-/// One night, as `REPORTS/T/nightly.json` records it (and, in staging, the plan the commit
-/// phase applies).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub as_of: String,
-    pub started_at: String,
-    pub lapse_version: String,
-    pub data: String,
-    pub models: String,
-    pub extract: ExtractFacts,
-    pub snapshot: SnapshotFacts,
-    pub training: TrainingFacts,
-    pub challenger: JudgedModel,
-    /// The champion when the run started.
-    pub champion_before: Option<String>,
-    /// The champion judged on the same rows (None: no champion, or unusable; see decision).
-    pub champion: Option<JudgedModel>,
-    /// Notes on the comparison (e.g. the champion had seen part of the window).
-    pub notes: Vec<String>,
-    pub guard_rails: Vec<GuardRail>,
-    pub decision: Decision,
-    /// The champion after the run.
-    pub champion_after: Option<String>,
-    pub drift: DriftFacts,
-    /// Report files in `REPORTS/T/`.
-    pub reports: Vec<String>,
-    pub steps: Vec<StepTime>,
-    pub exit_code: u8,
-    /// Set when the commit phase finished.
-    pub finished_at: Option<String>,
-    /// The commit phase was applied by a later run (this run had been killed after its plan).
-    #[serde(default)]
-    pub replayed: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExtractFacts {
-    pub policies: usize,
-    pub installments: usize,
-    pub events: usize,
-    pub rejected_rows: usize,
-    pub latest_observed: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SnapshotFacts {
-    /// The served snapshot.
-    pub path: String,
-    pub rows: usize,
-    pub sha256: String,
-    pub horizon_days: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainingFacts {
-    pub snapshots: Vec<String>,
-    pub rows_labelled: usize,
-    pub rows_unlabelled: usize,
-    pub rows_train: usize,
-    pub rows_validation: usize,
-    pub lapse_rate: f64,
-    pub training_window: Option<(String, String)>,
-    pub validation_window: Option<(String, String)>,
-    pub table_sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DriftFacts {
-    /// The model whose training reference today's snapshot was compared with.
-    pub model: String,
-    pub flagged: Vec<String>,
-    pub act: Vec<String>,
-    pub score_psi: Option<f64>,
-}
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -461,76 +356,7 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
     // Today's snapshot as the trainer types feature columns.
     let snapshot_features = drift::read_features(&staged_snapshot).map_err(|e| anyhow::anyhow!("{}: {e}", staged_snapshot.display()))?;
 
-    struct Judged {
-        labels: Vec<u8>,
-        values: Vec<f64>,
-        challenger: Evaluation,
-        champion_before: Option<String>,
-        champion_scores: Option<Vec<f64>>,
-        champion_eval: Option<Evaluation>,
-        champion_model: Option<(String, LapseModel)>,
-        rails: Vec<GuardRail>,
-        decision: Decision,
-        notes: Vec<String>,
-    }
-    let judged = steps.run("evaluate", || {
-        let rows = &outcome.held_out_rows;
-        let labels: Vec<u8> = rows.iter().map(|&r| data.labels[r]).collect();
-        let values: Vec<f64> = rows.iter().map(|&r| data.value[r]).collect();
-        let challenger = Evaluation::of(&labels, &outcome.held_out_scores, &values);
-        let feature_names: Vec<&str> = data.features.iter().map(|f| f.name.as_str()).collect();
-        let absent: Vec<String> = FEATURES.iter().filter(|f| !feature_names.contains(&f.name)).map(|f| f.name.to_string()).collect();
-        let today = outcome.reference.compare(&snapshot_features, config.thresholds);
-        let mut missing_today: Vec<String> = today.missing_features.iter().filter(|f| f.as_str() != drift::SCORE).cloned().collect();
-        missing_today.extend(today.features.iter().filter(|f| f.missing_current >= 0.999 && f.missing_reference < 0.999).map(|f| f.feature.clone()));
-        let cannot_score_today = outcome.model.design(&snapshot_features, &[0]).err().filter(|_| snapshot_rows > 0);
-        let facts = ChallengerFacts {
-            train_rows: outcome.report.rows_train,
-            evaluation: &challenger,
-            features_absent_from_training: absent,
-            features_missing_today: missing_today,
-            cannot_score_today,
-        };
-        let rails = decision::guard_rails(&config.policy, &facts);
-        let champion_before = registry.champion()?;
-        let mut notes = Vec::new();
-        let (mut champion_scores, mut champion_eval, mut champion_model) = (None, None, None);
-        let state = match &champion_before {
-            None => ChampionState::None,
-            Some(version) => match registry.load(version) {
-                Err(e) => ChampionState::Unusable { version: version.clone(), reason: e.to_string() },
-                Ok(loaded) if loaded.manifest.artifact_sha256 == challenger_sha => ChampionState::Same { version: version.clone() },
-                Ok(loaded) => match loaded.model.predict(&data, rows) {
-                    Err(e) => ChampionState::Unusable { version: version.clone(), reason: format!("cannot score the held-out rows: {e}") },
-                    Ok(scores) => {
-                        // The champion's training and calibration rows should predate this
-                        // window; when they do not, the comparison favours the champion.
-                        if let Some((from, _)) = &outcome.report.validation_window {
-                            if let Some((_, trained_to)) = &loaded.manifest.training_window
-                                && trained_to >= from
-                            {
-                                notes.push(format!("champion {version} was trained on snapshots up to {trained_to}, inside this window (from {from}): the comparison favours it"));
-                            } else if let Some((_, calibrated_to)) = &loaded.manifest.validation_window
-                                && calibrated_to >= from
-                            {
-                                notes.push(format!("champion {version} was calibrated on snapshots up to {calibrated_to}, inside this window (from {from}): the comparison favours it"));
-                            }
-                        }
-                        champion_eval = Some(Evaluation::of(&labels, &scores, &values));
-                        champion_scores = Some(scores);
-                        champion_model = Some((version.clone(), loaded.model));
-                        ChampionState::Scored { version: version.clone(), evaluation: champion_eval.as_ref().expect("just set") }
-                    }
-                },
-            },
-        };
-        if let ChampionState::Unusable { reason, .. } = &state {
-            notes.push(format!("champion unusable: {reason}"));
-        }
-        let decision = decision::decide(&config.policy, &rails, &challenger, &state);
-        tracing::info!(promote = decision.promote, reason = %decision.reasons[0], "decision");
-        Ok(Judged { labels, values, challenger, champion_before, champion_scores, champion_eval, champion_model, rails, decision, notes })
-    })?;
+    let judged = steps.run("evaluate", || judge(config, &registry, &data, &outcome, &snapshot_features, snapshot_rows, &challenger_sha))?;
 
     let version = steps.run("register", || {
         if let Some(version) = registry.find_artifact(&challenger_sha)? {
@@ -659,6 +485,89 @@ fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
     })
 }
 
+/// The challenger and the champion judged on the same held-out rows, and the decision.
+struct Judged {
+    labels: Vec<u8>,
+    values: Vec<f64>,
+    challenger: Evaluation,
+    champion_before: Option<String>,
+    champion_scores: Option<Vec<f64>>,
+    champion_eval: Option<Evaluation>,
+    champion_model: Option<(String, LapseModel)>,
+    rails: Vec<GuardRail>,
+    decision: Decision,
+    notes: Vec<String>,
+}
+
+/// Judges the challenger (guard rails) and the champion on the challenger's held-out rows, and
+/// decides.
+fn judge(
+    config: &NightlyConfig,
+    registry: &Registry,
+    data: &Dataset,
+    outcome: &TrainOutcome,
+    snapshot_features: &[FeatureColumn],
+    snapshot_rows: usize,
+    challenger_sha: &str,
+) -> Result<Judged> {
+    let rows = &outcome.held_out_rows;
+    let labels: Vec<u8> = rows.iter().map(|&r| data.labels[r]).collect();
+    let values: Vec<f64> = rows.iter().map(|&r| data.value[r]).collect();
+    let challenger = Evaluation::of(&labels, &outcome.held_out_scores, &values);
+    let feature_names: Vec<&str> = data.features.iter().map(|f| f.name.as_str()).collect();
+    let absent: Vec<String> = FEATURES.iter().filter(|f| !feature_names.contains(&f.name)).map(|f| f.name.to_string()).collect();
+    let today = outcome.reference.compare(snapshot_features, config.thresholds);
+    let mut missing_today: Vec<String> = today.missing_features.iter().filter(|f| f.as_str() != drift::SCORE).cloned().collect();
+    missing_today.extend(today.features.iter().filter(|f| f.missing_current >= 0.999 && f.missing_reference < 0.999).map(|f| f.feature.clone()));
+    let cannot_score_today = outcome.model.design(snapshot_features, &[0]).err().filter(|_| snapshot_rows > 0);
+    let facts = ChallengerFacts {
+        train_rows: outcome.report.rows_train,
+        evaluation: &challenger,
+        features_absent_from_training: absent,
+        features_missing_today: missing_today,
+        cannot_score_today,
+    };
+    let rails = decision::guard_rails(&config.policy, &facts);
+    let champion_before = registry.champion()?;
+    let mut notes = Vec::new();
+    let (mut champion_scores, mut champion_eval, mut champion_model) = (None, None, None);
+    let state = match &champion_before {
+        None => ChampionState::None,
+        Some(version) => match registry.load(version) {
+            Err(e) => ChampionState::Unusable { version: version.clone(), reason: e.to_string() },
+            Ok(loaded) if loaded.manifest.artifact_sha256 == challenger_sha => ChampionState::Same { version: version.clone() },
+            Ok(loaded) => match loaded.model.predict(data, rows) {
+                Err(e) => ChampionState::Unusable { version: version.clone(), reason: format!("cannot score the held-out rows: {e}") },
+                Ok(scores) => {
+                    // The champion's training and calibration rows should predate this
+                    // window; when they do not, the comparison favours the champion.
+                    if let Some((from, _)) = &outcome.report.validation_window {
+                        if let Some((_, trained_to)) = &loaded.manifest.training_window
+                            && trained_to >= from
+                        {
+                            notes.push(format!("champion {version} was trained on snapshots up to {trained_to}, inside this window (from {from}): the comparison favours it"));
+                        } else if let Some((_, calibrated_to)) = &loaded.manifest.validation_window
+                            && calibrated_to >= from
+                        {
+                            notes.push(format!("champion {version} was calibrated on snapshots up to {calibrated_to}, inside this window (from {from}): the comparison favours it"));
+                        }
+                    }
+                    champion_eval = Some(Evaluation::of(&labels, &scores, &values));
+                    champion_scores = Some(scores);
+                    champion_model = Some((version.clone(), loaded.model));
+                    ChampionState::Scored { version: version.clone(), evaluation: champion_eval.as_ref().expect("just set") }
+                }
+            },
+        },
+    };
+    if let ChampionState::Unusable { reason, .. } = &state {
+        notes.push(format!("champion unusable: {reason}"));
+    }
+    let decision = decision::decide(&config.policy, &rails, &challenger, &state);
+    tracing::info!(promote = decision.promote, reason = %decision.reasons[0], "decision");
+    Ok(Judged { labels, values, challenger, champion_before, champion_scores, champion_eval, champion_model, rails, decision, notes })
+}
+
 /// The commit phase: applies the plan; every step can run again after a crash.
 fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -> Result<()> {
     let registry = Registry::new(&config.models);
@@ -700,89 +609,6 @@ fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -
     }
     tracing::info!(reports = %target.display(), "night done");
     Ok(())
-}
-
-/// One line of the decision log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DecisionLine {
-    pub as_of: String,
-    pub decided_at: String,
-    pub challenger: String,
-    pub champion_before: Option<String>,
-    pub champion_after: Option<String>,
-    pub promoted: bool,
-    pub reasons: Vec<String>,
-    pub challenger_log_loss: f64,
-    pub champion_log_loss: Option<f64>,
-    pub challenger_roc_auc: Option<f64>,
-    pub champion_roc_auc: Option<f64>,
-    pub guard_rails_failed: Vec<String>,
-    pub drift_act: Vec<String>,
-}
-
-/// Writes the night's line into the decision log (replacing an earlier line for the same
-/// night, so a replayed commit does not add a second one), atomically.
-fn upsert_decision(path: &Path, summary: &RunSummary) -> Result<()> {
-    let line = DecisionLine {
-        as_of: summary.as_of.clone(),
-        decided_at: summary.started_at.clone(),
-        challenger: summary.challenger.version.clone(),
-        champion_before: summary.champion_before.clone(),
-        champion_after: summary.champion_after.clone(),
-        promoted: summary.decision.promote,
-        reasons: summary.decision.reasons.clone(),
-        challenger_log_loss: summary.challenger.log_loss,
-        champion_log_loss: summary.champion.as_ref().map(|c| c.log_loss),
-        challenger_roc_auc: summary.challenger.roc_auc,
-        champion_roc_auc: summary.champion.as_ref().and_then(|c| c.roc_auc),
-        guard_rails_failed: summary.guard_rails.iter().filter(|r| !r.passed).map(|r| r.name.clone()).collect(),
-        drift_act: summary.drift.act.clone(),
-    };
-    let existing = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let mut lines: Vec<(String, String)> = Vec::new();
-    for (i, text) in existing.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let night = serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| v.get("as_of").and_then(|a| a.as_str()).map(str::to_string))
-            .with_context(|| format!("{} line {}: not a decision line (fix or remove it)", path.display(), i + 1))?;
-        if night != line.as_of {
-            lines.push((night, text.to_string()));
-        }
-    }
-    lines.push((line.as_of.clone(), serde_json::to_string(&line)?));
-    lines.sort_by(|a, b| a.0.cmp(&b.0));
-    atomic_write(path, |w| {
-        for (_, text) in &lines {
-            writeln!(w, "{text}")?;
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
-/// Champion against challenger on the same out-of-time rows (`evaluation.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvaluationReport {
-    pub as_of: String,
-    /// The out-of-time window's first and last snapshot dates.
-    pub window: Option<(String, String)>,
-    pub rows: usize,
-    pub challenger: ModelEvaluation,
-    pub champion: Option<ModelEvaluation>,
-    pub guard_rails: Vec<GuardRail>,
-    pub decision: Decision,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelEvaluation {
-    pub version: String,
-    pub family: String,
-    pub evaluation: Evaluation,
 }
 
 /// Drift of today's features and of the model's score on them.
