@@ -16,7 +16,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{KEY_COLUMNS, LABEL_COLUMN};
-use crate::train::dataset::{FeatureColumn, FeatureValues};
+use crate::train::dataset::{Categories, FeatureColumn, FeatureValues};
 
 /// Quantile bins per numeric feature.
 pub const BINS: usize = 10;
@@ -199,16 +199,17 @@ impl Reference {
                         FeatureReference::Numeric { edges, shares, percentiles, cdf, missing: (values.len() - n) as f64 / values.len().max(1) as f64 }
                     }
                     FeatureValues::Categorical(values) => {
-                        let mut levels: BTreeMap<String, f64> = BTreeMap::new();
+                        let mut counts = vec![0usize; values.levels.len()];
                         let mut missing = 0usize;
-                        for v in values {
-                            match v {
-                                Some(level) => *levels.entry(level.clone()).or_default() += 1.0,
-                                None => missing += 1,
+                        for &code in &values.codes {
+                            match code {
+                                Categories::MISSING => missing += 1,
+                                code => counts[code as usize] += 1,
                             }
                         }
                         let total = values.len().max(1) as f64;
-                        levels.values_mut().for_each(|s| *s /= total);
+                        let levels: BTreeMap<String, f64> =
+                            values.levels.iter().zip(&counts).filter(|(_, n)| **n > 0).map(|(level, &n)| (level.clone(), n as f64 / total)).collect();
                         FeatureReference::Categorical { levels, missing: missing as f64 / total }
                     }
                 };
@@ -273,15 +274,24 @@ impl Reference {
                 (FeatureReference::Categorical { levels, missing }, FeatureValues::Categorical(values)) => {
                     current_rows = values.len();
                     let total = values.len().max(1) as f64;
-                    let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
-                    let (mut unseen, mut missing_current) = (0.0, 0.0);
-                    for v in values {
-                        match v {
-                            Some(level) if levels.contains_key(level) => *counts.entry(level).or_default() += 1.0 / total,
-                            Some(_) => unseen += 1.0 / total,
-                            None => missing_current += 1.0 / total,
+                    let mut per_code = vec![0usize; values.levels.len()];
+                    let mut missing_rows = 0usize;
+                    for &code in &values.codes {
+                        match code {
+                            Categories::MISSING => missing_rows += 1,
+                            code => per_code[code as usize] += 1,
                         }
                     }
+                    let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
+                    let mut unseen = 0.0;
+                    for (level, &n) in values.levels.iter().zip(&per_code).filter(|(_, n)| **n > 0) {
+                        if levels.contains_key(level) {
+                            *counts.entry(level.as_str()).or_default() += n as f64 / total;
+                        } else {
+                            unseen += n as f64 / total;
+                        }
+                    }
+                    let missing_current = missing_rows as f64 / total;
                     let mut reference_all: Vec<f64> = levels.values().copied().collect();
                     let mut current_all: Vec<f64> = levels.keys().map(|l| counts.get(l.as_str()).copied().unwrap_or(0.0)).collect();
                     reference_all.extend([0.0, *missing]);
@@ -386,7 +396,7 @@ mod tests {
 
     #[test]
     fn categories_count_unseen_levels_and_missing_values() {
-        let cat = |values: Vec<Option<&str>>| FeatureColumn { name: "c".into(), values: FeatureValues::Categorical(values.into_iter().map(|v| v.map(str::to_string)).collect()) };
+        let cat = |values: Vec<Option<&str>>| FeatureColumn { name: "c".into(), values: FeatureValues::Categorical(Categories::from_values(values)) };
         let fitted = Reference::fit(&[cat(vec![Some("a"), Some("b"), Some("a"), None])]);
         let report = fitted.compare(&[cat(vec![Some("a"), Some("z"), Some("z"), Some("b")])], Thresholds::default());
         let f = &report.features[0];

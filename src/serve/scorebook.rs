@@ -17,7 +17,7 @@ use super::reasons::{sentence, top_positive, ReasonValue};
 use crate::dates::Day;
 use crate::model::LapseModel;
 use crate::registry::{LoadedModel, Registry};
-use crate::train::dataset::{FeatureColumn, FeatureKind, FeatureValues};
+use crate::train::dataset::{Categories, FeatureColumn, FeatureKind, FeatureValues};
 
 /// Reasons kept per renewal.
 pub const REASONS: usize = 3;
@@ -156,7 +156,7 @@ fn feature_columns(model: &LapseModel, df: &DataFrame) -> Result<Vec<FeatureColu
         .map(|c| {
             let values = match c.kind {
                 FeatureKind::Numeric => FeatureValues::Numeric(number_column(df, &c.name)?),
-                FeatureKind::Categorical => FeatureValues::Categorical(text_column(df, &c.name)?),
+                FeatureKind::Categorical => FeatureValues::Categorical(Categories::from_values(text_column(df, &c.name)?.iter().map(|v| v.as_deref()))),
             };
             Ok(FeatureColumn { name: c.name.clone(), values })
         })
@@ -188,7 +188,7 @@ fn score_chunk(model: &LapseModel, df: &DataFrame) -> Result<ChunkScores, ScoreE
                 for (slot, f) in slots.iter_mut().zip(top_positive(row, REASONS)) {
                     let (number, text) = match &features[f].values {
                         FeatureValues::Numeric(x) => (x[r], None),
-                        FeatureValues::Categorical(x) => (f64::NAN, x[r].clone()),
+                        FeatureValues::Categorical(x) => (f64::NAN, x.get(r).map(str::to_string)),
                     };
                     *slot = (f as u16, row[f] as f32, number, text);
                 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dataset::{Dataset, FeatureColumn, FeatureKind, FeatureValues};
+use super::dataset::{Categories, Dataset, FeatureColumn, FeatureKind, FeatureValues};
 
 /// The pooled level: rare in training, or never seen.
 pub const OTHER_LEVEL: &str = "__other__";
@@ -101,7 +101,7 @@ impl FeatureSchema {
                     // (rows, lapses) per level in training.
                     let mut counts: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
                     for &r in rows {
-                        let entry = counts.entry(values[r].as_deref().unwrap_or(MISSING_LEVEL)).or_insert((0, 0));
+                        let entry = counts.entry(values.get(r).unwrap_or(MISSING_LEVEL)).or_insert((0, 0));
                         entry.0 += 1;
                         entry.1 += usize::from(data.labels[r]);
                     }
@@ -249,11 +249,15 @@ impl FeatureSchema {
                 }
                 (FeatureValues::Categorical(x), FeatureKind::Categorical) => {
                     let other = c.levels.iter().position(|l| l == OTHER_LEVEL).expect("schema has the pooled level");
+                    let position = |level: &str| c.levels.iter().position(|l| l == level).unwrap_or(other);
+                    // The schema position of each of the column's levels, found once.
+                    let by_code: Vec<usize> = x.levels.iter().map(|level| position(level)).collect();
+                    let missing = position(MISSING_LEVEL);
                     let codes: Vec<usize> = rows
                         .iter()
-                        .map(|&r| {
-                            let level = x[r].as_deref().unwrap_or(MISSING_LEVEL);
-                            c.levels.iter().position(|l| l == level).unwrap_or(other)
+                        .map(|&r| match x.codes[r] {
+                            Categories::MISSING => missing,
+                            code => by_code[code as usize],
                         })
                         .collect();
                     if style == Style::Linear {
