@@ -126,6 +126,13 @@ fn text_column(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>, ScoreE
     Ok(cast.str().map_err(frame_err)?.iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// A text column of the snapshot as a dictionary-encoded feature column.
+fn category_column(df: &DataFrame, name: &str) -> Result<Categories, ScoreError> {
+    let column = df.column(name).map_err(|_| ScoreError::Frame(format!("no column {name:?} (build the snapshot with `lapse features`)")))?;
+    let cast = column.cast(&DataType::String).map_err(frame_err)?;
+    Ok(Categories::from_values(cast.str().map_err(frame_err)?.iter()))
+}
+
 fn day_column(df: &DataFrame, name: &str) -> Result<Vec<Day>, ScoreError> {
     let column = df.column(name).map_err(|_| ScoreError::Frame(format!("no column {name:?} (build the snapshot with `lapse features`)")))?;
     let cast = match column.dtype() {
@@ -156,7 +163,7 @@ fn feature_columns(model: &LapseModel, df: &DataFrame) -> Result<Vec<FeatureColu
         .map(|c| {
             let values = match c.kind {
                 FeatureKind::Numeric => FeatureValues::Numeric(number_column(df, &c.name)?),
-                FeatureKind::Categorical => FeatureValues::Categorical(Categories::from_values(text_column(df, &c.name)?.iter().map(|v| v.as_deref()))),
+                FeatureKind::Categorical => FeatureValues::Categorical(category_column(df, &c.name)?),
             };
             Ok(FeatureColumn { name: c.name.clone(), values })
         })
