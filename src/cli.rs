@@ -58,6 +58,13 @@ pub struct RealisedArgs {
     pub as_of: Option<String>,
     #[arg(long, default_value_t = 60)]
     pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
+}
+
+/// Where a report is written (`--out` JSON, `--html` page).
+#[derive(Debug, Args)]
+pub struct ReportFiles {
     /// Write the report as JSON here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -78,12 +85,8 @@ pub struct PersistencyArgs {
     /// A premium due on D is paid in time when paid by D + grace days.
     #[arg(long, default_value_t = 60)]
     pub grace_days: i32,
-    /// Write the report as JSON here (atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Also write the report as a self-contained HTML page here (charts inline).
-    #[arg(long)]
-    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportFiles,
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = OnError::Strict)]
     pub on_error: OnError,
@@ -104,12 +107,8 @@ pub struct DriftArgs {
     /// The current table, e.g. today's scoring snapshot.
     #[arg(long)]
     pub current: PathBuf,
-    /// Write the full report as JSON here (atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Also write the report as a self-contained HTML page here (charts inline).
-    #[arg(long)]
-    pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportFiles,
     /// PSI from which a feature is to watch.
     #[arg(long, default_value_t = 0.1)]
     pub watch: f64,

@@ -526,10 +526,10 @@ fn run_drift(args: DriftArgs) -> Result<()> {
         println!("missing from the current table: {}", report.missing_features.join(", "));
     }
     println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), args.watch, args.act);
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.report.out {
         write_json(out, &report)?;
     }
-    if let Some(path) = &args.html {
+    if let Some(path) = &args.report.html {
         let against = match (&args.model, &args.reference) {
             (Some(version), _) => version.clone(),
             (_, Some(path)) => path.display().to_string(),
@@ -550,11 +550,11 @@ fn run_persistency(args: PersistencyArgs) -> Result<()> {
     for k in report.kpis.iter().filter(|k| matches!(k.dimension, "all" | "issue_year" | "channel")) {
         println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", k.month, k.dimension, k.group, k.policies, k.persisting, ratio(k.ratio_by_count), ratio(k.ratio_by_premium));
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.report.out {
         write_json(out, &report)?;
         println!("full report (with product type and region): {}", out.display());
     }
-    if let Some(path) = &args.html {
+    if let Some(path) = &args.report.html {
         write_html(path, &lapse::html::persistency_page(&html_context(&report.as_of), &report))?;
     }
     Ok(())
@@ -573,10 +573,10 @@ fn run_realised(args: RealisedArgs) -> Result<()> {
             m.month, m.scored, m.labelled, show(m.roc_auc), show(m.expected_auc), show(m.log_loss), show(m.observed_lapse_rate), show(m.predicted_lapse_rate), show(m.top_decile_lift)
         );
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.report.out {
         write_json(out, &report)?;
     }
-    if let Some(path) = &args.html {
+    if let Some(path) = &args.report.html {
         write_html(path, &lapse::html::realised_page(&html_context(&report.outcomes_as_of), &report))?;
     }
     Ok(())
