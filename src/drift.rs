@@ -174,10 +174,7 @@ impl Reference {
 
     /// Learns the reference distributions of `features` (all rows).
     pub fn fit(features: &[FeatureColumn]) -> Reference {
-        let rows = features.first().map_or(0, |f| match &f.values {
-            FeatureValues::Numeric(v) => v.len(),
-            FeatureValues::Categorical(v) => v.len(),
-        });
+        let rows = features.first().map_or(0, |f| f.values.len());
         let features = features
             .iter()
             .map(|f| {

@@ -505,10 +505,7 @@ fn run_drift(args: DriftArgs) -> Result<()> {
                 .with_context(|| format!("{version} was registered without a drift reference (retrain it with this version of lapse)"))?;
             // The score's drift: the model scores the current table.
             let model = registry.load(&version)?.model;
-            let rows = current.first().map_or(0, |c| match &c.values {
-                lapse::train::dataset::FeatureValues::Numeric(v) => v.len(),
-                lapse::train::dataset::FeatureValues::Categorical(v) => v.len(),
-            });
+            let rows = current.first().map_or(0, |c| c.values.len());
             let design = model.design(&current, &(0..rows).collect::<Vec<_>>()).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
             let scores = model.predict_design(&design);
             current.push(lapse::train::dataset::FeatureColumn { name: lapse::drift::SCORE.into(), values: lapse::train::dataset::FeatureValues::Numeric(scores) });

@@ -613,15 +613,15 @@ fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -
 
 /// Drift of today's features and of the model's score on them.
 fn drift_with_score(reference: &Reference, model: &LapseModel, mut features: Vec<FeatureColumn>, thresholds: Thresholds) -> Result<DriftReport> {
-    let rows = features.first().map_or(0, |c| match &c.values {
-        FeatureValues::Numeric(v) => v.len(),
-        FeatureValues::Categorical(v) => v.len(),
-    });
+    let rows = features.first().map_or(0, |c| c.values.len());
     if rows > 0 {
         let all: Vec<usize> = (0..rows).collect();
-        if let Ok(design) = model.design(&features, &all) {
-            let scores = model.predict_design(&design);
-            features.push(FeatureColumn { name: drift::SCORE.into(), values: FeatureValues::Numeric(scores) });
+        match model.design(&features, &all) {
+            Ok(design) => {
+                let scores = model.predict_design(&design);
+                features.push(FeatureColumn { name: drift::SCORE.into(), values: FeatureValues::Numeric(scores) });
+            }
+            Err(e) => tracing::warn!(reason = %e, "the model cannot score today's snapshot: no score drift tonight"),
         }
     }
     Ok(reference.compare(&features, thresholds))

@@ -46,6 +46,20 @@ pub enum FeatureValues {
     Categorical(Categories),
 }
 
+impl FeatureValues {
+    /// Rows in the column.
+    pub fn len(&self) -> usize {
+        match self {
+            FeatureValues::Numeric(v) => v.len(),
+            FeatureValues::Categorical(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A categorical column, dictionary-encoded: per row a code into `levels` (in first-seen
 /// order), [`Categories::MISSING`] where missing. Four bytes a row instead of a `String` each:
 /// training tables have millions of rows and a dozen categorical columns.
