@@ -20,12 +20,7 @@ const SECOND: &str = "2026-07-31";
 /// A generated book (Parquet, fast to read), shared by the tests of this module.
 fn book() -> &'static Path {
     static BOOK: OnceLock<PathBuf> = OnceLock::new();
-    BOOK.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nightly-book-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        generate(&GenerateConfig::new(1500, 7)).write(&dir, FileFormat::Parquet).unwrap();
-        dir
-    })
+    BOOK.get_or_init(|| crate::common::built_once("nightly-book", |dir| generate(&GenerateConfig::new(1500, 7)).write(dir, FileFormat::Parquet).unwrap()))
 }
 
 /// Small-book guard rails (the defaults ask for more held-out rows than 1,500 policies give).

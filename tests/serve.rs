@@ -37,43 +37,18 @@ pub struct Fixture {
     pub models: PathBuf,
 }
 
-/// The fixture, built once per test binary: nextest runs each test in its own process, so it
-/// is kept under the target's temp dir, keyed by the test binary's size and mtime (a rebuilt
-/// binary builds a fresh fixture; a stale one is never reused). Tests never change it (they
+/// The fixture, built once per test binary (`common::built_once`). Tests never change it (they
 /// copy the registry first).
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let exe = fs::metadata(std::env::current_exe().unwrap()).unwrap();
-        let stamp = exe.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let name = format!("serve-fixture-{stamp:x}-{:x}", exe.len());
-        let dir = root.join(&name);
         let at = |dir: &Path| Fixture {
             book: dir.join("book"),
             snapshot: dir.join("snapshot.parquet"),
             training: dir.join("train.parquet"),
             models: dir.join("models"),
         };
-        if !dir.join("done").exists() {
-            // Build aside, then rename into place: a concurrent test process either wins the
-            // rename or finds the finished fixture.
-            let building = root.join(format!("{name}.building-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&building);
-            build_fixture(&at(&building));
-            fs::write(building.join("done"), b"").unwrap();
-            if fs::rename(&building, &dir).is_err() {
-                let _ = fs::remove_dir_all(&building);
-            }
-            // Fixtures of older test binaries.
-            for entry in fs::read_dir(root).unwrap().flatten() {
-                let other = entry.file_name().to_string_lossy().into_owned();
-                if other.starts_with("serve-fixture-") && !other.starts_with(&name) {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        at(&dir)
+        at(&crate::common::built_once("serve-fixture", |dir| build_fixture(&at(dir))))
     })
 }
 
