@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lapse::extract::OnError;
+use lapse::train::Family;
 
 /// Lapse-risk prediction and retention prioritization for life insurers.
 #[derive(Debug, Parser)]
@@ -62,6 +63,28 @@ pub struct RealisedArgs {
     pub report: ReportFiles,
 }
 
+/// The drift thresholds (`--watch`, `--act`).
+#[derive(Debug, Args)]
+pub struct PsiThresholds {
+    /// PSI from which a feature is to watch.
+    #[arg(long, default_value_t = 0.1)]
+    pub watch: f64,
+    /// PSI from which a feature needs action.
+    #[arg(long, default_value_t = 0.25)]
+    pub act: f64,
+}
+
+impl PsiThresholds {
+    /// The thresholds, checked: positive, watch <= act.
+    pub fn checked(&self) -> Result<lapse::drift::Thresholds, String> {
+        if self.watch.is_finite() && self.act.is_finite() && 0.0 < self.watch && self.watch <= self.act {
+            Ok(lapse::drift::Thresholds { watch: self.watch, act: self.act })
+        } else {
+            Err("--watch and --act must be positive with --watch <= --act".into())
+        }
+    }
+}
+
 /// Where a report is written (`--out` JSON, `--html` page).
 #[derive(Debug, Args)]
 pub struct ReportFiles {
@@ -109,12 +132,8 @@ pub struct DriftArgs {
     pub current: PathBuf,
     #[command(flatten)]
     pub report: ReportFiles,
-    /// PSI from which a feature is to watch.
-    #[arg(long, default_value_t = 0.1)]
-    pub watch: f64,
-    /// PSI from which a feature needs action.
-    #[arg(long, default_value_t = 0.25)]
-    pub act: f64,
+    #[command(flatten)]
+    pub thresholds: PsiThresholds,
 }
 
 #[derive(Debug, Args)]
@@ -161,12 +180,8 @@ pub struct NightlyArgs {
     /// the policy file).
     #[arg(long)]
     pub margin: Option<f64>,
-    /// PSI from which a feature is to watch.
-    #[arg(long, default_value_t = 0.1)]
-    pub watch: f64,
-    /// PSI from which a feature needs action.
-    #[arg(long, default_value_t = 0.25)]
-    pub act: f64,
+    #[command(flatten)]
+    pub thresholds: PsiThresholds,
     /// Refuse an extract whose latest record is older than T minus this many days.
     #[arg(long, default_value_t = 7)]
     pub max_extract_age_days: i32,
@@ -292,6 +307,18 @@ pub enum ModelChoice {
     Logistic,
     Forest,
     Gbdt,
+}
+
+impl ModelChoice {
+    /// The families to train.
+    pub fn families(self) -> Vec<Family> {
+        match self {
+            ModelChoice::Auto => Family::ALL.to_vec(),
+            ModelChoice::Logistic => vec![Family::Logistic],
+            ModelChoice::Forest => vec![Family::Forest],
+            ModelChoice::Gbdt => vec![Family::Gbdt],
+        }
+    }
 }
 
 #[derive(Debug, Args)]

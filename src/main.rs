@@ -11,14 +11,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs};
+use cli::{CatalogFormat, Cli, Command, DriftArgs, FeaturesArgs, GenerateArgs, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs};
 use lapse::dates::{date_series, format_day, parse_day, Day, Step};
 use lapse::extract::read::FileFormat;
 use lapse::extract::{load_book, ExtractError, OnError};
 use lapse::features::{catalog, catalog_markdown, BuildPlan};
 use lapse::generate::{generate, GenerateConfig};
 use lapse::registry::Registry;
-use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
+use lapse::train::{train, Dataset, DatasetOptions, Params, TrainConfig};
 
 // mimalloc: polars and the feature builder allocate many short-lived buffers from several
 // threads, where glibc's allocator is measurably slower (BENCHMARKS.md).
@@ -258,12 +258,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     if args.folds < 2 {
         bail!("--folds must be at least 2");
     }
-    let families = match args.model {
-        ModelChoice::Auto => Family::ALL.to_vec(),
-        ModelChoice::Logistic => vec![Family::Logistic],
-        ModelChoice::Forest => vec![Family::Forest],
-        ModelChoice::Gbdt => vec![Family::Gbdt],
-    };
+    let families = args.model.families();
     let started = Instant::now();
     let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone() };
     let data = Dataset::read(&args.features, &options)?;
@@ -408,9 +403,7 @@ fn run_nightly(args: NightlyArgs) -> Result<u8> {
     if args.window_months as usize <= args.validation_snapshots {
         bail!("--window-months ({}) must be more than --validation-snapshots ({})", args.window_months, args.validation_snapshots);
     }
-    if !(args.watch.is_finite() && args.act.is_finite() && 0.0 < args.watch && args.watch <= args.act) {
-        bail!("--watch and --act must be positive with --watch <= --act");
-    }
+    let thresholds = args.thresholds.checked().map_err(anyhow::Error::msg)?;
     let mut config = NightlyConfig::new(args.data, args.models, as_of, args.out);
     if let Some(snapshot) = args.snapshot {
         if FileFormat::of(&snapshot).is_none() {
@@ -423,12 +416,7 @@ fn run_nightly(args: NightlyArgs) -> Result<u8> {
     config.grace_days = args.grace_days;
     config.window_months = args.window_months;
     config.validation_snapshots = args.validation_snapshots;
-    config.families = match args.model {
-        ModelChoice::Auto => Family::ALL.to_vec(),
-        ModelChoice::Logistic => vec![Family::Logistic],
-        ModelChoice::Forest => vec![Family::Forest],
-        ModelChoice::Gbdt => vec![Family::Gbdt],
-    };
+    config.families = args.model.families();
     if let Some(path) = &args.config {
         config.params = read_json_file("config", path)?;
     }
@@ -441,7 +429,7 @@ fn run_nightly(args: NightlyArgs) -> Result<u8> {
         }
         config.policy.min_log_loss_gain = margin;
     }
-    config.thresholds = lapse::drift::Thresholds { watch: args.watch, act: args.act };
+    config.thresholds = thresholds;
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
     config.progress = watched();
@@ -490,10 +478,8 @@ fn run_nightly(args: NightlyArgs) -> Result<u8> {
 }
 
 fn run_drift(args: DriftArgs) -> Result<()> {
-    use lapse::drift::{read_features, Reference, Thresholds};
-    if !(args.watch.is_finite() && args.act.is_finite() && 0.0 < args.watch && args.watch <= args.act) {
-        bail!("--watch and --act must be positive with --watch <= --act");
-    }
+    use lapse::drift::{read_features, Reference};
+    let thresholds = args.thresholds.checked().map_err(anyhow::Error::msg)?;
     let mut current = read_features(&args.current).map_err(|e| anyhow::anyhow!("{}: {e}", args.current.display()))?;
     let reference = match (&args.reference, &args.model) {
         (Some(path), None) => Reference::fit(&read_features(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?),
@@ -513,7 +499,7 @@ fn run_drift(args: DriftArgs) -> Result<()> {
         }
         _ => bail!("give either --reference TABLE or --model VERSION"),
     };
-    let report = reference.compare(&current, Thresholds { watch: args.watch, act: args.act });
+    let report = reference.compare(&current, thresholds);
     println!("{:<32} {:>8} {:>8} {:>9} {:>9}  status", "feature", "psi", "ks", "miss_ref", "miss_cur");
     for f in &report.features {
         let ks = f.ks.map_or("-".to_string(), |k| format!("{k:.4}"));
@@ -522,7 +508,7 @@ fn run_drift(args: DriftArgs) -> Result<()> {
     if !report.missing_features.is_empty() {
         println!("missing from the current table: {}", report.missing_features.join(", "));
     }
-    println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), args.watch, args.act);
+    println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), thresholds.watch, thresholds.act);
     if let Some(out) = &args.report.out {
         write_json(out, &report)?;
     }
