@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use lapse::dates::{date_series, parse_day, Step};
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::features::BuildPlan;
-use lapse::generate::{generate, GenerateConfig};
-use lapse::train::{train, Dataset, DatasetOptions, Family, TrainConfig};
+use lapse_core::dates::{date_series, parse_day, Step};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig};
+use lapse_model::train::{train, Dataset, DatasetOptions, Family, TrainConfig};
 
-fn print_families(title: &str, outcome: &lapse::train::TrainOutcome, seconds: f64) {
+fn print_families(title: &str, outcome: &lapse_model::train::TrainOutcome, seconds: f64) {
     println!("\n{title} ({}; {} rows, total {seconds:.1} s)", outcome.report.validation_detail, outcome.report.rows_labelled);
     println!("| family | ROC AUC | log loss | ECE (raw) | ECE (calibrated) | calibration | fit+predict s (all folds) |\n|---|---|---|---|---|---|---|");
     for f in &outcome.report.families {
@@ -111,13 +111,13 @@ fn main() {
     let read = started.elapsed().as_secs_f64();
     println!("\n1M-row table: {} labelled rows x {} features, read in {read:.1} s", data.len(), data.features.len());
     let rows: Vec<usize> = (0..data.len()).collect();
-    let params = lapse::train::Params::default();
+    let params = lapse_model::train::Params::default();
     for family in [Family::Gbdt, Family::Forest] {
         let started = Instant::now();
-        let schema = lapse::train::encode::FeatureSchema::fit(&data, &rows, params.min_level_count);
+        let schema = lapse_model::train::encode::FeatureSchema::fit(&data, &rows, params.min_level_count);
         let design = schema.design(&data, &rows, family.style());
         let prepared = started.elapsed().as_secs_f64();
-        let estimator = lapse::train::Estimator::fit(family, &params, &design, &data.labels).unwrap();
+        let estimator = lapse_model::train::Estimator::fit(family, &params, &design, &data.labels).unwrap();
         let fitted = started.elapsed().as_secs_f64();
         let p = estimator.predict(&design);
         println!(
@@ -128,7 +128,7 @@ fn main() {
             prepared,
             fitted - prepared,
             started.elapsed().as_secs_f64() - fitted,
-            lapse::metrics::roc_auc(&data.labels, &p).unwrap_or(f64::NAN)
+            lapse_model::metrics::roc_auc(&data.labels, &p).unwrap_or(f64::NAN)
         );
     }
 }

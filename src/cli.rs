@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use lapse::extract::OnError;
-use lapse::train::Family;
+use lapse_core::extract::OnError;
+use lapse_model::train::{Family, Validation};
 
 /// Lapse-risk prediction and retention prioritization for life insurers.
 #[derive(Debug, Parser)]
@@ -76,9 +76,9 @@ pub struct PsiThresholds {
 
 impl PsiThresholds {
     /// The thresholds, checked: positive, watch <= act.
-    pub fn checked(&self) -> Result<lapse::drift::Thresholds, String> {
+    pub fn checked(&self) -> Result<lapse_model::drift::Thresholds, String> {
         if self.watch.is_finite() && self.act.is_finite() && 0.0 < self.watch && self.watch <= self.act {
-            Ok(lapse::drift::Thresholds { watch: self.watch, act: self.act })
+            Ok(lapse_model::drift::Thresholds { watch: self.watch, act: self.act })
         } else {
             Err("--watch and --act must be positive with --watch <= --act".into())
         }
@@ -111,8 +111,8 @@ pub struct PersistencyArgs {
     #[command(flatten)]
     pub report: ReportFiles,
     /// What to do with rows that break the contract.
-    #[arg(long, value_enum, default_value_t = OnError::Strict)]
-    pub on_error: OnError,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
 }
 
 #[derive(Debug, Args)]
@@ -153,8 +153,8 @@ pub struct NightlyArgs {
     /// The snapshot the server loads, replaced atomically (default: OUT/snapshot.parquet).
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = OnError::Strict)]
-    pub on_error: OnError,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
     /// Renewals due up to T + this many days are in a snapshot.
     #[arg(long, default_value_t = 30)]
     pub horizon_days: i32,
@@ -243,6 +243,9 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Thresholds of the snapshot's drift report (`GET /v1/drift`).
+    #[command(flatten)]
+    pub thresholds: PsiThresholds,
 }
 
 #[derive(Debug, Args)]
@@ -259,7 +262,7 @@ pub struct TrainArgs {
     /// Validation: out-of-time (tables with as_of) or kfold. Default: out-of-time when the
     /// table has snapshot dates, else kfold.
     #[arg(long, value_enum)]
-    pub validation: Option<lapse::train::Validation>,
+    pub validation: Option<ValidationChoice>,
     /// Folds for k-fold when the table has no `fold` column.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
@@ -299,6 +302,42 @@ pub struct TrainArgs {
     /// Make the new model the champion (a registry's first model always becomes champion).
     #[arg(long)]
     pub promote: bool,
+}
+
+/// What to do with rows that break the data contract (`--on-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BadRows {
+    /// Report every broken row and stop; nothing is written.
+    Strict,
+    /// Leave broken rows out, and write them with their reasons to a rejects file.
+    Skip,
+}
+
+impl From<BadRows> for OnError {
+    fn from(choice: BadRows) -> Self {
+        match choice {
+            BadRows::Strict => OnError::Strict,
+            BadRows::Skip => OnError::Skip,
+        }
+    }
+}
+
+/// How models are validated (`--validation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidationChoice {
+    /// Train on earlier snapshots, validate on the latest fully labelled ones.
+    OutOfTime,
+    /// k folds: the table's `fold` column, else policies (or rows) hashed into folds.
+    Kfold,
+}
+
+impl From<ValidationChoice> for Validation {
+    fn from(choice: ValidationChoice) -> Self {
+        match choice {
+            ValidationChoice::OutOfTime => Validation::OutOfTime,
+            ValidationChoice::Kfold => Validation::Kfold,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -396,8 +435,8 @@ pub struct FeaturesArgs {
     pub out: PathBuf,
     /// strict: any broken row stops the run and nothing is written. skip: broken rows are left
     /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
-    #[arg(long, value_enum, default_value_t = OnError::Strict)]
-    pub on_error: OnError,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use lapse::extract::{load_book, ExtractError, IssueLog, OnError, RowIssue};
+use lapse_core::extract::{load_book, ExtractError, IssueLog, OnError, RowIssue};
 
 use crate::common::CsvBook;
 

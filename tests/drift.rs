@@ -3,11 +3,12 @@
 use std::fs;
 use std::path::Path;
 
-use lapse::drift::{read_features, Reference, Thresholds};
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::features::BuildPlan;
-use lapse::generate::{generate, GenerateConfig};
+use lapse_core::table::read_features;
+use lapse_model::drift::{Reference, Thresholds};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig};
 
 use crate::common::day;
 
@@ -62,7 +63,7 @@ fn a_shifted_payment_method_and_a_new_channel_are_flagged_and_nothing_else() {
     let channel = report.features.iter().find(|f| f.feature == "channel").unwrap();
     assert!(channel.unseen_share.unwrap() > 0.02, "{channel:?}");
     assert_eq!(report.features[0].feature, "payment_method", "ranked by PSI");
-    assert_eq!(report.features[0].status, "act");
+    assert_eq!(report.features[0].status, lapse_model::drift::Status::Act);
     for f in report.features.iter().filter(|f| !flagged.contains(&f.feature)) {
         assert!(f.psi < 1e-9, "{} drifted without a shift: {f:?}", f.feature);
     }

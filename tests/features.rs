@@ -1,11 +1,11 @@
 //! The feature builder: snapshot membership, labels at the grace boundary, no look-ahead, and
 //! CSV and Parquet giving the same features.
 
-use lapse::dates::Day;
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::features::BuildPlan;
-use lapse::generate::{generate, GenerateConfig, GeneratedBook};
+use lapse_core::dates::Day;
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig, GeneratedBook};
 use polars::prelude::*;
 
 use crate::common::{column_strings, day, CsvBook};
@@ -257,7 +257,7 @@ fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
     let book = generate(&GenerateConfig::new(300, 3));
     let dir = write_book(&book, FileFormat::Csv);
     let loaded = load_book(dir.path(), OnError::Strict).unwrap();
-    let dates = lapse::dates::date_series(day("2025-01-31"), day("2025-06-30"), lapse::dates::Step::Months(1));
+    let dates = lapse_core::dates::date_series(day("2025-01-31"), day("2025-06-30"), lapse_core::dates::Step::Months(1));
     assert_eq!(dates.len(), 6);
     let out = dir.path().join("train.parquet");
     let plan = BuildPlan { as_of: dates.clone(), horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
@@ -272,7 +272,7 @@ fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
     assert_eq!(sorted, ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30"]);
     // Each block equals the single snapshot built alone.
     let single = plan.frame(&loaded.book, dates[2]).unwrap();
-    let third = lapse::dates::format_day(dates[2]);
+    let third = lapse_core::dates::format_day(dates[2]);
     let mask = BooleanChunked::from_iter(as_of.iter().map(|d| *d == third).map(Some));
     let block = frame.filter(&mask).unwrap();
     assert_eq!(first_difference(&block, &single), None);

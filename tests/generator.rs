@@ -3,9 +3,9 @@
 
 use std::fs;
 
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::generate::{generate, GenerateConfig};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::generate::{generate, GenerateConfig};
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_book() {
@@ -58,7 +58,7 @@ fn lapse_peaks_in_the_second_policy_year_and_follows_its_drivers() {
             continue;
         }
         let lapsed = r.paid_date.is_none_or(|d| d > r.due_date + 60);
-        let year = (lapse::dates::whole_years_between(p.issue_date, r.due_date) + 1).min(7) as usize;
+        let year = (lapse_core::dates::whole_years_between(p.issue_date, r.due_date) + 1).min(7) as usize;
         by_year[year].0 += 1;
         by_year[year].1 += u32::from(lapsed);
         let slot = match p.payment_method {

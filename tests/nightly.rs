@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use lapse::extract::read::FileFormat;
-use lapse::generate::{generate, GenerateConfig};
-use lapse::nightly::{DECISION_LOG, STEPS, SUMMARY};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::generate::{generate, GenerateConfig};
+use lapse_nightly::{DECISION_LOG, STEPS, SUMMARY};
 use polars::prelude::{ParquetReader, SerReader};
 use serde_json::Value;
 
@@ -67,7 +67,7 @@ impl Workspace {
             .arg("--policy")
             .arg(self.path().join("policy.json"))
             .env("LAPSE_LOG", "warn")
-            .env_remove(lapse::nightly::CRASH_AT_ENV);
+            .env_remove(lapse_nightly::CRASH_AT_ENV);
         command
     }
 
@@ -76,7 +76,7 @@ impl Workspace {
     }
 
     fn crash(&self, night: &str, step: &str) -> Output {
-        self.command(night).env(lapse::nightly::CRASH_AT_ENV, step).output().unwrap()
+        self.command(night).env(lapse_nightly::CRASH_AT_ENV, step).output().unwrap()
     }
 
     /// A copy of this workspace (state after some nights).
@@ -215,7 +215,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     let lines: String = (0..3)
         .map(|i| {
             format!(
-                "{{\"time\":\"2026-07-15T08:00:00Z\",\"request_id\":\"r{i}\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{}\",\"installment_no\":{},\"probability\":0.2}}\n",
+                "{{\"time\":\"2026-07-15T08:00:00Z\",\"request_id\":\"r{i}\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{}\",\"installment_no\":{},\"due_date\":\"2026-08-01\",\"probability\":0.2,\"value\":1000.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n",
                 ids.get(i).unwrap(),
                 numbers.get(i).unwrap()
             )
@@ -243,7 +243,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     }
     let drift: Value = serde_json::from_slice(&fs::read(dir.join("drift.json")).unwrap()).unwrap();
     let features = drift["features"].as_array().unwrap();
-    assert_eq!(features.len(), lapse::features::FEATURES.len() + 1, "every feature and the score");
+    assert_eq!(features.len(), lapse_core::features::FEATURES.len() + 1, "every feature and the score");
     for f in features {
         let bins = f["bins"].as_array().unwrap();
         let total = |side: &str| bins.iter().map(|b| b[side].as_f64().unwrap()).sum::<f64>();

@@ -13,14 +13,14 @@ use polars::prelude::*;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::features::BuildPlan;
-use lapse::generate::{generate, GenerateConfig};
-use lapse::registry::Registry;
-use lapse::serve::auth::Tokens;
-use lapse::serve::{build_state, router, AppState, Economics, Limits, ServeConfig};
-use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig};
+use lapse_model::registry::Registry;
+use lapse_api::auth::Tokens;
+use lapse_api::{build_state, router, AppState, Economics, Limits, ServeConfig};
+use lapse_model::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
 
 use crate::common::{column_strings, day, read_parquet};
 
@@ -56,7 +56,7 @@ fn build_fixture(at: &Fixture) {
     generate(&GenerateConfig::new(3000, 11)).write(&at.book, FileFormat::Csv).unwrap();
     let loaded = load_book(&at.book, OnError::Strict).unwrap();
     let extract_date = day("2026-09-30");
-    let dates = lapse::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse::dates::Step::Months(1));
+    let dates = lapse_core::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse_core::dates::Step::Months(1));
     BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.training).unwrap();
     BuildPlan { as_of: vec![day(AS_OF)], horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.snapshot).unwrap();
     let data = Dataset::read(&at.training, &DatasetOptions::default()).unwrap();
@@ -96,6 +96,7 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         economics: Economics::default(),
         limits: Limits { max_batch: 50, max_body_bytes: 256 << 10, ..Limits::default() },
         score_log,
+        thresholds: Default::default(),
     }
 }
 
@@ -458,7 +459,7 @@ async fn operations_routes_report_health_model_metrics_and_the_api() {
     assert!(doc["paths"]["/v1/score"]["post"].is_object());
     assert!(doc["paths"]["/v1/queue"]["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "capacity"));
     let committed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap();
-    assert!(committed == lapse::serve::openapi_document(), "docs/openapi.json is stale: run `lapse openapi > docs/openapi.json`");
+    assert!(committed == lapse_api::openapi_document(), "docs/openapi.json is stale: run `lapse openapi > docs/openapi.json`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -617,7 +618,7 @@ fn tree_shap_matches_forusts_reference_implementation() {
     let fixture = fixture();
     let data = Dataset::read(&fixture.training, &DatasetOptions::default()).unwrap();
     let model = Registry::new(&fixture.models).load("v0001").unwrap().model;
-    let lapse::train::estimators::Estimator::Gbdt(booster) = &model.estimator else { panic!("v0001 is the gbdt") };
+    let lapse_model::train::estimators::Estimator::Gbdt(booster) = &model.estimator else { panic!("v0001 is the gbdt") };
     let rows: Vec<usize> = (0..300).collect();
     let design = model.design(&data.features, &rows).unwrap();
     assert!(design.values.iter().any(|v| v.is_nan()), "the sample has missing values");
@@ -625,7 +626,7 @@ fn tree_shap_matches_forusts_reference_implementation() {
     let reference = booster.predict_contributions(&matrix, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
     let width = design.cols();
     let tabulated = model.contributions(&design).unwrap();
-    let recursive = lapse::train::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
+    let recursive = lapse_model::train::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
     for (name, ours) in [("tabulated", &tabulated), ("recursive", &recursive)] {
         let mut worst = 0.0f64;
         for r in 0..design.rows {

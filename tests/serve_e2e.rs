@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use lapse::registry::Registry;
+use lapse_model::registry::Registry;
 
 use crate::serve::{fixture, models_copy, ADMIN_TOKEN, SCORE_TOKEN};
 
@@ -122,6 +122,8 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
 
     // Swap 2: back to v0001 through SIGHUP.
     Registry::new(&models).promote("v0001").unwrap();
+    // SAFETY: signals our own child process.
+    #[allow(unsafe_code)]
     unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -144,6 +146,8 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     let served = ok.load(Ordering::Relaxed);
 
     // SIGTERM: a clean exit, and every score served is in the log.
+    // SAFETY: signals our own child process.
+    #[allow(unsafe_code)]
     unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status {status}");

@@ -4,12 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lapse::extract::read::FileFormat;
-use lapse::extract::{load_book, OnError};
-use lapse::features::BuildPlan;
-use lapse::generate::{generate, GenerateConfig};
-use lapse::registry::{Registry, RegistryError};
-use lapse::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, Validation};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig};
+use lapse_model::registry::{Registry, RegistryError};
+use lapse_model::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, Validation};
 
 use crate::common::day;
 
@@ -23,7 +23,7 @@ fn training_table(dir: &Path, policies: usize, seed: u64) -> PathBuf {
     let book_dir = dir.join("book");
     generate(&GenerateConfig::new(policies, seed)).write(&book_dir, FileFormat::Csv).unwrap();
     let loaded = load_book(&book_dir, OnError::Strict).unwrap();
-    let dates = lapse::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse::dates::Step::Months(1));
+    let dates = lapse_core::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse_core::dates::Step::Months(1));
     let out = dir.join("train.parquet");
     BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") }.write(&loaded.book, &out).unwrap();
     out
@@ -105,7 +105,7 @@ fn registry_refuses_corrupt_truncated_and_inconsistent_artifacts() {
     // Modified artifact with a matching checksum, but not a model of this format.
     let forged = br#"{"format_version": 99}"#;
     fs::write(path("v0002", "model.json"), forged).unwrap();
-    fs::write(path("v0002", "model.sha256"), format!("{}  model.json\n", lapse::registry::sha256_hex(forged))).unwrap();
+    fs::write(path("v0002", "model.sha256"), format!("{}  model.json\n", lapse_model::registry::sha256_hex(forged))).unwrap();
     let err = registry.load("v0002").err().expect("unknown format refused");
     assert!(err.to_string().contains("format 99 is not supported"), "{err}");
 

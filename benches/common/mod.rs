@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use lapse::extract::read::FileFormat;
-use lapse::generate::{generate, GenerateConfig};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::generate::{generate, GenerateConfig};
 
 /// Where benchmark books and outputs are cached: `$CARGO_TARGET_DIR/bench-books`.
 pub fn bench_root() -> PathBuf {
@@ -27,6 +27,7 @@ pub struct Measured {
 /// Runs the command and waits for it with `wait4`, which reports the child's peak RSS.
 // The child is reaped by `wait4` below, which clippy does not see.
 #[allow(clippy::zombie_processes)]
+#[allow(unsafe_code)] // wait4: the only way to read a child's peak RSS (std gives none)
 pub fn measure(command: &mut Command) -> Measured {
     let started = Instant::now();
     let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn lapse");
@@ -40,6 +41,7 @@ pub fn measure(command: &mut Command) -> Measured {
         text
     });
     let mut status = 0;
+    // SAFETY: rusage is plain data; all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child; `usage` is a valid out-pointer.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };

@@ -1,0 +1,818 @@
+//! The HTTP API: request and response types (which generate the OpenAPI document), handlers
+//! and the router with its layers (auth, limits, timeouts, request ids, metrics, tracing).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize, Serializer};
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::auth::{Role, Tokens};
+use super::schema;
+use lapse_model::scoring::{segment_name, Economics, BAND_NAMES};
+use super::error::{ApiError, ErrorBody};
+use super::inline::InlineRecords;
+use lapse_model::scoring::reasons::ReasonValue;
+use super::score_log::{now_ms, LogBatch, LoggedRows, ScoreLog};
+use super::scorebook::Scorebook;
+use lapse_model::scoring::ScoredRows;
+use super::telemetry::{self, Metrics, SequentialIds};
+use super::{Limits, ServeConfig};
+use lapse_core::dates::{day_bytes, Day};
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The champion and its scored snapshot; replaced whole by a reload. A request takes its
+    /// own `Arc` at the start and finishes on that model even if a reload swaps meanwhile.
+    pub current: ArcSwap<Scorebook>,
+    pub config: ServeConfig,
+    pub tokens: Tokens,
+    pub metrics: Arc<Metrics>,
+    pub score_log: Option<ScoreLog>,
+    /// One reload at a time.
+    pub reload_lock: tokio::sync::Mutex<()>,
+    pub shutting_down: AtomicBool,
+}
+
+type Shared = Arc<AppState>;
+
+// ---------------------------------------------------------------------------------------
+// Types
+
+/// A renewal to score from the loaded snapshot.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalKey {
+    pub policy_id: String,
+    /// The installment; omitted: every renewal of the policy at risk in the snapshot.
+    pub installment_no: Option<u32>,
+}
+
+/// What to do with a key the snapshot does not hold.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnknown {
+    /// Fail the request with 404 `unknown_policy` naming the key.
+    #[default]
+    Error,
+    /// Score the others and list the unknown keys under `not_found`.
+    Skip,
+}
+
+/// `POST /v1/score`: renewals by key, raw records, or both.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    #[serde(default)]
+    pub renewals: Vec<RenewalKey>,
+    /// Raw records whose renewals at risk are scored with features built on the fly.
+    pub records: Option<InlineRecords>,
+    #[serde(default)]
+    pub on_unknown: OnUnknown,
+}
+
+/// A date as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy)]
+pub struct Date(pub Day);
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = day_bytes(self.0);
+        s.serialize_str(std::str::from_utf8(&bytes).unwrap_or(""))
+    }
+}
+
+/// A reason's feature value.
+#[derive(Debug)]
+pub struct ReasonValueOut<'a>(pub ReasonValue<'a>);
+
+impl Serialize for ReasonValueOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            ReasonValue::Number(x) => s.serialize_f64(x),
+            ReasonValue::Category(c) => s.serialize_str(c),
+            ReasonValue::Missing => s.serialize_none(),
+        }
+    }
+}
+
+/// The documented shape of a reason's value: a number or a category (or null).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ReasonValueSchema {
+    Number(f64),
+    Category(String),
+}
+
+/// A feature pushing the risk up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reason<'a> {
+    pub feature: &'a str,
+    /// The feature's value (a number, a category, or null when missing).
+    #[schema(value_type = Option<ReasonValueSchema>)]
+    pub value: ReasonValueOut<'a>,
+    /// Its contribution to the log-odds of lapse (exact: coefficient x centred value, or TreeSHAP).
+    pub contribution: f32,
+    /// The reason in words, for an agent to say.
+    pub text: &'a str,
+}
+
+/// Risk band x value band.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Segment {
+    /// `low`, `medium`, `high`.
+    pub risk_band: &'static str,
+    pub value_band: &'static str,
+    /// e.g. `high_risk_high_value`.
+    pub name: &'static str,
+}
+
+/// One scored renewal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoredRenewal<'a> {
+    /// Position in this response's ranking (1 = contact first), by expected gain.
+    pub rank: u32,
+    pub policy_id: &'a str,
+    pub installment_no: u32,
+    #[schema(value_type = String, format = Date)]
+    pub due_date: Date,
+    /// The snapshot date the features are as of.
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    /// Days past due at `as_of` (0 when not yet due).
+    pub days_overdue: i32,
+    /// Days until due at `as_of` (0 when already due).
+    pub days_until_due: i32,
+    /// Calibrated probability that this renewal lapses.
+    pub probability: f64,
+    /// Annualized premium x remaining payment years (capped).
+    pub value_at_risk: f64,
+    /// probability x value_at_risk.
+    pub expected_loss: f64,
+    /// The action with the largest expected gain (`sms`, `call`, `visit`), or `none`.
+    pub action: &'a str,
+    /// probability x save rate x value - cost, for the recommended action (0 for `none`).
+    pub expected_gain: f64,
+    pub segment: Segment,
+    /// Up to 3 features pushing this renewal's risk up, largest first.
+    pub reasons: Vec<Reason<'a>>,
+    pub channel: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub agent_id: Option<&'a str>,
+    pub product_code: Option<&'a str>,
+    /// `snapshot` (looked up) or `inline` (built from the request's records).
+    pub source: &'static str,
+    pub model_version: &'a str,
+}
+
+/// A key that was not scored, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotScored {
+    pub policy_id: String,
+    pub installment_no: Option<u32>,
+    pub reason: String,
+}
+
+/// `POST /v1/score` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreResponse<'a> {
+    pub model_version: &'a str,
+    /// In request order: keys first, then inline renewals.
+    pub results: Vec<ScoredRenewal<'a>>,
+    pub not_found: Vec<NotScored>,
+}
+
+/// `GET /v1/queue` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QueueParams {
+    /// How many contacts the team can make: the list holds at most this many renewals.
+    pub capacity: Option<usize>,
+    /// Only renewals due at most this many days after the snapshot date (overdue ones count
+    /// as due).
+    pub due_within_days: Option<i32>,
+    /// true: only renewals already past due; false: only those not yet due.
+    pub overdue: Option<bool>,
+    pub channel: Option<String>,
+    pub region: Option<String>,
+    pub agent_id: Option<String>,
+    /// Product code or product type.
+    pub product: Option<String>,
+    /// Only renewals with at least this value at risk.
+    pub min_value: Option<f64>,
+    /// Include renewals where no action pays (action `none`); default false.
+    pub include_no_action: Option<bool>,
+    /// Page size (default 100, at most the configured page limit).
+    pub limit: Option<usize>,
+    /// Rank to start the page after (0 = from the top).
+    pub offset: Option<usize>,
+}
+
+/// `GET /v1/queue` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueResponse<'a> {
+    pub model_version: &'a str,
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    /// Renewals matching the filters (before the capacity cut).
+    pub matching: usize,
+    /// Renewals in the work list: min(capacity, matching).
+    pub listed: usize,
+    pub offset: usize,
+    /// The offset of the next page, if there is one.
+    pub next_offset: Option<usize>,
+    pub items: Vec<ScoredRenewal<'a>>,
+}
+
+/// `GET /v1/models/current` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelInfo {
+    pub version: String,
+    pub family: String,
+    pub created_at: String,
+    pub training_window: Option<(String, String)>,
+    pub validation_window: Option<(String, String)>,
+    pub validation: String,
+    /// Held-out metrics recorded at training.
+    pub roc_auc: Option<f64>,
+    pub log_loss: Option<f64>,
+    pub ece: Option<f64>,
+    pub features: usize,
+    pub snapshot: SnapshotInfo,
+    #[schema(value_type = schema::Economics)]
+    pub economics: Economics,
+}
+
+/// The snapshot being served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnapshotInfo {
+    pub path: String,
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    pub renewals: usize,
+    pub horizon_days: i32,
+    pub grace_days: i32,
+    pub loaded_at: String,
+    pub load_seconds: f64,
+}
+
+/// `GET /v1/drift` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftResponse<'a> {
+    pub model_version: &'a str,
+    /// The served snapshot's date.
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    #[schema(value_type = schema::DriftReport)]
+    pub drift: &'a lapse_model::drift::DriftReport,
+}
+
+/// `POST /v1/admin/reload` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReloadResponse {
+    pub previous_version: String,
+    pub version: String,
+    pub renewals: usize,
+    pub load_seconds: f64,
+}
+
+/// `GET /healthz` and `GET /readyz` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub model_version: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economics, r: usize, rank: u32, source: &'static str) -> ScoredRenewal<'a> {
+    let x = &rows.renewals[r];
+    let (p, v) = (x.probability, x.value);
+    let (risk, value) = (economics.risk_band(p), economics.value_band(v));
+    ScoredRenewal {
+        rank,
+        policy_id: &rows.policy_id[r],
+        installment_no: x.installment_no,
+        due_date: Date(x.due),
+        as_of: Date(x.as_of),
+        days_overdue: (x.as_of - x.due).max(0),
+        days_until_due: (x.due - x.as_of).max(0),
+        probability: p,
+        value_at_risk: v,
+        expected_loss: p * v,
+        action: economics.action_name(x.action),
+        expected_gain: x.gain,
+        segment: Segment { risk_band: BAND_NAMES[usize::from(risk)], value_band: BAND_NAMES[usize::from(value)], name: segment_name(risk, value) },
+        reasons: rows
+            .reasons_of(r)
+            .map(|(feature, value, contribution, text)| Reason { feature, value: ReasonValueOut(value), contribution, text })
+            .collect(),
+        channel: rows.text(x.channel),
+        region: rows.text(x.region),
+        agent_id: rows.text(x.agent),
+        product_code: rows.text(x.product_code),
+        source,
+        model_version: &book.version,
+    }
+}
+
+/// Ranks of `picks` (rows) by expected gain within the response, 1 = best.
+fn batch_ranks(rows: &[(&ScoredRows, usize)]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&rows[a].0.renewals[rows[a].1], &rows[b].0.renewals[rows[b].1]);
+        y.gain.total_cmp(&x.gain).then(y.probability.total_cmp(&x.probability)).then(a.cmp(&b))
+    });
+    let mut ranks = vec![0; rows.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        ranks[i] = rank as u32 + 1;
+    }
+    ranks
+}
+
+fn json_response<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// A response written by a hand-written writer (`json`); debug builds (every test) check it
+/// is the JSON serde would write for the documented type.
+fn hand_written<T: Serialize>(value: &T, write: fn(&T) -> Vec<u8>) -> Response {
+    let bytes = write(value);
+    debug_assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("hand-written JSON parses"),
+        serde_json::from_slice::<serde_json::Value>(&serde_json::to_vec(value).expect("serializes")).expect("parses"),
+        "the hand-written JSON differs from serde's"
+    );
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+/// Parses a JSON body, naming the field at fault.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Fast path: plain serde_json. Only a body that fails is parsed again with path tracking
+    // (which costs ~10% of a large inline request) to name the field at fault.
+    if let Ok(value) = serde_json::from_slice::<T>(body) {
+        return Ok(value);
+    }
+    let malformed = |e: serde_json::Error| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"));
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if !inner.is_data() {
+            return malformed(inner);
+        }
+        let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", inner.to_string());
+        if path == "." { error } else { error.with_field(path) }
+    })?;
+    de.end().map_err(malformed)?;
+    Ok(value)
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+
+/// Score renewals by key from the loaded snapshot and/or from raw records.
+#[utoipa::path(post, path = "/v1/score", request_body = ScoreRequest,
+    responses(
+        (status = 200, description = "Scored renewals", body = ScoreResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "A key is not in the snapshot (on_unknown=error)", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 422, description = "A field or record is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let request: ScoreRequest = parse_body(&body)?;
+    let limits = &state.config.limits;
+    if request.renewals.is_empty() && request.records.is_none() {
+        return Err(ApiError::invalid("renewals", "give renewals by key, records, or both"));
+    }
+    if request.renewals.len() > limits.max_batch {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} renewals in one request; at most {}", request.renewals.len(), limits.max_batch))
+            .with_field("renewals"));
+    }
+    if let Some(records) = &request.records
+        && records.row_count() > limits.max_inline_rows
+    {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} records in one request; at most {}", records.row_count(), limits.max_inline_rows))
+            .with_field("records"));
+    }
+    let book = state.current.load_full();
+    let economics = &state.config.economics;
+
+    let mut picks: Vec<usize> = Vec::with_capacity(request.renewals.len());
+    let mut not_found = Vec::new();
+    for (i, key) in request.renewals.iter().enumerate() {
+        let before = picks.len();
+        picks.extend(book.lookup(&key.policy_id, key.installment_no));
+        if picks.len() == before {
+            let reason = match key.installment_no {
+                Some(n) if book.lookup(&key.policy_id, None).next().is_some() => {
+                    format!("policy {:?} has no installment {n} at risk in the snapshot of {}", key.policy_id, lapse_core::dates::format_day(book.as_of))
+                }
+                _ => format!("policy {:?} has no renewal at risk in the snapshot of {}", key.policy_id, lapse_core::dates::format_day(book.as_of)),
+            };
+            if request.on_unknown == OnUnknown::Error {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_policy", reason).with_field(format!("renewals[{i}].policy_id")));
+            }
+            not_found.push(NotScored { policy_id: key.policy_id.clone(), installment_no: key.installment_no, reason });
+        }
+    }
+
+    let inline: Option<Arc<ScoredRows>> = match request.records {
+        Some(records) => {
+            let scoring = Arc::clone(&book);
+            let economics = economics.clone();
+            let rows = tokio::task::spawn_blocking(move || records.score(&scoring.model.model, &economics, scoring.horizon_days, scoring.grace_days))
+                .await
+                .map_err(ApiError::internal)??;
+            Some(Arc::new(rows))
+        }
+        None => None,
+    };
+
+    let all: Vec<(&ScoredRows, usize)> = picks
+        .iter()
+        .map(|&r| (&book.rows, r))
+        .chain(inline.iter().flat_map(|rows| (0..rows.len()).map(move |r| (&**rows, r))))
+        .collect();
+    let ranks = batch_ranks(&all);
+    let results: Vec<ScoredRenewal<'_>> = all
+        .iter()
+        .zip(&ranks)
+        .map(|(&(rows, r), &rank)| {
+            let source = if std::ptr::eq(rows, &book.rows) { "snapshot" } else { "inline" };
+            renewal(&book, rows, economics, r, rank, source)
+        })
+        .collect();
+    let response = hand_written(&ScoreResponse { model_version: &book.version, results, not_found }, super::json::score_response);
+
+    state.metrics.scores_served("snapshot", picks.len());
+    let inline_len = inline.as_ref().map_or(0, |rows| rows.len());
+    state.metrics.scores_served("inline", inline_len);
+    if let Some(log) = &state.score_log {
+        let id = request_id(&headers);
+        let time_ms = now_ms();
+        if !picks.is_empty() {
+            log.append(LogBatch {
+                time_ms,
+                request_id: id.clone(),
+                endpoint: "score",
+                model_version: book.version.clone(),
+                picks: picks.iter().zip(&ranks).map(|(&r, &rank)| (r as u32, rank)).collect(),
+                rows: LoggedRows::Snapshot(Arc::clone(&book)),
+            });
+        }
+        if let Some(rows) = inline {
+            log.append(LogBatch {
+                time_ms,
+                request_id: id,
+                endpoint: "score_inline",
+                model_version: book.version.clone(),
+                picks: (0..inline_len).zip(&ranks[picks.len()..]).map(|(r, &rank)| (r as u32, rank)).collect(),
+                rows: LoggedRows::Inline(rows),
+            });
+        }
+    }
+    Ok(response)
+}
+
+/// The ranked work list: renewals by expected gain of their best action.
+#[utoipa::path(get, path = "/v1/queue", params(QueueParams),
+    responses(
+        (status = 200, description = "The work list page", body = QueueResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let limits = &state.config.limits;
+    let capacity = params.capacity.unwrap_or(limits.default_capacity);
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > limits.max_page {
+        return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
+    }
+    if let Some(v) = params.min_value
+        && (!v.is_finite() || v < 0.0)
+    {
+        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
+    }
+    if params.due_within_days.is_some_and(|d| !(-36_500..=36_500).contains(&d)) {
+        return Err(ApiError::invalid("due_within_days", "due_within_days must be within +-36500"));
+    }
+    let offset = params.offset.unwrap_or(0);
+    let book = state.current.load_full();
+    let rows = &book.rows;
+    // Filters on interned columns compare codes; a value never seen matches nothing.
+    let code = |text: &Option<String>| text.as_ref().map(|t| rows.strings.find(t));
+    let (channel, region, agent, product) = (code(&params.channel), code(&params.region), code(&params.agent_id), code(&params.product));
+    let include_none = params.include_no_action.unwrap_or(false);
+    let matches = |r: usize| -> bool {
+        let x = &rows.renewals[r];
+        (include_none || rows.has_action(r))
+            && channel.is_none_or(|c| c == Some(x.channel))
+            && region.is_none_or(|c| c == Some(x.region))
+            && agent.is_none_or(|c| c == Some(x.agent))
+            && product.is_none_or(|c| c == Some(x.product_code) || c == Some(x.product_type))
+            && params.min_value.is_none_or(|v| x.value >= v)
+            && params.due_within_days.is_none_or(|d| x.due - x.as_of <= d)
+            && params.overdue.is_none_or(|o| (x.due < x.as_of) == o)
+    };
+    let mut matching = 0usize;
+    let mut page: Vec<(usize, u32)> = Vec::with_capacity(limit.min(capacity));
+    for &r in &book.queue_order {
+        let r = r as usize;
+        if !matches(r) {
+            continue;
+        }
+        matching += 1;
+        let rank = matching;
+        if rank > offset && rank <= capacity && page.len() < limit {
+            page.push((r, rank as u32));
+        }
+    }
+    let listed = matching.min(capacity);
+    let end = offset + page.len();
+    let economics = &state.config.economics;
+    let items: Vec<ScoredRenewal<'_>> = page.iter().map(|&(r, rank)| renewal(&book, rows, economics, r, rank, "snapshot")).collect();
+    let response = hand_written(&QueueResponse {
+        model_version: &book.version,
+        as_of: Date(book.as_of),
+        matching,
+        listed,
+        offset,
+        next_offset: (end < listed && !page.is_empty()).then_some(end),
+        items,
+    }, super::json::queue_response);
+    state.metrics.scores_served("queue", page.len());
+    if let Some(log) = &state.score_log
+        && !page.is_empty()
+    {
+        log.append(LogBatch {
+            time_ms: now_ms(),
+            request_id: request_id(&headers),
+            endpoint: "queue",
+            model_version: book.version.clone(),
+            picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
+            rows: LoggedRows::Snapshot(Arc::clone(&book)),
+        });
+    }
+    Ok(response)
+}
+
+/// The model being served: version, training window, held-out metrics, snapshot.
+#[utoipa::path(get, path = "/v1/models/current",
+    responses((status = 200, description = "The current model", body = ModelInfo), (status = 401, description = "Missing or wrong token", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let book = state.current.load_full();
+    let manifest = &book.model.manifest;
+    let report = lapse_model::registry::Registry::new(&state.config.models).report(&book.version).ok();
+    let info = ModelInfo {
+        version: book.version.clone(),
+        family: manifest.family.clone(),
+        created_at: manifest.created_at.clone(),
+        training_window: manifest.training_window.clone(),
+        validation_window: manifest.validation_window.clone(),
+        validation: manifest.validation.clone(),
+        roc_auc: report.as_ref().and_then(|r| r.roc_auc),
+        log_loss: report.as_ref().map(|r| r.log_loss),
+        ece: report.as_ref().map(|r| r.ece),
+        features: book.model.model.schema.columns.len(),
+        snapshot: SnapshotInfo {
+            path: book.snapshot_path.display().to_string(),
+            as_of: Date(book.as_of),
+            renewals: book.rows.len(),
+            horizon_days: book.horizon_days,
+            grace_days: book.grace_days,
+            loaded_at: book.loaded_at.clone(),
+            load_seconds: book.load_seconds,
+        },
+        economics: state.config.economics.clone(),
+    };
+    Ok(json_response(&info))
+}
+
+/// Drift of the served snapshot (features and the model's scores) against the model's training
+/// reference: PSI, KS and missing rates per feature, ranked (computed when the snapshot loads).
+#[utoipa::path(get, path = "/v1/drift",
+    responses(
+        (status = 200, description = "The drift report", body = DriftResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "The model was registered without a drift reference", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn drift(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let book = state.current.load_full();
+    let Some(report) = &book.drift else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_reference", format!("model {} was registered without a drift reference; retrain it with this version of lapse", book.version)));
+    };
+    Ok(json_response(&DriftResponse { model_version: &book.version, as_of: Date(book.as_of), drift: report }))
+}
+
+/// Loads the current champion and snapshot and swaps them in; on failure the old model keeps
+/// serving and the response says why.
+#[utoipa::path(post, path = "/v1/admin/reload",
+    responses(
+        (status = 200, description = "Swapped", body = ReloadResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+        (status = 422, description = "The new champion or snapshot failed to load; the old one serves on", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn admin_reload(State(state): State<Shared>) -> Result<Json<ReloadResponse>, ApiError> {
+    reload(&state).await.map(Json)
+}
+
+/// The reload behind the admin route and SIGHUP.
+pub async fn reload(state: &Shared) -> Result<ReloadResponse, ApiError> {
+    let _one_at_a_time = state.reload_lock.lock().await;
+    let previous = state.current.load().version.clone();
+    let (models, snapshot, economics, thresholds) = (state.config.models.clone(), state.config.snapshot.clone(), state.config.economics.clone(), state.config.thresholds);
+    let loaded = tokio::task::spawn_blocking(move || Scorebook::load(&models, &snapshot, &economics, thresholds)).await.map_err(ApiError::internal)?;
+    match loaded {
+        Ok(book) => {
+            let response = ReloadResponse { previous_version: previous, version: book.version.clone(), renewals: book.rows.len(), load_seconds: book.load_seconds };
+            state.metrics.serving(&book.version, book.rows.len());
+            state.current.store(Arc::new(book));
+            state.metrics.reload(true);
+            tracing::info!(previous = %response.previous_version, version = %response.version, renewals = response.renewals, "reloaded");
+            Ok(response)
+        }
+        Err(e) => {
+            state.metrics.reload(false);
+            tracing::warn!(error = %e, serving = %previous, "reload failed; the previous model keeps serving");
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_failed", format!("{e}; still serving {previous}")))
+        }
+    }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = Health)))]
+async fn healthz(State(state): State<Shared>) -> Json<Health> {
+    Json(Health { status: "ok", model_version: state.current.load().version.clone() })
+}
+
+/// Readiness: a model and snapshot are loaded and the server is not shutting down.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Health), (status = 503, description = "Shutting down", body = Health)))]
+async fn readyz(State(state): State<Shared>) -> Response {
+    let version = state.current.load().version.clone();
+    if state.shutting_down.load(Ordering::Relaxed) {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "shutting_down", model_version: version })).into_response()
+    } else {
+        Json(Health { status: "ready", model_version: version }).into_response()
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
+async fn metrics(State(state): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_document()).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
+    paths(score, queue, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI document, pretty-printed (committed as `docs/openapi.json`).
+pub fn openapi_document() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.to_pretty_json().expect("the document serializes") + "\n"
+}
+
+// ---------------------------------------------------------------------------------------
+// Router
+
+async fn require(state: Shared, role: Role, request: Request, next: Next) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    if state.tokens.allows(header, role) {
+        return next.run(request).await;
+    }
+    let (status, code, message) = match (header.is_some(), role) {
+        (true, Role::Admin) if state.tokens.allows(header, Role::Score) => (StatusCode::FORBIDDEN, "forbidden", "this route needs the admin token"),
+        _ => (StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"),
+    };
+    let mut response = ApiError::new(status, code, message).into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid header"));
+    response
+}
+
+async fn handle_layer_error(error: tower::BoxError) -> ApiError {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long")
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "too many requests in flight; retry shortly")
+    } else {
+        ApiError::internal(error)
+    }
+}
+
+async fn fallback() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route (see /openapi.json)")
+}
+
+/// Maps the body-limit layer's bare 413 to the JSON error shape.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v != "application/json") {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is larger than the server accepts").into_response();
+    }
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method").into_response();
+    }
+    response
+}
+
+/// The application: routes, auth and every layer.
+pub fn router(state: Shared) -> Router {
+    let Limits { max_body_bytes, timeout_seconds, max_in_flight, .. } = state.config.limits;
+    let scoring = Router::new()
+        .route("/v1/score", post(score))
+        .route("/v1/queue", get(queue))
+        .route("/v1/models/current", get(model_current))
+        .route("/v1/drift", get(drift))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)));
+    let admin = Router::new()
+        .route("/v1/admin/reload", post(admin_reload))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Admin, req, next)));
+    let open = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json));
+    let metrics_state = Arc::clone(&state.metrics);
+    Router::new()
+        .merge(scoring)
+        .merge(admin)
+        .merge(open)
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(json_errors))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(handle_layer_error))
+                .load_shed()
+                // One limit for the whole server (a plain concurrency limit would be per route).
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_in_flight))
+                .timeout(Duration::from_secs_f64(timeout_seconds)),
+        )
+        // Defence in depth: a panic in a handler (a bug; input never should) becomes the
+        // generic JSON 500 and is logged, instead of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| ApiError::internal("a handler panicked").into_response()))
+        .layer(middleware::from_fn_with_state(metrics_state, telemetry::track))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
+        .with_state(state)
+}

@@ -1,0 +1,168 @@
+//! `lapse serve`: the scoring API the collection queue service calls.
+//!
+//! At start (and on every reload) the champion model scores the whole snapshot once
+//! ([`scorebook`]): probability, value, best action, reasons. Requests by key are then lookups
+//! and JSON rendering; inline records go through the contract checks, the snapshot builder and
+//! the same scoring code on a blocking thread. See `docs/serving.md`.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod inline;
+pub mod json;
+pub mod schema;
+pub mod score_log;
+pub mod scorebook;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+pub use api::{openapi_document, router, AppState};
+pub use lapse_model::scoring::Economics;
+pub use scorebook::{LoadError, Scorebook};
+use lapse_model::drift::Thresholds;
+
+/// Request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    /// Renewals by key per request.
+    pub max_batch: usize,
+    /// Raw records (all tables) per request.
+    pub max_inline_rows: usize,
+    pub timeout_seconds: f64,
+    /// Requests being handled at once; more are refused with 503 `overloaded`.
+    pub max_in_flight: usize,
+    /// Largest queue page.
+    pub max_page: usize,
+    /// Work-list size when the caller gives no capacity.
+    pub default_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 4 << 20,
+            max_batch: 1000,
+            max_inline_rows: 20_000,
+            timeout_seconds: 10.0,
+            max_in_flight: 1024,
+            max_page: 1000,
+            default_capacity: 500,
+        }
+    }
+}
+
+/// What the server serves and how.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub models: PathBuf,
+    pub snapshot: PathBuf,
+    pub economics: Economics,
+    pub limits: Limits,
+    /// Where the score log goes; None: not logged.
+    pub score_log: Option<PathBuf>,
+    /// PSI thresholds of the snapshot's drift report (`GET /v1/drift`).
+    pub thresholds: Thresholds,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("score log {}: {source}", dir.display())]
+    ScoreLog { dir: PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the shared state: loads the champion and scores the snapshot (fails if either is
+/// broken: a server never starts without a model).
+pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppState>, ServeError> {
+    let book = Scorebook::load(&config.models, &config.snapshot, &config.economics, config.thresholds)?;
+    tracing::info!(version = %book.version, renewals = book.rows.len(), seconds = book.load_seconds, "model and snapshot loaded");
+    let metrics = Arc::new(telemetry::Metrics::default());
+    metrics.serving(&book.version, book.rows.len());
+    let score_log = match &config.score_log {
+        Some(dir) => {
+            let actions = config.economics.actions.iter().map(|a| a.name.clone()).collect();
+            Some(score_log::ScoreLog::start(dir, actions, Arc::clone(&metrics)).map_err(|source| ServeError::ScoreLog { dir: dir.clone(), source })?)
+        }
+        None => None,
+    };
+    Ok(Arc::new(AppState {
+        current: ArcSwap::from_pointee(book),
+        config,
+        tokens,
+        metrics,
+        score_log,
+        reload_lock: tokio::sync::Mutex::new(()),
+        shutting_down: AtomicBool::new(false),
+    }))
+}
+
+/// Serves until SIGTERM or Ctrl-C; SIGHUP reloads. In-flight requests finish before exit, then
+/// the score log is synced.
+pub async fn run(state: Arc<AppState>, addr: SocketAddr) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "listening");
+    // A line on stdout for scripts and tests that start the server on port 0.
+    println!("listening on http://{local}");
+
+    #[cfg(unix)]
+    {
+        let state = Arc::clone(&state);
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading");
+                let _ = api::reload(&state).await;
+            }
+        });
+    }
+
+    let shutdown_state = Arc::clone(&state);
+    let app = router(Arc::clone(&state));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_state.shutting_down.store(true, Ordering::Relaxed);
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
+    if let Some(log) = &state.score_log {
+        log.close();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

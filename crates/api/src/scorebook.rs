@@ -1,0 +1,139 @@
+//! The served state: the champion model and today's snapshot, scored once at load (and on
+//! every reload), with the lookups requests use: renewals by policy, and the whole work list
+//! ordered by expected gain.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::DataFrame;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use lapse_core::dates::{now_utc_rfc3339, today_utc, Day};
+use lapse_core::table::{column_of_frame, read_frame};
+use lapse_model::drift::{DriftReport, Thresholds};
+use lapse_model::registry::{LoadedModel, Registry, RegistryError};
+use lapse_model::scoring::{Economics, FrameSource, RenewalKeys, ScoredRows, NONE};
+
+/// The served state: a champion model and the scored snapshot, swapped whole on reload.
+pub struct Scorebook {
+    pub version: String,
+    pub model: LoadedModel,
+    pub rows: ScoredRows,
+    /// The snapshot file and what it was built with.
+    pub snapshot_path: PathBuf,
+    pub as_of: Day,
+    pub horizon_days: i32,
+    pub grace_days: i32,
+    /// policy_id -> first row; `next_of_policy[r]` chains the policy's other rows.
+    first_of_policy: FxHashMap<Box<str>, u32>,
+    next_of_policy: Vec<u32>,
+    /// All rows by expected gain of the best action, largest first (ties: probability, then
+    /// policy id and installment, so the order is total and stable across reloads).
+    pub queue_order: Vec<u32>,
+    pub loaded_at: String,
+    pub load_seconds: f64,
+    /// The snapshot's drift against the model's training reference (features and score);
+    /// None when the model was registered without a reference.
+    pub drift: Option<DriftReport>,
+}
+
+/// The drift of a snapshot frame (and of the scores given to it) against the reference stored
+/// with `version`, one column at a time; None without a reference (logged when unreadable).
+fn snapshot_drift(models: &Path, version: &str, df: &DataFrame, rows: &ScoredRows, thresholds: Thresholds) -> Option<DriftReport> {
+    let reference = match Registry::new(models).reference(version) {
+        Ok(reference) => reference?,
+        Err(e) => {
+            tracing::warn!(%version, error = %e, "cannot read the drift reference; no drift report");
+            return None;
+        }
+    };
+    let scores = rows.renewals.iter().map(|r| r.probability).collect();
+    let report = reference.compare_scored(|name| column_of_frame(df, name), Some(scores), thresholds);
+    if !report.flagged.is_empty() {
+        tracing::warn!(%version, flagged = ?report.flagged, "the snapshot has drifted from the model's training data");
+    }
+    Some(report)
+}
+
+/// Why the champion and snapshot could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("model registry: {0}")]
+    Registry(#[from] RegistryError),
+    #[error("snapshot {}: {message}", path.display())]
+    Snapshot { path: PathBuf, message: String },
+}
+
+impl Scorebook {
+    /// Loads the champion of `models` and scores the snapshot at `snapshot` with it.
+    pub fn load(models: &Path, snapshot: &Path, economics: &Economics, thresholds: Thresholds) -> Result<Scorebook, LoadError> {
+        let started = std::time::Instant::now();
+        let model = Registry::new(models).load_champion()?;
+        let fail = |message: String| LoadError::Snapshot { path: snapshot.to_path_buf(), message };
+        let (df, metadata) = read_frame(snapshot).map_err(|e| fail(e.message))?;
+        let meta = |key: &str| metadata.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<i32>().ok());
+        let keys = RenewalKeys::from_frame(&df).map_err(|e| fail(e.to_string()))?;
+        let first = keys.as_of.first().copied();
+        if keys.as_of.iter().any(|&d| Some(d) != first) {
+            return Err(fail("holds more than one snapshot date; serve one snapshot (lapse features --as-of T)".into()));
+        }
+        let as_of = first.unwrap_or_else(today_utc);
+        let rows = ScoredRows::score(&model.model, economics, keys, &FrameSource(&df)).map_err(|e| fail(e.to_string()))?;
+        let drift = snapshot_drift(models, &model.version, &df, &rows, thresholds);
+        drop(df);
+        let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, meta("lapse.horizon_days").unwrap_or(30), meta("lapse.grace_days").unwrap_or(60));
+        Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
+    }
+
+    fn index(model: LoadedModel, rows: ScoredRows, snapshot_path: PathBuf, as_of: Day, horizon_days: i32, grace_days: i32) -> Scorebook {
+        let n = rows.len();
+        let mut first_of_policy: FxHashMap<Box<str>, u32> = FxHashMap::with_capacity_and_hasher(n, Default::default());
+        let mut next_of_policy = vec![NONE; n];
+        // Walk backwards so each chain runs in row order.
+        for r in (0..n).rev() {
+            if let Some(previous) = first_of_policy.insert(rows.policy_id[r].clone(), r as u32) {
+                next_of_policy[r] = previous;
+            }
+        }
+        let mut queue_order: Vec<u32> = (0..n as u32).collect();
+        queue_order.par_sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            let (x, y) = (&rows.renewals[a], &rows.renewals[b]);
+            y.gain
+                .total_cmp(&x.gain)
+                .then(y.probability.total_cmp(&x.probability))
+                .then(rows.policy_id[a].cmp(&rows.policy_id[b]))
+                .then(x.installment_no.cmp(&y.installment_no))
+        });
+        Scorebook {
+            version: model.version.clone(),
+            model,
+            rows,
+            snapshot_path,
+            as_of,
+            horizon_days,
+            grace_days,
+            first_of_policy,
+            next_of_policy,
+            queue_order,
+            loaded_at: now_utc_rfc3339(),
+            load_seconds: 0.0,
+            drift: None,
+        }
+    }
+
+    /// The rows of `policy_id` (all its renewals at risk, or the one with `installment_no`).
+    pub fn lookup(&self, policy_id: &str, installment_no: Option<u32>) -> impl Iterator<Item = usize> + '_ {
+        let mut next = self.first_of_policy.get(policy_id).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            while next != NONE {
+                let r = next as usize;
+                next = self.next_of_policy[r];
+                if installment_no.is_none_or(|n| self.rows.renewals[r].installment_no == n) {
+                    return Some(r);
+                }
+            }
+            None
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! The point-in-time feature builder: one row per renewal at risk at a snapshot date T, with
+//! features computed only from what was known before T, the lapse label, and the value fields.
+//!
+//! The same code builds training tables (many past snapshots, stacked) and the scoring snapshot.
+
+pub mod catalog;
+pub mod history;
+pub mod output;
+pub mod snapshot;
+
+use std::path::Path;
+
+pub use catalog::{catalog, catalog_markdown, Compute, Feature, FeatureFamily, FEATURES};
+pub use history::{KnownCodes, PolicyHistory, SnapshotSpec};
+pub use output::{snapshot_frame, write_frames, WriteError, KEY_COLUMNS, LABEL_COLUMN};
+pub use snapshot::{FeatureCells, Snapshot, SnapshotRow};
+
+use crate::dates::{format_day, Day};
+use crate::extract::Book;
+
+/// How to build a feature table from a book.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    /// Snapshot dates, ascending.
+    pub as_of: Vec<Day>,
+    pub horizon_days: i32,
+    pub grace_days: i32,
+    pub extract_date: Day,
+}
+
+/// What a build wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSummary {
+    pub snapshots: usize,
+    pub rows: usize,
+}
+
+impl BuildPlan {
+    fn spec(&self, as_of: Day) -> SnapshotSpec {
+        SnapshotSpec { as_of, horizon_days: self.horizon_days, grace_days: self.grace_days, extract_date: self.extract_date }
+    }
+
+    /// Parquet key-value metadata describing the table, so readers can tell keys from features.
+    pub fn metadata(&self) -> Vec<(String, String)> {
+        let dates: Vec<String> = self.as_of.iter().map(|&d| format_day(d)).collect();
+        vec![
+            ("lapse.key_columns".into(), KEY_COLUMNS.join(",")),
+            ("lapse.label_column".into(), LABEL_COLUMN.into()),
+            ("lapse.feature_columns".into(), FEATURES.iter().map(|f| f.name).collect::<Vec<_>>().join(",")),
+            ("lapse.as_of".into(), dates.join(",")),
+            ("lapse.horizon_days".into(), self.horizon_days.to_string()),
+            ("lapse.grace_days".into(), self.grace_days.to_string()),
+            ("lapse.extract_date".into(), format_day(self.extract_date)),
+        ]
+    }
+
+    /// Builds every snapshot and writes them, stacked in date order, to `out`.
+    pub fn write(&self, book: &Book, out: &Path) -> Result<BuildSummary, WriteError> {
+        self.write_with_progress(book, out, false)
+    }
+
+    /// [`BuildPlan::write`], drawing a progress bar over the snapshots when `progress` is set
+    /// (a person watching a terminal; the binary decides).
+    pub fn write_with_progress(&self, book: &Book, out: &Path, progress: bool) -> Result<BuildSummary, WriteError> {
+        let codes = KnownCodes::resolve(book);
+        let bar = if progress && self.as_of.len() > 1 {
+            let bar = indicatif::ProgressBar::new(self.as_of.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} snapshots [{bar:30}] {pos}/{len} {msg} {elapsed}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let frames = self.as_of.iter().map(|&t| {
+            bar.set_message(format_day(t));
+            bar.inc(1);
+            let started = std::time::Instant::now();
+            let snapshot = Snapshot::build(book, &codes, self.spec(t));
+            let frame = snapshot_frame(&snapshot);
+            tracing::info!(as_of = %format_day(t), rows = snapshot.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot built");
+            frame
+        });
+        let rows = write_frames(out, self.metadata(), frames)?;
+        bar.finish_and_clear();
+        Ok(BuildSummary { snapshots: self.as_of.len(), rows })
+    }
+
+    /// Builds one snapshot as a frame (for callers that keep it in memory, such as the scorer).
+    pub fn frame(&self, book: &Book, as_of: Day) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+        let codes = KnownCodes::resolve(book);
+        snapshot_frame(&Snapshot::build(book, &codes, self.spec(as_of)))
+    }
+}

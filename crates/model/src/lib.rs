@@ -1,0 +1,18 @@
+//! lapse models: everything between a feature table and a score, with no HTTP, report-page or
+//! command-line code in it.
+//!
+//! [`train`] fits and validates model families on a table and calibrates them; [`metrics`] is
+//! every quality figure once; [`artifact`] is the model as one JSON document; [`registry`]
+//! keeps versions and the champion pointer; [`drift`] compares a table with the reference
+//! stored with a model; [`scoring`] turns features into probability, value, action and
+//! reasons; [`promotion`] is the champion/challenger rule; [`score_log`] is the line the API
+//! logs for every score. See `ARCHITECTURE.md`.
+
+pub mod artifact;
+pub mod drift;
+pub mod metrics;
+pub mod promotion;
+pub mod registry;
+pub mod score_log;
+pub mod scoring;
+pub mod train;

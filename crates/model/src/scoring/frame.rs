@@ -1,0 +1,112 @@
+//! Scoring a feature table read from a file (the snapshot the server loads): the keys and the
+//! model's feature columns read from a polars frame, typed as the model's schema says.
+
+use std::ops::Range;
+
+use polars::prelude::*;
+
+use super::rows::{FeatureSource, RenewalKeys, ScoreError};
+use crate::artifact::LapseModel;
+use lapse_core::categories::Categories;
+use lapse_core::dates::Day;
+use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
+
+fn frame_err(e: impl std::fmt::Display) -> ScoreError {
+    ScoreError::Input(e.to_string())
+}
+
+fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column, ScoreError> {
+    df.column(name).map_err(|_| ScoreError::Input(format!("no column {name:?} (build the snapshot with `lapse features`)")))
+}
+
+/// A frame column as text values, dictionary-encoded.
+fn category_column(df: &DataFrame, name: &str) -> Result<Categories, ScoreError> {
+    let cast = column(df, name)?.cast(&DataType::String).map_err(frame_err)?;
+    Ok(Categories::from_values(cast.str().map_err(frame_err)?.iter()))
+}
+
+fn day_column(df: &DataFrame, name: &str) -> Result<Vec<Day>, ScoreError> {
+    let column = column(df, name)?;
+    let cast = match column.dtype() {
+        DataType::Date => column.clone(),
+        _ => column.cast(&DataType::Date).map_err(frame_err)?,
+    };
+    cast.date()
+        .map_err(frame_err)?
+        .physical()
+        .iter()
+        .enumerate()
+        .map(|(row, d)| d.ok_or_else(|| ScoreError::Input(format!("column {name:?}, row {}: missing or unparseable date", row + 1))))
+        .collect()
+}
+
+fn number_column(df: &DataFrame, name: &str) -> Result<Vec<f64>, ScoreError> {
+    let cast = column(df, name)?.cast(&DataType::Float64).map_err(|e| ScoreError::Input(format!("column {name:?} is not numeric: {e}")))?;
+    Ok(cast.f64().map_err(frame_err)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+impl RenewalKeys {
+    /// The keys of a feature-builder frame (one row per renewal).
+    pub fn from_frame(df: &DataFrame) -> Result<RenewalKeys, ScoreError> {
+        let as_of = day_column(df, "as_of")?;
+        let ids = column(df, "policy_id")?.cast(&DataType::String).map_err(frame_err)?;
+        let policy_id = ids
+            .str()
+            .map_err(frame_err)?
+            .iter()
+            .enumerate()
+            .map(|(row, id)| id.map(Box::from).ok_or_else(|| ScoreError::Input(format!("column \"policy_id\", row {}: missing", row + 1))))
+            .collect::<Result<_, _>>()?;
+        let installment_no = number_column(df, "installment_no")?
+            .into_iter()
+            .enumerate()
+            .map(|(row, n)| {
+                if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX - 1) {
+                    Ok(n as u32)
+                } else {
+                    Err(ScoreError::Input(format!("column \"installment_no\", row {}: {n} is not a whole number >= 1", row + 1)))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let optional = |name: &str| -> Result<Categories, ScoreError> {
+            match df.column(name) {
+                Ok(_) => category_column(df, name),
+                Err(_) => Ok(Categories { codes: vec![Categories::MISSING; df.height()], levels: Vec::new() }),
+            }
+        };
+        Ok(RenewalKeys {
+            policy_id,
+            installment_no,
+            due: day_column(df, "due_date")?,
+            as_of,
+            annualized_premium: number_column(df, "annualized_premium")?,
+            remaining_payment_years: number_column(df, "remaining_payment_years")?,
+            agent: optional("agent_id")?,
+            channel: optional("channel")?,
+            region: optional("region")?,
+            product_code: optional("product_code")?,
+            product_type: optional("product_type")?,
+        })
+    }
+}
+
+/// The model's features read from a frame.
+pub struct FrameSource<'a>(pub &'a DataFrame);
+
+impl FeatureSource for FrameSource<'_> {
+    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError> {
+        let df = self.0.slice(rows.start as i64, rows.len());
+        model
+            .schema
+            .columns
+            .iter()
+            .map(|c| {
+                let values = match c.kind {
+                    FeatureKind::Numeric => FeatureValues::Numeric(number_column(&df, &c.name)?),
+                    FeatureKind::Categorical => FeatureValues::Categorical(category_column(&df, &c.name)?),
+                };
+                Ok(FeatureColumn { name: c.name.clone(), values })
+            })
+            .collect()
+    }
+}

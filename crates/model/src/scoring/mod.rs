@@ -1,0 +1,15 @@
+//! Scoring: what a renewal is worth and what to do about it ([`economics`]), why it is at
+//! risk ([`reasons`]), and scoring many renewals at once ([`ScoredRows`]) from a feature table
+//! ([`FrameSource`]) or from typed snapshot rows ([`SnapshotSource`]).
+
+pub mod economics;
+mod frame;
+pub mod reasons;
+mod rows;
+mod snapshot;
+
+pub use economics::{segment_name, Action, Economics, BAND_NAMES, NO_ACTION};
+pub use frame::FrameSource;
+pub use reasons::ReasonValue;
+pub use rows::{FeatureSource, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows, NONE, REASONS};
+pub use snapshot::SnapshotSource;

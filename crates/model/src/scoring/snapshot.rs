@@ -1,0 +1,81 @@
+//! Scoring typed snapshot rows straight from the feature builder, without a table in between:
+//! the inline path (`POST /v1/score` with raw records), where building a polars frame per
+//! request cost more than the scoring itself. Each model feature is computed by the catalog's
+//! own function, then typed as the model's schema says, exactly as the snapshot file would be
+//! read back ([`super::FrameSource`]); a test scores both ways and compares.
+
+use std::ops::Range;
+
+use super::rows::{FeatureSource, RenewalKeys, ScoreError};
+use crate::artifact::LapseModel;
+use lapse_core::categories::Categories;
+use lapse_core::features::{Compute, Snapshot, FEATURES};
+use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
+
+/// The catalog function of a feature.
+fn compute_of(name: &str) -> Result<Compute, ScoreError> {
+    FEATURES
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.compute)
+        .ok_or_else(|| ScoreError::Input(format!("no column {name:?} (build the snapshot with `lapse features`)")))
+}
+
+/// A numeric catalog feature over rows (NaN where missing).
+fn numbers(snapshot: &Snapshot<'_>, name: &str, rows: Range<usize>) -> Result<Vec<f64>, ScoreError> {
+    Ok(match compute_of(name)? {
+        Compute::Numeric(f) => rows.map(|i| f(snapshot.ctx(i)).unwrap_or(f64::NAN)).collect(),
+        // Text read as a number, as a table reader casting the column would.
+        Compute::Categorical(f) => rows.map(|i| f(snapshot.ctx(i)).and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN)).collect(),
+    })
+}
+
+/// A categorical catalog feature over rows.
+fn categories(snapshot: &Snapshot<'_>, name: &str, rows: Range<usize>) -> Result<Categories, ScoreError> {
+    match compute_of(name)? {
+        Compute::Categorical(f) => Ok(Categories::from_values(rows.map(|i| f(snapshot.ctx(i))))),
+        Compute::Numeric(_) => Err(ScoreError::Model(format!("the model takes {name:?} as a category; the feature builder makes it a number"))),
+    }
+}
+
+impl RenewalKeys {
+    /// The keys of every row of a snapshot.
+    pub fn from_snapshot(snapshot: &Snapshot<'_>) -> Result<RenewalKeys, ScoreError> {
+        let book = snapshot.book;
+        let rows = &snapshot.rows;
+        let all = 0..rows.len();
+        Ok(RenewalKeys {
+            policy_id: rows.iter().map(|r| Box::from(book.policies.id[r.policy as usize].as_str())).collect(),
+            installment_no: rows.iter().map(|r| book.installments.number[r.installment as usize]).collect(),
+            due: rows.iter().map(|r| book.installments.due[r.installment as usize]).collect(),
+            as_of: vec![snapshot.spec.as_of; rows.len()],
+            annualized_premium: numbers(snapshot, "annualized_premium", all.clone())?,
+            remaining_payment_years: numbers(snapshot, "remaining_payment_years", all.clone())?,
+            agent: Categories::from_values(rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize))),
+            channel: categories(snapshot, "channel", all.clone())?,
+            region: categories(snapshot, "region", all.clone())?,
+            product_code: categories(snapshot, "product_code", all.clone())?,
+            product_type: categories(snapshot, "product_type", all)?,
+        })
+    }
+}
+
+/// The model's features computed from a snapshot's rows.
+pub struct SnapshotSource<'s, 'b>(pub &'s Snapshot<'b>);
+
+impl FeatureSource for SnapshotSource<'_, '_> {
+    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError> {
+        model
+            .schema
+            .columns
+            .iter()
+            .map(|c| {
+                let values = match c.kind {
+                    FeatureKind::Numeric => FeatureValues::Numeric(numbers(self.0, &c.name, rows.clone())?),
+                    FeatureKind::Categorical => FeatureValues::Categorical(categories(self.0, &c.name, rows.clone())?),
+                };
+                Ok(FeatureColumn { name: c.name.clone(), values })
+            })
+            .collect()
+    }
+}

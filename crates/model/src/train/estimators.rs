@@ -1,0 +1,258 @@
+//! The three model families behind one interface: fit on a design matrix, predict P(lapse).
+
+use forust_ml::{GradientBooster, Matrix};
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use super::encode::{Design, Style};
+
+/// A model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// L2-regularized logistic regression (linfa-logistic) on standardized, one-hot inputs.
+    Logistic,
+    /// Random forest of regression trees on 0/1 targets (smartcore): the mean of the trees is
+    /// the probability.
+    Forest,
+    /// Histogram gradient-boosted trees with log loss (forust-ml).
+    Gbdt,
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Family {
+    pub const ALL: [Family; 3] = [Family::Logistic, Family::Forest, Family::Gbdt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Logistic => "logistic",
+            Family::Forest => "forest",
+            Family::Gbdt => "gbdt",
+        }
+    }
+
+    /// The design-matrix layout the family takes.
+    pub fn style(self) -> Style {
+        match self {
+            Family::Logistic => Style::Linear,
+            Family::Forest => Style::TreeImputed,
+            Family::Gbdt => Style::TreeWithMissing,
+        }
+    }
+}
+
+/// Hyper-parameters of every family. Each field's default is in [`Params::default`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Seed for everything random (forest bootstraps, boosting subsamples, fold assignment).
+    pub seed: u64,
+    /// A category level needs this many training rows to get its own column (else pooled).
+    pub min_level_count: usize,
+    /// Logistic: L2 penalty (linfa's alpha; like scikit-learn's 1/C). Default 1.0.
+    pub logistic_alpha: f64,
+    /// Logistic: L-BFGS iterations. Default 200.
+    pub logistic_max_iterations: u64,
+    /// Forest: trees. Default 100.
+    pub forest_trees: usize,
+    /// Forest: maximum depth. Default 10.
+    pub forest_max_depth: u16,
+    /// Forest: minimum rows per leaf. Default 20.
+    pub forest_min_leaf: usize,
+    /// Forest: at most this many training rows (a seeded sample beyond it). Default 200,000.
+    pub forest_max_rows: usize,
+    /// Boosting: rounds. Default 100 (LightGBM's and scikit-learn's default).
+    pub gbdt_rounds: usize,
+    /// Boosting: learning rate. Default 0.1 (LightGBM's and scikit-learn's default).
+    pub gbdt_learning_rate: f32,
+    /// Boosting: maximum depth. Default 4.
+    pub gbdt_max_depth: usize,
+    /// Boosting: minimum hessian weight per leaf. Default 20.
+    pub gbdt_min_leaf_weight: f32,
+    /// Boosting: L2 penalty on leaf values. Default 1.0.
+    pub gbdt_l2: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            seed: 42,
+            min_level_count: 20,
+            logistic_alpha: 1.0,
+            logistic_max_iterations: 200,
+            forest_trees: 100,
+            forest_max_depth: 10,
+            forest_min_leaf: 20,
+            forest_max_rows: 200_000,
+            gbdt_rounds: 100,
+            gbdt_learning_rate: 0.1,
+            gbdt_max_depth: 4,
+            gbdt_min_leaf_weight: 20.0,
+            gbdt_l2: 1.0,
+        }
+    }
+}
+
+/// Why a fit failed.
+#[derive(Debug, thiserror::Error)]
+#[error("fitting {family}: {message}")]
+pub struct FitError {
+    pub family: &'static str,
+    pub message: String,
+}
+
+/// A fitted model of one family (before calibration).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    Logistic {
+        /// One weight per design column (standardized inputs), and the intercept.
+        weights: Vec<f64>,
+        intercept: f64,
+    },
+    Forest(Box<RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>>),
+    Gbdt(Box<GradientBooster>),
+}
+
+impl std::fmt::Debug for Estimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Estimator::Logistic { weights, .. } => write!(f, "Logistic({} weights)", weights.len()),
+            Estimator::Forest(_) => write!(f, "Forest"),
+            Estimator::Gbdt(b) => write!(f, "Gbdt({} trees)", b.trees.len()),
+        }
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Estimator {
+    /// Fits `family` on `design` (built with `family.style()`) and 0/1 `labels`.
+    pub fn fit(family: Family, params: &Params, design: &Design, labels: &[u8]) -> Result<Estimator, FitError> {
+        let fail = |message: String| FitError { family: family.as_str(), message };
+        match family {
+            Family::Logistic => {
+                use ndarray::ShapeBuilder;
+                // The design is column-major already: hand it to ndarray as Fortran order.
+                let x = Array2::from_shape_vec((design.rows, design.cols()).f(), design.values.clone()).map_err(|e| fail(e.to_string()))?;
+                let y: Array1<bool> = labels.iter().map(|&l| l == 1).collect();
+                let dataset = linfa::Dataset::new(x, y);
+                let fitted = LogisticRegression::default()
+                    .alpha(params.logistic_alpha)
+                    .max_iterations(params.logistic_max_iterations)
+                    // linfa's loss is a sum over rows, so its gradient tolerance is absolute;
+                    // scale it so it means the same (1e-4 per row) at every table size.
+                    .gradient_tolerance(1e-4 * design.rows as f64)
+                    .fit(&dataset)
+                    .map_err(|e| fail(e.to_string()))?;
+                // linfa-logistic models the *more frequent* class as positive (rust-ml/linfa#393):
+                // flip the signs when that is "no lapse", so the weights always predict P(lapse).
+                let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+                Ok(Estimator::Logistic {
+                    weights: fitted.params().iter().map(|w| sign * w).collect(),
+                    intercept: sign * fitted.intercept(),
+                })
+            }
+            Family::Forest => {
+                let (rows, y) = sample_rows(design, labels, params.forest_max_rows, params.seed);
+                let x = DenseMatrix::new(rows.rows, rows.cols(), rows.values, true).map_err(|e| fail(e.to_string()))?;
+                let m = ((rows.names.len() as f64).sqrt().ceil() as usize).max(1);
+                let forest = RandomForestRegressor::fit(
+                    &x,
+                    &y,
+                    RandomForestRegressorParameters::default()
+                        .with_n_trees(params.forest_trees)
+                        .with_max_depth(params.forest_max_depth)
+                        .with_min_samples_leaf(params.forest_min_leaf)
+                        .with_m(m)
+                        .with_seed(params.seed),
+                )
+                .map_err(|e| fail(e.to_string()))?;
+                Ok(Estimator::Forest(Box::new(forest)))
+            }
+            Family::Gbdt => {
+                let x = Matrix::new(&design.values, design.rows, design.cols());
+                let y: Vec<f64> = labels.iter().map(|&l| f64::from(l)).collect();
+                let weights = vec![1.0; design.rows];
+                let mut booster = GradientBooster::default()
+                    .set_iterations(params.gbdt_rounds)
+                    .set_learning_rate(params.gbdt_learning_rate)
+                    .set_max_depth(params.gbdt_max_depth)
+                    .set_min_leaf_weight(params.gbdt_min_leaf_weight)
+                    .set_l2(params.gbdt_l2)
+                    .set_seed(params.seed)
+                    .set_parallel(true);
+                booster.fit(&x, &y, &weights, None).map_err(|e| fail(e.to_string()))?;
+                Ok(Estimator::Gbdt(Box::new(booster)))
+            }
+        }
+    }
+
+    /// P(lapse) for each row of `design`.
+    pub fn predict(&self, design: &Design) -> Vec<f64> {
+        match self {
+            Estimator::Logistic { weights, intercept } => {
+                let mut z = vec![*intercept; design.rows];
+                for (j, w) in weights.iter().enumerate() {
+                    for (zi, x) in z.iter_mut().zip(&design.values[j * design.rows..(j + 1) * design.rows]) {
+                        *zi += w * x;
+                    }
+                }
+                z.into_iter().map(sigmoid).collect()
+            }
+            Estimator::Forest(forest) => {
+                let x = DenseMatrix::new(design.rows, design.cols(), design.values.clone(), true).expect("shape matches");
+                forest.predict(&x).expect("forest prediction on a checked design").into_iter().map(|p| p.clamp(0.0, 1.0)).collect()
+            }
+            Estimator::Gbdt(booster) => {
+                let x = Matrix::new(&design.values, design.rows, design.cols());
+                booster.predict(&x, true).into_iter().map(sigmoid).collect()
+            }
+        }
+    }
+
+    /// Per-design-column importance: |weight| for the logistic model (inputs are standardized),
+    /// total split gain for boosting; None for the forest (smartcore keeps its trees private).
+    pub fn importance(&self, names: &[String]) -> Option<Vec<(String, f64)>> {
+        let mut out: Vec<(String, f64)> = match self {
+            Estimator::Logistic { weights, .. } => names.iter().cloned().zip(weights.iter().copied()).collect(),
+            Estimator::Gbdt(booster) => {
+                let gains = booster.calculate_feature_importance(forust_ml::gradientbooster::ImportanceMethod::TotalGain, true);
+                names.iter().enumerate().map(|(i, n)| (n.clone(), f64::from(gains.get(&i).copied().unwrap_or(0.0)))).collect()
+            }
+            Estimator::Forest(_) => return None,
+        };
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        Some(out)
+    }
+}
+
+/// At most `max_rows` rows of a design (a seeded sample), with their labels as f64.
+fn sample_rows(design: &Design, labels: &[u8], max_rows: usize, seed: u64) -> (Design, Vec<f64>) {
+    use rand::seq::index::sample;
+    use rand::SeedableRng;
+    if design.rows <= max_rows {
+        return (design.clone(), labels.iter().map(|&l| f64::from(l)).collect());
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut picked = sample(&mut rng, design.rows, max_rows).into_vec();
+    picked.sort_unstable();
+    let mut values = Vec::with_capacity(max_rows * design.cols());
+    for j in 0..design.cols() {
+        let column = &design.values[j * design.rows..(j + 1) * design.rows];
+        values.extend(picked.iter().map(|&i| column[i]));
+    }
+    let y = picked.iter().map(|&i| f64::from(labels[i])).collect();
+    (Design { rows: max_rows, names: design.names.clone(), values }, y)
+}

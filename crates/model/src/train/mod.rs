@@ -1,0 +1,420 @@
+//! The trainer: fits model families on a training table, validates them on held-out rows
+//! (out-of-time for feature-builder tables, k-fold otherwise), calibrates, picks the best by
+//! held-out log loss, and returns a [`LapseModel`] with its report.
+
+pub mod calibrate;
+pub mod dataset;
+pub mod encode;
+pub mod estimators;
+pub mod shap;
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use lapse_core::dates::{format_day, Day};
+use crate::metrics::{Evaluation, ReliabilityBin};
+use crate::artifact::LapseModel;
+use calibrate::{Calibrator, Method};
+pub use dataset::{Dataset, DatasetError, DatasetOptions};
+use encode::FeatureSchema;
+pub use estimators::{Estimator, Family, FitError, Params};
+
+/// How models are validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validation {
+    /// Train on earlier snapshots, validate on the latest fully labelled ones.
+    OutOfTime,
+    /// k folds: the table's `fold` column, else policies (or rows) hashed into folds.
+    Kfold,
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Families to try; the best on held-out log loss is kept.
+    pub families: Vec<Family>,
+    /// None: out-of-time when the table has snapshot dates, else k-fold.
+    pub validation: Option<Validation>,
+    /// Folds when there is no `fold` column.
+    pub folds: usize,
+    /// Out-of-time: how many of the latest fully labelled snapshot dates to validate on.
+    pub validation_snapshots: usize,
+    pub params: Params,
+    /// Draw progress bars (when a person watches a terminal).
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { families: Family::ALL.to_vec(), validation: None, folds: 5, validation_snapshots: 3, params: Params::default(), progress: false }
+    }
+}
+
+/// Why training failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] DatasetError),
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    #[error("cannot validate: {0}")]
+    Validation(String),
+}
+
+impl TrainError {
+    /// Whether the training table is at fault.
+    pub fn is_input(&self) -> bool {
+        matches!(self, TrainError::Data(_))
+    }
+}
+
+/// Held-out results of one family.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FamilyReport {
+    pub family: Family,
+    /// Mean over folds (one fold for out-of-time) of the calibrated held-out metrics.
+    pub roc_auc: Option<f64>,
+    pub log_loss: f64,
+    pub brier: f64,
+    pub pr_auc: Option<f64>,
+    pub ece: f64,
+    pub top_decile_lift: Option<f64>,
+    /// The same means before calibration.
+    pub raw_roc_auc: Option<f64>,
+    pub raw_log_loss: f64,
+    pub raw_ece: f64,
+    /// Per-fold calibrated ROC AUC and log loss.
+    pub folds: Vec<(Option<f64>, f64)>,
+    /// The calibration chosen (by cross-fitted log loss on held-out predictions).
+    pub calibration: Method,
+    /// Pooled held-out evaluation, calibrated (curves, reliability table).
+    pub calibrated: Evaluation,
+    /// Pooled held-out reliability table before calibration.
+    pub raw_reliability: Vec<ReliabilityBin>,
+    /// Seconds spent fitting and predicting all folds.
+    pub fit_seconds: f64,
+}
+
+/// The training run, as `metrics.json` records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub validation: Validation,
+    pub validation_detail: String,
+    /// The family kept, and its headline held-out metrics (copied for quick reading).
+    pub chosen: Family,
+    pub roc_auc: Option<f64>,
+    pub log_loss: f64,
+    pub ece: f64,
+    pub families: Vec<FamilyReport>,
+    pub rows_labelled: usize,
+    pub rows_unlabelled: usize,
+    pub rows_train: usize,
+    pub rows_validation: usize,
+    pub lapse_rate: f64,
+    pub training_window: Option<(String, String)>,
+    pub validation_window: Option<(String, String)>,
+    pub value_source: String,
+    pub excluded_columns: Vec<(String, String)>,
+    /// Top inputs of the kept model: coefficients (logistic) or total gain (boosting).
+    pub importance: Option<Vec<(String, f64)>>,
+    pub params: Params,
+}
+
+/// A trained, calibrated model and its report.
+pub struct TrainOutcome {
+    pub model: LapseModel,
+    pub report: TrainReport,
+    /// The training table's feature distributions and the model's scores on it (drift
+    /// reference, stored with the model).
+    pub reference: crate::drift::Reference,
+    /// The held-out rows (indices into the dataset, ascending) and the kept family's
+    /// calibrated predictions for them (each calibrated by a calibrator fitted on other rows):
+    /// what the reported held-out metrics were computed from.
+    pub held_out_rows: Vec<usize>,
+    pub held_out_scores: Vec<f64>,
+}
+
+/// Train/validation row sets: one pair per fold.
+struct Plan {
+    validation: Validation,
+    detail: String,
+    folds: Vec<(Vec<usize>, Vec<usize>)>,
+    training_window: Option<(Day, Day)>,
+    validation_window: Option<(Day, Day)>,
+}
+
+fn plan(data: &Dataset, config: &TrainConfig) -> Result<Plan, TrainError> {
+    let validation = config.validation.unwrap_or(if data.as_of.is_some() { Validation::OutOfTime } else { Validation::Kfold });
+    match validation {
+        Validation::OutOfTime => {
+            let as_of = data.as_of.as_ref().ok_or_else(|| TrainError::Validation("out-of-time validation needs an as_of column".into()))?;
+            let mut dates: Vec<Day> = as_of.clone();
+            dates.sort_unstable();
+            dates.dedup();
+            // The latest snapshots are only partly labelled (unlabelled rows were dropped on
+            // read); validate on the latest dates whose rows are (almost) all labelled.
+            let k = config.validation_snapshots.max(1);
+            if dates.len() < k + 1 {
+                return Err(TrainError::Validation(format!("{} snapshot date(s): need at least {} for out-of-time validation", dates.len(), k + 1)));
+            }
+            let valid_dates = &dates[dates.len() - k..];
+            let start = valid_dates[0];
+            let grace = data.grace_days.unwrap_or(60);
+            // Training rows must have their outcome known before validation starts.
+            let train: Vec<usize> = (0..data.len())
+                .filter(|&i| as_of[i] < start && data.due_date.as_ref().is_none_or(|d| d[i] + grace < start))
+                .collect();
+            let valid: Vec<usize> = (0..data.len()).filter(|&i| as_of[i] >= start).collect();
+            if train.is_empty() || valid.is_empty() {
+                return Err(TrainError::Validation("no training rows before the validation window".into()));
+            }
+            let first = dates[0];
+            let last_train = *dates.iter().filter(|&&d| d < start).max().unwrap_or(&first);
+            Ok(Plan {
+                validation,
+                detail: format!(
+                    "trained on snapshots {}..{} (outcomes known before {}), validated on {}..{}",
+                    format_day(first),
+                    format_day(last_train),
+                    format_day(start),
+                    format_day(start),
+                    format_day(*valid_dates.last().expect("k >= 1"))
+                ),
+                folds: vec![(train, valid)],
+                training_window: Some((first, last_train)),
+                validation_window: Some((start, *valid_dates.last().expect("k >= 1"))),
+            })
+        }
+        Validation::Kfold => {
+            let (fold_of, detail): (Vec<usize>, String) = match (&data.fold, &data.group) {
+                (Some(fold), _) => {
+                    let mut distinct: Vec<i64> = fold.clone();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    (fold.iter().map(|f| distinct.binary_search(f).expect("present")).collect(), format!("{}-fold on the table's fold column", distinct.len()))
+                }
+                (None, Some(group)) => (
+                    group.iter().map(|g| (stable_hash(g, config.params.seed) % config.folds as u64) as usize).collect(),
+                    format!("{}-fold, policies hashed into folds", config.folds),
+                ),
+                (None, None) => (
+                    (0..data.len()).map(|i| (stable_hash(&i.to_string(), config.params.seed) % config.folds as u64) as usize).collect(),
+                    format!("{}-fold, rows hashed into folds", config.folds),
+                ),
+            };
+            let k = fold_of.iter().max().map_or(0, |m| m + 1);
+            if k < 2 {
+                return Err(TrainError::Validation("k-fold needs at least 2 folds".into()));
+            }
+            let folds = (0..k)
+                .map(|f| ((0..data.len()).filter(|&i| fold_of[i] != f).collect(), (0..data.len()).filter(|&i| fold_of[i] == f).collect()))
+                .collect();
+            Ok(Plan { validation, detail, folds, training_window: None, validation_window: None })
+        }
+    }
+}
+
+/// FNV-1a: a hash that is the same on every machine and release (unlike std's).
+fn stable_hash(text: &str, seed: u64) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn labels_of(data: &Dataset, rows: &[usize]) -> Vec<u8> {
+    rows.iter().map(|&r| data.labels[r]).collect()
+}
+
+/// Fits one family on one fold: the schema learnt from the training rows, the estimator, and
+/// its predictions for the validation rows.
+fn fit_fold(data: &Dataset, family: Family, params: &Params, train: &[usize], valid: &[usize]) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
+    let schema = FeatureSchema::fit(data, train, params.min_level_count);
+    let design = schema.design(data, train, family.style());
+    let estimator = Estimator::fit(family, params, &design, &labels_of(data, train))?;
+    drop(design);
+    let predictions = estimator.predict(&schema.design(data, valid, family.style()));
+    Ok((schema, estimator, predictions))
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    sum / n.max(1) as f64
+}
+
+fn mean_option(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.collect::<Option<Vec<f64>>>()?;
+    Some(mean(v.into_iter()))
+}
+
+fn progress_bar(enabled: bool, len: u64, message: &str) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} fits, {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// Trains and validates every configured family and keeps the best.
+pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::Validation(format!("{} has no labelled rows", data.path.display())));
+    }
+    if data.labels.iter().all(|&y| y == data.labels[0]) {
+        return Err(TrainError::Validation("the labels have a single class".into()));
+    }
+    let plan = plan(data, config)?;
+    let held_out: Vec<usize> = {
+        let mut rows: Vec<usize> = plan.folds.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        rows.sort_unstable();
+        rows
+    };
+    // Position of each held-out row in `held_out`, and its fold.
+    let mut slot = vec![usize::MAX; data.len()];
+    let mut fold_of_slot = vec![0usize; held_out.len()];
+    for (s, &r) in held_out.iter().enumerate() {
+        slot[r] = s;
+    }
+    for (f, (_, valid)) in plan.folds.iter().enumerate() {
+        for &r in valid {
+            fold_of_slot[slot[r]] = f;
+        }
+    }
+    let labels = labels_of(data, &held_out);
+    let values: Vec<f64> = held_out.iter().map(|&r| data.value[r]).collect();
+    let bar = progress_bar(config.progress, (config.families.len() * plan.folds.len()) as u64, "training");
+
+    let mut reports = Vec::new();
+    // Out-of-time keeps the fold model itself; k-fold refits the winner on every row.
+    let mut oot_models: Vec<(Family, FeatureSchema, Estimator)> = Vec::new();
+    let mut raw_by_family = Vec::new();
+    let mut calibrated_by_family = Vec::new();
+    for &family in &config.families {
+        let started = Instant::now();
+        let mut raw = vec![0.0; held_out.len()];
+        for (train_rows, valid_rows) in &plan.folds {
+            bar.set_message(format!("{} ({} rows)", family.as_str(), train_rows.len()));
+            let (schema, estimator, predictions) = fit_fold(data, family, &config.params, train_rows, valid_rows)?;
+            for (&r, p) in valid_rows.iter().zip(predictions) {
+                raw[slot[r]] = p;
+            }
+            if plan.validation == Validation::OutOfTime {
+                oot_models.push((family, schema, estimator));
+            }
+            bar.inc(1);
+        }
+        // Calibrated held-out predictions: each fold's calibrator is fitted on the other folds'
+        // predictions (out-of-time: the validation rows split in two halves).
+        let (method, calibrated) = if plan.folds.len() > 1 {
+            calibrate::choose(&raw, &labels, |s| fold_of_slot[s])
+        } else {
+            calibrate::choose(&raw, &labels, |s| s % 2)
+        };
+        let per_fold = |scores: &[f64]| -> Vec<Evaluation> {
+            (0..plan.folds.len())
+                .map(|f| {
+                    let idx: Vec<usize> = (0..held_out.len()).filter(|&s| fold_of_slot[s] == f).collect();
+                    let pick = |v: &[f64]| idx.iter().map(|&s| v[s]).collect::<Vec<f64>>();
+                    Evaluation::of(&idx.iter().map(|&s| labels[s]).collect::<Vec<_>>(), &pick(scores), &pick(&values))
+                })
+                .collect()
+        };
+        let raw_folds = per_fold(&raw);
+        let cal_folds = per_fold(&calibrated);
+        let pooled_raw = Evaluation::of(&labels, &raw, &values);
+        let report = FamilyReport {
+            family,
+            roc_auc: mean_option(cal_folds.iter().map(|e| e.roc_auc)),
+            log_loss: mean(cal_folds.iter().map(|e| e.log_loss)),
+            brier: mean(cal_folds.iter().map(|e| e.brier)),
+            pr_auc: mean_option(cal_folds.iter().map(|e| e.pr_auc)),
+            ece: mean(cal_folds.iter().map(|e| e.ece)),
+            top_decile_lift: mean_option(cal_folds.iter().map(|e| e.top_decile_lift)),
+            raw_roc_auc: mean_option(raw_folds.iter().map(|e| e.roc_auc)),
+            raw_log_loss: mean(raw_folds.iter().map(|e| e.log_loss)),
+            raw_ece: mean(raw_folds.iter().map(|e| e.ece)),
+            folds: cal_folds.iter().map(|e| (e.roc_auc, e.log_loss)).collect(),
+            calibration: method,
+            calibrated: Evaluation::of(&labels, &calibrated, &values),
+            raw_reliability: pooled_raw.reliability,
+            fit_seconds: started.elapsed().as_secs_f64(),
+        };
+        tracing::info!(
+            family = family.as_str(),
+            roc_auc = report.roc_auc.unwrap_or(f64::NAN),
+            log_loss = report.log_loss,
+            ece = report.ece,
+            calibration = ?method,
+            seconds = report.fit_seconds,
+            "validated"
+        );
+        reports.push(report);
+        raw_by_family.push(raw);
+        calibrated_by_family.push(calibrated);
+    }
+    bar.finish_and_clear();
+
+    let best = reports
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.log_loss.total_cmp(&b.1.log_loss))
+        .map(|(i, _)| i)
+        .expect("at least one family");
+    let chosen = reports[best].family;
+    let raw = &raw_by_family[best];
+    let calibrator = Calibrator::fit(reports[best].calibration, raw, &labels);
+    let (schema, estimator, rows_train) = match plan.validation {
+        Validation::OutOfTime => {
+            let (_, schema, estimator) = oot_models.into_iter().find(|m| m.0 == chosen).expect("fitted above");
+            (schema, estimator, plan.folds[0].0.len())
+        }
+        Validation::Kfold => {
+            let all: Vec<usize> = (0..data.len()).collect();
+            let schema = FeatureSchema::fit(data, &all, config.params.min_level_count);
+            let design = schema.design(data, &all, chosen.style());
+            let estimator = Estimator::fit(chosen, &config.params, &design, &data.labels)?;
+            (schema, estimator, all.len())
+        }
+    };
+    let importance = estimator.importance(&schema.design_names(chosen.style())).map(|mut v| {
+        v.truncate(30);
+        v
+    });
+    let model = LapseModel::new(chosen, data.label_column.clone(), schema, estimator, calibrator);
+    let chosen_report = &reports[best];
+    let report = TrainReport {
+        validation: plan.validation,
+        validation_detail: plan.detail,
+        chosen,
+        roc_auc: chosen_report.roc_auc,
+        log_loss: chosen_report.log_loss,
+        ece: chosen_report.ece,
+        rows_labelled: data.len(),
+        rows_unlabelled: data.unlabelled_rows,
+        rows_train,
+        rows_validation: held_out.len(),
+        lapse_rate: data.labels.iter().map(|&y| f64::from(y)).sum::<f64>() / data.len() as f64,
+        training_window: plan.training_window.map(|(a, b)| (format_day(a), format_day(b))),
+        validation_window: plan.validation_window.map(|(a, b)| (format_day(a), format_day(b))),
+        value_source: data.value_source.clone(),
+        excluded_columns: data.excluded.clone(),
+        importance,
+        params: config.params.clone(),
+        families: reports,
+    };
+    let all_rows: Vec<usize> = (0..data.len()).collect();
+    let scores = model.predict(data, &all_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
+    let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
+    let held_out_scores = calibrated_by_family.swap_remove(best);
+    Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores })
+}

@@ -1,0 +1,327 @@
+//! The compute phase: one small function per step over the night's shared context
+//! ([`Night`]), everything written into staging, ending with the plan (`nightly.json`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lapse_core::dates::{format_day, now_utc_rfc3339, Day};
+use lapse_core::extract::{load_book, Book, LoadedBook};
+use lapse_core::features::BuildPlan;
+use lapse_core::io_util::atomic_write_with;
+use lapse_core::table::{read_features, FeatureColumn};
+use lapse_model::artifact::LapseModel;
+use lapse_model::drift::{model_scores, Reference, Status, SCORE};
+use lapse_model::registry::{sha256_file, sha256_hex, Registry};
+use lapse_model::train::{train, Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation};
+use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
+use lapse_reports::pages::{drift_page, evaluation_page, index_page, persistency_page, realised_page};
+use lapse_reports::persistency::{self, PersistencyReport};
+use lapse_reports::realised::{self, RealisedReport};
+use lapse_reports::{write_html, write_json, Context, Exporter};
+
+use crate::error::{NightlyError, Result};
+use crate::judge::{judge, Judged};
+use crate::{NightlyConfig, Steps, Verdict, SUMMARY};
+
+/// What every step of the compute phase shares: the configuration, the registry, the staging
+/// paths and the training window.
+struct Night<'c> {
+    config: &'c NightlyConfig,
+    registry: Registry,
+    night: String,
+    started_at: String,
+    /// `REPORTS/.staging/T/report`: becomes `REPORTS/T/` at commit.
+    report_dir: PathBuf,
+    /// Today's snapshot, beside the served one until commit.
+    staged_snapshot: PathBuf,
+    /// The stacked training table (removed once its checksum is in the plan).
+    training_path: PathBuf,
+    dates: Vec<Day>,
+}
+
+/// The reports made from the book (before it is dropped to make room for training).
+struct BookReports {
+    persistency: PersistencyReport,
+    realised: Option<RealisedReport>,
+}
+
+/// The challenger, the table it was trained on, and its artifact's checksum.
+struct Trained {
+    data: Dataset,
+    outcome: TrainOutcome,
+    sha256: String,
+}
+
+/// The compute phase (see the crate docs).
+pub(crate) fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
+    let night = Night::new(config)?;
+    let loaded = steps.run("load", || night.load())?;
+    let extract = extract_facts(&loaded);
+    let snapshot_rows = steps.run("snapshot", || night.build_snapshot(&loaded.book))?;
+    steps.run("training-table", || night.build_training_table(&loaded.book))?;
+    let book_reports = steps.run("book-reports", || night.book_reports(&loaded.book))?;
+    // The book and the training table are the two biggest things in memory: never both.
+    drop(loaded);
+    let trained = steps.run("train", || night.train())?;
+    let today = read_features(&night.staged_snapshot)?;
+    let judged = steps.run("evaluate", || judge(config, &night.registry, &trained.data, &trained.outcome, &today, snapshot_rows, &trained.sha256))?;
+    let version = steps.run("register", || night.register(&trained))?;
+    let (reports, drift) = steps.run("reports", || night.write_reports(&trained, &judged, &version, today, &book_reports))?;
+    steps.run("plan", || night.write_plan(extract, snapshot_rows, &trained, &judged, version, reports, drift))
+}
+
+fn extract_facts(loaded: &LoadedBook) -> ExtractFacts {
+    let book = &loaded.book;
+    ExtractFacts {
+        policies: book.policies.len(),
+        installments: book.installments.len(),
+        events: book.events.len(),
+        rejected_rows: loaded.rejected.bad_row_count(),
+        latest_observed: book.latest_observed.map(format_day),
+    }
+}
+
+impl<'c> Night<'c> {
+    fn new(config: &'c NightlyConfig) -> Result<Self> {
+        let staging = config.staging();
+        let report_dir = staging.join("report");
+        fs::create_dir_all(&report_dir).map_err(|e| NightlyError::file(&report_dir, e))?;
+        Ok(Night {
+            config,
+            registry: Registry::new(&config.models),
+            night: config.night(),
+            started_at: now_utc_rfc3339(),
+            report_dir,
+            staged_snapshot: config.staged_snapshot(),
+            training_path: staging.join("training.parquet"),
+            dates: config.training_dates(),
+        })
+    }
+
+    /// `load`: the extract, checked; refused when stale.
+    fn load(&self) -> Result<LoadedBook> {
+        let config = self.config;
+        let loaded = load_book(&config.data, config.on_error)?;
+        let latest = loaded.book.latest_observed;
+        match latest {
+            Some(latest) if latest >= config.as_of - config.max_extract_age_days => {}
+            _ => {
+                return Err(NightlyError::InputRejected(format!(
+                    "the extract in {} records nothing after {}, more than {} days before the night {}: it looks stale (or give --max-extract-age-days)",
+                    config.data.display(),
+                    latest.map_or("(no date at all)".into(), format_day),
+                    config.max_extract_age_days,
+                    self.night
+                )));
+            }
+        }
+        if !loaded.rejected.is_empty() {
+            loaded.rejected.write_rejects(&self.report_dir.join("rejects.csv"))?;
+            let published = config.report_dir().join("rejects.csv");
+            tracing::warn!(rows = loaded.rejected.bad_row_count(), rejects = %published.display(), "bad rows skipped (--on-error skip); their reasons will be in the night's reports");
+        }
+        Ok(loaded)
+    }
+
+    /// `snapshot`: today's renewals at risk, staged beside the served snapshot.
+    fn build_snapshot(&self, book: &Book) -> Result<usize> {
+        let c = self.config;
+        let plan = BuildPlan { as_of: vec![c.as_of], horizon_days: c.horizon_days, grace_days: c.grace_days, extract_date: c.as_of };
+        Ok(plan.write(book, &self.staged_snapshot)?.rows)
+    }
+
+    /// `training-table`: the monthly snapshots of the window, stacked.
+    fn build_training_table(&self, book: &Book) -> Result<()> {
+        let c = self.config;
+        let plan = BuildPlan { as_of: self.dates.clone(), horizon_days: c.horizon_days, grace_days: c.grace_days, extract_date: c.as_of };
+        plan.write_with_progress(book, &self.training_path, c.progress)?;
+        Ok(())
+    }
+
+    /// `book-reports`: persistency, and realised performance when there is a score log.
+    fn book_reports(&self, book: &Book) -> Result<BookReports> {
+        let c = self.config;
+        let persistency = persistency::report(book, c.as_of, c.grace_days);
+        let realised = match &c.score_log {
+            Some(dir) if dir.is_dir() => Some(realised::report(dir, book, c.as_of, c.grace_days)?),
+            Some(dir) => {
+                tracing::warn!(score_log = %dir.display(), "no score log there yet: no realised-performance report tonight");
+                None
+            }
+            None => None,
+        };
+        Ok(BookReports { persistency, realised })
+    }
+
+    /// `train`: the challenger, validated out of time on the window's latest snapshots.
+    fn train(&self) -> Result<Trained> {
+        let c = self.config;
+        let data = Dataset::read(&self.training_path, &DatasetOptions::default())?;
+        let train_config = TrainConfig {
+            families: c.families.clone(),
+            validation: Some(Validation::OutOfTime),
+            folds: 5,
+            validation_snapshots: c.validation_snapshots,
+            params: c.params.clone(),
+            progress: c.progress,
+        };
+        let outcome = train(&data, &train_config)?;
+        let sha256 = sha256_hex(&outcome.model.to_json());
+        Ok(Trained { data, outcome, sha256 })
+    }
+
+    /// `register`: the challenger as a new version (found again by checksum after a crash).
+    fn register(&self, trained: &Trained) -> Result<String> {
+        if let Some(version) = self.registry.find_artifact(&trained.sha256)? {
+            tracing::info!(%version, "the challenger is registered already (same artifact)");
+            return Ok(version);
+        }
+        let dates = &self.dates;
+        let source = format!(
+            "nightly {}: {} monthly snapshots {}..{} of {}",
+            self.night,
+            dates.len(),
+            format_day(dates[0]),
+            format_day(*dates.last().expect("window >= 1")),
+            self.config.data.display()
+        );
+        let outcome = &trained.outcome;
+        Ok(self.registry.register_described(&outcome.model, &outcome.report, Some(&outcome.reference), &source, &sha256_file(&self.training_path)?, &self.started_at)?)
+    }
+
+    fn context(&self) -> Context {
+        Context { night: self.night.clone(), generated_at: self.started_at.clone() }
+    }
+
+    /// `reports`: drift (against the model that serves after tonight), evaluation, the held-out
+    /// rows, persistency and realised performance, into staging.
+    fn write_reports(&self, trained: &Trained, judged: &Judged, version: &str, today: Vec<FeatureColumn>, book: &BookReports) -> Result<(Vec<String>, DriftFacts)> {
+        let outcome = &trained.outcome;
+        let (drift_model, model, reference) = self.serving_model(trained, judged, version)?;
+        let scores = model_scores(model, &today);
+        let mut today = today;
+        let drift = reference.compare_scored(|name| today.iter().position(|c| c.name == name).map(|i| today.swap_remove(i)), scores, self.config.thresholds);
+        let context = self.context();
+        let mut out = Exporter::new(&self.report_dir);
+        out.report("drift", &drift, &drift_page(&context, &drift_model, &drift))?;
+        let evaluation = EvaluationReport {
+            as_of: self.night.clone(),
+            window: outcome.report.validation_window.clone(),
+            rows: judged.labels.len(),
+            challenger: ModelEvaluation { version: version.to_string(), family: outcome.model.family, evaluation: judged.challenger.clone() },
+            champion: judged
+                .champion_model
+                .as_ref()
+                .zip(judged.champion_eval.as_ref())
+                .map(|((v, m), e)| ModelEvaluation { version: v.clone(), family: m.family, evaluation: e.clone() }),
+            guard_rails: judged.rails.clone(),
+            decision: judged.decision.clone(),
+            notes: judged.notes.clone(),
+        };
+        out.report("evaluation", &evaluation, &evaluation_page(&context, &evaluation))?;
+        write_evaluation_rows(&out.path("evaluation.parquet"), &trained.data, judged, &outcome.held_out_rows, &outcome.held_out_scores)?;
+        out.add("evaluation.parquet");
+        out.report("persistency", &book.persistency, &persistency_page(&context, &book.persistency))?;
+        if let Some(realised) = &book.realised {
+            out.report("realised", realised, &realised_page(&context, realised))?;
+        }
+        let facts = DriftFacts {
+            model: drift_model,
+            flagged: drift.flagged.clone(),
+            act: drift.features.iter().filter(|f| f.status == Status::Act).map(|f| f.feature.clone()).collect(),
+            score_psi: drift.features.iter().find(|f| f.feature == SCORE).map(|f| f.psi),
+        };
+        Ok((out.files().to_vec(), facts))
+    }
+
+    /// The model that serves after tonight and the reference today is compared with: the
+    /// promoted challenger, else the champion; the challenger's when there is no champion or
+    /// it was registered without a reference.
+    fn serving_model<'a>(&self, trained: &'a Trained, judged: &'a Judged, version: &str) -> Result<(String, &'a LapseModel, Reference)> {
+        let outcome = &trained.outcome;
+        if !judged.decision.promote
+            && let Some((v, model)) = &judged.champion_model
+            && let Some(reference) = self.registry.reference(v)?
+        {
+            return Ok((v.clone(), model, reference));
+        }
+        if judged.decision.promote {
+            return Ok((version.to_string(), &outcome.model, outcome.reference.clone()));
+        }
+        Ok((format!("{version} (challenger)"), &outcome.model, outcome.reference.clone()))
+    }
+
+    /// `plan`: the night's summary and index page; from here on the night is decided.
+    #[allow(clippy::too_many_arguments)]
+    fn write_plan(&self, extract: ExtractFacts, snapshot_rows: usize, trained: &Trained, judged: &Judged, version: String, reports: Vec<String>, drift: DriftFacts) -> Result<RunSummary> {
+        let c = self.config;
+        let report = &trained.outcome.report;
+        let verdict = Verdict::of(judged.decision.promote);
+        let mut summary = RunSummary {
+            as_of: self.night.clone(),
+            started_at: self.started_at.clone(),
+            lapse_version: env!("CARGO_PKG_VERSION").to_string(),
+            data: c.data.display().to_string(),
+            models: c.models.display().to_string(),
+            extract,
+            snapshot: SnapshotFacts { path: c.snapshot.display().to_string(), rows: snapshot_rows, sha256: sha256_file(&self.staged_snapshot)?, horizon_days: c.horizon_days },
+            training: TrainingFacts {
+                snapshots: self.dates.iter().map(|&d| format_day(d)).collect(),
+                rows_labelled: report.rows_labelled,
+                rows_unlabelled: report.rows_unlabelled,
+                rows_train: report.rows_train,
+                rows_validation: report.rows_validation,
+                lapse_rate: report.lapse_rate,
+                training_window: report.training_window.clone(),
+                validation_window: report.validation_window.clone(),
+                table_sha256: sha256_file(&self.training_path)?,
+            },
+            challenger: JudgedModel::of(&version, trained.outcome.model.family, &judged.challenger),
+            champion_before: judged.champion_before.clone(),
+            champion: judged.champion_model.as_ref().zip(judged.champion_eval.as_ref()).map(|((v, m), e)| JudgedModel::of(v, m.family, e)),
+            notes: judged.notes.clone(),
+            guard_rails: judged.rails.clone(),
+            champion_after: if judged.decision.promote { Some(version.clone()) } else { judged.champion_before.clone() },
+            decision: judged.decision.clone(),
+            drift,
+            reports,
+            steps: Vec::new(),
+            exit_code: verdict.exit_code(),
+            finished_at: None,
+            replayed: false,
+        };
+        summary.reports.insert(0, "index.html".into());
+        write_html(&self.report_dir.join("index.html"), &index_page(&self.context(), &summary))?;
+        // The training table is not needed after this: only its checksum is kept.
+        fs::remove_file(&self.training_path).map_err(|e| NightlyError::file(&self.training_path, e))?;
+        write_json(&self.report_dir.join(SUMMARY), &summary)?;
+        Ok(summary)
+    }
+}
+
+/// The held-out rows with both models' scores, for analysts (`evaluation.parquet`).
+fn write_evaluation_rows(path: &Path, data: &Dataset, judged: &Judged, rows: &[usize], challenger: &[f64]) -> Result<()> {
+    use polars::prelude::*;
+    let build = || -> PolarsResult<DataFrame> {
+        let mut columns: Vec<Column> = Vec::new();
+        if let Some(as_of) = &data.as_of {
+            columns.push(Int32Chunked::from_vec("as_of".into(), rows.iter().map(|&r| as_of[r]).collect()).into_date().into_column());
+        }
+        if let Some(group) = &data.group {
+            columns.push(Column::new("policy_id".into(), rows.iter().map(|&r| group[r].as_str()).collect::<Vec<_>>()));
+        }
+        if let Some(number) = &data.installment_no {
+            columns.push(Column::new("installment_no".into(), rows.iter().map(|&r| number[r]).collect::<Vec<_>>()));
+        }
+        columns.push(Column::new("lapsed".into(), judged.labels.iter().map(|&y| i32::from(y)).collect::<Vec<_>>()));
+        columns.push(Column::new("value".into(), &judged.values));
+        columns.push(Column::new("challenger".into(), challenger));
+        if let Some(champion) = &judged.champion_scores {
+            columns.push(Column::new("champion".into(), champion));
+        }
+        DataFrame::new(rows.len(), columns)
+    };
+    let mut frame = build().map_err(|e| NightlyError::file(path, e))?;
+    atomic_write_with(path, |file| ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(std::io::Error::other))?;
+    Ok(())
+}

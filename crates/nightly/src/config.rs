@@ -1,0 +1,96 @@
+//! What a night needs: paths, the training window, the promotion policy and thresholds.
+
+use std::path::PathBuf;
+
+use lapse_core::dates::{add_months, format_day, Day};
+use lapse_core::extract::OnError;
+use lapse_model::drift::Thresholds;
+use lapse_model::promotion::PromotionPolicy;
+use lapse_model::train::{Family, Params};
+
+/// What a nightly run needs.
+#[derive(Debug, Clone)]
+pub struct NightlyConfig {
+    /// The extract directory.
+    pub data: PathBuf,
+    pub on_error: OnError,
+    /// The model registry.
+    pub models: PathBuf,
+    /// The night: features are built as of T, outcomes known at T count.
+    pub as_of: Day,
+    /// Reports directory: `T/` per night, `decisions.jsonl`, the staging area.
+    pub out: PathBuf,
+    /// The snapshot the server loads (default `REPORTS/snapshot.parquet`).
+    pub snapshot: PathBuf,
+    pub horizon_days: i32,
+    pub grace_days: i32,
+    /// Training snapshots: monthly, this many, the latest fully labelled one first.
+    pub window_months: u32,
+    /// How many of the latest training snapshots are the out-of-time window.
+    pub validation_snapshots: usize,
+    pub families: Vec<Family>,
+    pub params: Params,
+    pub policy: PromotionPolicy,
+    pub thresholds: Thresholds,
+    /// The extract must record something within this many days before T.
+    pub max_extract_age_days: i32,
+    /// The scoring API's score log, for the realised-performance report.
+    pub score_log: Option<PathBuf>,
+    /// Draw progress bars.
+    pub progress: bool,
+}
+
+impl NightlyConfig {
+    /// A configuration with the documented defaults.
+    pub fn new(data: PathBuf, models: PathBuf, as_of: Day, out: PathBuf) -> Self {
+        let snapshot = out.join("snapshot.parquet");
+        NightlyConfig {
+            data,
+            on_error: OnError::Strict,
+            models,
+            as_of,
+            out,
+            snapshot,
+            horizon_days: 30,
+            grace_days: 60,
+            window_months: 12,
+            validation_snapshots: 2,
+            families: vec![Family::Gbdt],
+            params: Params::default(),
+            policy: PromotionPolicy::default(),
+            thresholds: Thresholds::default(),
+            max_extract_age_days: 7,
+            score_log: None,
+            progress: false,
+        }
+    }
+
+    /// The training snapshot dates, ascending: monthly back from the latest date whose
+    /// renewals' outcomes are all known at T (T - horizon - grace).
+    pub fn training_dates(&self) -> Vec<Day> {
+        let latest = self.as_of - self.horizon_days - self.grace_days;
+        let mut dates: Vec<Day> = (0..self.window_months as i32).map(|k| add_months(latest, -k)).collect();
+        dates.reverse();
+        dates
+    }
+
+    pub(crate) fn night(&self) -> String {
+        format_day(self.as_of)
+    }
+
+    pub(crate) fn staging(&self) -> PathBuf {
+        self.out.join(".staging").join(self.night())
+    }
+
+    pub(crate) fn report_dir(&self) -> PathBuf {
+        self.out.join(self.night())
+    }
+
+    /// Today's snapshot before it is renamed over the served one (beside it, so the rename
+    /// stays on one file system).
+    pub(crate) fn staged_snapshot(&self) -> PathBuf {
+        let name = self.snapshot.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "snapshot.parquet".into());
+        let ext = self.snapshot.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "parquet".into());
+        self.snapshot.with_file_name(format!(".{name}.nightly-{}.{ext}", self.night()))
+    }
+}

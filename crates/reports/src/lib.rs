@@ -1,0 +1,17 @@
+//! lapse reports: what analysts and managers read, as JSON and self-contained HTML pages.
+//!
+//! [`persistency`] (13th/25th-month persistency from a book), [`realised`] (the score log
+//! joined with outcomes), [`night`] (what a nightly run records: summary, champion/challenger
+//! evaluation, decision line), the drift report ([`lapse_model::drift::DriftReport`], computed
+//! in the model crate because the registry stores its reference), the [`pages`] that render them
+//! (maud templates, plotters charts) and the [`export`] that writes them. Reports never import
+//! the nightly job that makes some of them.
+
+pub mod export;
+pub mod night;
+pub mod pages;
+pub mod persistency;
+pub mod realised;
+
+pub use export::{write_html, write_json, ExportError, Exporter};
+pub use pages::Context;

@@ -1,0 +1,206 @@
+//! Realised performance: the score log joined with the outcomes the extracts now show, per
+//! scoring month (overall, by channel and by product type): ROC AUC, log loss, observed vs
+//! predicted lapse rate, top-decile lift; and, before the labels arrive, the AUC the
+//! calibrated probabilities themselves expect (as NannyML's CBPE estimates it), to compare
+//! with the realised figure once it comes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use lapse_core::dates::Day;
+use lapse_core::extract::Book;
+use lapse_model::metrics::{capture_curve, log_loss, roc_auc, top_decile_lift};
+use lapse_model::score_log::{self, ScoreLine};
+
+/// The expected ROC AUC if the probabilities are calibrated: the chance that a random lapse
+/// outranks a random non-lapse, with each renewal a lapse with its own probability
+/// (sum over pairs i != j of p_i (1 - p_j) [s_i > s_j], ties half, over the expected number of
+/// (lapse, non-lapse) pairs). O(n log n) by sorting.
+pub fn expected_auc(probabilities: &[f64]) -> Option<f64> {
+    let mut order: Vec<usize> = (0..probabilities.len()).collect();
+    order.sort_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+    let (mut numerator, mut below_negatives) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        // A block of tied scores.
+        let mut j = i;
+        while j < order.len() && probabilities[order[j]] == probabilities[order[i]] {
+            j += 1;
+        }
+        let block: Vec<f64> = order[i..j].iter().map(|&k| probabilities[k]).collect();
+        let positives: f64 = block.iter().sum();
+        let negatives: f64 = block.iter().map(|p| 1.0 - p).sum();
+        let self_pairs: f64 = block.iter().map(|p| p * (1.0 - p)).sum();
+        numerator += positives * below_negatives + 0.5 * (positives * negatives - self_pairs);
+        below_negatives += negatives;
+        i = j;
+    }
+    let total_positive: f64 = probabilities.iter().sum();
+    let total_negative: f64 = probabilities.iter().map(|p| 1.0 - p).sum();
+    let self_pairs: f64 = probabilities.iter().map(|p| p * (1.0 - p)).sum();
+    let pairs = total_positive * total_negative - self_pairs;
+    (pairs > 0.0).then(|| numerator / pairs)
+}
+
+/// Figures of one group of renewals scored in one month.
+#[derive(Debug, Clone, Serialize)]
+pub struct Performance {
+    pub month: String,
+    /// `all`, `channel` or `product_type`.
+    pub dimension: &'static str,
+    pub group: String,
+    /// Distinct renewals scored (the last score of the month per renewal).
+    pub scored: usize,
+    /// Of those, renewals whose outcome is known.
+    pub labelled: usize,
+    pub roc_auc: Option<f64>,
+    pub log_loss: Option<f64>,
+    pub observed_lapse_rate: Option<f64>,
+    /// Mean probability of the labelled renewals (calibration in the large).
+    pub predicted_lapse_rate: Option<f64>,
+    pub top_decile_lift: Option<f64>,
+    /// The AUC expected from the probabilities of every scored renewal (labelled or not).
+    pub expected_auc: Option<f64>,
+    /// Annualized premium of the labelled renewals that lapsed.
+    pub lapsed_premium: f64,
+    /// Retained-premium potential of the ranking: the share of the lapsed premium in the top
+    /// 10% of labelled renewals by priority (probability x annualized premium), the ones a
+    /// collection team calls first.
+    pub top_decile_premium_capture: Option<f64>,
+}
+
+/// The realised-performance report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RealisedReport {
+    pub outcomes_as_of: String,
+    pub grace_days: i32,
+    pub log_lines: usize,
+    /// Lines that did not parse at the end of a file (a crash mid-write), skipped.
+    pub torn_lines: usize,
+    /// Logged renewals the extract does not know (policy or installment).
+    pub unknown_renewals: usize,
+    pub months: Vec<Performance>,
+}
+
+/// (month, dimension, group) -> (probability, label if known, annualized premium) of each
+/// renewal.
+type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>, f64)>>;
+
+/// Why the report cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RealisedError {
+    #[error("{}: {message}", path.display())]
+    Log { path: std::path::PathBuf, message: String },
+}
+
+/// Reads every `scores-*.jsonl` of `dir`, joins it with `book`'s outcomes as of `as_of`.
+pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<RealisedReport, RealisedError> {
+    let fail = |path: &Path, message: String| RealisedError::Log { path: path.to_path_buf(), message };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| fail(dir, e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(score_log::is_log_file))
+        .collect();
+    files.sort();
+    // (month, policy, installment) -> (time, probability): the month's last score.
+    let mut latest: BTreeMap<(String, String, u32), (String, f64)> = BTreeMap::new();
+    let (mut log_lines, mut torn_lines) = (0, 0);
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| fail(path, e.to_string()))?;
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let score: ScoreLine = match serde_json::from_str(line) {
+                Ok(score) => score,
+                Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {
+                    torn_lines += 1;
+                    continue;
+                }
+                Err(e) => return Err(fail(path, format!("line {}: {e}", n + 1))),
+            };
+            log_lines += 1;
+            let month = score.time.get(..7).unwrap_or("").to_string();
+            let key = (month, score.policy_id.into_owned(), score.installment_no);
+            match latest.get(&key) {
+                Some((time, _)) if time.as_str() > &*score.time => {}
+                _ => {
+                    latest.insert(key, (score.time.into_owned(), score.probability));
+                }
+            }
+        }
+    }
+    let policy_index: FxHashMap<&str, usize> = book.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    // Per (month, dimension, group): probabilities and labels (None = unknown yet).
+    let mut groups: Groups = BTreeMap::new();
+    let mut unknown_renewals = 0;
+    for ((month, policy, number), (_, p)) in latest {
+        let Some(&pi) = policy_index.get(policy.as_str()) else {
+            unknown_renewals += 1;
+            continue;
+        };
+        let installments = &book.installments;
+        let Some(i) = installments.of_policy(pi).find(|&i| installments.number[i] == number) else {
+            unknown_renewals += 1;
+            continue;
+        };
+        let deadline = installments.due[i] + grace_days;
+        let label = match installments.paid[i] {
+            Some(paid) if paid <= deadline && paid <= as_of => Some(0),
+            _ if deadline < as_of => Some(1),
+            _ => None,
+        };
+        let premium = book.policies.modal_premium[pi] * f64::from(book.policies.frequency[pi].per_year());
+        let text = |c: &lapse_core::extract::Categories| c.get(pi).unwrap_or("(missing)").to_string();
+        for (dimension, group) in [("all", "all".to_string()), ("channel", text(&book.policies.channel)), ("product_type", text(&book.policies.product_type))] {
+            groups.entry((month.clone(), dimension, group)).or_default().push((p, label, premium));
+        }
+    }
+    let months = groups
+        .into_iter()
+        .map(|((month, dimension, group), rows)| {
+            let all: Vec<f64> = rows.iter().map(|r| r.0).collect();
+            let (scores, labels): (Vec<f64>, Vec<u8>) = rows.iter().filter_map(|&(p, y, _)| y.map(|y| (p, y))).unzip();
+            let premiums: Vec<f64> = rows.iter().filter(|r| r.1.is_some()).map(|r| r.2).collect();
+            let lapsed_premium: Vec<f64> = labels.iter().zip(&premiums).map(|(&y, &v)| f64::from(y) * v).collect();
+            let priority: Vec<f64> = scores.iter().zip(&premiums).map(|(&p, &v)| p * v).collect();
+            let labelled = labels.len();
+            let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+            Performance {
+                month,
+                dimension,
+                group,
+                scored: rows.len(),
+                labelled,
+                roc_auc: roc_auc(&labels, &scores),
+                log_loss: (labelled > 0).then(|| log_loss(&labels, &scores)),
+                observed_lapse_rate: mean(&labels.iter().map(|&y| f64::from(y)).collect::<Vec<_>>()),
+                predicted_lapse_rate: mean(&scores),
+                top_decile_lift: top_decile_lift(&labels, &scores),
+                expected_auc: expected_auc(&all),
+                lapsed_premium: lapsed_premium.iter().sum(),
+                top_decile_premium_capture: (lapsed_premium.iter().sum::<f64>() > 0.0).then(|| capture_curve(&priority, &lapsed_premium)[9]),
+            }
+        })
+        .collect();
+    Ok(RealisedReport { outcomes_as_of: lapse_core::dates::format_day(as_of), grace_days, log_lines, torn_lines, unknown_renewals, months })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expected_auc;
+
+    #[test]
+    fn expected_auc_matches_the_realised_auc_of_calibrated_draws() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let p: Vec<f64> = (0..20_000).map(|_| rng.random::<f64>().powi(2)).collect();
+        let labels: Vec<u8> = p.iter().map(|&p| u8::from(rng.random::<f64>() < p)).collect();
+        let realised = lapse_model::metrics::roc_auc(&labels, &p).unwrap();
+        let expected = expected_auc(&p).unwrap();
+        assert!((realised - expected).abs() < 0.01, "realised {realised} expected {expected}");
+        // Constant scores rank nothing.
+        assert!((expected_auc(&[0.3; 10]).unwrap() - 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,485 @@
+//! The commands: flags resolved into configuration, library calls, what to print.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cli::{DriftArgs, FeaturesArgs, GenerateArgs, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs};
+use crate::exit::{fail, Context, Exit, Failure};
+use lapse_core::dates::{date_series, format_day, now_utc_rfc3339, parse_day, today_utc, Day, Step};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{load_book, OnError};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::table::read_features;
+use lapse_model::drift::{model_scores, Reference};
+use lapse_model::registry::Registry;
+use lapse_model::train::{train, Dataset, DatasetOptions, Params, TrainConfig};
+use lapse_reports::pages::{drift_page, persistency_page, realised_page};
+use lapse_reports::{write_html, write_json, Context as PageContext};
+
+/// Whether a person is watching: stderr is a terminal and NO_COLOR is not set (schedulers get
+/// plain logs).
+fn watched() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn day_arg(flag: &str, text: &str) -> Result<Day, Failure> {
+    parse_day(text).with_context(|| format!("--{flag} {text:?} is not a date (expected YYYY-MM-DD)"))
+}
+
+pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
+    if args.policies == 0 {
+        fail!("--policies must be at least 1");
+    }
+    let mut config = GenerateConfig::new(args.policies, args.seed);
+    config.extract_date = day_arg("extract-date", &args.extract_date)?;
+    config.start = day_arg("start", &args.start)?;
+    if config.start >= config.extract_date {
+        fail!("--start must be before --extract-date");
+    }
+    let format = match args.format {
+        TableFormat::Csv => FileFormat::Csv,
+        TableFormat::Parquet => FileFormat::Parquet,
+    };
+    let started = Instant::now();
+    let book = generate(&config);
+    book.write(&args.out, format).context("writing the generated book")?;
+    tracing::info!(
+        policies = book.policies.len(),
+        customers = book.customers.len(),
+        installments = book.installments.len(),
+        events = book.events.len(),
+        agents = book.agents.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        out = %args.out.display(),
+        "generated book"
+    );
+    println!(
+        "wrote {} policies, {} customers, {} installments, {} events, {} agents to {}",
+        book.policies.len(),
+        book.customers.len(),
+        book.installments.len(),
+        book.events.len(),
+        book.agents.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `<out stem>.rejects.csv` beside the output.
+fn rejects_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "features".into());
+    out.with_file_name(format!("{stem}.rejects.csv"))
+}
+
+fn snapshot_dates(as_of: &str, every: &str) -> Result<Vec<Day>, Failure> {
+    match as_of.split_once("..") {
+        None => Ok(vec![day_arg("as-of", as_of)?]),
+        Some((from, to)) => {
+            let (from, to) = (day_arg("as-of", from)?, day_arg("as-of", to)?);
+            if from > to {
+                fail!("--as-of {as_of}: the range ends before it starts");
+            }
+            let step = Step::parse(every).map_err(|e| anyhow::anyhow!("--every: {e}"))?;
+            Ok(date_series(from, to, step))
+        }
+    }
+}
+
+pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
+    let as_of = snapshot_dates(&args.as_of, &args.every)?;
+    if args.horizon_days < 0 || args.grace_days < 0 {
+        fail!("--horizon-days and --grace-days must be >= 0");
+    }
+    if FileFormat::of(&args.out).is_none() {
+        fail!("--out {}: use a .parquet or .csv file name", args.out.display());
+    }
+    let started = Instant::now();
+    let loaded = load_book(&args.data, args.on_error.into())
+        .with_context(|| format!("reading the extract in {}", args.data.display()))?;
+    let book = &loaded.book;
+    tracing::info!(
+        policies = book.policies.len(),
+        installments = book.installments.len(),
+        events = book.events.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "extract loaded"
+    );
+    if !loaded.rejected.is_empty() {
+        debug_assert_eq!(OnError::from(args.on_error), OnError::Skip);
+        let path = rejects_path(&args.out);
+        loaded.rejected.write_rejects(&path)?;
+        eprintln!(
+            "warning: skipped {} bad row(s) ({} issue(s)); they are in {} with their reasons:\n{}",
+            loaded.rejected.bad_row_count(),
+            loaded.rejected.len(),
+            path.display(),
+            loaded.rejected.report(10)
+        );
+    }
+    let extract_date = match &args.extract_date {
+        Some(text) => day_arg("extract-date", text)?,
+        None => book.latest_observed.unwrap_or(*as_of.last().expect("at least one date")),
+    };
+    let plan = BuildPlan { as_of, horizon_days: args.horizon_days, grace_days: args.grace_days, extract_date };
+    let summary = plan.write_with_progress(book, &args.out, watched()).context("writing the feature table")?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "done");
+    println!(
+        "wrote {} renewal rows from {} snapshot(s) ({}..{}, extract date {}) to {}",
+        summary.rows,
+        summary.snapshots,
+        format_day(plan.as_of[0]),
+        format_day(*plan.as_of.last().expect("at least one date")),
+        format_day(extract_date),
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
+    let mut params: Params = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading --config {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("--config {}: not a valid parameter file", path.display()))?
+        }
+        None => Params::default(),
+    };
+    if let Some(v) = args.seed {
+        params.seed = v;
+    }
+    if let Some(v) = args.rounds {
+        params.gbdt_rounds = v;
+    }
+    if let Some(v) = args.learning_rate {
+        params.gbdt_learning_rate = v;
+    }
+    if let Some(v) = args.max_depth {
+        params.gbdt_max_depth = v;
+    }
+    if let Some(v) = args.trees {
+        params.forest_trees = v;
+    }
+    if let Some(v) = args.alpha {
+        params.logistic_alpha = v;
+    }
+    if args.folds < 2 {
+        fail!("--folds must be at least 2");
+    }
+    let families = args.model.families();
+    let started = Instant::now();
+    let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone() };
+    let data = Dataset::read(&args.features, &options)?;
+    tracing::info!(rows = data.len(), unlabelled = data.unlabelled_rows, features = data.features.len(), "training table read");
+    let config = TrainConfig {
+        families,
+        validation: args.validation.map(Into::into),
+        folds: args.folds,
+        validation_snapshots: args.validation_snapshots,
+        params,
+        progress: watched(),
+    };
+    let outcome = train(&data, &config)?;
+    let registry = Registry::new(&args.models);
+    let created_at = now_utc_rfc3339();
+    let version = registry.register_with_reference(&outcome.model, &outcome.report, Some(&outcome.reference), &args.features, &created_at)?;
+    let promote = args.promote || registry.champion()?.is_none();
+    if promote {
+        registry.promote(&version)?;
+    }
+    let report = &outcome.report;
+    println!("{} ({}): {} labelled rows, lapse rate {:.2}%", args.features.display(), report.validation_detail, report.rows_labelled, 100.0 * report.lapse_rate);
+    println!("{:<9} {:>8} {:>9} {:>8} {:>8} {:>10} {:>7}", "family", "roc_auc", "log_loss", "brier", "ece", "raw_ece", "fit_s");
+    for f in &report.families {
+        println!(
+            "{:<9} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>10.4} {:>7.1}{}",
+            f.family.as_str(),
+            f.roc_auc.unwrap_or(f64::NAN),
+            f.log_loss,
+            f.brier,
+            f.ece,
+            f.raw_ece,
+            f.fit_seconds,
+            if f.family == report.chosen { "  <- kept" } else { "" }
+        );
+    }
+    println!(
+        "registered {} in {} ({}){} in {:.1} s",
+        version,
+        args.models.display(),
+        report.chosen.as_str(),
+        if promote { ", now champion" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn run_models(args: ModelsArgs) -> Result<(), Failure> {
+    let registry = Registry::new(&args.models);
+    match args.action {
+        ModelsAction::List => {
+            let champion = registry.champion()?;
+            let versions = registry.versions()?;
+            if versions.is_empty() {
+                println!("no models in {}", args.models.display());
+            }
+            for version in versions {
+                let mark = if champion.as_deref() == Some(version.as_str()) { "*" } else { " " };
+                match registry.report(&version) {
+                    Ok(r) => println!(
+                        "{mark} {version}  {:<8} roc_auc {:.4}  log_loss {:.4}  ece {:.4}  rows {}",
+                        r.chosen.as_str(),
+                        r.roc_auc.unwrap_or(f64::NAN),
+                        r.log_loss,
+                        r.ece,
+                        r.rows_labelled
+                    ),
+                    Err(e) => println!("{mark} {version}  unreadable: {e}"),
+                }
+            }
+        }
+        ModelsAction::Show { version } => {
+            let loaded = registry.load(&version);
+            print!("{}", registry.card(&version)?);
+            match loaded {
+                Ok(m) => println!("\nverified: sha256 {} matches, schema of {} features matches", m.manifest.artifact_sha256, m.model.schema.columns.len()),
+                Err(e) => println!("\nNOT LOADABLE: {e}"),
+            }
+        }
+        ModelsAction::Promote { version } => {
+            registry.promote(&version)?;
+            println!("{version} is now the champion in {}", args.models.display());
+        }
+    }
+    Ok(())
+}
+
+pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
+    use lapse_api::{auth::Tokens, Economics, Limits, ServeConfig};
+    let tokens = if args.no_auth {
+        tracing::warn!("--no-auth: every request is allowed; do not expose this server");
+        Tokens::open()
+    } else {
+        let score_env = std::env::var("LAPSE_SCORE_TOKEN").ok();
+        let admin_env = std::env::var("LAPSE_ADMIN_TOKEN").ok();
+        Tokens::load(args.score_token_file.as_deref(), score_env.as_deref(), args.admin_token_file.as_deref(), admin_env.as_deref()).map_err(anyhow::Error::msg)?
+    };
+    let economics = match &args.economics {
+        Some(path) => Economics::from_file(path).map_err(anyhow::Error::msg)?,
+        None => Economics::default(),
+    };
+    if !(args.timeout_seconds.is_finite() && args.timeout_seconds > 0.0) {
+        fail!("--timeout-seconds must be > 0");
+    }
+    let config = ServeConfig {
+        models: args.models,
+        snapshot: args.snapshot,
+        economics,
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            max_inline_rows: args.max_inline_rows,
+            timeout_seconds: args.timeout_seconds,
+            max_in_flight: args.max_in_flight.max(1),
+            ..Limits::default()
+        },
+        score_log: (!args.no_score_log).then_some(args.score_log),
+        thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers.max(1));
+    }
+    let runtime = runtime.enable_all().build().context("starting the async runtime")?;
+    let state = lapse_api::build_state(config, tokens)?;
+    Ok(runtime.block_on(lapse_api::run(state, args.addr))?)
+}
+
+fn read_json_file<T: serde::de::DeserializeOwned>(flag: &str, path: &Path) -> Result<T, Failure> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading --{flag} {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("--{flag} {}: not valid", path.display()))
+}
+
+pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
+    use lapse_nightly::{reload_server, NightlyConfig};
+    let as_of = match &args.as_of {
+        Some(text) => day_arg("as-of", text)?,
+        None => today_utc(),
+    };
+    if args.horizon_days < 0 || args.grace_days < 0 || args.window_months == 0 || args.validation_snapshots == 0 {
+        fail!("--horizon-days and --grace-days must be >= 0, --window-months and --validation-snapshots >= 1");
+    }
+    if args.window_months as usize <= args.validation_snapshots {
+        fail!("--window-months ({}) must be more than --validation-snapshots ({})", args.window_months, args.validation_snapshots);
+    }
+    let thresholds = args.thresholds.checked().map_err(anyhow::Error::msg)?;
+    let mut config = NightlyConfig::new(args.data, args.models, as_of, args.out);
+    if let Some(snapshot) = args.snapshot {
+        if FileFormat::of(&snapshot).is_none() {
+            fail!("--snapshot {}: use a .parquet or .csv file name", snapshot.display());
+        }
+        config.snapshot = snapshot;
+    }
+    config.on_error = args.on_error.into();
+    config.horizon_days = args.horizon_days;
+    config.grace_days = args.grace_days;
+    config.window_months = args.window_months;
+    config.validation_snapshots = args.validation_snapshots;
+    config.families = args.model.families();
+    if let Some(path) = &args.config {
+        config.params = read_json_file("config", path)?;
+    }
+    if let Some(path) = &args.policy {
+        config.policy = read_json_file("policy", path)?;
+    }
+    if let Some(margin) = args.margin {
+        if !(margin.is_finite() && margin >= 0.0) {
+            fail!("--margin must be >= 0");
+        }
+        config.policy.min_log_loss_gain = margin;
+    }
+    config.thresholds = thresholds;
+    config.max_extract_age_days = args.max_extract_age_days;
+    config.score_log = args.score_log;
+    config.progress = watched();
+    // Read the token before the night starts: a missing token is a configuration error.
+    let reload = match &args.reload_url {
+        None => None,
+        Some(url) => {
+            let token = match &args.admin_token_file {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading --admin-token-file {}", path.display()))?.trim().to_string(),
+                None => std::env::var("LAPSE_ADMIN_TOKEN").ok().context("--reload-url needs --admin-token-file or LAPSE_ADMIN_TOKEN")?,
+            };
+            Some((url.clone(), token))
+        }
+    };
+    let started = Instant::now();
+    let outcome = lapse_nightly::run(&config)?;
+    let s = &outcome.summary;
+    let how = if outcome.already_done {
+        " (done before: nothing changed)"
+    } else if outcome.replayed {
+        " (finished a killed run's plan)"
+    } else {
+        ""
+    };
+    println!("night {}{how}: {}", s.as_of, if s.decision.promote { "challenger promoted" } else { "champion kept" });
+    for reason in &s.decision.reasons {
+        println!("  {reason}");
+    }
+    let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
+    println!("  challenger {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", s.challenger.version, s.challenger.family, show(s.challenger.roc_auc), s.challenger.log_loss, s.challenger.ece);
+    if let Some(c) = &s.champion {
+        println!("  champion   {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", c.version, c.family, show(c.roc_auc), c.log_loss, c.ece);
+    }
+    println!("  champion now: {}", s.champion_after.as_deref().unwrap_or("(none)"));
+    println!("  snapshot: {} renewals -> {}", s.snapshot.rows, s.snapshot.path);
+    println!("  drift: {} flagged ({} act){}", s.drift.flagged.len(), s.drift.act.len(), if s.drift.act.is_empty() { String::new() } else { format!(": {}", s.drift.act.join(", ")) });
+    println!("  reports: {}", config.out.join(&s.as_of).display());
+    if !outcome.already_done {
+        println!("  in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    if let Some((url, token)) = reload {
+        let answer = reload_server(&url, &token).context("the night is done and committed, but the server did not reload (run the same night again to retry)")?;
+        println!("  server reloaded: {answer}");
+    }
+    Ok(match outcome.verdict {
+        lapse_nightly::Verdict::Promoted => Exit::Done,
+        lapse_nightly::Verdict::ChampionKept => Exit::DoneNoPromotion,
+    })
+}
+
+pub fn run_drift(args: DriftArgs) -> Result<(), Failure> {
+    let thresholds = args.thresholds.checked().map_err(anyhow::Error::msg)?;
+    let mut current = read_features(&args.current)?;
+    let report = match (&args.reference, &args.model) {
+        (Some(path), None) => Reference::fit(&read_features(path)?).compare(&current, thresholds),
+        (None, Some(version)) => {
+            let registry = Registry::new(&args.models);
+            let version = if version == "champion" { registry.champion()?.context("the registry has no champion")? } else { version.clone() };
+            let reference = registry
+                .reference(&version)?
+                .with_context(|| format!("{version} was registered without a drift reference (retrain it with this version of lapse)"))?;
+            // The score's drift: the model scores the current table.
+            let model = registry.load(&version)?.model;
+            let scores = model_scores(&model, &current);
+            reference.compare_scored(|name| current.iter().position(|c| c.name == name).map(|i| current.swap_remove(i)), scores, thresholds)
+        }
+        _ => fail!("give either --reference TABLE or --model VERSION"),
+    };
+    println!("{:<32} {:>8} {:>8} {:>9} {:>9}  status", "feature", "psi", "ks", "miss_ref", "miss_cur");
+    for f in &report.features {
+        let ks = f.ks.map_or("-".to_string(), |k| format!("{k:.4}"));
+        println!("{:<32} {:>8.4} {:>8} {:>9.4} {:>9.4}  {}", f.feature, f.psi, ks, f.missing_reference, f.missing_current, f.status);
+    }
+    if !report.missing_features.is_empty() {
+        println!("missing from the current table: {}", report.missing_features.join(", "));
+    }
+    println!("{} of {} features flagged (watch >= {}, act >= {})", report.flagged.len(), report.features.len(), thresholds.watch, thresholds.act);
+    if let Some(out) = &args.report.out {
+        write_json(out, &report)?;
+    }
+    if let Some(path) = &args.report.html {
+        let against = match (&args.model, &args.reference) {
+            (Some(version), _) => version.clone(),
+            (_, Some(path)) => path.display().to_string(),
+            _ => String::new(),
+        };
+        write_html(path, &drift_page(&html_context(&args.current.display().to_string()), &against, &report))?;
+    }
+    Ok(())
+}
+
+pub fn run_persistency(args: PersistencyArgs) -> Result<(), Failure> {
+    let loaded = load_book(&args.data, args.on_error.into())?;
+    let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
+    let report = lapse_reports::persistency::report(&loaded.book, as_of, args.grace_days);
+    println!("persistency as of {} (grace {} days)", report.as_of, report.grace_days);
+    println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", "month", "dimension", "group", "policies", "persisting", "by_count", "by_premium");
+    let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
+    for k in report.kpis.iter().filter(|k| matches!(k.dimension, "all" | "issue_year" | "channel")) {
+        println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", k.month, k.dimension, k.group, k.policies, k.persisting, ratio(k.ratio_by_count), ratio(k.ratio_by_premium));
+    }
+    if let Some(out) = &args.report.out {
+        write_json(out, &report)?;
+        println!("full report (with product type and region): {}", out.display());
+    }
+    if let Some(path) = &args.report.html {
+        write_html(path, &persistency_page(&html_context(&report.as_of), &report))?;
+    }
+    Ok(())
+}
+
+pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
+    let loaded = load_book(&args.data, OnError::Strict)?;
+    let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
+    let report = lapse_reports::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
+    let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
+    println!("outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract", report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals);
+    println!("{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}", "month", "scored", "labelled", "auc", "exp_auc", "log_loss", "observed", "predicted", "lift");
+    for m in report.months.iter().filter(|m| m.dimension == "all") {
+        println!(
+            "{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
+            m.month, m.scored, m.labelled, show(m.roc_auc), show(m.expected_auc), show(m.log_loss), show(m.observed_lapse_rate), show(m.predicted_lapse_rate), show(m.top_decile_lift)
+        );
+    }
+    if let Some(out) = &args.report.out {
+        write_json(out, &report)?;
+    }
+    if let Some(path) = &args.report.html {
+        write_html(path, &realised_page(&html_context(&report.outcomes_as_of), &report))?;
+    }
+    Ok(())
+}
+
+/// The page header of a report made by hand (`night` is what the report is about).
+fn html_context(night: &str) -> PageContext {
+    PageContext { night: night.to_string(), generated_at: now_utc_rfc3339() }
+}
+
+/// `--as-of`, or the extract date (the latest date the extract records).
+fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse_core::extract::Book) -> Result<Day, Failure> {
+    match as_of {
+        Some(text) => day_arg("as-of", text),
+        None => book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of"),
+    }
+}
