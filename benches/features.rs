@@ -25,18 +25,20 @@ fn main() {
     let root = common::bench_root();
     let bin = env!("CARGO_BIN_EXE_lapse");
     println!("| book | snapshots | rows | wall s | peak RSS MiB |\n|---|---|---|---|---|");
-    let runs: [(usize, &str, &str); 3] = [
-        (200_000, "2024-08-31..2026-06-30", "23 monthly"),
-        (1_000_000, "2026-06-30", "1"),
-        (1_000_000, "2024-07-31..2026-06-30", "24 monthly"),
-    ];
+    let runs: [(usize, &str, &str); 3] =
+        [(200_000, "2024-08-31..2026-06-30", "23 monthly"), (1_000_000, "2026-06-30", "1"), (1_000_000, "2024-07-31..2026-06-30", "24 monthly")];
     let mut notes = Vec::new();
     for (policies, as_of, label) in runs {
         let data = book(&root, policies);
         let out = root.join(format!("features-{policies}-{}.parquet", label.replace(' ', "-")));
         let m = measure(Command::new(bin).args(["features", "--data"]).arg(&data).args(["--as-of", as_of, "--every", "1mo", "--out"]).arg(&out));
         assert_eq!(m.exit_code, 0, "lapse features failed:\n{}", m.stderr);
-        let rows = m.stderr.lines().filter(|l| l.contains("snapshot built")).filter_map(|l| l.split("rows=").nth(1)?.split(' ').next()?.parse::<usize>().ok()).sum::<usize>();
+        let rows = m
+            .stderr
+            .lines()
+            .filter(|l| l.contains("snapshot built"))
+            .filter_map(|l| l.split("rows=").nth(1)?.split(' ').next()?.parse::<usize>().ok())
+            .sum::<usize>();
         println!("| {policies} policies | {label} | {rows} | {:.2} | {:.0} |", m.seconds, m.max_rss_mib);
         notes.push(format!("  {policies} policies, {label}:\n{}", stage_lines(&m.stderr)));
     }

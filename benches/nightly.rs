@@ -36,12 +36,15 @@ fn main() {
         m
     };
     println!("| night | outcome | wall s | peak RSS MiB |\n|---|---|---|---|");
-    for (as_of, label) in [("2026-08-31", "first night (no champion)"), ("2026-09-30", "next night (challenger vs champion)"), ("2026-09-30", "same night again")] {
+    for (as_of, label) in
+        [("2026-08-31", "first night (no champion)"), ("2026-09-30", "next night (challenger vs champion)"), ("2026-09-30", "same night again")]
+    {
         let m = night(as_of);
         let outcome = if m.exit_code == 0 { "promoted" } else { "champion kept" };
         println!("| {as_of}: {label} | {outcome} (exit {}) | {:.1} | {:.0} |", m.exit_code, m.seconds, m.max_rss_mib);
     }
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(work.join("reports/2026-09-30/nightly.json")).expect("summary")).expect("json");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("reports/2026-09-30/nightly.json")).expect("summary")).expect("json");
     println!("\nsteps of the 2026-09-30 night (nightly.json):\n\n| step | s |\n|---|---|");
     for step in summary["steps"].as_array().expect("steps") {
         println!("| {} | {:.1} |", step["step"].as_str().unwrap_or("?"), step["seconds"].as_f64().unwrap_or(f64::NAN));

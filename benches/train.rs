@@ -16,16 +16,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use lapse_core::dates::{date_series, parse_day, Step};
+use lapse_core::dates::{Step, date_series, parse_day};
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
+use lapse_core::extract::{OnError, load_book};
 use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig};
-use lapse_model::train::{train, Dataset, DatasetOptions, Family, TrainConfig};
+use lapse_core::generate::{GenerateConfig, generate};
+use lapse_model::train::{Dataset, DatasetOptions, Family, TrainConfig, train};
 
 fn print_families(title: &str, outcome: &lapse_model::train::TrainOutcome, seconds: f64) {
     println!("\n{title} ({}; {} rows, total {seconds:.1} s)", outcome.report.validation_detail, outcome.report.rows_labelled);
-    println!("| family | ROC AUC | log loss | ECE (raw) | ECE (calibrated) | calibration | fit+predict s (all folds) |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| family | ROC AUC | log loss | ECE (raw) | ECE (calibrated) | calibration | fit+predict s (all folds) |\n|---|---|---|---|---|---|---|"
+    );
     for f in &outcome.report.families {
         println!(
             "| {}{} | {:.4} | {:.4} | {:.4} | {:.4} | {:?} | {:.2} |",
@@ -82,7 +84,13 @@ fn main() {
                 println!("\nPython peers, same folds, same run:\n| model | ROC AUC | log loss | fit+predict s (all folds) |\n|---|---|---|---|");
                 for line in String::from_utf8_lossy(&out.stdout).lines() {
                     let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                    println!("| {} | {:.4} | {:.4} | {:.2} |", v["model"].as_str().unwrap(), v["roc_auc"].as_f64().unwrap(), v["log_loss"].as_f64().unwrap(), v["seconds"].as_f64().unwrap());
+                    println!(
+                        "| {} | {:.4} | {:.4} | {:.2} |",
+                        v["model"].as_str().unwrap(),
+                        v["roc_auc"].as_f64().unwrap(),
+                        v["log_loss"].as_f64().unwrap(),
+                        v["seconds"].as_f64().unwrap()
+                    );
                 }
             }
             Ok(out) => println!("\n(python peers failed: {})", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()),
@@ -94,11 +102,11 @@ fn main() {
 
     // 2. A generated book, out-of-time.
     if part("2") {
-    let table = stacked_table(&root, 60_000, "2024-07-31", "2026-06-30");
-    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
-    let started = Instant::now();
-    let outcome = train(&data, &TrainConfig::default()).unwrap();
-    print_families("generated book, 60,000 policies, 24 monthly snapshots, --model auto", &outcome, started.elapsed().as_secs_f64());
+        let table = stacked_table(&root, 60_000, "2024-07-31", "2026-06-30");
+        let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+        let started = Instant::now();
+        let outcome = train(&data, &TrainConfig::default()).unwrap();
+        print_families("generated book, 60,000 policies, 24 monthly snapshots, --model auto", &outcome, started.elapsed().as_secs_f64());
     }
     if !part("3") {
         return;

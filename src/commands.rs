@@ -3,19 +3,21 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{DriftArgs, FeaturesArgs, GenerateArgs, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs};
-use crate::exit::{fail, Context, Exit, Failure};
-use lapse_core::dates::{date_series, format_day, now_utc_rfc3339, parse_day, today_utc, Day, Step};
+use crate::cli::{
+    DriftArgs, FeaturesArgs, GenerateArgs, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs,
+};
+use crate::exit::{Context, Exit, Failure, fail};
+use lapse_core::dates::{Day, Step, date_series, format_day, now_utc_rfc3339, parse_day, today_utc};
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
+use lapse_core::extract::{OnError, load_book};
 use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::generate::{GenerateConfig, generate};
 use lapse_core::table::read_features;
-use lapse_model::drift::{model_scores, Reference};
+use lapse_model::drift::{Reference, model_scores};
 use lapse_model::registry::Registry;
-use lapse_model::train::{train, Dataset, DatasetOptions, Params, TrainConfig};
+use lapse_model::train::{Dataset, DatasetOptions, Params, TrainConfig, train};
 use lapse_reports::pages::{drift_page, persistency_page, realised_page};
-use lapse_reports::{write_html, write_json, Context as PageContext};
+use lapse_reports::{Context as PageContext, write_html, write_json};
 
 /// Whether a person is watching: stderr is a terminal and NO_COLOR is not set (schedulers get
 /// plain logs).
@@ -95,8 +97,7 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         fail!("--out {}: use a .parquet or .csv file name", args.out.display());
     }
     let started = Instant::now();
-    let loaded = load_book(&args.data, args.on_error.into())
-        .with_context(|| format!("reading the extract in {}", args.data.display()))?;
+    let loaded = load_book(&args.data, args.on_error.into()).with_context(|| format!("reading the extract in {}", args.data.display()))?;
     let book = &loaded.book;
     tracing::info!(
         policies = book.policies.len(),
@@ -187,7 +188,13 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         registry.promote(&version)?;
     }
     let report = &outcome.report;
-    println!("{} ({}): {} labelled rows, lapse rate {:.2}%", args.features.display(), report.validation_detail, report.rows_labelled, 100.0 * report.lapse_rate);
+    println!(
+        "{} ({}): {} labelled rows, lapse rate {:.2}%",
+        args.features.display(),
+        report.validation_detail,
+        report.rows_labelled,
+        100.0 * report.lapse_rate
+    );
     println!("{:<9} {:>8} {:>9} {:>8} {:>8} {:>10} {:>7}", "family", "roc_auc", "log_loss", "brier", "ece", "raw_ece", "fit_s");
     for f in &report.families {
         println!(
@@ -241,7 +248,9 @@ pub fn run_models(args: ModelsArgs) -> Result<(), Failure> {
             let loaded = registry.load(&version);
             print!("{}", registry.card(&version)?);
             match loaded {
-                Ok(m) => println!("\nverified: sha256 {} matches, schema of {} features matches", m.manifest.artifact_sha256, m.model.schema.columns.len()),
+                Ok(m) => {
+                    println!("\nverified: sha256 {} matches, schema of {} features matches", m.manifest.artifact_sha256, m.model.schema.columns.len())
+                }
                 Err(e) => println!("\nNOT LOADABLE: {e}"),
             }
         }
@@ -254,14 +263,15 @@ pub fn run_models(args: ModelsArgs) -> Result<(), Failure> {
 }
 
 pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
-    use lapse_api::{auth::Tokens, Economics, Limits, ServeConfig};
+    use lapse_api::{Economics, Limits, ServeConfig, auth::Tokens};
     let tokens = if args.no_auth {
         tracing::warn!("--no-auth: every request is allowed; do not expose this server");
         Tokens::open()
     } else {
         let score_env = std::env::var("LAPSE_SCORE_TOKEN").ok();
         let admin_env = std::env::var("LAPSE_ADMIN_TOKEN").ok();
-        Tokens::load(args.score_token_file.as_deref(), score_env.as_deref(), args.admin_token_file.as_deref(), admin_env.as_deref()).map_err(anyhow::Error::msg)?
+        Tokens::load(args.score_token_file.as_deref(), score_env.as_deref(), args.admin_token_file.as_deref(), admin_env.as_deref())
+            .map_err(anyhow::Error::msg)?
     };
     let economics = match &args.economics {
         Some(path) => Economics::from_file(path).map_err(anyhow::Error::msg)?,
@@ -300,7 +310,7 @@ fn read_json_file<T: serde::de::DeserializeOwned>(flag: &str, path: &Path) -> Re
 }
 
 pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
-    use lapse_nightly::{reload_server, NightlyConfig};
+    use lapse_nightly::{NightlyConfig, reload_server};
     let as_of = match &args.as_of {
         Some(text) => day_arg("as-of", text)?,
         None => today_utc(),
@@ -346,7 +356,9 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
         None => None,
         Some(url) => {
             let token = match &args.admin_token_file {
-                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading --admin-token-file {}", path.display()))?.trim().to_string(),
+                Some(path) => {
+                    std::fs::read_to_string(path).with_context(|| format!("reading --admin-token-file {}", path.display()))?.trim().to_string()
+                }
                 None => std::env::var("LAPSE_ADMIN_TOKEN").ok().context("--reload-url needs --admin-token-file or LAPSE_ADMIN_TOKEN")?,
             };
             Some((url.clone(), token))
@@ -367,19 +379,32 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
         println!("  {reason}");
     }
     let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
-    println!("  challenger {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", s.challenger.version, s.challenger.family, show(s.challenger.roc_auc), s.challenger.log_loss, s.challenger.ece);
+    println!(
+        "  challenger {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}",
+        s.challenger.version,
+        s.challenger.family,
+        show(s.challenger.roc_auc),
+        s.challenger.log_loss,
+        s.challenger.ece
+    );
     if let Some(c) = &s.champion {
         println!("  champion   {} ({}): held-out ROC AUC {}, log loss {:.4}, ECE {:.4}", c.version, c.family, show(c.roc_auc), c.log_loss, c.ece);
     }
     println!("  champion now: {}", s.champion_after.as_deref().unwrap_or("(none)"));
     println!("  snapshot: {} renewals -> {}", s.snapshot.rows, s.snapshot.path);
-    println!("  drift: {} flagged ({} act){}", s.drift.flagged.len(), s.drift.act.len(), if s.drift.act.is_empty() { String::new() } else { format!(": {}", s.drift.act.join(", ")) });
+    println!(
+        "  drift: {} flagged ({} act){}",
+        s.drift.flagged.len(),
+        s.drift.act.len(),
+        if s.drift.act.is_empty() { String::new() } else { format!(": {}", s.drift.act.join(", ")) }
+    );
     println!("  reports: {}", config.out.join(&s.as_of).display());
     if !outcome.already_done {
         println!("  in {:.1} s", started.elapsed().as_secs_f64());
     }
     if let Some((url, token)) = reload {
-        let answer = reload_server(&url, &token).context("the night is done and committed, but the server did not reload (run the same night again to retry)")?;
+        let answer = reload_server(&url, &token)
+            .context("the night is done and committed, but the server did not reload (run the same night again to retry)")?;
         println!("  server reloaded: {answer}");
     }
     Ok(match outcome.verdict {
@@ -437,7 +462,16 @@ pub fn run_persistency(args: PersistencyArgs) -> Result<(), Failure> {
     println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", "month", "dimension", "group", "policies", "persisting", "by_count", "by_premium");
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
     for k in report.kpis.iter().filter(|k| matches!(k.dimension, "all" | "issue_year" | "channel")) {
-        println!("{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}", k.month, k.dimension, k.group, k.policies, k.persisting, ratio(k.ratio_by_count), ratio(k.ratio_by_premium));
+        println!(
+            "{:<6} {:<13} {:<22} {:>9} {:>10} {:>9} {:>11}",
+            k.month,
+            k.dimension,
+            k.group,
+            k.policies,
+            k.persisting,
+            ratio(k.ratio_by_count),
+            ratio(k.ratio_by_premium)
+        );
     }
     if let Some(out) = &args.report.out {
         write_json(out, &report)?;
@@ -454,12 +488,26 @@ pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let report = lapse_reports::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
     let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
-    println!("outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract", report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals);
-    println!("{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}", "month", "scored", "labelled", "auc", "exp_auc", "log_loss", "observed", "predicted", "lift");
+    println!(
+        "outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract",
+        report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals
+    );
+    println!(
+        "{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "month", "scored", "labelled", "auc", "exp_auc", "log_loss", "observed", "predicted", "lift"
+    );
     for m in report.months.iter().filter(|m| m.dimension == "all") {
         println!(
             "{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",
-            m.month, m.scored, m.labelled, show(m.roc_auc), show(m.expected_auc), show(m.log_loss), show(m.observed_lapse_rate), show(m.predicted_lapse_rate), show(m.top_decile_lift)
+            m.month,
+            m.scored,
+            m.labelled,
+            show(m.roc_auc),
+            show(m.expected_auc),
+            show(m.log_loss),
+            show(m.observed_lapse_rate),
+            show(m.predicted_lapse_rate),
+            show(m.top_decile_lift)
         );
     }
     if let Some(out) = &args.report.out {

@@ -50,9 +50,7 @@ fn restore_sigpipe() {
 /// Logs go to stderr; `LAPSE_LOG` (or `RUST_LOG`) sets the filter, default `info`;
 /// `LAPSE_LOG_FORMAT=json` writes one JSON object per line (for log collectors).
 fn init_tracing() {
-    let filter = std::env::var("LAPSE_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+    let filter = std::env::var("LAPSE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr);
     if std::env::var("LAPSE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().with_current_span(true).init();

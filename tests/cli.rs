@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{read_parquet, CsvBook};
+use crate::common::{CsvBook, read_parquet};
 
 fn lapse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lapse")).args(args).env("LAPSE_LOG", "warn").output().expect("run lapse")
@@ -34,8 +34,15 @@ fn generate_then_build_a_snapshot_and_a_stacked_training_set() {
 
     let train = dir.path().join("train.csv");
     let out = lapse(&[
-        "features", "--data", data.to_str().unwrap(), "--as-of", "2025-01-31..2025-12-31", "--every", "1mo",
-        "--out", train.to_str().unwrap(),
+        "features",
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        "2025-01-31..2025-12-31",
+        "--every",
+        "1mo",
+        "--out",
+        train.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = fs::read_to_string(&train).unwrap();
@@ -68,7 +75,8 @@ fn skip_mode_writes_a_rejects_file_and_says_how_many() {
     book.installment("P1", 3, "2024-01-01", "yesterday");
     book.write(&data);
     let out_path = dir.path().join("f.parquet");
-    let out = lapse(&["features", "--data", data.to_str().unwrap(), "--as-of", "2023-01-15", "--on-error", "skip", "--out", out_path.to_str().unwrap()]);
+    let out =
+        lapse(&["features", "--data", data.to_str().unwrap(), "--as-of", "2023-01-15", "--on-error", "skip", "--out", out_path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("skipped 1 bad row(s)"), "{stderr}");

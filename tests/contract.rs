@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use lapse_core::extract::{load_book, ExtractError, IssueLog, OnError, RowIssue};
+use lapse_core::extract::{ExtractError, IssueLog, OnError, RowIssue, load_book};
 
 use crate::common::CsvBook;
 

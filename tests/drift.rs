@@ -3,12 +3,12 @@
 use std::fs;
 use std::path::Path;
 
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{OnError, load_book};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{GenerateConfig, generate};
 use lapse_core::table::read_features;
 use lapse_model::drift::{Reference, Thresholds};
-use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
-use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig};
 
 use crate::common::day;
 
@@ -84,7 +84,19 @@ fn a_registered_model_carries_its_reference_and_drift_reports_the_score() {
     lapse(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("today.parquet")]);
     lapse(&["train", "--features", &p("train.parquet"), "--model", "gbdt", "--models", &p("models")]);
     assert!(dir.path().join("models/v0001/reference.json").exists());
-    let printed = lapse(&["drift", "--model", "champion", "--models", &p("models"), "--current", &p("today.parquet"), "--out", &p("drift.json"), "--html", &p("drift.html")]);
+    let printed = lapse(&[
+        "drift",
+        "--model",
+        "champion",
+        "--models",
+        &p("models"),
+        "--current",
+        &p("today.parquet"),
+        "--out",
+        &p("drift.json"),
+        "--html",
+        &p("drift.html"),
+    ]);
     assert!(printed.contains("features flagged"), "{printed}");
     let page = fs::read_to_string(dir.path().join("drift.html")).unwrap();
     assert!(page.contains("<svg") && page.contains("model score: PSI") && !page.contains("chart not drawn"), "the HTML page");

@@ -3,12 +3,12 @@
 
 use lapse_core::dates::Day;
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
+use lapse_core::extract::{OnError, load_book};
 use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig, GeneratedBook};
+use lapse_core::generate::{GenerateConfig, GeneratedBook, generate};
 use polars::prelude::*;
 
-use crate::common::{column_strings, day, CsvBook};
+use crate::common::{CsvBook, column_strings, day};
 
 fn plan(as_of: Day, extract_date: Day) -> BuildPlan {
     BuildPlan { as_of: vec![as_of], horizon_days: 30, grace_days: 60, extract_date }
@@ -41,18 +41,10 @@ fn snapshot_membership_and_labels_follow_the_contract_at_every_boundary() {
     let ids = column_strings(&frame, "policy_id");
     let labels = column_strings(&frame, "lapsed");
     let got: Vec<(String, String)> = ids.into_iter().zip(labels).collect();
-    let expected: Vec<(String, String)> = [
-        ("P01", "0"),
-        ("P02", "1"),
-        ("P03", "1"),
-        ("P04", "null"),
-        ("P05", "1"),
-        ("P07", "0"),
-        ("P10", "0"),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
+    let expected: Vec<(String, String)> = [("P01", "0"), ("P02", "1"), ("P03", "1"), ("P04", "null"), ("P05", "1"), ("P07", "0"), ("P10", "0")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(got, expected);
     let overdue = column_strings(&frame, "days_overdue");
     let until = column_strings(&frame, "days_until_due");

@@ -4,8 +4,8 @@
 use std::fs;
 
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
-use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::extract::{OnError, load_book};
+use lapse_core::generate::{GenerateConfig, generate};
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_book() {

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use lapse_core::extract::read::FileFormat;
-use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::generate::{GenerateConfig, generate};
 use lapse_nightly::{DECISION_LOG, STEPS, SUMMARY};
 use polars::prelude::{ParquetReader, SerReader};
 use serde_json::Value;
@@ -20,7 +20,9 @@ const SECOND: &str = "2026-07-31";
 /// A generated book (Parquet, fast to read), shared by the tests of this module.
 fn book() -> &'static Path {
     static BOOK: OnceLock<PathBuf> = OnceLock::new();
-    BOOK.get_or_init(|| crate::common::built_once("nightly-book", |dir| generate(&GenerateConfig::new(1500, 7)).write(dir, FileFormat::Parquet).unwrap()))
+    BOOK.get_or_init(|| {
+        crate::common::built_once("nightly-book", |dir| generate(&GenerateConfig::new(1500, 7)).write(dir, FileFormat::Parquet).unwrap())
+    })
 }
 
 /// Small-book guard rails (the defaults ask for more held-out rows than 1,500 policies give).
@@ -93,7 +95,13 @@ impl Workspace {
             .unwrap_or_default();
         versions.sort();
         let mut nights: Vec<String> = fs::read_dir(self.reports())
-            .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
             .unwrap_or_default();
         nights.sort();
         // Decision lines without their timestamps.
@@ -227,7 +235,18 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     let dir = ws.reports().join(SECOND);
     let summary = ws.summary(SECOND);
     let files: Vec<&str> = summary["reports"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    for name in ["index.html", "drift.json", "drift.html", "evaluation.json", "evaluation.html", "evaluation.parquet", "persistency.json", "persistency.html", "realised.json", "realised.html"] {
+    for name in [
+        "index.html",
+        "drift.json",
+        "drift.html",
+        "evaluation.json",
+        "evaluation.html",
+        "evaluation.parquet",
+        "persistency.json",
+        "persistency.html",
+        "realised.json",
+        "realised.html",
+    ] {
         assert!(files.contains(&name), "{name} not listed in {files:?}");
         assert!(dir.join(name).is_file(), "{name} missing");
     }

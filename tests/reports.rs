@@ -1,9 +1,9 @@
 //! Analysts' reports on hand-made extracts: persistency KPIs and realised performance, case by case.
 
-use lapse_core::extract::{load_book, OnError};
+use lapse_core::extract::{OnError, load_book};
 use lapse_reports::persistency::{persists, report};
 
-use crate::common::{day, CsvBook};
+use crate::common::{CsvBook, day};
 
 #[test]
 fn thirteenth_month_persistency_follows_its_definition() {
@@ -56,7 +56,9 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
     let log = dir.path().join("score-log");
     fs::create_dir_all(&log).unwrap();
     let line = |time: &str, policy: &str, p: f64| {
-        format!("{{\"time\":\"{time}\",\"request_id\":\"r\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{policy}\",\"installment_no\":2,\"due_date\":\"2025-01-15\",\"probability\":{p},\"value\":1.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n")
+        format!(
+            "{{\"time\":\"{time}\",\"request_id\":\"r\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{policy}\",\"installment_no\":2,\"due_date\":\"2025-01-15\",\"probability\":{p},\"value\":1.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n"
+        )
     };
     let text = [
         line("2024-12-20T10:00:00.000Z", "PAID", 0.9), // superseded by the later score below

@@ -6,21 +6,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use polars::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
-use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig};
-use lapse_model::registry::Registry;
 use lapse_api::auth::Tokens;
-use lapse_api::{build_state, router, AppState, Economics, Limits, ServeConfig};
-use lapse_model::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig};
+use lapse_api::{AppState, Economics, Limits, ServeConfig, build_state, router};
+use lapse_core::extract::read::FileFormat;
+use lapse_core::extract::{OnError, load_book};
+use lapse_core::features::BuildPlan;
+use lapse_core::generate::{GenerateConfig, generate};
+use lapse_model::registry::Registry;
+use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, train};
 
 use crate::common::{column_strings, day, read_parquet};
 
@@ -573,7 +573,8 @@ async fn mangled_requests_get_a_4xx_never_a_500() {
         json!({"renewals": [{"policy_id": keys[0].0, "installment_no": keys[0].1}, {"policy_id": keys[1].0}]}).to_string(),
         json!({"records": customer_records(&customer)}).to_string(),
     ];
-    let junk: [&str; 12] = ["null", "-1", "1e309", "\"\"", "[]", "{}", "true", "\"2026-13-45\"", "NaN", "\"-0\"", "18446744073709551616", "\"\\u0000\""];
+    let junk: [&str; 12] =
+        ["null", "-1", "1e309", "\"\"", "[]", "{}", "true", "\"2026-13-45\"", "NaN", "\"-0\"", "18446744073709551616", "\"\\u0000\""];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let mut statuses = BTreeMap::<u16, usize>::new();
     for round in 0..300 {

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use lapse_model::registry::Registry;
 
-use crate::serve::{fixture, models_copy, ADMIN_TOKEN, SCORE_TOKEN};
+use crate::serve::{ADMIN_TOKEN, SCORE_TOKEN, fixture, models_copy};
 
 struct Server {
     child: Child,
@@ -52,7 +52,8 @@ fn client() -> ureq::Agent {
 }
 
 fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> (u16, Value) {
-    let mut response = agent.post(url).header("Authorization", &format!("Bearer {token}")).content_type("application/json").send(body).expect("a response");
+    let mut response =
+        agent.post(url).header("Authorization", &format!("Bearer {token}")).content_type("application/json").send(body).expect("a response");
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -78,7 +79,8 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
 
     // Keys to score: the top of the work list.
     let (_, queue) = get(&agent, &format!("{base}/v1/queue?capacity=20&limit=20"), SCORE_TOKEN);
-    let keys: Vec<Value> = queue["items"].as_array().unwrap().iter().map(|i| json!({"policy_id": i["policy_id"], "installment_no": i["installment_no"]})).collect();
+    let keys: Vec<Value> =
+        queue["items"].as_array().unwrap().iter().map(|i| json!({"policy_id": i["policy_id"], "installment_no": i["installment_no"]})).collect();
     assert_eq!(keys.len(), 20);
     let body = json!({ "renewals": keys }).to_string();
 
@@ -124,7 +126,9 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     Registry::new(&models).promote("v0001").unwrap();
     // SAFETY: signals our own child process.
     #[allow(unsafe_code)]
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGHUP)
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, model) = get(&agent, &format!("{base}/v1/models/current"), SCORE_TOKEN);
@@ -148,7 +152,9 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     // SIGTERM: a clean exit, and every score served is in the log.
     // SAFETY: signals our own child process.
     #[allow(unsafe_code)]
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM)
+    };
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
     let mut lines = 0;

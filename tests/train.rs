@@ -5,11 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{load_book, OnError};
+use lapse_core::extract::{OnError, load_book};
 use lapse_core::features::BuildPlan;
-use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::generate::{GenerateConfig, generate};
 use lapse_model::registry::{Registry, RegistryError};
-use lapse_model::train::{train, Dataset, DatasetOptions, Family, Params, TrainConfig, Validation};
+use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, Validation, train};
 
 use crate::common::day;
 

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use lapse_core::extract::read::FileFormat;
-use lapse_core::generate::{generate, GenerateConfig};
+use lapse_core::generate::{GenerateConfig, generate};
 
 /// Where benchmark books and outputs are cached: `$CARGO_TARGET_DIR/bench-books`.
 pub fn bench_root() -> PathBuf {
@@ -71,4 +71,3 @@ pub fn book(root: &Path, policies: usize) -> PathBuf {
     );
     dir
 }
-

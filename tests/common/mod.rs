@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lapse_core::dates::{parse_day, Day};
+use lapse_core::dates::{Day, parse_day};
 use polars::prelude::*;
 
 /// A directory built once per test binary and shared by its test processes (nextest runs each

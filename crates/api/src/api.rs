@@ -1,15 +1,15 @@
 //! The HTTP API: request and response types (which generate the OpenAPI document), handlers
 //! and the router with its layers (auth, limits, timeouts, request ids, metrics, tracing).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,17 +20,17 @@ use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLay
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::auth::{Role, Tokens};
-use super::schema;
-use lapse_model::scoring::{segment_name, Economics, BAND_NAMES};
 use super::error::{ApiError, ErrorBody};
 use super::inline::InlineRecords;
-use lapse_model::scoring::reasons::ReasonValue;
-use super::score_log::{now_ms, LogBatch, LoggedRows, ScoreLog};
+use super::schema;
+use super::score_log::{LogBatch, LoggedRows, ScoreLog, now_ms};
 use super::scorebook::Scorebook;
-use lapse_model::scoring::ScoredRows;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::{Limits, ServeConfig};
-use lapse_core::dates::{day_bytes, Day};
+use lapse_core::dates::{Day, day_bytes};
+use lapse_model::scoring::ScoredRows;
+use lapse_model::scoring::reasons::ReasonValue;
+use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -411,14 +411,22 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         return Err(ApiError::invalid("renewals", "give renewals by key, records, or both"));
     }
     if request.renewals.len() > limits.max_batch {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} renewals in one request; at most {}", request.renewals.len(), limits.max_batch))
-            .with_field("renewals"));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("{} renewals in one request; at most {}", request.renewals.len(), limits.max_batch),
+        )
+        .with_field("renewals"));
     }
     if let Some(records) = &request.records
         && records.row_count() > limits.max_inline_rows
     {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{} records in one request; at most {}", records.row_count(), limits.max_inline_rows))
-            .with_field("records"));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("{} records in one request; at most {}", records.row_count(), limits.max_inline_rows),
+        )
+        .with_field("records"));
     }
     let book = state.current.load_full();
     let economics = &state.config.economics;
@@ -431,7 +439,11 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         if picks.len() == before {
             let reason = match key.installment_no {
                 Some(n) if book.lookup(&key.policy_id, None).next().is_some() => {
-                    format!("policy {:?} has no installment {n} at risk in the snapshot of {}", key.policy_id, lapse_core::dates::format_day(book.as_of))
+                    format!(
+                        "policy {:?} has no installment {n} at risk in the snapshot of {}",
+                        key.policy_id,
+                        lapse_core::dates::format_day(book.as_of)
+                    )
                 }
                 _ => format!("policy {:?} has no renewal at risk in the snapshot of {}", key.policy_id, lapse_core::dates::format_day(book.as_of)),
             };
@@ -454,11 +466,8 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         None => None,
     };
 
-    let all: Vec<(&ScoredRows, usize)> = picks
-        .iter()
-        .map(|&r| (&book.rows, r))
-        .chain(inline.iter().flat_map(|rows| (0..rows.len()).map(move |r| (&**rows, r))))
-        .collect();
+    let all: Vec<(&ScoredRows, usize)> =
+        picks.iter().map(|&r| (&book.rows, r)).chain(inline.iter().flat_map(|rows| (0..rows.len()).map(move |r| (&**rows, r)))).collect();
     let ranks = batch_ranks(&all);
     let results: Vec<ScoredRenewal<'_>> = all
         .iter()
@@ -508,7 +517,11 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn queue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
     let limits = &state.config.limits;
     let capacity = params.capacity.unwrap_or(limits.default_capacity);
@@ -559,15 +572,18 @@ async fn queue(State(state): State<Shared>, headers: HeaderMap, params: Result<Q
     let end = offset + page.len();
     let economics = &state.config.economics;
     let items: Vec<ScoredRenewal<'_>> = page.iter().map(|&(r, rank)| renewal(&book, rows, economics, r, rank, "snapshot")).collect();
-    let response = hand_written(&QueueResponse {
-        model_version: &book.version,
-        as_of: Date(book.as_of),
-        matching,
-        listed,
-        offset,
-        next_offset: (end < listed && !page.is_empty()).then_some(end),
-        items,
-    }, super::json::queue_response);
+    let response = hand_written(
+        &QueueResponse {
+            model_version: &book.version,
+            as_of: Date(book.as_of),
+            matching,
+            listed,
+            offset,
+            next_offset: (end < listed && !page.is_empty()).then_some(end),
+            items,
+        },
+        super::json::queue_response,
+    );
     state.metrics.scores_served("queue", page.len());
     if let Some(log) = &state.score_log
         && !page.is_empty()
@@ -629,7 +645,11 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
 async fn drift(State(state): State<Shared>) -> Result<Response, ApiError> {
     let book = state.current.load_full();
     let Some(report) = &book.drift else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_reference", format!("model {} was registered without a drift reference; retrain it with this version of lapse", book.version)));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_reference",
+            format!("model {} was registered without a drift reference; retrain it with this version of lapse", book.version),
+        ));
     };
     Ok(json_response(&DriftResponse { model_version: &book.version, as_of: Date(book.as_of), drift: report }))
 }
@@ -652,11 +672,18 @@ async fn admin_reload(State(state): State<Shared>) -> Result<Json<ReloadResponse
 pub async fn reload(state: &Shared) -> Result<ReloadResponse, ApiError> {
     let _one_at_a_time = state.reload_lock.lock().await;
     let previous = state.current.load().version.clone();
-    let (models, snapshot, economics, thresholds) = (state.config.models.clone(), state.config.snapshot.clone(), state.config.economics.clone(), state.config.thresholds);
-    let loaded = tokio::task::spawn_blocking(move || Scorebook::load(&models, &snapshot, &economics, thresholds)).await.map_err(ApiError::internal)?;
+    let (models, snapshot, economics, thresholds) =
+        (state.config.models.clone(), state.config.snapshot.clone(), state.config.economics.clone(), state.config.thresholds);
+    let loaded =
+        tokio::task::spawn_blocking(move || Scorebook::load(&models, &snapshot, &economics, thresholds)).await.map_err(ApiError::internal)?;
     match loaded {
         Ok(book) => {
-            let response = ReloadResponse { previous_version: previous, version: book.version.clone(), renewals: book.rows.len(), load_seconds: book.load_seconds };
+            let response = ReloadResponse {
+                previous_version: previous,
+                version: book.version.clone(),
+                renewals: book.rows.len(),
+                load_seconds: book.load_seconds,
+            };
             state.metrics.serving(&book.version, book.rows.len());
             state.current.store(Arc::new(book));
             state.metrics.reload(true);
@@ -804,14 +831,14 @@ pub fn router(state: Shared) -> Router {
         )
         // Defence in depth: a panic in a handler (a bug; input never should) becomes the
         // generic JSON 500 and is logged, instead of a dropped connection.
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| ApiError::internal("a handler panicked").into_response()))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
         .layer(middleware::from_fn_with_state(metrics_state, telemetry::track))
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
         .with_state(state)

@@ -46,7 +46,11 @@ impl ApiError {
     /// 500 with nothing inside leaked; the cause goes to the log only.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request id in the x-request-id header finds it in the server log")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the request id in the x-request-id header finds it in the server log",
+        )
     }
 }
 

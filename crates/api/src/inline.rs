@@ -10,14 +10,14 @@ use polars::prelude::{Column, DataFrame};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use lapse_model::scoring::{Economics, RenewalKeys, ScoredRows, SnapshotSource};
 use super::error::ApiError;
-use lapse_core::dates::{parse_day, Day};
+use lapse_core::dates::{Day, parse_day};
 use lapse_core::extract::cells::TableFrame;
-use lapse_core::extract::schema::{TableSpec, AGENTS, CUSTOMERS, EVENTS, INSTALLMENTS, POLICIES};
-use lapse_core::extract::{assemble_book, ExtractError, OnError};
+use lapse_core::extract::schema::{AGENTS, CUSTOMERS, EVENTS, INSTALLMENTS, POLICIES, TableSpec};
+use lapse_core::extract::{ExtractError, OnError, assemble_book};
 use lapse_core::features::{KnownCodes, Snapshot, SnapshotSpec};
 use lapse_model::artifact::LapseModel;
+use lapse_model::scoring::{Economics, RenewalKeys, ScoredRows, SnapshotSource};
 
 /// One contract table sent inline (an array of records: column -> string, number, boolean or
 /// null), deserialized straight into text columns as a CSV extract would give them.
@@ -204,8 +204,8 @@ impl InlineRecords {
     /// Scores every renewal of these policies at risk at `as_of`, with the snapshot's horizon
     /// and grace. CPU work: call from a blocking task.
     pub fn score(mut self, model: &LapseModel, economics: &Economics, horizon_days: i32, grace_days: i32) -> Result<ScoredRows, ApiError> {
-        let as_of = parse_day(&self.as_of)
-            .ok_or_else(|| ApiError::invalid("records.as_of", format!("{:?} is not a date (YYYY-MM-DD)", self.as_of)))?;
+        let as_of =
+            parse_day(&self.as_of).ok_or_else(|| ApiError::invalid("records.as_of", format!("{:?} is not a date (YYYY-MM-DD)", self.as_of)))?;
         if !(AS_OF_RANGE.0..=AS_OF_RANGE.1).contains(&as_of) {
             return Err(ApiError::invalid("records.as_of", format!("{} is out of range (1900-01-01 to 2199-12-31)", self.as_of)));
         }
@@ -217,7 +217,8 @@ impl InlineRecords {
             }
         }
         let frames = std::sync::Mutex::new(frames);
-        let open = |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> { Ok(frames.lock().expect("not poisoned").remove(spec.name)) };
+        let open =
+            |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> { Ok(frames.lock().expect("not poisoned").remove(spec.name)) };
         let (book, _) = assemble_book(&open, OnError::Strict).map_err(|e| match e {
             ExtractError::Rejected { log } => {
                 let first = &log.issues()[0];

@@ -17,15 +17,15 @@ pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 
-pub use api::{openapi_document, router, AppState};
+pub use api::{AppState, openapi_document, router};
+use lapse_model::drift::Thresholds;
 pub use lapse_model::scoring::Economics;
 pub use scorebook::{LoadError, Scorebook};
-use lapse_model::drift::Thresholds;
 
 /// Request limits.
 #[derive(Debug, Clone, Copy)]

@@ -11,14 +11,14 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use super::scorebook::Scorebook;
 use super::telemetry::Metrics;
 use lapse_core::dates::Day;
-use lapse_model::score_log::{file_name, timestamp, ScoreLine};
+use lapse_model::score_log::{ScoreLine, file_name, timestamp};
 use lapse_model::scoring::ScoredRows;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -72,9 +72,7 @@ impl ScoreLog {
         std::fs::create_dir_all(dir)?;
         let (tx, rx) = sync_channel(QUEUE);
         let writer_dir = dir.to_path_buf();
-        let writer = std::thread::Builder::new()
-            .name("score-log".into())
-            .spawn(move || write_loop(&writer_dir, rx, &economics_actions, &metrics))?;
+        let writer = std::thread::Builder::new().name("score-log".into()).spawn(move || write_loop(&writer_dir, rx, &economics_actions, &metrics))?;
         Ok(ScoreLog { tx: std::sync::Mutex::new(Some(tx)), writer: std::sync::Mutex::new(Some(writer)), dir: dir.to_path_buf() })
     }
 

@@ -8,11 +8,11 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use lapse_core::dates::{now_utc_rfc3339, today_utc, Day};
+use lapse_core::dates::{Day, now_utc_rfc3339, today_utc};
 use lapse_core::table::{column_of_frame, read_frame};
 use lapse_model::drift::{DriftReport, Thresholds};
 use lapse_model::registry::{LoadedModel, Registry, RegistryError};
-use lapse_model::scoring::{Economics, FrameSource, RenewalKeys, ScoredRows, NONE};
+use lapse_model::scoring::{Economics, FrameSource, NONE, RenewalKeys, ScoredRows};
 
 /// The served state: a champion model and the scored snapshot, swapped whole on reload.
 pub struct Scorebook {
@@ -81,7 +81,14 @@ impl Scorebook {
         let rows = ScoredRows::score(&model.model, economics, keys, &FrameSource(&df)).map_err(|e| fail(e.to_string()))?;
         let drift = snapshot_drift(models, &model.version, &df, &rows, thresholds);
         drop(df);
-        let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, meta("lapse.horizon_days").unwrap_or(30), meta("lapse.grace_days").unwrap_or(60));
+        let book = Scorebook::index(
+            model,
+            rows,
+            snapshot.to_path_buf(),
+            as_of,
+            meta("lapse.horizon_days").unwrap_or(30),
+            meta("lapse.grace_days").unwrap_or(60),
+        );
         Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
     }
 

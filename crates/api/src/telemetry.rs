@@ -1,8 +1,8 @@
 //! Prometheus metrics of the server (request counts and latency per route, scores served,
 //! reloads, the model served) and request ids.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -84,17 +84,7 @@ impl Default for Metrics {
         registry.register("model_info", "The model version served (1 for the current one)", model.clone());
         registry.register("snapshot_renewals", "Renewals in the loaded snapshot", snapshot_rows.clone());
         registry.register("score_log_errors", "Failed writes to the score log", score_log_errors.clone());
-        Metrics {
-            registry,
-            requests,
-            latency,
-            scores,
-            reloads,
-            model,
-            snapshot_rows,
-            score_log_errors,
-            current_version: std::sync::Mutex::new(None),
-        }
+        Metrics { registry, requests, latency, scores, reloads, model, snapshot_rows, score_log_errors, current_version: std::sync::Mutex::new(None) }
     }
 }
 

@@ -123,11 +123,8 @@ pub fn now_utc_rfc3339() -> String {
 /// Adds calendar months, clamping to the month's last day (Jan 31 + 1 month = Feb 28/29).
 pub fn add_months(day: Day, months: i32) -> Day {
     let date = to_naive(day);
-    let shifted = if months >= 0 {
-        date.checked_add_months(Months::new(months as u32))
-    } else {
-        date.checked_sub_months(Months::new(months.unsigned_abs()))
-    };
+    let shifted =
+        if months >= 0 { date.checked_add_months(Months::new(months as u32)) } else { date.checked_sub_months(Months::new(months.unsigned_abs())) };
     from_naive(shifted.expect("date arithmetic within chrono's range"))
 }
 
@@ -169,9 +166,7 @@ impl Step {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let n: i32 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a step like 7d, 2w, 1mo or 1y"))?;
+        let n: i32 = number.parse().map_err(|_| format!("`{text}` is not a step like 7d, 2w, 1mo or 1y"))?;
         if n < 1 {
             return Err(format!("step `{text}` must be at least 1"));
         }
@@ -211,7 +206,7 @@ pub fn date_series(from: Day, to: Day, step: Step) -> Vec<Day> {
 
 /// Serde for a [`Day`] as `YYYY-MM-DD` (`#[serde(with = "lapse_core::dates::iso")]`).
 pub mod iso {
-    use super::{day_bytes, parse_day, Day};
+    use super::{Day, day_bytes, parse_day};
 
     pub fn serialize<S: serde::Serializer>(day: &Day, serializer: S) -> Result<S::Ok, S::Error> {
         let bytes = day_bytes(*day);
@@ -261,10 +256,7 @@ mod tests {
         let jan31 = parse_day("2024-01-31").unwrap();
         assert_eq!(format_day(add_months(jan31, 1)), "2024-02-29");
         assert_eq!(
-            date_series(jan31, parse_day("2024-04-30").unwrap(), Step::Months(1))
-                .into_iter()
-                .map(format_day)
-                .collect::<Vec<_>>(),
+            date_series(jan31, parse_day("2024-04-30").unwrap(), Step::Months(1)).into_iter().map(format_day).collect::<Vec<_>>(),
             ["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"]
         );
         let born = parse_day("1990-06-15").unwrap();

@@ -30,10 +30,7 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 /// Creates `path` atomically: `write` fills a buffered temp file, which is synced and renamed
 /// over `path` only if `write` succeeds. On failure the temp file is removed and `path` is
 /// untouched.
-pub fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), IoContext> {
+pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), IoContext> {
     atomic_write_with(path, |file| {
         let mut buffered = BufWriter::new(file);
         write(&mut buffered)?;
@@ -43,10 +40,7 @@ pub fn atomic_write(
 }
 
 /// Like [`atomic_write`], with the raw temp file (for writers that buffer themselves).
-pub fn atomic_write_with(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> io::Result<()>,
-) -> Result<(), IoContext> {
+pub fn atomic_write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<(), IoContext> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| IoContext::new("creating directory", dir, e))?;
     }

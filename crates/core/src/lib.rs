@@ -12,6 +12,6 @@ pub mod dates;
 pub mod extract;
 pub mod features;
 pub mod generate;
-pub mod json;
 pub mod io_util;
+pub mod json;
 pub mod table;

@@ -397,7 +397,12 @@ impl Reference {
     /// The drift of a current table and of a model's scores on it (as [`SCORE`]) against
     /// this reference: what `lapse drift --model`, the nightly job and the server report.
     /// `column` gives the current table's feature columns one at a time.
-    pub fn compare_scored(&self, mut column: impl FnMut(&str) -> Option<FeatureColumn>, scores: Option<Vec<f64>>, thresholds: Thresholds) -> DriftReport {
+    pub fn compare_scored(
+        &self,
+        mut column: impl FnMut(&str) -> Option<FeatureColumn>,
+        scores: Option<Vec<f64>>,
+        thresholds: Thresholds,
+    ) -> DriftReport {
         let mut scores = scores;
         self.compare_with(
             |name| match name {

@@ -112,10 +112,7 @@ pub fn reliability(labels: &[u8], scores: &[f64], bins: usize) -> Vec<Reliabilit
 /// rates over 10 equal-width bins.
 pub fn ece(labels: &[u8], scores: &[f64]) -> f64 {
     let n = labels.len().max(1) as f64;
-    reliability(labels, scores, 10)
-        .iter()
-        .map(|b| b.count as f64 / n * (b.mean_predicted - b.observed_rate).abs())
-        .sum()
+    reliability(labels, scores, 10).iter().map(|b| b.count as f64 / n * (b.mean_predicted - b.observed_rate).abs()).sum()
 }
 
 /// Share of `weights` (e.g. lapses, or lapsed premium) caught in the top k% of rows ranked by
@@ -230,7 +227,13 @@ mod tests {
             for j in 0..10 {
                 if labels[i] == 1 && labels[j] == 0 {
                     pairs += 1.0;
-                    wins += if scores[i] > scores[j] { 1.0 } else if scores[i] == scores[j] { 0.5 } else { 0.0 };
+                    wins += if scores[i] > scores[j] {
+                        1.0
+                    } else if scores[i] == scores[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
                 }
             }
         }

@@ -78,11 +78,18 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
     let noise = calibrated_ece_noise(e);
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
     vec![
-        GuardRail::new("min_train_rows", facts.train_rows >= policy.min_train_rows, format!("{} training rows (minimum {})", facts.train_rows, policy.min_train_rows)),
+        GuardRail::new(
+            "min_train_rows",
+            facts.train_rows >= policy.min_train_rows,
+            format!("{} training rows (minimum {})", facts.train_rows, policy.min_train_rows),
+        ),
         GuardRail::new(
             "min_validation_rows",
             e.rows >= policy.min_validation_rows && lapses >= policy.min_validation_lapses,
-            format!("{} held-out rows with {} lapses (minimum {} rows, {} lapses)", e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses),
+            format!(
+                "{} held-out rows with {} lapses (minimum {} rows, {} lapses)",
+                e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses
+            ),
         ),
         GuardRail::new(
             "calibration_ece",
@@ -92,7 +99,10 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
         GuardRail::new(
             "calibration_in_the_large",
             gap <= policy.max_calibration_gap,
-            format!("mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {})", e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap),
+            format!(
+                "mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {})",
+                e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap
+            ),
         ),
         GuardRail::new(
             "no_feature_missing",
@@ -135,10 +145,18 @@ pub enum ChampionState<'a> {
     /// No champion yet.
     None,
     /// The champion could not be loaded or could not score the held-out rows.
-    Unusable { version: String, reason: String },
+    Unusable {
+        version: String,
+        reason: String,
+    },
     /// The same artifact as the challenger (same data, same code).
-    Same { version: String },
-    Scored { version: String, evaluation: &'a Evaluation },
+    Same {
+        version: String,
+    },
+    Scored {
+        version: String,
+        evaluation: &'a Evaluation,
+    },
 }
 
 /// The outcome: promote or not, and every reason.
@@ -217,7 +235,13 @@ mod tests {
     }
 
     fn facts(e: &Evaluation) -> ChallengerFacts<'_> {
-        ChallengerFacts { train_rows: 10_000, evaluation: e, features_absent_from_training: vec![], features_missing_today: vec![], cannot_score_today: None }
+        ChallengerFacts {
+            train_rows: 10_000,
+            evaluation: e,
+            features_absent_from_training: vec![],
+            features_missing_today: vec![],
+            cannot_score_today: None,
+        }
     }
 
     #[test]
@@ -272,7 +296,9 @@ mod tests {
         use crate::metrics::ReliabilityBin;
         let at = |count: usize| {
             let mut e = evaluation(10 * count, 0.2, 0.2, 0.4, 0.8, 0.0);
-            e.reliability = (0..10).map(|k| ReliabilityBin { lower: k as f64 / 10.0, upper: (k + 1) as f64 / 10.0, count, mean_predicted: 0.2, observed_rate: 0.2 }).collect();
+            e.reliability = (0..10)
+                .map(|k| ReliabilityBin { lower: k as f64 / 10.0, upper: (k + 1) as f64 / 10.0, count, mean_predicted: 0.2, observed_rate: 0.2 })
+                .collect();
             calibrated_ece_noise(&e)
         };
         // sqrt(2/pi x 0.16 / 50) = 0.0451; a hundred times the rows, a tenth of the noise.

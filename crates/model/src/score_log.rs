@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use lapse_core::dates::{day_bytes, Day};
+use lapse_core::dates::{Day, day_bytes};
 use lapse_core::json::{date, integer, key, number, string};
 
 const PREFIX: &str = "scores-";

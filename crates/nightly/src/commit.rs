@@ -10,7 +10,7 @@ use lapse_reports::write_json;
 
 use crate::decision_log::upsert_decision;
 use crate::error::{NightlyError, Result};
-use crate::{crash_point, NightlyConfig, Steps, DECISION_LOG, SUMMARY};
+use crate::{DECISION_LOG, NightlyConfig, SUMMARY, Steps, crash_point};
 
 /// The commit phase: applies the plan; every step can run again after a crash.
 pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -> Result<()> {
@@ -30,9 +30,14 @@ pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &m
     steps.run("publish-snapshot", || {
         let staged = config.staged_snapshot();
         if staged.exists() {
-            fs::rename(&staged, &config.snapshot).map_err(|e| NightlyError::file(&config.snapshot, format!("renaming {} here: {e}", staged.display())))?;
+            fs::rename(&staged, &config.snapshot)
+                .map_err(|e| NightlyError::file(&config.snapshot, format!("renaming {} here: {e}", staged.display())))?;
         } else if !config.snapshot.exists() {
-            return Err(NightlyError::Plan(format!("the staged snapshot {} is gone and {} does not exist", staged.display(), config.snapshot.display())));
+            return Err(NightlyError::Plan(format!(
+                "the staged snapshot {} is gone and {} does not exist",
+                staged.display(),
+                config.snapshot.display()
+            )));
         }
         Ok(())
     })?;

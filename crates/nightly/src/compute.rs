@@ -4,24 +4,24 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lapse_core::dates::{format_day, now_utc_rfc3339, Day};
-use lapse_core::extract::{load_book, Book, LoadedBook};
+use lapse_core::dates::{Day, format_day, now_utc_rfc3339};
+use lapse_core::extract::{Book, LoadedBook, load_book};
 use lapse_core::features::BuildPlan;
 use lapse_core::io_util::atomic_write_with;
-use lapse_core::table::{read_features, FeatureColumn};
+use lapse_core::table::{FeatureColumn, read_features};
 use lapse_model::artifact::LapseModel;
-use lapse_model::drift::{model_scores, Reference, Status, SCORE};
-use lapse_model::registry::{sha256_file, sha256_hex, Registry};
-use lapse_model::train::{train, Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation};
+use lapse_model::drift::{Reference, SCORE, Status, model_scores};
+use lapse_model::registry::{Registry, sha256_file, sha256_hex};
+use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train};
 use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
 use lapse_reports::pages::{drift_page, evaluation_page, index_page, persistency_page, realised_page};
 use lapse_reports::persistency::{self, PersistencyReport};
 use lapse_reports::realised::{self, RealisedReport};
-use lapse_reports::{write_html, write_json, Context, Exporter};
+use lapse_reports::{Context, Exporter, write_html, write_json};
 
 use crate::error::{NightlyError, Result};
-use crate::judge::{judge, Judged};
-use crate::{NightlyConfig, Steps, Verdict, SUMMARY};
+use crate::judge::{Judged, judge};
+use crate::{NightlyConfig, SUMMARY, Steps, Verdict};
 
 /// What every step of the compute phase shares: the configuration, the registry, the staging
 /// paths and the training window.
@@ -186,7 +186,14 @@ impl<'c> Night<'c> {
             self.config.data.display()
         );
         let outcome = &trained.outcome;
-        Ok(self.registry.register_described(&outcome.model, &outcome.report, Some(&outcome.reference), &source, &sha256_file(&self.training_path)?, &self.started_at)?)
+        Ok(self.registry.register_described(
+            &outcome.model,
+            &outcome.report,
+            Some(&outcome.reference),
+            &source,
+            &sha256_file(&self.training_path)?,
+            &self.started_at,
+        )?)
     }
 
     fn context(&self) -> Context {
@@ -195,12 +202,20 @@ impl<'c> Night<'c> {
 
     /// `reports`: drift (against the model that serves after tonight), evaluation, the held-out
     /// rows, persistency and realised performance, into staging.
-    fn write_reports(&self, trained: &Trained, judged: &Judged, version: &str, today: Vec<FeatureColumn>, book: &BookReports) -> Result<(Vec<String>, DriftFacts)> {
+    fn write_reports(
+        &self,
+        trained: &Trained,
+        judged: &Judged,
+        version: &str,
+        today: Vec<FeatureColumn>,
+        book: &BookReports,
+    ) -> Result<(Vec<String>, DriftFacts)> {
         let outcome = &trained.outcome;
         let (drift_model, model, reference) = self.serving_model(trained, judged, version)?;
         let scores = model_scores(model, &today);
         let mut today = today;
-        let drift = reference.compare_scored(|name| today.iter().position(|c| c.name == name).map(|i| today.swap_remove(i)), scores, self.config.thresholds);
+        let drift =
+            reference.compare_scored(|name| today.iter().position(|c| c.name == name).map(|i| today.swap_remove(i)), scores, self.config.thresholds);
         let context = self.context();
         let mut out = Exporter::new(&self.report_dir);
         out.report("drift", &drift, &drift_page(&context, &drift_model, &drift))?;
@@ -209,11 +224,11 @@ impl<'c> Night<'c> {
             window: outcome.report.validation_window.clone(),
             rows: judged.labels.len(),
             challenger: ModelEvaluation { version: version.to_string(), family: outcome.model.family, evaluation: judged.challenger.clone() },
-            champion: judged
-                .champion_model
-                .as_ref()
-                .zip(judged.champion_eval.as_ref())
-                .map(|((v, m), e)| ModelEvaluation { version: v.clone(), family: m.family, evaluation: e.clone() }),
+            champion: judged.champion_model.as_ref().zip(judged.champion_eval.as_ref()).map(|((v, m), e)| ModelEvaluation {
+                version: v.clone(),
+                family: m.family,
+                evaluation: e.clone(),
+            }),
             guard_rails: judged.rails.clone(),
             decision: judged.decision.clone(),
             notes: judged.notes.clone(),
@@ -253,7 +268,16 @@ impl<'c> Night<'c> {
 
     /// `plan`: the night's summary and index page; from here on the night is decided.
     #[allow(clippy::too_many_arguments)]
-    fn write_plan(&self, extract: ExtractFacts, snapshot_rows: usize, trained: &Trained, judged: &Judged, version: String, reports: Vec<String>, drift: DriftFacts) -> Result<RunSummary> {
+    fn write_plan(
+        &self,
+        extract: ExtractFacts,
+        snapshot_rows: usize,
+        trained: &Trained,
+        judged: &Judged,
+        version: String,
+        reports: Vec<String>,
+        drift: DriftFacts,
+    ) -> Result<RunSummary> {
         let c = self.config;
         let report = &trained.outcome.report;
         let verdict = Verdict::of(judged.decision.promote);
@@ -264,7 +288,12 @@ impl<'c> Night<'c> {
             data: c.data.display().to_string(),
             models: c.models.display().to_string(),
             extract,
-            snapshot: SnapshotFacts { path: c.snapshot.display().to_string(), rows: snapshot_rows, sha256: sha256_file(&self.staged_snapshot)?, horizon_days: c.horizon_days },
+            snapshot: SnapshotFacts {
+                path: c.snapshot.display().to_string(),
+                rows: snapshot_rows,
+                sha256: sha256_file(&self.staged_snapshot)?,
+                horizon_days: c.horizon_days,
+            },
             training: TrainingFacts {
                 snapshots: self.dates.iter().map(|&d| format_day(d)).collect(),
                 rows_labelled: report.rows_labelled,

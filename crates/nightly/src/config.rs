@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use lapse_core::dates::{add_months, format_day, Day};
+use lapse_core::dates::{Day, add_months, format_day};
 use lapse_core::extract::OnError;
 use lapse_model::drift::Thresholds;
 use lapse_model::promotion::PromotionPolicy;

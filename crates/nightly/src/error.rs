@@ -9,8 +9,8 @@ use lapse_core::io_util::IoContext;
 use lapse_core::table::TableError;
 use lapse_model::registry::RegistryError;
 use lapse_model::train::{DatasetError, TrainError};
-use lapse_reports::realised::RealisedError;
 use lapse_reports::ExportError;
+use lapse_reports::realised::RealisedError;
 
 /// Why a night failed.
 #[derive(Debug, thiserror::Error)]

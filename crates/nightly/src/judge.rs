@@ -10,8 +10,8 @@ use lapse_model::promotion::{self, ChallengerFacts, ChampionState, Decision, Gua
 use lapse_model::registry::Registry;
 use lapse_model::train::{Dataset, TrainOutcome};
 
-use crate::error::Result;
 use crate::NightlyConfig;
+use crate::error::Result;
 
 /// The challenger and the champion judged on the same held-out rows, and the decision.
 pub(crate) struct Judged {

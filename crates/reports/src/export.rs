@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use maud::Markup;
 use serde::Serialize;
 
-use lapse_core::io_util::{atomic_write, IoContext};
+use lapse_core::io_util::{IoContext, atomic_write};
 
 /// A report that could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -13,5 +13,5 @@ pub mod pages;
 pub mod persistency;
 pub mod realised;
 
-pub use export::{write_html, write_json, ExportError, Exporter};
+pub use export::{ExportError, Exporter, write_html, write_json};
 pub use pages::Context;

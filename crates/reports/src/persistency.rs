@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use lapse_core::dates::{add_months, format_day, Day};
+use lapse_core::dates::{Day, add_months, format_day};
 use lapse_core::extract::Book;
 
 /// The definition, as the report prints it.

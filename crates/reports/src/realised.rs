@@ -153,7 +153,9 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
         };
         let premium = book.policies.modal_premium[pi] * f64::from(book.policies.frequency[pi].per_year());
         let text = |c: &lapse_core::extract::Categories| c.get(pi).unwrap_or("(missing)").to_string();
-        for (dimension, group) in [("all", "all".to_string()), ("channel", text(&book.policies.channel)), ("product_type", text(&book.policies.product_type))] {
+        for (dimension, group) in
+            [("all", "all".to_string()), ("channel", text(&book.policies.channel)), ("product_type", text(&book.policies.product_type))]
+        {
             groups.entry((month.clone(), dimension, group)).or_default().push((p, label, premium));
         }
     }

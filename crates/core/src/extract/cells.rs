@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::issues::RowIssue;
 use super::schema::{ColumnKind, ColumnSpec, TableSpec};
-use crate::dates::{parse_day, Day};
+use crate::dates::{Day, parse_day};
 
 /// A converted column.
 pub enum Converted {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::read::raw_records;
 use super::ExtractError;
+use super::read::raw_records;
 use crate::io_util::atomic_write;
 
 /// One contract violation in one cell (or one row, when `column` names the rule's key column).
@@ -27,16 +27,8 @@ pub struct RowIssue {
 impl fmt::Display for RowIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        let line = if self.file.extension().is_some_and(|e| e == "csv") {
-            format!(" (line {})", self.row + 1)
-        } else {
-            String::new()
-        };
-        write!(
-            f,
-            "{file} row {}{line}, column {}, value {:?}: {}",
-            self.row, self.column, self.value, self.reason
-        )
+        let line = if self.file.extension().is_some_and(|e| e == "csv") { format!(" (line {})", self.row + 1) } else { String::new() };
+        write!(f, "{file} row {}{line}, column {}, value {:?}: {}", self.row, self.column, self.value, self.reason)
     }
 }
 
@@ -81,9 +73,7 @@ impl IssueLog {
         for issue in &self.issues {
             let kind = issue.reason.split(':').next().unwrap_or(&issue.reason);
             let kind = kind.split(" (").next().unwrap_or(kind).to_string();
-            *counts
-                .entry((format!("{}.{}", issue.table, issue.column), kind))
-                .or_insert(0) += 1;
+            *counts.entry((format!("{}.{}", issue.table, issue.column), kind)).or_insert(0) += 1;
         }
         counts
     }
@@ -97,10 +87,7 @@ impl IssueLog {
             out.push('\n');
         }
         if self.issues.len() > cap {
-            out.push_str(&format!(
-                "  ... and {} more; all issues by column and reason:\n",
-                self.issues.len() - cap
-            ));
+            out.push_str(&format!("  ... and {} more; all issues by column and reason:\n", self.issues.len() - cap));
             for ((column, reason), count) in self.summary() {
                 out.push_str(&format!("    {count:>8}  {column}: {reason}\n"));
             }
@@ -142,9 +129,5 @@ impl IssueLog {
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }

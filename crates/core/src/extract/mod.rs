@@ -18,11 +18,11 @@ use polars::prelude::StringChunked;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-pub use book::{Agents, Book, Categories, Customers, Events, GroupIndex, Installments, Policies};
 use book::select;
+pub use book::{Agents, Book, Categories, Customers, Events, GroupIndex, Installments, Policies};
 use cells::TableFrame;
 pub use issues::{IssueLog, RowIssue};
-use schema::{Frequency, TableSpec, AGENTS, CUSTOMERS, EVENTS, INSTALLMENTS, POLICIES};
+use schema::{AGENTS, CUSTOMERS, EVENTS, Frequency, INSTALLMENTS, POLICIES, TableSpec};
 
 use crate::io_util::IoContext;
 
@@ -128,7 +128,8 @@ pub fn assemble_book(
         build_policies(policies.ok_or_else(|| missing(&POLICIES))?, &customer_keys, agent_keys.as_ref(), strict, &mut log);
     drop((customer_keys, agent_keys));
     let policy_keys = Keys::new(POLICIES.name, &policies.id, policy_rejected);
-    let installments = build_installments(open(&INSTALLMENTS)?.ok_or_else(|| missing(&INSTALLMENTS))?, &policy_keys, policies.len(), strict, &mut log);
+    let installments =
+        build_installments(open(&INSTALLMENTS)?.ok_or_else(|| missing(&INSTALLMENTS))?, &policy_keys, policies.len(), strict, &mut log);
     let events = match open(&EVENTS)? {
         Some(frame) => build_events(frame, &policy_keys, policies.len(), strict, &mut log),
         None => Events { offsets: vec![0; policies.len() + 1], ..Events::default() },
@@ -326,16 +327,18 @@ fn build_agents(mut frame: TableFrame, log: &mut IssueLog) -> (Agents, FxHashMap
     let leave = frame.dates("leave_date");
     flag_duplicates(&mut frame, &ids, "agent_id");
     let (keep, rejected) = settle_keys(&frame, &ids);
-    let agents = Agents {
-        id: kept_ids(&ids, &frame.bad),
-        hire_date: select(&hire, &keep),
-        leave_date: select(&leave, &keep),
-    };
+    let agents = Agents { id: kept_ids(&ids, &frame.bad), hire_date: select(&hire, &keep), leave_date: select(&leave, &keep) };
     log.extend(frame.issues);
     (agents, rejected)
 }
 
-fn build_policies(mut frame: TableFrame, customers: &Keys, agents: Option<&Keys>, strict: bool, log: &mut IssueLog) -> (Policies, FxHashMap<String, usize>) {
+fn build_policies(
+    mut frame: TableFrame,
+    customers: &Keys,
+    agents: Option<&Keys>,
+    strict: bool,
+    log: &mut IssueLog,
+) -> (Policies, FxHashMap<String, usize>) {
     let ids = frame.text("policy_id");
     let customer_ids = frame.text("customer_id");
     let product_code = frame.text("product_code");
@@ -428,7 +431,12 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
         rows_by_number.sort_unstable();
         for pair in rows_by_number.windows(2) {
             if pair[0].0 == pair[1].0 {
-                flags.push((pair[1].1 as usize, "installment_no", pair[1].0.to_string(), format!("duplicate key (policy_id, installment_no) (first at row {})", pair[0].1 + 1)));
+                flags.push((
+                    pair[1].1 as usize,
+                    "installment_no",
+                    pair[1].0.to_string(),
+                    format!("duplicate key (policy_id, installment_no) (first at row {})", pair[0].1 + 1),
+                ));
             }
         }
     }

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::ExtractError;
 use super::cells::TableFrame;
 use super::schema::TableSpec;
-use super::ExtractError;
 use crate::io_util::IoContext;
 
 /// The file formats an extract table can come in, chosen by file extension.
@@ -38,11 +38,7 @@ impl FileFormat {
 /// Finds `DIR/<table>.csv`, `.parquet` or `.pq`. Two candidates for one table is an error
 /// (which one is the truth?); none is an error only for a required table.
 pub fn locate(dir: &Path, spec: &TableSpec) -> Result<Option<PathBuf>, ExtractError> {
-    let found: Vec<PathBuf> = ["csv", "parquet", "pq"]
-        .iter()
-        .map(|ext| dir.join(format!("{}.{ext}", spec.name)))
-        .filter(|p| p.is_file())
-        .collect();
+    let found: Vec<PathBuf> = ["csv", "parquet", "pq"].iter().map(|ext| dir.join(format!("{}.{ext}", spec.name))).filter(|p| p.is_file()).collect();
     match found.len() {
         0 if spec.required => Err(ExtractError::MissingTable { table: spec.name, dir: dir.to_path_buf() }),
         0 => Ok(None),
@@ -57,29 +53,17 @@ pub fn read_table(path: &Path, spec: &'static TableSpec) -> Result<TableFrame, E
     match FileFormat::of(path) {
         Some(FileFormat::Csv) => read_csv(path, spec, CSV_BLOCK_BYTES),
         Some(FileFormat::Parquet) => Ok(TableFrame::convert(spec, path.to_path_buf(), read_parquet(path, spec)?, 0)),
-        None => Err(ExtractError::Unreadable {
-            file: path.to_path_buf(),
-            message: "unknown extension (expected .csv, .parquet or .pq)".into(),
-        }),
+        None => Err(ExtractError::Unreadable { file: path.to_path_buf(), message: "unknown extension (expected .csv, .parquet or .pq)".into() }),
     }
 }
 
 fn check_columns(path: &Path, spec: &TableSpec, present: &[String]) -> Result<Vec<String>, ExtractError> {
-    let missing: Vec<String> = spec
-        .columns
-        .iter()
-        .filter(|c| c.required && !present.iter().any(|p| p == c.name))
-        .map(|c| c.name.to_string())
-        .collect();
+    let missing: Vec<String> =
+        spec.columns.iter().filter(|c| c.required && !present.iter().any(|p| p == c.name)).map(|c| c.name.to_string()).collect();
     if !missing.is_empty() {
         return Err(ExtractError::MissingColumns { file: path.to_path_buf(), columns: missing });
     }
-    Ok(spec
-        .columns
-        .iter()
-        .filter(|c| present.iter().any(|p| p == c.name))
-        .map(|c| c.name.to_string())
-        .collect())
+    Ok(spec.columns.iter().filter(|c| present.iter().any(|p| p == c.name)).map(|c| c.name.to_string()).collect())
 }
 
 /// CSV is read in blocks of about this many bytes, cut at record boundaries, so that a big
@@ -216,9 +200,7 @@ impl RecordBlocks {
 fn read_csv_header(path: &Path) -> Result<Vec<String>, ExtractError> {
     let file = File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
     let mut line = String::new();
-    BufReader::new(file)
-        .read_line(&mut line)
-        .map_err(|e| IoContext::new("reading", path, e))?;
+    BufReader::new(file).read_line(&mut line).map_err(|e| IoContext::new("reading", path, e))?;
     let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
     if line.is_empty() {
         return Err(ExtractError::Unreadable { file: path.to_path_buf(), message: "the file is empty (no header row)".into() });
@@ -246,12 +228,7 @@ fn read_parquet(path: &Path, spec: &TableSpec) -> Result<DataFrame, ExtractError
     let unreadable = |e: PolarsError| ExtractError::Unreadable { file: path.to_path_buf(), message: e.to_string() };
     let file = File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
     let mut reader = ParquetReader::new(file);
-    let present: Vec<String> = reader
-        .schema()
-        .map_err(unreadable)?
-        .iter_names()
-        .map(|n| n.to_string())
-        .collect();
+    let present: Vec<String> = reader.schema().map_err(unreadable)?.iter_names().map(|n| n.to_string()).collect();
     let columns = check_columns(path, spec, &present)?;
     reader.with_columns(Some(columns)).finish().map_err(unreadable)
 }

@@ -45,10 +45,7 @@ pub struct TableSpec {
 impl TableSpec {
     /// The spec of the named column; panics on a name the contract does not define (a bug).
     pub fn column(&self, name: &str) -> &ColumnSpec {
-        self.columns
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap_or_else(|| panic!("{} has no contract column {name}", self.name))
+        self.columns.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("{} has no contract column {name}", self.name))
     }
 }
 
@@ -110,22 +107,13 @@ pub const INSTALLMENTS: TableSpec = TableSpec {
 pub const EVENTS: TableSpec = TableSpec {
     name: "events",
     required: false,
-    columns: &[
-        col("policy_id", Text, true),
-        col("event_date", Date, true),
-        col("event_type", Text, true),
-        col("amount", Decimal, false),
-    ],
+    columns: &[col("policy_id", Text, true), col("event_date", Date, true), col("event_type", Text, true), col("amount", Decimal, false)],
 };
 
 pub const AGENTS: TableSpec = TableSpec {
     name: "agents",
     required: false,
-    columns: &[
-        col("agent_id", Text, true),
-        col("hire_date", Date, false),
-        col("leave_date", Date, false),
-    ],
+    columns: &[col("agent_id", Text, true), col("hire_date", Date, false), col("leave_date", Date, false)],
 };
 
 /// Every table of the contract, in the order they are read (keys before the rows that use them).
@@ -174,12 +162,7 @@ impl Frequency {
         if let Some(exact) = Frequency::ALL.into_iter().find(|f| f.as_str() == text) {
             return Some(exact);
         }
-        let folded: String = text
-            .trim()
-            .chars()
-            .filter(|c| *c != '-' && *c != '_' && *c != ' ')
-            .flat_map(char::to_lowercase)
-            .collect();
+        let folded: String = text.trim().chars().filter(|c| *c != '-' && *c != '_' && *c != ' ').flat_map(char::to_lowercase).collect();
         match folded.as_str() {
             "annual" | "annually" | "yearly" => Some(Frequency::Annual),
             "semiannual" | "semiannually" | "halfyearly" => Some(Frequency::Semiannual),

@@ -5,7 +5,7 @@
 //! failed debits of installments paid before T, events before T, agents' hire and leave dates
 //! before T, and statuses whose status_date is before T are read.
 
-use crate::dates::{whole_years_between, Day};
+use crate::dates::{Day, whole_years_between};
 use crate::extract::schema::TERMINAL_STATUSES;
 use crate::extract::{Book, Categories};
 
@@ -77,14 +77,7 @@ impl KnownCodes {
         KnownCodes {
             auto_debit: book.installments.method.levels.iter().position(|l| l.eq_ignore_ascii_case("auto_debit")).map(|p| p as u32),
             terminal_statuses: codes_where(&book.policies.status, &|l| TERMINAL_STATUSES.iter().any(|t| t.eq_ignore_ascii_case(l.trim()))),
-            event_kinds: book
-                .events
-                .kind
-                .levels
-                .iter()
-                .enumerate()
-                .filter_map(|(i, l)| EventKind::of(l).map(|k| (i as u32, k)))
-                .collect(),
+            event_kinds: book.events.kind.levels.iter().enumerate().filter_map(|(i, l)| EventKind::of(l).map(|k| (i as u32, k))).collect(),
         }
     }
 
@@ -237,9 +230,8 @@ impl PolicyHistory {
         if let Some(agent) = book.policies.agent[policy] {
             let agent = agent as usize;
             h.agent_left = book.agents.leave_date[agent].filter(|&d| d < t);
-            h.agent_tenure_years = book.agents.hire_date[agent]
-                .filter(|&d| d < t)
-                .map(|d| f64::from(whole_years_between(d, h.agent_left.unwrap_or(t))));
+            h.agent_tenure_years =
+                book.agents.hire_date[agent].filter(|&d| d < t).map(|d| f64::from(whole_years_between(d, h.agent_left.unwrap_or(t))));
         }
         h
     }
@@ -258,8 +250,7 @@ impl PolicyHistory {
             if other == policy {
                 continue;
             }
-            let ended = policies.status_date[other].is_some_and(|d| d < t)
-                && codes.terminal_statuses.contains(&policies.status.codes[other]);
+            let ended = policies.status_date[other].is_some_and(|d| d < t) && codes.terminal_statuses.contains(&policies.status.codes[other]);
             if ended {
                 self.other_ended_policies += 1;
             } else {

@@ -10,12 +10,12 @@ pub mod snapshot;
 
 use std::path::Path;
 
-pub use catalog::{catalog, catalog_markdown, Compute, Feature, FeatureFamily, FEATURES};
+pub use catalog::{Compute, FEATURES, Feature, FeatureFamily, catalog, catalog_markdown};
 pub use history::{KnownCodes, PolicyHistory, SnapshotSpec};
-pub use output::{snapshot_frame, write_frames, WriteError, KEY_COLUMNS, LABEL_COLUMN};
+pub use output::{KEY_COLUMNS, LABEL_COLUMN, WriteError, snapshot_frame, write_frames};
 pub use snapshot::{FeatureCells, Snapshot, SnapshotRow};
 
-use crate::dates::{format_day, Day};
+use crate::dates::{Day, format_day};
 use crate::extract::Book;
 
 /// How to build a feature table from a book.

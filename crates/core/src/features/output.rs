@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::catalog::FEATURES;
 use super::snapshot::{FeatureCells, Snapshot};
 use crate::extract::read::FileFormat;
-use crate::io_util::{atomic_write_with, IoContext};
+use crate::io_util::{IoContext, atomic_write_with};
 
 /// Key columns of a feature table: they identify a row and are never features.
 pub const KEY_COLUMNS: [&str; 6] = ["as_of", "policy_id", "installment_no", "due_date", "customer_id", "agent_id"];
@@ -20,19 +20,10 @@ pub fn snapshot_frame(snapshot: &Snapshot<'_>) -> PolarsResult<DataFrame> {
     let rows = &snapshot.rows;
     let height = rows.len();
     let mut columns: Vec<Column> = Vec::with_capacity(KEY_COLUMNS.len() + 1 + FEATURES.len());
-    columns.push(
-        Int32Chunked::from_vec("as_of".into(), vec![snapshot.spec.as_of; height])
-            .into_date()
-            .into_column(),
-    );
-    columns.push(Column::new(
-        "policy_id".into(),
-        rows.iter().map(|r| book.policies.id[r.policy as usize].as_str()).collect::<Vec<_>>(),
-    ));
-    columns.push(Column::new(
-        "installment_no".into(),
-        rows.iter().map(|r| book.installments.number[r.installment as usize] as i32).collect::<Vec<_>>(),
-    ));
+    columns.push(Int32Chunked::from_vec("as_of".into(), vec![snapshot.spec.as_of; height]).into_date().into_column());
+    columns.push(Column::new("policy_id".into(), rows.iter().map(|r| book.policies.id[r.policy as usize].as_str()).collect::<Vec<_>>()));
+    columns
+        .push(Column::new("installment_no".into(), rows.iter().map(|r| book.installments.number[r.installment as usize] as i32).collect::<Vec<_>>()));
     columns.push(
         Int32Chunked::from_vec("due_date".into(), rows.iter().map(|r| book.installments.due[r.installment as usize]).collect())
             .into_date()
@@ -40,14 +31,9 @@ pub fn snapshot_frame(snapshot: &Snapshot<'_>) -> PolarsResult<DataFrame> {
     );
     columns.push(Column::new(
         "customer_id".into(),
-        rows.iter()
-            .map(|r| book.customers.id[book.policies.customer[r.policy as usize] as usize].as_str())
-            .collect::<Vec<_>>(),
+        rows.iter().map(|r| book.customers.id[book.policies.customer[r.policy as usize] as usize].as_str()).collect::<Vec<_>>(),
     ));
-    columns.push(Column::new(
-        "agent_id".into(),
-        rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize)).collect::<Vec<_>>(),
-    ));
+    columns.push(Column::new("agent_id".into(), rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize)).collect::<Vec<_>>()));
     columns.push(Column::new(LABEL_COLUMN.into(), rows.iter().map(|r| r.label.map(i32::from)).collect::<Vec<_>>()));
     for (feature, values) in FEATURES.iter().zip(snapshot.feature_columns()) {
         columns.push(match values {

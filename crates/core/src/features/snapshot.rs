@@ -4,8 +4,8 @@
 use rayon::prelude::*;
 
 use super::catalog::{Compute, FEATURES};
-use super::history::{lapse_label, KnownCodes, PolicyHistory, SnapshotSpec};
-use crate::dates::{whole_years_between, Day};
+use super::history::{KnownCodes, PolicyHistory, SnapshotSpec, lapse_label};
+use crate::dates::{Day, whole_years_between};
 use crate::extract::schema::Frequency;
 use crate::extract::{Book, Categories, Customers, Policies};
 
@@ -131,9 +131,8 @@ impl<'a> RenewalCtx<'a> {
     }
     /// The agent's recent lapse rate, shrunk towards the book's.
     pub fn agent_lapse_rate(self) -> Option<f64> {
-        self.agent_record().map(|a| {
-            (f64::from(a.lapses) + AGENT_PRIOR_WEIGHT * self.snapshot.book_lapse_rate) / (f64::from(a.renewals) + AGENT_PRIOR_WEIGHT)
-        })
+        self.agent_record()
+            .map(|a| (f64::from(a.lapses) + AGENT_PRIOR_WEIGHT * self.snapshot.book_lapse_rate) / (f64::from(a.renewals) + AGENT_PRIOR_WEIGHT))
     }
     pub fn agent_renewals(self) -> Option<f64> {
         self.agent_record().map(|a| f64::from(a.renewals))

@@ -14,9 +14,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::dates::{parse_day, Day};
+use crate::dates::{Day, parse_day};
 use crate::extract::read::FileFormat;
-use crate::io_util::{atomic_write_with, IoContext};
+use crate::io_util::{IoContext, atomic_write_with};
 pub use simulate::{AgentRow, CustomerRow, EventRow, InstallmentRow, PolicyRow};
 
 /// What to generate.
@@ -77,7 +77,13 @@ pub fn generate(config: &GenerateConfig) -> GeneratedBook {
     let mut size_rng = rng(config.seed, SIZE_STREAM);
     while total < config.policies {
         let u: f64 = size_rng.random();
-        let size = if u < 0.62 { 1 } else if u < 0.89 { 2 } else { 3 };
+        let size = if u < 0.62 {
+            1
+        } else if u < 0.89 {
+            2
+        } else {
+            3
+        };
         let size = size.min(config.policies - total);
         sizes.push((total, size));
         total += size;
@@ -108,62 +114,71 @@ impl GeneratedBook {
     /// The five tables as polars frames, with the contract's column names.
     pub fn frames(&self) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
         let a = &self.agents;
-        let agents = DataFrame::new(a.len(), vec![
-            Column::new("agent_id".into(), a.iter().map(|r| r.agent_id.as_str()).collect::<Vec<_>>()),
-            dates("hire_date", a.iter().map(|r| Some(r.hire_date))),
-            dates("leave_date", a.iter().map(|r| r.leave_date)),
-        ])?;
+        let agents = DataFrame::new(
+            a.len(),
+            vec![
+                Column::new("agent_id".into(), a.iter().map(|r| r.agent_id.as_str()).collect::<Vec<_>>()),
+                dates("hire_date", a.iter().map(|r| Some(r.hire_date))),
+                dates("leave_date", a.iter().map(|r| r.leave_date)),
+            ],
+        )?;
         let c = &self.customers;
-        let customers = DataFrame::new(c.len(), vec![
-            Column::new("customer_id".into(), c.iter().map(|r| r.customer_id.as_str()).collect::<Vec<_>>()),
-            dates("birth_date", c.iter().map(|r| Some(r.birth_date))),
-            Column::new("gender".into(), c.iter().map(|r| r.gender).collect::<Vec<_>>()),
-            Column::new("region".into(), c.iter().map(|r| r.region).collect::<Vec<_>>()),
-            Column::new("occupation_class".into(), c.iter().map(|r| r.occupation_class).collect::<Vec<_>>()),
-        ])?;
+        let customers = DataFrame::new(
+            c.len(),
+            vec![
+                Column::new("customer_id".into(), c.iter().map(|r| r.customer_id.as_str()).collect::<Vec<_>>()),
+                dates("birth_date", c.iter().map(|r| Some(r.birth_date))),
+                Column::new("gender".into(), c.iter().map(|r| r.gender).collect::<Vec<_>>()),
+                Column::new("region".into(), c.iter().map(|r| r.region).collect::<Vec<_>>()),
+                Column::new("occupation_class".into(), c.iter().map(|r| r.occupation_class).collect::<Vec<_>>()),
+            ],
+        )?;
         let p = &self.policies;
-        let policies = DataFrame::new(p.len(), vec![
-            Column::new("policy_id".into(), p.iter().map(|r| r.policy_id.as_str()).collect::<Vec<_>>()),
-            Column::new("customer_id".into(), p.iter().map(|r| c[r.customer as usize].customer_id.as_str()).collect::<Vec<_>>()),
-            Column::new("product_code".into(), p.iter().map(|r| r.product_code).collect::<Vec<_>>()),
-            Column::new("product_type".into(), p.iter().map(|r| r.product_type).collect::<Vec<_>>()),
-            Column::new("channel".into(), p.iter().map(|r| r.channel).collect::<Vec<_>>()),
-            Column::new("agent_id".into(), p.iter().map(|r| r.agent.map(|i| a[i as usize].agent_id.as_str())).collect::<Vec<_>>()),
-            dates("issue_date", p.iter().map(|r| Some(r.issue_date))),
-            Column::new("premium_frequency".into(), p.iter().map(|r| r.frequency.as_str()).collect::<Vec<_>>()),
-            Column::new("modal_premium".into(), p.iter().map(|r| r.modal_premium).collect::<Vec<_>>()),
-            Column::new("sum_assured".into(), p.iter().map(|r| r.sum_assured).collect::<Vec<_>>()),
-            Column::new("payment_term_years".into(), p.iter().map(|r| r.payment_term_years as i32).collect::<Vec<_>>()),
-            Column::new("payment_method".into(), p.iter().map(|r| r.payment_method).collect::<Vec<_>>()),
-            Column::new("region".into(), p.iter().map(|r| r.region).collect::<Vec<_>>()),
-            Column::new("status".into(), p.iter().map(|r| r.status).collect::<Vec<_>>()),
-            dates("status_date", p.iter().map(|r| r.status_date)),
-        ])?;
+        let policies = DataFrame::new(
+            p.len(),
+            vec![
+                Column::new("policy_id".into(), p.iter().map(|r| r.policy_id.as_str()).collect::<Vec<_>>()),
+                Column::new("customer_id".into(), p.iter().map(|r| c[r.customer as usize].customer_id.as_str()).collect::<Vec<_>>()),
+                Column::new("product_code".into(), p.iter().map(|r| r.product_code).collect::<Vec<_>>()),
+                Column::new("product_type".into(), p.iter().map(|r| r.product_type).collect::<Vec<_>>()),
+                Column::new("channel".into(), p.iter().map(|r| r.channel).collect::<Vec<_>>()),
+                Column::new("agent_id".into(), p.iter().map(|r| r.agent.map(|i| a[i as usize].agent_id.as_str())).collect::<Vec<_>>()),
+                dates("issue_date", p.iter().map(|r| Some(r.issue_date))),
+                Column::new("premium_frequency".into(), p.iter().map(|r| r.frequency.as_str()).collect::<Vec<_>>()),
+                Column::new("modal_premium".into(), p.iter().map(|r| r.modal_premium).collect::<Vec<_>>()),
+                Column::new("sum_assured".into(), p.iter().map(|r| r.sum_assured).collect::<Vec<_>>()),
+                Column::new("payment_term_years".into(), p.iter().map(|r| r.payment_term_years as i32).collect::<Vec<_>>()),
+                Column::new("payment_method".into(), p.iter().map(|r| r.payment_method).collect::<Vec<_>>()),
+                Column::new("region".into(), p.iter().map(|r| r.region).collect::<Vec<_>>()),
+                Column::new("status".into(), p.iter().map(|r| r.status).collect::<Vec<_>>()),
+                dates("status_date", p.iter().map(|r| r.status_date)),
+            ],
+        )?;
         let i = &self.installments;
-        let installments = DataFrame::new(i.len(), vec![
-            Column::new("policy_id".into(), i.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
-            Column::new("installment_no".into(), i.iter().map(|r| r.installment_no as i32).collect::<Vec<_>>()),
-            dates("due_date", i.iter().map(|r| Some(r.due_date))),
-            Column::new("amount_due".into(), i.iter().map(|r| r.amount_due).collect::<Vec<_>>()),
-            dates("paid_date", i.iter().map(|r| r.paid_date)),
-            Column::new("amount_paid".into(), i.iter().map(|r| r.paid_date.map(|_| r.amount_due)).collect::<Vec<_>>()),
-            Column::new("payment_method".into(), i.iter().map(|r| r.payment_method).collect::<Vec<_>>()),
-            Column::new("failed_debits".into(), i.iter().map(|r| r.failed_debits.map(|f| f as i32)).collect::<Vec<_>>()),
-        ])?;
+        let installments = DataFrame::new(
+            i.len(),
+            vec![
+                Column::new("policy_id".into(), i.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
+                Column::new("installment_no".into(), i.iter().map(|r| r.installment_no as i32).collect::<Vec<_>>()),
+                dates("due_date", i.iter().map(|r| Some(r.due_date))),
+                Column::new("amount_due".into(), i.iter().map(|r| r.amount_due).collect::<Vec<_>>()),
+                dates("paid_date", i.iter().map(|r| r.paid_date)),
+                Column::new("amount_paid".into(), i.iter().map(|r| r.paid_date.map(|_| r.amount_due)).collect::<Vec<_>>()),
+                Column::new("payment_method".into(), i.iter().map(|r| r.payment_method).collect::<Vec<_>>()),
+                Column::new("failed_debits".into(), i.iter().map(|r| r.failed_debits.map(|f| f as i32)).collect::<Vec<_>>()),
+            ],
+        )?;
         let e = &self.events;
-        let events = DataFrame::new(e.len(), vec![
-            Column::new("policy_id".into(), e.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
-            dates("event_date", e.iter().map(|r| Some(r.event_date))),
-            Column::new("event_type".into(), e.iter().map(|r| r.event_type).collect::<Vec<_>>()),
-            Column::new("amount".into(), e.iter().map(|r| r.amount).collect::<Vec<_>>()),
-        ])?;
-        Ok(vec![
-            ("policies", policies),
-            ("customers", customers),
-            ("installments", installments),
-            ("events", events),
-            ("agents", agents),
-        ])
+        let events = DataFrame::new(
+            e.len(),
+            vec![
+                Column::new("policy_id".into(), e.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
+                dates("event_date", e.iter().map(|r| Some(r.event_date))),
+                Column::new("event_type".into(), e.iter().map(|r| r.event_type).collect::<Vec<_>>()),
+                Column::new("amount".into(), e.iter().map(|r| r.amount).collect::<Vec<_>>()),
+            ],
+        )?;
+        Ok(vec![("policies", policies), ("customers", customers), ("installments", installments), ("events", events), ("agents", agents)])
     }
 
     /// Writes the five tables into `dir` (each atomically), as CSV or Parquet.

@@ -5,9 +5,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Normal, Poisson};
 
-use super::drivers::{lapse_probability, late_probability, RenewalDrivers};
 use super::GenerateConfig;
-use crate::dates::{add_months, whole_years_between, Day};
+use super::drivers::{RenewalDrivers, lapse_probability, late_probability};
+use crate::dates::{Day, add_months, whole_years_between};
 use crate::extract::schema::Frequency;
 
 /// Days after the extract date for which upcoming installments are already scheduled.
@@ -96,10 +96,26 @@ fn uniform_day(rng: &mut ChaCha8Rng, from: Day, to: Day) -> Day {
 }
 
 const REGIONS: &[(&str, f64)] = &[
-    ("Guangdong", 12.0), ("Jiangsu", 9.0), ("Shandong", 8.0), ("Zhejiang", 8.0), ("Henan", 7.0),
-    ("Sichuan", 6.0), ("Hubei", 5.0), ("Hunan", 5.0), ("Hebei", 5.0), ("Fujian", 4.0),
-    ("Shanghai", 4.0), ("Beijing", 4.0), ("Anhui", 4.0), ("Liaoning", 3.0), ("Shaanxi", 3.0),
-    ("Chongqing", 3.0), ("Yunnan", 2.5), ("Guangxi", 2.5), ("Jiangxi", 2.0), ("Tianjin", 1.5),
+    ("Guangdong", 12.0),
+    ("Jiangsu", 9.0),
+    ("Shandong", 8.0),
+    ("Zhejiang", 8.0),
+    ("Henan", 7.0),
+    ("Sichuan", 6.0),
+    ("Hubei", 5.0),
+    ("Hunan", 5.0),
+    ("Hebei", 5.0),
+    ("Fujian", 4.0),
+    ("Shanghai", 4.0),
+    ("Beijing", 4.0),
+    ("Anhui", 4.0),
+    ("Liaoning", 3.0),
+    ("Shaanxi", 3.0),
+    ("Chongqing", 3.0),
+    ("Yunnan", 2.5),
+    ("Guangxi", 2.5),
+    ("Jiangxi", 2.0),
+    ("Tianjin", 1.5),
 ];
 
 /// (product type, share of sales, median annual premium in CNY, sum-assured multiple, payment terms)
@@ -162,23 +178,13 @@ struct Latent {
     income: f64,
 }
 
-pub fn customer(
-    config: &GenerateConfig,
-    agents: &[AgentRow],
-    index: usize,
-    first_policy: usize,
-    size: usize,
-    rng: &mut ChaCha8Rng,
-) -> CustomerBook {
+pub fn customer(config: &GenerateConfig, agents: &[AgentRow], index: usize, first_policy: usize, size: usize, rng: &mut ChaCha8Rng) -> CustomerBook {
     let normal = Normal::new(0.0, 1.0).expect("valid normal");
     let region = pick(rng, REGIONS);
     let rich_region = matches!(region, "Shanghai" | "Beijing" | "Zhejiang" | "Guangdong" | "Jiangsu" | "Tianjin");
     let occupation_class = pick(rng, &[("1", 30.0), ("2", 30.0), ("3", 20.0), ("4", 12.0), ("5", 5.0), ("6", 3.0)]);
     let income_median = if rich_region { 110_000.0 } else { 70_000.0 };
-    let latent = Latent {
-        stress: normal.sample(rng),
-        income: income_median * LogNormal::new(0.0, 0.55).expect("valid lognormal").sample(rng),
-    };
+    let latent = Latent { stress: normal.sample(rng), income: income_median * LogNormal::new(0.0, 0.55).expect("valid lognormal").sample(rng) };
     let first_issue = issue_date(config, rng, config.start);
     let age_at_first = (38.0 + 10.0 * normal.sample(rng)).clamp(18.0, 66.0);
     let birth_date = first_issue - (age_at_first * 365.25) as i32 - rng.random_range(0..365);
@@ -216,7 +222,9 @@ fn policy(
     let product = PRODUCTS[pick(rng, &PRODUCTS.iter().enumerate().map(|(i, p)| (i, p.1)).collect::<Vec<_>>())];
     let (product_type, _, median_premium, sa_multiple, terms) = product;
     let channel_weights: &[(&str, f64)] = match product_type {
-        "endowment" | "annuity" | "universal_life" => &[("agent", 40.0), ("bancassurance", 50.0), ("telemarketing", 3.0), ("online", 4.0), ("broker", 3.0)],
+        "endowment" | "annuity" | "universal_life" => {
+            &[("agent", 40.0), ("bancassurance", 50.0), ("telemarketing", 3.0), ("online", 4.0), ("broker", 3.0)]
+        }
         "term_life" | "accident" | "health" => &[("agent", 35.0), ("bancassurance", 8.0), ("telemarketing", 25.0), ("online", 28.0), ("broker", 4.0)],
         _ => &[("agent", 62.0), ("bancassurance", 18.0), ("telemarketing", 10.0), ("online", 7.0), ("broker", 3.0)],
     };
@@ -276,7 +284,11 @@ fn policy(
     while i < out.events.len() {
         let e = &out.events[i];
         let keep = e.event_date <= config.extract_date && end.is_none_or(|end| e.event_date <= end);
-        if keep { i += 1 } else { out.events.remove(i); }
+        if keep {
+            i += 1
+        } else {
+            out.events.remove(i);
+        }
     }
     out.events[events_start..].sort_by_key(|e| e.event_date);
     out.policies.push(row);
@@ -287,8 +299,27 @@ fn background_events(config: &GenerateConfig, p: &PolicyRow, latent: &Latent, rn
     let until = config.extract_date.min(p.issue_date + 365 * (p.payment_term_years as i32 + 1));
     let savings = matches!(p.product_type, "whole_life" | "endowment" | "universal_life" | "annuity");
     let rates: [(&'static str, f64, i32); 7] = [
-        ("complaint", 0.025 * (0.3 * latent.stress).exp() * match p.channel { "bancassurance" => 2.5, "telemarketing" => 2.0, _ => 1.0 }, 0),
-        ("claim", match p.product_type { "health" => 0.12, "accident" => 0.08, "critical_illness" => 0.02, _ => 0.005 }, 90),
+        (
+            "complaint",
+            0.025
+                * (0.3 * latent.stress).exp()
+                * match p.channel {
+                    "bancassurance" => 2.5,
+                    "telemarketing" => 2.0,
+                    _ => 1.0,
+                },
+            0,
+        ),
+        (
+            "claim",
+            match p.product_type {
+                "health" => 0.12,
+                "accident" => 0.08,
+                "critical_illness" => 0.02,
+                _ => 0.005,
+            },
+            90,
+        ),
         ("policy_loan", if savings { 0.03 * (0.5 * latent.stress).exp() } else { 0.0 }, 730),
         ("partial_withdrawal", if matches!(p.product_type, "universal_life" | "unit_linked") { 0.06 } else { 0.0 }, 365),
         ("bank_account_change", 0.05, 0),
@@ -308,7 +339,9 @@ fn background_events(config: &GenerateConfig, p: &PolicyRow, latent: &Latent, rn
             }
             let amount = match kind {
                 "claim" => Some(round2(p.sum_assured.unwrap_or(p.modal_premium * 10.0) * rng.random_range(0.02..0.3))),
-                "policy_loan" | "partial_withdrawal" => Some(round2(p.modal_premium * f64::from(p.frequency.per_year()) * rng.random_range(0.3..2.0))),
+                "policy_loan" | "partial_withdrawal" => {
+                    Some(round2(p.modal_premium * f64::from(p.frequency.per_year()) * rng.random_range(0.3..2.0)))
+                }
                 _ => None,
             };
             events.push(EventRow { policy, event_date: day, event_type: kind, amount });
@@ -470,7 +503,15 @@ fn schedule(
                 contacts.push((due + rng.random_range(40..55), "contact_visit"));
             }
             let failed = auto_debit.then(|| 1 + Poisson::new(2.0).expect("positive").sample(rng) as u32);
-            InstallmentRow { policy, installment_no: k, due_date: due, amount_due: p.modal_premium, paid_date: paid, payment_method: paid.map(|_| "bank_transfer"), failed_debits: failed }
+            InstallmentRow {
+                policy,
+                installment_no: k,
+                due_date: due,
+                amount_due: p.modal_premium,
+                paid_date: paid,
+                payment_method: paid.map(|_| "bank_transfer"),
+                failed_debits: failed,
+            }
         } else {
             let late = if rng.random_bool(late_probability(&drivers)) {
                 late_before += 1;
@@ -487,9 +528,21 @@ fn schedule(
                 contacts.push((due + rng.random_range(18..25), "contact_call"));
             }
             let failed = auto_debit.then(|| if late > 0 { (1 + late / 10) as u32 } else { u32::from(rng.random_bool(0.03)) });
-            let method = if auto_debit && late > 0 && rng.random_bool(0.5) { pick(rng, &[("bank_transfer", 1.0), ("mobile_wallet", 1.0)]) } else { p.payment_method };
+            let method = if auto_debit && late > 0 && rng.random_bool(0.5) {
+                pick(rng, &[("bank_transfer", 1.0), ("mobile_wallet", 1.0)])
+            } else {
+                p.payment_method
+            };
             let paid = Some(due + late).filter(|&d| d <= extract);
-            InstallmentRow { policy, installment_no: k, due_date: due, amount_due: p.modal_premium, paid_date: paid, payment_method: paid.map(|_| method), failed_debits: failed }
+            InstallmentRow {
+                policy,
+                installment_no: k,
+                due_date: due,
+                amount_due: p.modal_premium,
+                paid_date: paid,
+                payment_method: paid.map(|_| method),
+                failed_debits: failed,
+            }
         };
         let settled = row.paid_date.unwrap_or(extract + 1);
         for (day, kind) in contacts {

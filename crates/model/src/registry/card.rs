@@ -14,7 +14,11 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Lapse model {} ({})\n", manifest.version, manifest.family);
     let _ = writeln!(out, "Predicts the probability that a renewal premium is not paid within its grace period (label `{}`).", manifest.label);
-    let _ = writeln!(out, "Probabilities are calibrated ({:?}) on held-out rows, so they can be multiplied by the value at risk.\n", report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::train::calibrate::Method::Identity));
+    let _ = writeln!(
+        out,
+        "Probabilities are calibrated ({:?}) on held-out rows, so they can be multiplied by the value at risk.\n",
+        report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::train::calibrate::Method::Identity)
+    );
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| trained | {} |", manifest.created_at);
     let _ = writeln!(out, "| data | `{}` (sha256 {}) |", manifest.source, &manifest.source_sha256[..16.min(manifest.source_sha256.len())]);
@@ -33,8 +37,14 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let _ = writeln!(out, "| value at risk | {} |", report.value_source);
     let _ = writeln!(out, "| artifact sha256 | `{}` |\n", manifest.artifact_sha256);
 
-    let _ = writeln!(out, "## Held-out performance\n\nMeans over validation folds, calibrated (raw in brackets). The family with the lowest held-out log loss is kept.\n");
-    let _ = writeln!(out, "| family | ROC AUC | PR AUC | log loss | Brier | ECE | top-decile lift | calibration | fit s |\n|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "## Held-out performance\n\nMeans over validation folds, calibrated (raw in brackets). The family with the lowest held-out log loss is kept.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| family | ROC AUC | PR AUC | log loss | Brier | ECE | top-decile lift | calibration | fit s |\n|---|---|---|---|---|---|---|---|---|"
+    );
     for f in &report.families {
         let mark = if f.family == report.chosen { " (kept)" } else { "" };
         let _ = writeln!(
@@ -55,9 +65,13 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         );
     }
     if let Some(kept) = report.families.iter().find(|f| f.family == report.chosen) {
-        let _ = writeln!(out, "\n## Ranking\n\n| top k% of renewals | share of lapses caught | share of lapsed premium caught (ranked by p x value) |\n|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n## Ranking\n\n| top k% of renewals | share of lapses caught | share of lapsed premium caught (ranked by p x value) |\n|---|---|---|"
+        );
         for k in [5, 10, 20, 30, 50] {
-            let _ = writeln!(out, "| {k}% | {:.1}% | {:.1}% |", 100.0 * kept.calibrated.gains[k - 1], 100.0 * kept.calibrated.retained_premium[k - 1]);
+            let _ =
+                writeln!(out, "| {k}% | {:.1}% | {:.1}% |", 100.0 * kept.calibrated.gains[k - 1], 100.0 * kept.calibrated.retained_premium[k - 1]);
         }
         let _ = writeln!(out, "\n## Calibration (held out, pooled)\n\n| predicted | rows | mean predicted | observed |\n|---|---|---|---|");
         for b in &kept.calibrated.reliability {
@@ -65,7 +79,11 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         }
     }
     if let Some(importance) = &report.importance {
-        let _ = writeln!(out, "\n## Most influential inputs\n\n| input | {} |\n|---|---|", if report.chosen == crate::train::Family::Logistic { "coefficient (standardized)" } else { "share of total split gain" });
+        let _ = writeln!(
+            out,
+            "\n## Most influential inputs\n\n| input | {} |\n|---|---|",
+            if report.chosen == crate::train::Family::Logistic { "coefficient (standardized)" } else { "share of total split gain" }
+        );
         for (name, v) in importance.iter().take(15) {
             let _ = writeln!(out, "| `{name}` | {v:.4} |");
         }

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use lapse_core::io_util::{atomic_write, IoContext};
 use crate::artifact::LapseModel;
-use crate::train::encode::FeatureSchema;
 use crate::train::TrainReport;
+use crate::train::encode::FeatureSchema;
+use lapse_core::io_util::{IoContext, atomic_write};
 
 pub const ARTIFACT: &str = "model.json";
 pub const CHECKSUM: &str = "model.sha256";
@@ -225,8 +225,7 @@ impl Registry {
             return Err(corrupt(format!("{ARTIFACT} has SHA-256 {actual} but {CHECKSUM} records {recorded} (truncated or modified)")));
         }
         let model = LapseModel::from_json(&artifact).map_err(corrupt)?;
-        let schema: FeatureSchema =
-            serde_json::from_slice(&read(SCHEMA)?).map_err(|e| corrupt(format!("{SCHEMA} is not a feature schema: {e}")))?;
+        let schema: FeatureSchema = serde_json::from_slice(&read(SCHEMA)?).map_err(|e| corrupt(format!("{SCHEMA} is not a feature schema: {e}")))?;
         if schema != model.schema {
             return Err(corrupt(format!("{SCHEMA} does not match the schema inside {ARTIFACT}")));
         }
@@ -296,4 +295,3 @@ impl Registry {
         fs::read_to_string(&path).map_err(|e| IoContext::new("reading", &path, e).into())
     }
 }
-

@@ -8,8 +8,8 @@ pub mod reasons;
 mod rows;
 mod snapshot;
 
-pub use economics::{segment_name, Action, Economics, BAND_NAMES, NO_ACTION};
+pub use economics::{Action, BAND_NAMES, Economics, NO_ACTION, segment_name};
 pub use frame::FrameSource;
 pub use reasons::ReasonValue;
-pub use rows::{FeatureSource, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows, NONE, REASONS};
+pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
 pub use snapshot::SnapshotSource;

@@ -54,7 +54,9 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("the sum assured is not recorded".to_string()),
         (_, Missing) => None,
         ("prior_renewals", Number(n)) => Some(format!("{} due so far", plural(n, "renewal premium", "renewal premiums"))),
-        ("renewals_paid_late_1_30", Number(n)) => Some(format!("{} paid up to 30 days late", plural(n, "renewal premium was", "renewal premiums were"))),
+        ("renewals_paid_late_1_30", Number(n)) => {
+            Some(format!("{} paid up to 30 days late", plural(n, "renewal premium was", "renewal premiums were")))
+        }
         ("renewals_paid_late_31_60", Number(n)) => {
             Some(format!("{} paid more than 30 days late, near the end of grace", plural(n, "renewal premium was", "renewal premiums were")))
         }
@@ -92,8 +94,12 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("premium_to_sum_assured", Number(x)) => Some(format!("the yearly premium is {} of the sum assured", pct(x))),
         ("channel", Category(c)) => Some(format!("the policy was sold through {c}")),
         ("region", Category(c)) => Some(format!("the policy is in region {c}")),
-        ("has_agent", Number(x)) => Some(if x == 0.0 { "the policy has no servicing agent".into() } else { "the policy has a servicing agent".into() }),
-        ("orphan_policy", Number(x)) => Some(if x == 1.0 { "the servicing agent has left".into() } else { "the servicing agent is still active".into() }),
+        ("has_agent", Number(x)) => {
+            Some(if x == 0.0 { "the policy has no servicing agent".into() } else { "the policy has a servicing agent".into() })
+        }
+        ("orphan_policy", Number(x)) => {
+            Some(if x == 1.0 { "the servicing agent has left".into() } else { "the servicing agent is still active".into() })
+        }
         ("months_since_agent_left", Number(n)) => Some(format!("the servicing agent left {} ago", plural(n, "month", "months"))),
         ("agent_tenure_years", Number(n)) => Some(format!("the servicing agent has {} of service", plural(n, "year", "years"))),
         ("agent_lapse_rate_12m", Number(x)) => Some(format!("{} of the agent's renewals lapsed in the last 12 months", pct(x))),
@@ -162,7 +168,10 @@ mod tests {
 
     #[test]
     fn sentences_read_naturally() {
-        assert_eq!(sentence("renewals_paid_late_31_60", ReasonValue::Number(2.0)), "2 renewal premiums were paid more than 30 days late, near the end of grace");
+        assert_eq!(
+            sentence("renewals_paid_late_31_60", ReasonValue::Number(2.0)),
+            "2 renewal premiums were paid more than 30 days late, near the end of grace"
+        );
         assert_eq!(sentence("months_since_agent_left", ReasonValue::Number(5.0)), "the servicing agent left 5 months ago");
         assert_eq!(sentence("failed_debits_12m", ReasonValue::Number(1.0)), "1 automatic debit failed in the last 12 months");
         assert_eq!(sentence("vehicle_age", ReasonValue::Number(7.5)), "vehicle age is 7.5");

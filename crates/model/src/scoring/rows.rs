@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::economics::{Economics, NO_ACTION};
-use super::reasons::{sentence, top_positive, ReasonValue};
+use super::reasons::{ReasonValue, sentence, top_positive};
 use crate::artifact::LapseModel;
 use crate::train::estimators::Estimator;
 use lapse_core::categories::{Categories, Dictionary};
@@ -262,11 +262,13 @@ impl ScoredRows {
     /// The reasons of row `r` that are set: (feature name, value, contribution, sentence).
     pub fn reasons_of(&self, r: usize) -> impl Iterator<Item = (&str, ReasonValue<'_>, f32, &str)> {
         let mut at = self.renewals[r].text_start as usize;
-        self.reason_values(r).zip(self.renewals[r].reasons.iter().filter(|s| s.feature != NO_FEATURE)).map(move |((name, value, contribution), slot)| {
-            let text = &self.reason_texts[at..at + usize::from(slot.text_len)];
-            at += usize::from(slot.text_len);
-            (name, value, contribution, text)
-        })
+        self.reason_values(r).zip(self.renewals[r].reasons.iter().filter(|s| s.feature != NO_FEATURE)).map(
+            move |((name, value, contribution), slot)| {
+                let text = &self.reason_texts[at..at + usize::from(slot.text_len)];
+                at += usize::from(slot.text_len);
+                (name, value, contribution, text)
+            },
+        )
     }
 
     /// The reasons of row `r` that are set: (feature name, value, contribution).
@@ -295,4 +297,3 @@ impl ScoredRows {
         self.renewals[r].action != NO_ACTION
     }
 }
-

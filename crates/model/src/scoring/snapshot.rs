@@ -9,7 +9,7 @@ use std::ops::Range;
 use super::rows::{FeatureSource, RenewalKeys, ScoreError};
 use crate::artifact::LapseModel;
 use lapse_core::categories::Categories;
-use lapse_core::features::{Compute, Snapshot, FEATURES};
+use lapse_core::features::{Compute, FEATURES, Snapshot};
 use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
 
 /// The catalog function of a feature.

@@ -167,8 +167,7 @@ pub fn cross_fit(method: Method, scores: &[f64], labels: &[u8], group: impl Fn(u
     distinct.sort_unstable();
     distinct.dedup();
     for g in distinct {
-        let (fit_scores, fit_labels): (Vec<f64>, Vec<u8>) =
-            (0..scores.len()).filter(|&i| groups[i] != g).map(|i| (scores[i], labels[i])).unzip();
+        let (fit_scores, fit_labels): (Vec<f64>, Vec<u8>) = (0..scores.len()).filter(|&i| groups[i] != g).map(|i| (scores[i], labels[i])).unzip();
         let calibrator = if fit_scores.is_empty() { Calibrator::Identity } else { Calibrator::fit(method, &fit_scores, &fit_labels) };
         for i in (0..scores.len()).filter(|&i| groups[i] == g) {
             out[i] = calibrator.apply(scores[i]);

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use lapse_core::dates::Day;
-pub use lapse_core::table::{feature_values, read_frame, Categories, FeatureColumn, FeatureKind, FeatureValues, KEY_COLUMNS};
 use lapse_core::table::TableError;
+pub use lapse_core::table::{Categories, FeatureColumn, FeatureKind, FeatureValues, KEY_COLUMNS, feature_values, read_frame};
 use polars::prelude::*;
 
 /// Why a table cannot be used for training.
@@ -131,7 +131,12 @@ impl Dataset {
                 }
                 Some(None) => {}
                 None => {
-                    return Err(DatasetError::BadLabel { path: path.to_path_buf(), label: label_column.clone(), row: row + 1, value: value.to_string() });
+                    return Err(DatasetError::BadLabel {
+                        path: path.to_path_buf(),
+                        label: label_column.clone(),
+                        row: row + 1,
+                        value: value.to_string(),
+                    });
                 }
             }
         }
@@ -140,7 +145,8 @@ impl Dataset {
         let df = if unlabelled_rows == 0 {
             df
         } else {
-            df.take(&IdxCa::from_vec("rows".into(), keep_rows)).map_err(|e| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() })?
+            df.take(&IdxCa::from_vec("rows".into(), keep_rows))
+                .map_err(|e| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() })?
         };
 
         let keys: BTreeSet<String> = match meta("lapse.key_columns") {
@@ -154,7 +160,10 @@ impl Dataset {
         };
         let (value, value_source) = match &options.value_column {
             Some(name) => (
-                numeric_column(name).ok_or_else(|| DatasetError::Unusable { path: path.to_path_buf(), message: format!("value column {name:?} is missing or not numeric") })?,
+                numeric_column(name).ok_or_else(|| DatasetError::Unusable {
+                    path: path.to_path_buf(),
+                    message: format!("value column {name:?} is missing or not numeric"),
+                })?,
                 name.clone(),
             ),
             None => match (numeric_column("annualized_premium"), numeric_column("remaining_payment_years")) {

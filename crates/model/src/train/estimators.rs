@@ -159,10 +159,7 @@ impl Estimator {
                 // linfa-logistic models the *more frequent* class as positive (rust-ml/linfa#393):
                 // flip the signs when that is "no lapse", so the weights always predict P(lapse).
                 let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-                Ok(Estimator::Logistic {
-                    weights: fitted.params().iter().map(|w| sign * w).collect(),
-                    intercept: sign * fitted.intercept(),
-                })
+                Ok(Estimator::Logistic { weights: fitted.params().iter().map(|w| sign * w).collect(), intercept: sign * fitted.intercept() })
             }
             Family::Forest => {
                 let (rows, y) = sample_rows(design, labels, params.forest_max_rows, params.seed);
@@ -240,8 +237,8 @@ impl Estimator {
 
 /// At most `max_rows` rows of a design (a seeded sample), with their labels as f64.
 fn sample_rows(design: &Design, labels: &[u8], max_rows: usize, seed: u64) -> (Design, Vec<f64>) {
-    use rand::seq::index::sample;
     use rand::SeedableRng;
+    use rand::seq::index::sample;
     if design.rows <= max_rows {
         return (design.clone(), labels.iter().map(|&l| f64::from(l)).collect());
     }

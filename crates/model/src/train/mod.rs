@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use lapse_core::dates::{format_day, Day};
-use crate::metrics::{Evaluation, ReliabilityBin};
 use crate::artifact::LapseModel;
+use crate::metrics::{Evaluation, ReliabilityBin};
 use calibrate::{Calibrator, Method};
 pub use dataset::{Dataset, DatasetError, DatasetOptions};
 use encode::FeatureSchema;
 pub use estimators::{Estimator, Family, FitError, Params};
+use lapse_core::dates::{Day, format_day};
 
 /// How models are validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,14 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { families: Family::ALL.to_vec(), validation: None, folds: 5, validation_snapshots: 3, params: Params::default(), progress: false }
+        TrainConfig {
+            families: Family::ALL.to_vec(),
+            validation: None,
+            folds: 5,
+            validation_snapshots: 3,
+            params: Params::default(),
+            progress: false,
+        }
     }
 }
 
@@ -163,9 +170,8 @@ fn plan(data: &Dataset, config: &TrainConfig) -> Result<Plan, TrainError> {
             let start = valid_dates[0];
             let grace = data.grace_days.unwrap_or(60);
             // Training rows must have their outcome known before validation starts.
-            let train: Vec<usize> = (0..data.len())
-                .filter(|&i| as_of[i] < start && data.due_date.as_ref().is_none_or(|d| d[i] + grace < start))
-                .collect();
+            let train: Vec<usize> =
+                (0..data.len()).filter(|&i| as_of[i] < start && data.due_date.as_ref().is_none_or(|d| d[i] + grace < start)).collect();
             let valid: Vec<usize> = (0..data.len()).filter(|&i| as_of[i] >= start).collect();
             if train.is_empty() || valid.is_empty() {
                 return Err(TrainError::Validation("no training rows before the validation window".into()));
@@ -193,7 +199,10 @@ fn plan(data: &Dataset, config: &TrainConfig) -> Result<Plan, TrainError> {
                     let mut distinct: Vec<i64> = fold.clone();
                     distinct.sort_unstable();
                     distinct.dedup();
-                    (fold.iter().map(|f| distinct.binary_search(f).expect("present")).collect(), format!("{}-fold on the table's fold column", distinct.len()))
+                    (
+                        fold.iter().map(|f| distinct.binary_search(f).expect("present")).collect(),
+                        format!("{}-fold on the table's fold column", distinct.len()),
+                    )
                 }
                 (None, Some(group)) => (
                     group.iter().map(|g| (stable_hash(g, config.params.seed) % config.folds as u64) as usize).collect(),
@@ -232,7 +241,13 @@ fn labels_of(data: &Dataset, rows: &[usize]) -> Vec<u8> {
 
 /// Fits one family on one fold: the schema learnt from the training rows, the estimator, and
 /// its predictions for the validation rows.
-fn fit_fold(data: &Dataset, family: Family, params: &Params, train: &[usize], valid: &[usize]) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
+fn fit_fold(
+    data: &Dataset,
+    family: Family,
+    params: &Params,
+    train: &[usize],
+    valid: &[usize],
+) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
     let schema = FeatureSchema::fit(data, train, params.min_level_count);
     let design = schema.design(data, train, family.style());
     let estimator = Estimator::fit(family, params, &design, &labels_of(data, train))?;
@@ -315,11 +330,8 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         }
         // Calibrated held-out predictions: each fold's calibrator is fitted on the other folds'
         // predictions (out-of-time: the validation rows split in two halves).
-        let (method, calibrated) = if plan.folds.len() > 1 {
-            calibrate::choose(&raw, &labels, |s| fold_of_slot[s])
-        } else {
-            calibrate::choose(&raw, &labels, |s| s % 2)
-        };
+        let (method, calibrated) =
+            if plan.folds.len() > 1 { calibrate::choose(&raw, &labels, |s| fold_of_slot[s]) } else { calibrate::choose(&raw, &labels, |s| s % 2) };
         let per_fold = |scores: &[f64]| -> Vec<Evaluation> {
             (0..plan.folds.len())
                 .map(|f| {
@@ -364,12 +376,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     }
     bar.finish_and_clear();
 
-    let best = reports
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.log_loss.total_cmp(&b.1.log_loss))
-        .map(|(i, _)| i)
-        .expect("at least one family");
+    let best = reports.iter().enumerate().min_by(|a, b| a.1.log_loss.total_cmp(&b.1.log_loss)).map(|(i, _)| i).expect("at least one family");
     let chosen = reports[best].family;
     let raw = &raw_by_family[best];
     let calibrator = Calibrator::fit(reports[best].calibration, raw, &labels);

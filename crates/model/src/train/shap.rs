@@ -218,17 +218,15 @@ impl TreeExplainer {
             .map(|tree| {
                 tree.nodes
                     .iter()
-                    .map(|n| {
-                        Node {
-                            feature: n.split_feature,
-                            split: n.split_value,
-                            left: n.left_child as u32,
-                            right: n.right_child as u32,
-                            missing: n.missing_node as u32,
-                            cover: f64::from(n.hessian_sum),
-                            value: f64::from(n.weight_value),
-                            leaf: n.is_leaf,
-                        }
+                    .map(|n| Node {
+                        feature: n.split_feature,
+                        split: n.split_value,
+                        left: n.left_child as u32,
+                        right: n.right_child as u32,
+                        missing: n.missing_node as u32,
+                        cover: f64::from(n.hessian_sum),
+                        value: f64::from(n.weight_value),
+                        leaf: n.is_leaf,
                     })
                     .collect()
             })

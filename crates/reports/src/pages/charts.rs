@@ -61,7 +61,10 @@ pub fn horizontal_bars(title: &str, x_desc: &str, labels: &[String], values: &[f
             .draw_series(values.iter().enumerate().map(|(i, &v)| {
                 let row = (n - 1 - i) as i32;
                 let v = if v.is_finite() { v } else { max };
-                let mut bar = Rectangle::new([(0.0, SegmentValue::Exact(row)), (v, SegmentValue::Exact(row + 1))], colors.get(i).copied().unwrap_or(BLUE).filled());
+                let mut bar = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(row)), (v, SegmentValue::Exact(row + 1))],
+                    colors.get(i).copied().unwrap_or(BLUE).filled(),
+                );
                 bar.set_margin(2, 2, 0, 0);
                 bar
             }))
@@ -115,7 +118,13 @@ pub fn distribution(title: &str, labels: &[String], reference: &[f64], current: 
             .map_err(err)?
             .label(current_name)
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ORANGE.filled()));
-        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::UpperRight).draw().map_err(err)?;
+        chart
+            .configure_series_labels()
+            .border_style(GREY)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
         let style = TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
         for (i, label) in labels.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(0.0, (n - 1 - i) as f64 + 0.5));
@@ -172,7 +181,13 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_range
                 chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(err)?;
             }
         }
-        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::LowerRight).draw().map_err(err)?;
+        chart
+            .configure_series_labels()
+            .border_style(GREY)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -234,7 +249,13 @@ pub fn category_lines(title: &str, y_desc: &str, labels: &[String], series: &[Ca
                 chart.draw_series(run.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(err)?;
             }
         }
-        chart.configure_series_labels().border_style(GREY).background_style(WHITE.mix(0.9)).position(SeriesLabelPosition::LowerRight).draw().map_err(err)?;
+        chart
+            .configure_series_labels()
+            .border_style(GREY)
+            .background_style(WHITE.mix(0.9))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)

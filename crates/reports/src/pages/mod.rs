@@ -7,14 +7,14 @@
 
 pub mod charts;
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use charts::{CategorySeries, Chart, Series, AMBER, BLUE, GREEN, GREY, ORANGE, RED_};
+use charts::{AMBER, BLUE, CategorySeries, Chart, GREEN, GREY, ORANGE, RED_, Series};
 
 use crate::night::{EvaluationReport, JudgedModel, ModelEvaluation, RunSummary};
 use crate::persistency::PersistencyReport;
 use crate::realised::RealisedReport;
-use lapse_model::drift::{DriftReport, Status, SCORE};
+use lapse_model::drift::{DriftReport, SCORE, Status};
 use lapse_model::promotion::GuardRail;
 
 /// What every page says about where it comes from.
@@ -95,7 +95,11 @@ fn pct(x: Option<f64>) -> Markup {
 }
 
 fn verdict_cell(passed: bool) -> Markup {
-    if passed { html! { span.pass { "pass" } } } else { html! { span.fail { "fail" } } }
+    if passed {
+        html! { span.pass { "pass" } }
+    } else {
+        html! { span.fail { "fail" } }
+    }
 }
 
 fn status_cell(status: Status) -> Markup {
@@ -120,7 +124,11 @@ pub fn drift_page(context: &Context, model: &str, report: &DriftReport) -> Marku
             Status::Stable => GREEN,
         })
         .collect();
-    let title = if report.features.len() > shown.len() { format!("the {} most drifted of {} features", shown.len(), report.features.len()) } else { "every feature".to_string() };
+    let title = if report.features.len() > shown.len() {
+        format!("the {} most drifted of {} features", shown.len(), report.features.len())
+    } else {
+        "every feature".to_string()
+    };
     let shares = |f: &lapse_model::drift::FeatureDrift| -> (Vec<String>, Vec<f64>, Vec<f64>) {
         (f.bins.iter().map(|b| b.bin.clone()).collect(), f.bins.iter().map(|b| b.reference).collect(), f.bins.iter().map(|b| b.current).collect())
     };
@@ -206,7 +214,9 @@ pub fn evaluation_page(context: &Context, report: &EvaluationReport) -> Markup {
     };
     let calibration = series(&|m| m.evaluation.reliability.iter().filter(|b| b.count > 0).map(|b| (b.mean_predicted, b.observed_rate)).collect());
     let top = calibration.iter().flat_map(|s| s.points.iter().map(|p| p.0.max(p.1))).fold(0.05, f64::max).min(1.0);
-    let curve = |v: &[f64]| -> Vec<(f64, f64)> { std::iter::once((0.0, 0.0)).chain(v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64 / 100.0, y))).collect() };
+    let curve = |v: &[f64]| -> Vec<(f64, f64)> {
+        std::iter::once((0.0, 0.0)).chain(v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64 / 100.0, y))).collect()
+    };
     let gains = series(&|m| curve(&m.evaluation.gains));
     let premium = series(&|m| curve(&m.evaluation.retained_premium));
     let body = html! {
@@ -254,7 +264,11 @@ pub fn persistency_page(context: &Context, report: &PersistencyReport) -> Markup
             values: cohorts
                 .iter()
                 .map(|c| {
-                    report.kpis.iter().find(|k| k.dimension == "issue_year" && k.month == month && &k.group == c).and_then(|k| if by == "count" { k.ratio_by_count } else { k.ratio_by_premium })
+                    report
+                        .kpis
+                        .iter()
+                        .find(|k| k.dimension == "issue_year" && k.month == month && &k.group == c)
+                        .and_then(|k| if by == "count" { k.ratio_by_count } else { k.ratio_by_premium })
                 })
                 .collect(),
             color,
@@ -368,7 +382,10 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> Markup {
                 e.latest_observed.as_deref().unwrap_or("-")
             )),
         ],
-        vec![text("snapshot"), text(format!("{} renewals due within {} days, {}", summary.snapshot.rows, summary.snapshot.horizon_days, summary.snapshot.path))],
+        vec![
+            text("snapshot"),
+            text(format!("{} renewals due within {} days, {}", summary.snapshot.rows, summary.snapshot.horizon_days, summary.snapshot.path)),
+        ],
         vec![
             text("training"),
             text(format!(
@@ -389,7 +406,16 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> Markup {
     }
     let model_rows: Vec<Vec<Markup>> = models
         .iter()
-        .map(|(role, m)| vec![text(format!("{role} {}", m.version)), text(m.family.as_str()), num(m.roc_auc, 4), num(Some(m.log_loss), 5), num(Some(m.ece), 4), pct(Some(m.mean_predicted))])
+        .map(|(role, m)| {
+            vec![
+                text(format!("{role} {}", m.version)),
+                text(m.family.as_str()),
+                num(m.roc_auc, 4),
+                num(Some(m.log_loss), 5),
+                num(Some(m.ece), 4),
+                pct(Some(m.mean_predicted)),
+            ]
+        })
         .collect();
     let none_or = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
     let body = html! {
@@ -435,7 +461,10 @@ mod tests {
             missing_current: 0.0,
             unseen_share: Some(0.2),
             status: Status::Act,
-            bins: vec![BinShares { bin: hostile.into(), reference: 1.0, current: 0.8 }, BinShares { bin: "unseen".into(), reference: 0.0, current: 0.2 }],
+            bins: vec![
+                BinShares { bin: hostile.into(), reference: 1.0, current: 0.8 },
+                BinShares { bin: "unseen".into(), reference: 0.0, current: 0.2 },
+            ],
         };
         let report = DriftReport {
             reference_rows: 10,
@@ -457,7 +486,14 @@ mod tests {
         let page = drift_page(
             &Context { night: "n".into(), generated_at: "g".into() },
             "v",
-            &DriftReport { reference_rows: 0, current_rows: 0, thresholds: Thresholds::default(), features: vec![], flagged: vec![], missing_features: vec![] },
+            &DriftReport {
+                reference_rows: 0,
+                current_rows: 0,
+                thresholds: Thresholds::default(),
+                features: vec![],
+                flagged: vec![],
+                missing_features: vec![],
+            },
         )
         .into_string();
         assert!(page.contains("chart not drawn: nothing to draw"));
