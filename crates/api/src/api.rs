@@ -458,9 +458,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         Some(records) => {
             let scoring = Arc::clone(&book);
             let economics = economics.clone();
-            let rows = tokio::task::spawn_blocking(move || records.score(&scoring.model.model, &economics, scoring.horizon_days, scoring.grace_days))
-                .await
-                .map_err(ApiError::internal)??;
+            let rows = on_compute_pool(move || records.score(&scoring.model.model, &economics, scoring.horizon_days, scoring.grace_days)).await??;
             Some(Arc::new(rows))
         }
         None => None,
@@ -666,6 +664,22 @@ async fn drift(State(state): State<Shared>) -> Result<Response, ApiError> {
     security(("bearer" = [])))]
 async fn admin_reload(State(state): State<Shared>) -> Result<Json<ReloadResponse>, ApiError> {
     reload(&state).await.map(Json)
+}
+
+/// Runs CPU work on rayon's pool (not tokio's blocking threads): the contract checks, snapshot
+/// builder and scoring it calls use rayon, and from inside the pool their small parallel steps
+/// stay on the same thread instead of crossing to the pool and back several times a request.
+/// A panic is caught and answered 500, never left to abort the process.
+async fn on_compute_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    });
+    match rx.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_panic)) => Err(ApiError::internal("scoring failed unexpectedly (a bug: the server log has the panic)")),
+        Err(closed) => Err(ApiError::internal(closed)),
+    }
 }
 
 /// The reload behind the admin route and SIGHUP.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use polars::prelude::{Column, DataFrame};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -240,7 +239,7 @@ impl InlineRecords {
     }
 }
 
-/// One table's records as a frame of text columns (all contract columns; absent ones null).
+/// One table's records as typed, checked columns (all contract columns; absent ones missing).
 fn to_frame(spec: &'static TableSpec, mut table: Table) -> Result<TableFrame, ApiError> {
     if let Some((unknown, row, _)) = table.columns.iter().find(|(name, _, _)| !spec.columns.iter().any(|c| c.name == name.as_str())) {
         let known: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
@@ -258,9 +257,8 @@ fn to_frame(spec: &'static TableSpec, mut table: Table) -> Result<TableFrame, Ap
                 Some((_, _, cells)) => std::mem::take(cells),
                 None => vec![None; rows],
             };
-            Column::new(column.name.into(), cells)
+            (*column, cells)
         })
         .collect();
-    let df = DataFrame::new(rows, columns).map_err(ApiError::internal)?;
-    Ok(TableFrame::convert(spec, PathBuf::from(format!("records.{}", spec.name)), df, 0))
+    Ok(TableFrame::from_cells(spec, PathBuf::from(format!("records.{}", spec.name)), rows, columns))
 }

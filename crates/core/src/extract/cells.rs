@@ -1,6 +1,9 @@
 //! Converting one table's columns to typed vectors, recording every cell that breaks the
-//! contract. All contract columns of a table are converted in parallel, and each polars column
-//! is dropped as soon as it is converted, so a big table is never held twice.
+//! contract. A table comes from a file (polars columns: every contract column converted in
+//! parallel, each dropped as soon as it is converted, so a big table is never held twice) or
+//! from the raw records of a scoring request (text cells, converted on the calling thread with
+//! no polars frame: a request of a few dozen rows must not pay for one). Both go through the
+//! same per-cell checks.
 
 use std::path::PathBuf;
 
@@ -12,9 +15,104 @@ use super::issues::RowIssue;
 use super::schema::{ColumnKind, ColumnSpec, TableSpec};
 use crate::dates::{Day, parse_day};
 
+/// A converted text column: polars strings read from a file, or a request's cells.
+pub enum TextColumn {
+    Polars(StringChunked),
+    Cells(Vec<Option<String>>),
+}
+
+/// Rows `start..end` of a [`TextColumn`].
+pub enum TextSlice<'a> {
+    Polars(StringChunked),
+    Cells(&'a [Option<String>]),
+}
+
+/// The values of a [`TextColumn`] or [`TextSlice`] in row order (None where missing).
+pub enum TextIter<'a> {
+    Polars(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
+    Cells(std::slice::Iter<'a, Option<String>>),
+}
+
+impl<'a> Iterator for TextIter<'a> {
+    type Item = Option<&'a str>;
+
+    fn next(&mut self) -> Option<Option<&'a str>> {
+        match self {
+            TextIter::Polars(values) => values.next(),
+            TextIter::Cells(values) => values.next().map(Option::as_deref),
+        }
+    }
+}
+
+impl TextColumn {
+    pub fn len(&self) -> usize {
+        match self {
+            TextColumn::Polars(values) => values.len(),
+            TextColumn::Cells(values) => values.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> TextIter<'_> {
+        match self {
+            TextColumn::Polars(values) => TextIter::Polars(Box::new(values.iter())),
+            TextColumn::Cells(values) => TextIter::Cells(values.iter()),
+        }
+    }
+
+    /// The value of row `i`.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            TextColumn::Polars(values) => values.get(i),
+            TextColumn::Cells(values) => values[i].as_deref(),
+        }
+    }
+
+    /// Rows `start..start + len`.
+    pub fn slice(&self, start: usize, len: usize) -> TextSlice<'_> {
+        match self {
+            TextColumn::Polars(values) => TextSlice::Polars(values.slice(start as i64, len)),
+            TextColumn::Cells(values) => TextSlice::Cells(&values[start..start + len]),
+        }
+    }
+
+    fn append(&mut self, other: TextColumn) {
+        match (self, other) {
+            (TextColumn::Polars(a), TextColumn::Polars(b)) => {
+                a.append(&b).expect("same dtype");
+            }
+            (TextColumn::Cells(a), TextColumn::Cells(b)) => a.extend(b),
+            _ => unreachable!("blocks of one table come from one source"),
+        }
+    }
+}
+
+impl TextSlice<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            TextSlice::Polars(values) => values.len(),
+            TextSlice::Cells(values) => values.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> TextIter<'_> {
+        match self {
+            TextSlice::Polars(values) => TextIter::Polars(Box::new(values.iter())),
+            TextSlice::Cells(values) => TextIter::Cells(values.iter()),
+        }
+    }
+}
+
 /// A converted column.
 pub enum Converted {
-    Text(StringChunked),
+    Text(TextColumn),
     Dates(Vec<Option<Day>>),
     /// Missing and bad cells are NaN.
     Numbers(Vec<f64>),
@@ -55,6 +153,37 @@ impl TableFrame {
                 (spec, values, flags)
             })
             .collect();
+        Self::assemble(spec, path, height, first_row, converted)
+    }
+
+    /// Converts a request's records: `columns` are (contract column, one cell per row), every
+    /// column `rows` long. On the calling thread, no polars frame.
+    pub fn from_cells(spec: &'static TableSpec, path: PathBuf, rows: usize, columns: Vec<(ColumnSpec, Vec<Option<String>>)>) -> Self {
+        let converted = columns
+            .into_iter()
+            .map(|(column, cells)| {
+                let (values, flags) = match column.kind {
+                    ColumnKind::Text => {
+                        let flags = text_flags(&column, cells.iter().map(Option::as_deref));
+                        (Converted::Text(TextColumn::Cells(cells)), flags)
+                    }
+                    ColumnKind::Date => date_cells(&column, cells.iter().map(Option::as_deref)),
+                    _ => number_cells(&column, cells.iter().map(Option::as_deref)),
+                };
+                (column, values, flags)
+            })
+            .collect();
+        Self::assemble(spec, path, rows, 0, converted)
+    }
+
+    /// The table from its converted columns and their bad cells.
+    fn assemble(
+        spec: &'static TableSpec,
+        path: PathBuf,
+        height: usize,
+        first_row: usize,
+        converted: Vec<(ColumnSpec, Converted, Vec<CellFlag>)>,
+    ) -> Self {
         let mut frame = TableFrame { spec, path, columns: FxHashMap::default(), issues: Vec::new(), bad: vec![false; height] };
         // Issues in row order, then in the contract's column order.
         let mut flags: Vec<(usize, usize, &'static str, CellFlag)> = Vec::new();
@@ -84,9 +213,7 @@ impl TableFrame {
         self.issues.extend(next.issues);
         for (name, values) in next.columns {
             match (self.columns.get_mut(name), values) {
-                (Some(Converted::Text(a)), Converted::Text(b)) => {
-                    a.append(&b).expect("same dtype");
-                }
+                (Some(Converted::Text(a)), Converted::Text(b)) => a.append(b),
                 (Some(Converted::Dates(a)), Converted::Dates(b)) => a.extend(b),
                 (Some(Converted::Numbers(a)), Converted::Numbers(b)) => a.extend(b),
                 (None, values) => {
@@ -115,10 +242,10 @@ impl TableFrame {
     }
 
     /// Takes a converted text column (all missing when an optional column is absent).
-    pub fn text(&mut self, name: &str) -> StringChunked {
+    pub fn text(&mut self, name: &str) -> TextColumn {
         match self.columns.remove(name) {
             Some(Converted::Text(values)) => values,
-            None => StringChunked::full_null(name.into(), self.height()),
+            None => TextColumn::Cells(vec![None; self.height()]),
             Some(_) => panic!("{name} is not a text column"),
         }
     }
@@ -157,40 +284,58 @@ fn as_strings(column: Column) -> StringChunked {
 
 fn text_column(spec: &ColumnSpec, column: Column) -> (Converted, Vec<CellFlag>) {
     let values = as_strings(column);
+    let flags = text_flags(spec, values.iter());
+    (Converted::Text(TextColumn::Polars(values)), flags)
+}
+
+/// The required text cells that are missing.
+fn text_flags<'a>(spec: &ColumnSpec, cells: impl Iterator<Item = Option<&'a str>>) -> Vec<CellFlag> {
     let mut flags = Vec::new();
     if spec.required {
-        for (row, value) in values.iter().enumerate() {
+        for (row, value) in cells.enumerate() {
             if value.and_then(super::clean).is_none() {
                 flags.push(CellFlag { row, value: String::new(), reason: "required value is missing" });
             }
         }
     }
-    (Converted::Text(values), flags)
+    flags
 }
 
 fn date_column(spec: &ColumnSpec, column: Column) -> (Converted, Vec<CellFlag>) {
-    let mut flags = Vec::new();
     let values: Vec<Option<Day>> = match column.dtype() {
         DataType::Date => column.date().expect("Date column").physical().iter().collect(),
         DataType::Datetime(_, _) => {
             let cast = column.cast(&DataType::Date).expect("Datetime casts to Date");
             cast.date().expect("Date column").physical().iter().collect()
         }
-        _ => as_strings(column)
-            .iter()
-            .enumerate()
-            .map(|(row, cell)| match cell.and_then(super::clean) {
-                None => None,
-                Some(text) => {
-                    let day = parse_day(text);
-                    if day.is_none() {
-                        flags.push(CellFlag { row, value: text.to_string(), reason: "not a valid date (expected YYYY-MM-DD)" });
-                    }
-                    day
-                }
-            })
-            .collect(),
+        _ => return date_cells(spec, as_strings(column).iter()),
     };
+    let flags = missing_dates(spec, &values, Vec::new());
+    (Converted::Dates(values), flags)
+}
+
+/// Dates written as text, each parsed and checked.
+fn date_cells<'a>(spec: &ColumnSpec, cells: impl Iterator<Item = Option<&'a str>>) -> (Converted, Vec<CellFlag>) {
+    let mut flags = Vec::new();
+    let values: Vec<Option<Day>> = cells
+        .enumerate()
+        .map(|(row, cell)| match cell.and_then(super::clean) {
+            None => None,
+            Some(text) => {
+                let day = parse_day(text);
+                if day.is_none() {
+                    flags.push(CellFlag { row, value: text.to_string(), reason: "not a valid date (expected YYYY-MM-DD)" });
+                }
+                day
+            }
+        })
+        .collect();
+    let flags = missing_dates(spec, &values, flags);
+    (Converted::Dates(values), flags)
+}
+
+/// Adds the required dates that are missing (and were not unparseable) to `flags`, in row order.
+fn missing_dates(spec: &ColumnSpec, values: &[Option<Day>], mut flags: Vec<CellFlag>) -> Vec<CellFlag> {
     if spec.required {
         let unparsed: Vec<usize> = flags.iter().map(|f| f.row).collect();
         for (row, value) in values.iter().enumerate() {
@@ -200,43 +345,63 @@ fn date_column(spec: &ColumnSpec, column: Column) -> (Converted, Vec<CellFlag>) 
         }
         flags.sort_by_key(|f| f.row);
     }
-    (Converted::Dates(values), flags)
+    flags
 }
 
-fn number_column(spec: &ColumnSpec, column: Column) -> (Converted, Vec<CellFlag>) {
-    let mut flags = Vec::new();
-    let mut out = Vec::with_capacity(column.len());
-    let mut check = |row: usize, raw: Option<&str>, value: Option<f64>| {
+/// Checks numbers: (raw text when the cell was text, parsed value) per row.
+struct NumberChecker<'s> {
+    spec: &'s ColumnSpec,
+    out: Vec<f64>,
+    flags: Vec<CellFlag>,
+}
+
+impl NumberChecker<'_> {
+    fn check(&mut self, row: usize, raw: Option<&str>, value: Option<f64>) {
         let verdict = match (raw, value) {
             (Some(_), None) => Err("not a number"),
-            (_, None) if spec.required => Err("required value is missing"),
+            (_, None) if self.spec.required => Err("required value is missing"),
             (_, None) => Ok(f64::NAN),
-            (_, Some(v)) => check_number(spec.kind, v),
+            (_, Some(v)) => check_number(self.spec.kind, v),
         };
         match verdict {
-            Ok(v) => out.push(v),
+            Ok(v) => self.out.push(v),
             Err(reason) => {
                 let value = raw.map(str::to_string).unwrap_or_else(|| value.map(|v| v.to_string()).unwrap_or_default());
-                flags.push(CellFlag { row, value, reason });
-                out.push(f64::NAN);
-            }
-        }
-    };
-    let dtype = column.dtype().clone();
-    if dtype.is_primitive_numeric() || dtype.is_bool() {
-        let cast = column.cast(&DataType::Float64).expect("numeric casts to Float64");
-        for (row, v) in cast.f64().expect("Float64 column").iter().enumerate() {
-            check(row, None, v);
-        }
-    } else {
-        for (row, cell) in as_strings(column).iter().enumerate() {
-            match cell.and_then(super::clean) {
-                None => check(row, None, None),
-                Some(s) => check(row, Some(s), s.parse::<f64>().ok()),
+                self.flags.push(CellFlag { row, value, reason });
+                self.out.push(f64::NAN);
             }
         }
     }
-    (Converted::Numbers(out), flags)
+
+    fn done(self) -> (Converted, Vec<CellFlag>) {
+        (Converted::Numbers(self.out), self.flags)
+    }
+}
+
+fn number_column(spec: &ColumnSpec, column: Column) -> (Converted, Vec<CellFlag>) {
+    let dtype = column.dtype().clone();
+    if dtype.is_primitive_numeric() || dtype.is_bool() {
+        let mut checker = NumberChecker { spec, out: Vec::with_capacity(column.len()), flags: Vec::new() };
+        let cast = column.cast(&DataType::Float64).expect("numeric casts to Float64");
+        for (row, v) in cast.f64().expect("Float64 column").iter().enumerate() {
+            checker.check(row, None, v);
+        }
+        checker.done()
+    } else {
+        number_cells(spec, as_strings(column).iter())
+    }
+}
+
+/// Numbers written as text, each parsed and checked.
+fn number_cells<'a>(spec: &ColumnSpec, cells: impl Iterator<Item = Option<&'a str>>) -> (Converted, Vec<CellFlag>) {
+    let mut checker = NumberChecker { spec, out: Vec::new(), flags: Vec::new() };
+    for (row, cell) in cells.enumerate() {
+        match cell.and_then(super::clean) {
+            None => checker.check(row, None, None),
+            Some(s) => checker.check(row, Some(s), s.parse::<f64>().ok()),
+        }
+    }
+    checker.done()
 }
 
 fn check_number(kind: ColumnKind, value: f64) -> Result<f64, &'static str> {

@@ -14,17 +14,25 @@ pub mod schema;
 
 use std::path::{Path, PathBuf};
 
-use polars::prelude::StringChunked;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use book::select;
 pub use book::{Agents, Book, Categories, Customers, Events, GroupIndex, Installments, Policies};
-use cells::TableFrame;
+use cells::{TableFrame, TextColumn, TextSlice};
 pub use issues::{IssueLog, RowIssue};
 use schema::{AGENTS, CUSTOMERS, EVENTS, Frequency, INSTALLMENTS, POLICIES, TableSpec};
 
 use crate::io_util::IoContext;
+
+/// Tables with fewer rows are checked on the calling thread: handing a few rows to the thread
+/// pool costs more than checking them.
+const PARALLEL_ROWS: usize = 16_384;
+
+/// `rayon::join` for big tables, `(a(), b())` for small ones.
+fn join<A: Send, B: Send>(rows: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if rows < PARALLEL_ROWS { (a(), b()) } else { rayon::join(a, b) }
+}
 
 /// What to do with rows that break the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,7 +177,7 @@ pub fn clean(text: &str) -> Option<&str> {
 }
 
 /// The trimmed keys of the rows that are not bad, in row order.
-fn kept_ids(ids: &StringChunked, bad: &[bool]) -> Vec<String> {
+fn kept_ids(ids: &TextColumn, bad: &[bool]) -> Vec<String> {
     ids.iter().zip(bad).filter(|(_, bad)| !**bad).map(|(id, _)| id.and_then(clean).unwrap_or_default().to_string()).collect()
 }
 
@@ -195,7 +203,7 @@ impl<'a> Keys<'a> {
 }
 
 /// Flags later rows that repeat an earlier row's key.
-fn flag_duplicates(frame: &mut TableFrame, ids: &StringChunked, column: &str) {
+fn flag_duplicates(frame: &mut TableFrame, ids: &TextColumn, column: &str) {
     let mut first: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(ids.len(), Default::default());
     let mut dups = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -212,7 +220,7 @@ fn flag_duplicates(frame: &mut TableFrame, ids: &StringChunked, column: &str) {
 }
 
 /// The rows to keep, and the keys of rejected rows, once every rule has been checked.
-fn settle_keys(frame: &TableFrame, ids: &StringChunked) -> (Vec<u32>, FxHashMap<String, usize>) {
+fn settle_keys(frame: &TableFrame, ids: &TextColumn) -> (Vec<u32>, FxHashMap<String, usize>) {
     let mut keep = Vec::with_capacity(frame.height());
     let mut rejected = FxHashMap::default();
     for (i, id) in ids.iter().enumerate() {
@@ -232,15 +240,16 @@ type Resolved = (Vec<Option<u32>>, Vec<(usize, Option<String>)>);
 
 /// Resolves a foreign key per row. Unknown keys are flagged; keys of rejected rows are flagged
 /// only when skipping (in strict mode the run fails on the rejected row itself).
-fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target: &Keys, strict: bool) -> Vec<Option<u32>> {
-    // Each thread resolves a contiguous slice; results are concatenated in row order.
-    let parts = rayon::current_num_threads().max(1);
+fn resolve(frame: &mut TableFrame, values: &TextColumn, column: &str, target: &Keys, strict: bool) -> Vec<Option<u32>> {
+    // Each thread resolves a contiguous slice; results are concatenated in row order. A small
+    // table (a scoring request's records) is one slice.
     let n = values.len();
+    let parts = if n < PARALLEL_ROWS { 1 } else { rayon::current_num_threads().max(1) };
     let resolved: Vec<Resolved> = (0..parts)
         .into_par_iter()
         .map(|part| {
             let (start, end) = (part * n / parts, (part + 1) * n / parts);
-            resolve_slice(&values.slice(start as i64, end - start), start, target, strict)
+            resolve_slice(&values.slice(start, end - start), start, target, strict)
         })
         .collect();
     let mut out = Vec::with_capacity(n);
@@ -264,7 +273,7 @@ fn resolve(frame: &mut TableFrame, values: &StringChunked, column: &str, target:
 }
 
 /// Resolves one slice starting at row `first`; misses are (row, the key when it is reported).
-fn resolve_slice(values: &StringChunked, first: usize, target: &Keys, strict: bool) -> Resolved {
+fn resolve_slice(values: &TextSlice<'_>, first: usize, target: &Keys, strict: bool) -> Resolved {
     let mut out = Vec::with_capacity(values.len());
     let mut misses = Vec::new();
     // Extracts are usually sorted by key: remember the last hit and skip most hash lookups.
@@ -302,7 +311,8 @@ fn build_customers(mut frame: TableFrame, log: &mut IssueLog) -> (Customers, FxH
     let region = frame.text("region");
     let occupation = frame.text("occupation_class");
     // Category columns are encoded while the keys are checked.
-    let (encoded, (keep, rejected)) = rayon::join(
+    let (encoded, (keep, rejected)) = join(
+        frame.height(),
         || [&gender, &region, &occupation].map(|c| Categories::from_values(c.iter().map(|v| v.and_then(clean)))),
         || {
             flag_duplicates(&mut frame, &ids, "customer_id");
@@ -357,7 +367,8 @@ fn build_policies(
 
     // Category columns are encoded while the rows and keys are checked.
     let categories = [&product_code, &product_type, &channel, &agent_ids, &method, &region, &status];
-    let (encoded, (frequency, customer, agent, keep, rejected)) = rayon::join(
+    let (encoded, (frequency, customer, agent, keep, rejected)) = join(
+        frame.height(),
         || categories.map(|c| Categories::from_values(c.iter().map(|v| v.and_then(clean)))),
         || {
             let mut frequency = Vec::with_capacity(frame.height());
@@ -414,7 +425,8 @@ fn build_installments(mut frame: TableFrame, policies: &Keys, n_policies: usize,
     let amount_paid = frame.numbers("amount_paid");
     let method = frame.text("payment_method");
     let failed = frame.numbers("failed_debits");
-    let (method, policy) = rayon::join(
+    let (method, policy) = join(
+        frame.height(),
         || Categories::from_values(method.iter().map(|v| v.and_then(clean))),
         || resolve(&mut frame, &policy_ids, "policy_id", policies, strict),
     );

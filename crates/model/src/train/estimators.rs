@@ -214,7 +214,8 @@ impl Estimator {
             }
             Estimator::Gbdt(booster) => {
                 let x = Matrix::new(&design.values, design.rows, design.cols());
-                booster.predict(&x, true).into_iter().map(sigmoid).collect()
+                // In parallel only for big designs: a request of a few rows must not wait for the pool.
+                booster.predict(&x, design.rows >= 4096).into_iter().map(sigmoid).collect()
             }
         }
     }
