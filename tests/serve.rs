@@ -612,35 +612,6 @@ async fn mangled_requests_get_a_4xx_never_a_500() {
     assert!(statuses.contains_key(&400) && statuses.contains_key(&422), "{statuses:?}");
 }
 
-#[test]
-fn tree_shap_matches_forusts_reference_implementation() {
-    // Our TreeSHAP (fast, no allocation per node) against forust's own Shapley contributions
-    // on the fixture's boosted model, rows with missing values included.
-    let fixture = fixture();
-    let data = Dataset::read(&fixture.training, &DatasetOptions::default()).unwrap();
-    let model = Registry::new(&fixture.models).load("v0001").unwrap().model;
-    let lapse_model::train::estimators::Estimator::Gbdt(booster) = &model.estimator else { panic!("v0001 is the gbdt") };
-    let rows: Vec<usize> = (0..300).collect();
-    let design = model.design(&data.features, &rows).unwrap();
-    assert!(design.values.iter().any(|v| v.is_nan()), "the sample has missing values");
-    let matrix = forust_ml::data::Matrix::new(&design.values, design.rows, design.cols());
-    let reference = booster.predict_contributions(&matrix, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
-    let width = design.cols();
-    let tabulated = model.contributions(&design).unwrap();
-    let recursive = lapse_model::train::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
-    for (name, ours) in [("tabulated", &tabulated), ("recursive", &recursive)] {
-        let mut worst = 0.0f64;
-        for r in 0..design.rows {
-            for j in 0..width {
-                worst = worst.max((ours[r * width + j] - reference[r * (width + 1) + j]).abs());
-            }
-        }
-        // forust keeps path weights in f32; ours are f64.
-        assert!(worst < 1e-4, "{name}: largest difference {worst}");
-    }
-    assert!(tabulated.iter().filter(|v| v.abs() > 1e-3).count() > 1000, "the contributions are not trivially zero");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_snapshot_reports_its_drift_against_the_training_reference() {
     let app = app();

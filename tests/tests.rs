@@ -1,14 +1,11 @@
-//! One integration-test binary (faster to link than one per file); a module per area.
+//! The one integration-test binary: the `lapse` binary and the scoring API end to end (a real
+//! process, a real socket) and the API's contract. Tests of one crate's parts live beside
+//! them, in that crate.
 
 mod common;
 
 mod cli;
-mod contract;
 mod drift;
-mod features;
-mod generator;
 mod nightly;
-mod reports;
 mod serve;
 mod serve_e2e;
-mod train;

@@ -15,3 +15,5 @@ pub mod generate;
 pub mod io_util;
 pub mod json;
 pub mod table;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

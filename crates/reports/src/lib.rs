@@ -15,3 +15,6 @@ pub mod realised;
 
 pub use export::{ExportError, Exporter, write_html, write_json};
 pub use pages::Context;
+
+#[cfg(test)]
+mod tests;

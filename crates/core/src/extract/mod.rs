@@ -518,3 +518,6 @@ fn build_events(mut frame: TableFrame, policies: &Keys, n_policies: usize, stric
     log.extend(frame.issues);
     events
 }
+
+#[cfg(test)]
+mod tests;

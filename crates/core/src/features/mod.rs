@@ -94,3 +94,6 @@ impl BuildPlan {
         snapshot_frame(&Snapshot::build(book, &codes, self.spec(as_of)))
     }
 }
+
+#[cfg(test)]
+mod tests;

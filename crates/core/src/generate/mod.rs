@@ -210,3 +210,6 @@ pub enum GenerateError {
     #[error("building the tables: {0}")]
     Frame(#[from] PolarsError),
 }
+
+#[cfg(test)]
+mod tests;

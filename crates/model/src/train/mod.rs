@@ -425,3 +425,6 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let held_out_scores = calibrated_by_family.swap_remove(best);
     Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores })
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,9 +3,9 @@
 
 use std::fs;
 
-use lapse_core::extract::{ExtractError, IssueLog, OnError, RowIssue, load_book};
+use crate::extract::{ExtractError, IssueLog, OnError, RowIssue, load_book};
 
-use crate::common::CsvBook;
+use crate::testkit::CsvBook;
 
 /// A valid book: two annual policies with some renewals and an event.
 fn valid_book() -> CsvBook {

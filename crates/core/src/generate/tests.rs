@@ -3,9 +3,9 @@
 
 use std::fs;
 
-use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{OnError, load_book};
-use lapse_core::generate::{GenerateConfig, generate};
+use crate::extract::read::FileFormat;
+use crate::extract::{OnError, load_book};
+use crate::generate::{GenerateConfig, generate};
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_book() {
@@ -58,7 +58,7 @@ fn lapse_peaks_in_the_second_policy_year_and_follows_its_drivers() {
             continue;
         }
         let lapsed = r.paid_date.is_none_or(|d| d > r.due_date + 60);
-        let year = (lapse_core::dates::whole_years_between(p.issue_date, r.due_date) + 1).min(7) as usize;
+        let year = (crate::dates::whole_years_between(p.issue_date, r.due_date) + 1).min(7) as usize;
         by_year[year].0 += 1;
         by_year[year].1 += u32::from(lapsed);
         let slot = match p.payment_method {
@@ -78,7 +78,7 @@ fn lapse_peaks_in_the_second_policy_year_and_follows_its_drivers() {
 
 #[test]
 fn committed_sample_matches_the_generator() {
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data-samples/book");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../training-data-samples/book");
     let dir = tempfile::tempdir().unwrap();
     generate(&GenerateConfig::new(3000, 42)).write(dir.path(), FileFormat::Csv).unwrap();
     for table in ["policies", "customers", "installments", "events", "agents"] {

@@ -1,14 +1,14 @@
 //! The feature builder: snapshot membership, labels at the grace boundary, no look-ahead, and
 //! CSV and Parquet giving the same features.
 
-use lapse_core::dates::Day;
-use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{OnError, load_book};
-use lapse_core::features::BuildPlan;
-use lapse_core::generate::{GenerateConfig, GeneratedBook, generate};
+use crate::dates::Day;
+use crate::extract::read::FileFormat;
+use crate::extract::{OnError, load_book};
+use crate::features::BuildPlan;
+use crate::generate::{GenerateConfig, GeneratedBook, generate};
 use polars::prelude::*;
 
-use crate::common::{CsvBook, column_strings, day};
+use crate::testkit::{CsvBook, column_strings, day};
 
 fn plan(as_of: Day, extract_date: Day) -> BuildPlan {
     BuildPlan { as_of: vec![as_of], horizon_days: 30, grace_days: 60, extract_date }
@@ -249,12 +249,12 @@ fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
     let book = generate(&GenerateConfig::new(300, 3));
     let dir = write_book(&book, FileFormat::Csv);
     let loaded = load_book(dir.path(), OnError::Strict).unwrap();
-    let dates = lapse_core::dates::date_series(day("2025-01-31"), day("2025-06-30"), lapse_core::dates::Step::Months(1));
+    let dates = crate::dates::date_series(day("2025-01-31"), day("2025-06-30"), crate::dates::Step::Months(1));
     assert_eq!(dates.len(), 6);
     let out = dir.path().join("train.parquet");
     let plan = BuildPlan { as_of: dates.clone(), horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
     let summary = plan.write(&loaded.book, &out).unwrap();
-    let frame = crate::common::read_parquet(&out);
+    let frame = crate::testkit::read_parquet(&out);
     assert_eq!(summary.rows, frame.height());
     let as_of = column_strings(&frame, "as_of");
     let mut sorted = as_of.clone();
@@ -264,7 +264,7 @@ fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
     assert_eq!(sorted, ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30"]);
     // Each block equals the single snapshot built alone.
     let single = plan.frame(&loaded.book, dates[2]).unwrap();
-    let third = lapse_core::dates::format_day(dates[2]);
+    let third = crate::dates::format_day(dates[2]);
     let mask = BooleanChunked::from_iter(as_of.iter().map(|d| *d == third).map(Some));
     let block = frame.filter(&mask).unwrap();
     assert_eq!(first_difference(&block, &single), None);

@@ -1,9 +1,9 @@
 //! Analysts' reports on hand-made extracts: persistency KPIs and realised performance, case by case.
 
+use crate::persistency::{persists, report};
 use lapse_core::extract::{OnError, load_book};
-use lapse_reports::persistency::{persists, report};
 
-use crate::common::{CsvBook, day};
+use lapse_core::testkit::{CsvBook, day};
 
 #[test]
 fn thirteenth_month_persistency_follows_its_definition() {
@@ -71,7 +71,7 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
     .concat();
     // A crash mid-write leaves a torn last line; it is skipped, not an error.
     fs::write(log.join("scores-2024-12-21.jsonl"), text + "{\"time\":\"2024-12-21T10:0").unwrap();
-    let report = lapse_reports::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
+    let report = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
     assert_eq!((report.log_lines, report.torn_lines, report.unknown_renewals), (6, 1, 1));
     let all = report.months.iter().find(|m| m.month == "2024-12" && m.dimension == "all").unwrap();
     assert_eq!((all.scored, all.labelled), (4, 3), "OPEN's grace is not over");
@@ -81,6 +81,6 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
     assert!(all.expected_auc.is_some());
     // A broken line in the middle is an error naming the file and line.
     fs::write(log.join("scores-2024-12-22.jsonl"), "not json\n").unwrap();
-    let error = lapse_reports::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap_err().to_string();
+    let error = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap_err().to_string();
     assert!(error.contains("scores-2024-12-22.jsonl") && error.contains("line 1"), "{error}");
 }
