@@ -21,7 +21,7 @@ const SECOND: &str = "2026-07-31";
 fn book() -> &'static Path {
     static BOOK: OnceLock<PathBuf> = OnceLock::new();
     BOOK.get_or_init(|| {
-        crate::common::built_once("nightly-book", |dir| generate(&GenerateConfig::new(1500, 7)).write(dir, FileFormat::Parquet).unwrap())
+        crate::common::built_once_here("nightly-book", |dir| generate(&GenerateConfig::new(1500, 7)).write(dir, FileFormat::Parquet).unwrap())
     })
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use lapse_model::registry::Registry;
 
-use crate::serve::{ADMIN_TOKEN, SCORE_TOKEN, fixture, models_copy};
+use crate::common::{ADMIN_TOKEN, SCORE_TOKEN, fixture, models_copy};
 
 struct Server {
     child: Child,

@@ -1,11 +1,11 @@
-//! The one integration-test binary: the `lapse` binary and the scoring API end to end (a real
-//! process, a real socket) and the API's contract. Tests of one crate's parts live beside
-//! them, in that crate.
+//! The one integration-test binary of the root package: the `lapse` binary end to end (real
+//! processes, a real server on a real socket) and the layering of the workspace. Tests of one
+//! crate's parts live beside them, in that crate (the API in process: `crates/api/tests`).
 
 mod common;
 
 mod cli;
 mod drift;
+mod layers;
 mod nightly;
-mod serve;
 mod serve_e2e;

@@ -100,3 +100,46 @@ pub fn column_strings(df: &DataFrame, name: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A directory built once per test binary and shared by its test processes (nextest runs each
+/// test in its own process): kept under `root` (the target's temp dir, `CARGO_TARGET_TMPDIR`), keyed by the test binary's size
+/// and mtime (a rebuilt binary builds afresh; a stale one is never reused). It is built aside
+/// and renamed into place, so a concurrent process either wins the rename or finds the finished
+/// one; copies made for older test binaries are removed. Tests must not change it.
+pub fn built_once(root: &Path, prefix: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    let exe = fs::metadata(std::env::current_exe().unwrap()).unwrap();
+    let stamp = exe.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("{prefix}-{stamp:x}-{:x}", exe.len());
+    let dir = root.join(&name);
+    if !dir.join(".done").exists() {
+        let building = root.join(format!("{name}.building-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&building);
+        fs::create_dir_all(&building).unwrap();
+        build(&building);
+        fs::write(building.join(".done"), b"").unwrap();
+        if fs::rename(&building, &dir).is_err() {
+            let _ = fs::remove_dir_all(&building);
+        }
+        for entry in fs::read_dir(root).unwrap().flatten() {
+            let other = entry.file_name().to_string_lossy().into_owned();
+            if other.starts_with(&format!("{prefix}-")) && !other.starts_with(&name) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    dir
+}
+
+/// Copies a directory tree (a registry a test may change).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

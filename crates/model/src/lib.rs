@@ -15,4 +15,6 @@ pub mod promotion;
 pub mod registry;
 pub mod score_log;
 pub mod scoring;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod train;

@@ -1,5 +1,6 @@
 //! The scoring API in process: the router with its real layers, a real registry and a real
 //! snapshot built from a generated book (no mocks), called with `tower::ServiceExt::oneshot`.
+//! (The real binary on a real socket is tested from the root package: `tests/serve_e2e.rs`.)
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,78 +16,27 @@ use tower::ServiceExt;
 
 use lapse_api::auth::Tokens;
 use lapse_api::{AppState, Economics, Limits, ServeConfig, build_state, router};
-use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{OnError, load_book};
-use lapse_core::features::BuildPlan;
-use lapse_core::generate::{GenerateConfig, generate};
 use lapse_model::registry::Registry;
-use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, train};
+use lapse_model::train::{Dataset, DatasetOptions};
 
-use crate::common::{column_strings, day, read_parquet};
+use lapse_core::testkit::{built_once, column_strings, copy_dir, read_parquet};
+use lapse_model::testkit::{AS_OF, ServeFixture};
 
-pub const SCORE_TOKEN: &str = "score-token-for-tests";
-pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
-pub const AS_OF: &str = "2026-09-01";
+const SCORE_TOKEN: &str = "score-token-for-tests";
+const ADMIN_TOKEN: &str = "admin-token-for-tests";
 
-/// A generated book, its scoring snapshot and a registry with a champion gbdt (v0001) and a
-/// logistic model (v0002, not promoted).
-pub struct Fixture {
-    pub book: PathBuf,
-    pub snapshot: PathBuf,
-    pub training: PathBuf,
-    pub models: PathBuf,
-}
-
-/// The fixture, built once per test binary (`common::built_once`). Tests never change it (they
-/// copy the registry first).
-pub fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let at = |dir: &Path| Fixture {
-            book: dir.join("book"),
-            snapshot: dir.join("snapshot.parquet"),
-            training: dir.join("train.parquet"),
-            models: dir.join("models"),
-        };
-        at(&crate::common::built_once("serve-fixture", |dir| build_fixture(&at(dir))))
-    })
-}
-
-fn build_fixture(at: &Fixture) {
-    generate(&GenerateConfig::new(3000, 11)).write(&at.book, FileFormat::Csv).unwrap();
-    let loaded = load_book(&at.book, OnError::Strict).unwrap();
-    let extract_date = day("2026-09-30");
-    let dates = lapse_core::dates::date_series(day("2025-03-31"), day("2026-02-28"), lapse_core::dates::Step::Months(1));
-    BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.training).unwrap();
-    BuildPlan { as_of: vec![day(AS_OF)], horizon_days: 30, grace_days: 60, extract_date }.write(&loaded.book, &at.snapshot).unwrap();
-    let data = Dataset::read(&at.training, &DatasetOptions::default()).unwrap();
-    let registry = Registry::new(&at.models);
-    let params = Params { gbdt_rounds: 40, ..Params::default() };
-    for family in [Family::Gbdt, Family::Logistic] {
-        let outcome = train(&data, &TrainConfig { families: vec![family], params: params.clone(), ..TrainConfig::default() }).unwrap();
-        registry.register_with_reference(&outcome.model, &outcome.report, Some(&outcome.reference), &at.training, "2026-11-22T00:00:00Z").unwrap();
-    }
-    registry.promote("v0001").unwrap();
+/// The fixture, built once per test binary. Tests never change it (they copy the registry
+/// first).
+fn fixture() -> &'static ServeFixture {
+    static FIXTURE: OnceLock<ServeFixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| ServeFixture::at(&built_once(Path::new(env!("CARGO_TARGET_TMPDIR")), "api-fixture", |dir| ServeFixture::at(dir).build())))
 }
 
 /// A copy of the fixture's registry that a test may change.
-pub fn models_copy(into: &Path) -> PathBuf {
+fn models_copy(into: &Path) -> PathBuf {
     let target = into.join("models");
     copy_dir(&fixture().models, &target);
     target
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
@@ -458,7 +408,7 @@ async fn operations_routes_report_health_model_metrics_and_the_api() {
     assert_eq!(status, StatusCode::OK);
     assert!(doc["paths"]["/v1/score"]["post"].is_object());
     assert!(doc["paths"]["/v1/queue"]["get"]["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "capacity"));
-    let committed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json")).unwrap();
+    let committed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")).unwrap();
     assert!(committed == lapse_api::openapi_document(), "docs/openapi.json is stale: run `lapse openapi > docs/openapi.json`");
 }
 
