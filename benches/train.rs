@@ -122,7 +122,7 @@ fn main() {
     let params = lapse_model::train::Params::default();
     for family in [Family::Gbdt, Family::Forest] {
         let started = Instant::now();
-        let schema = lapse_model::train::encode::FeatureSchema::fit(&data, &rows, params.min_level_count);
+        let schema = lapse_model::encode::FeatureSchema::fit(&data, &rows, params.min_level_count);
         let design = schema.design(&data, &rows, family.style());
         let prepared = started.elapsed().as_secs_f64();
         let estimator = lapse_model::train::Estimator::fit(family, &params, &design, &data.labels).unwrap();

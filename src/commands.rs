@@ -13,7 +13,7 @@ use lapse_core::extract::{OnError, load_book};
 use lapse_core::features::BuildPlan;
 use lapse_core::generate::{GenerateConfig, generate};
 use lapse_core::table::read_features;
-use lapse_model::drift::{Reference, model_scores};
+use lapse_model::drift::Reference;
 use lapse_model::registry::Registry;
 use lapse_model::train::{Dataset, DatasetOptions, Params, TrainConfig, train};
 use lapse_reports::pages::{drift_page, persistency_page, realised_page};
@@ -426,7 +426,7 @@ pub fn run_drift(args: DriftArgs) -> Result<(), Failure> {
                 .with_context(|| format!("{version} was registered without a drift reference (retrain it with this version of lapse)"))?;
             // The score's drift: the model scores the current table.
             let model = registry.load(&version)?.model;
-            let scores = model_scores(&model, &current);
+            let scores = model.scores_of(&current);
             reference.compare_scored(|name| current.iter().position(|c| c.name == name).map(|i| current.swap_remove(i)), scores, thresholds)
         }
         _ => fail!("give either --reference TABLE or --model VERSION"),

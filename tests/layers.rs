@@ -63,3 +63,114 @@ fn framework_crates_stay_in_their_layer() {
         assert!(!binary.contains(web), "the binary depends on {web}: HTTP lives in lapse-api");
     }
 }
+
+/// The modules of a crate (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) and the modules each
+/// one's code refers to (`crate::...` and `super::...` paths, tests left out).
+fn module_references(src: &Path) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
+    fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(src, &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap().with_extension("");
+        let mut module: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        if matches!(module.last().map(String::as_str), Some("tests" | "testkit")) {
+            continue;
+        }
+        let is_mod_file = matches!(module.last().map(String::as_str), Some("mod" | "lib"));
+        if is_mod_file {
+            module.pop();
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let mut targets = Vec::new();
+        for (start, _) in code.match_indices("crate::").chain(code.match_indices("super::")) {
+            if start > 0 && code.as_bytes()[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            let rest = &code[start..];
+            let path: Vec<&str> = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).next().unwrap().split("::").collect();
+            let mut target: Vec<String> = if path[0] == "crate" {
+                Vec::new()
+            } else {
+                // `super` from `a/b.rs` is `a`; from `a/b/mod.rs` (module `a::b`) it is `a` too.
+                module[..module.len().saturating_sub(1)].to_vec()
+            };
+            target.extend(path[1..].iter().filter(|s| !s.is_empty() && s.chars().next().unwrap().is_ascii_lowercase()).map(|s| s.to_string()));
+            // The longest prefix that is a module file.
+            while !target.is_empty() {
+                let base = src.join(target.join("/"));
+                if base.with_extension("rs").is_file() || base.join("mod.rs").is_file() {
+                    break;
+                }
+                target.pop();
+            }
+            if !target.is_empty() {
+                targets.push(target);
+            }
+        }
+        out.push((module, targets));
+    }
+    out
+}
+
+/// Strongly connected groups of more than one module in a graph of module names.
+fn cycles(edges: &BTreeSet<(String, String)>) -> Vec<BTreeSet<String>> {
+    let nodes: BTreeSet<&String> = edges.iter().flat_map(|(a, b)| [a, b]).collect();
+    let reaches = |from: &String| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.clone()];
+        while let Some(n) = todo.pop() {
+            for (a, b) in edges {
+                if *a == n && seen.insert(b.clone()) {
+                    todo.push(b.clone());
+                }
+            }
+        }
+        seen
+    };
+    let mut groups: Vec<BTreeSet<String>> = Vec::new();
+    for node in nodes {
+        let group: BTreeSet<String> =
+            reaches(node).into_iter().filter(|other| other != node && reaches(other).contains(node)).chain([node.clone()]).collect();
+        if group.len() > 1 && !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// No two modules of a crate need each other, at either level: top-level modules (`train`,
+/// `artifact`, ...) and every module with its own file (`features::catalog`, ...). A parent
+/// and its children are one unit and may refer to each other.
+#[test]
+fn no_module_imports_form_a_cycle() {
+    for src in ["crates/core/src", "crates/model/src", "crates/reports/src", "crates/nightly/src", "crates/api/src", "src"] {
+        let references = module_references(&Path::new(env!("CARGO_MANIFEST_DIR")).join(src));
+        for top_level in [true, false] {
+            let name = |m: &[String]| if top_level { m.first().cloned().unwrap_or_default() } else { m.join("::") };
+            let mut edges = BTreeSet::new();
+            for (module, targets) in &references {
+                for target in targets {
+                    let (a, b) = (name(module), name(target));
+                    let related = a.is_empty() || b.is_empty() || a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"));
+                    if !related {
+                        edges.insert((a, b));
+                    }
+                }
+            }
+            let found = cycles(&edges);
+            assert!(found.is_empty(), "{src}: modules that import each other: {found:?}");
+        }
+    }
+}

@@ -14,12 +14,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Serialize;
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use super::auth::{Role, Tokens};
+use super::dto::*;
 use super::error::{ApiError, ErrorBody};
 use super::inline::InlineRecords;
 use super::schema;
@@ -27,9 +28,7 @@ use super::score_log::{LogBatch, LoggedRows, ScoreLog, now_ms};
 use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::{Limits, ServeConfig};
-use lapse_core::dates::{Day, day_bytes};
 use lapse_model::scoring::ScoredRows;
-use lapse_model::scoring::reasons::ReasonValue;
 use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
 
 /// Everything the handlers share.
@@ -47,255 +46,6 @@ pub struct AppState {
 }
 
 type Shared = Arc<AppState>;
-
-// ---------------------------------------------------------------------------------------
-// Types
-
-/// A renewal to score from the loaded snapshot.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenewalKey {
-    pub policy_id: String,
-    /// The installment; omitted: every renewal of the policy at risk in the snapshot.
-    pub installment_no: Option<u32>,
-}
-
-/// What to do with a key the snapshot does not hold.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OnUnknown {
-    /// Fail the request with 404 `unknown_policy` naming the key.
-    #[default]
-    Error,
-    /// Score the others and list the unknown keys under `not_found`.
-    Skip,
-}
-
-/// `POST /v1/score`: renewals by key, raw records, or both.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScoreRequest {
-    #[serde(default)]
-    pub renewals: Vec<RenewalKey>,
-    /// Raw records whose renewals at risk are scored with features built on the fly.
-    pub records: Option<InlineRecords>,
-    #[serde(default)]
-    pub on_unknown: OnUnknown,
-}
-
-/// A date as `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy)]
-pub struct Date(pub Day);
-
-impl Serialize for Date {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = day_bytes(self.0);
-        s.serialize_str(std::str::from_utf8(&bytes).unwrap_or(""))
-    }
-}
-
-/// A reason's feature value.
-#[derive(Debug)]
-pub struct ReasonValueOut<'a>(pub ReasonValue<'a>);
-
-impl Serialize for ReasonValueOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            ReasonValue::Number(x) => s.serialize_f64(x),
-            ReasonValue::Category(c) => s.serialize_str(c),
-            ReasonValue::Missing => s.serialize_none(),
-        }
-    }
-}
-
-/// The documented shape of a reason's value: a number or a category (or null).
-#[derive(ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum ReasonValueSchema {
-    Number(f64),
-    Category(String),
-}
-
-/// A feature pushing the risk up.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Reason<'a> {
-    pub feature: &'a str,
-    /// The feature's value (a number, a category, or null when missing).
-    #[schema(value_type = Option<ReasonValueSchema>)]
-    pub value: ReasonValueOut<'a>,
-    /// Its contribution to the log-odds of lapse (exact: coefficient x centred value, or TreeSHAP).
-    pub contribution: f32,
-    /// The reason in words, for an agent to say.
-    pub text: &'a str,
-}
-
-/// Risk band x value band.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Segment {
-    /// `low`, `medium`, `high`.
-    pub risk_band: &'static str,
-    pub value_band: &'static str,
-    /// e.g. `high_risk_high_value`.
-    pub name: &'static str,
-}
-
-/// One scored renewal.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScoredRenewal<'a> {
-    /// Position in this response's ranking (1 = contact first), by expected gain.
-    pub rank: u32,
-    pub policy_id: &'a str,
-    pub installment_no: u32,
-    #[schema(value_type = String, format = Date)]
-    pub due_date: Date,
-    /// The snapshot date the features are as of.
-    #[schema(value_type = String, format = Date)]
-    pub as_of: Date,
-    /// Days past due at `as_of` (0 when not yet due).
-    pub days_overdue: i32,
-    /// Days until due at `as_of` (0 when already due).
-    pub days_until_due: i32,
-    /// Calibrated probability that this renewal lapses.
-    pub probability: f64,
-    /// Annualized premium x remaining payment years (capped).
-    pub value_at_risk: f64,
-    /// probability x value_at_risk.
-    pub expected_loss: f64,
-    /// The action with the largest expected gain (`sms`, `call`, `visit`), or `none`.
-    pub action: &'a str,
-    /// probability x save rate x value - cost, for the recommended action (0 for `none`).
-    pub expected_gain: f64,
-    pub segment: Segment,
-    /// Up to 3 features pushing this renewal's risk up, largest first.
-    pub reasons: Vec<Reason<'a>>,
-    pub channel: Option<&'a str>,
-    pub region: Option<&'a str>,
-    pub agent_id: Option<&'a str>,
-    pub product_code: Option<&'a str>,
-    /// `snapshot` (looked up) or `inline` (built from the request's records).
-    pub source: &'static str,
-    pub model_version: &'a str,
-}
-
-/// A key that was not scored, and why.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotScored {
-    pub policy_id: String,
-    pub installment_no: Option<u32>,
-    pub reason: String,
-}
-
-/// `POST /v1/score` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScoreResponse<'a> {
-    pub model_version: &'a str,
-    /// In request order: keys first, then inline renewals.
-    pub results: Vec<ScoredRenewal<'a>>,
-    pub not_found: Vec<NotScored>,
-}
-
-/// `GET /v1/queue` parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct QueueParams {
-    /// How many contacts the team can make: the list holds at most this many renewals.
-    pub capacity: Option<usize>,
-    /// Only renewals due at most this many days after the snapshot date (overdue ones count
-    /// as due).
-    pub due_within_days: Option<i32>,
-    /// true: only renewals already past due; false: only those not yet due.
-    pub overdue: Option<bool>,
-    pub channel: Option<String>,
-    pub region: Option<String>,
-    pub agent_id: Option<String>,
-    /// Product code or product type.
-    pub product: Option<String>,
-    /// Only renewals with at least this value at risk.
-    pub min_value: Option<f64>,
-    /// Include renewals where no action pays (action `none`); default false.
-    pub include_no_action: Option<bool>,
-    /// Page size (default 100, at most the configured page limit).
-    pub limit: Option<usize>,
-    /// Rank to start the page after (0 = from the top).
-    pub offset: Option<usize>,
-}
-
-/// `GET /v1/queue` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueueResponse<'a> {
-    pub model_version: &'a str,
-    #[schema(value_type = String, format = Date)]
-    pub as_of: Date,
-    /// Renewals matching the filters (before the capacity cut).
-    pub matching: usize,
-    /// Renewals in the work list: min(capacity, matching).
-    pub listed: usize,
-    pub offset: usize,
-    /// The offset of the next page, if there is one.
-    pub next_offset: Option<usize>,
-    pub items: Vec<ScoredRenewal<'a>>,
-}
-
-/// `GET /v1/models/current` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelInfo {
-    pub version: String,
-    pub family: String,
-    pub created_at: String,
-    pub training_window: Option<(String, String)>,
-    pub validation_window: Option<(String, String)>,
-    pub validation: String,
-    /// Held-out metrics recorded at training.
-    pub roc_auc: Option<f64>,
-    pub log_loss: Option<f64>,
-    pub ece: Option<f64>,
-    pub features: usize,
-    pub snapshot: SnapshotInfo,
-    #[schema(value_type = schema::Economics)]
-    pub economics: Economics,
-}
-
-/// The snapshot being served.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SnapshotInfo {
-    pub path: String,
-    #[schema(value_type = String, format = Date)]
-    pub as_of: Date,
-    pub renewals: usize,
-    pub horizon_days: i32,
-    pub grace_days: i32,
-    pub loaded_at: String,
-    pub load_seconds: f64,
-}
-
-/// `GET /v1/drift` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DriftResponse<'a> {
-    pub model_version: &'a str,
-    /// The served snapshot's date.
-    #[schema(value_type = String, format = Date)]
-    pub as_of: Date,
-    #[schema(value_type = schema::DriftReport)]
-    pub drift: &'a lapse_model::drift::DriftReport,
-}
-
-/// `POST /v1/admin/reload` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReloadResponse {
-    pub previous_version: String,
-    pub version: String,
-    pub renewals: usize,
-    pub load_seconds: f64,
-}
-
-/// `GET /healthz` and `GET /readyz` response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    pub status: &'static str,
-    pub model_version: String,
-}
 
 // ---------------------------------------------------------------------------------------
 // Rendering

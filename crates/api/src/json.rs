@@ -8,7 +8,7 @@
 //! documented shape (they generate the OpenAPI document) and a test checks both writers give
 //! the same JSON.
 
-use super::api::{QueueResponse, Reason, ScoreResponse, ScoredRenewal};
+use super::dto::{QueueResponse, Reason, ScoreResponse, ScoredRenewal};
 use lapse_core::json::{date, integer, key, number, optional, string};
 use lapse_model::scoring::reasons::ReasonValue;
 

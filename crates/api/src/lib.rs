@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod inline;
 pub mod json;

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::calibrate::Calibrator;
-use crate::train::dataset::{Dataset, FeatureColumn};
-use crate::train::encode::{Design, FeatureSchema};
-use crate::train::estimators::{Estimator, Family};
-use crate::train::shap::TreeExplainer;
+use crate::calibrate::Calibrator;
+use crate::dataset::{Dataset, FeatureColumn};
+use crate::encode::{Design, FeatureSchema};
+use crate::estimators::{Estimator, Family};
+use crate::shap::TreeExplainer;
 
 /// Bumped when the artifact layout changes; older readers refuse newer artifacts.
 pub const FORMAT_VERSION: u32 = 1;
@@ -48,6 +48,23 @@ impl LapseModel {
         Ok(self.schema.design_of(features, rows, self.family.style()))
     }
 
+    /// Calibrated P(lapse) for every row of a table's feature columns (for the score's drift);
+    /// None, with a warning, when the model cannot score them or there are no rows.
+    pub fn scores_of(&self, features: &[FeatureColumn]) -> Option<Vec<f64>> {
+        let rows = features.first().map_or(0, |c| c.values.len());
+        if rows == 0 {
+            return None;
+        }
+        let all: Vec<usize> = (0..rows).collect();
+        match self.design(features, &all) {
+            Ok(design) => Some(self.predict_design(&design)),
+            Err(e) => {
+                tracing::warn!(reason = %e, "the model cannot score the current table: no score drift");
+                None
+            }
+        }
+    }
+
     /// Calibrated P(lapse) for each row of a design built by [`LapseModel::design`].
     pub fn predict_design(&self, design: &Design) -> Vec<f64> {
         self.calibrator.apply_all(&self.estimator.predict(design))
@@ -59,7 +76,7 @@ impl LapseModel {
     ///
     /// Logistic: `weight x (value - training mean)` summed over a feature's design columns
     /// (its one-hot levels, its missing indicator). Boosting: TreeSHAP
-    /// ([`crate::train::shap`], the same numbers as forust's Shapley contributions, faster;
+    /// ([`crate::shap`], the same numbers as forust's Shapley contributions, faster;
     /// the design has one column per feature).
     pub fn contributions(&self, design: &Design) -> Option<Vec<f64>> {
         let features = self.schema.columns.len();

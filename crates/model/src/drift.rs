@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::LapseModel;
 use lapse_core::table::{Categories, FeatureColumn, FeatureValues};
 
 /// Quantile bins per numeric feature.
@@ -376,27 +375,11 @@ impl Reference {
     }
 }
 
-/// The model's scores of a table's features, for the score's drift; None (with a warning)
-/// when the model cannot score them.
-pub fn model_scores(model: &LapseModel, features: &[FeatureColumn]) -> Option<Vec<f64>> {
-    let rows = features.first().map_or(0, |c| c.values.len());
-    if rows == 0 {
-        return None;
-    }
-    let all: Vec<usize> = (0..rows).collect();
-    match model.design(features, &all) {
-        Ok(design) => Some(model.predict_design(&design)),
-        Err(e) => {
-            tracing::warn!(reason = %e, "the model cannot score the current table: no score drift");
-            None
-        }
-    }
-}
-
 impl Reference {
-    /// The drift of a current table and of a model's scores on it (as [`SCORE`]) against
-    /// this reference: what `lapse drift --model`, the nightly job and the server report.
-    /// `column` gives the current table's feature columns one at a time.
+    /// The drift of a current table and of a model's scores on it (as [`SCORE`], from the
+    /// model's `scores_of`) against this reference: what `lapse drift --model`, the nightly
+    /// job and the server report. `column` gives the current table's feature columns one at a
+    /// time.
     pub fn compare_scored(
         &self,
         mut column: impl FnMut(&str) -> Option<FeatureColumn>,

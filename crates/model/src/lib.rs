@@ -1,7 +1,9 @@
 //! lapse models: everything between a feature table and a score, with no HTTP, report-page or
 //! command-line code in it.
 //!
-//! [`train`] fits and validates model families on a table and calibrates them; [`metrics`] is
+//! [`train`] fits and validates model families on a table and calibrates them, from the parts
+//! [`dataset`] (a table as labels and feature columns), [`encode`] (the design matrix),
+//! [`estimators`] (the families), [`calibrate`] and [`shap`] (exact tree contributions); [`metrics`] is
 //! every quality figure once; [`artifact`] is the model as one JSON document; [`registry`]
 //! keeps versions and the champion pointer; [`drift`] compares a table with the reference
 //! stored with a model; [`scoring`] turns features into probability, value, action and
@@ -9,12 +11,17 @@
 //! logs for every score. See `ARCHITECTURE.md`.
 
 pub mod artifact;
+pub mod calibrate;
+pub mod dataset;
 pub mod drift;
+pub mod encode;
+pub mod estimators;
 pub mod metrics;
 pub mod promotion;
 pub mod registry;
 pub mod score_log;
 pub mod scoring;
+pub mod shap;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod train;

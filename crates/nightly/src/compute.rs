@@ -10,7 +10,7 @@ use lapse_core::features::BuildPlan;
 use lapse_core::io_util::atomic_write_with;
 use lapse_core::table::{FeatureColumn, read_features};
 use lapse_model::artifact::LapseModel;
-use lapse_model::drift::{Reference, SCORE, Status, model_scores};
+use lapse_model::drift::{Reference, SCORE, Status};
 use lapse_model::registry::{Registry, sha256_file, sha256_hex};
 use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train};
 use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
@@ -212,7 +212,7 @@ impl<'c> Night<'c> {
     ) -> Result<(Vec<String>, DriftFacts)> {
         let outcome = &trained.outcome;
         let (drift_model, model, reference) = self.serving_model(trained, judged, version)?;
-        let scores = model_scores(model, &today);
+        let scores = model.scores_of(&today);
         let mut today = today;
         let drift =
             reference.compare_scored(|name| today.iter().position(|c| c.name == name).map(|i| today.swap_remove(i)), scores, self.config.thresholds);

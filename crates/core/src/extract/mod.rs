@@ -10,6 +10,7 @@ pub mod book;
 pub mod cells;
 pub mod issues;
 pub mod read;
+mod rejects;
 pub mod schema;
 
 use std::path::{Path, PathBuf};

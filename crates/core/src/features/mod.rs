@@ -12,8 +12,8 @@ use std::path::Path;
 
 pub use catalog::{Compute, FEATURES, Feature, FeatureFamily, catalog, catalog_markdown};
 pub use history::{KnownCodes, PolicyHistory, SnapshotSpec};
-pub use output::{KEY_COLUMNS, LABEL_COLUMN, WriteError, snapshot_frame, write_frames};
-pub use snapshot::{FeatureCells, Snapshot, SnapshotRow};
+pub use output::{FeatureCells, KEY_COLUMNS, LABEL_COLUMN, WriteError, feature_cells, snapshot_frame, write_frames};
+pub use snapshot::{Snapshot, SnapshotRow};
 
 use crate::dates::{Day, format_day};
 use crate::extract::Book;

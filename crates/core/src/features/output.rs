@@ -5,7 +5,10 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::catalog::FEATURES;
-use super::snapshot::{FeatureCells, Snapshot};
+use rayon::prelude::*;
+
+use super::catalog::Compute;
+use super::snapshot::Snapshot;
 use crate::extract::read::FileFormat;
 use crate::io_util::{IoContext, atomic_write_with};
 
@@ -13,6 +16,24 @@ use crate::io_util::{IoContext, atomic_write_with};
 pub const KEY_COLUMNS: [&str; 6] = ["as_of", "policy_id", "installment_no", "due_date", "customer_id", "agent_id"];
 /// The label column: 1 lapsed, 0 paid in grace, null unknown at the extract date.
 pub const LABEL_COLUMN: &str = "lapsed";
+
+/// One feature's values over a snapshot's rows.
+pub enum FeatureCells<'a> {
+    Numeric(Vec<Option<f64>>),
+    Categorical(Vec<Option<&'a str>>),
+}
+
+/// Every feature of every row of a snapshot, one column per feature (in [`FEATURES`] order),
+/// computed by the catalog's functions.
+pub fn feature_cells<'a>(snapshot: &'a Snapshot<'a>) -> Vec<FeatureCells<'a>> {
+    FEATURES
+        .par_iter()
+        .map(|feature| match feature.compute {
+            Compute::Numeric(f) => FeatureCells::Numeric((0..snapshot.len()).map(|i| f(snapshot.ctx(i))).collect()),
+            Compute::Categorical(f) => FeatureCells::Categorical((0..snapshot.len()).map(|i| f(snapshot.ctx(i))).collect()),
+        })
+        .collect()
+}
 
 /// The snapshot's keys, label and features as a frame (one row per renewal).
 pub fn snapshot_frame(snapshot: &Snapshot<'_>) -> PolarsResult<DataFrame> {
@@ -35,7 +56,7 @@ pub fn snapshot_frame(snapshot: &Snapshot<'_>) -> PolarsResult<DataFrame> {
     ));
     columns.push(Column::new("agent_id".into(), rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize)).collect::<Vec<_>>()));
     columns.push(Column::new(LABEL_COLUMN.into(), rows.iter().map(|r| r.label.map(i32::from)).collect::<Vec<_>>()));
-    for (feature, values) in FEATURES.iter().zip(snapshot.feature_columns()) {
+    for (feature, values) in FEATURES.iter().zip(feature_cells(snapshot)) {
         columns.push(match values {
             FeatureCells::Numeric(v) => Column::new(feature.name.into(), v),
             FeatureCells::Categorical(v) => Column::new(feature.name.into(), v),

@@ -3,7 +3,6 @@
 
 use rayon::prelude::*;
 
-use super::catalog::{Compute, FEATURES};
 use super::history::{KnownCodes, PolicyHistory, SnapshotSpec, lapse_label};
 use crate::dates::{Day, whole_years_between};
 use crate::extract::schema::Frequency;
@@ -240,21 +239,4 @@ impl<'a> Snapshot<'a> {
     pub fn ctx(&'a self, i: usize) -> RenewalCtx<'a> {
         RenewalCtx { snapshot: self, row: &self.rows[i] }
     }
-
-    /// Every feature of every row, one column per feature (in [`FEATURES`] order).
-    pub fn feature_columns(&'a self) -> Vec<FeatureCells<'a>> {
-        FEATURES
-            .par_iter()
-            .map(|feature| match feature.compute {
-                Compute::Numeric(f) => FeatureCells::Numeric((0..self.len()).map(|i| f(self.ctx(i))).collect()),
-                Compute::Categorical(f) => FeatureCells::Categorical((0..self.len()).map(|i| f(self.ctx(i))).collect()),
-            })
-            .collect()
-    }
-}
-
-/// One feature's values over a snapshot's rows.
-pub enum FeatureCells<'a> {
-    Numeric(Vec<Option<f64>>),
-    Categorical(Vec<Option<&'a str>>),
 }

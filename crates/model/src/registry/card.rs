@@ -17,7 +17,7 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let _ = writeln!(
         out,
         "Probabilities are calibrated ({:?}) on held-out rows, so they can be multiplied by the value at risk.\n",
-        report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::train::calibrate::Method::Identity)
+        report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::calibrate::Method::Identity)
     );
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| trained | {} |", manifest.created_at);

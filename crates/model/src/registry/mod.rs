@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::artifact::LapseModel;
+use crate::encode::FeatureSchema;
 use crate::train::TrainReport;
-use crate::train::encode::FeatureSchema;
 use lapse_core::io_util::{IoContext, atomic_write};
 
 pub const ARTIFACT: &str = "model.json";

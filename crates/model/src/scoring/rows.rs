@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::economics::{Economics, NO_ACTION};
 use super::reasons::{ReasonValue, sentence, top_positive};
 use crate::artifact::LapseModel;
-use crate::train::estimators::Estimator;
+use crate::estimators::Estimator;
 use lapse_core::categories::{Categories, Dictionary};
 use lapse_core::dates::Day;
 use lapse_core::table::{FeatureColumn, FeatureValues};

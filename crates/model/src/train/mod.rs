@@ -2,22 +2,16 @@
 //! (out-of-time for feature-builder tables, k-fold otherwise), calibrates, picks the best by
 //! held-out log loss, and returns a [`LapseModel`] with its report.
 
-pub mod calibrate;
-pub mod dataset;
-pub mod encode;
-pub mod estimators;
-pub mod shap;
-
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::LapseModel;
+use crate::calibrate::{self, Calibrator, Method};
+pub use crate::dataset::{Dataset, DatasetError, DatasetOptions};
+use crate::encode::FeatureSchema;
+pub use crate::estimators::{Estimator, Family, FitError, Params};
 use crate::metrics::{Evaluation, ReliabilityBin};
-use calibrate::{Calibrator, Method};
-pub use dataset::{Dataset, DatasetError, DatasetOptions};
-use encode::FeatureSchema;
-pub use estimators::{Estimator, Family, FitError, Params};
 use lapse_core::dates::{Day, format_day};
 
 /// How models are validated.

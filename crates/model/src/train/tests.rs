@@ -188,7 +188,7 @@ fn tree_shap_matches_forusts_reference_implementation() {
     let table = training_table(dir.path(), 1500, 3);
     let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
     let model = train(&data, &config(&[Family::Gbdt])).unwrap().model;
-    let crate::train::estimators::Estimator::Gbdt(booster) = &model.estimator else { panic!("a gbdt was asked for") };
+    let crate::estimators::Estimator::Gbdt(booster) = &model.estimator else { panic!("a gbdt was asked for") };
     let rows: Vec<usize> = (0..300).collect();
     let design = model.design(&data.features, &rows).unwrap();
     assert!(design.values.iter().any(|v| v.is_nan()), "the sample has missing values");
@@ -196,7 +196,7 @@ fn tree_shap_matches_forusts_reference_implementation() {
     let reference = booster.predict_contributions(&matrix, forust_ml::gradientbooster::ContributionsMethod::Shapley, false);
     let width = design.cols();
     let tabulated = model.contributions(&design).unwrap();
-    let recursive = crate::train::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
+    let recursive = crate::shap::TreeExplainer::recursive_only(booster).explain(&design.values, design.rows, width);
     for (name, ours) in [("tabulated", &tabulated), ("recursive", &recursive)] {
         let mut worst = 0.0f64;
         for r in 0..design.rows {
