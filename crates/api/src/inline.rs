@@ -218,7 +218,7 @@ impl InlineRecords {
         let frames = std::sync::Mutex::new(frames);
         let open =
             |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> { Ok(frames.lock().expect("not poisoned").remove(spec.name)) };
-        let (book, _) = assemble_book(&open, OnError::Strict).map_err(|e| match e {
+        let (book, _) = assemble_book(&open, OnError::Strict, false).map_err(|e| match e {
             ExtractError::Rejected { log } => {
                 let first = &log.issues()[0];
                 let more = if log.len() > 1 { format!(" (and {} more issue(s))", log.len() - 1) } else { String::new() };

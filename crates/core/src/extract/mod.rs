@@ -102,16 +102,19 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     for spec in [&CUSTOMERS, &POLICIES, &INSTALLMENTS] {
         read::locate(dir, spec)?;
     }
-    let (book, rejected) = assemble_book(&open, on_error)?;
+    let (book, rejected) = assemble_book(&open, on_error, true)?;
     Ok(LoadedBook { book, rejected, files: files.into_inner().expect("not poisoned") })
 }
 
 /// Builds a [`Book`] from the tables `open` hands over (None for an absent optional table),
 /// checking every contract rule: the one path from raw rows to a book, used for extract
-/// directories and for the raw records of a scoring request alike.
+/// directories and for the raw records of a scoring request alike. `parallel_open`: open the
+/// independent tables (customers, agents, policies) at once (worth it when opening reads a
+/// file; not for a request's records, already in memory).
 pub fn assemble_book(
     open: &(dyn Fn(&'static TableSpec) -> Result<Option<TableFrame>, ExtractError> + Sync),
     on_error: OnError,
+    parallel_open: bool,
 ) -> Result<(Book, IssueLog), ExtractError> {
     let missing = |spec: &'static TableSpec| ExtractError::MissingTable { table: spec.name, dir: PathBuf::from("(input)") };
     let strict = on_error == OnError::Strict;
@@ -120,7 +123,11 @@ pub fn assemble_book(
     // at once (installments and events, the big ones, are read one at a time).
     let (customers, (agents, policies)) = {
         let open = &open;
-        rayon::join(|| open(&CUSTOMERS), || rayon::join(|| open(&AGENTS), || open(&POLICIES)))
+        if parallel_open {
+            rayon::join(|| open(&CUSTOMERS), || rayon::join(|| open(&AGENTS), || open(&POLICIES)))
+        } else {
+            (open(&CUSTOMERS), (open(&AGENTS), open(&POLICIES)))
+        }
     };
     let (customers, agents, policies) = (customers?, agents?, policies?);
     let (customers, customer_rejected) = build_customers(customers.ok_or_else(|| missing(&CUSTOMERS))?, &mut log);

@@ -156,51 +156,52 @@ impl<'a> Snapshot<'a> {
         let t = spec.as_of;
         let inst = &book.installments;
         let n = book.policies.len();
-        let chunks: Vec<ChunkOut> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut out = ChunkOut { rows: Vec::new(), histories: Vec::new(), agents: Vec::new(), renewals: 0, lapses: 0 };
-                for p in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    let range = inst.of_policy(p);
-                    let due = &inst.due[range.clone()];
-                    // Rows are in due order: binary-search the window.
-                    let start = range.start + due.partition_point(|&d| d < t - spec.grace_days);
-                    let end = range.start + due.partition_point(|&d| d <= t + spec.horizon_days);
-                    let first_row = out.rows.len();
-                    for i in start..end {
-                        if inst.number[i] >= 2 && inst.paid[i].is_none_or(|paid| paid >= t) {
-                            out.rows.push(SnapshotRow {
-                                policy: p as u32,
-                                installment: i as u32,
-                                history: out.histories.len() as u32,
-                                label: lapse_label(inst.due[i], inst.paid[i], &spec),
-                            });
-                        }
-                    }
-                    if out.rows.len() > first_row {
-                        out.histories.push(PolicyHistory::at(book, codes, p, &spec));
-                    }
-                    // Renewals whose grace ended in the 12 months before T: their outcome is known.
-                    let lo = range.start + due.partition_point(|&d| d + spec.grace_days < t - 365);
-                    let hi = range.start + due.partition_point(|&d| d + spec.grace_days < t);
-                    let mut record = AgentRecord::default();
-                    for i in lo..hi {
-                        if inst.number[i] >= 2 {
-                            record.renewals += 1;
-                            if inst.paid[i].is_none_or(|paid| paid > inst.due[i] + spec.grace_days) {
-                                record.lapses += 1;
-                            }
-                        }
-                    }
-                    out.renewals += record.renewals;
-                    out.lapses += record.lapses;
-                    if let Some(agent) = book.policies.agent[p].filter(|_| record.renewals > 0) {
-                        out.agents.push((agent, record));
+        let chunk = |c: usize| {
+            let mut out = ChunkOut { rows: Vec::new(), histories: Vec::new(), agents: Vec::new(), renewals: 0, lapses: 0 };
+            for p in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                let range = inst.of_policy(p);
+                let due = &inst.due[range.clone()];
+                // Rows are in due order: binary-search the window.
+                let start = range.start + due.partition_point(|&d| d < t - spec.grace_days);
+                let end = range.start + due.partition_point(|&d| d <= t + spec.horizon_days);
+                let first_row = out.rows.len();
+                for i in start..end {
+                    if inst.number[i] >= 2 && inst.paid[i].is_none_or(|paid| paid >= t) {
+                        out.rows.push(SnapshotRow {
+                            policy: p as u32,
+                            installment: i as u32,
+                            history: out.histories.len() as u32,
+                            label: lapse_label(inst.due[i], inst.paid[i], &spec),
+                        });
                     }
                 }
-                out
-            })
-            .collect();
+                if out.rows.len() > first_row {
+                    out.histories.push(PolicyHistory::at(book, codes, p, &spec));
+                }
+                // Renewals whose grace ended in the 12 months before T: their outcome is known.
+                let lo = range.start + due.partition_point(|&d| d + spec.grace_days < t - 365);
+                let hi = range.start + due.partition_point(|&d| d + spec.grace_days < t);
+                let mut record = AgentRecord::default();
+                for i in lo..hi {
+                    if inst.number[i] >= 2 {
+                        record.renewals += 1;
+                        if inst.paid[i].is_none_or(|paid| paid > inst.due[i] + spec.grace_days) {
+                            record.lapses += 1;
+                        }
+                    }
+                }
+                out.renewals += record.renewals;
+                out.lapses += record.lapses;
+                if let Some(agent) = book.policies.agent[p].filter(|_| record.renewals > 0) {
+                    out.agents.push((agent, record));
+                }
+            }
+            out
+        };
+        // One chunk (a scoring request's few policies) on the calling thread: handing it to the
+        // pool would cost more than building it.
+        let chunks: Vec<ChunkOut> =
+            if n <= CHUNK { (0..n.div_ceil(CHUNK)).map(chunk).collect() } else { (0..n.div_ceil(CHUNK)).into_par_iter().map(chunk).collect() };
 
         let mut snapshot = Snapshot {
             book,
