@@ -201,7 +201,8 @@ impl InlineRecords {
     }
 
     /// Scores every renewal of these policies at risk at `as_of`, with the snapshot's horizon
-    /// and grace. CPU work: call from a blocking task.
+    /// and grace. CPU work: microseconds for a customer's records, more for big requests (the
+    /// caller decides where to run it).
     pub fn score(mut self, model: &LapseModel, economics: &Economics, horizon_days: i32, grace_days: i32) -> Result<ScoredRows, ApiError> {
         let as_of =
             parse_day(&self.as_of).ok_or_else(|| ApiError::invalid("records.as_of", format!("{:?} is not a date (YYYY-MM-DD)", self.as_of)))?;

@@ -3,7 +3,8 @@
 //! At start (and on every reload) the champion model scores the whole snapshot once
 //! ([`scorebook`]): probability, value, best action, reasons. Requests by key are then lookups
 //! and JSON rendering; inline records go through the contract checks, the snapshot builder and
-//! the same scoring code on a blocking thread. See `docs/serving.md`.
+//! the same scoring code (on the receiving worker for a few customers, on the compute pool for
+//! more). See `docs/serving.md`.
 
 pub mod api;
 pub mod auth;
