@@ -18,26 +18,24 @@ impl Categories {
 
     /// Encodes values (None = missing), levels in order of first appearance.
     pub fn from_values<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Self {
-        let mut index: FxHashMap<&'a str, u32> = FxHashMap::default();
-        let mut column = Categories::default();
+        let mut levels = Dictionary::default();
         // Runs of one value are common (one policy's rows, one method): skip their lookups.
         let mut last: Option<(&'a str, u32)> = None;
-        for value in values {
-            let code = match value {
+        let codes = values
+            .into_iter()
+            .map(|value| match value {
                 None => Self::MISSING,
-                Some(v) if last.is_some_and(|(l, _)| l == v) => last.expect("checked").1,
-                Some(v) => {
-                    let code = *index.entry(v).or_insert_with(|| {
-                        column.levels.push(v.to_string());
-                        (column.levels.len() - 1) as u32
-                    });
-                    last = Some((v, code));
-                    code
-                }
-            };
-            column.codes.push(code);
-        }
-        column
+                Some(v) => match last {
+                    Some((l, code)) if l == v => code,
+                    _ => {
+                        let code = levels.code(v);
+                        last = Some((v, code));
+                        code
+                    }
+                },
+            })
+            .collect();
+        Categories { codes, levels: levels.into_levels() }
     }
 
     pub fn len(&self) -> usize {
@@ -74,9 +72,9 @@ impl Categories {
     }
 }
 
-/// A growing set of levels shared by several columns (the scorebook keeps one for channels,
-/// regions, products, agents and categorical reason values): the same codes as
-/// [`Categories`], built one value at a time.
+/// The encoding itself: levels numbered in order of first appearance, built one value at a
+/// time. [`Categories::from_values`] encodes a column with it; the scorebook keeps one shared by
+/// several columns (channels, regions, products, agents and categorical reason values).
 #[derive(Debug, Default)]
 pub struct Dictionary {
     codes: FxHashMap<Box<str>, u32>,
@@ -111,6 +109,11 @@ impl Dictionary {
 
     pub fn is_empty(&self) -> bool {
         self.levels.is_empty()
+    }
+
+    /// The levels, in code order.
+    pub fn into_levels(self) -> Vec<String> {
+        self.levels.into_iter().map(String::from).collect()
     }
 }
 
