@@ -6,10 +6,8 @@ use std::ops::Range;
 use polars::prelude::*;
 
 use super::rows::{FeatureSource, RenewalKeys, ScoreError};
-use crate::artifact::LapseModel;
 use lapse_core::categories::Categories;
 use lapse_core::dates::Day;
-use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
 
 fn frame_err(e: impl std::fmt::Display) -> ScoreError {
     ScoreError::Input(e.to_string())
@@ -94,19 +92,11 @@ impl RenewalKeys {
 pub struct FrameSource<'a>(pub &'a DataFrame);
 
 impl FeatureSource for FrameSource<'_> {
-    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError> {
-        let df = self.0.slice(rows.start as i64, rows.len());
-        model
-            .schema
-            .columns
-            .iter()
-            .map(|c| {
-                let values = match c.kind {
-                    FeatureKind::Numeric => FeatureValues::Numeric(number_column(&df, &c.name)?),
-                    FeatureKind::Categorical => FeatureValues::Categorical(category_column(&df, &c.name)?),
-                };
-                Ok(FeatureColumn { name: c.name.clone(), values })
-            })
-            .collect()
+    fn numbers(&self, name: &str, rows: Range<usize>) -> Result<Vec<f64>, ScoreError> {
+        number_column(&self.0.slice(rows.start as i64, rows.len()), name)
+    }
+
+    fn categories(&self, name: &str, rows: Range<usize>) -> Result<Categories, ScoreError> {
+        category_column(&self.0.slice(rows.start as i64, rows.len()), name)
     }
 }

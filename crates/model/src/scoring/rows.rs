@@ -17,7 +17,7 @@ use crate::artifact::LapseModel;
 use crate::estimators::Estimator;
 use lapse_core::categories::{Categories, Dictionary};
 use lapse_core::dates::Day;
-use lapse_core::table::{FeatureColumn, FeatureValues};
+use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
 
 /// Reasons kept per renewal.
 pub const REASONS: usize = 3;
@@ -121,8 +121,27 @@ impl RenewalKeys {
 /// Where the model's feature columns come from, a range of rows at a time (so a million-row
 /// snapshot never has every design and SHAP matrix in memory at once).
 pub trait FeatureSource: Sync {
-    /// The model's feature columns (schema order, typed as the schema says) for `rows`.
-    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError>;
+    /// A feature as numbers (NaN where missing) for `rows`.
+    fn numbers(&self, name: &str, rows: Range<usize>) -> Result<Vec<f64>, ScoreError>;
+
+    /// A feature as categories for `rows`.
+    fn categories(&self, name: &str, rows: Range<usize>) -> Result<Categories, ScoreError>;
+
+    /// The model's feature columns for `rows`, in schema order, typed as the schema says.
+    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError> {
+        model
+            .schema
+            .columns
+            .iter()
+            .map(|c| {
+                let values = match c.kind {
+                    FeatureKind::Numeric => FeatureValues::Numeric(self.numbers(&c.name, rows.clone())?),
+                    FeatureKind::Categorical => FeatureValues::Categorical(self.categories(&c.name, rows.clone())?),
+                };
+                Ok(FeatureColumn { name: c.name.clone(), values })
+            })
+            .collect()
+    }
 }
 
 /// A reason slot before interning: (feature, contribution, number value, category text).
@@ -180,7 +199,7 @@ impl ScoredRows {
 
         let mut out = ScoredRows {
             feature_names: model.schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>().into(),
-            categorical: model.schema.columns.iter().map(|c| c.kind == lapse_core::table::FeatureKind::Categorical).collect(),
+            categorical: model.schema.columns.iter().map(|c| c.kind == FeatureKind::Categorical).collect(),
             explained: !matches!(model.estimator, Estimator::Forest(_)),
             ..ScoredRows::default()
         };

@@ -7,10 +7,8 @@
 use std::ops::Range;
 
 use super::rows::{FeatureSource, RenewalKeys, ScoreError};
-use crate::artifact::LapseModel;
 use lapse_core::categories::Categories;
 use lapse_core::features::{Compute, FEATURES, Snapshot};
-use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
 
 /// The catalog function of a feature.
 fn compute_of(name: &str) -> Result<Compute, ScoreError> {
@@ -64,18 +62,11 @@ impl RenewalKeys {
 pub struct SnapshotSource<'s, 'b>(pub &'s Snapshot<'b>);
 
 impl FeatureSource for SnapshotSource<'_, '_> {
-    fn features(&self, model: &LapseModel, rows: Range<usize>) -> Result<Vec<FeatureColumn>, ScoreError> {
-        model
-            .schema
-            .columns
-            .iter()
-            .map(|c| {
-                let values = match c.kind {
-                    FeatureKind::Numeric => FeatureValues::Numeric(numbers(self.0, &c.name, rows.clone())?),
-                    FeatureKind::Categorical => FeatureValues::Categorical(categories(self.0, &c.name, rows.clone())?),
-                };
-                Ok(FeatureColumn { name: c.name.clone(), values })
-            })
-            .collect()
+    fn numbers(&self, name: &str, rows: Range<usize>) -> Result<Vec<f64>, ScoreError> {
+        numbers(self.0, name, rows)
+    }
+
+    fn categories(&self, name: &str, rows: Range<usize>) -> Result<Categories, ScoreError> {
+        categories(self.0, name, rows)
     }
 }
