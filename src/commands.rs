@@ -274,7 +274,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
             .map_err(anyhow::Error::msg)?
     };
     let economics = match &args.economics {
-        Some(path) => Economics::from_file(path).map_err(anyhow::Error::msg)?,
+        Some(path) => Economics::from_file(path)?,
         None => Economics::default(),
     };
     if !(args.timeout_seconds.is_finite() && args.timeout_seconds > 0.0) {

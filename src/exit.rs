@@ -80,6 +80,8 @@ impl Classify for lapse_model::registry::RegistryError {}
 impl Classify for lapse_reports::realised::RealisedError {}
 impl Classify for lapse_reports::ExportError {}
 impl Classify for lapse_api::ServeError {}
+impl Classify for lapse_api::auth::TokenError {}
+impl Classify for lapse_model::scoring::EconomicsError {}
 impl Classify for serde_json::Error {}
 impl Classify for std::io::Error {}
 

@@ -40,6 +40,11 @@ fn parse(text: &str) -> Vec<[u8; 32]> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(digest).collect()
 }
 
+/// Why the tokens could not be loaded (a configuration error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TokenError(pub String);
+
 impl Tokens {
     /// An open server: every request is allowed (local development only).
     pub fn open() -> Self {
@@ -47,8 +52,8 @@ impl Tokens {
     }
 
     /// Tokens from the given files and/or texts (environment variables).
-    pub fn load(score_file: Option<&Path>, score_env: Option<&str>, admin_file: Option<&Path>, admin_env: Option<&str>) -> Result<Self, String> {
-        let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("reading token file {}: {e}", path.display()));
+    pub fn load(score_file: Option<&Path>, score_env: Option<&str>, admin_file: Option<&Path>, admin_env: Option<&str>) -> Result<Self, TokenError> {
+        let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| TokenError(format!("reading token file {}: {e}", path.display())));
         let mut tokens = Tokens::default();
         if let Some(path) = score_file {
             tokens.score.extend(parse(&read(path)?));
@@ -63,10 +68,14 @@ impl Tokens {
             tokens.admin.extend(parse(text));
         }
         if tokens.score.is_empty() {
-            return Err("no scoring token: give --score-token-file or LAPSE_SCORE_TOKEN (or --no-auth for a local, unprotected server)".into());
+            return Err(TokenError(
+                "no scoring token: give --score-token-file or LAPSE_SCORE_TOKEN (or --no-auth for a local, unprotected server)".into(),
+            ));
         }
         if tokens.admin.is_empty() {
-            return Err("no admin token: give --admin-token-file or LAPSE_ADMIN_TOKEN (or --no-auth for a local, unprotected server)".into());
+            return Err(TokenError(
+                "no admin token: give --admin-token-file or LAPSE_ADMIN_TOKEN (or --no-auth for a local, unprotected server)".into(),
+            ));
         }
         Ok(tokens)
     }
@@ -111,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_server_needs_both_tokens() {
-        assert!(Tokens::load(None, Some("s"), None, None).unwrap_err().contains("admin"));
-        assert!(Tokens::load(None, None, None, Some("a")).unwrap_err().contains("scoring"));
+        assert!(Tokens::load(None, Some("s"), None, None).unwrap_err().0.contains("admin"));
+        assert!(Tokens::load(None, None, None, Some("a")).unwrap_err().0.contains("scoring"));
     }
 }

@@ -58,12 +58,21 @@ impl Default for Economics {
 /// The recommended action of a renewal: an index into [`Economics::actions`], or none.
 pub const NO_ACTION: u8 = u8::MAX;
 
+/// An economics file that cannot be used: the file, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct EconomicsError {
+    pub path: std::path::PathBuf,
+    pub message: String,
+}
+
 impl Economics {
     /// Reads economics from a JSON file (missing fields take the defaults).
-    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let economics: Economics = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        economics.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn from_file(path: &std::path::Path) -> Result<Self, EconomicsError> {
+        let fail = |message: String| EconomicsError { path: path.to_path_buf(), message };
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let economics: Economics = serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
+        economics.validate().map_err(fail)?;
         Ok(economics)
     }
 

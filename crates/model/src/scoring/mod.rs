@@ -8,7 +8,7 @@ pub mod reasons;
 mod rows;
 mod snapshot;
 
-pub use economics::{Action, BAND_NAMES, Economics, NO_ACTION, segment_name};
+pub use economics::{Action, BAND_NAMES, Economics, EconomicsError, NO_ACTION, segment_name};
 pub use frame::FrameSource;
 pub use reasons::ReasonValue;
 pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
