@@ -29,6 +29,7 @@ use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::{Limits, ServeConfig};
 use lapse_model::scoring::ScoredRows;
+use lapse_model::scoring::assign::{Capacity, Gains, UNASSIGNED, assign};
 use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
 
 /// Everything the handlers share.
@@ -52,6 +53,20 @@ type Shared = Arc<AppState>;
 
 fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economics, r: usize, rank: u32, source: &'static str) -> ScoredRenewal<'a> {
     let x = &rows.renewals[r];
+    assigned_renewal(book, rows, economics, r, rank, source, (x.action, x.gain))
+}
+
+/// [`renewal`] with the action (and its expected gain) the work list gave it.
+fn assigned_renewal<'a>(
+    book: &'a Scorebook,
+    rows: &'a ScoredRows,
+    economics: &'a Economics,
+    r: usize,
+    rank: u32,
+    source: &'static str,
+    (action, gain): (u8, f64),
+) -> ScoredRenewal<'a> {
+    let x = &rows.renewals[r];
     let (p, v) = (x.probability, x.value);
     let (risk, value) = (economics.risk_band(p), economics.value_band(v));
     ScoredRenewal {
@@ -65,8 +80,8 @@ fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economi
         probability: p,
         value_at_risk: v,
         expected_loss: p * v,
-        action: economics.action_name(x.action),
-        expected_gain: x.gain,
+        action: economics.action_name(action),
+        expected_gain: gain,
         segment: Segment { risk_band: BAND_NAMES[usize::from(risk)], value_band: BAND_NAMES[usize::from(value)], name: segment_name(risk, value) },
         reasons: rows
             .reasons_of(r)
@@ -247,6 +262,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 model_version: book.version.clone(),
                 picks: picks.iter().zip(&ranks).map(|(&r, &rank)| (r as u32, rank)).collect(),
                 rows: LoggedRows::Snapshot(Arc::clone(&book)),
+                assigned: None,
             });
         }
         if let Some(rows) = inline {
@@ -257,6 +273,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 model_version: book.version.clone(),
                 picks: (0..inline_len).zip(&ranks[picks.len()..]).map(|(r, &rank)| (r as u32, rank)).collect(),
                 rows: LoggedRows::Inline(rows),
+                assigned: None,
             });
         }
     }
@@ -278,7 +295,12 @@ async fn queue(
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
     let limits = &state.config.limits;
-    let capacity = params.capacity.unwrap_or(limits.default_capacity);
+    let economics = &state.config.economics;
+    let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
+    let capacity = match &params.capacity {
+        None => Capacity::Total(limits.default_capacity),
+        Some(text) => Capacity::parse(text, &action_names).map_err(|e| ApiError::invalid("capacity", e.to_string()))?,
+    };
     let limit = params.limit.unwrap_or(100);
     if limit == 0 || limit > limits.max_page {
         return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
@@ -309,23 +331,60 @@ async fn queue(
             && params.due_within_days.is_none_or(|d| x.due - x.as_of <= d)
             && params.overdue.is_none_or(|o| (x.due < x.as_of) == o)
     };
-    let mut matching = 0usize;
-    let mut page: Vec<(usize, u32)> = Vec::with_capacity(limit.min(capacity));
-    for &r in &book.queue_order {
-        let r = r as usize;
-        if !matches(r) {
-            continue;
+    let (matching, listed, page, assigned) = match capacity {
+        // One number: the top renewals by their best action's gain (a filtered walk of the
+        // sorted work list).
+        Capacity::Total(capacity) => {
+            let mut matching = 0usize;
+            let mut page: Vec<(usize, u32)> = Vec::with_capacity(limit.min(capacity));
+            for &r in &book.queue_order {
+                let r = r as usize;
+                if !matches(r) {
+                    continue;
+                }
+                matching += 1;
+                let rank = matching;
+                if rank > offset && rank <= capacity && page.len() < limit {
+                    page.push((r, rank as u32));
+                }
+            }
+            (matching, matching.min(capacity), page, None)
         }
-        matching += 1;
-        let rank = matching;
-        if rank > offset && rank <= capacity && page.len() < limit {
-            page.push((r, rank as u32));
+        // Per action: the assignment of largest total gain within every capacity, listed by
+        // the gain of the action given (ties in the work list's order).
+        Capacity::PerAction(capacities) => {
+            let candidates: Vec<usize> = book.queue_order.iter().map(|&r| r as usize).filter(|&r| matches(r)).collect();
+            let gains: Vec<f64> = candidates
+                .iter()
+                .flat_map(|&r| {
+                    let x = &rows.renewals[r];
+                    economics.actions.iter().map(move |a| x.probability * a.save_rate * x.value - a.cost)
+                })
+                .collect();
+            let k = economics.actions.len();
+            let chosen = assign(Gains { values: &gains, actions: k }, &capacities);
+            let mut list: Vec<(usize, u8, f64)> = chosen
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| **a != UNASSIGNED)
+                .map(|(i, &a)| (candidates[i], a, gains[i * k + usize::from(a)]))
+                .collect();
+            // Stable: equal gains keep the work list's order.
+            list.sort_by(|x, y| y.2.total_cmp(&x.2));
+            let page: Vec<(usize, u32)> = list.iter().enumerate().skip(offset).take(limit).map(|(i, &(r, _, _))| (r, (i + 1) as u32)).collect();
+            let assigned: Vec<(u8, f64)> = list.iter().skip(offset).take(limit).map(|&(_, a, g)| (a, g)).collect();
+            (candidates.len(), list.len(), page, Some(assigned))
         }
-    }
-    let listed = matching.min(capacity);
+    };
     let end = offset + page.len();
-    let economics = &state.config.economics;
-    let items: Vec<ScoredRenewal<'_>> = page.iter().map(|&(r, rank)| renewal(&book, rows, economics, r, rank, "snapshot")).collect();
+    let items: Vec<ScoredRenewal<'_>> = page
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, rank))| match &assigned {
+            Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i]),
+            None => renewal(&book, rows, economics, r, rank, "snapshot"),
+        })
+        .collect();
     let response = hand_written(
         &QueueResponse {
             model_version: &book.version,
@@ -348,6 +407,7 @@ async fn queue(
             endpoint: "queue",
             model_version: book.version.clone(),
             picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
+            assigned,
             rows: LoggedRows::Snapshot(Arc::clone(&book)),
         });
     }

@@ -159,8 +159,15 @@ pub struct ScoreResponse<'a> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
-    /// How many contacts the team can make: the list holds at most this many renewals.
-    pub capacity: Option<usize>,
+    /// How many contacts the team can make today. One number: at most this many renewals, each
+    /// with its best action. Per action (`visit:300,call:800,sms:5000`, or `=`): each renewal
+    /// gets at most one action, every action at most its capacity (an action not named: none),
+    /// chosen to maximize the total expected gain (an exact assignment).
+    #[param(
+        pattern = r"^\s*([0-9]+|[A-Za-z0-9_-]+\s*[:=]\s*[0-9]+(\s*,\s*[A-Za-z0-9_-]+\s*[:=]\s*[0-9]+)*)\s*$",
+        example = "visit:300,call:800,sms:5000"
+    )]
+    pub capacity: Option<String>,
     /// Only renewals due at most this many days after the snapshot date (overdue ones count
     /// as due).
     pub due_within_days: Option<i32>,

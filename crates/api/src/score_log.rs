@@ -53,6 +53,9 @@ pub struct LogBatch {
     pub rows: LoggedRows,
     /// (row, rank) pairs.
     pub picks: Vec<(u32, u32)>,
+    /// The action and expected gain given to each pick when the work list assigned them
+    /// within per-action capacities (None: each renewal's best action).
+    pub assigned: Option<Vec<(u8, f64)>>,
 }
 
 /// The handle requests use; dropping the last one (and calling [`ScoreLog::close`]) drains
@@ -150,9 +153,10 @@ impl Writer<'_> {
         let time = timestamp(batch.time_ms);
         let rows = batch.rows.rows();
         self.line.clear();
-        for &(r, rank) in &batch.picks {
+        for (i, &(r, rank)) in batch.picks.iter().enumerate() {
             let x = &rows.renewals[r as usize];
-            let action = self.actions.get(usize::from(x.action)).map_or("none", String::as_str);
+            let (action, gain) = batch.assigned.as_ref().map_or((x.action, x.gain), |assigned| assigned[i]);
+            let action = self.actions.get(usize::from(action)).map_or("none", String::as_str);
             ScoreLine {
                 time: time.as_str().into(),
                 request_id: batch.request_id.as_str().into(),
@@ -164,7 +168,7 @@ impl Writer<'_> {
                 probability: x.probability,
                 value: x.value,
                 action: action.into(),
-                expected_gain: x.gain,
+                expected_gain: gain,
                 rank,
             }
             .write_jsonl(&mut self.line);

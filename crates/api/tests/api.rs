@@ -156,6 +156,68 @@ async fn a_policy_key_without_installment_returns_all_its_renewals_at_risk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_action_capacities_give_each_renewal_one_action_within_every_capacity() {
+    let app = app();
+    let get = |uri: String| {
+        let app = app.clone();
+        async move { call(&app, "GET", &uri, Some(SCORE_TOKEN), None).await }
+    };
+    // The default economics: sms (save 0.05, cost 0.5), call (0.20, 15), visit (0.35, 120).
+    let economics = Economics::default();
+    let capacity = [("visit", 4usize), ("call", 6), ("sms", 30)];
+    let (status, body) = get("/v1/queue?capacity=visit:4,call=6,sms:30&limit=1000".into()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(body["listed"].as_u64().unwrap() as usize, items.len());
+    for (action, cap) in capacity {
+        let used = items.iter().filter(|i| i["action"] == action).count();
+        assert!(used <= cap, "{action}: {used} > {cap}");
+        assert_eq!(used, cap, "the fixture has more than enough gaining renewals for {action}");
+    }
+    // Each renewal's gain is that of the action it was given, and the list is ranked by it.
+    let mut total = 0.0;
+    for item in items {
+        let a = economics.actions.iter().find(|a| item["action"] == a.name.as_str()).unwrap();
+        let (p, v) = (item["probability"].as_f64().unwrap(), item["value_at_risk"].as_f64().unwrap());
+        let gain = item["expected_gain"].as_f64().unwrap();
+        assert!((gain - (p * a.save_rate * v - a.cost)).abs() < 1e-6 * (1.0 + gain.abs()));
+        assert!(gain > 0.0);
+        total += gain;
+    }
+    let gains: Vec<f64> = items.iter().map(|i| i["expected_gain"].as_f64().unwrap()).collect();
+    assert!(gains.windows(2).all(|w| w[0] >= w[1]), "ranked by the gain of the action given");
+    // Better than (or as good as) filling the actions greedily, dearest first, from the
+    // renewals by their best gain.
+    let (_, all) = get("/v1/queue?capacity=1000000&limit=1000&include_no_action=true".into()).await;
+    let mut greedy = 0.0;
+    let mut taken = std::collections::BTreeSet::new();
+    for (action, cap) in capacity {
+        let a = economics.actions.iter().find(|a| a.name == action).unwrap();
+        let mut options: Vec<(f64, String)> = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["probability"].as_f64().unwrap() * a.save_rate * i["value_at_risk"].as_f64().unwrap() - a.cost,
+                    format!("{}#{}", i["policy_id"], i["installment_no"]),
+                )
+            })
+            .filter(|(g, key)| *g > 0.0 && !taken.contains(key))
+            .collect();
+        options.sort_by(|x, y| y.0.total_cmp(&x.0));
+        for (g, key) in options.into_iter().take(cap) {
+            greedy += g;
+            taken.insert(key);
+        }
+    }
+    assert!(total >= greedy - 1e-6, "assignment {total} < greedy {greedy}");
+    // A bad capacity names the field.
+    let (status, error) = get("/v1/queue?capacity=fax:3".into()).await;
+    assert_error(status, &error, 422, "invalid_field", Some("capacity"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_ranks_by_expected_gain_with_filters_capacity_and_pages() {
     let app = app();
     let get = |uri: String| {
@@ -217,7 +279,7 @@ async fn the_queue_ranks_by_expected_gain_with_filters_capacity_and_pages() {
     let (status, body) = get("/v1/queue?limit=0".into()).await;
     assert_error(status, &body, 422, "invalid_field", Some("limit"));
     let (status, body) = get("/v1/queue?capacity=ten".into()).await;
-    assert_error(status, &body, 422, "invalid_field", None);
+    assert_error(status, &body, 422, "invalid_field", Some("capacity"));
     let (status, body) = get("/v1/queue?min_value=-5".into()).await;
     assert_error(status, &body, 422, "invalid_field", Some("min_value"));
 }
@@ -463,13 +525,14 @@ async fn every_score_served_is_in_the_score_log() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-request-id"], "req-abc");
     let (_, queue) = call(&app, "GET", "/v1/queue?capacity=5", Some(SCORE_TOKEN), None).await;
+    let (_, assigned) = call(&app, "GET", "/v1/queue?capacity=visit:2,call:2&limit=3", Some(SCORE_TOKEN), None).await;
     state.score_log.as_ref().unwrap().close();
 
     let files: Vec<_> = fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "one daily file");
     assert!(files[0].file_name().unwrap().to_str().unwrap().starts_with("scores-"));
     let lines: Vec<Value> = fs::read_to_string(&files[0]).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 7 + queue["items"].as_array().unwrap().len());
+    assert_eq!(lines.len(), 7 + queue["items"].as_array().unwrap().len() + 3);
     let scored: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "score").collect();
     assert_eq!(scored.len(), 7);
     for (line, (policy, number, _)) in scored.iter().zip(&keys) {
@@ -482,7 +545,12 @@ async fn every_score_served_is_in_the_score_log() {
         }
     }
     let queued: Vec<u64> = lines.iter().filter(|l| l["endpoint"] == "queue").map(|l| l["rank"].as_u64().unwrap()).collect();
-    assert_eq!(queued, vec![1, 2, 3, 4, 5]);
+    assert_eq!(queued, vec![1, 2, 3, 4, 5, 1, 2, 3]);
+    // A work list within per-action capacities logs the action each renewal was given.
+    let logged: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "queue").skip(5).collect();
+    for (line, item) in logged.iter().zip(assigned["items"].as_array().unwrap()) {
+        assert_eq!((&line["policy_id"], &line["action"], &line["expected_gain"]), (&item["policy_id"], &item["action"], &item["expected_gain"]));
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! risk ([`reasons`]), and scoring many renewals at once ([`ScoredRows`]) from a feature table
 //! ([`FrameSource`]) or from typed snapshot rows ([`SnapshotSource`]).
 
+pub mod assign;
 pub mod economics;
 mod frame;
 pub mod reasons;
