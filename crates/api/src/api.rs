@@ -29,8 +29,9 @@ use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::{Limits, ServeConfig};
 use lapse_model::scoring::ScoredRows;
-use lapse_model::scoring::assign::{Capacity, Gains, UNASSIGNED, assign};
+use lapse_model::scoring::assign::Capacity;
 use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
+use lapse_model::scoring::{Filters, select};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -316,66 +317,21 @@ async fn queue(
     let offset = params.offset.unwrap_or(0);
     let book = state.current.load_full();
     let rows = &book.rows;
-    // Filters on interned columns compare codes; a value never seen matches nothing.
-    let code = |text: &Option<String>| text.as_ref().map(|t| rows.strings.find(t));
-    let (channel, region, agent, product) = (code(&params.channel), code(&params.region), code(&params.agent_id), code(&params.product));
-    let include_none = params.include_no_action.unwrap_or(false);
-    let matches = |r: usize| -> bool {
-        let x = &rows.renewals[r];
-        (include_none || rows.has_action(r))
-            && channel.is_none_or(|c| c == Some(x.channel))
-            && region.is_none_or(|c| c == Some(x.region))
-            && agent.is_none_or(|c| c == Some(x.agent))
-            && product.is_none_or(|c| c == Some(x.product_code) || c == Some(x.product_type))
-            && params.min_value.is_none_or(|v| x.value >= v)
-            && params.due_within_days.is_none_or(|d| x.due - x.as_of <= d)
-            && params.overdue.is_none_or(|o| (x.due < x.as_of) == o)
+    let filters = Filters {
+        channel: params.channel,
+        region: params.region,
+        agent_id: params.agent_id,
+        product: params.product,
+        min_value: params.min_value,
+        due_within_days: params.due_within_days,
+        overdue: params.overdue,
+        include_no_action: params.include_no_action.unwrap_or(false),
     };
-    let (matching, listed, page, assigned) = match capacity {
-        // One number: the top renewals by their best action's gain (a filtered walk of the
-        // sorted work list).
-        Capacity::Total(capacity) => {
-            let mut matching = 0usize;
-            let mut page: Vec<(usize, u32)> = Vec::with_capacity(limit.min(capacity));
-            for &r in &book.queue_order {
-                let r = r as usize;
-                if !matches(r) {
-                    continue;
-                }
-                matching += 1;
-                let rank = matching;
-                if rank > offset && rank <= capacity && page.len() < limit {
-                    page.push((r, rank as u32));
-                }
-            }
-            (matching, matching.min(capacity), page, None)
-        }
-        // Per action: the assignment of largest total gain within every capacity, listed by
-        // the gain of the action given (ties in the work list's order).
-        Capacity::PerAction(capacities) => {
-            let candidates: Vec<usize> = book.queue_order.iter().map(|&r| r as usize).filter(|&r| matches(r)).collect();
-            let gains: Vec<f64> = candidates
-                .iter()
-                .flat_map(|&r| {
-                    let x = &rows.renewals[r];
-                    economics.actions.iter().map(move |a| x.probability * a.save_rate * x.value - a.cost)
-                })
-                .collect();
-            let k = economics.actions.len();
-            let chosen = assign(Gains { values: &gains, actions: k }, &capacities);
-            let mut list: Vec<(usize, u8, f64)> = chosen
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| **a != UNASSIGNED)
-                .map(|(i, &a)| (candidates[i], a, gains[i * k + usize::from(a)]))
-                .collect();
-            // Stable: equal gains keep the work list's order.
-            list.sort_by(|x, y| y.2.total_cmp(&x.2));
-            let page: Vec<(usize, u32)> = list.iter().enumerate().skip(offset).take(limit).map(|(i, &(r, _, _))| (r, (i + 1) as u32)).collect();
-            let assigned: Vec<(u8, f64)> = list.iter().skip(offset).take(limit).map(|&(_, a, g)| (a, g)).collect();
-            (candidates.len(), list.len(), page, Some(assigned))
-        }
-    };
+    let per_action = matches!(capacity, Capacity::PerAction(_));
+    let list = select(rows, &book.queue_order, &filters, &capacity, economics, offset..offset.saturating_add(limit));
+    let (matching, listed) = (list.matching, list.listed);
+    let page: Vec<(usize, u32)> = list.page.iter().map(|l| (l.row, l.rank)).collect();
+    let assigned: Option<Vec<(u8, f64)>> = per_action.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
     let end = offset + page.len();
     let items: Vec<ScoredRenewal<'_>> = page
         .iter()

@@ -5,14 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use lapse_core::dates::{Day, now_utc_rfc3339, today_utc};
 use lapse_core::table::{column_of_frame, read_frame};
 use lapse_model::drift::{DriftReport, Thresholds};
 use lapse_model::registry::{LoadedModel, Registry, RegistryError};
-use lapse_model::scoring::{Economics, FrameSource, NONE, RenewalKeys, ScoredRows};
+use lapse_model::scoring::{Economics, FrameSource, NONE, RenewalKeys, ScoredRows, work_order};
 
 /// The served state: a champion model and the scored snapshot, swapped whole on reload.
 pub struct Scorebook {
@@ -27,8 +26,7 @@ pub struct Scorebook {
     /// policy_id -> first row; `next_of_policy[r]` chains the policy's other rows.
     first_of_policy: FxHashMap<Box<str>, u32>,
     next_of_policy: Vec<u32>,
-    /// All rows by expected gain of the best action, largest first (ties: probability, then
-    /// policy id and installment, so the order is total and stable across reloads).
+    /// All rows in work-list order ([`work_order`]: by expected gain of the best action).
     pub queue_order: Vec<u32>,
     pub loaded_at: String,
     pub load_seconds: f64,
@@ -102,16 +100,7 @@ impl Scorebook {
                 next_of_policy[r] = previous;
             }
         }
-        let mut queue_order: Vec<u32> = (0..n as u32).collect();
-        queue_order.par_sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            let (x, y) = (&rows.renewals[a], &rows.renewals[b]);
-            y.gain
-                .total_cmp(&x.gain)
-                .then(y.probability.total_cmp(&x.probability))
-                .then(rows.policy_id[a].cmp(&rows.policy_id[b]))
-                .then(x.installment_no.cmp(&y.installment_no))
-        });
+        let queue_order = work_order(&rows);
         Scorebook {
             version: model.version.clone(),
             model,

@@ -8,9 +8,11 @@ mod frame;
 pub mod reasons;
 mod rows;
 mod snapshot;
+pub mod worklist;
 
 pub use economics::{Action, BAND_NAMES, Economics, EconomicsError, NO_ACTION, segment_name};
 pub use frame::FrameSource;
 pub use reasons::ReasonValue;
 pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
 pub use snapshot::SnapshotSource;
+pub use worklist::{Filters, Listed, WorkList, select, work_order};
