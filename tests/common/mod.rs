@@ -25,7 +25,5 @@ pub fn fixture() -> &'static ServeFixture {
 
 /// A copy of the fixture's registry that a test may change.
 pub fn models_copy(into: &Path) -> PathBuf {
-    let target = into.join("models");
-    copy_dir(&fixture().models, &target);
-    target
+    fixture().models_copy(into)
 }

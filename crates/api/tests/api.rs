@@ -19,7 +19,7 @@ use lapse_api::{AppState, Economics, Limits, ServeConfig, build_state, router};
 use lapse_model::registry::Registry;
 use lapse_model::train::{Dataset, DatasetOptions};
 
-use lapse_core::testkit::{built_once, column_strings, copy_dir, read_parquet};
+use lapse_core::testkit::{built_once, column_strings, read_parquet};
 use lapse_model::testkit::{AS_OF, ServeFixture};
 
 const SCORE_TOKEN: &str = "score-token-for-tests";
@@ -34,9 +34,7 @@ fn fixture() -> &'static ServeFixture {
 
 /// A copy of the fixture's registry that a test may change.
 fn models_copy(into: &Path) -> PathBuf {
-    let target = into.join("models");
-    copy_dir(&fixture().models, &target);
-    target
+    fixture().models_copy(into)
 }
 
 fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
@@ -212,6 +210,20 @@ async fn per_action_capacities_give_each_renewal_one_action_within_every_capacit
         }
     }
     assert!(total >= greedy - 1e-6, "assignment {total} < greedy {greedy}");
+    // Pages of the list join up to the whole list.
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, page) = get(format!("/v1/queue?capacity=visit:4,call=6,sms:30&limit=7&offset={offset}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(page["items"].as_array().unwrap().iter().map(|i| (i["policy_id"].clone(), i["action"].clone(), i["rank"].clone())));
+        match page["next_offset"].as_u64() {
+            Some(next) => offset = next as usize,
+            None => break,
+        }
+    }
+    let whole: Vec<(Value, Value, Value)> = items.iter().map(|i| (i["policy_id"].clone(), i["action"].clone(), i["rank"].clone())).collect();
+    assert_eq!(paged, whole);
     // A bad capacity names the field.
     let (status, error) = get("/v1/queue?capacity=fax:3".into()).await;
     assert_error(status, &error, 422, "invalid_field", Some("capacity"));

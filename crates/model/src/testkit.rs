@@ -37,6 +37,13 @@ impl ServeFixture {
         }
     }
 
+    /// A copy of the fixture's registry under `into` that a test may change.
+    pub fn models_copy(&self, into: &Path) -> PathBuf {
+        let target = into.join("models");
+        lapse_core::testkit::copy_dir(&self.models, &target);
+        target
+    }
+
     /// Generates the book (3,000 policies, seed 11), builds a year of training snapshots and the
     /// snapshot of [`AS_OF`], trains and registers both models, promotes the gbdt.
     pub fn build(&self) {
