@@ -41,9 +41,74 @@ pub enum Command {
     /// champion/challenger decision, drift, evaluation, persistency and realised-performance
     /// reports. Exit codes: 0 done (promoted), 3 done (no promotion), 2 input rejected, 1 failed.
     Nightly(NightlyArgs),
+    /// Write the work list of a scored snapshot as a campaign file (CSV or Parquet), with a
+    /// randomized holdout: control renewals are not to be contacted, so that `lapse effect` can
+    /// measure what the contacts save.
+    Queue(QueueArgs),
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.
     Realised(RealisedArgs),
+}
+
+/// The work list's filters (as `GET /v1/queue`).
+#[derive(Debug, Args)]
+pub struct WorkListFilters {
+    /// Only renewals sold through this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub agent_id: Option<String>,
+    /// Product code or product type.
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only renewals with at least this value at risk.
+    #[arg(long)]
+    pub min_value: Option<f64>,
+    /// Only renewals due at most this many days after the snapshot date (overdue ones count).
+    #[arg(long, allow_hyphen_values = true)]
+    pub due_within_days: Option<i32>,
+    /// true: only renewals past due; false: only those not yet due.
+    #[arg(long)]
+    pub overdue: Option<bool>,
+    /// Also renewals where no action pays (action `none`; only with a total capacity).
+    #[arg(long)]
+    pub include_no_action: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Model registry directory (its champion scores the snapshot).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The scoring snapshot built by `lapse features --as-of T`.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Contacts the team can make: one number (a total, best action each) or per action
+    /// (`visit=300,call=800,sms=5000`, an exact assignment).
+    #[arg(long)]
+    pub capacity: String,
+    /// Share of the listed renewals held out as control (0 to 0.9), in every action x segment.
+    #[arg(long, default_value_t = 0.0)]
+    pub holdout: f64,
+    /// The campaign's name (letters, digits, '-', '_', '.'): it keys the holdout draw and is
+    /// bound to these settings in the campaigns directory. Default: worklist-<as_of>, which
+    /// allows no holdout and is not recorded.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// The campaigns directory shared with `lapse serve`.
+    #[arg(long, default_value = "campaigns")]
+    pub campaigns: PathBuf,
+    /// The campaign file to write: .csv or .parquet (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Value cap, actions (save rate, cost) and band thresholds as JSON (see docs/serving.md);
+    /// a file written by `lapse effect --economics-out` uses measured save rates.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: WorkListFilters,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! without promotion). Flags live in `cli`, what each command does in `commands`, exit codes
 //! in `exit`; everything else is in the crates under `crates/`.
 
+mod campaign_commands;
 mod cli;
 mod commands;
 mod exit;
@@ -71,6 +72,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Drift(args) => commands::run_drift(args)?,
         Command::Persistency(args) => commands::run_persistency(args)?,
         Command::Realised(args) => commands::run_realised(args)?,
+        Command::Queue(args) => campaign_commands::run_queue(args)?,
         Command::Openapi => print!("{}", lapse_api::openapi_document()),
         Command::Catalog(args) => match args.format {
             CatalogFormat::Markdown => print!("{}", catalog_markdown()),

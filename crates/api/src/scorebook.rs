@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 use rustc_hash::FxHashMap;
 
-use lapse_core::dates::{Day, now_utc_rfc3339, today_utc};
-use lapse_core::table::{column_of_frame, read_frame};
+use lapse_core::dates::{Day, now_utc_rfc3339};
+use lapse_core::table::column_of_frame;
 use lapse_model::drift::{DriftReport, Thresholds};
 use lapse_model::registry::{LoadedModel, Registry, RegistryError};
-use lapse_model::scoring::{Economics, FrameSource, NONE, RenewalKeys, ScoredRows, work_order};
+use lapse_model::scoring::{Economics, NONE, ScoredRows, ScoredSnapshot, score_snapshot, work_order};
 
 /// The served state: a champion model and the scored snapshot, swapped whole on reload.
 pub struct Scorebook {
@@ -67,26 +67,11 @@ impl Scorebook {
     pub fn load(models: &Path, snapshot: &Path, economics: &Economics, thresholds: Thresholds) -> Result<Scorebook, LoadError> {
         let started = std::time::Instant::now();
         let model = Registry::new(models).load_champion()?;
-        let fail = |message: String| LoadError::Snapshot { path: snapshot.to_path_buf(), message };
-        let (df, metadata) = read_frame(snapshot).map_err(|e| fail(e.message))?;
-        let meta = |key: &str| metadata.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<i32>().ok());
-        let keys = RenewalKeys::from_frame(&df).map_err(|e| fail(e.to_string()))?;
-        let first = keys.as_of.first().copied();
-        if keys.as_of.iter().any(|&d| Some(d) != first) {
-            return Err(fail("holds more than one snapshot date; serve one snapshot (lapse features --as-of T)".into()));
-        }
-        let as_of = first.unwrap_or_else(today_utc);
-        let rows = ScoredRows::score(&model.model, economics, keys, &FrameSource(&df)).map_err(|e| fail(e.to_string()))?;
-        let drift = snapshot_drift(models, &model.version, &df, &rows, thresholds);
-        drop(df);
-        let book = Scorebook::index(
-            model,
-            rows,
-            snapshot.to_path_buf(),
-            as_of,
-            meta("lapse.horizon_days").unwrap_or(30),
-            meta("lapse.grace_days").unwrap_or(60),
-        );
+        let scored = score_snapshot(snapshot, &model.model, economics).map_err(|e| LoadError::Snapshot { path: e.path, message: e.message })?;
+        let drift = snapshot_drift(models, &model.version, &scored.frame, &scored.rows, thresholds);
+        let ScoredSnapshot { rows, as_of, horizon_days, grace_days, frame } = scored;
+        drop(frame);
+        let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, horizon_days, grace_days);
         Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
     }
 

@@ -12,6 +12,7 @@
 
 pub mod artifact;
 pub mod calibrate;
+pub mod campaign;
 pub mod dataset;
 pub mod drift;
 pub mod encode;

@@ -39,6 +39,17 @@ pub struct CapacityError {
 impl Capacity {
     /// Parses `2500` (a total) or `visit=300,call=800,sms=5000` (also `visit:300,...`) against
     /// the action names.
+    /// The canonical text of a capacity: a number, or `name=n` per action in the economics'
+    /// order (actions without capacity left out).
+    pub fn canonical(&self, actions: &[&str]) -> String {
+        match self {
+            Capacity::Total(n) => n.to_string(),
+            Capacity::PerAction(caps) => {
+                actions.iter().zip(caps).filter(|(_, c)| **c > 0).map(|(a, c)| format!("{a}={c}")).collect::<Vec<_>>().join(",")
+            }
+        }
+    }
+
     pub fn parse(text: &str, actions: &[&str]) -> Result<Capacity, CapacityError> {
         let fail = |reason: String| CapacityError { text: text.to_string(), reason };
         let text = text.trim();

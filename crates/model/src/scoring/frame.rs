@@ -100,3 +100,51 @@ impl FeatureSource for FrameSource<'_> {
         category_column(&self.0.slice(rows.start as i64, rows.len()), name)
     }
 }
+
+/// A snapshot file scored: the rows, the snapshot date, and the horizon and grace it was built
+/// with (from the Parquet metadata; 30 and 60 when absent).
+pub struct ScoredSnapshot {
+    pub rows: super::ScoredRows,
+    pub as_of: Day,
+    pub horizon_days: i32,
+    pub grace_days: i32,
+    /// The frame read, for drift against the model's reference.
+    pub frame: DataFrame,
+}
+
+/// Why a snapshot file cannot be scored: the file and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("snapshot {}: {message}", path.display())]
+pub struct SnapshotError {
+    pub path: std::path::PathBuf,
+    pub message: String,
+    /// The model, not the file, is at fault.
+    pub model: bool,
+}
+
+/// Reads the snapshot at `path` (one snapshot date: `lapse features --as-of T`) and scores
+/// every renewal with `model`. An empty snapshot has today as its date.
+pub fn score_snapshot(
+    path: &std::path::Path,
+    model: &crate::artifact::LapseModel,
+    economics: &super::Economics,
+) -> Result<ScoredSnapshot, SnapshotError> {
+    let fail = |message: String, model: bool| SnapshotError { path: path.to_path_buf(), message, model };
+    let (df, metadata) = lapse_core::table::read_frame(path).map_err(|e| fail(e.message, false))?;
+    let meta = |key: &str| metadata.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<i32>().ok());
+    let keys = RenewalKeys::from_frame(&df).map_err(|e| fail(e.to_string(), false))?;
+    let first = keys.as_of.first().copied();
+    if keys.as_of.iter().any(|&d| Some(d) != first) {
+        return Err(fail("holds more than one snapshot date; use one snapshot (lapse features --as-of T)".into(), false));
+    }
+    let as_of = first.unwrap_or_else(lapse_core::dates::today_utc);
+    let rows =
+        super::ScoredRows::score(model, economics, keys, &FrameSource(&df)).map_err(|e| fail(e.to_string(), matches!(e, ScoreError::Model(_))))?;
+    Ok(ScoredSnapshot {
+        rows,
+        as_of,
+        horizon_days: meta("lapse.horizon_days").unwrap_or(30),
+        grace_days: meta("lapse.grace_days").unwrap_or(60),
+        frame: df,
+    })
+}

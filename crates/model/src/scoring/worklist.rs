@@ -26,6 +26,36 @@ pub struct Filters {
     pub include_no_action: bool,
 }
 
+impl Filters {
+    /// The filters as canonical text (`channel=agent;overdue=true`), empty for none: two
+    /// requests with the same filters give the same text.
+    pub fn canonical(&self) -> String {
+        let mut parts = Vec::new();
+        let mut text = |name: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                parts.push(format!("{name}={v}"));
+            }
+        };
+        text("channel", &self.channel);
+        text("region", &self.region);
+        text("agent_id", &self.agent_id);
+        text("product", &self.product);
+        if let Some(v) = self.min_value {
+            parts.push(format!("min_value={v}"));
+        }
+        if let Some(d) = self.due_within_days {
+            parts.push(format!("due_within_days={d}"));
+        }
+        if let Some(o) = self.overdue {
+            parts.push(format!("overdue={o}"));
+        }
+        if self.include_no_action {
+            parts.push("include_no_action=true".into());
+        }
+        parts.join(";")
+    }
+}
+
 /// The order of every work list: by expected gain of the best action, largest first; ties by
 /// probability, then policy id and installment, so the order is total and stable across
 /// reloads.

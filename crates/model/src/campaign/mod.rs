@@ -1,0 +1,197 @@
+//! Campaigns: a day's work list with a randomized holdout, so that what the contacts save can
+//! be measured. The treatment arm is contacted; the control arm (a share `holdout` of every
+//! action x segment stratum) is left alone for the campaign, and the difference in lapse rates
+//! between the arms is the campaign's effect (`lapse effect`).
+//!
+//! - [`arms`]: which renewals are held out (a keyed hash, stratified);
+//! - [`file`]: the campaign file (CSV or Parquet), written atomically and read back;
+//! - [`store`]: the campaigns directory: one name, one set of settings, forever.
+
+pub mod arms;
+pub mod file;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::scoring::assign::Capacity;
+use crate::scoring::{Economics, Filters, Listed, ScoredRows, segment_name, select};
+pub use arms::{Arm, assign_arms};
+pub use file::{CampaignFileError, read_campaign, write_campaign};
+use lapse_core::dates::Day;
+pub use store::{CampaignStore, StoreError, Stored};
+
+/// The largest holdout share: a campaign that contacts fewer than one in ten renewals is not a
+/// campaign.
+pub const MAX_HOLDOUT: f64 = 0.9;
+
+/// What makes a campaign: asking again with the same settings gives the same campaign; a
+/// campaign name is never reused with other settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub name: String,
+    #[serde(with = "lapse_core::dates::iso")]
+    pub as_of: Day,
+    pub model_version: String,
+    /// Share of every stratum held out as control (0..=0.9).
+    pub holdout: f64,
+    /// The capacity as asked (`2500`, `visit=300,call=800,sms=5000`), canonical form.
+    pub capacity: String,
+    /// The work list's filters, canonical form (`channel=agent;overdue=true`), empty for none.
+    pub filters: String,
+    /// The actions' save rates and costs the list was ranked with.
+    pub economics: Economics,
+    /// SHA-256 of the listed renewals and their actions: the same settings on another snapshot
+    /// would list other renewals.
+    pub list_digest: String,
+}
+
+/// Why campaign settings are refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("campaign name {0:?}: use 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'")]
+    Name(String),
+    #[error("holdout {0} is outside [0, {MAX_HOLDOUT}]")]
+    Holdout(f64),
+}
+
+/// Checks a campaign name (it names files).
+pub fn check_name(name: &str) -> Result<(), SettingsError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok { Ok(()) } else { Err(SettingsError::Name(name.to_string())) }
+}
+
+/// Checks a holdout share.
+pub fn check_holdout(holdout: f64) -> Result<(), SettingsError> {
+    if holdout.is_finite() && (0.0..=MAX_HOLDOUT).contains(&holdout) { Ok(()) } else { Err(SettingsError::Holdout(holdout)) }
+}
+
+/// One renewal of a campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignRow {
+    /// 1 = first on the work list.
+    pub rank: u32,
+    pub policy_id: String,
+    pub installment_no: u32,
+    pub due_date: Day,
+    pub action: String,
+    pub arm: Arm,
+    pub probability: f64,
+    pub value_at_risk: f64,
+    pub expected_gain: f64,
+    pub segment: String,
+    pub channel: Option<String>,
+    pub product_type: Option<String>,
+    pub region: Option<String>,
+    pub agent_id: Option<String>,
+}
+
+/// A campaign: its settings and its renewals in work-list order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub settings: Settings,
+    pub rows: Vec<CampaignRow>,
+}
+
+impl Campaign {
+    /// The campaign of a work list: `list` (every listed renewal, in rank order) of `rows`,
+    /// with arms assigned by [`assign_arms`] within action x segment strata.
+    /// `settings.list_digest` is filled in here.
+    pub fn of_work_list(mut settings: Settings, rows: &ScoredRows, list: &[Listed], economics: &Economics) -> Campaign {
+        let mut out: Vec<CampaignRow> = list
+            .iter()
+            .map(|item| {
+                let x = &rows.renewals[item.row];
+                let (risk, value) = (economics.risk_band(x.probability), economics.value_band(x.value));
+                CampaignRow {
+                    rank: item.rank,
+                    policy_id: rows.policy_id[item.row].to_string(),
+                    installment_no: x.installment_no,
+                    due_date: x.due,
+                    action: economics.action_name(item.action).to_string(),
+                    arm: Arm::Treatment,
+                    probability: x.probability,
+                    value_at_risk: x.value,
+                    expected_gain: item.gain,
+                    segment: segment_name(risk, value).to_string(),
+                    channel: rows.text(x.channel).map(str::to_string),
+                    product_type: rows.text(x.product_type).map(str::to_string),
+                    region: rows.text(x.region).map(str::to_string),
+                    agent_id: rows.text(x.agent).map(str::to_string),
+                }
+            })
+            .collect();
+        let keys: Vec<(&str, u32, String)> =
+            out.iter().map(|r| (r.policy_id.as_str(), r.installment_no, format!("{}/{}", r.action, r.segment))).collect();
+        let arms = assign_arms(&settings.name, settings.holdout, &keys);
+        for (row, arm) in out.iter_mut().zip(arms) {
+            row.arm = arm;
+        }
+        settings.list_digest = list_digest(&out);
+        Campaign { settings, rows: out }
+    }
+
+    /// Renewals in `arm`.
+    pub fn count(&self, arm: Arm) -> usize {
+        self.rows.iter().filter(|r| r.arm == arm).count()
+    }
+}
+
+/// What a campaign is asked for: a name, a holdout share, and the work list's capacity and
+/// filters.
+#[derive(Debug, Clone)]
+pub struct CampaignRequest<'a> {
+    pub name: &'a str,
+    pub holdout: f64,
+    pub capacity: &'a Capacity,
+    pub filters: &'a Filters,
+}
+
+/// The campaign of the work list of `rows` (in `order`) under the request's capacity and
+/// filters: every listed renewal, with its arm. The settings are checked (name, holdout).
+pub fn plan(
+    request: &CampaignRequest<'_>,
+    rows: &ScoredRows,
+    order: &[u32],
+    economics: &Economics,
+    as_of: Day,
+    model_version: &str,
+) -> Result<Campaign, SettingsError> {
+    check_name(request.name)?;
+    check_holdout(request.holdout)?;
+    let list = select(rows, order, request.filters, request.capacity, economics, 0..usize::MAX);
+    let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
+    let settings = Settings {
+        name: request.name.to_string(),
+        as_of,
+        model_version: model_version.to_string(),
+        holdout: request.holdout,
+        capacity: request.capacity.canonical(&action_names),
+        filters: request.filters.canonical(),
+        economics: economics.clone(),
+        list_digest: String::new(),
+    };
+    Ok(Campaign::of_work_list(settings, rows, &list.page, economics))
+}
+
+/// SHA-256 over the listed renewals and their actions, in list order.
+pub fn list_digest(rows: &[CampaignRow]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for r in rows {
+        hasher.update(r.policy_id.as_bytes());
+        hasher.update([0]);
+        hasher.update(r.installment_no.to_le_bytes());
+        hasher.update(r.action.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The segment names, in band order (for reports that list every segment).
+pub fn segment_names() -> impl Iterator<Item = &'static str> {
+    (0..3u8).flat_map(|r| (0..3u8).map(move |v| segment_name(r, v)))
+}
