@@ -70,7 +70,7 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let order = work_order(&scored.rows);
     let name = args.campaign.clone().unwrap_or_else(|| format!("worklist-{}", format_day(scored.as_of)));
     let request = CampaignRequest { name: &name, holdout: args.holdout, capacity: &capacity, filters: &filters };
-    let campaign = plan(&request, &scored.rows, &order, &economics, scored.as_of, &model.version).map_err(anyhow::Error::from)?;
+    let campaign = plan(&request, &scored.rows, &order, &economics, scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings).map_err(anyhow::Error::from)?;

@@ -311,6 +311,10 @@ pub struct ServeArgs {
     /// Thresholds of the snapshot's drift report (`GET /v1/drift`).
     #[command(flatten)]
     pub thresholds: PsiThresholds,
+    /// The campaigns directory (shared with `lapse queue`): campaigns asked for with
+    /// `GET /v1/queue?campaign=NAME` are kept here.
+    #[arg(long, default_value = "campaigns")]
+    pub campaigns: PathBuf,
 }
 
 #[derive(Debug, Args)]

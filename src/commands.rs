@@ -294,6 +294,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         },
         score_log: (!args.no_score_log).then_some(args.score_log),
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
+        campaigns: args.campaigns,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {

@@ -2,8 +2,6 @@
 //! the champion changes twice (admin reload, then SIGHUP); not one request may fail; SIGTERM
 //! then stops the server cleanly with every score in the score log.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,66 +10,14 @@ use serde_json::{Value, json};
 
 use lapse_model::registry::Registry;
 
-use crate::common::{ADMIN_TOKEN, SCORE_TOKEN, fixture, models_copy};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(models: &std::path::Path, score_log: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lapse"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2"])
-        .arg("--models")
-        .arg(models)
-        .arg("--snapshot")
-        .arg(&fixture().snapshot)
-        .arg("--score-log")
-        .arg(score_log)
-        .env("LAPSE_SCORE_TOKEN", SCORE_TOKEN)
-        .env("LAPSE_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("LAPSE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start lapse serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-    Server { child, base }
-}
-
-fn client() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
-}
-
-fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> (u16, Value) {
-    let mut response =
-        agent.post(url).header("Authorization", &format!("Bearer {token}")).content_type("application/json").send(body).expect("a response");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-fn get(agent: &ureq::Agent, url: &str, token: &str) -> (u16, Value) {
-    let mut response = agent.get(url).header("Authorization", &format!("Bearer {token}")).call().expect("a response");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
+use crate::common::{ADMIN_TOKEN, SCORE_TOKEN, client, get, models_copy, post, start_server};
 
 #[test]
 fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let models = models_copy(dir.path());
     let log_dir = dir.path().join("score-log");
-    let mut server = start(&models, &log_dir);
+    let mut server = start_server(&models, &log_dir, &[]);
     let base = server.base.clone();
     let agent = client();
     let (status, health) = get(&agent, &format!("{base}/readyz"), "");
@@ -150,12 +96,7 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     let served = ok.load(Ordering::Relaxed);
 
     // SIGTERM: a clean exit, and every score served is in the log.
-    // SAFETY: signals our own child process.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(server.child.id() as i32, libc::SIGTERM)
-    };
-    let status = server.child.wait().unwrap();
+    let status = server.stop();
     assert!(status.success(), "exit status {status}");
     let mut lines = 0;
     let mut by_endpoint = std::collections::BTreeMap::<String, usize>::new();

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod campaign;
 mod cli;
 mod drift;
 mod layers;

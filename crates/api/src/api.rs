@@ -28,10 +28,11 @@ use super::score_log::{LogBatch, LoggedRows, ScoreLog, now_ms};
 use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::{Limits, ServeConfig};
+use lapse_model::campaign::{Arm, CampaignRequest};
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::assign::Capacity;
 use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
-use lapse_model::scoring::{Filters, select};
+use lapse_model::scoring::{Filters, Listed, select};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -42,6 +43,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub metrics: Arc<Metrics>,
     pub score_log: Option<ScoreLog>,
+    /// The campaigns planned and the directory they are kept in.
+    pub campaigns: super::campaigns::Campaigns,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
     pub shutting_down: AtomicBool,
@@ -264,6 +267,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 picks: picks.iter().zip(&ranks).map(|(&r, &rank)| (r as u32, rank)).collect(),
                 rows: LoggedRows::Snapshot(Arc::clone(&book)),
                 assigned: None,
+                campaign: None,
             });
         }
         if let Some(rows) = inline {
@@ -275,6 +279,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 picks: (0..inline_len).zip(&ranks[picks.len()..]).map(|(r, &rank)| (r as u32, rank)).collect(),
                 rows: LoggedRows::Inline(rows),
                 assigned: None,
+                campaign: None,
             });
         }
     }
@@ -327,11 +332,44 @@ async fn queue(
         overdue: params.overdue,
         include_no_action: params.include_no_action.unwrap_or(false),
     };
-    let per_action = matches!(capacity, Capacity::PerAction(_));
-    let list = select(rows, &book.queue_order, &filters, &capacity, economics, offset..offset.saturating_add(limit));
-    let (matching, listed) = (list.matching, list.listed);
-    let page: Vec<(usize, u32)> = list.page.iter().map(|l| (l.row, l.rank)).collect();
-    let assigned: Option<Vec<(u8, f64)>> = per_action.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
+    if params.holdout.is_some() && params.campaign.is_none() {
+        return Err(ApiError::invalid("holdout", "holdout needs campaign=NAME: the name keys the holdout draw"));
+    }
+    let (matching, listed, page, assigned, campaign) = match params.campaign.as_deref() {
+        None => {
+            let per_action = matches!(capacity, Capacity::PerAction(_));
+            let list = select(rows, &book.queue_order, &filters, &capacity, economics, offset..offset.saturating_add(limit));
+            let assigned: Option<Vec<(u8, f64)>> = per_action.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
+            (list.matching, list.listed, list.page, assigned, None)
+        }
+        Some(name) => {
+            let Some(holdout) = params.holdout else {
+                return Err(ApiError::invalid("holdout", "a campaign needs holdout=F (0 to 0.9): the share of the list held out as control"));
+            };
+            let request = CampaignRequest { name, holdout, capacity: &capacity, filters: &filters };
+            let (served, created) = state.campaigns.serve(&request, &book, economics).await?;
+            if let (Some(log), Some(planned)) = (&state.score_log, created) {
+                // Both arms, once, when the campaign is created: the control renewals are in
+                // the log although no page ever lists them.
+                log.append(LogBatch {
+                    time_ms: now_ms(),
+                    request_id: request_id(&headers),
+                    endpoint: "campaign",
+                    model_version: book.version.clone(),
+                    picks: planned.list.iter().map(|l| (l.row as u32, l.rank)).collect(),
+                    assigned: Some(planned.list.iter().map(|l| (l.action, l.gain)).collect()),
+                    campaign: Some((Arc::clone(&served.name), planned.campaign.rows.iter().map(|r| r.arm).collect())),
+                    rows: LoggedRows::Snapshot(Arc::clone(&book)),
+                });
+            }
+            let page: Vec<Listed> = served.treatment.iter().skip(offset).take(limit).copied().collect();
+            let assigned = Some(page.iter().map(|l| (l.action, l.gain)).collect());
+            let info =
+                CampaignInfo { name: served.name.to_string(), holdout: served.holdout, treatment: served.treatment.len(), control: served.control };
+            (served.matching, served.treatment.len(), page, assigned, Some(info))
+        }
+    };
+    let page: Vec<(usize, u32)> = page.iter().map(|l| (l.row, l.rank)).collect();
     let end = offset + page.len();
     let items: Vec<ScoredRenewal<'_>> = page
         .iter()
@@ -341,6 +379,7 @@ async fn queue(
             None => renewal(&book, rows, economics, r, rank, "snapshot"),
         })
         .collect();
+    let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; page.len()]));
     let response = hand_written(
         &QueueResponse {
             model_version: &book.version,
@@ -349,6 +388,7 @@ async fn queue(
             listed,
             offset,
             next_offset: (end < listed && !page.is_empty()).then_some(end),
+            campaign,
             items,
         },
         super::json::queue_response,
@@ -364,6 +404,7 @@ async fn queue(
             model_version: book.version.clone(),
             picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
             assigned,
+            campaign: log_campaign,
             rows: LoggedRows::Snapshot(Arc::clone(&book)),
         });
     }
@@ -446,7 +487,7 @@ const INLINE_ON_WORKER_ROWS: usize = 600;
 /// builder and scoring it calls use rayon, and from inside the pool their small parallel steps
 /// stay on the same thread instead of crossing to the pool and back several times a request.
 /// A panic is caught and answered 500, never left to abort the process.
-async fn on_compute_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn on_compute_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
@@ -520,8 +561,8 @@ async fn openapi_json() -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
-    paths(score, queue, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
+    paths(score, queue, super::campaigns::get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -592,6 +633,7 @@ pub fn router(state: Shared) -> Router {
     let scoring = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
+        .route("/v1/campaigns/{name}", get(super::campaigns::get_campaign))
         .route("/v1/models/current", get(model_current))
         .route("/v1/drift", get(drift))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)));

@@ -186,6 +186,26 @@ pub struct QueueParams {
     pub limit: Option<usize>,
     /// Rank to start the page after (0 = from the top).
     pub offset: Option<usize>,
+    /// Run the work list as this campaign (letters, digits, '-', '_', '.'): a share `holdout`
+    /// of every action x segment is held out as control and never listed. The name is bound to
+    /// its settings (capacity, filters, holdout, snapshot, model) in the campaigns directory:
+    /// asking again pages the same campaign; other settings are refused with 409.
+    #[param(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")]
+    pub campaign: Option<String>,
+    /// Share of the campaign's list held out as control, 0 to 0.9 (with `campaign`).
+    #[param(minimum = 0.0, maximum = 0.9)]
+    pub holdout: Option<f64>,
+}
+
+/// The campaign a queue page belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignInfo {
+    pub name: String,
+    pub holdout: f64,
+    /// Renewals to contact (the pages list these).
+    pub treatment: usize,
+    /// Renewals held out: not to be contacted for this campaign.
+    pub control: usize,
 }
 
 /// `GET /v1/queue` response.
@@ -201,6 +221,9 @@ pub struct QueueResponse<'a> {
     pub offset: usize,
     /// The offset of the next page, if there is one.
     pub next_offset: Option<usize>,
+    /// With `campaign`: the campaign (`listed` then counts its treatment arm only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignInfo>,
     pub items: Vec<ScoredRenewal<'a>>,
 }
 
@@ -261,4 +284,59 @@ pub struct ReloadResponse {
 pub struct Health {
     pub status: &'static str,
     pub model_version: String,
+}
+
+/// `GET /v1/campaigns/{name}` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignParams {
+    /// Only this arm: `treatment` or `control`.
+    #[param(pattern = "^(treatment|control)$")]
+    pub arm: Option<String>,
+    /// Page size (default 1000, at most 10000).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<usize>,
+    /// Renewals to skip (in work-list order).
+    pub offset: Option<usize>,
+}
+
+/// One renewal of a campaign, as the campaign file has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignItem<'a> {
+    /// Rank on the campaign's work list (both arms; 1 = first).
+    pub rank: u32,
+    pub policy_id: &'a str,
+    pub installment_no: u32,
+    #[schema(value_type = String, format = Date)]
+    pub due_date: Date,
+    pub action: &'a str,
+    /// `treatment` (contact) or `control` (do not contact for this campaign).
+    pub arm: &'a str,
+    pub probability: f64,
+    pub value_at_risk: f64,
+    pub expected_gain: f64,
+    pub segment: &'a str,
+}
+
+/// `GET /v1/campaigns/{name}` response: the campaign's settings and a page of its assignment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignResponse<'a> {
+    pub name: &'a str,
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    pub model_version: &'a str,
+    pub holdout: f64,
+    /// The capacity as asked, canonical form.
+    pub capacity: &'a str,
+    /// The work list's filters, canonical form (empty: none).
+    pub filters: &'a str,
+    pub created_at: &'a str,
+    pub treatment: usize,
+    pub control: usize,
+    /// Renewals of the asked arm (both when none asked).
+    pub matching: usize,
+    pub offset: usize,
+    pub next_offset: Option<usize>,
+    pub items: Vec<CampaignItem<'a>>,
 }

@@ -131,6 +131,17 @@ pub fn queue_response(response: &QueueResponse<'_>) -> Vec<u8> {
         Some(n) => integer(&mut out, n),
         None => out.extend_from_slice(b"null"),
     }
+    if let Some(campaign) = &response.campaign {
+        key(&mut out, ",\"campaign\":{\"name");
+        string(&mut out, &campaign.name);
+        key(&mut out, ",\"holdout");
+        number(&mut out, campaign.holdout);
+        key(&mut out, ",\"treatment");
+        integer(&mut out, campaign.treatment);
+        key(&mut out, ",\"control");
+        integer(&mut out, campaign.control);
+        out.push(b'}');
+    }
     key(&mut out, ",\"items");
     renewals(&mut out, &response.items);
     out.push(b'}');

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod campaigns;
 pub mod dto;
 pub mod error;
 pub mod inline;
@@ -71,6 +72,8 @@ pub struct ServeConfig {
     pub score_log: Option<PathBuf>,
     /// PSI thresholds of the snapshot's drift report (`GET /v1/drift`).
     pub thresholds: Thresholds,
+    /// The campaigns directory (shared with `lapse queue`).
+    pub campaigns: PathBuf,
 }
 
 /// Why the server could not start.
@@ -100,12 +103,14 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         }
         None => None,
     };
+    let campaigns = campaigns::Campaigns::new(lapse_model::campaign::CampaignStore::new(&config.campaigns));
     Ok(Arc::new(AppState {
         current: ArcSwap::from_pointee(book),
         config,
         tokens,
         metrics,
         score_log,
+        campaigns,
         reload_lock: tokio::sync::Mutex::new(()),
         shutting_down: AtomicBool::new(false),
     }))

@@ -8,6 +8,7 @@
 //! ~100 ms of scores); on a power loss, at most ~1 s. A torn last line from a crash mid-write
 //! is possible; readers skip a last line that does not parse.
 
+use lapse_model::campaign::Arm;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,8 @@ pub struct LogBatch {
     /// The action and expected gain given to each pick when the work list assigned them
     /// within per-action capacities (None: each renewal's best action).
     pub assigned: Option<Vec<(u8, f64)>>,
+    /// The campaign of the picks and each one's arm, when listed in a campaign.
+    pub campaign: Option<(Arc<str>, Vec<Arm>)>,
 }
 
 /// The handle requests use; dropping the last one (and calling [`ScoreLog::close`]) drains
@@ -170,6 +173,8 @@ impl Writer<'_> {
                 action: action.into(),
                 expected_gain: gain,
                 rank,
+                campaign: batch.campaign.as_ref().map(|(name, _)| (**name).into()),
+                arm: batch.campaign.as_ref().map(|(_, arms)| arms[i].as_str().into()),
             }
             .write_jsonl(&mut self.line);
         }

@@ -45,7 +45,17 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         limits: Limits { max_batch: 50, max_body_bytes: 256 << 10, ..Limits::default() },
         score_log,
         thresholds: Default::default(),
+        campaigns: fresh_dir("campaigns"),
     }
+}
+
+/// A new empty directory under the system temp dir (left for the OS to clean).
+fn fresh_dir(what: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("lapse-test-{what}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 fn tokens() -> Tokens {

@@ -48,6 +48,12 @@ pub struct ScoreLine<'a> {
     pub expected_gain: f64,
     /// Rank in the response (1 = first).
     pub rank: u32,
+    /// The campaign the renewal was listed in, if any.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Cow<'a, str>>,
+    /// Its arm in that campaign: `treatment` or `control`.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<Cow<'a, str>>,
 }
 
 impl ScoreLine<'_> {
@@ -78,6 +84,14 @@ impl ScoreLine<'_> {
         number(out, self.expected_gain);
         key(out, ",\"rank");
         integer(out, self.rank);
+        if let Some(campaign) = &self.campaign {
+            key(out, ",\"campaign");
+            string(out, campaign);
+        }
+        if let Some(arm) = &self.arm {
+            key(out, ",\"arm");
+            string(out, arm);
+        }
         out.extend_from_slice(b"}\n");
     }
 }
@@ -116,7 +130,15 @@ mod tests {
             action: "call".into(),
             expected_gain: -0.25,
             rank: 3,
+            campaign: None,
+            arm: None,
         };
+        let with_campaign = ScoreLine { campaign: Some("march-\"1\"".into()), arm: Some("control".into()), ..line.clone() };
+        let mut out = Vec::new();
+        with_campaign.write_jsonl(&mut out);
+        let mut serde = serde_json::to_vec(&with_campaign).unwrap();
+        serde.push(b'\n');
+        assert_eq!(out, serde);
         let mut out = Vec::new();
         line.write_jsonl(&mut out);
         let mut serde = serde_json::to_vec(&line).unwrap();

@@ -150,6 +150,16 @@ pub struct CampaignRequest<'a> {
     pub filters: &'a Filters,
 }
 
+/// A campaign planned on scored rows: the campaign, and its work list (rows of the scored
+/// snapshot, in rank order; `campaign.rows[i]` is `list[i]`).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub campaign: Campaign,
+    /// Renewals matching the filters (before the capacity).
+    pub matching: usize,
+    pub list: Vec<Listed>,
+}
+
 /// The campaign of the work list of `rows` (in `order`) under the request's capacity and
 /// filters: every listed renewal, with its arm. The settings are checked (name, holdout).
 pub fn plan(
@@ -159,7 +169,7 @@ pub fn plan(
     economics: &Economics,
     as_of: Day,
     model_version: &str,
-) -> Result<Campaign, SettingsError> {
+) -> Result<Planned, SettingsError> {
     check_name(request.name)?;
     check_holdout(request.holdout)?;
     let list = select(rows, order, request.filters, request.capacity, economics, 0..usize::MAX);
@@ -174,7 +184,8 @@ pub fn plan(
         economics: economics.clone(),
         list_digest: String::new(),
     };
-    Ok(Campaign::of_work_list(settings, rows, &list.page, economics))
+    let campaign = Campaign::of_work_list(settings, rows, &list.page, economics);
+    Ok(Planned { campaign, matching: list.matching, list: list.page })
 }
 
 /// SHA-256 over the listed renewals and their actions, in list order.
@@ -195,3 +206,6 @@ pub fn list_digest(rows: &[CampaignRow]) -> String {
 pub fn segment_names() -> impl Iterator<Item = &'static str> {
     (0..3u8).flat_map(|r| (0..3u8).map(move |v| segment_name(r, v)))
 }
+
+#[cfg(test)]
+mod tests;

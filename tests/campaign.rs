@@ -1,0 +1,199 @@
+//! Campaigns end to end: `lapse queue` writes a campaign with its holdout, refuses what it
+//! must, and the real server planning the same campaign agrees with the file renewal for
+//! renewal, never lists a control renewal, and logs both arms.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::common::{SCORE_TOKEN, client, fixture, get, start_server};
+use lapse_model::campaign::{Arm, read_campaign};
+
+fn lapse(args: &[&str], models: &Path, campaigns: &Path) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["queue", "--snapshot"])
+        .arg(&fixture().snapshot)
+        .arg("--models")
+        .arg(models)
+        .arg("--campaigns")
+        .arg(campaigns)
+        .args(args)
+        .env("LAPSE_LOG", "warn")
+        .output()
+        .expect("run lapse")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const CAPACITY: &str = "visit=5,call=20,sms=120";
+
+#[test]
+fn lapse_queue_writes_a_campaign_with_a_stratified_holdout_and_refuses_what_it_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let (models, campaigns) = (&fixture().models, dir.path().join("campaigns"));
+    let out = dir.path().join("spring.csv");
+    let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.25", "--campaign", "spring", "--out", out.to_str().unwrap()], models, &campaigns);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header = text.lines().next().unwrap();
+    for column in [
+        "campaign",
+        "as_of",
+        "policy_id",
+        "installment_no",
+        "due_date",
+        "action",
+        "arm",
+        "probability",
+        "value_at_risk",
+        "expected_gain",
+        "segment",
+        "model_version",
+    ] {
+        assert!(header.split(',').any(|c| c == column), "{column} in {header}");
+    }
+    let file = read_campaign(&out).unwrap();
+    assert_eq!(file.name, "spring");
+    assert_eq!(file.model_version, "v0001");
+    // Within every capacity, and each action x segment holds out a quarter to within one.
+    let mut strata: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for row in &file.rows {
+        let e = strata.entry((row.action.clone(), row.segment.clone())).or_default();
+        match row.arm {
+            Arm::Treatment => e.0 += 1,
+            Arm::Control => e.1 += 1,
+        }
+    }
+    for (action, cap) in [("visit", 5), ("call", 20), ("sms", 120)] {
+        let listed: usize = strata.iter().filter(|((a, _), _)| a == action).map(|(_, (t, c))| t + c).sum();
+        assert_eq!(listed, cap, "{action}: the fixture has enough gaining renewals to fill it");
+    }
+    for ((action, segment), (t, c)) in &strata {
+        let expected = (t + c) as f64 * 0.25;
+        assert!((*c as f64 - expected).abs() < 1.0, "{action}/{segment}: {c} control of {}", t + c);
+    }
+    // The same settings again: the same file, byte for byte.
+    let again = dir.path().join("again.csv");
+    let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.25", "--campaign", "spring", "--out", again.to_str().unwrap()], models, &campaigns);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+
+    // Refused, with nothing written: another holdout under the same name, a holdout out of
+    // range, no champion, an empty snapshot.
+    let refused = dir.path().join("refused.csv");
+    let r = refused.to_str().unwrap();
+    let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.3", "--campaign", "spring", "--out", r], models, &campaigns);
+    assert!(!run.status.success() && stderr(&run).contains("exists with other settings (holdout 0.25 vs 0.3)"), "{}", stderr(&run));
+    let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.95", "--campaign", "summer", "--out", r], models, &campaigns);
+    assert!(!run.status.success() && stderr(&run).contains("outside [0, 0.9]"), "{}", stderr(&run));
+    let empty_registry = dir.path().join("no-models");
+    let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.1", "--campaign", "summer", "--out", r], &empty_registry, &campaigns);
+    assert!(!run.status.success() && stderr(&run).contains("champion"), "{}", stderr(&run));
+    let empty = dir.path().join("empty.csv");
+    let snapshot = lapse_core::table::read_frame(&fixture().snapshot).unwrap().0.head(Some(0));
+    let mut snapshot = snapshot;
+    use polars::prelude::SerWriter;
+    polars::prelude::CsvWriter::new(std::fs::File::create(&empty).unwrap()).finish(&mut snapshot).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["queue", "--capacity", "10", "--holdout", "0.1", "--campaign", "summer", "--out", r, "--snapshot"])
+        .arg(&empty)
+        .arg("--models")
+        .arg(models)
+        .arg("--campaigns")
+        .arg(&campaigns)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(stderr(&run).contains("no renewals"), "{}", stderr(&run));
+    assert!(!refused.exists());
+    assert!(!campaigns.join("summer.json").exists());
+}
+
+#[test]
+fn the_api_serves_the_same_campaign_as_the_batch_file_and_never_lists_a_control_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = &fixture().models;
+    let file = dir.path().join("batch.parquet");
+    let run = lapse(
+        &["--capacity", CAPACITY, "--holdout", "0.2", "--campaign", "may", "--channel", "agent", "--out", file.to_str().unwrap()],
+        models,
+        &dir.path().join("batch-campaigns"),
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let batch = read_campaign(&file).unwrap();
+
+    let log = dir.path().join("score-log");
+    let api_campaigns = dir.path().join("api-campaigns");
+    let mut server = start_server(models, &log, &["--campaigns".as_ref(), api_campaigns.as_os_str()]);
+    let agent = client();
+    let capacity = CAPACITY.replace('=', ":");
+    let mut served = Vec::new();
+    let mut offset = 0;
+    loop {
+        let url = format!("{}/v1/queue?capacity={capacity}&campaign=may&holdout=0.2&channel=agent&limit=17&offset={offset}", server.base);
+        let (status, page) = get(&agent, &url, SCORE_TOKEN);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["campaign"]["name"], "may");
+        served.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["policy_id"].as_str().unwrap().to_string(), i["installment_no"].as_u64().unwrap() as u32, i["action"].clone())),
+        );
+        match page["next_offset"].as_u64() {
+            Some(next) => offset = next as usize,
+            None => break,
+        }
+    }
+    let treatment: Vec<(String, u32, Value)> = batch
+        .rows
+        .iter()
+        .filter(|r| r.arm == Arm::Treatment)
+        .map(|r| (r.policy_id.clone(), r.installment_no, Value::from(r.action.clone())))
+        .collect();
+    assert_eq!(served, treatment, "the pages list the batch file's treatment arm, in order");
+    let control: BTreeSet<String> =
+        batch.rows.iter().filter(|r| r.arm == Arm::Control).map(|r| format!("{}#{}", r.policy_id, r.installment_no)).collect();
+    assert!(!control.is_empty());
+    assert!(served.iter().all(|(p, i, _)| !control.contains(&format!("{p}#{i}"))), "no control renewal is listed");
+
+    // The stored assignment, both arms, agrees with the file row for row.
+    let mut stored = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, page) = get(&agent, &format!("{}/v1/campaigns/may?limit=50&offset={offset}", server.base), SCORE_TOKEN);
+        assert_eq!(status, 200, "{page}");
+        stored.extend(page["items"].as_array().unwrap().iter().map(|i| {
+            (i["policy_id"].as_str().unwrap().to_string(), i["installment_no"].as_u64().unwrap() as u32, i["arm"].as_str().unwrap().to_string())
+        }));
+        match page["next_offset"].as_u64() {
+            Some(next) => offset = next as usize,
+            None => break,
+        }
+    }
+    let rows: Vec<(String, u32, String)> = batch.rows.iter().map(|r| (r.policy_id.clone(), r.installment_no, r.arm.as_str().to_string())).collect();
+    assert_eq!(stored, rows);
+    // Other settings under the same name: 409.
+    let (status, body) = get(&agent, &format!("{}/v1/queue?capacity={capacity}&campaign=may&holdout=0.3", server.base), SCORE_TOKEN);
+    assert_eq!((status, body["code"].as_str()), (409, Some("campaign_conflict")), "{body}");
+    assert!(server.stop().success());
+
+    // The score log holds both arms (the control ones once, when the campaign was made).
+    let mut arms: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&log).unwrap() {
+        for line in std::fs::read_to_string(entry.unwrap().path()).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            if v["campaign"] == "may" {
+                let key = format!("{}#{}", v["policy_id"].as_str().unwrap(), v["installment_no"]);
+                arms.entry(v["arm"].as_str().unwrap().to_string()).or_default().insert(key);
+            }
+        }
+    }
+    assert_eq!(arms.get("control"), Some(&control));
+    assert_eq!(arms["treatment"], treatment.iter().map(|(p, i, _)| format!("{p}#{i}")).collect::<BTreeSet<_>>());
+}
