@@ -45,6 +45,10 @@ pub enum Command {
     /// randomized holdout: control renewals are not to be contacted, so that `lapse effect` can
     /// measure what the contacts save.
     Queue(QueueArgs),
+    /// What a campaign saved: its file joined with the outcomes and delivered contacts of a
+    /// later extract; per action, segment and channel, the save rate (intention to treat) with
+    /// a 95% interval, the delivered share, retained premium and value net of contact costs.
+    Effect(EffectArgs),
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.
     Realised(RealisedArgs),
@@ -109,6 +113,39 @@ pub struct QueueArgs {
     pub economics: Option<PathBuf>,
     #[command(flatten)]
     pub filters: WorkListFilters,
+}
+
+#[derive(Debug, Args)]
+pub struct EffectArgs {
+    /// The campaign file written by `lapse queue` (.csv or .parquet).
+    #[arg(long)]
+    pub campaign: PathBuf,
+    /// A later extract: its installments give the outcomes, its events the contacts made.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// The economics the campaign ran with (contact costs, and the prior save rates of
+    /// --economics-out). Default: the built-in economics.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// Write the economics with the measured save rates (shrunk toward the priors) here, for
+    /// `lapse queue --economics` and `lapse serve --economics`.
+    #[arg(long)]
+    pub economics_out: Option<PathBuf>,
+    /// The prior's standard deviation: how far a measured save rate may move its prior.
+    #[arg(long, default_value_t = 0.1)]
+    pub prior_sd: f64,
+    /// Fewest control lapses for a segment to get a measured save rate of its own.
+    #[arg(long, default_value_t = 30)]
+    pub min_segment_control_lapses: usize,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
 }
 
 #[derive(Debug, Args)]

@@ -521,12 +521,12 @@ pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
 }
 
 /// The page header of a report made by hand (`night` is what the report is about).
-fn html_context(night: &str) -> PageContext {
+pub fn html_context(night: &str) -> PageContext {
     PageContext { night: night.to_string(), generated_at: now_utc_rfc3339() }
 }
 
 /// `--as-of`, or the extract date (the latest date the extract records).
-fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse_core::extract::Book) -> Result<Day, Failure> {
+pub fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse_core::extract::Book) -> Result<Day, Failure> {
     match as_of {
         Some(text) => day_arg("as-of", text),
         None => book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of"),

@@ -76,6 +76,10 @@ pub struct Action {
     pub save_rate: f64,
     /// Cost of one contact, in premium currency.
     pub cost: f64,
+    /// Save rates measured per segment (`high_risk_high_value`, ...), used instead of
+    /// `save_rate` for renewals of that segment.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub segment_save_rates: std::collections::BTreeMap<String, f64>,
 }
 
 /// The economics of the work list: value cap, actions, band thresholds.
@@ -99,7 +103,11 @@ impl Default for Economics {
         let e = lapse_model::scoring::Economics::default();
         Economics {
             value_cap_years: e.value_cap_years,
-            actions: e.actions.into_iter().map(|a| Action { name: a.name, save_rate: a.save_rate, cost: a.cost }).collect(),
+            actions: e
+                .actions
+                .into_iter()
+                .map(|a| Action { name: a.name, save_rate: a.save_rate, cost: a.cost, segment_save_rates: a.segment_save_rates })
+                .collect(),
             risk_bands: e.risk_bands,
             value_bands: e.value_bands,
         }

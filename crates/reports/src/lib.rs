@@ -7,6 +7,7 @@
 //! (maud templates, plotters charts) and the [`export`] that writes them. Reports never import
 //! the nightly job that makes some of them.
 
+pub mod effect;
 pub mod export;
 pub mod night;
 pub mod pages;

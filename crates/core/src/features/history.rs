@@ -305,3 +305,16 @@ pub fn lapse_label(due: Day, paid: Option<Day>, spec: &SnapshotSpec) -> Option<u
         None => None,
     }
 }
+
+/// A renewal's outcome as known on `known_at` (the contract's definition): 1 lapsed (not paid
+/// by due + grace), 0 paid by then, None while its grace has not ended unpaid. Payments after
+/// `known_at` are not known yet (`lapse effect --as-of` reads an extract as of an earlier day).
+pub fn outcome_known_at(due: Day, paid: Option<Day>, grace_days: i32, known_at: Day) -> Option<u8> {
+    let deadline = due + grace_days;
+    match paid.filter(|&p| p <= known_at) {
+        Some(p) if p <= deadline => Some(0),
+        Some(_) => Some(1),
+        None if deadline < known_at => Some(1),
+        None => None,
+    }
+}

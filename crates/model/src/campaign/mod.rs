@@ -202,10 +202,5 @@ pub fn list_digest(rows: &[CampaignRow]) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The segment names, in band order (for reports that list every segment).
-pub fn segment_names() -> impl Iterator<Item = &'static str> {
-    (0..3u8).flat_map(|r| (0..3u8).map(move |v| segment_name(r, v)))
-}
-
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,18 @@ pub struct Action {
     pub save_rate: f64,
     /// Cost of one contact, in premium currency.
     pub cost: f64,
+    /// Save rates measured per segment (`high_risk_high_value`, ...; `lapse effect
+    /// --economics-out` writes them where a campaign could measure them): a renewal of a listed
+    /// segment uses its segment's rate instead of `save_rate`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub segment_save_rates: std::collections::BTreeMap<String, f64>,
+}
+
+impl Action {
+    /// An action with one save rate for every segment.
+    pub fn new(name: &str, save_rate: f64, cost: f64) -> Action {
+        Action { name: name.into(), save_rate, cost, segment_save_rates: Default::default() }
+    }
 }
 
 /// The economics of the work list: value cap, actions, band thresholds.
@@ -44,11 +56,7 @@ impl Default for Economics {
     fn default() -> Self {
         Economics {
             value_cap_years: 5.0,
-            actions: vec![
-                Action { name: "sms".into(), save_rate: 0.05, cost: 0.5 },
-                Action { name: "call".into(), save_rate: 0.20, cost: 15.0 },
-                Action { name: "visit".into(), save_rate: 0.35, cost: 120.0 },
-            ],
+            actions: vec![Action::new("sms", 0.05, 0.5), Action::new("call", 0.20, 15.0), Action::new("visit", 0.35, 120.0)],
             risk_bands: [0.10, 0.30],
             value_bands: [10_000.0, 50_000.0],
         }
@@ -91,6 +99,14 @@ impl Economics {
             if !(0.0..=1.0).contains(&a.save_rate) {
                 return Err(format!("action {}: save_rate must be in [0, 1], not {}", a.name, a.save_rate));
             }
+            for (segment, rate) in &a.segment_save_rates {
+                if !super::segments().any(|s| s == segment) {
+                    return Err(format!("action {}: no segment {segment:?} (segments are like high_risk_low_value)", a.name));
+                }
+                if !(0.0..=1.0).contains(rate) {
+                    return Err(format!("action {}, segment {segment}: save rate must be in [0, 1], not {rate}", a.name));
+                }
+            }
             if !(a.cost.is_finite() && a.cost >= 0.0) {
                 return Err(format!("action {}: cost must be >= 0, not {}", a.name, a.cost));
             }
@@ -109,12 +125,28 @@ impl Economics {
         premium * years
     }
 
+    /// The save rate of action `a` for a renewal of lapse probability `p` and value `v`: its
+    /// segment's measured rate when there is one, else the action's.
+    pub fn save_rate(&self, a: &Action, p: f64, v: f64) -> f64 {
+        if a.segment_save_rates.is_empty() {
+            return a.save_rate;
+        }
+        let segment = segment_name(self.risk_band(p), self.value_band(v));
+        a.segment_save_rates.get(segment).copied().unwrap_or(a.save_rate)
+    }
+
+    /// The expected gain of action `a` for lapse probability `p` and value `v`:
+    /// p x s_a x V - c_a.
+    pub fn gain(&self, a: &Action, p: f64, v: f64) -> f64 {
+        p * self.save_rate(a, p, v) * v - a.cost
+    }
+
     /// The best action and its gain for lapse probability `p` and value `v`; [`NO_ACTION`]
     /// (gain 0) when no action has a positive expected gain.
     pub fn best_action(&self, p: f64, v: f64) -> (u8, f64) {
         let mut best = (NO_ACTION, 0.0);
         for (i, a) in self.actions.iter().enumerate() {
-            let gain = p * a.save_rate * v - a.cost;
+            let gain = self.gain(a, p, v);
             if gain > best.1 {
                 best = (i as u8, gain);
             }
@@ -178,6 +210,19 @@ mod tests {
         let (a, gain) = e.best_action(0.05, 2000.0);
         assert_eq!(e.action_name(a), "call");
         assert!((gain - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_measured_segment_rate_replaces_the_action_rate_in_its_segment() {
+        let mut e = Economics::default();
+        e.actions[2].segment_save_rates.insert("high_risk_high_value".into(), 0.0);
+        e.validate().unwrap();
+        // p=0.5, V=60000 is high risk, high value: a visit saves nothing there, a call does.
+        assert_eq!(e.action_name(e.best_action(0.5, 60_000.0).0), "call");
+        // p=0.5, V=20000 is high risk, medium value: the action's own rate.
+        assert_eq!(e.action_name(e.best_action(0.5, 20_000.0).0), "visit");
+        e.actions[2].segment_save_rates.insert("no_such_segment".into(), 0.1);
+        assert!(e.validate().unwrap_err().contains("no segment"));
     }
 
     #[test]

@@ -16,3 +16,8 @@ pub use reasons::ReasonValue;
 pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
 pub use snapshot::SnapshotSource;
 pub use worklist::{Filters, Listed, WorkList, select, work_order};
+
+/// Every segment name (risk band x value band), low risk low value first.
+pub fn segments() -> impl Iterator<Item = &'static str> {
+    (0..3u8).flat_map(|r| (0..3u8).map(move |v| segment_name(r, v)))
+}

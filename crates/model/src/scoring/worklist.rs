@@ -139,7 +139,7 @@ pub fn select(rows: &ScoredRows, order: &[u32], filters: &Filters, capacity: &Ca
                 .iter()
                 .flat_map(|&r| {
                     let x = &rows.renewals[r];
-                    economics.actions.iter().map(move |a| x.probability * a.save_rate * x.value - a.cost)
+                    economics.actions.iter().map(move |a| economics.gain(a, x.probability, x.value))
                 })
                 .collect();
             let chosen = assign(Gains { values: &gains, actions: k }, capacities);

@@ -260,3 +260,61 @@ pub fn category_lines(title: &str, y_desc: &str, labels: &[String], series: &[Ca
     }
     Ok(svg)
 }
+
+/// Estimates with intervals, one row per label (top to bottom): a dot at the estimate and a
+/// whisker from low to high, with a vertical line at zero (no effect) and optional marks.
+pub fn intervals(title: &str, x_desc: &str, labels: &[String], estimates: &[(f64, f64, f64)], marks: &[(f64, RGBColor)]) -> Chart {
+    let shown: Vec<usize> =
+        (0..labels.len()).filter(|&i| estimates[i].0.is_finite() && estimates[i].1.is_finite() && estimates[i].2.is_finite()).collect();
+    if shown.is_empty() {
+        return Err("no estimate to draw (no control lapses yet?)".into());
+    }
+    let n = shown.len();
+    let lo = shown.iter().map(|&i| estimates[i].1).chain(marks.iter().map(|m| m.0)).fold(0.0, f64::min).max(-3.0);
+    let hi = shown.iter().map(|&i| estimates[i].2).chain(marks.iter().map(|m| m.0)).fold(0.0, f64::max).min(3.0);
+    let pad = ((hi - lo) * 0.06).max(0.01);
+    let height = (70 + 26 * n as u32).max(170);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(230)
+            .build_cartesian_2d((lo - pad)..(hi + pad), (0..n as i32 - 1).into_segmented())
+            .map_err(err)?;
+        let names: Vec<String> = shown.iter().rev().map(|&i| labels[i].clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_desc(x_desc)
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new([(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n as i32))], GREY.stroke_width(1)))
+            .map_err(err)?;
+        for &(x, color) in marks {
+            chart
+                .draw_series(LineSeries::new([(x, SegmentValue::Exact(0)), (x, SegmentValue::Exact(n as i32))], color.stroke_width(1)))
+                .map_err(err)?;
+        }
+        for (k, &i) in shown.iter().enumerate() {
+            let row = (n - 1 - k) as i32;
+            let (estimate, low, high) = estimates[i];
+            let (low, high) = (low.max(lo - pad), high.min(hi + pad));
+            chart
+                .draw_series(LineSeries::new([(low, SegmentValue::CenterOf(row)), (high, SegmentValue::CenterOf(row))], BLUE.stroke_width(2)))
+                .map_err(err)?;
+            chart.draw_series([Circle::new((estimate, SegmentValue::CenterOf(row)), 4, ORANGE.filled())]).map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}

@@ -6,6 +6,9 @@
 //! the stylesheet and the charts' SVG (drawn by plotters, which escapes its text) are.
 
 pub mod charts;
+mod effect;
+
+pub use effect::effect_page;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 

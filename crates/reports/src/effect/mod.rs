@@ -1,0 +1,426 @@
+//! What a campaign saved: the campaign file joined with the outcomes of a later extract (the
+//! contract's lapse definition) and with the contacts delivered (events `contact_<action>`
+//! dated from the campaign's date to the end of grace). Per action, and per action within
+//! segment and channel: renewals and lapses per arm, lapse rates, the save rate (intention to
+//! treat, [`stats`]), the delivered share and the effect per delivered contact, what was
+//! retained net of contact costs, and the smallest save rate the sample could detect.
+//!
+//! Renewals whose grace has not ended by the outcome date are pending (paid already or not):
+//! counted, not used. Which renewals mature first then depends on their due dates only, not on
+//! their arm, so the matured renewals are a fair comparison; but the figures speak for them
+//! only until the campaign is readable (every renewal matured: `readable_on`).
+
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use lapse_core::dates::{Day, format_day};
+use lapse_core::extract::Book;
+use lapse_core::features::history::outcome_known_at;
+use lapse_model::campaign::file::CampaignFile;
+use lapse_model::campaign::{Arm, CampaignRow};
+use lapse_model::scoring::{Economics, segments};
+pub use stats::{Arms, Estimate};
+
+/// How to read the outcomes.
+#[derive(Debug, Clone)]
+pub struct EffectOptions {
+    /// Outcomes and contacts known on this day.
+    pub as_of: Day,
+    pub grace_days: i32,
+    /// Contact costs (and the priors of the measured economics).
+    pub economics: Economics,
+    /// How far a measured save rate may pull from its prior: the prior's standard deviation.
+    pub prior_sd: f64,
+    /// Fewest control lapses for a segment to get a save rate of its own in the measured
+    /// economics.
+    pub min_segment_control_lapses: usize,
+}
+
+/// The effect on one group of a campaign's renewals.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupEffect {
+    pub action: String,
+    /// `all`, `segment` or `channel`.
+    pub dimension: &'static str,
+    pub value: String,
+    /// Renewals per arm (matured or not).
+    pub treated: usize,
+    pub control: usize,
+    /// Renewals whose outcome is known, per arm.
+    pub treated_matured: usize,
+    pub control_matured: usize,
+    pub lapses_treated: usize,
+    pub lapses_control: usize,
+    pub lapse_rate_treated: Option<f64>,
+    pub lapse_rate_control: Option<f64>,
+    /// 1 - lapse_rate_treated / lapse_rate_control (intention to treat).
+    pub save_rate: Option<f64>,
+    /// 95% interval of the save rate (log risk ratio, Katz).
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    /// The smallest save rate this sample detects with 80% power (two-sided 5% test).
+    pub min_detectable_save_rate: Option<f64>,
+    /// Share of each arm with a delivered contact of this action (control renewals can be
+    /// contacted outside the campaign).
+    pub delivered_treated: Option<f64>,
+    pub delivered_control: Option<f64>,
+    /// Save rate per delivered contact: the ITT save rate over the extra delivered share
+    /// (None when the campaign raised delivery by less than 5 points).
+    pub save_rate_per_delivered: Option<f64>,
+    /// Lapses the campaign prevented among the matured treated renewals, (r_c - r_t) x n_t,
+    /// with a 95% interval.
+    pub lapses_prevented: Option<f64>,
+    pub lapses_prevented_low: Option<f64>,
+    pub lapses_prevented_high: Option<f64>,
+    /// Annualized premium of the prevented lapses (mean over the matured treated renewals).
+    pub retained_premium: Option<f64>,
+    /// Value at risk of the prevented lapses.
+    pub retained_value: Option<f64>,
+    /// One contact per matured treated renewal at the action's cost.
+    pub contact_cost: f64,
+    /// retained_value - contact_cost.
+    pub net_value: Option<f64>,
+}
+
+/// A renewal of the campaign file the extract does not have.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unknown {
+    pub policy_id: String,
+    pub installment_no: u32,
+}
+
+/// The save rates a campaign measured, shrunk toward the configured ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasuredRate {
+    pub action: String,
+    /// `all` or a segment name.
+    pub segment: String,
+    pub prior: f64,
+    pub measured: Option<f64>,
+    pub standard_error: Option<f64>,
+    /// (prior / sd^2 + measured / se^2) / (1 / sd^2 + 1 / se^2), clamped to [0, 1].
+    pub shrunk: f64,
+}
+
+/// How tomorrow's work list would change with the measured economics, on this campaign's
+/// renewals (best action each, no capacity).
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkListChange {
+    pub renewals: usize,
+    /// Renewals whose best action changes.
+    pub changed: usize,
+    pub moves: Vec<ActionMove>,
+    /// Sum of the best action's expected gain under each economics.
+    pub expected_gain_configured: f64,
+    pub expected_gain_measured: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionMove {
+    pub from: String,
+    pub to: String,
+    pub renewals: usize,
+}
+
+/// The campaign-effect report.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectReport {
+    pub campaign: String,
+    pub campaign_as_of: String,
+    pub model_version: String,
+    pub outcomes_as_of: String,
+    pub grace_days: i32,
+    pub renewals: usize,
+    pub treated: usize,
+    pub control: usize,
+    /// The control share asked for (when the file carries its settings) and the one drawn.
+    pub holdout_asked: Option<f64>,
+    pub holdout_drawn: f64,
+    pub matured: usize,
+    pub pending: usize,
+    /// The day every renewal of the campaign has matured (the last due date + grace + 1).
+    pub readable_on: String,
+    pub readable: bool,
+    /// Campaign renewals the extract does not know (not counted anywhere else).
+    pub unknown: usize,
+    pub unknown_examples: Vec<Unknown>,
+    pub method: &'static str,
+    pub actions: Vec<GroupEffect>,
+    pub by_segment: Vec<GroupEffect>,
+    pub by_channel: Vec<GroupEffect>,
+    pub measured_economics: Vec<MeasuredRate>,
+    pub work_list_change: Option<WorkListChange>,
+}
+
+pub const METHOD: &str = "intention to treat: every listed renewal counts in its arm, contacted or not; save rate = 1 - r_t / r_c with a 95% interval from the log risk ratio (Katz; 0.5 added to every cell when one is zero); p-value from the pooled two-proportion z test; minimum detectable save rate at 80% power, two-sided 5%";
+
+/// Per-renewal facts joined from the extract.
+struct Joined<'a> {
+    row: &'a CampaignRow,
+    lapsed: Option<u8>,
+    delivered: bool,
+    annual_premium: f64,
+    channel: String,
+}
+
+#[derive(Default, Clone)]
+struct Tally {
+    n: [usize; 2],
+    matured: [usize; 2],
+    lapses: [usize; 2],
+    delivered: [usize; 2],
+    premium_treated: f64,
+    value_treated: f64,
+}
+
+fn arm_index(arm: Arm) -> usize {
+    match arm {
+        Arm::Treatment => 0,
+        Arm::Control => 1,
+    }
+}
+
+impl Tally {
+    fn add(&mut self, j: &Joined<'_>) {
+        let a = arm_index(j.row.arm);
+        self.n[a] += 1;
+        if j.delivered {
+            self.delivered[a] += 1;
+        }
+        if let Some(y) = j.lapsed {
+            self.matured[a] += 1;
+            self.lapses[a] += usize::from(y);
+            if a == 0 {
+                self.premium_treated += j.annual_premium;
+                self.value_treated += j.row.value_at_risk;
+            }
+        }
+    }
+
+    fn effect(&self, action: &str, dimension: &'static str, value: String, cost: f64) -> GroupEffect {
+        let arms = Arms { treated: self.matured[0], treated_lapses: self.lapses[0], control: self.matured[1], control_lapses: self.lapses[1] };
+        let e = arms.estimate();
+        let share = |a: usize| (self.n[a] > 0).then(|| self.delivered[a] as f64 / self.n[a] as f64);
+        let (d_t, d_c) = (share(0), share(1));
+        let uplift = d_t.zip(d_c).map(|(t, c)| t - c);
+        let n_t = self.matured[0] as f64;
+        let prevented = e.difference.map(|d| d * n_t);
+        let mean = |sum: f64| (n_t > 0.0).then(|| sum / n_t);
+        let retained_value = prevented.zip(mean(self.value_treated)).map(|(k, v)| k * v);
+        let contact_cost = n_t * cost;
+        GroupEffect {
+            action: action.to_string(),
+            dimension,
+            value,
+            treated: self.n[0],
+            control: self.n[1],
+            treated_matured: self.matured[0],
+            control_matured: self.matured[1],
+            lapses_treated: self.lapses[0],
+            lapses_control: self.lapses[1],
+            lapse_rate_treated: e.lapse_rate_treated,
+            lapse_rate_control: e.lapse_rate_control,
+            save_rate: e.save_rate,
+            ci_low: e.ci_low,
+            ci_high: e.ci_high,
+            p_value: e.p_value,
+            min_detectable_save_rate: e.min_detectable_save_rate,
+            delivered_treated: d_t,
+            delivered_control: d_c,
+            save_rate_per_delivered: e.save_rate.zip(uplift.filter(|&u| u >= 0.05)).map(|(s, u)| s / u),
+            lapses_prevented: prevented,
+            lapses_prevented_low: e.difference_low.map(|d| d * n_t),
+            lapses_prevented_high: e.difference_high.map(|d| d * n_t),
+            retained_premium: prevented.zip(mean(self.premium_treated)).map(|(k, p)| k * p),
+            retained_value,
+            contact_cost,
+            net_value: retained_value.map(|v| v - contact_cost),
+        }
+    }
+}
+
+/// Why the report cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    #[error("the outcome date {outcomes} is before the campaign date {campaign}: nothing can have happened yet")]
+    TooEarly { outcomes: String, campaign: String },
+}
+
+/// The effect of `campaign` as `book` shows it on `options.as_of`.
+pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> Result<EffectReport, EffectError> {
+    if options.as_of < campaign.as_of {
+        return Err(EffectError::TooEarly { outcomes: format_day(options.as_of), campaign: format_day(campaign.as_of) });
+    }
+    let policy_index: FxHashMap<&str, usize> = book.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut unknown = Vec::new();
+    let mut joined = Vec::with_capacity(campaign.rows.len());
+    for row in &campaign.rows {
+        let found = policy_index.get(row.policy_id.as_str()).and_then(|&p| {
+            let inst = &book.installments;
+            inst.of_policy(p).find(|&i| inst.number[i] == row.installment_no).map(|i| (p, i))
+        });
+        let Some((p, i)) = found else {
+            unknown.push(Unknown { policy_id: row.policy_id.clone(), installment_no: row.installment_no });
+            continue;
+        };
+        let inst = &book.installments;
+        let due = inst.due[i];
+        let deadline = due + options.grace_days;
+        let contact = format!("contact_{}", row.action);
+        let events = &book.events;
+        let delivered = events.of_policy(p).any(|e| {
+            events.date[e] >= campaign.as_of && events.date[e] <= deadline.min(options.as_of) && events.kind.get(e) == Some(contact.as_str())
+        });
+        joined.push(Joined {
+            row,
+            // Matured only once the grace has ended, paid or not: counting early payers as
+            // matured would let the arm (which speeds payment) decide who is compared.
+            lapsed: (deadline < options.as_of).then(|| outcome_known_at(due, inst.paid[i], options.grace_days, options.as_of)).flatten(),
+            delivered,
+            annual_premium: book.policies.modal_premium[p] * f64::from(book.policies.frequency[p].per_year()),
+            channel: book.policies.channel.get(p).unwrap_or("(missing)").to_string(),
+        });
+    }
+
+    let cost = |action: &str| options.economics.actions.iter().find(|a| a.name == action).map_or(0.0, |a| a.cost);
+    // (action, dimension, value) -> tally, in a stable order.
+    let mut tallies: BTreeMap<(String, &'static str, String), Tally> = BTreeMap::new();
+    for j in &joined {
+        for (dimension, value) in [("all", "all".to_string()), ("segment", j.row.segment.clone()), ("channel", j.channel.clone())] {
+            tallies.entry((j.row.action.clone(), dimension, value)).or_default().add(j);
+        }
+    }
+    // Actions in the economics' order, then any others by name.
+    let rank = |action: &str| options.economics.actions.iter().position(|a| a.name == action).unwrap_or(usize::MAX);
+    let mut effects: Vec<GroupEffect> =
+        tallies.iter().map(|((action, dimension, value), t)| t.effect(action, dimension, value.clone(), cost(action))).collect();
+    effects.sort_by(|a, b| (rank(&a.action), &a.action).cmp(&(rank(&b.action), &b.action)));
+    let pick = |dimension: &str| effects.iter().filter(|e| e.dimension == dimension).cloned().collect::<Vec<_>>();
+    let (actions, by_segment, by_channel) = (pick("all"), pick("segment"), pick("channel"));
+
+    let measured = measured_rates(&actions, &by_segment, options);
+    let work_list_change =
+        (!measured.is_empty()).then(|| work_list_change(&campaign.rows, &options.economics, &measured_economics(&options.economics, &measured)));
+    let matured = joined.iter().filter(|j| j.lapsed.is_some()).count();
+    let last_due = campaign.rows.iter().map(|r| r.due_date).max().unwrap_or(campaign.as_of);
+    let readable_on = last_due + options.grace_days + 1;
+    let treated = campaign.rows.iter().filter(|r| r.arm == Arm::Treatment).count();
+    let control = campaign.rows.len() - treated;
+    Ok(EffectReport {
+        campaign: campaign.name.clone(),
+        campaign_as_of: format_day(campaign.as_of),
+        model_version: campaign.model_version.clone(),
+        outcomes_as_of: format_day(options.as_of),
+        grace_days: options.grace_days,
+        renewals: campaign.rows.len(),
+        treated,
+        control,
+        holdout_asked: campaign.settings.as_ref().map(|s| s.holdout),
+        holdout_drawn: control as f64 / campaign.rows.len().max(1) as f64,
+        matured,
+        pending: joined.len() - matured,
+        readable_on: format_day(readable_on),
+        readable: options.as_of >= readable_on,
+        unknown: unknown.len(),
+        unknown_examples: unknown.into_iter().take(10).collect(),
+        method: METHOD,
+        actions,
+        by_segment,
+        by_channel,
+        measured_economics: measured,
+        work_list_change,
+    })
+}
+
+/// Precision-weighted shrinkage of a measured rate toward its prior.
+fn shrink(prior: f64, prior_sd: f64, measured: Option<f64>, se: Option<f64>) -> f64 {
+    match (measured, se) {
+        (Some(m), Some(se)) if se > 0.0 && prior_sd > 0.0 => {
+            let (wp, wm) = (1.0 / (prior_sd * prior_sd), 1.0 / (se * se));
+            ((prior * wp + m * wm) / (wp + wm)).clamp(0.0, 1.0)
+        }
+        _ => prior.clamp(0.0, 1.0),
+    }
+}
+
+/// The standard error of a save rate, read off its 95% interval.
+fn standard_error(e: &GroupEffect) -> Option<f64> {
+    e.ci_low.zip(e.ci_high).map(|(lo, hi)| (hi - lo) / (2.0 * stats::Z_95)).filter(|se| se.is_finite() && *se > 0.0)
+}
+
+/// Each configured action's save rate shrunk toward its prior by the campaign's uncertainty,
+/// and, for segments with enough control lapses, a segment rate shrunk toward the action's.
+fn measured_rates(actions: &[GroupEffect], by_segment: &[GroupEffect], options: &EffectOptions) -> Vec<MeasuredRate> {
+    let mut out = Vec::new();
+    for configured in &options.economics.actions {
+        let Some(all) = actions.iter().find(|e| e.action == configured.name) else { continue };
+        let se = standard_error(all);
+        let action_rate = shrink(configured.save_rate, options.prior_sd, all.save_rate, se);
+        out.push(MeasuredRate {
+            action: configured.name.clone(),
+            segment: "all".into(),
+            prior: configured.save_rate,
+            measured: all.save_rate,
+            standard_error: se,
+            shrunk: action_rate,
+        });
+        for segment in segments() {
+            let Some(e) = by_segment.iter().find(|e| e.action == configured.name && e.value == segment) else { continue };
+            if e.lapses_control < options.min_segment_control_lapses {
+                continue;
+            }
+            let se = standard_error(e);
+            out.push(MeasuredRate {
+                action: configured.name.clone(),
+                segment: segment.to_string(),
+                prior: action_rate,
+                measured: e.save_rate,
+                standard_error: se,
+                shrunk: shrink(action_rate, options.prior_sd, e.save_rate, se),
+            });
+        }
+    }
+    out
+}
+
+/// The configured economics with the measured (shrunk) save rates in place.
+pub fn measured_economics(configured: &Economics, measured: &[MeasuredRate]) -> Economics {
+    let mut economics = configured.clone();
+    for action in &mut economics.actions {
+        for m in measured.iter().filter(|m| m.action == action.name) {
+            if m.segment == "all" {
+                action.save_rate = m.shrunk;
+            } else {
+                action.segment_save_rates.insert(m.segment.clone(), m.shrunk);
+            }
+        }
+    }
+    economics
+}
+
+fn work_list_change(rows: &[CampaignRow], configured: &Economics, measured: &Economics) -> WorkListChange {
+    let mut moves: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let (mut before, mut after, mut changed) = (0.0, 0.0, 0);
+    for r in rows {
+        let (a, g) = configured.best_action(r.probability, r.value_at_risk);
+        let (b, h) = measured.best_action(r.probability, r.value_at_risk);
+        before += g;
+        after += h;
+        if a != b {
+            changed += 1;
+            *moves.entry((configured.action_name(a).to_string(), measured.action_name(b).to_string())).or_default() += 1;
+        }
+    }
+    WorkListChange {
+        renewals: rows.len(),
+        changed,
+        moves: moves.into_iter().map(|((from, to), renewals)| ActionMove { from, to, renewals }).collect(),
+        expected_gain_configured: before,
+        expected_gain_measured: after,
+    }
+}
