@@ -184,3 +184,19 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
     tracing::info!(campaign = %report.campaign, renewals = report.renewals, elapsed_ms = started.elapsed().as_millis() as u64, "campaign effect");
     Ok(())
 }
+
+/// A campaign file as the generator replays it.
+pub fn campaign_plan(path: &std::path::Path) -> Result<lapse_core::generate::campaign::CampaignPlan, Failure> {
+    use lapse_core::generate::campaign::{CampaignPlan, PlannedContact};
+    let file = read_campaign(path).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
+    let mut plan = CampaignPlan { name: file.name, as_of: file.as_of, by_policy: Default::default() };
+    for row in file.rows {
+        plan.by_policy.entry(row.policy_id).or_default().push(PlannedContact {
+            installment_no: row.installment_no,
+            action: row.action,
+            treated: row.arm == Arm::Treatment,
+            segment: row.segment,
+        });
+    }
+    Ok(plan)
+}

@@ -505,6 +505,12 @@ pub struct GenerateArgs {
     /// The first issue date of the book.
     #[arg(long, default_value = "2016-01-01")]
     pub start: String,
+    /// Replay a campaign file (`lapse queue`) in the book: the simulated customers answer its
+    /// contacts (treatment arm only) with effects documented in docs/campaigns.md, and the
+    /// truth is written to OUT/campaign_truth.csv. Use the seed and flags of the book the
+    /// campaign was planned on: the book is the same up to each listed renewal.
+    #[arg(long)]
+    pub campaign: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

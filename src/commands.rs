@@ -43,9 +43,17 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
         TableFormat::Csv => FileFormat::Csv,
         TableFormat::Parquet => FileFormat::Parquet,
     };
+    if let Some(path) = &args.campaign {
+        config.campaign = Some(crate::campaign_commands::campaign_plan(path)?);
+    }
     let started = Instant::now();
     let book = generate(&config);
     book.write(&args.out, format).context("writing the generated book")?;
+    if config.campaign.is_some() {
+        let truth = args.out.join("campaign_truth.csv");
+        book.write_campaign_truth(&truth).context("writing the campaign truth")?;
+        println!("replayed the campaign on {} listed renewals the book reached; truth -> {}", book.campaign_truth.len(), truth.display());
+    }
     tracing::info!(
         policies = book.policies.len(),
         customers = book.customers.len(),

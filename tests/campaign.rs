@@ -197,3 +197,146 @@ fn the_api_serves_the_same_campaign_as_the_batch_file_and_never_lists_a_control_
     assert_eq!(arms.get("control"), Some(&control));
     assert_eq!(arms["treatment"], treatment.iter().map(|(p, i, _)| format!("{p}#{i}")).collect::<BTreeSet<_>>());
 }
+
+/// The truth file of a replayed campaign: (policy, installment) -> (action, arm, segment,
+/// lapse untreated, lapse treated, delivered if treated).
+fn truth(path: &Path) -> Vec<(String, u32, String, String, String, bool, bool, bool)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "policy_id,installment_no,action,arm,segment,lapse_untreated,delivered_if_treated,save_probability,lapse_treated"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].parse().unwrap(), f[2].to_string(), f[3].to_string(), f[4].to_string(), f[5] == "1", f[8] == "1", f[6] == "1")
+        })
+        .collect()
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lapse")).args(args).env("LAPSE_LOG", "warn").output().expect("run lapse");
+    assert!(out.status.success(), "lapse {args:?}: {}", stderr(&out));
+    out
+}
+
+#[test]
+fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campaign_truly_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // A book the model never saw (another seed and size than the fixture it was trained on),
+    // its snapshot at the campaign date, the campaign with half held out.
+    run(&["generate", "--policies", "20000", "--seed", "7", "--out", &p("book0")]);
+    run(&["features", "--data", &p("book0"), "--as-of", "2026-06-30", "--out", &p("snapshot.parquet")]);
+    let models = fixture().models.to_str().unwrap().to_string();
+    let campaign = p("june.csv");
+    run(&[
+        "queue",
+        "--models",
+        &models,
+        "--snapshot",
+        &p("snapshot.parquet"),
+        "--capacity",
+        "visit=300,call=1200,sms=4000",
+        "--holdout",
+        "0.5",
+        "--campaign",
+        "june",
+        "--campaigns",
+        &p("campaigns"),
+        "--out",
+        &campaign,
+    ]);
+    // The same book, with the campaign's contacts answered; outcomes known by the extract
+    // date (2026-09-30), after every listed renewal's grace.
+    run(&["generate", "--policies", "20000", "--seed", "7", "--out", &p("book1"), "--campaign", &campaign]);
+    run(&[
+        "effect",
+        "--campaign",
+        &campaign,
+        "--data",
+        &p("book1"),
+        "--out",
+        &p("effect.json"),
+        "--html",
+        &p("effect.html"),
+        "--economics-out",
+        &p("measured.json"),
+    ]);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(p("effect.json")).unwrap()).unwrap();
+    let truth = truth(&dir.path().join("book1/campaign_truth.csv"));
+    let file = read_campaign(Path::new(&campaign)).unwrap();
+    assert_eq!(truth.len(), file.rows.len(), "the world reached every listed renewal");
+    assert_eq!(report["readable"], true);
+    assert_eq!(report["unknown"], 0);
+    let drawn = report["holdout_drawn"].as_f64().unwrap();
+    assert!((drawn - 0.5).abs() < 0.01, "control share {drawn}");
+
+    for action in ["sms", "call", "visit"] {
+        let rows: Vec<_> = truth.iter().filter(|t| t.2 == action).collect();
+        // What the campaign truly saved: lapses it would have had untreated against those it
+        // would have had contacted, over every listed renewal of the action.
+        let untreated = rows.iter().filter(|t| t.5).count() as f64;
+        let treated = rows.iter().filter(|t| t.6).count() as f64;
+        let true_save = 1.0 - treated / untreated;
+        let e = report["actions"].as_array().unwrap().iter().find(|e| e["action"] == action).unwrap();
+        // The report counts exactly what happened in each arm.
+        let lapses = |arm: &str, treated_outcome: bool| rows.iter().filter(|t| t.3 == arm && if treated_outcome { t.6 } else { t.5 }).count();
+        assert_eq!(e["lapses_treated"].as_u64().unwrap() as usize, lapses("treatment", true), "{action}");
+        assert_eq!(e["lapses_control"].as_u64().unwrap() as usize, lapses("control", false), "{action}");
+        let (lo, hi) = (e["ci_low"].as_f64().unwrap(), e["ci_high"].as_f64().unwrap());
+        assert!(lo <= true_save && true_save <= hi, "{action}: true save rate {true_save:.3} outside [{lo:.3}, {hi:.3}]");
+        // Contacts were made in the treatment arm, and far more often than in control.
+        let (dt, dc) = (e["delivered_treated"].as_f64().unwrap(), e["delivered_control"].as_f64().unwrap());
+        assert!(dt > dc + 0.2, "{action}: delivered {dt} vs {dc}");
+    }
+    // Measured economics: valid, used by the work list.
+    let measured = lapse_model::scoring::Economics::from_file(&dir.path().join("measured.json")).unwrap();
+    assert_eq!(measured.actions.len(), 3);
+    assert!(std::fs::read_to_string(p("effect.html")).unwrap().contains("<svg"));
+    let requeued = run(&[
+        "queue",
+        "--models",
+        &models,
+        "--snapshot",
+        &p("snapshot.parquet"),
+        "--capacity",
+        "visit=300,call=1200,sms=4000",
+        "--economics",
+        &p("measured.json"),
+        "--out",
+        &p("tomorrow.csv"),
+    ]);
+    assert!(String::from_utf8_lossy(&requeued.stdout).contains("renewals"));
+
+    // Coverage at the stated rate: the world's outcomes per renewal do not depend on the arm,
+    // so drawing the arms again (another campaign name) is another run of the same campaign.
+    // Over 200 redraws and three actions, the 95% intervals should miss about 5%.
+    let keys: Vec<(&str, u32, String)> = truth.iter().map(|t| (t.0.as_str(), t.1, format!("{}/{}", t.2, t.4))).collect();
+    let (mut missed, mut tried) = (0, 0);
+    for draw in 0..200 {
+        let arms = lapse_model::campaign::assign_arms(&format!("redraw-{draw}"), 0.5, &keys);
+        for action in ["sms", "call", "visit"] {
+            let mut a = lapse_reports::effect::Arms { treated: 0, treated_lapses: 0, control: 0, control_lapses: 0 };
+            let (mut y0, mut y1) = (0usize, 0usize);
+            for (t, arm) in truth.iter().zip(&arms).filter(|(t, _)| t.2 == action) {
+                y0 += usize::from(t.5);
+                y1 += usize::from(t.6);
+                match arm {
+                    Arm::Treatment => (a.treated, a.treated_lapses) = (a.treated + 1, a.treated_lapses + usize::from(t.6)),
+                    Arm::Control => (a.control, a.control_lapses) = (a.control + 1, a.control_lapses + usize::from(t.5)),
+                }
+            }
+            let truth = 1.0 - y1 as f64 / y0 as f64;
+            let e = a.estimate();
+            tried += 1;
+            if !(e.ci_low.unwrap() <= truth && truth <= e.ci_high.unwrap()) {
+                missed += 1;
+            }
+        }
+    }
+    let miss = missed as f64 / tried as f64;
+    eprintln!("coverage check: the 95% intervals missed {missed} of {tried}");
+    assert!((0.01..=0.10).contains(&miss), "the intervals missed {missed} of {tried}");
+}

@@ -4,6 +4,7 @@
 //! seed and the customer's index), so customers are simulated in parallel and the output does not
 //! depend on thread scheduling. What drives lapse is in [`drivers`].
 
+pub mod campaign;
 pub mod drivers;
 mod simulate;
 
@@ -31,6 +32,8 @@ pub struct GenerateConfig {
     pub extract_date: Day,
     pub grace_days: i32,
     pub format: FileFormat,
+    /// A campaign to replay in the book ([`campaign`]); None: no campaign.
+    pub campaign: Option<campaign::CampaignPlan>,
 }
 
 impl GenerateConfig {
@@ -43,6 +46,7 @@ impl GenerateConfig {
             extract_date: parse_day("2026-09-30").expect("valid date"),
             grace_days: 60,
             format: FileFormat::Csv,
+            campaign: None,
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct GeneratedBook {
     pub policies: Vec<PolicyRow>,
     pub installments: Vec<InstallmentRow>,
     pub events: Vec<EventRow>,
+    /// What the replayed campaign really did, one row per listed renewal the book reached.
+    pub campaign_truth: Vec<campaign::TruthRow>,
 }
 
 /// ChaCha stream numbers: agents, the customer-size draw, then one per customer.
@@ -102,6 +108,7 @@ pub fn generate(config: &GenerateConfig) -> GeneratedBook {
         book.policies.extend(part.policies);
         book.installments.extend(part.installments);
         book.events.extend(part.events);
+        book.campaign_truth.extend(part.truth);
     }
     book
 }
@@ -198,6 +205,33 @@ impl GeneratedBook {
                 .map_err(|e| std::io::Error::other(e.to_string()))
             })?;
         }
+        Ok(())
+    }
+}
+
+impl GeneratedBook {
+    /// Writes the campaign truth as CSV (atomically): policy_id, installment_no, action, arm,
+    /// segment, lapse_untreated, delivered_if_treated, save_probability, lapse_treated.
+    pub fn write_campaign_truth(&self, path: &Path) -> Result<(), GenerateError> {
+        use std::fmt::Write as _;
+        let mut text =
+            String::from("policy_id,installment_no,action,arm,segment,lapse_untreated,delivered_if_treated,save_probability,lapse_treated\n");
+        for t in &self.campaign_truth {
+            let _ = writeln!(
+                text,
+                "{},{},{},{},{},{},{},{},{}",
+                t.policy_id,
+                t.installment_no,
+                t.action,
+                t.arm,
+                t.segment,
+                u8::from(t.lapse_untreated),
+                u8::from(t.delivered_if_treated),
+                t.save_probability,
+                u8::from(t.lapse_treated)
+            );
+        }
+        crate::io_util::atomic_write(path, |w| w.write_all(text.as_bytes()))?;
         Ok(())
     }
 }

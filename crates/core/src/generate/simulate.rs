@@ -73,6 +73,7 @@ pub struct CustomerBook {
     pub policies: Vec<PolicyRow>,
     pub installments: Vec<InstallmentRow>,
     pub events: Vec<EventRow>,
+    pub truth: Vec<super::campaign::TruthRow>,
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, table: &[(T, f64)]) -> T {
@@ -195,7 +196,7 @@ pub fn customer(config: &GenerateConfig, agents: &[AgentRow], index: usize, firs
         region,
         occupation_class,
     };
-    let mut out = CustomerBook { customer: customer_row, policies: Vec::new(), installments: Vec::new(), events: Vec::new() };
+    let mut out = CustomerBook { customer: customer_row, policies: Vec::new(), installments: Vec::new(), events: Vec::new(), truth: Vec::new() };
     let mut issue = first_issue;
     for k in 0..size {
         if k > 0 {
@@ -278,7 +279,24 @@ fn policy(
     };
     let events_start = out.events.len();
     background_events(config, &row, latent, rng, policy_index, &mut out.events);
-    let end = schedule(config, agents, &mut row, latent, annual, out.customer.birth_date, rng, policy_index, events_start, out);
+    let planned = config.campaign.as_ref().and_then(|c| c.by_policy.get(&row.policy_id).map(|contacts| (c.as_of, contacts.as_slice())));
+    let end = match planned {
+        None => schedule(config, agents, &mut row, latent, annual, out.customer.birth_date, rng, policy_index, events_start, out, None),
+        Some(world) => {
+            // First the policy without the campaign, on the customer's stream, so the stream
+            // moves on exactly as in the book without it (the customer's later policies stay
+            // the same); then again from the same state on a copy of the stream, with the
+            // campaign: identical up to the first listed renewal, changed only after it.
+            let shadow = rng.clone();
+            let (installments, events, status) = (out.installments.len(), out.events.len(), (row.status, row.status_date));
+            schedule(config, agents, &mut row, latent, annual, out.customer.birth_date, rng, policy_index, events_start, out, None);
+            out.installments.truncate(installments);
+            out.events.truncate(events);
+            (row.status, row.status_date) = status;
+            let mut shadow = shadow;
+            schedule(config, agents, &mut row, latent, annual, out.customer.birth_date, &mut shadow, policy_index, events_start, out, Some(world))
+        }
+    };
     // Nothing happens to a policy after it ends (bar the claim that ended it), nor after the extract.
     let mut i = events_start;
     while i < out.events.len() {
@@ -367,6 +385,7 @@ fn schedule(
     policy: u32,
     events_start: usize,
     out: &mut CustomerBook,
+    campaign: Option<(Day, &[super::campaign::PlannedContact])>,
 ) -> Option<Day> {
     let normal = Normal::new(0.0, 1.0).expect("valid normal");
     let grace = config.grace_days;
@@ -404,6 +423,22 @@ fn schedule(
                 // Falls due inside an unpaid installment's grace period: settled with it at
                 // reinstatement, or never.
                 let paid = reinstated.filter(|&r| due <= r);
+                if let Some((_, c)) = campaign.and_then(|(as_of, contacts)| contacts.iter().find(|c| c.installment_no == k).map(|c| (as_of, c))) {
+                    // Listed while an earlier renewal is unpaid: settled with it or not at all;
+                    // no contact on this one changes that.
+                    let lapsed = paid.is_none_or(|r| r > due + grace);
+                    out.truth.push(super::campaign::TruthRow {
+                        policy_id: p.policy_id.clone(),
+                        installment_no: k,
+                        action: c.action.clone(),
+                        arm: if c.treated { "treatment" } else { "control" },
+                        segment: c.segment.clone(),
+                        lapse_untreated: lapsed,
+                        delivered_if_treated: false,
+                        save_probability: 0.0,
+                        lapse_treated: lapsed,
+                    });
+                }
                 out.installments.push(InstallmentRow {
                     policy,
                     installment_no: k,
@@ -487,7 +522,51 @@ fn schedule(
         };
         let lapse = rng.random_bool(lapse_probability(&drivers));
         let mut contacts = Vec::new();
-        let row = if lapse {
+        let listed = campaign.and_then(|(as_of, contacts)| contacts.iter().find(|c| c.installment_no == k).map(|c| (as_of, c)));
+        // A listed renewal: the world's draws, the truth, and (treated) the contact and save.
+        let mut saved_on: Option<Day> = None;
+        if let Some((as_of, c)) = listed {
+            let mut draws = super::campaign::renewal_stream(config.seed, &p.policy_id, k);
+            let delivered = draws.random_bool(super::campaign::delivery_probability(&c.action));
+            let contact_day = as_of + draws.random_range(1..=7);
+            let save_probability = super::campaign::save_probability(&c.action, &c.segment, drivers.stress);
+            let saves = draws.random::<f64>() < save_probability;
+            let pay_day = (contact_day + draws.random_range(1..=10)).min(due + grace);
+            let saved = lapse && delivered && saves && contact_day <= due + grace;
+            out.truth.push(super::campaign::TruthRow {
+                policy_id: p.policy_id.clone(),
+                installment_no: k,
+                action: c.action.clone(),
+                arm: if c.treated { "treatment" } else { "control" },
+                segment: c.segment.clone(),
+                lapse_untreated: lapse,
+                delivered_if_treated: delivered,
+                save_probability,
+                lapse_treated: lapse && !saved,
+            });
+            if c.treated && delivered {
+                if let Some(kind) = super::campaign::contact_event(&c.action) {
+                    contacts.push((contact_day, kind));
+                }
+                if saved {
+                    saved_on = Some(pay_day);
+                }
+            }
+        }
+        let row = if let Some(day) = saved_on {
+            // Saved: paid late, in grace, by transfer after the contact.
+            late_before += 1;
+            let paid = Some(day).filter(|&d| d <= extract);
+            InstallmentRow {
+                policy,
+                installment_no: k,
+                due_date: due,
+                amount_due: p.modal_premium,
+                paid_date: paid,
+                payment_method: paid.map(|_| "bank_transfer"),
+                failed_debits: auto_debit.then_some(2),
+            }
+        } else if lapse {
             lapses_before += 1;
             let deadline = due + grace;
             let reinstate_chance = if p.agent.is_some() && !drivers.orphan { 0.2 } else { 0.1 };
