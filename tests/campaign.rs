@@ -198,9 +198,18 @@ fn the_api_serves_the_same_campaign_as_the_batch_file_and_never_lists_a_control_
     assert_eq!(arms["treatment"], treatment.iter().map(|(p, i, _)| format!("{p}#{i}")).collect::<BTreeSet<_>>());
 }
 
-/// The truth file of a replayed campaign: (policy, installment) -> (action, arm, segment,
-/// lapse untreated, lapse treated, delivered if treated).
-fn truth(path: &Path) -> Vec<(String, u32, String, String, String, bool, bool, bool)> {
+/// One row of a replayed campaign's truth file.
+struct Truth {
+    policy_id: String,
+    installment_no: u32,
+    action: String,
+    arm: String,
+    segment: String,
+    lapse_untreated: bool,
+    lapse_treated: bool,
+}
+
+fn truth(path: &Path) -> Vec<Truth> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -210,7 +219,15 @@ fn truth(path: &Path) -> Vec<(String, u32, String, String, String, bool, bool, b
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].to_string(), f[1].parse().unwrap(), f[2].to_string(), f[3].to_string(), f[4].to_string(), f[5] == "1", f[8] == "1", f[6] == "1")
+            Truth {
+                policy_id: f[0].to_string(),
+                installment_no: f[1].parse().unwrap(),
+                action: f[2].to_string(),
+                arm: f[3].to_string(),
+                segment: f[4].to_string(),
+                lapse_untreated: f[5] == "1",
+                lapse_treated: f[8] == "1",
+            }
         })
         .collect()
 }
@@ -274,15 +291,17 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     assert!((drawn - 0.5).abs() < 0.01, "control share {drawn}");
 
     for action in ["sms", "call", "visit"] {
-        let rows: Vec<_> = truth.iter().filter(|t| t.2 == action).collect();
+        let rows: Vec<&Truth> = truth.iter().filter(|t| t.action == action).collect();
         // What the campaign truly saved: lapses it would have had untreated against those it
         // would have had contacted, over every listed renewal of the action.
-        let untreated = rows.iter().filter(|t| t.5).count() as f64;
-        let treated = rows.iter().filter(|t| t.6).count() as f64;
+        let untreated = rows.iter().filter(|t| t.lapse_untreated).count() as f64;
+        let treated = rows.iter().filter(|t| t.lapse_treated).count() as f64;
         let true_save = 1.0 - treated / untreated;
         let e = report["actions"].as_array().unwrap().iter().find(|e| e["action"] == action).unwrap();
         // The report counts exactly what happened in each arm.
-        let lapses = |arm: &str, treated_outcome: bool| rows.iter().filter(|t| t.3 == arm && if treated_outcome { t.6 } else { t.5 }).count();
+        let lapses = |arm: &str, treated_outcome: bool| {
+            rows.iter().filter(|t| t.arm == arm && if treated_outcome { t.lapse_treated } else { t.lapse_untreated }).count()
+        };
         assert_eq!(e["lapses_treated"].as_u64().unwrap() as usize, lapses("treatment", true), "{action}");
         assert_eq!(e["lapses_control"].as_u64().unwrap() as usize, lapses("control", false), "{action}");
         let (lo, hi) = (e["ci_low"].as_f64().unwrap(), e["ci_high"].as_f64().unwrap());
@@ -313,19 +332,20 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     // Coverage at the stated rate: the world's outcomes per renewal do not depend on the arm,
     // so drawing the arms again (another campaign name) is another run of the same campaign.
     // Over 200 redraws and three actions, the 95% intervals should miss about 5%.
-    let keys: Vec<(&str, u32, String)> = truth.iter().map(|t| (t.0.as_str(), t.1, format!("{}/{}", t.2, t.4))).collect();
+    let keys: Vec<(&str, u32, String)> =
+        truth.iter().map(|t| (t.policy_id.as_str(), t.installment_no, format!("{}/{}", t.action, t.segment))).collect();
     let (mut missed, mut tried) = (0, 0);
     for draw in 0..200 {
         let arms = lapse_model::campaign::assign_arms(&format!("redraw-{draw}"), 0.5, &keys);
         for action in ["sms", "call", "visit"] {
             let mut a = lapse_reports::effect::Arms { treated: 0, treated_lapses: 0, control: 0, control_lapses: 0 };
             let (mut y0, mut y1) = (0usize, 0usize);
-            for (t, arm) in truth.iter().zip(&arms).filter(|(t, _)| t.2 == action) {
-                y0 += usize::from(t.5);
-                y1 += usize::from(t.6);
+            for (t, arm) in truth.iter().zip(&arms).filter(|(t, _)| t.action == action) {
+                y0 += usize::from(t.lapse_untreated);
+                y1 += usize::from(t.lapse_treated);
                 match arm {
-                    Arm::Treatment => (a.treated, a.treated_lapses) = (a.treated + 1, a.treated_lapses + usize::from(t.6)),
-                    Arm::Control => (a.control, a.control_lapses) = (a.control + 1, a.control_lapses + usize::from(t.5)),
+                    Arm::Treatment => (a.treated, a.treated_lapses) = (a.treated + 1, a.treated_lapses + usize::from(t.lapse_treated)),
+                    Arm::Control => (a.control, a.control_lapses) = (a.control + 1, a.control_lapses + usize::from(t.lapse_untreated)),
                 }
             }
             let truth = 1.0 - y1 as f64 / y0 as f64;
