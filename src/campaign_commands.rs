@@ -3,14 +3,14 @@
 
 use std::time::Instant;
 
-use crate::cli::{EffectArgs, QueueArgs, WorkListFilters};
+use crate::cli::{EffectArgs, QueueArgs, RankBy, UpliftArgs, WorkListFilters};
 use crate::commands::{as_of_or_extract_date, html_context};
-use crate::exit::{Failure, fail};
+use crate::exit::{Context, Failure, fail};
 use lapse_core::dates::format_day;
-use lapse_model::campaign::{Arm, CampaignRequest, CampaignStore, plan, read_campaign, write_campaign};
+use lapse_model::campaign::{Arm, CampaignRequest, CampaignStore, Gains, plan, read_campaign, write_campaign};
 use lapse_model::registry::Registry;
 use lapse_model::scoring::assign::Capacity;
-use lapse_model::scoring::{Economics, Filters, score_snapshot, work_order};
+use lapse_model::scoring::{Economics, Filters, NO_ACTION, score_snapshot, work_order};
 use lapse_reports::effect::{EffectOptions, measured_economics};
 use lapse_reports::pages::effect_page;
 use lapse_reports::{write_html, write_json};
@@ -64,17 +64,43 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let filters = args.filters.checked()?;
 
     let model = Registry::new(&args.models).load_champion()?;
-    let scored = score_snapshot(&args.snapshot, &model.model, &economics).map_err(|e| Failure { input: !e.model, error: anyhow::Error::new(e) })?;
+    let uplift = match args.rank_by {
+        RankBy::Risk => None,
+        RankBy::Uplift => Some(
+            lapse_model::uplift::registered(&args.models)
+                .map_err(anyhow::Error::from)?
+                .context("--rank-by uplift: no uplift learner is registered (run lapse uplift on a campaign with a holdout first)")?,
+        ),
+    };
+    let mut scored =
+        score_snapshot(&args.snapshot, &model.model, &economics).map_err(|e| Failure { input: !e.model, error: anyhow::Error::new(e) })?;
     if scored.rows.is_empty() {
         return Err(Failure {
             input: true,
             error: anyhow::anyhow!("snapshot {}: no renewals to list (is --as-of right?); nothing written", args.snapshot.display()),
         });
     }
+    let uplift_values = match &uplift {
+        None => None,
+        Some(pointer) => {
+            let values =
+                lapse_model::uplift::uplift_gains(&args.models, pointer, &scored.frame, &scored.rows, &economics).map_err(anyhow::Error::from)?;
+            // Each renewal's best action and gain by effect, for the order and a total capacity.
+            let k = economics.actions.len();
+            for (r, x) in scored.rows.renewals.iter_mut().enumerate() {
+                let (action, gain) =
+                    (0..k).map(|a| (a, values[r * k + a])).fold((NO_ACTION, 0.0), |best, (a, g)| if g > best.1 { (a as u8, g) } else { best });
+                (x.action, x.gain) = (action, gain);
+            }
+            Some((values, format!("uplift:{}@{}", pointer.learner, pointer.campaign)))
+        }
+    };
+    let gains = uplift_values.as_ref().map(|(values, ranking)| Gains { values, ranking: ranking.clone() });
     let order = work_order(&scored.rows);
     let name = args.campaign.clone().unwrap_or_else(|| format!("worklist-{}", format_day(scored.as_of)));
     let request = CampaignRequest { name: &name, holdout: args.holdout, capacity: &capacity, filters: &filters };
-    let campaign = plan(&request, &scored.rows, &order, &economics, scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
+    let campaign =
+        plan(&request, &scored.rows, &order, &economics, gains.as_ref(), scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings).map_err(anyhow::Error::from)?;
@@ -101,9 +127,10 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     }
     tracing::info!(campaign = %name, renewals = written, treatment, control, elapsed_ms = started.elapsed().as_millis() as u64, "campaign written");
     println!(
-        "campaign {name} (snapshot {}, model {}): {written} renewals, {treatment} to contact, {control} held out as control -> {}",
+        "campaign {name} (snapshot {}, model {}, ranked by {}): {written} renewals, {treatment} to contact, {control} held out as control -> {}",
         format_day(scored.as_of),
         model.version,
+        campaign.settings.ranking,
         args.out.display()
     );
     for (action, t, c) in per_action {
@@ -185,18 +212,80 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A campaign file as the generator replays it.
-pub fn campaign_plan(path: &std::path::Path) -> Result<lapse_core::generate::campaign::CampaignPlan, Failure> {
-    use lapse_core::generate::campaign::{CampaignPlan, PlannedContact};
-    let file = read_campaign(path).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
-    let mut plan = CampaignPlan { name: file.name, as_of: file.as_of, by_policy: Default::default() };
-    for row in file.rows {
-        plan.by_policy.entry(row.policy_id).or_default().push(PlannedContact {
-            installment_no: row.installment_no,
-            action: row.action,
-            treated: row.arm == Arm::Treatment,
-            segment: row.segment,
-        });
+pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
+    use lapse_model::uplift::{UpliftPointer, fit, register};
+    let started = Instant::now();
+    if args.rounds == 0 {
+        fail!("--rounds must be at least 1");
     }
-    Ok(plan)
+    let campaign = read_campaign(&args.campaign).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
+    let loaded = lapse_core::extract::load_book(&args.data, args.on_error.into())?;
+    let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
+    let params = lapse_model::train::Params { gbdt_rounds: args.rounds, ..lapse_model::train::Params::default() };
+    let staging = args.models.join("uplift").join(format!(".staging-{}", std::process::id()));
+    let fitted = fit(&campaign, &args.snapshot, &loaded.book, as_of, args.grace_days, &params, &staging).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staging);
+        Failure {
+            input: matches!(e, lapse_model::uplift::UpliftError::Data(_) | lapse_model::uplift::UpliftError::Snapshot { .. }),
+            error: anyhow::Error::new(e),
+        }
+    })?;
+    let judged = lapse_reports::uplift::report(&campaign.name, &format_day(as_of), &fitted, None);
+    let registered = if args.no_register {
+        None
+    } else {
+        let pointer = UpliftPointer {
+            learner: judged.chosen.to_string(),
+            rates: fitted.stratified.clone(),
+            treated: String::new(),
+            control: String::new(),
+            campaign: campaign.name.clone(),
+            created_at: lapse_core::dates::now_utc_rfc3339(),
+            qini_uplift: judged.qini_uplift,
+            qini_risk: judged.qini_risk,
+        };
+        let created_at = pointer.created_at.clone();
+        Some(register(&args.models, &fitted, pointer, &args.campaign.display().to_string(), &created_at).map_err(anyhow::Error::from)?)
+    };
+    let report = lapse_reports::uplift::report(&campaign.name, &format_day(as_of), &fitted, registered.clone());
+    if let Some(path) = &args.rows_out {
+        lapse_model::uplift::write_rows(path, &fitted).map_err(anyhow::Error::from)?;
+    }
+    println!(
+        "uplift from campaign {}: {} matured renewals ({} pending); held-out Qini: {}, risk ranking {:.4}; kept: {}",
+        report.campaign,
+        report.renewals,
+        report.pending,
+        report.learners.iter().map(|l| format!("{} {:.4}", l.name, l.qini)).collect::<Vec<_>>().join(", "),
+        report.qini_risk,
+        report.chosen
+    );
+    for b in &report.budgets {
+        println!(
+            "  contacting the top {:>3.0}%: {:>7.1} ± {:>5.1} lapses prevented by uplift, {:>7.1} ± {:>5.1} by risk, {:>7.1} at random",
+            100.0 * b.share,
+            b.by_uplift,
+            b.by_uplift_se,
+            b.by_risk,
+            b.by_risk_se,
+            b.random
+        );
+    }
+    if let Some(p) = &registered {
+        println!(
+            "registered in {}: the {} learner (T-learner models: treatment {}, control {}); rank a work list by it with lapse queue --rank-by uplift",
+            args.models.join("uplift").display(),
+            p.learner,
+            p.treated,
+            p.control
+        );
+    }
+    if let Some(out) = &args.report.out {
+        write_json(out, &report)?;
+    }
+    if let Some(path) = &args.report.html {
+        write_html(path, &lapse_reports::pages::uplift_page(&html_context(&report.outcomes_as_of), &report))?;
+    }
+    tracing::info!(campaign = %report.campaign, elapsed_ms = started.elapsed().as_millis() as u64, "uplift");
+    Ok(())
 }

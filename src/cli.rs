@@ -49,6 +49,10 @@ pub enum Command {
     /// later extract; per action, segment and channel, the save rate (intention to treat) with
     /// a 95% interval, the delivered share, retained premium and value net of contact costs.
     Effect(EffectArgs),
+    /// Learn per-renewal treatment effects from a campaign with a holdout (a cross-fitted
+    /// T-learner on the boosting family), judge them by Qini against the risk ranking, and
+    /// register them (models/uplift) so the queue can rank by effect.
+    Uplift(UpliftArgs),
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.
     Realised(RealisedArgs),
@@ -111,8 +115,19 @@ pub struct QueueArgs {
     /// a file written by `lapse effect --economics-out` uses measured save rates.
     #[arg(long)]
     pub economics: Option<PathBuf>,
+    /// risk: expected gain p x save rate x value - cost from the economics. uplift: the lapses
+    /// a contact prevents, from the uplift learner registered by `lapse uplift`, x value - cost.
+    #[arg(long, value_enum, default_value_t = RankBy::Risk)]
+    pub rank_by: RankBy,
     #[command(flatten)]
     pub filters: WorkListFilters,
+}
+
+/// What orders a work list (`--rank-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RankBy {
+    Risk,
+    Uplift,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +157,40 @@ pub struct EffectArgs {
     /// Fewest control lapses for a segment to get a measured save rate of its own.
     #[arg(long, default_value_t = 30)]
     pub min_segment_control_lapses: usize,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct UpliftArgs {
+    /// The campaign file written by `lapse queue`.
+    #[arg(long)]
+    pub campaign: PathBuf,
+    /// The snapshot the campaign was planned on (`lapse features --as-of` the campaign date).
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// A later extract with the campaign's outcomes.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Model registry directory (the uplift pair goes to DIR/uplift).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Judge only; register nothing.
+    #[arg(long)]
+    pub no_register: bool,
+    /// Boosting rounds of each arm's model.
+    #[arg(long, default_value_t = 100)]
+    pub rounds: usize,
+    /// Also write every matured renewal's held-out uplift (both learners) as CSV here.
+    #[arg(long)]
+    pub rows_out: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportFiles,
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]

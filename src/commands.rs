@@ -44,7 +44,7 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
         TableFormat::Parquet => FileFormat::Parquet,
     };
     if let Some(path) = &args.campaign {
-        config.campaign = Some(crate::campaign_commands::campaign_plan(path)?);
+        config.campaign = Some(campaign_plan(path)?);
     }
     let started = Instant::now();
     let book = generate(&config);
@@ -539,4 +539,20 @@ pub fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse_core::extract::Bo
         Some(text) => day_arg("as-of", text),
         None => book.latest_observed.context("the extract records no date to take as the as-of date; give --as-of"),
     }
+}
+
+/// A campaign file as the generator replays it.
+pub fn campaign_plan(path: &std::path::Path) -> Result<lapse_core::generate::campaign::CampaignPlan, Failure> {
+    use lapse_core::generate::campaign::{CampaignPlan, PlannedContact};
+    let file = lapse_model::campaign::read_campaign(path).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
+    let mut plan = CampaignPlan { name: file.name, as_of: file.as_of, by_policy: Default::default() };
+    for row in file.rows {
+        plan.by_policy.entry(row.policy_id).or_default().push(PlannedContact {
+            installment_no: row.installment_no,
+            action: row.action,
+            treated: row.arm == lapse_model::campaign::Arm::Treatment,
+            segment: row.segment,
+        });
+    }
+    Ok(plan)
 }

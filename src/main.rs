@@ -74,6 +74,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Realised(args) => commands::run_realised(args)?,
         Command::Queue(args) => campaign_commands::run_queue(args)?,
         Command::Effect(args) => campaign_commands::run_effect(args)?,
+        Command::Uplift(args) => campaign_commands::run_uplift(args)?,
         Command::Openapi => print!("{}", lapse_api::openapi_document()),
         Command::Catalog(args) => match args.format {
             CatalogFormat::Markdown => print!("{}", catalog_markdown()),

@@ -30,6 +30,9 @@ fn stderr(out: &Output) -> String {
 }
 
 const CAPACITY: &str = "visit=5,call=20,sms=120";
+/// The size of the world of the effect and uplift test: large enough that a campaign saves a
+/// few hundred lapses, so rankings by effect can be told apart from chance.
+const WORLD_POLICIES: &str = "100000";
 
 #[test]
 fn lapse_queue_writes_a_campaign_with_a_stratified_holdout_and_refuses_what_it_must() {
@@ -244,7 +247,7 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     // A book the model never saw (another seed and size than the fixture it was trained on),
     // its snapshot at the campaign date, the campaign with half held out.
-    run(&["generate", "--policies", "20000", "--seed", "7", "--out", &p("book0")]);
+    run(&["generate", "--policies", WORLD_POLICIES, "--seed", "7", "--out", &p("book0")]);
     run(&["features", "--data", &p("book0"), "--as-of", "2026-06-30", "--out", &p("snapshot.parquet")]);
     let models = fixture().models.to_str().unwrap().to_string();
     let campaign = p("june.csv");
@@ -254,8 +257,9 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         &models,
         "--snapshot",
         &p("snapshot.parquet"),
+        // Every renewal where some action pays, half held out.
         "--capacity",
-        "visit=300,call=1200,sms=4000",
+        "1000000",
         "--holdout",
         "0.5",
         "--campaign",
@@ -267,7 +271,7 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     ]);
     // The same book, with the campaign's contacts answered; outcomes known by the extract
     // date (2026-09-30), after every listed renewal's grace.
-    run(&["generate", "--policies", "20000", "--seed", "7", "--out", &p("book1"), "--campaign", &campaign]);
+    run(&["generate", "--policies", WORLD_POLICIES, "--seed", "7", "--out", &p("book1"), "--campaign", &campaign]);
     run(&[
         "effect",
         "--campaign",
@@ -328,6 +332,94 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         &p("tomorrow.csv"),
     ]);
     assert!(String::from_utf8_lossy(&requeued.stdout).contains("renewals"));
+
+    // Ranking by effect: learnt from this campaign (into a copy of the registry), judged on
+    // renewals the learner never saw (cross-fitted) against what each renewal's contact truly
+    // saved: contacting the top of the uplift ranking saves more than the top of the risk
+    // ranking, which saves more than chance.
+    let registry = dir.path().join("registry");
+    lapse_core::testkit::copy_dir(&fixture().models, &registry);
+    let registry = registry.to_str().unwrap().to_string();
+    run(&[
+        "uplift",
+        "--campaign",
+        &campaign,
+        "--snapshot",
+        &p("snapshot.parquet"),
+        "--data",
+        &p("book1"),
+        "--models",
+        &registry,
+        "--out",
+        &p("uplift.json"),
+        "--html",
+        &p("uplift.html"),
+        "--rows-out",
+        &p("uplift-rows.csv"),
+    ]);
+    let saved: std::collections::HashMap<(String, u32), f64> = truth
+        .iter()
+        .map(|t| ((t.policy_id.clone(), t.installment_no), f64::from(u8::from(t.lapse_untreated)) - f64::from(u8::from(t.lapse_treated))))
+        .collect();
+    let rows_text = std::fs::read_to_string(p("uplift-rows.csv")).unwrap();
+    let mut lines = rows_text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (pid, inst, prob, strat) = (col("policy_id"), col("installment_no"), col("probability"), col("stratified_uplift"));
+    // (risk, uplift, truly saved) per matured renewal.
+    let scored: Vec<(f64, f64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[prob].parse().unwrap(), f[strat].parse().unwrap(), saved[&(f[pid].to_string(), f[inst].parse::<u32>().unwrap())])
+        })
+        .collect();
+    // The area between a ranking's true-saves curve and chance's straight line, per renewal.
+    let true_qini = |key: &dyn Fn(&(f64, f64, f64)) -> f64| -> f64 {
+        let mut order: Vec<&(f64, f64, f64)> = scored.iter().collect();
+        order.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        let total: f64 = scored.iter().map(|s| s.2).sum();
+        let n = order.len() as f64;
+        let mut running = 0.0;
+        let area: f64 = order
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                running += s.2;
+                running - (k + 1) as f64 / n * total
+            })
+            .sum();
+        area / (n * n)
+    };
+    let (by_uplift, by_risk) = (true_qini(&|s| s.1), true_qini(&|s| s.0));
+    eprintln!("true Qini: uplift {by_uplift:.5}, risk {by_risk:.5}");
+    assert!(by_uplift > 0.0, "uplift ranks better than chance: {by_uplift}");
+    assert!(by_uplift > by_risk, "uplift {by_uplift} should beat risk {by_risk}");
+    // And where a team's capacity usually ends: the top tenth and fifth of the list.
+    let saves_in_top = |key: &dyn Fn(&(f64, f64, f64)) -> f64, share: f64| -> f64 {
+        let mut order: Vec<&(f64, f64, f64)> = scored.iter().collect();
+        order.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        order.iter().take((share * order.len() as f64) as usize).map(|s| s.2).sum()
+    };
+    for share in [0.1, 0.2] {
+        let (u, r) = (saves_in_top(&|s| s.1, share), saves_in_top(&|s| s.0, share));
+        assert!(u > r, "top {share}: uplift saves {u}, risk {r}");
+    }
+    let judged: Value = serde_json::from_str(&std::fs::read_to_string(p("uplift.json")).unwrap()).unwrap();
+    assert_eq!(judged["learners"].as_array().unwrap().len(), 2);
+    let ranked = run(&[
+        "queue",
+        "--models",
+        &registry,
+        "--snapshot",
+        &p("snapshot.parquet"),
+        "--capacity",
+        "visit=300,call=1200,sms=4000",
+        "--rank-by",
+        "uplift",
+        "--out",
+        &p("by-uplift.csv"),
+    ]);
+    assert!(String::from_utf8_lossy(&ranked.stdout).contains("ranked by uplift:"), "{}", String::from_utf8_lossy(&ranked.stdout));
 
     // Coverage at the stated rate: the world's outcomes per renewal do not depend on the arm,
     // so drawing the arms again (another campaign name) is another run of the same campaign.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+
+use super::pool::on_compute_pool;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -483,22 +485,6 @@ async fn admin_reload(State(state): State<Shared>) -> Result<Json<ReloadResponse
 /// received them: a customer's records (about 60 rows) take well under a millisecond.
 const INLINE_ON_WORKER_ROWS: usize = 600;
 
-/// Runs CPU work on rayon's pool (not tokio's blocking threads): the contract checks, snapshot
-/// builder and scoring it calls use rayon, and from inside the pool their small parallel steps
-/// stay on the same thread instead of crossing to the pool and back several times a request.
-/// A panic is caught and answered 500, never left to abort the process.
-pub(crate) async fn on_compute_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
-    });
-    match rx.await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(_panic)) => Err(ApiError::internal("scoring failed unexpectedly (a bug: the server log has the panic)")),
-        Err(closed) => Err(ApiError::internal(closed)),
-    }
-}
-
 /// The reload behind the admin route and SIGHUP.
 pub async fn reload(state: &Shared) -> Result<ReloadResponse, ApiError> {
     let _one_at_a_time = state.reload_lock.lock().await;
@@ -561,7 +547,7 @@ async fn openapi_json() -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
-    paths(score, queue, super::campaigns::get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    paths(score, queue, get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
     components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
     modifiers(&BearerAuth)
 )]
@@ -633,7 +619,7 @@ pub fn router(state: Shared) -> Router {
     let scoring = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
-        .route("/v1/campaigns/{name}", get(super::campaigns::get_campaign))
+        .route("/v1/campaigns/{name}", get(get_campaign))
         .route("/v1/models/current", get(model_current))
         .route("/v1/drift", get(drift))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)));
@@ -674,4 +660,66 @@ pub fn router(state: Shared) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
         .with_state(state)
+}
+
+/// A stored campaign: its settings and a page of its assignment (both arms, or one).
+#[utoipa::path(get, path = "/v1/campaigns/{name}", params(("name" = String, Path, description = "The campaign's name"), CampaignParams),
+    responses(
+        (status = 200, description = "The campaign and a page of its renewals", body = CampaignResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_campaign(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    params: Result<Query<CampaignParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let arm = match params.arm.as_deref() {
+        None => None,
+        Some(text) => Some(Arm::parse(text).ok_or_else(|| ApiError::invalid("arm", "arm must be treatment or control"))?),
+    };
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be 1..=10000"));
+    }
+    let offset = params.offset.unwrap_or(0);
+    let store = state.campaigns.store.clone();
+    let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
+    let chosen: Vec<&lapse_model::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
+    let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
+    let end = offset + page.len();
+    let s = &campaign.settings;
+    let response = CampaignResponse {
+        name: &s.name,
+        as_of: Date(s.as_of),
+        model_version: &s.model_version,
+        holdout: s.holdout,
+        capacity: &s.capacity,
+        filters: &s.filters,
+        created_at: &record.created_at,
+        treatment: record.treatment,
+        control: record.control,
+        matching: chosen.len(),
+        offset,
+        next_offset: (end < chosen.len() && !page.is_empty()).then_some(end),
+        items: page
+            .iter()
+            .map(|r| CampaignItem {
+                rank: r.rank,
+                policy_id: &r.policy_id,
+                installment_no: r.installment_no,
+                due_date: Date(r.due_date),
+                action: &r.action,
+                arm: r.arm.as_str(),
+                probability: r.probability,
+                value_at_risk: r.value_at_risk,
+                expected_gain: r.expected_gain,
+                segment: &r.segment,
+            })
+            .collect(),
+    };
+    Ok(Json(response).into_response())
 }

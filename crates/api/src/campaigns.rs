@@ -7,14 +7,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 
-use super::api::{AppState, on_compute_pool};
-use super::dto::{CampaignItem, CampaignParams, CampaignResponse, Date};
-use super::error::{ApiError, ErrorBody};
+use super::error::ApiError;
+use super::pool::on_compute_pool;
 use super::scorebook::Scorebook;
 use lapse_model::campaign::{Arm, CampaignRequest, CampaignStore, Planned, StoreError, Stored, plan};
 use lapse_model::scoring::Listed;
@@ -85,7 +81,7 @@ impl Campaigns {
         let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
-            let planned = plan(&request, &b.rows, &b.queue_order, &planned_economics, b.as_of, &b.version).map_err(|e| {
+            let planned = plan(&request, &b.rows, &b.queue_order, &planned_economics, None, b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_model::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
             let stored = store.save(&planned.campaign)?;
@@ -114,66 +110,4 @@ impl Campaigns {
         tracing::info!(campaign = %served.name, ?stored, treatment = served.treatment.len(), control = served.control, "campaign planned");
         Ok((served, (stored == Stored::Created).then_some(planned)))
     }
-}
-
-/// A stored campaign: its settings and a page of its assignment (both arms, or one).
-#[utoipa::path(get, path = "/v1/campaigns/{name}", params(("name" = String, Path, description = "The campaign's name"), CampaignParams),
-    responses(
-        (status = 200, description = "The campaign and a page of its renewals", body = CampaignResponse),
-        (status = 401, description = "Missing or wrong token", body = ErrorBody),
-        (status = 404, description = "No such campaign", body = ErrorBody),
-        (status = 422, description = "A parameter is invalid", body = ErrorBody),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_campaign(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    params: Result<Query<CampaignParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
-    let arm = match params.arm.as_deref() {
-        None => None,
-        Some(text) => Some(Arm::parse(text).ok_or_else(|| ApiError::invalid("arm", "arm must be treatment or control"))?),
-    };
-    let limit = params.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be 1..=10000"));
-    }
-    let offset = params.offset.unwrap_or(0);
-    let store = state.campaigns.store.clone();
-    let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
-    let chosen: Vec<&lapse_model::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
-    let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
-    let end = offset + page.len();
-    let s = &campaign.settings;
-    let response = CampaignResponse {
-        name: &s.name,
-        as_of: Date(s.as_of),
-        model_version: &s.model_version,
-        holdout: s.holdout,
-        capacity: &s.capacity,
-        filters: &s.filters,
-        created_at: &record.created_at,
-        treatment: record.treatment,
-        control: record.control,
-        matching: chosen.len(),
-        offset,
-        next_offset: (end < chosen.len() && !page.is_empty()).then_some(end),
-        items: page
-            .iter()
-            .map(|r| CampaignItem {
-                rank: r.rank,
-                policy_id: &r.policy_id,
-                installment_no: r.installment_no,
-                due_date: Date(r.due_date),
-                action: &r.action,
-                arm: r.arm.as_str(),
-                probability: r.probability,
-                value_at_risk: r.value_at_risk,
-                expected_gain: r.expected_gain,
-                segment: &r.segment,
-            })
-            .collect(),
-    };
-    Ok(Json(response).into_response())
 }

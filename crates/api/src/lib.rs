@@ -13,6 +13,7 @@ pub mod dto;
 pub mod error;
 pub mod inline;
 pub mod json;
+pub mod pool;
 pub mod schema;
 pub mod score_log;
 pub mod scorebook;

@@ -26,3 +26,4 @@ pub mod shap;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod train;
+pub mod uplift;

@@ -13,6 +13,7 @@ pub mod night;
 pub mod pages;
 pub mod persistency;
 pub mod realised;
+pub mod uplift;
 
 pub use export::{ExportError, Exporter, write_html, write_json};
 pub use pages::Context;

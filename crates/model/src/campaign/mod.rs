@@ -9,12 +9,13 @@
 
 pub mod arms;
 pub mod file;
+pub mod stats;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
 
 use crate::scoring::assign::Capacity;
-use crate::scoring::{Economics, Filters, Listed, ScoredRows, segment_name, select};
+use crate::scoring::{Economics, Filters, Listed, ScoredRows, segment_name, select, select_with};
 pub use arms::{Arm, assign_arms};
 pub use file::{CampaignFileError, read_campaign, write_campaign};
 use lapse_core::dates::Day;
@@ -44,6 +45,14 @@ pub struct Settings {
     /// SHA-256 of the listed renewals and their actions: the same settings on another snapshot
     /// would list other renewals.
     pub list_digest: String,
+    /// `risk` (expected gain from the economics' save rates) or `uplift:<learner>@<campaign>`
+    /// (gains from a registered uplift learner).
+    #[serde(default = "risk_ranking")]
+    pub ranking: String,
+}
+
+fn risk_ranking() -> String {
+    "risk".into()
 }
 
 /// Why campaign settings are refused.
@@ -150,6 +159,13 @@ pub struct CampaignRequest<'a> {
     pub filters: &'a Filters,
 }
 
+/// Expected gains per (row, action), row-major, from a ranking other than the economics' save
+/// rates, and the ranking's name.
+pub struct Gains<'a> {
+    pub values: &'a [f64],
+    pub ranking: String,
+}
+
 /// A campaign planned on scored rows: the campaign, and its work list (rows of the scored
 /// snapshot, in rank order; `campaign.rows[i]` is `list[i]`).
 #[derive(Debug, Clone)]
@@ -167,12 +183,17 @@ pub fn plan(
     rows: &ScoredRows,
     order: &[u32],
     economics: &Economics,
+    gains: Option<&Gains<'_>>,
     as_of: Day,
     model_version: &str,
 ) -> Result<Planned, SettingsError> {
     check_name(request.name)?;
     check_holdout(request.holdout)?;
-    let list = select(rows, order, request.filters, request.capacity, economics, 0..usize::MAX);
+    let k = economics.actions.len();
+    let list = match gains {
+        None => select(rows, order, request.filters, request.capacity, economics, 0..usize::MAX),
+        Some(g) => select_with(rows, order, request.filters, request.capacity, k, |r, a| g.values[r * k + a], 0..usize::MAX),
+    };
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
     let settings = Settings {
         name: request.name.to_string(),
@@ -183,6 +204,7 @@ pub fn plan(
         filters: request.filters.canonical(),
         economics: economics.clone(),
         list_digest: String::new(),
+        ranking: gains.map_or_else(risk_ranking, |g| g.ranking.clone()),
     };
     let campaign = Campaign::of_work_list(settings, rows, &list.page, economics);
     Ok(Planned { campaign, matching: list.matching, list: list.page })

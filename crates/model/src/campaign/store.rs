@@ -69,6 +69,9 @@ fn differences(old: &Settings, new: &Settings) -> String {
     if old.filters != new.filters {
         out.push(format!("filters {:?} vs {:?}", old.filters, new.filters));
     }
+    if old.ranking != new.ranking {
+        out.push(format!("ranking {} vs {}", old.ranking, new.ranking));
+    }
     if old.economics != new.economics {
         out.push("economics differ".into());
     }

@@ -30,6 +30,7 @@ fn settings(name: &str, holdout: f64) -> Settings {
         filters: crate::scoring::Filters { channel: Some("agent".into()), overdue: Some(true), ..Default::default() }.canonical(),
         economics: Economics::default(),
         list_digest: String::new(),
+        ranking: "risk".into(),
     }
 }
 

@@ -15,7 +15,7 @@ pub use frame::{FrameSource, ScoredSnapshot, SnapshotError, score_snapshot};
 pub use reasons::ReasonValue;
 pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
 pub use snapshot::SnapshotSource;
-pub use worklist::{Filters, Listed, WorkList, select, work_order};
+pub use worklist::{Filters, Listed, WorkList, select, select_with, work_order};
 
 /// Every segment name (risk band x value band), low risk low value first.
 pub fn segments() -> impl Iterator<Item = &'static str> {

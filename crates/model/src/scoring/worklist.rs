@@ -100,6 +100,25 @@ pub struct WorkList {
 /// action: the assignment of largest total gain within every capacity ([`assign`]), ranked by
 /// the gain of the action given (ties in `order`).
 pub fn select(rows: &ScoredRows, order: &[u32], filters: &Filters, capacity: &Capacity, economics: &Economics, page: Range<usize>) -> WorkList {
+    let gain = |r: usize, a: usize| {
+        let x = &rows.renewals[r];
+        economics.gain(&economics.actions[a], x.probability, x.value)
+    };
+    select_with(rows, order, filters, capacity, economics.actions.len(), gain, page)
+}
+
+/// [`select`] with the expected gain of each (row, action) given by `gain` (a ranking by
+/// measured effect instead of the economics' save rates). With a total capacity the rows'
+/// own best action and gain are used: set them from the same gains.
+pub fn select_with(
+    rows: &ScoredRows,
+    order: &[u32],
+    filters: &Filters,
+    capacity: &Capacity,
+    actions: usize,
+    gain: impl Fn(usize, usize) -> f64,
+    page: Range<usize>,
+) -> WorkList {
     // Filters on interned columns compare codes; a value never seen matches nothing.
     let code = |text: &Option<String>| text.as_ref().map(|t| rows.strings.find(t));
     let (channel, region, agent, product) = (code(&filters.channel), code(&filters.region), code(&filters.agent_id), code(&filters.product));
@@ -134,14 +153,8 @@ pub fn select(rows: &ScoredRows, order: &[u32], filters: &Filters, capacity: &Ca
         }
         Capacity::PerAction(capacities) => {
             let candidates: Vec<usize> = order.iter().map(|&r| r as usize).filter(|&r| matches(r)).collect();
-            let k = economics.actions.len();
-            let gains: Vec<f64> = candidates
-                .iter()
-                .flat_map(|&r| {
-                    let x = &rows.renewals[r];
-                    economics.actions.iter().map(move |a| economics.gain(a, x.probability, x.value))
-                })
-                .collect();
+            let k = actions;
+            let gains: Vec<f64> = candidates.iter().flat_map(|&r| (0..k).map(move |a| (r, a))).map(|(r, a)| gain(r, a)).collect();
             let chosen = assign(Gains { values: &gains, actions: k }, capacities);
             let mut list: Vec<Listed> = chosen
                 .iter()

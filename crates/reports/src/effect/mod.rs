@@ -10,8 +10,6 @@
 //! their arm, so the matured renewals are a fair comparison; but the figures speak for them
 //! only until the campaign is readable (every renewal matured: `readable_on`).
 
-pub mod stats;
-
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -21,9 +19,9 @@ use lapse_core::dates::{Day, format_day};
 use lapse_core::extract::Book;
 use lapse_core::features::history::outcome_known_at;
 use lapse_model::campaign::file::CampaignFile;
+pub use lapse_model::campaign::stats::{self, Arms, Estimate};
 use lapse_model::campaign::{Arm, CampaignRow};
 use lapse_model::scoring::{Economics, segments};
-pub use stats::{Arms, Estimate};
 
 /// How to read the outcomes.
 #[derive(Debug, Clone)]

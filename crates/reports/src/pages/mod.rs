@@ -7,8 +7,10 @@
 
 pub mod charts;
 mod effect;
+mod uplift;
 
 pub use effect::effect_page;
+pub use uplift::uplift_page;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 

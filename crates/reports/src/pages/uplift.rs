@@ -1,0 +1,47 @@
+//! The uplift page.
+
+use maud::{Markup, html};
+
+use super::charts::{self, BLUE, GREY, ORANGE, Series};
+use super::{Context, chart, num, page, pct, table, text};
+use crate::uplift::UpliftReport;
+
+/// How well the uplift model ranks, against risk and chance.
+pub fn uplift_page(context: &Context, report: &UpliftReport) -> Markup {
+    let series = |name: &str, curve: &[lapse_model::uplift::QiniPoint], color| Series {
+        name: name.into(),
+        points: curve.iter().map(|p| (p.share, p.prevented)).collect(),
+        color,
+    };
+    let end = report.curve_uplift.last().map_or(0.0, |p| p.prevented);
+    let random = Series { name: "random order".into(), points: vec![(0.0, 0.0), (1.0, end)], color: GREY };
+    let all = [series("ranked by uplift", &report.curve_uplift, ORANGE), series("ranked by risk", &report.curve_risk, BLUE), random];
+    let high = all.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(1.0, f64::max);
+    let low = all.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::min);
+    let body = html! {
+        p {
+            "Campaign " b { (report.campaign) } ", outcomes as of " (report.outcomes_as_of) ": " (report.renewals) " matured renewals ("
+            (report.pending) " pending, " (report.not_in_snapshot) " not in the snapshot, " (report.unknown_to_extract) " unknown to the extract)."
+        }
+        p { small { "Method: " (report.method) "." } }
+        h2 { "Lapses prevented by contacting the top of each ranking (held out)" }
+        (chart(charts::lines("uplift curve", "share of the list contacted", "lapses prevented", &all, (0.0, 1.0), (low * 1.1, high * 1.1), None)))
+        p { "Qini coefficient (area above random, per renewal): by uplift (" (report.chosen) ") " (format!("{:.4}", report.qini_uplift)) ", by risk " (format!("{:.4}", report.qini_risk)) "." }
+        (table(&["learner", "held-out Qini", "kept"], &report.learners.iter().map(|l| vec![
+            text(l.name), num(Some(l.qini), 4), text(if l.name == report.chosen { "yes" } else { "" }),
+        ]).collect::<Vec<_>>(), 1))
+        p { "Estimated from outcomes, with standard errors: differences within about two standard errors are noise. A campaign measures a ranking's worth only as precisely as its size allows." }
+        (table(&["share contacted", "by uplift", "± se", "by risk", "± se", "random"], &report.budgets.iter().map(|b| vec![
+            pct(Some(b.share)), num(Some(b.by_uplift), 1), num(Some(b.by_uplift_se), 1), num(Some(b.by_risk), 1), num(Some(b.by_risk_se), 1), num(Some(b.random), 1),
+        ]).collect::<Vec<_>>(), 1))
+        h2 { "Uplift by decile of predicted uplift" }
+        (table(&["decile", "treated", "control", "lapse rate treated", "lapse rate control", "observed uplift", "predicted uplift"], &report.deciles.iter().map(|d| vec![
+            text(d.decile), text(d.treated), text(d.control), pct(d.lapse_rate_treated), pct(d.lapse_rate_control), pct(d.observed_uplift), pct(Some(d.mean_predicted_uplift)),
+        ]).collect::<Vec<_>>(), 1))
+        h2 { "The arms' models (out of fold)" }
+        (table(&["arm", "renewals", "lapses", "ROC AUC", "log loss", "registered as"], &report.models.iter().map(|m| vec![
+            text(m.arm), text(m.rows), text(m.lapses), num(m.roc_auc, 4), num(Some(m.log_loss), 4), text(m.version.clone().unwrap_or_else(|| "-".into())),
+        ]).collect::<Vec<_>>(), 1))
+    };
+    page(&format!("Uplift: {}", report.campaign), context, body)
+}
