@@ -339,6 +339,10 @@ pub struct NightlyArgs {
     /// The scoring API's score-log directory, for the realised-performance report.
     #[arg(long)]
     pub score_log: Option<PathBuf>,
+    /// The campaigns directory (`lapse queue`, `lapse serve`): each night reports the effect of
+    /// the campaigns that matured within the last 31 days.
+    #[arg(long)]
+    pub campaigns: Option<PathBuf>,
     /// A running server to reload when the night is done (e.g. http://127.0.0.1:8080).
     #[arg(long)]
     pub reload_url: Option<String>,

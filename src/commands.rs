@@ -359,6 +359,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.thresholds = thresholds;
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
+    config.campaigns = args.campaigns;
     config.progress = watched();
     // Read the token before the night starts: a missing token is a configuration error.
     let reload = match &args.reload_url {

@@ -452,3 +452,54 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     eprintln!("coverage check: the 95% intervals missed {missed} of {tried}");
     assert!((0.01..=0.10).contains(&miss), "the intervals missed {missed} of {tried}");
 }
+
+#[test]
+fn the_nightly_job_reports_the_campaigns_that_matured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    run(&["generate", "--policies", "5000", "--seed", "3", "--out", &p("book")]);
+    run(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("june.parquet")]);
+    run(&["features", "--data", &p("book"), "--as-of", "2026-09-15", "--out", &p("september.parquet")]);
+    let models = fixture().models.to_str().unwrap().to_string();
+    for (name, snapshot) in [("june", "june.parquet"), ("september", "september.parquet")] {
+        run(&[
+            "queue",
+            "--models",
+            &models,
+            "--snapshot",
+            &p(snapshot),
+            "--capacity",
+            "500",
+            "--holdout",
+            "0.3",
+            "--campaign",
+            name,
+            "--campaigns",
+            &p("campaigns"),
+            "--out",
+            &p(&format!("{name}.csv")),
+        ]);
+    }
+    run(&[
+        "nightly",
+        "--data",
+        &p("book"),
+        "--models",
+        &p("models"),
+        "--out",
+        &p("reports"),
+        "--as-of",
+        "2026-09-30",
+        "--campaigns",
+        &p("campaigns"),
+    ]);
+    let night = dir.path().join("reports/2026-09-30");
+    // June's renewals have all passed their grace by the night; September's have not.
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(night.join("campaign-june.json")).unwrap()).unwrap();
+    assert_eq!(report["campaign"], "june");
+    assert_eq!(report["readable"], true);
+    assert_eq!(report["renewals"].as_u64(), Some(500));
+    assert!(!night.join("campaign-september.json").exists());
+    let index = std::fs::read_to_string(night.join("index.html")).unwrap();
+    assert!(index.contains("href=\"campaign-june.html\""), "the index links the campaign report");
+}

@@ -10,15 +10,19 @@ use lapse_core::features::BuildPlan;
 use lapse_core::io_util::atomic_write_with;
 use lapse_core::table::{FeatureColumn, read_features};
 use lapse_model::artifact::LapseModel;
+use lapse_model::campaign::CampaignStore;
+use lapse_model::campaign::file::CampaignFile;
 use lapse_model::drift::{Reference, SCORE, Status};
 use lapse_model::registry::{Registry, sha256_file, sha256_hex};
 use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train};
+use lapse_reports::effect::{self, EffectOptions, EffectReport};
 use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
-use lapse_reports::pages::{drift_page, evaluation_page, index_page, persistency_page, realised_page};
+use lapse_reports::pages::{drift_page, effect_page, evaluation_page, index_page, persistency_page, realised_page};
 use lapse_reports::persistency::{self, PersistencyReport};
 use lapse_reports::realised::{self, RealisedReport};
 use lapse_reports::{Context, Exporter, write_html, write_json};
 
+use crate::config::CAMPAIGN_REPORT_DAYS;
 use crate::error::{NightlyError, Result};
 use crate::judge::{Judged, judge};
 use crate::{NightlyConfig, SUMMARY, Steps, Verdict};
@@ -43,6 +47,8 @@ struct Night<'c> {
 struct BookReports {
     persistency: PersistencyReport,
     realised: Option<RealisedReport>,
+    /// The effects of the campaigns that matured lately.
+    campaigns: Vec<EffectReport>,
 }
 
 /// The challenger, the table it was trained on, and its artifact's checksum.
@@ -150,7 +156,57 @@ impl<'c> Night<'c> {
             }
             None => None,
         };
-        Ok(BookReports { persistency, realised })
+        let campaigns = match &c.campaigns {
+            Some(dir) => self.matured_campaigns(dir, book),
+            None => Vec::new(),
+        };
+        Ok(BookReports { persistency, realised, campaigns })
+    }
+
+    /// The effect reports of the stored campaigns whose every renewal matured within the last
+    /// [`CAMPAIGN_REPORT_DAYS`] days (costs from the economics each ran with). A campaign that
+    /// cannot be read is logged and skipped: it never fails the night.
+    fn matured_campaigns(&self, dir: &Path, book: &Book) -> Vec<EffectReport> {
+        let c = self.config;
+        let store = CampaignStore::new(dir);
+        let mut reports = Vec::new();
+        let names = store.names().unwrap_or_else(|e| {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot list the campaigns: no campaign reports tonight");
+            Vec::new()
+        });
+        for name in names {
+            let (record, campaign) = match store.load(&name) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    tracing::warn!(campaign = %name, error = %e, "cannot read the campaign: no effect report for it");
+                    continue;
+                }
+            };
+            let last_due = campaign.rows.iter().map(|r| r.due_date).max().unwrap_or(record.settings.as_of);
+            let readable_on = last_due + c.grace_days + 1;
+            if !(readable_on <= c.as_of && c.as_of - readable_on < CAMPAIGN_REPORT_DAYS) {
+                continue;
+            }
+            let file = CampaignFile {
+                name: name.clone(),
+                as_of: record.settings.as_of,
+                model_version: record.settings.model_version.clone(),
+                rows: campaign.rows,
+                settings: Some(record.settings.clone()),
+            };
+            let options = EffectOptions {
+                as_of: c.as_of,
+                grace_days: c.grace_days,
+                economics: record.settings.economics.clone(),
+                prior_sd: 0.1,
+                min_segment_control_lapses: 30,
+            };
+            match effect::report(&file, book, &options) {
+                Ok(report) => reports.push(report),
+                Err(e) => tracing::warn!(campaign = %name, error = %e, "no effect report for this campaign"),
+            }
+        }
+        reports
     }
 
     /// `train`: the challenger, validated out of time on the window's latest snapshots.
@@ -239,6 +295,9 @@ impl<'c> Night<'c> {
         out.report("persistency", &book.persistency, &persistency_page(&context, &book.persistency))?;
         if let Some(realised) = &book.realised {
             out.report("realised", realised, &realised_page(&context, realised))?;
+        }
+        for campaign in &book.campaigns {
+            out.report(&format!("campaign-{}", campaign.campaign), campaign, &effect_page(&context, campaign))?;
         }
         let facts = DriftFacts {
             model: drift_model,

@@ -36,9 +36,16 @@ pub struct NightlyConfig {
     pub max_extract_age_days: i32,
     /// The scoring API's score log, for the realised-performance report.
     pub score_log: Option<PathBuf>,
+    /// The campaigns directory (`lapse queue`, `lapse serve`): campaigns whose every renewal
+    /// matured within the last [`CAMPAIGN_REPORT_DAYS`] days get an effect report.
+    pub campaigns: Option<PathBuf>,
     /// Draw progress bars.
     pub progress: bool,
 }
+
+/// How many nights a matured campaign's effect report is repeated (a month of nights: whoever
+/// reads the nightly reports sees it, whatever the cadence).
+pub const CAMPAIGN_REPORT_DAYS: i32 = 31;
 
 impl NightlyConfig {
     /// A configuration with the documented defaults.
@@ -61,6 +68,7 @@ impl NightlyConfig {
             thresholds: Thresholds::default(),
             max_extract_age_days: 7,
             score_log: None,
+            campaigns: None,
             progress: false,
         }
     }

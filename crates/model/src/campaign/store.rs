@@ -139,6 +139,22 @@ impl CampaignStore {
         Ok(Stored::Created)
     }
 
+    /// The names of the stored campaigns, sorted (none when the directory does not exist).
+    pub fn names(&self) -> Result<Vec<String>, StoreError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(IoContext::new("listing", &self.dir, e).into()),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .filter(|n| check_name(n).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// A stored campaign, rows and all.
     pub fn load(&self, name: &str) -> Result<(Record, Campaign), StoreError> {
         let record = self.record(name)?.ok_or_else(|| StoreError::NotFound(name.to_string()))?;
