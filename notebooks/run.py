@@ -4,7 +4,10 @@
    replayed as of past dates: features and labels only use what was known at each night);
 2. `lapse serve` on the fourth night's champion and snapshot, asked for a call list and a few
    scores, so there is a real score log; the fifth night reads it (realised performance);
-3. every notebook in this directory executed with nbclient; the executed copies (with their
+3. a campaign world: a 30,000-policy book, a June campaign with a holdout planned on its
+   snapshot, the same book again with the campaign's contacts answered (`generate
+   --campaign`), the campaign's effect (`lapse effect`) and an uplift learner (`lapse uplift`);
+4. every notebook in this directory executed with nbclient; the executed copies (with their
    outputs and charts) are written to WORK/executed/. Any failing cell fails the run.
 
     python notebooks/run.py [--lapse PATH] [--work DIR]
@@ -67,6 +70,26 @@ def serve_a_little(binary, work):
             sys.exit("lapse serve did not stop cleanly")
 
 
+def campaign_world(binary, work):
+    """A campaign with a holdout on a generated book whose customers answer contacts, and what
+    it saved (LAPSE_CAMPAIGN_DIR for the campaign_effects notebook)."""
+    world = work / "campaign-world"
+    world.mkdir()
+    book, models = world / "book", world / "models"
+    lapse(binary, "generate", "--policies", "30000", "--seed", "5", "--out", str(book))
+    lapse(binary, "nightly", "--data", str(book), "--models", str(models), "--out", str(world / "reports"), "--as-of", "2026-06-30")
+    snapshot = world / "june-snapshot.parquet"
+    shutil.copy(world / "reports" / "snapshot.parquet", snapshot)
+    lapse(binary, "queue", "--models", str(models), "--snapshot", str(snapshot), "--capacity", "1000000", "--holdout", "0.5",
+          "--campaign", "june", "--campaigns", str(world / "campaigns"), "--out", str(world / "june.parquet"))
+    lapse(binary, "generate", "--policies", "30000", "--seed", "5", "--out", str(world / "book-after"), "--campaign", str(world / "june.parquet"))
+    lapse(binary, "effect", "--campaign", str(world / "june.parquet"), "--data", str(world / "book-after"), "--out", str(world / "effect.json"),
+          "--economics-out", str(world / "measured-economics.json"))
+    lapse(binary, "uplift", "--campaign", str(world / "june.parquet"), "--snapshot", str(snapshot), "--data", str(world / "book-after"),
+          "--models", str(models), "--out", str(world / "uplift.json"), "--rows-out", str(world / "uplift-rows.csv"))
+    return world
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -84,6 +107,7 @@ def main():
     serve_a_little(args.lapse, work)
     night(args.lapse, work, LAST_NIGHT, "--score-log", str(work / "score-log"))
 
+    os.environ["LAPSE_CAMPAIGN_DIR"] = str(campaign_world(args.lapse, work))
     os.environ["LAPSE_REPORTS"] = str(work / "reports")
     os.environ["LAPSE_SCORE_LOG"] = str(work / "score-log")
     os.environ["LAPSE_SNAPSHOT"] = str(work / "reports" / "snapshot.parquet")

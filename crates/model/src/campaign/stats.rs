@@ -5,7 +5,7 @@
 //! The interval of the save rate comes from the risk ratio RR = r_t / r_c on the log scale
 //! (Katz et al. 1978): se(ln RR) = sqrt(1/x_t - 1/n_t + 1/x_c - 1/n_c), RR in
 //! exp(ln RR +- 1.96 se), save rate in [1 - RR_high, 1 - RR_low]. With a zero cell, 0.5 is
-//! added to every cell (Haldane-Anscombe). Its coverage is checked by simulation in the tests.
+//! added to every cell (Haldane-Anscombe), for the estimate as for its interval. Its coverage is checked by simulation in the tests.
 //! Used by `lapse effect` and the stratified uplift learner. Hand-written: these are a dozen lines of textbook formulas; no Rust crate ships them.
 
 /// z for a two-sided 95% interval.
@@ -103,9 +103,10 @@ impl Arms {
         if x_c == 0.0 {
             return out;
         }
-        out.save_rate = Some(1.0 - r_t / r_c);
         let (a, b, c, e) = if x_t == 0.0 || x_t == n_t || x_c == n_c { (x_t + 0.5, n_t + 1.0, x_c + 0.5, n_c + 1.0) } else { (x_t, n_t, x_c, n_c) };
         let log_rr = ((a / b) / (c / e)).ln();
+        // The estimate from the same (corrected, when a cell is zero) counts as its interval.
+        out.save_rate = Some(1.0 - log_rr.exp());
         let se = (1.0 / a - 1.0 / b + 1.0 / c - 1.0 / e).sqrt();
         out.ci_low = Some(1.0 - (log_rr + Z_95 * se).exp());
         out.ci_high = Some(1.0 - (log_rr - Z_95 * se).exp());
