@@ -73,7 +73,7 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         ),
     };
     let mut scored =
-        score_snapshot(&args.snapshot, &model.model, &economics).map_err(|e| Failure { input: !e.model, error: anyhow::Error::new(e) })?;
+        score_snapshot(&args.snapshot, &model.model, &economics, false).map_err(|e| Failure { input: !e.model, error: anyhow::Error::new(e) })?;
     if scored.rows.is_empty() {
         return Err(Failure {
             input: true,

@@ -67,7 +67,7 @@ impl Scorebook {
     pub fn load(models: &Path, snapshot: &Path, economics: &Economics, thresholds: Thresholds) -> Result<Scorebook, LoadError> {
         let started = std::time::Instant::now();
         let model = Registry::new(models).load_champion()?;
-        let scored = score_snapshot(snapshot, &model.model, economics).map_err(|e| LoadError::Snapshot { path: e.path, message: e.message })?;
+        let scored = score_snapshot(snapshot, &model.model, economics, true).map_err(|e| LoadError::Snapshot { path: e.path, message: e.message })?;
         let drift = snapshot_drift(models, &model.version, &scored.frame, &scored.rows, thresholds);
         let ScoredSnapshot { rows, as_of, horizon_days, grace_days, frame } = scored;
         drop(frame);

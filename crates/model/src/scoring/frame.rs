@@ -123,11 +123,13 @@ pub struct SnapshotError {
 }
 
 /// Reads the snapshot at `path` (one snapshot date: `lapse features --as-of T`) and scores
-/// every renewal with `model`. An empty snapshot has today as its date.
+/// every renewal with `model`, with reasons when `explain`. An empty snapshot has today as its
+/// date.
 pub fn score_snapshot(
     path: &std::path::Path,
     model: &crate::artifact::LapseModel,
     economics: &super::Economics,
+    explain: bool,
 ) -> Result<ScoredSnapshot, SnapshotError> {
     let fail = |message: String, model: bool| SnapshotError { path: path.to_path_buf(), message, model };
     let (df, metadata) = lapse_core::table::read_frame(path).map_err(|e| fail(e.message, false))?;
@@ -138,8 +140,8 @@ pub fn score_snapshot(
         return Err(fail("holds more than one snapshot date; use one snapshot (lapse features --as-of T)".into(), false));
     }
     let as_of = first.unwrap_or_else(lapse_core::dates::today_utc);
-    let rows =
-        super::ScoredRows::score(model, economics, keys, &FrameSource(&df)).map_err(|e| fail(e.to_string(), matches!(e, ScoreError::Model(_))))?;
+    let rows = super::ScoredRows::score_explained(model, economics, keys, &FrameSource(&df), explain)
+        .map_err(|e| fail(e.to_string(), matches!(e, ScoreError::Model(_))))?;
     Ok(ScoredSnapshot {
         rows,
         as_of,

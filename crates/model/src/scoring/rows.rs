@@ -153,7 +153,7 @@ struct ChunkScores {
     reasons: Vec<[RawReason; REASONS]>,
 }
 
-fn score_chunk(model: &LapseModel, source: &impl FeatureSource, rows: Range<usize>) -> Result<ChunkScores, ScoreError> {
+fn score_chunk(model: &LapseModel, source: &impl FeatureSource, rows: Range<usize>, explain: bool) -> Result<ChunkScores, ScoreError> {
     let height = rows.len();
     let features = source.features(model, rows)?;
     let all: Vec<usize> = (0..height).collect();
@@ -161,7 +161,8 @@ fn score_chunk(model: &LapseModel, source: &impl FeatureSource, rows: Range<usiz
     let probability = model.predict_design(&design);
     let width = model.schema.columns.len();
     let empty = || std::array::from_fn(|_| (NO_FEATURE, 0.0f32, f64::NAN, None));
-    let reasons = match model.contributions(&design) {
+    let contributions = if explain { model.contributions(&design) } else { None };
+    let reasons = match contributions {
         Some(contributions) => (0..height)
             .map(|r| {
                 let row = &contributions[r * width..(r + 1) * width];
@@ -186,21 +187,33 @@ impl ScoredRows {
     /// scored in parallel chunks; a small one (an inline request) on the calling thread, where
     /// handing a few rows to the thread pool would cost more than scoring them.
     pub fn score(model: &LapseModel, economics: &Economics, keys: RenewalKeys, source: &impl FeatureSource) -> Result<ScoredRows, ScoreError> {
+        Self::score_explained(model, economics, keys, source, true)
+    }
+
+    /// [`ScoredRows::score`], with `explain` false for probabilities, values and actions only
+    /// (no reasons: a batch work list of a million renewals in seconds instead of twenty).
+    pub fn score_explained(
+        model: &LapseModel,
+        economics: &Economics,
+        keys: RenewalKeys,
+        source: &impl FeatureSource,
+        explain: bool,
+    ) -> Result<ScoredRows, ScoreError> {
         if model.schema.columns.len() >= usize::from(NO_FEATURE) {
             return Err(ScoreError::Model("the model has too many features to explain".into()));
         }
         let height = keys.len();
         let ranges: Vec<Range<usize>> = (0..height).step_by(CHUNK_ROWS).map(|start| start..CHUNK_ROWS.min(height - start) + start).collect();
         let chunks: Vec<ChunkScores> = if ranges.len() <= 1 {
-            ranges.into_iter().map(|rows| score_chunk(model, source, rows)).collect::<Result<_, _>>()?
+            ranges.into_iter().map(|rows| score_chunk(model, source, rows, explain)).collect::<Result<_, _>>()?
         } else {
-            ranges.into_par_iter().map(|rows| score_chunk(model, source, rows)).collect::<Result<_, _>>()?
+            ranges.into_par_iter().map(|rows| score_chunk(model, source, rows, explain)).collect::<Result<_, _>>()?
         };
 
         let mut out = ScoredRows {
             feature_names: model.schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>().into(),
             categorical: model.schema.columns.iter().map(|c| c.kind == FeatureKind::Categorical).collect(),
-            explained: !matches!(model.estimator, Estimator::Forest(_)),
+            explained: explain && !matches!(model.estimator, Estimator::Forest(_)),
             ..ScoredRows::default()
         };
         let mut strings = Dictionary::default();
