@@ -218,6 +218,7 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
     if args.rounds == 0 {
         fail!("--rounds must be at least 1");
     }
+    let base_economics = economics_arg(args.economics.as_deref())?;
     let campaign = read_campaign(&args.campaign).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
     let loaded = lapse_core::extract::load_book(&args.data, args.on_error.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
@@ -250,6 +251,13 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
     let report = lapse_reports::uplift::report(&campaign.name, &format_day(as_of), &fitted, registered.clone());
     if let Some(path) = &args.rows_out {
         lapse_model::uplift::write_rows(path, &fitted).map_err(anyhow::Error::from)?;
+    }
+    if let Some(path) = &args.economics_out {
+        let economics = fitted.stratified.economics(&base_economics);
+        economics.validate().map_err(anyhow::Error::msg)?;
+        let bytes = serde_json::to_vec_pretty(&economics)?;
+        lapse_core::io_util::atomic_write(path, |w| w.write_all(&bytes))?;
+        println!("economics with the stratified learner's save rates -> {}", path.display());
     }
     println!(
         "uplift from campaign {}: {} matured renewals ({} pending); held-out Qini: {}, risk ranking {:.4}; kept: {}",

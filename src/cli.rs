@@ -191,6 +191,13 @@ pub struct UpliftArgs {
     /// Also write every matured renewal's held-out uplift (both learners) as CSV here.
     #[arg(long)]
     pub rows_out: Option<PathBuf>,
+    /// Write the economics (from --economics, else the defaults) with the stratified learner's
+    /// save rates here: `lapse serve --economics FILE` then ranks the API's work list by it.
+    #[arg(long)]
+    pub economics_out: Option<PathBuf>,
+    /// The economics the work list runs with (costs, value cap, bands).
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportFiles,
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]

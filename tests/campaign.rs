@@ -356,6 +356,8 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         &p("uplift.html"),
         "--rows-out",
         &p("uplift-rows.csv"),
+        "--economics-out",
+        &p("uplift-economics.json"),
     ]);
     let saved: std::collections::HashMap<(String, u32), f64> = truth
         .iter()
@@ -405,6 +407,8 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         assert!(u > r, "top {share}: uplift saves {u}, risk {r}");
     }
     let judged: Value = serde_json::from_str(&std::fs::read_to_string(p("uplift.json")).unwrap()).unwrap();
+    let by_effect = lapse_model::scoring::Economics::from_file(&dir.path().join("uplift-economics.json")).unwrap();
+    assert!(by_effect.actions.iter().any(|a| a.segment_save_rates.len() == 9), "a segment gets its risk band's rate");
     assert_eq!(judged["learners"].as_array().unwrap().len(), 2);
     let ranked = run(&[
         "queue",

@@ -345,6 +345,24 @@ impl StratumRates {
         StratumRates { by_action, by_stratum }
     }
 
+    /// `economics` with these save rates (clamped to [0, 1]): each action's rate, and every
+    /// segment's from its risk band. A work list ranked with it (`lapse serve --economics`,
+    /// `lapse queue --economics`) ranks by this learner's uplift.
+    pub fn economics(&self, economics: &crate::scoring::Economics) -> crate::scoring::Economics {
+        let mut out = economics.clone();
+        for action in &mut out.actions {
+            if let Some(&rate) = self.by_action.get(&action.name) {
+                action.save_rate = rate.clamp(0.0, 1.0);
+            }
+            for segment in crate::scoring::segments() {
+                if let Some(&rate) = self.by_stratum.get(&format!("{}/{}", action.name, risk_band_of(segment))) {
+                    action.segment_save_rates.insert(segment.to_string(), rate.clamp(0.0, 1.0));
+                }
+            }
+        }
+        out
+    }
+
     /// The save rate of an action for a renewal of `segment` (its risk band's, else its
     /// action's, else none).
     pub fn save_rate(&self, action: &str, segment: &str) -> f64 {
