@@ -31,6 +31,23 @@ pub struct PlannedContact {
     pub segment: String,
 }
 
+impl PlannedContact {
+    /// The truth of this renewal of `policy_id`.
+    pub fn truth(&self, policy_id: &str, lapse_untreated: bool, delivered_if_treated: bool, save_probability: f64, lapse_treated: bool) -> TruthRow {
+        TruthRow {
+            policy_id: policy_id.to_string(),
+            installment_no: self.installment_no,
+            action: self.action.clone(),
+            arm: if self.treated { "treatment" } else { "control" },
+            segment: self.segment.clone(),
+            lapse_untreated,
+            delivered_if_treated,
+            save_probability,
+            lapse_treated,
+        }
+    }
+}
+
 /// A campaign to replay: its date and its renewals by policy id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CampaignPlan {

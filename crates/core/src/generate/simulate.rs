@@ -427,17 +427,7 @@ fn schedule(
                     // Listed while an earlier renewal is unpaid: settled with it or not at all;
                     // no contact on this one changes that.
                     let lapsed = paid.is_none_or(|r| r > due + grace);
-                    out.truth.push(super::campaign::TruthRow {
-                        policy_id: p.policy_id.clone(),
-                        installment_no: k,
-                        action: c.action.clone(),
-                        arm: if c.treated { "treatment" } else { "control" },
-                        segment: c.segment.clone(),
-                        lapse_untreated: lapsed,
-                        delivered_if_treated: false,
-                        save_probability: 0.0,
-                        lapse_treated: lapsed,
-                    });
+                    out.truth.push(c.truth(&p.policy_id, lapsed, false, 0.0, lapsed));
                 }
                 out.installments.push(InstallmentRow {
                     policy,
@@ -533,17 +523,7 @@ fn schedule(
             let saves = draws.random::<f64>() < save_probability;
             let pay_day = (contact_day + draws.random_range(1..=10)).min(due + grace);
             let saved = lapse && delivered && saves && contact_day <= due + grace;
-            out.truth.push(super::campaign::TruthRow {
-                policy_id: p.policy_id.clone(),
-                installment_no: k,
-                action: c.action.clone(),
-                arm: if c.treated { "treatment" } else { "control" },
-                segment: c.segment.clone(),
-                lapse_untreated: lapse,
-                delivered_if_treated: delivered,
-                save_probability,
-                lapse_treated: lapse && !saved,
-            });
+            out.truth.push(c.truth(&p.policy_id, lapse, delivered, save_probability, lapse && !saved));
             if c.treated && delivered {
                 if let Some(kind) = super::campaign::contact_event(&c.action) {
                     contacts.push((contact_day, kind));

@@ -89,3 +89,66 @@ fn committed_sample_matches_the_generator() {
         );
     }
 }
+
+#[test]
+fn a_replayed_campaign_changes_the_book_only_from_each_listed_renewal_on() {
+    use crate::dates::parse_day;
+    use crate::generate::campaign::{CampaignPlan, PlannedContact};
+    let config = GenerateConfig::new(3000, 17);
+    let before = generate(&config);
+    // Every unpaid-or-late renewal due around the campaign date, alternately treated: visits.
+    let as_of = parse_day("2026-06-30").unwrap();
+    let mut plan = CampaignPlan { name: "test".into(), as_of, by_policy: Default::default() };
+    let mut treated = false;
+    for i in before.installments.iter().filter(|i| i.installment_no >= 2 && (as_of - 60..=as_of + 30).contains(&i.due_date)) {
+        if i.paid_date.is_some_and(|p| p < as_of) {
+            continue;
+        }
+        treated = !treated;
+        let policy_id = before.policies[i.policy as usize].policy_id.clone();
+        plan.by_policy.entry(policy_id).or_default().push(PlannedContact {
+            installment_no: i.installment_no,
+            action: "visit".into(),
+            treated,
+            segment: "medium_risk_medium_value".into(),
+        });
+    }
+    let listed: usize = plan.by_policy.values().map(Vec::len).sum();
+    assert!(listed > 200, "{listed}");
+    let after = generate(&GenerateConfig { campaign: Some(plan.clone()), ..config.clone() });
+    let config_extract = || config.extract_date;
+    assert_eq!(after.campaign_truth.len(), listed, "the world reaches every listed renewal");
+    assert_eq!(before.customers.len(), after.customers.len());
+    // Rows of policies not listed are identical; a listed policy's rows are identical before its
+    // first listed renewal.
+    let first_listed =
+        |policy: u32| plan.by_policy.get(&before.policies[policy as usize].policy_id).and_then(|c| c.iter().map(|c| c.installment_no).min());
+    let key = |i: &crate::generate::InstallmentRow| (i.policy, i.installment_no);
+    let after_rows: std::collections::HashMap<_, _> = after.installments.iter().map(|i| (key(i), i)).collect();
+    for i in &before.installments {
+        if first_listed(i.policy).is_some_and(|first| i.installment_no >= first) {
+            continue;
+        }
+        assert_eq!(after_rows.get(&key(i)).map(|r| format!("{r:?}")), Some(format!("{i:?}")), "policy {} #{}", i.policy, i.installment_no);
+    }
+    // A control renewal's outcome is its untreated one; treated ones are saved only if they
+    // would lapse, and some are.
+    let saved = after.campaign_truth.iter().filter(|t| t.lapse_untreated && !t.lapse_treated).count();
+    assert!(saved > 0);
+    for t in &after.campaign_truth {
+        assert!(!t.lapse_treated || t.lapse_untreated, "a contact never causes a lapse in this world");
+        let policy = after.policies.iter().position(|p| p.policy_id == t.policy_id).unwrap() as u32;
+        let row = after_rows[&(policy, t.installment_no)];
+        let paid_in_grace = row.paid_date.is_some_and(|p| p <= row.due_date + 60);
+        let lapsed = if t.arm == "control" { t.lapse_untreated } else { t.lapse_treated };
+        // Paid in grace exactly when it did not lapse (a payment after the extract is unknown).
+        if row.due_date + 60 < config_extract() {
+            assert_eq!(paid_in_grace, !lapsed, "{} #{} ({})", t.policy_id, t.installment_no, t.arm);
+        }
+    }
+    // Delivered contacts of the treatment arm leave contact_visit events after the campaign date.
+    assert!(
+        after.events.iter().filter(|e| e.event_type == "contact_visit" && e.event_date > as_of).count()
+            > before.events.iter().filter(|e| e.event_type == "contact_visit" && e.event_date > as_of).count()
+    );
+}
