@@ -499,8 +499,8 @@ pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
     let report = lapse_reports::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
     let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
     println!(
-        "outcomes as of {}: {} log lines ({} torn), {} renewals unknown to the extract",
-        report.outcomes_as_of, report.log_lines, report.torn_lines, report.unknown_renewals
+        "outcomes as of {}: {} log lines ({} malformed, skipped), {} renewals unknown to the extract",
+        report.outcomes_as_of, report.log_lines, report.malformed_lines, report.unknown_renewals
     );
     println!(
         "{:<8} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9}",

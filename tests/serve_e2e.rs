@@ -111,3 +111,44 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     assert_eq!(by_endpoint.get("queue").copied().unwrap_or(0), 20);
     assert_eq!(lines, served * 20 + 20);
 }
+
+#[test]
+fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_report_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let log_dir = dir.path().join("score-log");
+    let agent = client();
+    let mut server = start_server(&models, &log_dir, &[]);
+    let (status, _) = get(&agent, &format!("{}/v1/queue?capacity=6", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200);
+    assert!(server.stop().success());
+    // What a kill mid-write leaves: the last line cut short.
+    let file = std::fs::read_dir(&log_dir).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 40);
+    std::fs::write(&file, &bytes).unwrap();
+    let mut server = start_server(&models, &log_dir, &[]);
+    let (status, page) = get(&agent, &format!("{}/v1/queue?capacity=4", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200);
+    assert!(server.stop().success());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let good: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(good.len(), 5 + 4, "the five whole first-life lines and every score served after the restart");
+    let served: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|i| &i["policy_id"]).collect();
+    assert_eq!(good[5..].iter().map(|l| &l["policy_id"]).collect::<Vec<_>>(), served);
+    let out = dir.path().join("realised.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["realised", "--score-log"])
+        .arg(&log_dir)
+        .arg("--data")
+        .arg(&crate::common::fixture().book)
+        .arg("--out")
+        .arg(&out)
+        .env("LAPSE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!((report["log_lines"].as_u64(), report["malformed_lines"].as_u64()), (Some(9), Some(1)));
+    assert_eq!(report["malformed_examples"][0]["line"].as_u64(), Some(6));
+}

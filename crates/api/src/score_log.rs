@@ -5,8 +5,8 @@
 //! requests wait: scores are never dropped to keep latency). The writer appends through a
 //! buffer, flushes to the OS at least every 100 ms and fsyncs at least every second and at
 //! shutdown. What a crash can lose: on a process crash, the batches not yet flushed (at most
-//! ~100 ms of scores); on a power loss, at most ~1 s. A torn last line from a crash mid-write
-//! is possible; readers skip a last line that does not parse.
+//! ~100 ms of scores); on a power loss, at most ~1 s. A crash mid-write can tear the last line:
+//! reopening the file closes it off (`open_day`), and readers skip lines that do not parse.
 
 use lapse_model::campaign::Arm;
 use std::fs::{File, OpenOptions};
@@ -117,9 +117,27 @@ struct DayFile {
     out: BufWriter<File>,
 }
 
-fn open_day(dir: &Path, day: Day) -> std::io::Result<DayFile> {
-    let file = OpenOptions::new().create(true).append(true).open(dir.join(file_name(day)))?;
-    Ok(DayFile { day, out: BufWriter::with_capacity(1 << 20, file) })
+/// Opens `day`'s file for appending. A file that does not end in a newline was torn by a crash
+/// mid-write: its last line is closed off with a newline first (kept for the record; readers
+/// skip it as malformed), so the next score starts a line of its own instead of merging into
+/// the torn one. Returns whether it repaired.
+fn open_day(dir: &Path, day: Day) -> std::io::Result<(DayFile, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = dir.join(file_name(day));
+    let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+    let len = file.metadata()?.len();
+    let mut torn = false;
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+            file.sync_data()?;
+            torn = true;
+        }
+    }
+    Ok((DayFile { day, out: BufWriter::with_capacity(1 << 20, file) }, torn))
 }
 
 /// The writer's state: the open day file and what it has not flushed or synced yet.
@@ -144,7 +162,13 @@ impl Writer<'_> {
                 let _ = old.out.flush().and_then(|()| old.out.get_ref().sync_data());
             }
             match open_day(self.dir, day) {
-                Ok(file) => self.current = Some(file),
+                Ok((file, torn)) => {
+                    if torn {
+                        self.metrics.score_log_repaired();
+                        tracing::warn!(file = %self.dir.join(file_name(day)).display(), "the score log's last line was torn (a crash mid-write): closed it off; readers skip it");
+                    }
+                    self.current = Some(file);
+                }
                 Err(e) => {
                     self.metrics.score_log_error();
                     tracing::error!(dir = %self.dir.display(), error = %e, "cannot open the score log; scores of this batch are not logged");

@@ -64,6 +64,7 @@ pub struct Metrics {
     model: Family<ModelLabels, Gauge>,
     snapshot_rows: Gauge,
     score_log_errors: Counter,
+    score_log_repairs: Counter,
     current_version: std::sync::Mutex<Option<String>>,
 }
 
@@ -77,6 +78,7 @@ impl Default for Metrics {
         let model = Family::<ModelLabels, Gauge>::default();
         let snapshot_rows = Gauge::default();
         let score_log_errors = Counter::default();
+        let score_log_repairs = Counter::default();
         registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("scores_served", "Renewals scored, by source (snapshot lookup, inline records, queue)", scores.clone());
@@ -84,7 +86,23 @@ impl Default for Metrics {
         registry.register("model_info", "The model version served (1 for the current one)", model.clone());
         registry.register("snapshot_renewals", "Renewals in the loaded snapshot", snapshot_rows.clone());
         registry.register("score_log_errors", "Failed writes to the score log", score_log_errors.clone());
-        Metrics { registry, requests, latency, scores, reloads, model, snapshot_rows, score_log_errors, current_version: std::sync::Mutex::new(None) }
+        registry.register(
+            "score_log_torn_lines",
+            "Torn last lines (a crash mid-write) closed off when a score-log file was reopened",
+            score_log_repairs.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            scores,
+            reloads,
+            model,
+            snapshot_rows,
+            score_log_errors,
+            score_log_repairs,
+            current_version: std::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -104,6 +122,10 @@ impl Metrics {
 
     pub fn score_log_error(&self) {
         self.score_log_errors.inc();
+    }
+
+    pub fn score_log_repaired(&self) {
+        self.score_log_repairs.inc();
     }
 
     /// Records the model version and snapshot size being served.

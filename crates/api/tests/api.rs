@@ -676,3 +676,33 @@ async fn the_served_snapshot_reports_its_drift_against_the_training_reference() 
     let (status, body) = call(&app, "GET", "/v1/drift", Some(SCORE_TOKEN), None).await;
     assert_error(status, &body, 404, "no_reference", None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_score_log_torn_by_a_crash_is_closed_off_on_restart_and_no_new_score_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("score-log");
+    // First life: a queue page, then a crash mid-write (what a kill leaves: a partial line).
+    let (app, state) = app_with(&fixture().models, Some(log_dir.clone()));
+    let (_, first) = call(&app, "GET", "/v1/queue?capacity=4", Some(SCORE_TOKEN), None).await;
+    state.score_log.as_ref().unwrap().close();
+    let file = fs::read_dir(&log_dir).unwrap().next().unwrap().unwrap().path();
+    let mut torn = fs::read(&file).unwrap();
+    let last_line = torn[..torn.len() - 1].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    torn.truncate(last_line + 25);
+    fs::write(&file, &torn).unwrap();
+    // Second life, the same day: another page.
+    let (app, state) = app_with(&fixture().models, Some(log_dir.clone()));
+    let (_, second) = call(&app, "GET", "/v1/queue?capacity=3", Some(SCORE_TOKEN), None).await;
+    state.score_log.as_ref().unwrap().close();
+    let text = fs::read_to_string(&file).unwrap();
+    let parsed: Vec<Result<Value, _>> = text.lines().map(serde_json::from_str::<Value>).collect();
+    assert_eq!(parsed.iter().filter(|p| p.is_err()).count(), 1, "only the torn line is malformed");
+    let good: Vec<Value> = parsed.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(good.len(), 3 + 3, "three first-life lines survive whole, and every new score is there");
+    let new_ids: Vec<&Value> = good[3..].iter().map(|l| &l["policy_id"]).collect();
+    let served: Vec<&Value> = second["items"].as_array().unwrap().iter().map(|i| &i["policy_id"]).collect();
+    assert_eq!(new_ids, served);
+    assert_eq!(first["items"].as_array().unwrap().len(), 4);
+    let metrics = state.metrics.render();
+    assert!(metrics.contains("lapse_score_log_torn_lines_total 1"), "{metrics}");
+}

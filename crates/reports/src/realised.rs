@@ -78,12 +78,25 @@ pub struct RealisedReport {
     pub outcomes_as_of: String,
     pub grace_days: i32,
     pub log_lines: usize,
-    /// Lines that did not parse at the end of a file (a crash mid-write), skipped.
-    pub torn_lines: usize,
+    /// Lines that did not parse (a crash mid-write leaves a torn one), skipped wherever they are.
+    pub malformed_lines: usize,
+    /// The first few of them: file, line number and why.
+    pub malformed_examples: Vec<MalformedLine>,
     /// Logged renewals the extract does not know (policy or installment).
     pub unknown_renewals: usize,
     pub months: Vec<Performance>,
 }
+
+/// A score-log line that did not parse.
+#[derive(Debug, Clone, Serialize)]
+pub struct MalformedLine {
+    pub file: String,
+    pub line: usize,
+    pub error: String,
+}
+
+/// How many malformed lines a report names.
+const MALFORMED_EXAMPLES: usize = 20;
 
 /// (month, dimension, group) -> (probability, label if known, annualized premium) of each
 /// renewal.
@@ -107,18 +120,26 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
     files.sort();
     // (month, policy, installment) -> (time, probability): the month's last score.
     let mut latest: BTreeMap<(String, String, u32), (String, f64)> = BTreeMap::new();
-    let (mut log_lines, mut torn_lines) = (0, 0);
+    let (mut log_lines, mut malformed_lines) = (0, 0);
+    let mut malformed_examples = Vec::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|e| fail(path, e.to_string()))?;
-        let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
+        let bytes = std::fs::read(path).map_err(|e| fail(path, e.to_string()))?;
+        // Invalid UTF-8 (a torn multi-byte character) makes that line malformed, not the file.
+        let text = String::from_utf8_lossy(&bytes);
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
             let score: ScoreLine = match serde_json::from_str(line) {
                 Ok(score) => score,
-                Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {
-                    torn_lines += 1;
+                Err(e) => {
+                    malformed_lines += 1;
+                    if malformed_examples.len() < MALFORMED_EXAMPLES {
+                        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                        malformed_examples.push(MalformedLine { file, line: n + 1, error: e.to_string() });
+                    }
                     continue;
                 }
-                Err(e) => return Err(fail(path, format!("line {}: {e}", n + 1))),
             };
             log_lines += 1;
             let month = score.time.get(..7).unwrap_or("").to_string();
@@ -186,7 +207,18 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             }
         })
         .collect();
-    Ok(RealisedReport { outcomes_as_of: lapse_core::dates::format_day(as_of), grace_days, log_lines, torn_lines, unknown_renewals, months })
+    if malformed_lines > 0 {
+        tracing::warn!(malformed_lines, first = ?malformed_examples.first(), "score-log lines that do not parse were skipped");
+    }
+    Ok(RealisedReport {
+        outcomes_as_of: lapse_core::dates::format_day(as_of),
+        grace_days,
+        log_lines,
+        malformed_lines,
+        malformed_examples,
+        unknown_renewals,
+        months,
+    })
 }
 
 #[cfg(test)]

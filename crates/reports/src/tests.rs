@@ -69,18 +69,25 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
         line("2024-12-21T10:00:00.000Z", "GHOST", 0.5),
     ]
     .concat();
-    // A crash mid-write leaves a torn last line; it is skipped, not an error.
+    // A crash mid-write leaves a torn last line; it is skipped and counted, not an error.
     fs::write(log.join("scores-2024-12-21.jsonl"), text + "{\"time\":\"2024-12-21T10:0").unwrap();
     let report = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
-    assert_eq!((report.log_lines, report.torn_lines, report.unknown_renewals), (6, 1, 1));
+    assert_eq!((report.log_lines, report.malformed_lines, report.unknown_renewals), (6, 1, 1));
+    assert_eq!((report.malformed_examples[0].file.as_str(), report.malformed_examples[0].line), ("scores-2024-12-21.jsonl", 7));
     let all = report.months.iter().find(|m| m.month == "2024-12" && m.dimension == "all").unwrap();
     assert_eq!((all.scored, all.labelled), (4, 3), "OPEN's grace is not over");
     assert_eq!(all.observed_lapse_rate, Some(2.0 / 3.0), "LAPSED and LATE (paid after grace) lapsed");
     assert_eq!(all.roc_auc, Some(1.0), "0.2 paid, 0.6 and 0.7 lapsed");
     assert!((all.predicted_lapse_rate.unwrap() - 0.5).abs() < 1e-12);
     assert!(all.expected_auc.is_some());
-    // A broken line in the middle is an error naming the file and line.
-    fs::write(log.join("scores-2024-12-22.jsonl"), "not json\n").unwrap();
-    let error = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap_err().to_string();
-    assert!(error.contains("scores-2024-12-22.jsonl") && error.contains("line 1"), "{error}");
+    // A broken line anywhere (here in the middle of a file, and a torn multi-byte character) is
+    // skipped and named with its file and line; the rest of the file still counts.
+    let mut broken = b"not json\n".to_vec();
+    broken.extend_from_slice(line("2024-12-22T10:00:00.000Z", "PAID", 0.3).as_bytes());
+    broken.extend_from_slice(b"{\"time\":\"\xe4\xb8\n");
+    fs::write(log.join("scores-2024-12-22.jsonl"), broken).unwrap();
+    let report = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
+    assert_eq!((report.log_lines, report.malformed_lines), (7, 3));
+    let named: Vec<(&str, usize)> = report.malformed_examples.iter().map(|m| (m.file.as_str(), m.line)).collect();
+    assert_eq!(named, [("scores-2024-12-21.jsonl", 7), ("scores-2024-12-22.jsonl", 1), ("scores-2024-12-22.jsonl", 3)]);
 }

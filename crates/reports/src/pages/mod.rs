@@ -355,7 +355,7 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
     };
     let body = html! {
         p {
-            "The score log (" (report.log_lines) " lines, " (report.torn_lines) " torn lines skipped, " (report.unknown_renewals) " renewals unknown to the extract) "
+            "The score log (" (report.log_lines) " lines, " (report.malformed_lines) " malformed lines skipped, " (report.unknown_renewals) " renewals unknown to the extract) "
             "joined with the outcomes known on " (report.outcomes_as_of) " (grace " (report.grace_days) " days). "
             "Each renewal counts once per scoring month, with its last score of that month. " i { "Expected AUC" }
             " is what the probabilities themselves imply before any label is known (as NannyML's CBPE estimates it); compare it with the realised AUC as outcomes arrive."
