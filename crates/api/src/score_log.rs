@@ -124,7 +124,12 @@ struct DayFile {
 fn open_day(dir: &Path, day: Day) -> std::io::Result<(DayFile, bool)> {
     use std::io::{Read, Seek, SeekFrom};
     let path = dir.join(file_name(day));
+    let new = !path.exists();
     let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+    if new {
+        // The new day's file is an entry of the directory: make it durable.
+        lapse_core::io_util::sync_dir(dir)?;
+    }
     let len = file.metadata()?.len();
     let mut torn = false;
     if len > 0 {

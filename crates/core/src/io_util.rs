@@ -1,5 +1,6 @@
 //! Writing files so that a reader never sees half of one: write a temp file beside the target,
-//! flush and sync it, then rename it over the target.
+//! flush and sync it, then rename it over the target, then sync the directory (a rename lives
+//! in the directory: without that fsync a power cut can undo it).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -49,10 +50,30 @@ pub fn atomic_write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Resul
         let mut file = File::create(&temp)?;
         write(&mut file)?;
         file.sync_all()?;
-        fs::rename(&temp, path)
+        rename_durably(&temp, path)
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&temp);
         IoContext::new("writing", path, e)
     })
+}
+
+/// Fsyncs a directory, so that the entries created, renamed or removed in it survive a power
+/// cut.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    File::open(dir)?.sync_all()
+}
+
+/// Renames `from` to `to` (a file or a directory) and fsyncs the directory it landed in (and
+/// the one it left, when another): the publishing step of every atomic write.
+pub fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (into, out_of) = (parent(to), parent(from));
+    sync_dir(&into)?;
+    if out_of != into {
+        sync_dir(&out_of)?;
+    }
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &m
     steps.run("publish-snapshot", || {
         let staged = config.staged_snapshot();
         if staged.exists() {
-            fs::rename(&staged, &config.snapshot)
+            lapse_core::io_util::rename_durably(&staged, &config.snapshot)
                 .map_err(|e| NightlyError::file(&config.snapshot, format!("renaming {} here: {e}", staged.display())))?;
         } else if !config.snapshot.exists() {
             return Err(NightlyError::Plan(format!(
@@ -49,7 +49,8 @@ pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &m
         summary.steps.append(&mut steps.times);
         summary.finished_at = Some(now_utc_rfc3339());
         write_json(&staged_report.join(SUMMARY), summary)?;
-        fs::rename(&staged_report, &target).map_err(|e| NightlyError::file(&target, format!("renaming {} here: {e}", staged_report.display())))?;
+        lapse_core::io_util::rename_durably(&staged_report, &target)
+            .map_err(|e| NightlyError::file(&target, format!("renaming {} here: {e}", staged_report.display())))?;
     }
     fs::remove_dir_all(&staging).map_err(|e| NightlyError::file(&staging, e))?;
     // The staging root goes too when no other night is in it (fails harmlessly otherwise).

@@ -191,7 +191,7 @@ impl Registry {
                 write(REFERENCE, &serde_json::to_vec(reference).expect("reference serializes"))?;
             }
             let target = self.dir.join(&version);
-            match fs::rename(&temp, &target) {
+            match lapse_core::io_util::rename_durably(&temp, &target) {
                 Ok(()) => return Ok(version),
                 // Another trainer took this number first: try the next one.
                 Err(_) if target.exists() => {
