@@ -149,7 +149,7 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
     }
     let economics = economics_arg(args.economics.as_deref())?;
     let campaign = read_campaign(&args.campaign).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
-    let loaded = lapse_core::extract::load_book(&args.data, args.on_error.into())?;
+    let loaded = lapse_core::extract::load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let options = EffectOptions {
         as_of,
@@ -220,7 +220,7 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
     }
     let base_economics = economics_arg(args.economics.as_deref())?;
     let campaign = read_campaign(&args.campaign).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
-    let loaded = lapse_core::extract::load_book(&args.data, args.on_error.into())?;
+    let loaded = lapse_core::extract::load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let params = lapse_model::train::Params { gbdt_rounds: args.rounds, ..lapse_model::train::Params::default() };
     let staging = args.models.join("uplift").join(format!(".staging-{}", std::process::id()));

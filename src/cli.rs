@@ -161,6 +161,9 @@ pub struct EffectArgs {
     pub report: ReportFiles,
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +205,9 @@ pub struct UpliftArgs {
     pub report: ReportFiles,
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +225,9 @@ pub struct RealisedArgs {
     pub grace_days: i32,
     #[command(flatten)]
     pub report: ReportFiles,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 /// The drift thresholds (`--watch`, `--act`).
@@ -271,6 +280,9 @@ pub struct PersistencyArgs {
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +368,9 @@ pub struct NightlyArgs {
     /// File with the server's admin token (else LAPSE_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token_file: Option<PathBuf>,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]
@@ -468,6 +483,27 @@ pub struct TrainArgs {
     /// Make the new model the champion (a registry's first model always becomes champion).
     #[arg(long)]
     pub promote: bool,
+}
+
+/// The character encoding of CSV extracts (`--encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum EncodingChoice {
+    /// UTF-8 (a byte-order mark is skipped).
+    #[default]
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GB18030 (includes GBK and GB2312), as many Chinese core systems export.
+    #[value(name = "gb18030", alias = "gbk")]
+    Gb18030,
+}
+
+impl From<EncodingChoice> for lapse_core::extract::read::Encoding {
+    fn from(choice: EncodingChoice) -> Self {
+        match choice {
+            EncodingChoice::Utf8 => lapse_core::extract::read::Encoding::Utf8,
+            EncodingChoice::Gb18030 => lapse_core::extract::read::Encoding::Gb18030,
+        }
+    }
 }
 
 /// What to do with rows that break the data contract (`--on-error`).
@@ -609,6 +645,9 @@ pub struct FeaturesArgs {
     /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]

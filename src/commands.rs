@@ -9,7 +9,7 @@ use crate::cli::{
 use crate::exit::{Context, Exit, Failure, fail};
 use lapse_core::dates::{Day, Step, date_series, format_day, now_utc_rfc3339, parse_day, today_utc};
 use lapse_core::extract::read::FileFormat;
-use lapse_core::extract::{OnError, load_book};
+use lapse_core::extract::{OnError, load_book_encoded};
 use lapse_core::features::BuildPlan;
 use lapse_core::generate::{GenerateConfig, generate};
 use lapse_core::table::read_features;
@@ -105,7 +105,8 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         fail!("--out {}: use a .parquet or .csv file name", args.out.display());
     }
     let started = Instant::now();
-    let loaded = load_book(&args.data, args.on_error.into()).with_context(|| format!("reading the extract in {}", args.data.display()))?;
+    let loaded = load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())
+        .with_context(|| format!("reading the extract in {}", args.data.display()))?;
     let book = &loaded.book;
     tracing::info!(
         policies = book.policies.len(),
@@ -360,6 +361,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
     config.campaigns = args.campaigns;
+    config.encoding = args.encoding.into();
     config.progress = watched();
     // Read the token before the night starts: a missing token is a configuration error.
     let reload = match &args.reload_url {
@@ -465,7 +467,7 @@ pub fn run_drift(args: DriftArgs) -> Result<(), Failure> {
 }
 
 pub fn run_persistency(args: PersistencyArgs) -> Result<(), Failure> {
-    let loaded = load_book(&args.data, args.on_error.into())?;
+    let loaded = load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let report = lapse_reports::persistency::report(&loaded.book, as_of, args.grace_days);
     println!("persistency as of {} (grace {} days)", report.as_of, report.grace_days);
@@ -494,7 +496,7 @@ pub fn run_persistency(args: PersistencyArgs) -> Result<(), Failure> {
 }
 
 pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
-    let loaded = load_book(&args.data, OnError::Strict)?;
+    let loaded = load_book_encoded(&args.data, OnError::Strict, args.encoding.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
     let report = lapse_reports::realised::report(&args.score_log, &loaded.book, as_of, args.grace_days)?;
     let show = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));

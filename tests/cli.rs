@@ -103,3 +103,50 @@ fn committed_feature_catalog_matches_the_code() {
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), lapse_core::features::FEATURES.len());
 }
+
+#[test]
+fn a_gb18030_extract_gives_the_same_snapshot_as_its_utf8_twin_with_chinese_values_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    assert!(lapse(&["generate", "--policies", "600", "--seed", "4", "--out", p("book").to_str().unwrap()]).status.success());
+    // Chinese regions and channels, as a Chinese core system writes them.
+    let chinese = [("Shanghai", "上海"), ("Beijing", "北京"), ("Guangdong", "广东"), ("bancassurance", "银保"), ("telemarketing", "电销")];
+    fs::create_dir_all(p("utf8")).unwrap();
+    fs::create_dir_all(p("gb18030")).unwrap();
+    for table in ["policies", "customers", "installments", "events", "agents"] {
+        let mut text = fs::read_to_string(p("book").join(format!("{table}.csv"))).unwrap();
+        for (from, to) in chinese {
+            text = text.replace(&format!(",{from},"), &format!(",{to},")).replace(&format!(",{from}\n"), &format!(",{to}\n"));
+        }
+        // One UTF-8 table carries a byte-order mark, as spreadsheet exports do.
+        let bom = if table == "policies" { "\u{feff}" } else { "" };
+        fs::write(p("utf8").join(format!("{table}.csv")), format!("{bom}{text}")).unwrap();
+        let (encoded, _, unmappable) = encoding_rs::GB18030.encode(&text);
+        assert!(!unmappable);
+        fs::write(p("gb18030").join(format!("{table}.csv")), encoded).unwrap();
+    }
+    assert!(fs::read(p("gb18030/policies.csv")).unwrap().windows(2).any(|w| w == [0xc9, 0xcf]), "上 is GB18030 0xC9CF in the file");
+    for (book, encoding) in [("utf8", "utf-8"), ("gb18030", "gb18030")] {
+        let out = lapse(&[
+            "features",
+            "--data",
+            p(book).to_str().unwrap(),
+            "--as-of",
+            "2026-06-30",
+            "--encoding",
+            encoding,
+            "--out",
+            p(&format!("{book}.parquet")).to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{book}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (utf8, gb) = (read_parquet(&p("utf8.parquet")), read_parquet(&p("gb18030.parquet")));
+    assert!(utf8.equals_missing(&gb), "the two encodings give the same snapshot");
+    let regions = utf8.column("region").unwrap().cast(&polars::prelude::DataType::String).unwrap();
+    assert!(regions.str().unwrap().iter().any(|r| r == Some("上海")), "Chinese category values flow through unchanged");
+    // Read as UTF-8, the GB18030 export is refused with a hint, and nothing is written.
+    let out = lapse(&["features", "--data", p("gb18030").to_str().unwrap(), "--as-of", "2026-06-30", "--out", p("wrong.parquet").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--encoding gb18030"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!p("wrong.parquet").exists());
+}

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use lapse_core::dates::{Day, format_day, now_utc_rfc3339};
-use lapse_core::extract::{Book, LoadedBook, load_book};
+use lapse_core::extract::{Book, LoadedBook, load_book_encoded};
 use lapse_core::features::BuildPlan;
 use lapse_core::io_util::atomic_write_with;
 use lapse_core::table::{FeatureColumn, read_features};
@@ -107,7 +107,7 @@ impl<'c> Night<'c> {
     /// `load`: the extract, checked; refused when stale.
     fn load(&self) -> Result<LoadedBook> {
         let config = self.config;
-        let loaded = load_book(&config.data, config.on_error)?;
+        let loaded = load_book_encoded(&config.data, config.on_error, config.encoding)?;
         let latest = loaded.book.latest_observed;
         match latest {
             Some(latest) if latest >= config.as_of - config.max_extract_age_days => {}

@@ -14,6 +14,8 @@ pub struct NightlyConfig {
     /// The extract directory.
     pub data: PathBuf,
     pub on_error: OnError,
+    /// The character encoding of the extract's CSV files.
+    pub encoding: lapse_core::extract::read::Encoding,
     /// The model registry.
     pub models: PathBuf,
     /// The night: features are built as of T, outcomes known at T count.
@@ -54,6 +56,7 @@ impl NightlyConfig {
         NightlyConfig {
             data,
             on_error: OnError::Strict,
+            encoding: Default::default(),
             models,
             as_of,
             out,

@@ -82,6 +82,11 @@ pub struct LoadedBook {
 
 /// Reads and validates the extract in `dir`.
 pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractError> {
+    load_book_encoded(dir, on_error, read::Encoding::Utf8)
+}
+
+/// [`load_book`] for CSV tables in `encoding` (a UTF-8 byte-order mark is always skipped).
+pub fn load_book_encoded(dir: &Path, on_error: OnError, encoding: read::Encoding) -> Result<LoadedBook, ExtractError> {
     if !dir.is_dir() {
         return Err(ExtractError::Io(IoContext::new(
             "reading extract directory",
@@ -93,7 +98,7 @@ pub fn load_book(dir: &Path, on_error: OnError) -> Result<LoadedBook, ExtractErr
     let open = |spec: &'static TableSpec| -> Result<Option<TableFrame>, ExtractError> {
         let Some(path) = read::locate(dir, spec)? else { return Ok(None) };
         let started = std::time::Instant::now();
-        let frame = read::read_table(&path, spec)?;
+        let frame = read::read_table(&path, spec, encoding)?;
         tracing::debug!(table = spec.name, rows = frame.height(), elapsed_ms = started.elapsed().as_millis() as u64, "read");
         files.lock().expect("not poisoned").push(path);
         Ok(Some(frame))

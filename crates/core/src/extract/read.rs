@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +17,32 @@ use super::ExtractError;
 use super::cells::TableFrame;
 use super::schema::TableSpec;
 use crate::io_util::IoContext;
+
+/// The character encoding of CSV extracts. Parquet is always UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8 (a byte-order mark is skipped).
+    #[default]
+    Utf8,
+    /// GB18030, which includes GBK and GB2312: what many Chinese core systems export.
+    Gb18030,
+}
+
+impl Encoding {
+    /// UTF-8 bytes of `bytes` in this encoding (borrowed when already UTF-8). Malformed
+    /// GB18030 sequences become U+FFFD; malformed UTF-8 is left for the CSV reader to refuse.
+    fn decode(self, bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Encoding::Utf8 => std::borrow::Cow::Borrowed(bytes),
+            Encoding::Gb18030 => match encoding_rs::GB18030.decode_without_bom_handling(bytes).0 {
+                std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+                std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.into_bytes()),
+            },
+        }
+    }
+}
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// The file formats an extract table can come in, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +76,9 @@ pub fn locate(dir: &Path, spec: &TableSpec) -> Result<Option<PathBuf>, ExtractEr
 
 /// Reads, converts and checks the contract's columns of one table file. Columns the contract
 /// does not define are ignored; a missing required column is an error naming every missing one.
-pub fn read_table(path: &Path, spec: &'static TableSpec) -> Result<TableFrame, ExtractError> {
+pub fn read_table(path: &Path, spec: &'static TableSpec, encoding: Encoding) -> Result<TableFrame, ExtractError> {
     match FileFormat::of(path) {
-        Some(FileFormat::Csv) => read_csv(path, spec, CSV_BLOCK_BYTES),
+        Some(FileFormat::Csv) => read_csv(path, spec, CSV_BLOCK_BYTES, encoding),
         Some(FileFormat::Parquet) => Ok(TableFrame::convert(spec, path.to_path_buf(), read_parquet(path, spec)?, 0)),
         None => Err(ExtractError::Unreadable { file: path.to_path_buf(), message: "unknown extension (expected .csv, .parquet or .pq)".into() }),
     }
@@ -70,8 +97,8 @@ fn check_columns(path: &Path, spec: &TableSpec, present: &[String]) -> Result<Ve
 /// table is never in memory as raw bytes, polars strings and converted columns all at once.
 const CSV_BLOCK_BYTES: usize = 32 << 20;
 
-fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize) -> Result<TableFrame, ExtractError> {
-    let header = read_csv_header(path)?;
+fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding: Encoding) -> Result<TableFrame, ExtractError> {
+    let header = read_csv_header(path, encoding)?;
     let columns = check_columns(path, spec, &header)?;
     let projection: Arc<[PlSmallStr]> = columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
     let numeric: SchemaRef = Arc::new(Schema::from_iter(
@@ -80,12 +107,23 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize) -> Result
             .filter(|c| c.kind.is_numeric() && columns.iter().any(|p| p == c.name))
             .map(|c| Field::new(c.name.into(), DataType::Float64)),
     ));
-    let unreadable = |e: PolarsError| ExtractError::Unreadable { file: path.to_path_buf(), message: e.to_string() };
+    let unreadable = |e: PolarsError| {
+        let mut message = e.to_string();
+        if encoding == Encoding::Utf8 && message.contains("utf-8") {
+            message.push_str(" (a GB18030/GBK export? read it with --encoding gb18030)");
+        }
+        ExtractError::Unreadable { file: path.to_path_buf(), message }
+    };
     let file = File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
     let mut blocks = RecordBlocks { file, pending: Vec::new(), eof: false, block_bytes };
     let header_line = blocks.next_record().map_err(|e| IoContext::new("reading", path, e))?.unwrap_or_default();
+    let header_line = header_line.strip_prefix(UTF8_BOM).unwrap_or(&header_line);
+    let header_line = encoding.decode(header_line).into_owned();
     let mut table: Option<TableFrame> = None;
+    // GB18030 never uses the bytes of '"', ',' or a newline inside a multi-byte character, so
+    // blocks are cut on the raw bytes and decoded one block at a time.
     while let Some(block) = blocks.next_block().map_err(|e| IoContext::new("reading", path, e))? {
+        let block = encoding.decode(&block).into_owned();
         let mut bytes = Vec::with_capacity(header_line.len() + block.len());
         bytes.extend_from_slice(&header_line);
         bytes.extend_from_slice(&block);
@@ -197,11 +235,17 @@ impl RecordBlocks {
 }
 
 /// The header row's column names (RFC 4180 quoting, UTF-8 byte-order mark stripped).
-fn read_csv_header(path: &Path) -> Result<Vec<String>, ExtractError> {
+fn read_csv_header(path: &Path, encoding: Encoding) -> Result<Vec<String>, ExtractError> {
     let file = File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
-    let mut line = String::new();
-    BufReader::new(file).read_line(&mut line).map_err(|e| IoContext::new("reading", path, e))?;
-    let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
+    let mut raw = Vec::new();
+    BufReader::new(file).read_until(b'\n', &mut raw).map_err(|e| IoContext::new("reading", path, e))?;
+    let raw = raw.strip_prefix(UTF8_BOM).unwrap_or(&raw);
+    let decoded = encoding.decode(raw);
+    let line = std::str::from_utf8(&decoded).map_err(|_| ExtractError::Unreadable {
+        file: path.to_path_buf(),
+        message: "the header row is not UTF-8 (a GB18030/GBK export? read it with --encoding gb18030)".into(),
+    })?;
+    let line = line.trim_end_matches(['\n', '\r']);
     if line.is_empty() {
         return Err(ExtractError::Unreadable { file: path.to_path_buf(), message: "the file is empty (no header row)".into() });
     }
@@ -238,12 +282,19 @@ fn read_parquet(path: &Path, spec: &TableSpec) -> Result<DataFrame, ExtractError
 pub fn raw_records(path: &Path, rows: &[usize]) -> Result<rustc_hash::FxHashMap<usize, String>, ExtractError> {
     let unreadable = |e: PolarsError| ExtractError::Unreadable { file: path.to_path_buf(), message: e.to_string() };
     let df = match FileFormat::of(path) {
-        Some(FileFormat::Csv) => CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|reader| reader.finish())
-            .map_err(unreadable)?,
+        Some(FileFormat::Csv) => {
+            // Only runs that reject rows read this: the whole file, decoded as GB18030 when it
+            // is not UTF-8 (the two encodings extracts come in).
+            let bytes = std::fs::read(path).map_err(|e| IoContext::new("reading", path, e))?;
+            let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(&bytes);
+            let encoding = if std::str::from_utf8(bytes).is_ok() { Encoding::Utf8 } else { Encoding::Gb18030 };
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .into_reader_with_file_handle(std::io::Cursor::new(encoding.decode(bytes).into_owned()))
+                .finish()
+                .map_err(unreadable)?
+        }
         _ => {
             let file = File::open(path).map_err(|e| IoContext::new("opening", path, e))?;
             ParquetReader::new(file).finish().map_err(unreadable)?
@@ -286,8 +337,8 @@ mod tests {
             text.push_str(&format!("P{i},\"call, then\nvisit \"\"{i}\"\"\",{date},{i}.5,\"multi\nline\"\n"));
         }
         std::fs::write(&path, &text).unwrap();
-        let whole = read_csv(&path, &EVENTS, 1 << 20).unwrap();
-        let mut pieces = read_csv(&path, &EVENTS, 64).unwrap();
+        let whole = read_csv(&path, &EVENTS, 1 << 20, Encoding::Utf8).unwrap();
+        let mut pieces = read_csv(&path, &EVENTS, 64, Encoding::Utf8).unwrap();
         assert_eq!(pieces.height(), 200);
         assert_eq!(pieces.bad, whole.bad);
         assert_eq!(pieces.issues, whole.issues);
