@@ -427,6 +427,9 @@ pub struct ServeArgs {
     /// `GET /v1/queue?campaign=NAME` are kept here.
     #[arg(long, default_value = "campaigns")]
     pub campaigns: PathBuf,
+    /// Language of reasons and labels when a request asks for none: en or zh-CN.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
 }
 
 #[derive(Debug, Args)]

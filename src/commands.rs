@@ -304,6 +304,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         score_log: (!args.no_score_log).then_some(args.score_log),
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
         campaigns: args.campaigns,
+        lang: lapse_model::scoring::lang::Lang::from_tag(&args.lang).with_context(|| format!("--lang {:?}: use en or zh-CN", args.lang))?,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {

@@ -119,18 +119,20 @@ fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_
     let log_dir = dir.path().join("score-log");
     let agent = client();
     let mut server = start_server(&models, &log_dir, &[]);
-    let (status, _) = get(&agent, &format!("{}/v1/queue?capacity=6", server.base), SCORE_TOKEN);
-    assert_eq!(status, 200);
-    assert!(server.stop().success());
+    let (status, body) = get(&agent, &format!("{}/v1/queue?capacity=6", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200, "{body}");
+    let stopped = server.stop();
+    assert!(stopped.success(), "first life: {stopped}");
     // What a kill mid-write leaves: the last line cut short.
-    let file = std::fs::read_dir(&log_dir).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&log_dir).expect("the score log directory").next().expect("a day's file").unwrap().path();
     let mut bytes = std::fs::read(&file).unwrap();
     bytes.truncate(bytes.len() - 40);
     std::fs::write(&file, &bytes).unwrap();
     let mut server = start_server(&models, &log_dir, &[]);
     let (status, page) = get(&agent, &format!("{}/v1/queue?capacity=4", server.base), SCORE_TOKEN);
-    assert_eq!(status, 200);
-    assert!(server.stop().success());
+    assert_eq!(status, 200, "{page}");
+    let stopped = server.stop();
+    assert!(stopped.success(), "second life: {stopped}");
     let text = std::fs::read_to_string(&file).unwrap();
     let good: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert_eq!(good.len(), 5 + 4, "the five whole first-life lines and every score served after the restart");

@@ -33,6 +33,7 @@ use super::{Limits, ServeConfig};
 use lapse_model::campaign::{Arm, CampaignRequest};
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::assign::Capacity;
+use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in};
 use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
 use lapse_model::scoring::{Filters, Listed, select};
 
@@ -57,9 +58,37 @@ type Shared = Arc<AppState>;
 // ---------------------------------------------------------------------------------------
 // Rendering
 
-fn renewal<'a>(book: &'a Scorebook, rows: &'a ScoredRows, economics: &'a Economics, r: usize, rank: u32, source: &'static str) -> ScoredRenewal<'a> {
+/// The language of a request: `?lang=` (`en`, `zh-CN`), else `Accept-Language` when it names
+/// one we speak, else the server's default (`lapse serve --lang`).
+fn request_lang(state: &AppState, headers: &HeaderMap, param: Option<&str>) -> Result<Lang, ApiError> {
+    if let Some(tag) = param {
+        return Lang::from_tag(tag).ok_or_else(|| ApiError::invalid("lang", "lang must be en or zh-CN"));
+    }
+    Ok(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language).unwrap_or(state.config.lang))
+}
+
+/// The `lang` query parameter of a request without typed query parameters.
+fn lang_param(uri: &axum::http::Uri) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| pair.strip_prefix("lang=")).map(|v| v.replace("%2D", "-").replace("%2d", "-"))
+}
+
+/// A JSON response in `lang` (`Content-Language`).
+fn in_language(mut response: Response, lang: Lang) -> Response {
+    response.headers_mut().insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.tag()));
+    response
+}
+
+fn renewal<'a>(
+    book: &'a Scorebook,
+    rows: &'a ScoredRows,
+    economics: &'a Economics,
+    r: usize,
+    rank: u32,
+    source: &'static str,
+    lang: Lang,
+) -> ScoredRenewal<'a> {
     let x = &rows.renewals[r];
-    assigned_renewal(book, rows, economics, r, rank, source, (x.action, x.gain))
+    assigned_renewal(book, rows, economics, r, rank, source, (x.action, x.gain), lang)
 }
 
 /// [`renewal`] with the action (and its expected gain) the work list gave it.
@@ -71,6 +100,7 @@ fn assigned_renewal<'a>(
     rank: u32,
     source: &'static str,
     (action, gain): (u8, f64),
+    lang: Lang,
 ) -> ScoredRenewal<'a> {
     let x = &rows.renewals[r];
     let (p, v) = (x.probability, x.value);
@@ -87,11 +117,24 @@ fn assigned_renewal<'a>(
         value_at_risk: v,
         expected_loss: p * v,
         action: economics.action_name(action),
+        action_label: action_label(lang, economics.action_name(action)),
         expected_gain: gain,
-        segment: Segment { risk_band: BAND_NAMES[usize::from(risk)], value_band: BAND_NAMES[usize::from(value)], name: segment_name(risk, value) },
+        segment: Segment {
+            risk_band: BAND_NAMES[usize::from(risk)],
+            value_band: BAND_NAMES[usize::from(value)],
+            name: segment_name(risk, value),
+            label: segment_label(lang, risk, value),
+        },
         reasons: rows
             .reasons_of(r)
-            .map(|(feature, value, contribution, text)| Reason { feature, value: ReasonValueOut(value), contribution, text })
+            .map(|(feature, value, contribution, text)| {
+                // English sentences are rendered once at load; others per request.
+                let text = match lang {
+                    Lang::En => std::borrow::Cow::Borrowed(text),
+                    other => std::borrow::Cow::Owned(sentence_in(other, feature, value)),
+                };
+                Reason { feature, value: ReasonValueOut(value), contribution, text }
+            })
             .collect(),
         channel: rows.text(x.channel),
         region: rows.text(x.region),
@@ -175,7 +218,8 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
         (status = 422, description = "A field or record is invalid", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn score(State(state): State<Shared>, headers: HeaderMap, uri: axum::http::Uri, body: Bytes) -> Result<Response, ApiError> {
+    let lang = request_lang(&state, &headers, lang_param(&uri).as_deref())?;
     let request: ScoreRequest = parse_body(&body)?;
     let limits = &state.config.limits;
     if request.renewals.is_empty() && request.records.is_none() {
@@ -249,7 +293,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         .zip(&ranks)
         .map(|(&(rows, r), &rank)| {
             let source = if std::ptr::eq(rows, &book.rows) { "snapshot" } else { "inline" };
-            renewal(&book, rows, economics, r, rank, source)
+            renewal(&book, rows, economics, r, rank, source, lang)
         })
         .collect();
     let response = hand_written(&ScoreResponse { model_version: &book.version, results, not_found }, super::json::score_response);
@@ -285,7 +329,7 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             });
         }
     }
-    Ok(response)
+    Ok(in_language(response, lang))
 }
 
 /// The ranked work list: renewals by expected gain of their best action.
@@ -302,6 +346,7 @@ async fn queue(
     params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let lang = request_lang(&state, &headers, params.lang.as_deref())?;
     let limits = &state.config.limits;
     let economics = &state.config.economics;
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
@@ -377,8 +422,8 @@ async fn queue(
         .iter()
         .enumerate()
         .map(|(i, &(r, rank))| match &assigned {
-            Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i]),
-            None => renewal(&book, rows, economics, r, rank, "snapshot"),
+            Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i], lang),
+            None => renewal(&book, rows, economics, r, rank, "snapshot", lang),
         })
         .collect();
     let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; page.len()]));
@@ -410,7 +455,7 @@ async fn queue(
             rows: LoggedRows::Snapshot(Arc::clone(&book)),
         });
     }
-    Ok(response)
+    Ok(in_language(response, lang))
 }
 
 /// The model being served: version, training window, held-out metrics, snapshot.

@@ -85,8 +85,9 @@ pub struct Reason<'a> {
     pub value: ReasonValueOut<'a>,
     /// Its contribution to the log-odds of lapse (exact: coefficient x centred value, or TreeSHAP).
     pub contribution: f32,
-    /// The reason in words, for an agent to say.
-    pub text: &'a str,
+    /// The reason in words, for an agent to say (in the request's language).
+    #[schema(value_type = String)]
+    pub text: std::borrow::Cow<'a, str>,
 }
 
 /// Risk band x value band.
@@ -97,6 +98,8 @@ pub struct Segment {
     pub value_band: &'static str,
     /// e.g. `high_risk_high_value`.
     pub name: &'static str,
+    /// The segment in words, in the request's language (`high risk, high value`, `高风险·高价值`).
+    pub label: &'static str,
 }
 
 /// One scored renewal.
@@ -123,6 +126,9 @@ pub struct ScoredRenewal<'a> {
     pub expected_loss: f64,
     /// The action with the largest expected gain (`sms`, `call`, `visit`), or `none`.
     pub action: &'a str,
+    /// The action in words, in the request's language (`phone call`, `电话催缴`).
+    #[schema(value_type = String)]
+    pub action_label: std::borrow::Cow<'static, str>,
     /// probability x save rate x value - cost, for the recommended action (0 for `none`).
     pub expected_gain: f64,
     pub segment: Segment,
@@ -195,6 +201,10 @@ pub struct QueueParams {
     /// Share of the campaign's list held out as control, 0 to 0.9 (with `campaign`).
     #[param(minimum = 0.0, maximum = 0.9)]
     pub holdout: Option<f64>,
+    /// Language of reasons and labels: `en` or `zh-CN` (else `Accept-Language`, else the
+    /// server's default).
+    #[param(pattern = "^(en|zh-CN)$")]
+    pub lang: Option<String>,
 }
 
 /// The campaign a queue page belongs to.

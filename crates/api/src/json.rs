@@ -24,7 +24,7 @@ fn reason(out: &mut Vec<u8>, r: &Reason<'_>) {
     key(out, ",\"contribution");
     serde_json::to_writer(&mut *out, &r.contribution).expect("writing to a Vec");
     key(out, ",\"text");
-    string(out, r.text);
+    string(out, &r.text);
     out.push(b'}');
 }
 
@@ -52,6 +52,8 @@ pub fn renewal(out: &mut Vec<u8>, r: &ScoredRenewal<'_>) {
     number(out, r.expected_loss);
     key(out, ",\"action");
     string(out, r.action);
+    key(out, ",\"action_label");
+    string(out, &r.action_label);
     key(out, ",\"expected_gain");
     number(out, r.expected_gain);
     key(out, ",\"segment");
@@ -61,6 +63,8 @@ pub fn renewal(out: &mut Vec<u8>, r: &ScoredRenewal<'_>) {
     string(out, r.segment.value_band);
     key(out, ",\"name");
     string(out, r.segment.name);
+    key(out, ",\"label");
+    string(out, r.segment.label);
     key(out, "},\"reasons");
     out.push(b'[');
     for (i, x) in r.reasons.iter().enumerate() {

@@ -75,6 +75,9 @@ pub struct ServeConfig {
     pub thresholds: Thresholds,
     /// The campaigns directory (shared with `lapse queue`).
     pub campaigns: PathBuf,
+    /// The language of reasons and labels when a request names none (`?lang=`,
+    /// `Accept-Language`).
+    pub lang: lapse_model::scoring::lang::Lang,
 }
 
 /// Why the server could not start.

@@ -46,6 +46,7 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         score_log,
         thresholds: Default::default(),
         campaigns: fresh_dir("campaigns"),
+        lang: Default::default(),
     }
 }
 
@@ -705,4 +706,62 @@ async fn a_score_log_torn_by_a_crash_is_closed_off_on_restart_and_no_new_score_i
     assert_eq!(first["items"].as_array().unwrap().len(), 4);
     let metrics = state.metrics.render();
     assert!(metrics.contains("lapse_score_log_torn_lines_total 1"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_language_zh_cn_gives_chinese_reasons_actions_and_segments() {
+    let app = app();
+    let get_with = |uri: &str, language: Option<&str>| {
+        let mut builder = Request::builder().method("GET").uri(uri).header("authorization", format!("Bearer {SCORE_TOKEN}"));
+        if let Some(language) = language {
+            builder = builder.header("accept-language", language);
+        }
+        let request = builder.body(Body::empty()).unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let content_language = response.headers().get("content-language").map(|v| v.to_str().unwrap().to_string());
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, content_language, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let is_chinese = |text: &str| text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let (status, language, english) = get_with("/v1/queue?capacity=20&limit=20", None).await;
+    assert_eq!((status, language.as_deref()), (StatusCode::OK, Some("en")));
+    let (status, language, chinese) = get_with("/v1/queue?capacity=20&limit=20", Some("zh-CN,zh;q=0.9,en;q=0.8")).await;
+    assert_eq!((status, language.as_deref()), (StatusCode::OK, Some("zh-CN")));
+    let (en_items, zh_items) = (english["items"].as_array().unwrap(), chinese["items"].as_array().unwrap());
+    assert_eq!(en_items.len(), zh_items.len());
+    let mut reasons = 0;
+    for (en, zh) in en_items.iter().zip(zh_items) {
+        // The same renewals, actions and segments (machine codes), in other words.
+        assert_eq!((&en["policy_id"], &en["action"], &en["segment"]["name"]), (&zh["policy_id"], &zh["action"], &zh["segment"]["name"]));
+        assert!(is_chinese(zh["action_label"].as_str().unwrap()) && is_chinese(zh["segment"]["label"].as_str().unwrap()), "{zh}");
+        assert!(!is_chinese(en["action_label"].as_str().unwrap()));
+        for (e, z) in en["reasons"].as_array().unwrap().iter().zip(zh["reasons"].as_array().unwrap()) {
+            assert_eq!((&e["feature"], &e["value"], &e["contribution"]), (&z["feature"], &z["value"], &z["contribution"]));
+            assert!(is_chinese(z["text"].as_str().unwrap()) && !is_chinese(e["text"].as_str().unwrap()), "{e} / {z}");
+            reasons += 1;
+        }
+    }
+    assert!(reasons > 20, "the fixture's renewals have reasons: {reasons}");
+    // ?lang= wins over the header; a language we do not speak falls back; a bad lang is named.
+    let (_, language, _) = get_with("/v1/queue?capacity=2&lang=zh-CN", Some("en")).await;
+    assert_eq!(language.as_deref(), Some("zh-CN"));
+    let (_, language, _) = get_with("/v1/queue?capacity=2", Some("fr-FR")).await;
+    assert_eq!(language.as_deref(), Some("en"));
+    let (status, _, error) = get_with("/v1/queue?capacity=2&lang=fr", None).await;
+    assert_error(status, &error, 422, "invalid_field", Some("lang"));
+    // The score endpoint too.
+    let (policy, number, _) = snapshot_keys().into_iter().next().unwrap();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/score?lang=zh-CN")
+        .header("authorization", format!("Bearer {SCORE_TOKEN}"))
+        .body(Body::from(json!({"renewals": [{"policy_id": policy, "installment_no": number}]}).to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let body: Value = serde_json::from_slice(&axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()).unwrap();
+    assert!(is_chinese(body["results"][0]["segment"]["label"].as_str().unwrap()), "{body}");
 }

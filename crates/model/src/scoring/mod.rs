@@ -5,6 +5,7 @@
 pub mod assign;
 pub mod economics;
 mod frame;
+pub mod lang;
 pub mod reasons;
 mod rows;
 mod snapshot;
