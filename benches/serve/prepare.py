@@ -47,8 +47,19 @@ def read_table(path):
         return list(csv.DictReader(f))
 
 
+# The contract's numeric columns: the API takes them as JSON numbers.
+NUMERIC = {"modal_premium", "sum_assured", "payment_term_years", "installment_no", "amount_due", "amount_paid", "failed_debits", "amount"}
+
+
 def clean(row):
-    return {k: (v if v != "" else None) for k, v in row.items()}
+    def value(k, v):
+        if v == "":
+            return None
+        if k in NUMERIC:
+            number = float(v)
+            return int(number) if number.is_integer() else number
+        return v
+    return {k: value(k, v) for k, v in row.items()}
 
 
 def inline(book, as_of, per_request, n, base, token, out):

@@ -246,6 +246,11 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, uri: axum::http:
     let book = state.current.load_full();
     let economics = &state.config.economics;
 
+    for (i, key) in request.renewals.iter().enumerate() {
+        if key.installment_no.is_some_and(|n| !(1..=MAX_INSTALLMENT_NO).contains(&n)) {
+            return Err(ApiError::invalid(format!("renewals[{i}].installment_no"), format!("installment_no must be 1..={MAX_INSTALLMENT_NO}")));
+        }
+    }
     let mut picks: Vec<usize> = Vec::with_capacity(request.renewals.len());
     let mut not_found = Vec::new();
     for (i, key) in request.renewals.iter().enumerate() {
@@ -332,11 +337,15 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, uri: axum::http:
     Ok(in_language(response, lang))
 }
 
+/// The control share of a campaign asked for without `holdout`.
+const DEFAULT_HOLDOUT: f64 = 0.1;
+
 /// The ranked work list: renewals by expected gain of their best action.
 #[utoipa::path(get, path = "/v1/queue", params(QueueParams),
     responses(
         (status = 200, description = "The work list page", body = QueueResponse),
         (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 409, description = "The campaign exists with other settings", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -347,6 +356,11 @@ async fn queue(
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
     let lang = request_lang(&state, &headers, params.lang.as_deref())?;
+    if let Some(h) = params.holdout
+        && !(h.is_finite() && (0.0..=lapse_model::campaign::MAX_HOLDOUT).contains(&h))
+    {
+        return Err(ApiError::invalid("holdout", format!("holdout must be 0 to {}", lapse_model::campaign::MAX_HOLDOUT)));
+    }
     let limits = &state.config.limits;
     let economics = &state.config.economics;
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
@@ -369,19 +383,18 @@ async fn queue(
     let offset = params.offset.unwrap_or(0);
     let book = state.current.load_full();
     let rows = &book.rows;
+    // An empty filter value (`channel=`) filters nothing.
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
     let filters = Filters {
-        channel: params.channel,
-        region: params.region,
-        agent_id: params.agent_id,
-        product: params.product,
+        channel: given(params.channel),
+        region: given(params.region),
+        agent_id: given(params.agent_id),
+        product: given(params.product),
         min_value: params.min_value,
         due_within_days: params.due_within_days,
         overdue: params.overdue,
         include_no_action: params.include_no_action.unwrap_or(false),
     };
-    if params.holdout.is_some() && params.campaign.is_none() {
-        return Err(ApiError::invalid("holdout", "holdout needs campaign=NAME: the name keys the holdout draw"));
-    }
     let (matching, listed, page, assigned, campaign) = match params.campaign.as_deref() {
         None => {
             let per_action = matches!(capacity, Capacity::PerAction(_));
@@ -390,9 +403,7 @@ async fn queue(
             (list.matching, list.listed, list.page, assigned, None)
         }
         Some(name) => {
-            let Some(holdout) = params.holdout else {
-                return Err(ApiError::invalid("holdout", "a campaign needs holdout=F (0 to 0.9): the share of the list held out as control"));
-            };
+            let holdout = params.holdout.unwrap_or(DEFAULT_HOLDOUT);
             let request = CampaignRequest { name, holdout, capacity: &capacity, filters: &filters };
             let (served, created) = state.campaigns.serve(&request, &book, economics).await?;
             if let (Some(log), Some(planned)) = (&state.score_log, created) {
@@ -470,8 +481,8 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
         version: book.version.clone(),
         family: manifest.family.clone(),
         created_at: manifest.created_at.clone(),
-        training_window: manifest.training_window.clone(),
-        validation_window: manifest.validation_window.clone(),
+        training_window: manifest.training_window.clone().map(Window::from),
+        validation_window: manifest.validation_window.clone().map(Window::from),
         validation: manifest.validation.clone(),
         roc_auc: report.as_ref().and_then(|r| r.roc_auc),
         log_loss: report.as_ref().map(|r| r.log_loss),
@@ -585,16 +596,16 @@ async fn metrics(State(state): State<Shared>) -> Response {
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI document", body = Object)))]
-async fn openapi_json() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], openapi_document()).into_response()
+async fn openapi_json(State(state): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_document_for(&state.config.economics)).into_response()
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
     paths(score, queue, get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
-    modifiers(&BearerAuth)
+    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, Window, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
+    modifiers(&BearerAuth, &OneOfRenewalsOrRecords, &ContractRecords)
 )]
 struct ApiDoc;
 
@@ -608,11 +619,114 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document, pretty-printed (committed as `docs/openapi.json`).
+/// `POST /v1/score` needs renewals by key or records: `anyOf` the two, stated in the document
+/// (utoipa has no attribute for it).
+struct OneOfRenewalsOrRecords;
+
+impl utoipa::Modify for OneOfRenewalsOrRecords {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Ref, Schema};
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(request) = components.schemas.remove("ScoreRequest") else { return };
+        let by_key = ObjectBuilder::new()
+            .property("renewals", ArrayBuilder::new().items(Ref::from_schema_name("RenewalKey")).min_items(Some(1)))
+            .required("renewals")
+            .build();
+        let by_records = ObjectBuilder::new().property("records", Ref::from_schema_name("InlineRecords")).required("records").build();
+        let any_of = AnyOfBuilder::new().item(by_key).item(by_records).build();
+        let both = AllOfBuilder::new().item(request).item(Schema::AnyOf(any_of)).build();
+        components.schemas.insert("ScoreRequest".into(), RefOr::T(Schema::AllOf(both)));
+    }
+}
+
+/// Each inline table's rows as the data contract defines them (`lapse_core::extract::schema`):
+/// every column with its type and bounds, the required ones required. Generated from the
+/// contract's own table specs, so the document cannot drift from the checks the server runs;
+/// what a schema cannot say (keys that must match across tables, dates that must exist) is
+/// still answered 422 naming the record and field.
+struct ContractRecords;
+
+impl utoipa::Modify for ContractRecords {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use lapse_core::extract::schema::{ColumnKind, TABLES};
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema, SchemaFormat, SchemaType, Type};
+        use utoipa::openapi::{KnownFormat, RefOr};
+        let Some(components) = openapi.components.as_mut() else { return };
+        for spec in TABLES {
+            let mut row = ObjectBuilder::new()
+                .description(Some(format!("A row of the contract's `{}` table.", spec.name)))
+                .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+            for column in spec.columns {
+                let nullable = |t: Type| if column.required { SchemaType::new(t) } else { SchemaType::from_iter([t, Type::Null]) };
+                let text_types = |required: bool| {
+                    if required {
+                        SchemaType::from_iter([Type::String, Type::Number])
+                    } else {
+                        SchemaType::from_iter([Type::String, Type::Number, Type::Null])
+                    }
+                };
+                let property = match column.kind {
+                    ColumnKind::Text => ObjectBuilder::new()
+                        .schema_type(text_types(column.required))
+                        .min_length(column.required.then_some(1))
+                        .pattern(column.required.then_some(r"\S")),
+                    // An optional date may be empty (missing), as in a CSV extract.
+                    ColumnKind::Date => ObjectBuilder::new()
+                        .schema_type(nullable(Type::String))
+                        .format((column.required).then_some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                        .pattern(Some(if column.required { DATE_PATTERN } else { OPTIONAL_DATE_PATTERN })),
+                    ColumnKind::Money => ObjectBuilder::new().schema_type(nullable(Type::Number)).minimum(Some(0.0)),
+                    ColumnKind::Decimal => ObjectBuilder::new().schema_type(nullable(Type::Number)),
+                    ColumnKind::Count => ObjectBuilder::new().schema_type(nullable(Type::Integer)).minimum(Some(0.0)).maximum(Some(2147483647.0)),
+                    ColumnKind::PositiveInt => {
+                        ObjectBuilder::new().schema_type(nullable(Type::Integer)).minimum(Some(1.0)).maximum(Some(2147483647.0))
+                    }
+                };
+                row = row.property(column.name, property);
+                if column.required {
+                    row = row.required(column.name);
+                }
+            }
+            let name = record_schema_name(spec.name);
+            components.schemas.insert(name.clone(), RefOr::T(Schema::Object(row.build())));
+        }
+        let Some(RefOr::T(Schema::Object(records))) = components.schemas.get_mut("InlineRecords") else { return };
+        for spec in TABLES {
+            let rows = ArrayBuilder::new().items(Ref::from_schema_name(record_schema_name(spec.name)));
+            let rows = if spec.required { rows } else { rows.schema_type(SchemaType::from_iter([Type::Array, Type::Null])) };
+            records.properties.insert(spec.name.to_string(), RefOr::T(Schema::Array(rows.build())));
+        }
+    }
+}
+
+/// A date the contract reads: `YYYY-MM-DD`, month 01-12, day 01-31.
+const DATE_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+const OPTIONAL_DATE_PATTERN: &str = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$";
+
+/// `policies` -> `PolicyRecord`.
+fn record_schema_name(table: &str) -> String {
+    let singular = table.strip_suffix("ies").map(|s| format!("{s}y")).unwrap_or_else(|| table.trim_end_matches('s').to_string());
+    let mut name: String = singular.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+    name.push_str("Record");
+    name
+}
+
+/// The OpenAPI document, pretty-printed, for the default economics (committed as
+/// `docs/openapi.json`).
 pub fn openapi_document() -> String {
+    openapi_document_for(&Economics::default())
+}
+
+/// The OpenAPI document of a server with `economics`: the capacity parameter names its
+/// actions.
+pub fn openapi_document_for(economics: &Economics) -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    doc.to_pretty_json().expect("the document serializes") + "\n"
+    // Action names are letters, digits, '-' and '_' (`Economics::validate`): no regex
+    // metacharacter to escape.
+    let actions: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
+    doc.to_pretty_json().expect("the document serializes").replace("(ACTIONS)", &format!("({})", actions.join("|"))) + "\n"
 }
 
 // ---------------------------------------------------------------------------------------
@@ -708,7 +822,7 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// A stored campaign: its settings and a page of its assignment (both arms, or one).
-#[utoipa::path(get, path = "/v1/campaigns/{name}", params(("name" = String, Path, description = "The campaign's name"), CampaignParams),
+#[utoipa::path(get, path = "/v1/campaigns/{name}", params(CampaignPath, CampaignParams),
     responses(
         (status = 200, description = "The campaign and a page of its renewals", body = CampaignResponse),
         (status = 401, description = "Missing or wrong token", body = ErrorBody),

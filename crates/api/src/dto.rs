@@ -15,9 +15,14 @@ use lapse_model::scoring::reasons::ReasonValue;
 #[serde(deny_unknown_fields)]
 pub struct RenewalKey {
     pub policy_id: String,
-    /// The installment; omitted: every renewal of the policy at risk in the snapshot.
+    /// The installment (renewals are 2 and up; 1 is the first premium); omitted: every
+    /// renewal of the policy at risk in the snapshot.
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub installment_no: Option<u32>,
 }
+
+/// The largest installment number a request may name (the contract's int).
+pub const MAX_INSTALLMENT_NO: u32 = i32::MAX as u32;
 
 /// What to do with a key the snapshot does not hold.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -34,7 +39,10 @@ pub enum OnUnknown {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreRequest {
+    /// Renewals by key (at most the server's batch limit, 1000 by default). A request gives
+    /// at least one key or `records`.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub renewals: Vec<RenewalKey>,
     /// Raw records whose renewals at risk are scored with features built on the fly.
     pub records: Option<InlineRecords>,
@@ -170,12 +178,13 @@ pub struct QueueParams {
     /// gets at most one action, every action at most its capacity (an action not named: none),
     /// chosen to maximize the total expected gain (an exact assignment).
     #[param(
-        pattern = r"^\s*([0-9]+|[A-Za-z0-9_-]+\s*[:=]\s*[0-9]+(\s*,\s*[A-Za-z0-9_-]+\s*[:=]\s*[0-9]+)*)\s*$",
+        pattern = r"^\s*([0-9]{1,9}|(ACTIONS)\s*[:=]\s*[0-9]{1,9}(\s*,\s*(ACTIONS)\s*[:=]\s*[0-9]{1,9})*)\s*$",
         example = "visit:300,call:800,sms:5000"
     )]
     pub capacity: Option<String>,
     /// Only renewals due at most this many days after the snapshot date (overdue ones count
     /// as due).
+    #[param(minimum = -36500, maximum = 36500)]
     pub due_within_days: Option<i32>,
     /// true: only renewals already past due; false: only those not yet due.
     pub overdue: Option<bool>,
@@ -185,12 +194,15 @@ pub struct QueueParams {
     /// Product code or product type.
     pub product: Option<String>,
     /// Only renewals with at least this value at risk.
+    #[param(minimum = 0.0)]
     pub min_value: Option<f64>,
     /// Include renewals where no action pays (action `none`); default false.
     pub include_no_action: Option<bool>,
-    /// Page size (default 100, at most the configured page limit).
+    /// Page size (default 100, at most the configured page limit: 1000 by default).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Rank to start the page after (0 = from the top).
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
     /// Run the work list as this campaign (letters, digits, '-', '_', '.'): a share `holdout`
     /// of every action x segment is held out as control and never listed. The name is bound to
@@ -198,7 +210,8 @@ pub struct QueueParams {
     /// asking again pages the same campaign; other settings are refused with 409.
     #[param(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")]
     pub campaign: Option<String>,
-    /// Share of the campaign's list held out as control, 0 to 0.9 (with `campaign`).
+    /// Share of the campaign's list held out as control, 0 to 0.9 (default 0.1 with
+    /// `campaign`; without one it has no meaning and is ignored).
     #[param(minimum = 0.0, maximum = 0.9)]
     pub holdout: Option<f64>,
     /// Language of reasons and labels: `en` or `zh-CN` (else `Accept-Language`, else the
@@ -243,8 +256,8 @@ pub struct ModelInfo {
     pub version: String,
     pub family: String,
     pub created_at: String,
-    pub training_window: Option<(String, String)>,
-    pub validation_window: Option<(String, String)>,
+    pub training_window: Option<Window>,
+    pub validation_window: Option<Window>,
     pub validation: String,
     /// Held-out metrics recorded at training.
     pub roc_auc: Option<f64>,
@@ -294,6 +307,28 @@ pub struct ReloadResponse {
 pub struct Health {
     pub status: &'static str,
     pub model_version: String,
+}
+
+/// A span of snapshot dates, first and last.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Window {
+    pub from: String,
+    pub to: String,
+}
+
+impl From<(String, String)> for Window {
+    fn from((from, to): (String, String)) -> Self {
+        Window { from, to }
+    }
+}
+
+/// `GET /v1/campaigns/{name}` path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CampaignPath {
+    /// The campaign's name.
+    #[param(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")]
+    pub name: String,
 }
 
 /// `GET /v1/campaigns/{name}` query.

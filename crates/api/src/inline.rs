@@ -18,8 +18,9 @@ use lapse_core::features::{KnownCodes, Snapshot, SnapshotSpec};
 use lapse_model::artifact::LapseModel;
 use lapse_model::scoring::{Economics, RenewalKeys, ScoredRows, SnapshotSource};
 
-/// One contract table sent inline (an array of records: column -> string, number, boolean or
-/// null), deserialized straight into text columns as a CSV extract would give them.
+/// One contract table sent inline (an array of records: column -> string, number or null, as
+/// the OpenAPI document states per column), deserialized straight into text columns as a CSV
+/// extract would give them.
 ///
 /// By hand rather than `Vec<BTreeMap<String, Value>>`: that shape allocated a map node, a key
 /// and a value per cell and dominated the profile of inline requests.
@@ -28,6 +29,9 @@ pub struct Table {
     rows: usize,
     /// (column name, first row that has it, cells); every column has `rows` cells at the end.
     columns: Vec<(String, usize, Vec<Option<String>>)>,
+    /// Per column (same index): the first row where it held a JSON string, and a JSON number
+    /// (the document types numeric columns as numbers and dates as strings).
+    kinds: Vec<(Option<usize>, Option<usize>)>,
 }
 
 impl Table {
@@ -80,7 +84,13 @@ impl<'de> serde::de::Visitor<'de> for RowSeed<'_> {
         let table = self.0;
         let row = table.rows;
         while let Some(index) = map.next_key_seed(ColumnSeed(table))? {
-            let Cell(cell) = map.next_value()?;
+            let Cell(cell, json) = map.next_value()?;
+            let kinds = &mut table.kinds[index];
+            match json {
+                JsonKind::String => _ = kinds.0.get_or_insert(row),
+                JsonKind::Number => _ = kinds.1.get_or_insert(row),
+                JsonKind::Null => {}
+            }
             let (name, _, cells) = &mut table.columns[index];
             if cells.len() > row {
                 return Err(serde::de::Error::custom(format_args!("column {name:?} given twice in one record")));
@@ -114,12 +124,20 @@ impl<'de> serde::de::Visitor<'de> for ColumnSeed<'_> {
             return Ok(index);
         }
         table.columns.push((name.to_string(), table.rows, Vec::new()));
+        table.kinds.push((None, None));
         Ok(table.columns.len() - 1)
     }
 }
 
-/// A cell as text (None for null), as a CSV extract would hold it.
-struct Cell(Option<String>);
+/// A cell as text (None for null), as a CSV extract would hold it, and the JSON type it came as.
+struct Cell(Option<String>, JsonKind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonKind {
+    String,
+    Number,
+    Null,
+}
 
 impl<'de> Deserialize<'de> for Cell {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -127,31 +145,28 @@ impl<'de> Deserialize<'de> for Cell {
         impl serde::de::Visitor<'_> for Text {
             type Value = Cell;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string, a number or null, not an array or object")
+                f.write_str("a string, a number or null (no contract column is a boolean, an array or an object)")
             }
             fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
-                Ok(Cell(Some(v.to_string())))
+                Ok(Cell(Some(v.to_string()), JsonKind::String))
             }
             fn visit_string<E>(self, v: String) -> Result<Cell, E> {
-                Ok(Cell(Some(v)))
+                Ok(Cell(Some(v), JsonKind::String))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
-                Ok(Cell(Some(itoa::Buffer::new().format(v).to_string())))
+                Ok(Cell(Some(itoa::Buffer::new().format(v).to_string()), JsonKind::Number))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
-                Ok(Cell(Some(itoa::Buffer::new().format(v).to_string())))
+                Ok(Cell(Some(itoa::Buffer::new().format(v).to_string()), JsonKind::Number))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
-                Ok(Cell(Some(v.to_string())))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
-                Ok(Cell(Some(v.to_string())))
+                Ok(Cell(Some(v.to_string()), JsonKind::Number))
             }
             fn visit_unit<E>(self) -> Result<Cell, E> {
-                Ok(Cell(None))
+                Ok(Cell(None, JsonKind::Null))
             }
             fn visit_none<E>(self) -> Result<Cell, E> {
-                Ok(Cell(None))
+                Ok(Cell(None, JsonKind::Null))
             }
         }
         deserializer.deserialize_any(Text)
@@ -164,6 +179,8 @@ impl<'de> Deserialize<'de> for Cell {
 #[serde(deny_unknown_fields)]
 pub struct InlineRecords {
     /// The snapshot date T (`YYYY-MM-DD`): features use only what is dated before it.
+    /// 1900-01-01 to 2199-12-31.
+    #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub as_of: String,
     #[schema(value_type = Vec<Object>)]
     pub customers: Table,
@@ -248,6 +265,19 @@ fn to_frame(spec: &'static TableSpec, mut table: Table) -> Result<TableFrame, Ap
             format!("records.{}[{row}].{unknown}", spec.name),
             format!("{} has no column {unknown:?} (columns: {})", spec.name, known.join(", ")),
         ));
+    }
+    // The JSON types the document states: numbers for numeric columns, strings for dates
+    // (text columns take either: identifiers are often exported as numbers).
+    for ((name, _, _), (first_string, first_number)) in table.columns.iter().zip(&table.kinds) {
+        let Some(column) = spec.columns.iter().find(|c| c.name == name.as_str()) else { continue };
+        let wrong = match column.kind {
+            kind if kind.is_numeric() => first_string.map(|row| (row, "a JSON number")),
+            lapse_core::extract::schema::ColumnKind::Date => first_number.map(|row| (row, "a date string (YYYY-MM-DD)")),
+            _ => None,
+        };
+        if let Some((row, expected)) = wrong {
+            return Err(ApiError::invalid(format!("records.{}[{row}].{name}", spec.name), format!("{name} must be {expected}")));
+        }
     }
     let rows = table.rows;
     let columns = spec

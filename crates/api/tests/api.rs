@@ -318,6 +318,9 @@ fn customer_records(customer: &str) -> Value {
             .finish()
             .unwrap()
     };
+    // Numeric columns as JSON numbers (the document's types), everything else as text.
+    let numeric =
+        |column: &str| lapse_core::extract::schema::TABLES.iter().flat_map(|t| t.columns.iter()).any(|c| c.name == column && c.kind.is_numeric());
     let rows = |df: &DataFrame, keep: &dyn Fn(&BTreeMap<String, Value>) -> bool| -> Vec<Value> {
         let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
         (0..df.height())
@@ -326,6 +329,7 @@ fn customer_records(customer: &str) -> Value {
                     .iter()
                     .map(|n| {
                         let v = match df.column(n).unwrap().get(i).unwrap() {
+                            AnyValue::String(s) if numeric(n) => serde_json::from_str::<Value>(s).unwrap_or(Value::String(s.to_string())),
                             AnyValue::String(s) => Value::String(s.to_string()),
                             _ => Value::Null,
                         };
@@ -388,7 +392,13 @@ async fn bad_inline_records_name_the_record_and_field() {
     let mut not_a_number = base.clone();
     not_a_number["policies"][0]["modal_premium"] = json!("NaN");
     let (status, body) = score(&app, json!({ "records": not_a_number })).await;
-    assert_error(status, &body, 422, "invalid_record", Some("records.policies[0].modal_premium"));
+    assert_error(status, &body, 422, "invalid_field", Some("records.policies[0].modal_premium"));
+    assert!(body["message"].as_str().unwrap().contains("JSON number"), "{body}");
+    // A boolean is no contract value.
+    let mut boolean = base.clone();
+    boolean["customers"][0]["gender"] = json!(true);
+    let (status, _) = score(&app, json!({ "records": boolean })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let mut bad_date = base.clone();
     bad_date["installments"][0]["due_date"] = json!("2026-02-30");
@@ -477,7 +487,7 @@ async fn operations_routes_report_health_model_metrics_and_the_api() {
     assert_eq!(model["family"], "gbdt");
     assert_eq!(model["snapshot"]["as_of"], AS_OF);
     assert!(model["roc_auc"].as_f64().unwrap() > 0.6);
-    assert_eq!(model["validation_window"][1], "2026-02-28");
+    assert_eq!(model["validation_window"]["to"], "2026-02-28");
     assert_eq!(model["snapshot"]["renewals"].as_u64().unwrap() as usize, snapshot_keys().len());
 
     score(&app, json!({"renewals": [{"policy_id": snapshot_keys()[0].0}]})).await;

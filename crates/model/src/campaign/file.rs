@@ -220,9 +220,20 @@ pub fn read_campaign(path: &Path) -> Result<CampaignFile, CampaignFileError> {
             agent_id: optional(&agent),
         });
     }
-    let (Some(name), Some(as_of)) = (name, day) else {
-        return Err(fail(None, "no renewals: a campaign file lists at least one".into()));
+    // A campaign with no renewal (its filters matched none) is still a campaign when the file
+    // carries its settings (Parquet).
+    let (name, day) = match (&settings, name, day) {
+        (_, Some(name), Some(day)) => (name, day),
+        (Some(s), _, _) => (s.name.clone(), s.as_of),
+        _ => return Err(fail(None, "no renewals: a campaign file lists at least one".into())),
     };
-    let model_version = model_version.as_ref().and_then(|c| c.get(0)).unwrap_or("").to_string();
+    let as_of = day;
+    let model_version = model_version
+        .as_ref()
+        .filter(|c| !c.is_empty())
+        .and_then(|c| c.get(0))
+        .map(str::to_string)
+        .or_else(|| settings.as_ref().map(|s| s.model_version.clone()))
+        .unwrap_or_default();
     Ok(CampaignFile { name, as_of, model_version, rows, settings })
 }

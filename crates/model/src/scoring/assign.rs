@@ -57,7 +57,6 @@ impl Capacity {
             return Ok(Capacity::Total(total));
         }
         let mut per_action = vec![0usize; actions.len()];
-        let mut seen = vec![false; actions.len()];
         for part in text.split(',') {
             let Some((name, number)) = part.split_once(['=', ':']) else {
                 return Err(fail(format!("{part:?} is not ACTION=NUMBER (or give one number: a total)")));
@@ -65,10 +64,9 @@ impl Capacity {
             let name = name.trim();
             let index =
                 actions.iter().position(|a| *a == name).ok_or_else(|| fail(format!("no action {name:?} (actions: {})", actions.join(", "))))?;
-            if std::mem::replace(&mut seen[index], true) {
-                return Err(fail(format!("action {name:?} given twice")));
-            }
-            per_action[index] = number.trim().parse().map_err(|_| fail(format!("{number:?} is not a whole number >= 0")))?;
+            // An action named twice (two teams' SMS budgets) counts both.
+            let n: usize = number.trim().parse().map_err(|_| fail(format!("{number:?} is not a whole number >= 0")))?;
+            per_action[index] = per_action[index].saturating_add(n);
         }
         Ok(Capacity::PerAction(per_action))
     }
@@ -337,7 +335,9 @@ mod tests {
         assert_eq!(Capacity::parse("2500", &actions), Ok(Capacity::Total(2500)));
         assert_eq!(Capacity::parse("visit=300,call:800, sms=5000", &actions), Ok(Capacity::PerAction(vec![5000, 800, 300])));
         assert_eq!(Capacity::parse("call=5", &actions), Ok(Capacity::PerAction(vec![0, 5, 0])));
-        for bad in ["visit=3,visit=4", "fax=1", "call=-1", "call", ""] {
+        // An action named twice counts both (two teams' budgets).
+        assert_eq!(Capacity::parse("visit=3,visit=4", &actions), Ok(Capacity::PerAction(vec![0, 0, 7])));
+        for bad in ["fax=1", "call=-1", "call", ""] {
             assert!(Capacity::parse(bad, &actions).is_err(), "{bad}");
         }
     }

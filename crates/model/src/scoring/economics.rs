@@ -93,8 +93,8 @@ impl Economics {
             return Err("give between 1 and 16 actions".into());
         }
         for a in &self.actions {
-            if a.name.is_empty() || a.name == "none" {
-                return Err(format!("action name {:?} is not allowed", a.name));
+            if a.name.is_empty() || a.name == "none" || !a.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) {
+                return Err(format!("action name {:?} is not allowed (letters, digits, '-' and '_'; not none)", a.name));
             }
             if !(0.0..=1.0).contains(&a.save_rate) {
                 return Err(format!("action {}: save_rate must be in [0, 1], not {}", a.name, a.save_rate));
