@@ -368,6 +368,16 @@ pub struct NightlyArgs {
     /// File with the server's admin token (else LAPSE_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token_file: Option<PathBuf>,
+    /// Seconds one reload attempt may take (a million-renewal snapshot reloads in about 20 s).
+    #[arg(long, default_value_t = 120.0)]
+    pub reload_timeout_seconds: f64,
+    /// Reload attempts in all (retried with backoff 1 s, 2 s, 4 s... on connection errors and
+    /// 5xx; not on 4xx).
+    #[arg(long, default_value_t = 4)]
+    pub reload_attempts: u32,
+    /// PEM file of a private CA that signed the server's certificate (https:// reload URLs).
+    #[arg(long)]
+    pub reload_ca_file: Option<PathBuf>,
     /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
     #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
     pub encoding: EncodingChoice,

@@ -321,7 +321,7 @@ fn read_json_file<T: serde::de::DeserializeOwned>(flag: &str, path: &Path) -> Re
 }
 
 pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
-    use lapse_nightly::{NightlyConfig, reload_server};
+    use lapse_nightly::{NightlyConfig, ReloadOptions, record_reload, reload_server};
     let as_of = match &args.as_of {
         Some(text) => day_arg("as-of", text)?,
         None => today_utc(),
@@ -377,6 +377,15 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
             Some((url.clone(), token))
         }
     };
+    if !(args.reload_timeout_seconds.is_finite() && args.reload_timeout_seconds > 0.0) || args.reload_attempts == 0 {
+        fail!("--reload-timeout-seconds must be > 0 and --reload-attempts at least 1");
+    }
+    let reload_options = ReloadOptions {
+        timeout: std::time::Duration::from_secs_f64(args.reload_timeout_seconds),
+        attempts: args.reload_attempts,
+        ca_file: args.reload_ca_file.clone(),
+        ..ReloadOptions::default()
+    };
     let started = Instant::now();
     let outcome = lapse_nightly::run(&config)?;
     let s = &outcome.summary;
@@ -416,9 +425,21 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
         println!("  in {:.1} s", started.elapsed().as_secs_f64());
     }
     if let Some((url, token)) = reload {
-        let answer = reload_server(&url, &token)
-            .context("the night is done and committed, but the server did not reload (run the same night again to retry)")?;
-        println!("  server reloaded: {answer}");
+        // The night is committed whatever the server says: a failed reload is reported (here,
+        // in the log and in REPORTS/T/reload.json), not a failed night.
+        let reloaded = reload_server(&url, &token, &reload_options);
+        if reloaded.reloaded {
+            println!("  server reloaded in {:.1} s ({} attempt(s)): {}", reloaded.seconds, reloaded.attempts, reloaded.answer);
+        } else {
+            tracing::error!(url = %reloaded.url, attempts = reloaded.attempts, error = %reloaded.answer, "the server did not reload; it serves the previous model until reloaded (run the same night again, or send SIGHUP)");
+            println!(
+                "  server NOT reloaded after {} attempt(s) in {:.1} s: {} (the night is committed; run it again or send SIGHUP to retry)",
+                reloaded.attempts, reloaded.seconds, reloaded.answer
+            );
+        }
+        if let Err(e) = record_reload(&config.out.join(&s.as_of), &reloaded) {
+            tracing::warn!(error = %e, "could not write reload.json");
+        }
     }
     Ok(match outcome.verdict {
         lapse_nightly::Verdict::Promoted => Exit::Done,

@@ -400,4 +400,24 @@ fn a_night_tells_the_running_server_to_reload() {
     assert_eq!(after["snapshot"]["as_of"], SECOND);
     assert_eq!(after["snapshot"]["renewals"], summary["snapshot"]["rows"]);
     assert_eq!(after["version"], summary["champion_after"]);
+    let record: Value = serde_json::from_slice(&std::fs::read(ws.reports().join(SECOND).join("reload.json")).unwrap()).unwrap();
+    assert_eq!((record["reloaded"].as_bool(), record["attempts"].as_u64()), (Some(true), Some(1)));
+}
+
+#[test]
+fn a_server_that_does_not_reload_is_reported_not_a_failed_night() {
+    let ws = after_first_night().copy();
+    // Nothing listens there: every attempt fails to connect.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = ws
+        .command(SECOND)
+        .args(["--reload-url", &format!("http://127.0.0.1:{port}"), "--reload-attempts", "2", "--reload-timeout-seconds", "2"])
+        .env("LAPSE_ADMIN_TOKEN", "nightly-admin-token-0123456789")
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "the night succeeds: {}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("server NOT reloaded after 2 attempt(s)"), "{}", String::from_utf8_lossy(&out.stdout));
+    let record: Value = serde_json::from_slice(&std::fs::read(ws.reports().join(SECOND).join("reload.json")).unwrap()).unwrap();
+    assert_eq!((record["reloaded"].as_bool(), record["attempts"].as_u64()), (Some(false), Some(2)));
+    assert!(record["seconds"].as_f64().unwrap() >= 1.0, "backed off a second between attempts: {record}");
 }

@@ -47,9 +47,6 @@ pub enum NightlyError {
     /// The night's plan cannot be carried out (its staged files are gone).
     #[error("{0}")]
     Plan(String),
-    /// The running server did not take the reload.
-    #[error("POST {url}: {message}")]
-    Reload { url: String, message: String },
 }
 
 impl NightlyError {

@@ -33,7 +33,7 @@ pub use config::NightlyConfig;
 pub use error::NightlyError;
 use error::Result;
 pub use lapse_reports::night::RunSummary;
-pub use reload::reload_server;
+pub use reload::{ReloadOptions, ReloadOutcome, record_reload, reload_server};
 
 /// The environment variable that makes the job abort itself when it reaches a step (the
 /// crash-safety tests kill the real binary at every step this way).
