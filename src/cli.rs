@@ -412,6 +412,12 @@ pub struct ServeArgs {
     /// Do not keep a score log.
     #[arg(long)]
     pub no_score_log: bool,
+    /// A day's score-log file is closed and compressed (zstd) once it reaches this many MiB.
+    #[arg(long, default_value_t = 256.0)]
+    pub score_log_max_mb: f64,
+    /// Score-log files of days older than this are deleted (0: keep everything).
+    #[arg(long, default_value_t = 800)]
+    pub score_log_retention_days: u32,
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 4 << 20)]
     pub max_body_bytes: usize,

@@ -302,6 +302,10 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
             ..Limits::default()
         },
         score_log: (!args.no_score_log).then_some(args.score_log),
+        score_log_policy: lapse_api::score_log::LogPolicy {
+            max_file_bytes: (args.score_log_max_mb.max(0.001) * 1_048_576.0) as u64,
+            retention_days: (args.score_log_retention_days > 0).then_some(args.score_log_retention_days),
+        },
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
         campaigns: args.campaigns,
         lang: lapse_model::scoring::lang::Lang::from_tag(&args.lang).with_context(|| format!("--lang {:?}: use en or zh-CN", args.lang))?,

@@ -154,3 +154,72 @@ fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_
     assert_eq!((report["log_lines"].as_u64(), report["malformed_lines"].as_u64()), (Some(9), Some(1)));
     assert_eq!(report["malformed_examples"][0]["line"].as_u64(), Some(6));
 }
+
+#[test]
+fn the_score_log_rotates_by_size_compresses_closed_parts_and_keeps_to_its_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let log_dir = dir.path().join("score-log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    // Left by earlier runs: a day past the retention, and a recent day's file never closed.
+    let line = |day: &str| {
+        format!(
+            "{{\"time\":\"{day}T10:00:00.000Z\",\"request_id\":\"r\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"P00000001\",\"installment_no\":2,\"due_date\":\"2026-01-01\",\"probability\":0.5,\"value\":1.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n"
+        )
+    };
+    std::fs::write(log_dir.join("scores-2001-01-01.jsonl"), line("2001-01-01")).unwrap();
+    let yesterday = lapse_core::dates::format_day(lapse_core::dates::today_utc() - 1);
+    std::fs::write(log_dir.join(format!("scores-{yesterday}.jsonl")), line(&yesterday)).unwrap();
+    let agent = client();
+    let mut server =
+        start_server(&models, &log_dir, &["--score-log-max-mb".as_ref(), "0.004".as_ref(), "--score-log-retention-days".as_ref(), "30".as_ref()]);
+    let mut served = 0;
+    for _ in 0..12 {
+        let (status, page) = get(&agent, &format!("{}/v1/queue?capacity=20&limit=20", server.base), SCORE_TOKEN);
+        assert_eq!(status, 200, "{page}");
+        served += page["items"].as_array().unwrap().len();
+    }
+    assert!(server.stop().success());
+    // Compression runs beside the writer: wait for it.
+    let names = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&log_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while names().iter().any(|n| n.ends_with(".jsonl") && n.contains('.') && n.matches('.').count() == 2) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let names = names();
+    assert!(!names.iter().any(|n| n.contains("2001-01-01")), "past retention deleted: {names:?}");
+    assert!(names.contains(&format!("scores-{yesterday}.1.jsonl.zst")), "yesterday's file closed and compressed: {names:?}");
+    let today_parts = names.iter().filter(|n| n.ends_with(".jsonl.zst") && !n.contains(&yesterday)).count();
+    assert!(today_parts >= 2, "4 KiB parts: {names:?}");
+    // Every score is in the log, across compressed parts and the open file.
+    let mut lines = 0;
+    for name in &names {
+        let bytes = std::fs::read(log_dir.join(name)).unwrap();
+        let text = if name.ends_with(".zst") { String::from_utf8(zstd_decode(&bytes)).unwrap() } else { String::from_utf8(bytes).unwrap() };
+        lines += text.lines().filter(|l| !l.contains(&yesterday)).count();
+    }
+    assert_eq!(lines, served);
+    // The realised report reads compressed parts.
+    let out = dir.path().join("realised.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["realised", "--score-log"])
+        .arg(&log_dir)
+        .arg("--data")
+        .arg(&crate::common::fixture().book)
+        .arg("--out")
+        .arg(&out)
+        .env("LAPSE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["log_lines"].as_u64(), Some(served as u64 + 1));
+}
+
+fn zstd_decode(bytes: &[u8]) -> Vec<u8> {
+    zstd::decode_all(bytes).unwrap()
+}

@@ -71,6 +71,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Where the score log goes; None: not logged.
     pub score_log: Option<PathBuf>,
+    /// Its rotation, compression and retention.
+    pub score_log_policy: score_log::LogPolicy,
     /// PSI thresholds of the snapshot's drift report (`GET /v1/drift`).
     pub thresholds: Thresholds,
     /// The campaigns directory (shared with `lapse queue`).
@@ -103,7 +105,10 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
     let score_log = match &config.score_log {
         Some(dir) => {
             let actions = config.economics.actions.iter().map(|a| a.name.clone()).collect();
-            Some(score_log::ScoreLog::start(dir, actions, Arc::clone(&metrics)).map_err(|source| ServeError::ScoreLog { dir: dir.clone(), source })?)
+            Some(
+                score_log::ScoreLog::start(dir, actions, Arc::clone(&metrics), config.score_log_policy)
+                    .map_err(|source| ServeError::ScoreLog { dir: dir.clone(), source })?,
+            )
         }
         None => None,
     };

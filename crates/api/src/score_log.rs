@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::scorebook::Scorebook;
 use super::telemetry::Metrics;
 use lapse_core::dates::Day;
-use lapse_model::score_log::{ScoreLine, file_name, timestamp};
+use lapse_model::score_log::{ScoreLine, file_name, log_file_day, log_file_part, part_file_name, timestamp};
 use lapse_model::scoring::ScoredRows;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -61,6 +61,102 @@ pub struct LogBatch {
     pub campaign: Option<(Arc<str>, Vec<Arm>)>,
 }
 
+/// When the log's files are closed, compressed and deleted.
+#[derive(Debug, Clone, Copy)]
+pub struct LogPolicy {
+    /// The day's file is closed (and compressed) once it holds this many bytes; a new part
+    /// starts. Days close at UTC midnight in any case.
+    pub max_file_bytes: u64,
+    /// Files of days older than this many days are deleted (at start and at each day's change);
+    /// None keeps everything.
+    pub retention_days: Option<u32>,
+}
+
+impl Default for LogPolicy {
+    fn default() -> Self {
+        LogPolicy { max_file_bytes: 256 << 20, retention_days: Some(800) }
+    }
+}
+
+/// Closes a file of the log: renames it to the day's next part and compresses it (zstd, in a
+/// thread of its own: a 256 MiB part takes about a second), then deletes the uncompressed part.
+/// Every step is atomic and durable; a crash leaves the uncompressed part, compressed at the
+/// next start.
+fn close_file(dir: &Path, path: &Path, day: Day) -> std::io::Result<PathBuf> {
+    let next = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().filter(|n| log_file_day(n) == Some(day)).and_then(log_file_part))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let part = dir.join(part_file_name(day, next));
+    lapse_core::io_util::rename_durably(path, &part)?;
+    Ok(part)
+}
+
+/// Compresses a closed part to `<part>.zst` (atomically) and removes the part. A `.zst` already
+/// there is complete (it was renamed into place): only the part is left to remove.
+fn compress(part: &Path) -> std::io::Result<()> {
+    let target = PathBuf::from(format!("{}.zst", part.display()));
+    if target.exists() {
+        std::fs::remove_file(part)?;
+        return lapse_core::io_util::sync_dir(part.parent().unwrap_or(Path::new(".")));
+    }
+    let input = File::open(part)?;
+    lapse_core::io_util::atomic_write_with(&target, |out| {
+        let mut encoder = zstd::stream::Encoder::new(out, 3)?;
+        std::io::copy(&mut std::io::BufReader::new(input), &mut encoder)?;
+        encoder.finish()?;
+        Ok(())
+    })
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    std::fs::remove_file(part)?;
+    lapse_core::io_util::sync_dir(part.parent().unwrap_or(Path::new(".")))
+}
+
+/// Compresses `part` on a thread of its own; the writer joins it before it exits.
+fn compress_in_background(part: PathBuf) -> Option<std::thread::JoinHandle<()>> {
+    let spawned = std::thread::Builder::new().name("score-log-zstd".into()).spawn(move || {
+        if let Err(e) = compress(&part) {
+            tracing::error!(file = %part.display(), error = %e, "compressing a closed score-log part failed; it stays uncompressed");
+        }
+    });
+    spawned.map_err(|e| tracing::error!(error = %e, "cannot start the score-log compressor")).ok()
+}
+
+/// Deletes files past the retention; at start (`leftovers`) also closes and compresses the
+/// files a previous run left (earlier days' open files, parts not yet compressed).
+fn sweep(dir: &Path, today: Day, policy: &LogPolicy, leftovers: bool) -> Vec<std::thread::JoinHandle<()>> {
+    let mut compressors = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return compressors };
+    let mut names: Vec<String> = entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().to_str().map(str::to_string)).collect();
+    names.sort();
+    for name in names {
+        let Some(day) = log_file_day(&name) else { continue };
+        let path = dir.join(&name);
+        if policy.retention_days.is_some_and(|keep| today - day > keep as i32) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::info!(file = %name, "score-log file past retention deleted"),
+                Err(e) => tracing::warn!(file = %name, error = %e, "cannot delete a score-log file past retention"),
+            }
+            continue;
+        }
+        if !leftovers || !name.ends_with(".jsonl") {
+            continue;
+        }
+        let part = match log_file_part(&name) {
+            Some(_) => Some(path),
+            // An earlier day's open file: closed now.
+            None if day < today => close_file(dir, &path, day).map_err(|e| tracing::warn!(file = %name, error = %e, "cannot close")).ok(),
+            None => None,
+        };
+        if let Some(handle) = part.and_then(compress_in_background) {
+            compressors.push(handle);
+        }
+    }
+    compressors
+}
+
 /// The handle requests use; dropping the last one (and calling [`ScoreLog::close`]) drains
 /// and syncs the log.
 pub struct ScoreLog {
@@ -76,11 +172,14 @@ pub fn now_ms() -> u64 {
 
 impl ScoreLog {
     /// Starts the writer for `dir` (created if needed).
-    pub fn start(dir: &Path, economics_actions: Vec<String>, metrics: Arc<Metrics>) -> std::io::Result<ScoreLog> {
+    pub fn start(dir: &Path, economics_actions: Vec<String>, metrics: Arc<Metrics>, policy: LogPolicy) -> std::io::Result<ScoreLog> {
         std::fs::create_dir_all(dir)?;
+        let compressors = sweep(dir, (now_ms() / 86_400_000) as Day, &policy, true);
         let (tx, rx) = sync_channel(QUEUE);
         let writer_dir = dir.to_path_buf();
-        let writer = std::thread::Builder::new().name("score-log".into()).spawn(move || write_loop(&writer_dir, rx, &economics_actions, &metrics))?;
+        let writer = std::thread::Builder::new()
+            .name("score-log".into())
+            .spawn(move || write_loop(&writer_dir, rx, &economics_actions, &metrics, policy, compressors))?;
         Ok(ScoreLog { tx: std::sync::Mutex::new(Some(tx)), writer: std::sync::Mutex::new(Some(writer)), dir: dir.to_path_buf() })
     }
 
@@ -115,6 +214,8 @@ impl ScoreLog {
 struct DayFile {
     day: Day,
     out: BufWriter<File>,
+    /// Bytes in the file (for size-based rotation).
+    bytes: u64,
 }
 
 /// Opens `day`'s file for appending. A file that does not end in a newline was torn by a crash
@@ -142,12 +243,16 @@ fn open_day(dir: &Path, day: Day) -> std::io::Result<(DayFile, bool)> {
             torn = true;
         }
     }
-    Ok((DayFile { day, out: BufWriter::with_capacity(1 << 20, file) }, torn))
+    let bytes = file.metadata()?.len();
+    Ok((DayFile { day, out: BufWriter::with_capacity(1 << 20, file), bytes }, torn))
 }
 
 /// The writer's state: the open day file and what it has not flushed or synced yet.
 struct Writer<'a> {
     dir: &'a Path,
+    policy: LogPolicy,
+    /// Compressions under way (joined before the writer exits).
+    compressors: Vec<std::thread::JoinHandle<()>>,
     actions: &'a [String],
     metrics: &'a Metrics,
     current: Option<DayFile>,
@@ -163,8 +268,9 @@ impl Writer<'_> {
     fn write(&mut self, batch: LogBatch) {
         let day = (batch.time_ms / 86_400_000) as Day;
         if self.current.as_ref().is_none_or(|f| f.day != day) {
-            if let Some(mut old) = self.current.take() {
-                let _ = old.out.flush().and_then(|()| old.out.get_ref().sync_data());
+            if let Some(old) = self.current.take() {
+                self.close(old);
+                self.compressors.extend(sweep(self.dir, day, &self.policy, false));
             }
             match open_day(self.dir, day) {
                 Ok((file, torn)) => {
@@ -211,7 +317,32 @@ impl Writer<'_> {
             self.metrics.score_log_error();
             tracing::error!(error = %e, "score log write failed; the scores of this response are not logged");
         }
+        file.bytes += self.line.len() as u64;
         self.dirty = true;
+        if file.bytes >= self.policy.max_file_bytes
+            && let Some(full) = self.current.take()
+        {
+            self.close(full);
+        }
+    }
+
+    /// Flushes, syncs and closes a file, then compresses it in the background.
+    fn close(&mut self, mut file: DayFile) {
+        if let Err(e) = file.out.flush().and_then(|()| file.out.get_ref().sync_data()) {
+            self.metrics.score_log_error();
+            tracing::error!(error = %e, "score log flush failed while closing a file");
+        }
+        self.dirty = false;
+        let path = self.dir.join(file_name(file.day));
+        drop(file.out);
+        self.compressors.retain(|c| !c.is_finished());
+        match close_file(self.dir, &path, file.day) {
+            Ok(part) => self.compressors.extend(compress_in_background(part)),
+            Err(e) => {
+                self.metrics.score_log_error();
+                tracing::error!(file = %path.display(), error = %e, "cannot close a score-log file; it is appended to again");
+            }
+        }
     }
 
     /// Flushes every [`FLUSH_EVERY`] and syncs every [`SYNC_EVERY`] (both at once when closing).
@@ -236,9 +367,27 @@ impl Writer<'_> {
     }
 }
 
-fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &Metrics) {
+fn write_loop(
+    dir: &Path,
+    rx: Receiver<LogBatch>,
+    actions: &[String],
+    metrics: &Metrics,
+    policy: LogPolicy,
+    compressors: Vec<std::thread::JoinHandle<()>>,
+) {
     let now = Instant::now();
-    let mut writer = Writer { dir, actions, metrics, current: None, line: Vec::with_capacity(512), dirty: false, last_flush: now, last_sync: now };
+    let mut writer = Writer {
+        dir,
+        policy,
+        compressors,
+        actions,
+        metrics,
+        current: None,
+        line: Vec::with_capacity(512),
+        dirty: false,
+        last_flush: now,
+        last_sync: now,
+    };
     loop {
         let received = rx.recv_timeout(FLUSH_EVERY);
         let mut closing = matches!(received, Err(RecvTimeoutError::Disconnected));
@@ -259,6 +408,9 @@ fn write_loop(dir: &Path, rx: Receiver<LogBatch>, actions: &[String], metrics: &
         }
         writer.settle(closing);
         if closing {
+            for compressor in writer.compressors.drain(..) {
+                let _ = compressor.join();
+            }
             return;
         }
         if wrote {

@@ -44,6 +44,7 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         economics: Economics::default(),
         limits: Limits { max_batch: 50, max_body_bytes: 256 << 10, ..Limits::default() },
         score_log,
+        score_log_policy: Default::default(),
         thresholds: Default::default(),
         campaigns: fresh_dir("campaigns"),
         lang: Default::default(),

@@ -18,9 +18,30 @@ pub fn file_name(day: Day) -> String {
     format!("{PREFIX}{}{SUFFIX}", std::str::from_utf8(&day_bytes(day)).unwrap_or("unknown"))
 }
 
-/// Whether a file name is a score-log file.
+/// The name a closed part of `day`'s log takes (`scores-YYYY-MM-DD.N.jsonl`), compressed to
+/// `scores-YYYY-MM-DD.N.jsonl.zst`.
+pub fn part_file_name(day: Day, part: u32) -> String {
+    format!("{PREFIX}{}.{part}{SUFFIX}", std::str::from_utf8(&day_bytes(day)).unwrap_or("unknown"))
+}
+
+/// Whether a file name is a score-log file: the day's open file, a closed part, or a
+/// compressed one (`.jsonl.zst`).
 pub fn is_log_file(name: &str) -> bool {
-    name.starts_with(PREFIX) && name.ends_with(SUFFIX)
+    name.starts_with(PREFIX) && (name.ends_with(SUFFIX) || name.ends_with(".jsonl.zst")) && log_file_day(name).is_some()
+}
+
+/// The UTC day a score-log file holds, from its name.
+pub fn log_file_day(name: &str) -> Option<Day> {
+    let date = name.strip_prefix(PREFIX)?.get(..10)?;
+    lapse_core::dates::parse_day(date)
+}
+
+/// The part number of a closed part's name (`scores-D.N.jsonl[.zst]` -> N); None for the day's
+/// open file.
+pub fn log_file_part(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(PREFIX)?.get(10..)?;
+    let rest = rest.strip_suffix(".zst").unwrap_or(rest).strip_suffix(SUFFIX)?;
+    rest.strip_prefix('.')?.parse().ok()
 }
 
 /// One served score.
@@ -154,5 +175,9 @@ mod tests {
         assert_eq!(timestamp(1_790_000_123_456), "2026-09-21T14:15:23.456Z");
         assert_eq!(file_name(20_717), "scores-2026-09-21.jsonl");
         assert!(is_log_file(&file_name(0)) && !is_log_file("scores-2026-09-21.jsonl.tmp"));
+        assert_eq!(part_file_name(20_717, 3), "scores-2026-09-21.3.jsonl");
+        assert!(is_log_file("scores-2026-09-21.3.jsonl.zst") && !is_log_file("scores-2026-09-21.3.jsonl.zst.tmp-1"));
+        assert_eq!((log_file_day("scores-2026-09-21.3.jsonl.zst"), log_file_part("scores-2026-09-21.3.jsonl.zst")), (Some(20_717), Some(3)));
+        assert_eq!(log_file_part("scores-2026-09-21.jsonl"), None);
     }
 }

@@ -118,12 +118,31 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(score_log::is_log_file))
         .collect();
     files.sort();
+    // A part caught between compressed and removed (a crash): its `.zst` is complete.
+    let compressed: std::collections::HashSet<std::path::PathBuf> =
+        files.iter().filter(|p| p.extension().is_some_and(|e| e == "zst")).cloned().collect();
+    files.retain(|p| !compressed.contains(&std::path::PathBuf::from(format!("{}.zst", p.display()))));
     // (month, policy, installment) -> (time, probability): the month's last score.
     let mut latest: BTreeMap<(String, String, u32), (String, f64)> = BTreeMap::new();
     let (mut log_lines, mut malformed_lines) = (0, 0);
     let mut malformed_examples = Vec::new();
     for path in &files {
         let bytes = std::fs::read(path).map_err(|e| fail(path, e.to_string()))?;
+        // Closed parts are zstd-compressed (`.jsonl.zst`).
+        let bytes = if path.extension().is_some_and(|e| e == "zst") {
+            match zstd::decode_all(bytes.as_slice()) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    // A damaged compressed part: named and skipped like a malformed line.
+                    malformed_lines += 1;
+                    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    malformed_examples.push(MalformedLine { file, line: 0, error: format!("cannot decompress: {e}") });
+                    continue;
+                }
+            }
+        } else {
+            bytes
+        };
         // Invalid UTF-8 (a torn multi-byte character) makes that line malformed, not the file.
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
