@@ -446,6 +446,12 @@ pub struct ServeArgs {
     /// Language of reasons and labels when a request asks for none: en or zh-CN.
     #[arg(long, default_value = "en")]
     pub lang: String,
+    /// Serve HTTPS: the certificate chain (PEM). Re-read with the key on SIGHUP.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

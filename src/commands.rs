@@ -309,6 +309,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
         campaigns: args.campaigns,
         lang: lapse_model::scoring::lang::Lang::from_tag(&args.lang).with_context(|| format!("--lang {:?}: use en or zh-CN", args.lang))?,
+        tls: args.tls_cert.zip(args.tls_key).map(|(cert, key)| lapse_api::TlsFiles { cert, key }),
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {

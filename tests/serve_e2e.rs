@@ -223,3 +223,100 @@ fn the_score_log_rotates_by_size_compresses_closed_parts_and_keeps_to_its_retent
 fn zstd_decode(bytes: &[u8]) -> Vec<u8> {
     zstd::decode_all(bytes).unwrap()
 }
+
+/// A CA and a leaf for 127.0.0.1 it signed, as PEM: (ca, cert, key).
+fn certificates(ca_name: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name = DistinguishedName::new();
+    ca_params.distinguished_name.push(DnType::CommonName, ca_name);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
+    (ca.pem(), leaf.pem(), key.serialize_pem())
+}
+
+fn tls_agent(ca_pem: &str) -> ureq::Agent {
+    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem.as_bytes())
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+            _ => None,
+        })
+        .collect();
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certs)).build())
+        .build()
+        .into()
+}
+
+#[test]
+fn https_serves_with_the_given_certificate_rereads_it_on_sighup_and_never_logs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let (ca, cert, key) = certificates("lapse test CA one");
+    let (cert_path, key_path, ca_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"), dir.path().join("ca.pem"));
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, &key).unwrap();
+    std::fs::write(&ca_path, &ca).unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2", "--no-score-log", "--tls-cert"])
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .arg("--models")
+        .arg(&models)
+        .arg("--snapshot")
+        .arg(&crate::common::fixture().snapshot)
+        .env("LAPSE_SCORE_TOKEN", SCORE_TOKEN)
+        .env("LAPSE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("LAPSE_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let mut server = crate::common::Server { child, base: base.clone() };
+
+    let trusted = tls_agent(&ca);
+    let (status, model) = get(&trusted, &format!("{base}/v1/models/current"), SCORE_TOKEN);
+    assert_eq!(status, 200, "{model}");
+    // Plain HTTP on the same port gets no answer, and a client that does not trust the CA fails.
+    assert!(client().get(&format!("{}/healthz", base.replace("https://", "http://"))).call().is_err());
+    let (other_ca, other_cert, other_key) = certificates("lapse test CA two");
+    assert!(tls_agent(&other_ca).get(&format!("{base}/healthz")).call().is_err());
+
+    // The nightly job's reload client reaches it over HTTPS with the private CA.
+    let reloaded = lapse_nightly::reload_server(&base, ADMIN_TOKEN, &lapse_nightly::ReloadOptions { ca_file: Some(ca_path), ..Default::default() });
+    assert!(reloaded.reloaded, "{reloaded:?}");
+
+    // A renewed certificate (another CA), re-read on SIGHUP: new connections see it.
+    std::fs::write(&cert_path, &other_cert).unwrap();
+    std::fs::write(&key_path, &other_key).unwrap();
+    // SAFETY: signals our own child process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGHUP)
+    };
+    let renewed = tls_agent(&other_ca);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while renewed.get(&format!("{base}/healthz")).call().is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = get(&renewed, &format!("{base}/v1/models/current"), SCORE_TOKEN);
+    assert_eq!(status, 200, "the renewed certificate serves");
+    assert!(server.stop().success());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("TLS certificate reloaded"), "{logged}");
+    for token in [SCORE_TOKEN, ADMIN_TOKEN] {
+        assert!(!logged.contains(token), "a token reached the log");
+    }
+}

@@ -80,6 +80,15 @@ pub struct ServeConfig {
     /// The language of reasons and labels when a request names none (`?lang=`,
     /// `Accept-Language`).
     pub lang: lapse_model::scoring::lang::Lang,
+    /// Serve HTTPS with this certificate chain and key (PEM), re-read on SIGHUP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Why the server could not start.
@@ -91,6 +100,8 @@ pub enum ServeError {
     ScoreLog { dir: PathBuf, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("TLS certificate {} or key {}: {source}", cert.display(), key.display())]
+    Tls { cert: PathBuf, key: PathBuf, source: std::io::Error },
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -125,36 +136,71 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
     }))
 }
 
-/// Serves until SIGTERM or Ctrl-C; SIGHUP reloads. In-flight requests finish before exit, then
-/// the score log is synced.
+/// Serves until SIGTERM or Ctrl-C; SIGHUP reloads (the model and snapshot, and the TLS
+/// certificate and key). In-flight requests finish before exit, then the score log is synced.
 pub async fn run(state: Arc<AppState>, addr: SocketAddr) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
-    let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "listening");
+    let tls =
+        match &state.config.tls {
+            None => None,
+            Some(files) => {
+                // One crypto provider for the process (ring, as the nightly job's client uses).
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .map_err(|source| ServeError::Tls { cert: files.cert.clone(), key: files.key.clone(), source })?;
+                Some((files.clone(), config))
+            }
+        };
+    let std_listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Listen { addr, source })?;
+    std_listener.set_nonblocking(true)?;
+    let local = std_listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %local, scheme, "listening");
     // A line on stdout for scripts and tests that start the server on port 0.
-    println!("listening on http://{local}");
+    println!("listening on {scheme}://{local}");
 
     #[cfg(unix)]
     {
         let state = Arc::clone(&state);
+        let tls = tls.clone();
         let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading");
                 let _ = api::reload(&state).await;
+                if let Some((files, config)) = &tls {
+                    // A renewed certificate is read again; a broken one keeps the old.
+                    match config.reload_from_pem_file(&files.cert, &files.key).await {
+                        Ok(()) => tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded"),
+                        Err(e) => tracing::error!(cert = %files.cert.display(), error = %e, "TLS certificate not reloaded; the old one serves on"),
+                    }
+                }
             }
         });
     }
 
     let shutdown_state = Arc::clone(&state);
     let app = router(Arc::clone(&state));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_state.shutting_down.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await?;
+    let draining = async move {
+        shutdown_signal().await;
+        shutdown_state.shutting_down.store(true, Ordering::Relaxed);
+        tracing::info!("shutting down: finishing requests in flight");
+    };
+    match tls {
+        None => {
+            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            axum::serve(listener, app).with_graceful_shutdown(draining).await?;
+        }
+        Some((_, config)) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                draining.await;
+                stopper.graceful_shutdown(None);
+            });
+            axum_server::from_tcp_rustls(std_listener, config)?.handle(handle).serve(app.into_make_service()).await?;
+        }
+    }
     if let Some(log) = &state.score_log {
         log.close();
     }

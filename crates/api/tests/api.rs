@@ -48,6 +48,7 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         thresholds: Default::default(),
         campaigns: fresh_dir("campaigns"),
         lang: Default::default(),
+        tls: None,
     }
 }
 
