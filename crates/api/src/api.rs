@@ -543,6 +543,13 @@ const INLINE_ON_WORKER_ROWS: usize = 600;
 
 /// The reload behind the admin route and SIGHUP.
 pub async fn reload(state: &Shared) -> Result<ReloadResponse, ApiError> {
+    // On a task of its own: a caller that gives up (a client timeout, a dropped connection)
+    // does not cancel a reload half done; it completes and swaps.
+    let state = Arc::clone(state);
+    tokio::spawn(async move { reload_now(&state).await }).await.map_err(ApiError::internal)?
+}
+
+async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiError> {
     let _one_at_a_time = state.reload_lock.lock().await;
     let previous = state.current.load().version.clone();
     let (models, snapshot, economics, thresholds) =
@@ -773,23 +780,33 @@ async fn json_errors(request: Request, next: Next) -> Response {
 }
 
 /// The application: routes, auth and every layer.
+/// How long `POST /v1/admin/reload` may take before it is answered 503 `timeout` (the reload
+/// completes anyway).
+const RELOAD_TIMEOUT_SECONDS: f64 = 600.0;
+
 pub fn router(state: Shared) -> Router {
     let Limits { max_body_bytes, timeout_seconds, max_in_flight, .. } = state.config.limits;
+    // Requests answer within the timeout; a reload (a million-renewal snapshot takes 10-20 s)
+    // within its own.
+    let timeout = |seconds: f64| ServiceBuilder::new().layer(HandleErrorLayer::new(handle_layer_error)).timeout(Duration::from_secs_f64(seconds));
     let scoring = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
         .route("/v1/campaigns/{name}", get(get_campaign))
         .route("/v1/models/current", get(model_current))
         .route("/v1/drift", get(drift))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)));
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)))
+        .route_layer(timeout(timeout_seconds));
     let admin = Router::new()
         .route("/v1/admin/reload", post(admin_reload))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Admin, req, next)));
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Admin, req, next)))
+        .route_layer(timeout(timeout_seconds.max(RELOAD_TIMEOUT_SECONDS)));
     let open = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi_json));
+        .route("/openapi.json", get(openapi_json))
+        .route_layer(timeout(timeout_seconds));
     let metrics_state = Arc::clone(&state.metrics);
     Router::new()
         .merge(scoring)
@@ -803,8 +820,7 @@ pub fn router(state: Shared) -> Router {
                 .layer(HandleErrorLayer::new(handle_layer_error))
                 .load_shed()
                 // One limit for the whole server (a plain concurrency limit would be per route).
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_in_flight))
-                .timeout(Duration::from_secs_f64(timeout_seconds)),
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_in_flight)),
         )
         // Defence in depth: a panic in a handler (a bug; input never should) becomes the
         // generic JSON 500 and is logged, instead of a dropped connection.
