@@ -6,11 +6,12 @@
 mod campaign_commands;
 mod cli;
 mod commands;
+mod config_file;
 mod exit;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{CatalogFormat, Cli, Command};
 use exit::{Exit, Failure};
@@ -23,7 +24,30 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `lapse config show serve|nightly ...`: the effective settings and their sources.
+    if argv.get(1).is_some_and(|a| a == "config") && argv.get(2).is_some_and(|a| a == "show") {
+        return match config_file::show(argv) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                eprintln!("error: {:#}", failure.error);
+                ExitCode::from(failure.exit().code())
+            }
+        };
+    }
+    let argv = match config_file::layered(argv) {
+        Ok((argv, _)) => argv,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            return ExitCode::from(failure.exit().code());
+        }
+    };
+    // A later flag overrides an earlier one: the command line's win over the file's and the
+    // environment's (placed first by `config_file::layered`).
+    let cli = match Cli::from_arg_matches_mut(&mut Cli::command().args_override_self(true).get_matches_from(argv)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if !matches!(cli.command, Command::Serve(_)) {
         restore_sigpipe();
     }

@@ -150,3 +150,75 @@ fn a_gb18030_extract_gives_the_same_snapshot_as_its_utf8_twin_with_chinese_value
     assert!(String::from_utf8_lossy(&out.stderr).contains("--encoding gb18030"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!p("wrong.parquet").exists());
 }
+
+#[test]
+fn serve_and_nightly_settings_layer_defaults_file_environment_flags_and_say_where_each_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lapse.toml");
+    fs::write(
+        &file,
+        "[serve]\nsnapshot = \"s.parquet\"\naddr = \"127.0.0.1:9000\"\ntimeout_seconds = 5\nmax_batch = 200\nno_auth = true\n\n[nightly]\ndata = \"extract\"\nwindow_months = 6\n",
+    )
+        .unwrap();
+    let show = |extra: &[&str], env: &[(&str, &str)]| -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lapse"));
+        command.args(["config", "show"]).args(extra).env("LAPSE_LOG", "warn");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = show(
+        &["serve", "--config", file.to_str().unwrap(), "--max-batch", "50"],
+        &[("LAPSE_SERVE_TIMEOUT_SECONDS", "7"), ("LAPSE_SERVE_ADDR", "127.0.0.1:9001")],
+    );
+    for line in [
+        "addr = 127.0.0.1:9001  # env LAPSE_SERVE_ADDR",
+        "timeout_seconds = 7  # env LAPSE_SERVE_TIMEOUT_SECONDS",
+        "max_batch = 50  # flag",
+        "no_auth = true  # file",
+        "max_in_flight = 1024  # default",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
+    }
+    assert!(show(&["nightly", "--config", file.to_str().unwrap()], &[]).lines().any(|l| l == "window_months = 6  # file"));
+    // The committed example parses, for both commands.
+    for sub in ["serve", "nightly"] {
+        show(&[sub, "--config", "deploy/lapse.toml"], &[]);
+    }
+    // Secrets and unknown settings are refused, naming the key.
+    fs::write(&file, "[serve]\nscore_token = \"s3cret\"\n").unwrap();
+    let out = lapse(&["serve", "--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secrets are not read from the configuration file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+    fs::write(&file, "[serve]\nmax_batchh = 5\n").unwrap();
+    let out = lapse(&["serve", "--config", file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no setting \"max_batchh\""), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_systemd_units_verify() {
+    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+        eprintln!("systemd-analyze is not installed: units not verified");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for unit in ["lapse-serve.service", "lapse-nightly.service", "lapse-nightly.timer"] {
+        // The binary path as installed does not exist here: point it at the one just built.
+        let text = fs::read_to_string(Path::new("deploy").join(unit)).unwrap().replace("/usr/local/bin/lapse", env!("CARGO_BIN_EXE_lapse"));
+        fs::write(dir.path().join(unit), text).unwrap();
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(["lapse-serve.service", "lapse-nightly.service", "lapse-nightly.timer"].map(|u| dir.path().join(u)))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
