@@ -206,7 +206,7 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
         write_json(out, &report)?;
     }
     if let Some(path) = &args.report.html {
-        write_html(path, &effect_page(&html_context(&report.outcomes_as_of), &report))?;
+        write_html(path, &effect_page(&html_context(&report.outcomes_as_of, &args.report.lang), &report))?;
     }
     tracing::info!(campaign = %report.campaign, renewals = report.renewals, elapsed_ms = started.elapsed().as_millis() as u64, "campaign effect");
     Ok(())
@@ -292,7 +292,7 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
         write_json(out, &report)?;
     }
     if let Some(path) = &args.report.html {
-        write_html(path, &lapse_reports::pages::uplift_page(&html_context(&report.outcomes_as_of), &report))?;
+        write_html(path, &lapse_reports::pages::uplift_page(&html_context(&report.outcomes_as_of, &args.report.lang), &report))?;
     }
     tracing::info!(campaign = %report.campaign, elapsed_ms = started.elapsed().as_millis() as u64, "uplift");
     Ok(())

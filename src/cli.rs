@@ -261,6 +261,9 @@ pub struct ReportFiles {
     /// Also write the report as a self-contained HTML page here (charts inline).
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Language of the HTML page's headings and labels: en or zh-CN.
+    #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
+    pub lang: String,
 }
 
 #[derive(Debug, Args)]
@@ -358,6 +361,9 @@ pub struct NightlyArgs {
     /// The scoring API's score-log directory, for the realised-performance report.
     #[arg(long)]
     pub score_log: Option<PathBuf>,
+    /// Language of the HTML reports' headings and labels: en or zh-CN.
+    #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
+    pub lang: String,
     /// The campaigns directory (`lapse queue`, `lapse serve`): each night reports the effect of
     /// the campaigns that matured within the last 31 days.
     #[arg(long)]

@@ -367,6 +367,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
     config.campaigns = args.campaigns;
+    config.report_lang = lapse_model::scoring::lang::Lang::from_tag(&args.lang).unwrap_or_default();
     config.encoding = args.encoding.into();
     config.progress = watched();
     // Read the token before the night starts: a missing token is a configuration error.
@@ -488,7 +489,7 @@ pub fn run_drift(args: DriftArgs) -> Result<(), Failure> {
             (_, Some(path)) => path.display().to_string(),
             _ => String::new(),
         };
-        write_html(path, &drift_page(&html_context(&args.current.display().to_string()), &against, &report))?;
+        write_html(path, &drift_page(&html_context(&args.current.display().to_string(), &args.report.lang), &against, &report))?;
     }
     Ok(())
 }
@@ -517,7 +518,7 @@ pub fn run_persistency(args: PersistencyArgs) -> Result<(), Failure> {
         println!("full report (with product type and region): {}", out.display());
     }
     if let Some(path) = &args.report.html {
-        write_html(path, &persistency_page(&html_context(&report.as_of), &report))?;
+        write_html(path, &persistency_page(&html_context(&report.as_of, &args.report.lang), &report))?;
     }
     Ok(())
 }
@@ -553,14 +554,18 @@ pub fn run_realised(args: RealisedArgs) -> Result<(), Failure> {
         write_json(out, &report)?;
     }
     if let Some(path) = &args.report.html {
-        write_html(path, &realised_page(&html_context(&report.outcomes_as_of), &report))?;
+        write_html(path, &realised_page(&html_context(&report.outcomes_as_of, &args.report.lang), &report))?;
     }
     Ok(())
 }
 
 /// The page header of a report made by hand (`night` is what the report is about).
-pub fn html_context(night: &str) -> PageContext {
-    PageContext { night: night.to_string(), generated_at: now_utc_rfc3339() }
+pub fn html_context(night: &str, lang: &str) -> PageContext {
+    PageContext {
+        night: night.to_string(),
+        generated_at: now_utc_rfc3339(),
+        lang: lapse_model::scoring::lang::Lang::from_tag(lang).unwrap_or_default(),
+    }
 }
 
 /// `--as-of`, or the extract date (the latest date the extract records).

@@ -421,3 +421,15 @@ fn a_server_that_does_not_reload_is_reported_not_a_failed_night() {
     assert_eq!((record["reloaded"].as_bool(), record["attempts"].as_u64()), (Some(false), Some(2)));
     assert!(record["seconds"].as_f64().unwrap() >= 1.0, "backed off a second between attempts: {record}");
 }
+
+#[test]
+fn reports_come_in_chinese_with_lang_zh_cn() {
+    let ws = after_first_night().copy();
+    let out = ws.command(SECOND).args(["--lang", "zh-CN"]).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+    let night = ws.reports().join(SECOND);
+    let index = std::fs::read_to_string(night.join("index.html")).unwrap();
+    assert!(index.contains("<html lang=\"zh-CN\">"), "index is marked Chinese");
+    let drift = std::fs::read_to_string(night.join("drift.html")).unwrap();
+    assert!(drift.contains(">特征<") && drift.contains(">数据漂移报告<"), "drift headings in Chinese");
+}

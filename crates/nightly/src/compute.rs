@@ -253,7 +253,7 @@ impl<'c> Night<'c> {
     }
 
     fn context(&self) -> Context {
-        Context { night: self.night.clone(), generated_at: self.started_at.clone() }
+        Context { night: self.night.clone(), generated_at: self.started_at.clone(), lang: self.config.report_lang }
     }
 
     /// `reports`: drift (against the model that serves after tonight), evaluation, the held-out

@@ -41,6 +41,8 @@ pub struct NightlyConfig {
     /// The campaigns directory (`lapse queue`, `lapse serve`): campaigns whose every renewal
     /// matured within the last [`CAMPAIGN_REPORT_DAYS`] days get an effect report.
     pub campaigns: Option<PathBuf>,
+    /// Language of the HTML reports' headings and labels.
+    pub report_lang: lapse_model::scoring::lang::Lang,
     /// Draw progress bars.
     pub progress: bool,
 }
@@ -72,6 +74,7 @@ impl NightlyConfig {
             max_extract_age_days: 7,
             score_log: None,
             campaigns: None,
+            report_lang: Default::default(),
             progress: false,
         }
     }

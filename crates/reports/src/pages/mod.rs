@@ -8,6 +8,7 @@
 pub mod charts;
 mod effect;
 mod uplift;
+pub mod zh;
 
 pub use effect::effect_page;
 pub use uplift::uplift_page;
@@ -28,6 +29,8 @@ pub struct Context {
     /// The night (as-of date) the report belongs to.
     pub night: String,
     pub generated_at: String,
+    /// The language of headings and labels (`--lang`).
+    pub lang: lapse_model::scoring::lang::Lang,
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:62rem;padding:0 1rem;color:#222}\
@@ -40,7 +43,7 @@ th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right}th{background
 
 /// A whole page.
 fn page(title: &str, context: &Context, body: Markup) -> Markup {
-    html! {
+    let rendered = html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -55,6 +58,10 @@ fn page(title: &str, context: &Context, body: Markup) -> Markup {
                 (body)
             }
         }
+    };
+    match context.lang {
+        lapse_model::scoring::lang::Lang::En => rendered,
+        lapse_model::scoring::lang::Lang::ZhCn => PreEscaped(zh::translate(&rendered.into_string())),
     }
 }
 
@@ -479,7 +486,8 @@ mod tests {
             flagged: vec![hostile.into()],
             missing_features: vec![],
         };
-        let page = drift_page(&Context { night: "2026-09-30".into(), generated_at: "now".into() }, "v0001 \"&", &report).into_string();
+        let page = drift_page(&Context { night: "2026-09-30".into(), generated_at: "now".into(), lang: Default::default() }, "v0001 \"&", &report)
+            .into_string();
         assert!(!page.contains("<script"), "unescaped text in the page");
         assert!(page.contains("&lt;script&gt;") && page.contains("v0001 &quot;&amp;"), "escaped text missing");
         assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
@@ -489,7 +497,7 @@ mod tests {
     #[test]
     fn a_chart_without_data_becomes_a_note() {
         let page = drift_page(
-            &Context { night: "n".into(), generated_at: "g".into() },
+            &Context { night: "n".into(), generated_at: "g".into(), lang: Default::default() },
             "v",
             &DriftReport {
                 reference_rows: 0,

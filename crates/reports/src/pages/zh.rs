@@ -1,0 +1,181 @@
+//! The reports in Simplified Chinese (`--lang zh-CN`): the page's headings, table headers and
+//! short labels, replaced in the rendered page where a text node is exactly one of them (never
+//! inside an attribute or a chart's SVG text, which keep English codes). Longer explanatory
+//! paragraphs stay in English for now. One table: a test checks every heading and table header
+//! the templates use has an entry.
+
+/// English heading or label -> Chinese.
+pub const PHRASES: &[(&str, &str)] = &[
+    ("13th: by count", "第13个月：按件数"),
+    ("13th: by premium", "第13个月：按保费"),
+    ("13th: policies", "第13个月：保单数"),
+    ("25th: by count", "第25个月：按件数"),
+    ("25th: by premium", "第25个月：按保费"),
+    ("25th: policies", "第25个月：保单数"),
+    ("95% interval", "95%置信区间"),
+    ("AUC over time", "AUC 随时间变化"),
+    ("By channel", "按渠道"),
+    ("By issue cohort", "按承保批次"),
+    ("By issue year", "按承保年度"),
+    ("By product type", "按产品类型"),
+    ("By region", "按地区"),
+    ("By segment", "按客群"),
+    ("Calibration", "校准"),
+    ("Champion and challenger", "冠军模型与挑战模型"),
+    ("Drift", "数据漂移"),
+    ("Drift report", "数据漂移报告"),
+    ("Every feature", "全部特征"),
+    ("Every renewal", "全部续期"),
+    ("Guard rails (challenger)", "护栏检查（挑战模型）"),
+    ("Held-out metrics", "留出集指标"),
+    ("Inputs", "输入"),
+    ("Lapses prevented by contacting the top of each ranking (held out)", "按各排序联系前列客户可避免的失效件数（留出集）"),
+    ("Measured save rates for tomorrow's work list", "用于明日工作清单的实测挽留率"),
+    ("Models", "模型"),
+    ("Overall", "总体"),
+    ("PSI by feature", "各特征 PSI"),
+    ("PSI noise", "PSI 噪声"),
+    ("Persistency", "继续率"),
+    ("ROC AUC", "ROC AUC"),
+    ("Realised performance", "实际表现"),
+    ("Reports", "报告"),
+    ("Save rate per action", "各行动的挽留率"),
+    ("Score distribution", "评分分布"),
+    ("The arms' models (out of fold)", "两组的模型（交叉拟合）"),
+    ("Uplift by decile of predicted uplift", "按预测增益十分位的实际增益"),
+    ("Whom to call first", "优先联系谁"),
+    ("action", "行动"),
+    ("all", "全部"),
+    ("arm", "分组"),
+    ("by risk", "按风险"),
+    ("by uplift", "按增益"),
+    ("channel", "渠道"),
+    ("control", "对照组"),
+    ("control (matured / all)", "对照组（已到期/全部）"),
+    ("decile", "十分位"),
+    ("delivered treated / control", "送达率 实验组/对照组"),
+    ("detectable (80% power)", "可检测效果（80%功效）"),
+    ("expected AUC", "预期 AUC"),
+    ("family", "模型族"),
+    ("feature", "特征"),
+    ("from", "从"),
+    ("group", "组别"),
+    ("guard rail", "护栏"),
+    ("held-out Qini", "留出集 Qini"),
+    ("issue_year", "承保年度"),
+    ("kept", "选用"),
+    ("kind", "类型"),
+    ("labelled", "已有结果"),
+    ("lapse rate control", "对照组失效率"),
+    ("lapse rate treated", "实验组失效率"),
+    ("lapsed premium in top 10%", "前10%覆盖的失效保费"),
+    ("lapses", "失效件数"),
+    ("lapses prevented", "避免的失效件数"),
+    ("learner", "学习器"),
+    ("log loss", "对数损失"),
+    ("mean predicted", "平均预测值"),
+    ("measured", "实测"),
+    ("missing (reference)", "缺失率（参照）"),
+    ("missing (today)", "缺失率（今日）"),
+    ("model", "模型"),
+    ("month", "月份"),
+    ("net value", "净价值"),
+    ("observed", "实际"),
+    ("observed uplift", "实际增益"),
+    ("predicted", "预测"),
+    ("predicted uplift", "预测增益"),
+    ("prior", "先验"),
+    ("product_type", "产品类型"),
+    ("random", "随机"),
+    ("region", "地区"),
+    ("registered as", "注册版本"),
+    ("renewals", "续期件数"),
+    ("retained premium", "保住的保费"),
+    ("rule", "规则"),
+    ("save rate", "挽留率"),
+    ("save rate per delivered", "每次送达的挽留率"),
+    ("scored", "已评分"),
+    ("segment", "客群"),
+    ("share contacted", "联系比例"),
+    ("standard error", "标准误"),
+    ("status", "状态"),
+    ("to", "至"),
+    ("top-decile lift", "前10%提升度"),
+    ("treated", "实验组"),
+    ("treated (matured / all)", "实验组（已到期/全部）"),
+    ("unseen levels", "未见过的取值"),
+    ("used", "采用"),
+    ("verdict", "结论"),
+    ("Campaign effect", "活动效果"),
+    ("Uplift", "增益模型"),
+    ("night", "夜间批次"),
+    ("policies", "保单数"),
+    ("persisting", "继续有效"),
+    ("by count", "按件数"),
+    ("by premium", "按保费"),
+];
+
+/// Page-title prefixes followed by a name (`Campaign effect: june`).
+const PREFIXES: &[(&str, &str)] = &[("Campaign effect: ", "活动效果："), ("Uplift: ", "增益模型：")];
+
+/// The page in Chinese: exact text nodes replaced, the document's language set.
+pub fn translate(html: &str) -> String {
+    let mut out = html.replacen("<html lang=\"en\">", "<html lang=\"zh-CN\">", 1);
+    for (en, zh) in PHRASES {
+        out = out.replace(&format!(">{en}<"), &format!(">{zh}<"));
+    }
+    for (en, zh) in PREFIXES {
+        out = out.replace(&format!(">{en}"), &format!(">{zh}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quoted strings of `source` between `open` and the next `close`.
+    fn quoted_after(source: &str, open: &str, close: char) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = source;
+        while let Some(at) = rest.find(open) {
+            let after = &rest[at + open.len()..];
+            let end = after.find(close).unwrap_or(after.len());
+            let mut inside = &after[..end];
+            while let Some(q) = inside.find('"') {
+                let tail = &inside[q + 1..];
+                let Some(e) = tail.find('"') else { break };
+                out.push(tail[..e].to_string());
+                inside = &tail[e + 1..];
+            }
+            rest = &after[end..];
+        }
+        out
+    }
+
+    #[test]
+    fn every_heading_and_table_header_has_a_chinese_entry() {
+        let sources = [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs")];
+        let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
+        let mut missing = Vec::new();
+        for source in sources {
+            let mut phrases = quoted_after(source, "table(&[", ']');
+            phrases.extend(quoted_after(source, "h2 { \"", '}').into_iter());
+            phrases.extend(quoted_after(source, "const HEADER", ';'));
+            for phrase in phrases {
+                if !phrase.is_empty() && !symbols.contains(&phrase.as_str()) && !PHRASES.iter().any(|(en, _)| *en == phrase) {
+                    missing.push(phrase);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no Chinese for: {missing:?}");
+    }
+
+    #[test]
+    fn only_whole_text_nodes_are_translated() {
+        let html = "<html lang=\"en\"><h2>Drift</h2><th class=\"l\">feature</th><p>Drift is measured</p><text>feature</text>";
+        let zh = translate(html);
+        assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("<h2>数据漂移</h2>") && zh.contains(">特征</th>"), "{zh}");
+        assert!(zh.contains("<p>Drift is measured</p>"), "a sentence is not a label: {zh}");
+    }
+}
