@@ -160,7 +160,7 @@ mod tests {
         let mut missing = Vec::new();
         for source in sources {
             let mut phrases = quoted_after(source, "table(&[", ']');
-            phrases.extend(quoted_after(source, "h2 { \"", '}').into_iter());
+            phrases.extend(quoted_after(source, "h2 { \"", '}'));
             phrases.extend(quoted_after(source, "const HEADER", ';'));
             for phrase in phrases {
                 if !phrase.is_empty() && !symbols.contains(&phrase.as_str()) && !PHRASES.iter().any(|(en, _)| *en == phrase) {
