@@ -138,19 +138,7 @@ fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_
     assert_eq!(good.len(), 5 + 4, "the five whole first-life lines and every score served after the restart");
     let served: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|i| &i["policy_id"]).collect();
     assert_eq!(good[5..].iter().map(|l| &l["policy_id"]).collect::<Vec<_>>(), served);
-    let out = dir.path().join("realised.json");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
-        .args(["realised", "--score-log"])
-        .arg(&log_dir)
-        .arg("--data")
-        .arg(&crate::common::fixture().book)
-        .arg("--out")
-        .arg(&out)
-        .env("LAPSE_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let report = realised_report(&log_dir, dir.path());
     assert_eq!((report["log_lines"].as_u64(), report["malformed_lines"].as_u64()), (Some(9), Some(1)));
     assert_eq!(report["malformed_examples"][0]["line"].as_u64(), Some(6));
 }
@@ -199,15 +187,25 @@ fn the_score_log_rotates_by_size_compresses_closed_parts_and_keeps_to_its_retent
     let mut lines = 0;
     for name in &names {
         let bytes = std::fs::read(log_dir.join(name)).unwrap();
-        let text = if name.ends_with(".zst") { String::from_utf8(zstd_decode(&bytes)).unwrap() } else { String::from_utf8(bytes).unwrap() };
+        let text = if name.ends_with(".zst") {
+            String::from_utf8(zstd::decode_all(bytes.as_slice()).unwrap()).unwrap()
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
         lines += text.lines().filter(|l| !l.contains(&yesterday)).count();
     }
     assert_eq!(lines, served);
     // The realised report reads compressed parts.
-    let out = dir.path().join("realised.json");
+    let report = realised_report(&log_dir, dir.path());
+    assert_eq!(report["log_lines"].as_u64(), Some(served as u64 + 1));
+}
+
+/// `lapse realised` on a score log against the fixture's book: the report.
+fn realised_report(log_dir: &std::path::Path, work: &std::path::Path) -> Value {
+    let out = work.join("realised.json");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
         .args(["realised", "--score-log"])
-        .arg(&log_dir)
+        .arg(log_dir)
         .arg("--data")
         .arg(&crate::common::fixture().book)
         .arg("--out")
@@ -216,12 +214,7 @@ fn the_score_log_rotates_by_size_compresses_closed_parts_and_keeps_to_its_retent
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(report["log_lines"].as_u64(), Some(served as u64 + 1));
-}
-
-fn zstd_decode(bytes: &[u8]) -> Vec<u8> {
-    zstd::decode_all(bytes).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
 /// A CA and a leaf for 127.0.0.1 it signed, as PEM: (ca, cert, key).
