@@ -364,6 +364,10 @@ pub struct NightlyArgs {
     /// Language of the HTML reports' headings and labels: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
     pub lang: String,
+    /// Register the challenger fitted on the earlier snapshots instead of refitting it on the
+    /// whole window once judged.
+    #[arg(long)]
+    pub no_refit: bool,
     /// The campaigns directory (`lapse queue`, `lapse serve`): each night reports the effect of
     /// the campaigns that matured within the last 31 days.
     #[arg(long)]
@@ -514,6 +518,10 @@ pub struct TrainArgs {
     /// Make the new model the champion (a registry's first model always becomes champion).
     #[arg(long)]
     pub promote: bool,
+    /// Out-of-time: register the model fitted on the earlier snapshots instead of refitting it
+    /// on every labelled row once validation has chosen it.
+    #[arg(long)]
+    pub no_refit: bool,
 }
 
 /// The character encoding of CSV extracts (`--encoding`).

@@ -187,6 +187,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         validation_snapshots: args.validation_snapshots,
         params,
         progress: watched(),
+        refit: !args.no_refit,
     };
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);
@@ -367,6 +368,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
     config.campaigns = args.campaigns;
+    config.refit = !args.no_refit;
     config.report_lang = lapse_model::scoring::lang::Lang::from_tag(&args.lang).unwrap_or_default();
     config.encoding = args.encoding.into();
     config.progress = watched();

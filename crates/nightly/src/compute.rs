@@ -220,6 +220,7 @@ impl<'c> Night<'c> {
             validation_snapshots: c.validation_snapshots,
             params: c.params.clone(),
             progress: c.progress,
+            refit: c.refit,
         };
         let outcome = train(&data, &train_config)?;
         let sha256 = sha256_hex(&outcome.model.to_json());

@@ -43,6 +43,9 @@ pub struct NightlyConfig {
     pub campaigns: Option<PathBuf>,
     /// Language of the HTML reports' headings and labels.
     pub report_lang: lapse_model::scoring::lang::Lang,
+    /// Register the challenger refit on every labelled row of the window (judged, as always,
+    /// by its held-out predictions).
+    pub refit: bool,
     /// Draw progress bars.
     pub progress: bool,
 }
@@ -75,6 +78,7 @@ impl NightlyConfig {
             score_log: None,
             campaigns: None,
             report_lang: Default::default(),
+            refit: true,
             progress: false,
         }
     }

@@ -29,6 +29,14 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         "| rows | {} labelled ({} unlabelled not used); {} train, {} held out{gap_note} |",
         manifest.rows_labelled, manifest.rows_unlabelled, manifest.rows_train, manifest.rows_validation
     );
+    if report.rows_fitted > 0 {
+        let seen = if report.rows_fitted == manifest.rows_labelled {
+            "every labelled row, refit after validation chose the family, settings and calibration (the metrics below are held-out)".to_string()
+        } else {
+            "the training rows".to_string()
+        };
+        let _ = writeln!(out, "| served model fitted on | {} rows: {seen} |", report.rows_fitted);
+    }
     let _ = writeln!(out, "| lapse rate | {:.2}% |", 100.0 * report.lapse_rate);
     let _ = writeln!(out, "| validation | {} |", manifest.validation);
     if let Some((a, b)) = &manifest.training_window {

@@ -38,6 +38,10 @@ pub struct TrainConfig {
     pub params: Params,
     /// Draw progress bars (when a person watches a terminal).
     pub progress: bool,
+    /// Out-of-time: once validation has chosen the family, its settings and calibration, fit
+    /// the served model on every labelled row (the newest outcomes included) instead of keeping
+    /// the model fitted on the earlier snapshots. The reported metrics stay the held-out ones.
+    pub refit: bool,
 }
 
 impl Default for TrainConfig {
@@ -49,6 +53,7 @@ impl Default for TrainConfig {
             validation_snapshots: 3,
             params: Params::default(),
             progress: false,
+            refit: true,
         }
     }
 }
@@ -101,6 +106,10 @@ pub struct FamilyReport {
 /// The training run, as `metrics.json` records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainReport {
+    /// Rows the registered model was fitted on: every labelled row when refit after
+    /// validation (the default), else the training rows.
+    #[serde(default)]
+    pub rows_fitted: usize,
     pub validation: Validation,
     pub validation_detail: String,
     /// The family kept, and its headline held-out metrics (copied for quick reading).
@@ -374,12 +383,18 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let chosen = reports[best].family;
     let raw = &raw_by_family[best];
     let calibrator = Calibrator::fit(reports[best].calibration, raw, &labels);
-    let (schema, estimator, rows_train) = match plan.validation {
-        Validation::OutOfTime => {
+    let rows_train = match plan.validation {
+        Validation::OutOfTime => plan.folds[0].0.len(),
+        Validation::Kfold => data.len(),
+    };
+    let (schema, estimator, rows_fitted) = match plan.validation {
+        Validation::OutOfTime if !config.refit => {
             let (_, schema, estimator) = oot_models.into_iter().find(|m| m.0 == chosen).expect("fitted above");
             (schema, estimator, plan.folds[0].0.len())
         }
-        Validation::Kfold => {
+        // The calibrator was learnt on the held-out predictions of the same family and
+        // settings fitted on the earlier rows: a calibrator of out-of-fold predictions.
+        Validation::OutOfTime | Validation::Kfold => {
             let all: Vec<usize> = (0..data.len()).collect();
             let schema = FeatureSchema::fit(data, &all, config.params.min_level_count);
             let design = schema.design(data, &all, chosen.style());
@@ -404,6 +419,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         rows_unlabelled: data.unlabelled_rows,
         rows_train,
         rows_validation: held_out.len(),
+        rows_fitted,
         lapse_rate: data.labels.iter().map(|&y| f64::from(y)).sum::<f64>() / data.len() as f64,
         training_window: plan.training_window.map(|(a, b)| (format_day(a), format_day(b))),
         validation_window: plan.validation_window.map(|(a, b)| (format_day(a), format_day(b))),

@@ -209,3 +209,27 @@ fn tree_shap_matches_forusts_reference_implementation() {
     }
     assert!(tabulated.iter().filter(|v| v.abs() > 1e-3).count() > 1000, "the contributions are not trivially zero");
 }
+
+#[test]
+fn out_of_time_refits_the_chosen_model_on_every_labelled_row_and_reports_held_out_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 2500, 8);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let refit = train(&data, &config(&[Family::Gbdt])).unwrap();
+    let kept = train(&data, &TrainConfig { refit: false, ..config(&[Family::Gbdt]) }).unwrap();
+    let (r, k) = (&refit.report, &kept.report);
+    // Validation is the same: the same held-out rows, predictions and metrics.
+    assert_eq!((r.log_loss, r.roc_auc, r.rows_train, r.rows_validation), (k.log_loss, k.roc_auc, k.rows_train, k.rows_validation));
+    assert_eq!(refit.held_out_scores, kept.held_out_scores);
+    // The served model saw every labelled row (the newest outcomes too), not only the earlier.
+    assert_eq!((r.rows_fitted, k.rows_fitted), (data.len(), k.rows_train));
+    assert!(r.rows_train < data.len());
+    let rows: Vec<usize> = (0..data.len()).collect();
+    let (a, b) = (refit.model.predict(&data, &rows).unwrap(), kept.model.predict(&data, &rows).unwrap());
+    assert!(a.iter().zip(&b).filter(|(x, y)| (*x - *y).abs() > 1e-9).count() > data.len() / 2, "a different fit");
+    // The card says which rows the served model saw.
+    let card = crate::registry::Registry::new(dir.path().join("models"));
+    let version = card.register(&refit.model, r, &table, "2026-11-22T00:00:00Z").unwrap();
+    let text = card.card(&version).unwrap();
+    assert!(text.contains(&format!("| served model fitted on | {} rows: every labelled row", data.len())), "{text}");
+}
