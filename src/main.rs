@@ -42,9 +42,11 @@ fn main() -> ExitCode {
             return ExitCode::from(failure.exit().code());
         }
     };
-    // A later flag overrides an earlier one: the command line's win over the file's and the
-    // environment's (placed first by `config_file::layered`).
-    let cli = match Cli::from_arg_matches_mut(&mut Cli::command().args_override_self(true).get_matches_from(argv)) {
+    // For the layered commands a later flag overrides an earlier one: the command line's win
+    // over the file's and the environment's (placed first by `config_file::layered`). Other
+    // commands keep clap's rules (a repeated `lapse train --exclude` accumulates).
+    let layered = argv.get(1).and_then(|a| a.to_str()).is_some_and(|a| config_file::LAYERED.contains(&a));
+    let cli = match Cli::from_arg_matches_mut(&mut Cli::command().args_override_self(layered).get_matches_from(argv)) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
