@@ -48,6 +48,28 @@ fn generate_then_build_a_snapshot_and_a_stacked_training_set() {
     let text = fs::read_to_string(&train).unwrap();
     assert!(text.starts_with("as_of,policy_id,installment_no,due_date,customer_id,agent_id,lapsed,"));
     assert_eq!(text.lines().filter(|l| l.starts_with("as_of,")).count(), 1, "one header for all snapshots");
+
+    // A repeated flag that takes several values accumulates (`--exclude a --exclude b`).
+    let models = dir.path().join("models");
+    let out = lapse(&[
+        "train",
+        "--features",
+        train.to_str().unwrap(),
+        "--model",
+        "logistic",
+        "--validation",
+        "kfold",
+        "--models",
+        models.to_str().unwrap(),
+        "--exclude",
+        "channel",
+        "--exclude",
+        "region",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metrics: serde_json::Value = serde_json::from_slice(&fs::read(models.join("v0001/metrics.json")).unwrap()).unwrap();
+    let excluded: Vec<&str> = metrics["excluded_columns"].as_array().unwrap().iter().map(|e| e[0].as_str().unwrap()).collect();
+    assert!(excluded.contains(&"channel") && excluded.contains(&"region"), "{excluded:?}");
 }
 
 #[test]
