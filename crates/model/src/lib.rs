@@ -18,6 +18,7 @@ pub mod drift;
 pub mod encode;
 pub mod estimators;
 pub mod metrics;
+pub mod partial_dependence;
 pub mod promotion;
 pub mod registry;
 pub mod score_log;

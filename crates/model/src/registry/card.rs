@@ -96,6 +96,24 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
             let _ = writeln!(out, "| `{name}` | {v:.4} |");
         }
     }
+    if !report.partial_dependence.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## What the model learnt (partial dependence)\n\nMean predicted lapse probability over sampled rows when one input is set to each of its deciles.\n"
+        );
+        for pd in &report.partial_dependence {
+            let values: Vec<String> = pd.points.iter().map(|(x, _)| crate::scoring::reasons::fmt_number(*x)).collect();
+            let probs: Vec<String> = pd.points.iter().map(|(_, p)| format!("{:.1}%", 100.0 * p)).collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} |\n|---|{}\n| P(lapse) | {} |\n",
+                pd.feature,
+                values.join(" | "),
+                "---|".repeat(values.len()),
+                probs.join(" | ")
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\n## Use and limits\n\n- Use: rank renewals coming due (and those overdue inside grace) for retention contact.\n\

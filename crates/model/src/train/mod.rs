@@ -129,6 +129,10 @@ pub struct TrainReport {
     pub excluded_columns: Vec<(String, String)>,
     /// Top inputs of the kept model: coefficients (logistic) or total gain (boosting).
     pub importance: Option<Vec<(String, f64)>>,
+    /// Partial dependence of the most influential numeric inputs (the served model, sampled
+    /// rows, input set to each decile).
+    #[serde(default)]
+    pub partial_dependence: Vec<crate::partial_dependence::PartialDependence>,
     pub params: Params,
 }
 
@@ -407,6 +411,15 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         v
     });
     let model = LapseModel::new(chosen, data.label_column.clone(), schema, estimator, calibrator);
+    // The five most influential numeric inputs (design names equal to a numeric feature).
+    let numeric_top: Vec<String> = importance
+        .iter()
+        .flatten()
+        .map(|(name, _)| name.clone())
+        .filter(|name| data.features.iter().any(|f| &f.name == name && matches!(f.values, lapse_core::table::FeatureValues::Numeric(_))))
+        .take(5)
+        .collect();
+    let partial_dependence = crate::partial_dependence::partial_dependence(&model, data, &numeric_top);
     let chosen_report = &reports[best];
     let report = TrainReport {
         validation: plan.validation,
@@ -426,6 +439,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         value_source: data.value_source.clone(),
         excluded_columns: data.excluded.clone(),
         importance,
+        partial_dependence,
         params: config.params.clone(),
         families: reports,
     };

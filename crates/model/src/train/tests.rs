@@ -232,4 +232,17 @@ fn out_of_time_refits_the_chosen_model_on_every_labelled_row_and_reports_held_ou
     let version = card.register(&refit.model, r, &table, "2026-11-22T00:00:00Z").unwrap();
     let text = card.card(&version).unwrap();
     assert!(text.contains(&format!("| served model fitted on | {} rows: every labelled row", data.len())), "{text}");
+    // What it learnt: partial dependence of its most influential numeric inputs.
+    let pd = &r.partial_dependence;
+    assert!(!pd.is_empty() && pd.len() <= 5, "{pd:?}");
+    for curve in pd {
+        assert!(curve.points.len() >= 2 && curve.points.iter().all(|(_, p)| (0.0..=1.0).contains(p)), "{curve:?}");
+        assert!(curve.points.windows(2).all(|w| w[0].0 < w[1].0), "grid ascending: {curve:?}");
+    }
+    let swing = |c: &crate::partial_dependence::PartialDependence| {
+        let ps: Vec<f64> = c.points.iter().map(|p| p.1).collect();
+        ps.iter().copied().fold(f64::MIN, f64::max) - ps.iter().copied().fold(f64::MAX, f64::min)
+    };
+    assert!(pd.iter().any(|c| swing(c) > 0.01), "the top inputs move the prediction: {pd:?}");
+    assert!(text.contains("## What the model learnt (partial dependence)"), "{text}");
 }
