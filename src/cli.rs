@@ -646,6 +646,10 @@ pub struct GenerateArgs {
     /// campaign was planned on: the book is the same up to each listed renewal.
     #[arg(long)]
     pub campaign: Option<PathBuf>,
+    /// Also write every drawn renewal's true lapse probability to OUT/lapse_probabilities.csv
+    /// (the bound a model of this book can reach; not part of the extract).
+    #[arg(long)]
+    pub truth: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

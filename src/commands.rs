@@ -46,9 +46,15 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
     if let Some(path) = &args.campaign {
         config.campaign = Some(campaign_plan(path)?);
     }
+    config.record_lapse_probabilities = args.truth;
     let started = Instant::now();
     let book = generate(&config);
     book.write(&args.out, format).context("writing the generated book")?;
+    if args.truth {
+        let path = args.out.join("lapse_probabilities.csv");
+        book.write_lapse_probabilities(&path).context("writing the true lapse probabilities")?;
+        println!("true lapse probabilities of {} renewals -> {}", book.lapse_probabilities.len(), path.display());
+    }
     if config.campaign.is_some() {
         let truth = args.out.join("campaign_truth.csv");
         book.write_campaign_truth(&truth).context("writing the campaign truth")?;

@@ -34,6 +34,8 @@ pub struct GenerateConfig {
     pub format: FileFormat,
     /// A campaign to replay in the book ([`campaign`]); None: no campaign.
     pub campaign: Option<campaign::CampaignPlan>,
+    /// Keep each drawn renewal's lapse probability ([`GeneratedBook::lapse_probabilities`]).
+    pub record_lapse_probabilities: bool,
 }
 
 impl GenerateConfig {
@@ -47,6 +49,7 @@ impl GenerateConfig {
             grace_days: 60,
             format: FileFormat::Csv,
             campaign: None,
+            record_lapse_probabilities: false,
         }
     }
 }
@@ -61,6 +64,8 @@ pub struct GeneratedBook {
     pub events: Vec<EventRow>,
     /// What the replayed campaign really did, one row per listed renewal the book reached.
     pub campaign_truth: Vec<campaign::TruthRow>,
+    /// (policy row, installment_no, lapse probability) of every renewal whose lapse was drawn.
+    pub lapse_probabilities: Vec<(u32, u32, f64)>,
 }
 
 /// ChaCha stream numbers: agents, the customer-size draw, then one per customer.
@@ -109,6 +114,7 @@ pub fn generate(config: &GenerateConfig) -> GeneratedBook {
         book.installments.extend(part.installments);
         book.events.extend(part.events);
         book.campaign_truth.extend(part.truth);
+        book.lapse_probabilities.extend(part.lapse_probabilities);
     }
     book
 }
@@ -210,6 +216,19 @@ impl GeneratedBook {
 }
 
 impl GeneratedBook {
+    /// Writes each drawn renewal's true lapse probability as CSV (atomically): policy_id,
+    /// installment_no, lapse_probability. A model's gap to these probabilities on held-out
+    /// renewals is the headroom left (`benches/bound.py`).
+    pub fn write_lapse_probabilities(&self, path: &Path) -> Result<(), GenerateError> {
+        use std::fmt::Write as _;
+        let mut text = String::from("policy_id,installment_no,lapse_probability\n");
+        for &(policy, k, p) in &self.lapse_probabilities {
+            let _ = writeln!(text, "{},{k},{p}", self.policies[policy as usize].policy_id);
+        }
+        crate::io_util::atomic_write(path, |w| w.write_all(text.as_bytes()))?;
+        Ok(())
+    }
+
     /// Writes the campaign truth as CSV (atomically): policy_id, installment_no, action, arm,
     /// segment, lapse_untreated, delivered_if_treated, save_probability, lapse_treated.
     pub fn write_campaign_truth(&self, path: &Path) -> Result<(), GenerateError> {

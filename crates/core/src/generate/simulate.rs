@@ -74,6 +74,9 @@ pub struct CustomerBook {
     pub installments: Vec<InstallmentRow>,
     pub events: Vec<EventRow>,
     pub truth: Vec<super::campaign::TruthRow>,
+    /// (policy, installment_no, the probability its lapse was drawn with) of every renewal
+    /// the simulation decided: the bound any model of this book can reach.
+    pub lapse_probabilities: Vec<(u32, u32, f64)>,
 }
 
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, table: &[(T, f64)]) -> T {
@@ -196,7 +199,14 @@ pub fn customer(config: &GenerateConfig, agents: &[AgentRow], index: usize, firs
         region,
         occupation_class,
     };
-    let mut out = CustomerBook { customer: customer_row, policies: Vec::new(), installments: Vec::new(), events: Vec::new(), truth: Vec::new() };
+    let mut out = CustomerBook {
+        customer: customer_row,
+        policies: Vec::new(),
+        installments: Vec::new(),
+        events: Vec::new(),
+        truth: Vec::new(),
+        lapse_probabilities: Vec::new(),
+    };
     let mut issue = first_issue;
     for k in 0..size {
         if k > 0 {
@@ -510,7 +520,11 @@ fn schedule(
             withdrawals_12m: recent(events, "partial_withdrawal", due),
             bank_changes_12m: recent(events, "bank_account_change", due),
         };
-        let lapse = rng.random_bool(lapse_probability(&drivers));
+        let probability = lapse_probability(&drivers);
+        if config.record_lapse_probabilities {
+            out.lapse_probabilities.push((policy, k, probability));
+        }
+        let lapse = rng.random_bool(probability);
         let mut contacts = Vec::new();
         let listed = campaign.and_then(|(as_of, contacts)| contacts.iter().find(|c| c.installment_no == k).map(|c| (as_of, c)));
         // A listed renewal: the world's draws, the truth, and (treated) the contact and save.

@@ -152,3 +152,23 @@ fn a_replayed_campaign_changes_the_book_only_from_each_listed_renewal_on() {
             > before.events.iter().filter(|e| e.event_type == "contact_visit" && e.event_date > as_of).count()
     );
 }
+
+#[test]
+fn every_drawn_renewal_has_its_true_lapse_probability() {
+    assert!(generate(&GenerateConfig::new(50, 5)).lapse_probabilities.is_empty(), "kept only when asked");
+    let book = generate(&GenerateConfig { record_lapse_probabilities: true, ..GenerateConfig::new(500, 5) });
+    let drawn = book.lapse_probabilities.len();
+    let renewals = book.installments.iter().filter(|i| i.installment_no >= 2 && i.due_date <= parse_day_for_test("2026-09-30")).count();
+    assert!(drawn > 0 && drawn <= renewals, "{drawn} of {renewals}");
+    assert!(book.lapse_probabilities.iter().all(|&(_, k, p)| k >= 2 && p > 0.0 && p < 1.0));
+    // Keyed to real installments.
+    let keys: std::collections::HashSet<(u32, u32)> = book.installments.iter().map(|i| (i.policy, i.installment_no)).collect();
+    assert!(book.lapse_probabilities.iter().all(|&(p, k, _)| keys.contains(&(p, k))));
+    let dir = tempfile::tempdir().unwrap();
+    book.write_lapse_probabilities(&dir.path().join("t.csv")).unwrap();
+    assert_eq!(fs::read_to_string(dir.path().join("t.csv")).unwrap().lines().count(), drawn + 1);
+}
+
+fn parse_day_for_test(text: &str) -> crate::dates::Day {
+    crate::dates::parse_day(text).unwrap()
+}
