@@ -342,7 +342,8 @@ pub struct NightlyArgs {
     /// Model families to try for the challenger.
     #[arg(long, value_enum, default_value = "gbdt")]
     pub model: ModelChoice,
-    /// Trainer parameters as JSON (as `lapse train --config`).
+    /// Trainer parameters as JSON (as `lapse train --config`). A path ending in `.toml` is the
+    /// layered settings file instead (`docs/nightly.md`, Configuration file).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Promotion policy as JSON (any of min_log_loss_gain, max_auc_drop, max_ece,

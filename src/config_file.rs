@@ -1,5 +1,6 @@
 //! Layered configuration for `lapse serve` and `lapse nightly`: built-in defaults < a TOML file
-//! (`--config lapse.toml`, sections `[serve]` and `[nightly]`, keys named as the flags with
+//! (`--config lapse.toml`: a path ending in `.toml`, since `lapse nightly --config params.json`
+//! keeps naming the trainer's parameters; sections `[serve]` and `[nightly]`, keys named as the flags with
 //! `_`) < the environment (`LAPSE_SERVE_<FLAG>`, `LAPSE_NIGHTLY_<FLAG>`) < command-line flags.
 //!
 //! Done by turning the file and the environment into flags placed before the command line's,
@@ -35,15 +36,18 @@ pub fn layered(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, S
         return Ok((argv, BTreeMap::new()));
     };
     let mut user: Vec<OsString> = argv[2..].to_vec();
-    // `--config FILE` (or `--config=FILE`) is ours, not the command's.
+    // `--config FILE.toml` (or `--config=FILE.toml`) is ours. Any other `--config` is the
+    // command's own (`lapse nightly --config params.json`: the trainer's parameters).
+    let is_toml = |path: &str| path.to_ascii_lowercase().ends_with(".toml");
     let mut file = None;
     let mut i = 0;
     while i < user.len() {
         let text = user[i].to_string_lossy().into_owned();
-        if text == "--config" && i + 1 < user.len() {
+        let next = user.get(i + 1).map(|a| a.to_string_lossy().into_owned());
+        if text == "--config" && next.as_deref().is_some_and(is_toml) {
             file = Some(user[i + 1].clone());
             user.drain(i..i + 2);
-        } else if let Some(path) = text.strip_prefix("--config=") {
+        } else if let Some(path) = text.strip_prefix("--config=").filter(|p| is_toml(p)) {
             file = Some(OsString::from(path));
             user.remove(i);
         } else {

@@ -206,6 +206,9 @@ fn serve_and_nightly_settings_layer_defaults_file_environment_flags_and_say_wher
         assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
     }
     assert!(show(&["nightly", "--config", file.to_str().unwrap()], &[]).lines().any(|l| l == "window_months = 6  # file"));
+    // A `--config` that is not TOML stays the nightly's trainer parameters.
+    let both = show(&["nightly", "--config", file.to_str().unwrap(), "--config", "params.json"], &[]);
+    assert!(both.lines().any(|l| l == "config = params.json  # flag") && both.lines().any(|l| l == "window_months = 6  # file"), "{both}");
     // The committed example parses, for both commands.
     for sub in ["serve", "nightly"] {
         show(&[sub, "--config", "deploy/lapse.toml"], &[]);
