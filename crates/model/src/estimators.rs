@@ -1,9 +1,6 @@
 //! The three model families behind one interface: fit on a design matrix, predict P(lapse).
 
 use forust_ml::{GradientBooster, Matrix};
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
 use smartcore::linalg::basic::matrix::DenseMatrix;
@@ -14,7 +11,8 @@ use super::encode::{Design, Style};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
-    /// L2-regularized logistic regression (linfa-logistic) on standardized, one-hot inputs.
+    /// L2-regularized logistic regression (Newton's method, [`crate::logistic`]) on standardized,
+    /// one-hot inputs.
     Logistic,
     /// Random forest of regression trees on 0/1 targets (smartcore): the mean of the trees is
     /// the probability.
@@ -58,9 +56,9 @@ pub struct Params {
     pub seed: u64,
     /// A category level needs this many training rows to get its own column (else pooled).
     pub min_level_count: usize,
-    /// Logistic: L2 penalty (linfa's alpha; like scikit-learn's 1/C). Default 1.0.
+    /// Logistic: L2 penalty (scikit-learn's 1/C). Default 1.0.
     pub logistic_alpha: f64,
-    /// Logistic: L-BFGS iterations. Default 200.
+    /// Logistic: at most this many Newton iterations (5-10 are typical). Default 200.
     pub logistic_max_iterations: u64,
     /// Forest: trees. Default 100.
     pub forest_trees: usize,
@@ -143,23 +141,19 @@ impl Estimator {
         let fail = |message: String| FitError { family: family.as_str(), message };
         match family {
             Family::Logistic => {
-                use ndarray::ShapeBuilder;
-                // The design is column-major already: hand it to ndarray as Fortran order.
-                let x = Array2::from_shape_vec((design.rows, design.cols()).f(), design.values.clone()).map_err(|e| fail(e.to_string()))?;
-                let y: Array1<bool> = labels.iter().map(|&l| l == 1).collect();
-                let dataset = linfa::Dataset::new(x, y);
-                let fitted = LogisticRegression::default()
-                    .alpha(params.logistic_alpha)
-                    .max_iterations(params.logistic_max_iterations)
-                    // linfa's loss is a sum over rows, so its gradient tolerance is absolute;
-                    // scale it so it means the same (1e-4 per row) at every table size.
-                    .gradient_tolerance(1e-4 * design.rows as f64)
-                    .fit(&dataset)
-                    .map_err(|e| fail(e.to_string()))?;
-                // linfa-logistic models the *more frequent* class as positive (rust-ml/linfa#393):
-                // flip the signs when that is "no lapse", so the weights always predict P(lapse).
-                let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-                Ok(Estimator::Logistic { weights: fitted.params().iter().map(|w| sign * w).collect(), intercept: sign * fitted.intercept() })
+                let fit = crate::logistic::fit(
+                    &design.values,
+                    design.rows,
+                    design.cols(),
+                    labels,
+                    params.logistic_alpha,
+                    params.logistic_max_iterations as usize,
+                    params.seed,
+                );
+                if !fit.converged {
+                    tracing::warn!(iterations = fit.iterations, "logistic regression stopped at its iteration cap before converging");
+                }
+                Ok(Estimator::Logistic { weights: fit.weights, intercept: fit.intercept })
             }
             Family::Forest => {
                 let (rows, y) = sample_rows(design, labels, params.forest_max_rows, params.seed);

@@ -3,7 +3,7 @@
 //!
 //! [`train`] fits and validates model families on a table and calibrates them, from the parts
 //! [`dataset`] (a table as labels and feature columns), [`encode`] (the design matrix),
-//! [`estimators`] (the families), [`calibrate`] and [`shap`] (exact tree contributions); [`metrics`] is
+//! [`estimators`] (the families; [`logistic`] the Newton solver of the linear ones), [`calibrate`] and [`shap`] (exact tree contributions); [`metrics`] is
 //! every quality figure once; [`artifact`] is the model as one JSON document; [`registry`]
 //! keeps versions and the champion pointer; [`drift`] compares a table with the reference
 //! stored with a model; [`scoring`] turns features into probability, value, action and
@@ -17,6 +17,7 @@ pub mod dataset;
 pub mod drift;
 pub mod encode;
 pub mod estimators;
+pub mod logistic;
 pub mod metrics;
 pub mod partial_dependence;
 pub mod promotion;
