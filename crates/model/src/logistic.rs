@@ -344,8 +344,8 @@ mod tests {
         let rows = 200;
         let mut values = vec![1.0; rows * 2];
         let labels: Vec<u8> = (0..rows).map(|i| u8::from(i >= 100)).collect();
-        for i in 0..rows {
-            values[i] = if i >= 100 { 1.0 } else { -1.0 };
+        for (i, v) in values[..rows].iter_mut().enumerate() {
+            *v = if i >= 100 { 1.0 } else { -1.0 };
         }
         let fit = fit(&values, rows, 2, &labels, 1.0, 100, 0);
         assert!(fit.converged && fit.weights.iter().all(|w| w.is_finite()));
