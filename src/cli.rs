@@ -586,6 +586,8 @@ impl From<ValidationChoice> for Validation {
 pub enum ModelChoice {
     Auto,
     Logistic,
+    /// Logistic regression with cubic spline terms for numeric inputs.
+    Spline,
     Forest,
     Gbdt,
 }
@@ -596,6 +598,7 @@ impl ModelChoice {
         match self {
             ModelChoice::Auto => Family::ALL.to_vec(),
             ModelChoice::Logistic => vec![Family::Logistic],
+            ModelChoice::Spline => vec![Family::Spline],
             ModelChoice::Forest => vec![Family::Forest],
             ModelChoice::Gbdt => vec![Family::Gbdt],
         }

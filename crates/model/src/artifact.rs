@@ -74,8 +74,8 @@ impl LapseModel {
     /// `schema.columns.len()` values per design row, row-major; `None` for the forest, whose
     /// trees smartcore keeps private.
     ///
-    /// Logistic: `weight x (value - training mean)` summed over a feature's design columns
-    /// (its one-hot levels, its missing indicator). Boosting: TreeSHAP
+    /// Logistic and spline: `weight x (value - training mean)` summed over a feature's design
+    /// columns (its one-hot levels, its spline basis, its missing indicator). Boosting: TreeSHAP
     /// ([`crate::shap`], the same numbers as forust's Shapley contributions, faster;
     /// the design has one column per feature).
     pub fn contributions(&self, design: &Design) -> Option<Vec<f64>> {
@@ -83,7 +83,7 @@ impl LapseModel {
         match &self.estimator {
             Estimator::Logistic { weights, .. } => {
                 let owners = self.schema.design_owners(self.family.style());
-                let centres = self.schema.linear_centres();
+                let centres = self.schema.linear_centres(self.family.style());
                 let mut out = vec![0.0; design.rows * features];
                 for (j, ((w, owner), centre)) in weights.iter().zip(&owners).zip(&centres).enumerate() {
                     let column = &design.values[j * design.rows..(j + 1) * design.rows];

@@ -34,6 +34,73 @@ pub struct ColumnSchema {
     /// a linear model's contributions can be centred as for numbers.
     #[serde(default)]
     pub level_shares: Vec<f64>,
+    /// Numbers: the knots of the spline family's cubic B-spline basis (training quantiles,
+    /// distinct, first and last the training minimum and maximum); fewer than 3 distinct
+    /// quantiles means the number enters the spline family as a plain standardized term.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knots: Vec<f64>,
+    /// Numbers: the training mean of each spline basis column (missing rows count as 0), so
+    /// a spline model's contributions are centred as the linear model's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spline_means: Vec<f64>,
+}
+
+/// Knots of a numeric input's spline basis: this many training quantiles (0 to 1), as
+/// scikit-learn's `SplineTransformer` default. Over-fitting is held back by the penalty, which
+/// the trainer's search chooses, not by fewer knots: one schema serves every family of a blend.
+pub const SPLINE_KNOTS: usize = 5;
+
+/// The values of the `knots.len() + 2` clamped cubic B-spline basis functions at `x` (clamped
+/// to the knots' range: constant beyond it), into `out`. They are non-negative and sum to 1.
+pub fn spline_basis(knots: &[f64], x: f64, out: &mut [f64]) {
+    let k = knots.len();
+    debug_assert!(k >= 2 && out.len() == k + 2);
+    // The full knot vector: each boundary knot repeated 4 times (degree 3, clamped).
+    let t = |i: usize| -> f64 {
+        if i < 3 {
+            knots[0]
+        } else if i - 3 < k {
+            knots[i - 3]
+        } else {
+            knots[k - 1]
+        }
+    };
+    let x = x.clamp(knots[0], knots[k - 1]);
+    // The span [t(i), t(i+1)) holding x, i in 3..=k+1 (the last span takes the right end).
+    let mut i = 3;
+    while i < k + 1 && x >= t(i + 1) {
+        i += 1;
+    }
+    // The four non-zero functions N_{i-3..=i}(x) (The NURBS Book, algorithm A2.2).
+    let mut n = [1.0f64, 0.0, 0.0, 0.0];
+    let mut left = [0.0f64; 4];
+    let mut right = [0.0f64; 4];
+    for j in 1..=3 {
+        left[j] = x - t(i + 1 - j);
+        right[j] = t(i + j) - x;
+        let mut saved = 0.0;
+        for r in 0..j {
+            let denominator = right[r + 1] + left[j - r];
+            let temp = if denominator > 0.0 { n[r] / denominator } else { 0.0 };
+            n[r] = saved + right[r + 1] * temp;
+            saved = left[j - r] * temp;
+        }
+        n[j] = saved;
+    }
+    out.fill(0.0);
+    for (r, v) in n.iter().enumerate() {
+        out[i - 3 + r] = *v;
+    }
+}
+
+/// Distinct training quantiles of sorted `present` values at `count` evenly spaced levels.
+fn quantile_knots(present: &[f64], count: usize) -> Vec<f64> {
+    if present.is_empty() {
+        return Vec::new();
+    }
+    let mut knots: Vec<f64> = (0..count).map(|q| present[((present.len() - 1) as f64 * q as f64 / (count - 1) as f64).round() as usize]).collect();
+    knots.dedup();
+    knots
 }
 
 /// The input schema of a model: its feature columns in order.
@@ -47,6 +114,9 @@ pub struct FeatureSchema {
 pub enum Style {
     /// Standardized numbers (missing -> 0 plus an indicator), one-hot categories.
     Linear,
+    /// As `Linear`, with each number that has 3 or more distinct knots as its cubic B-spline
+    /// basis instead (missing -> all zeros plus the indicator).
+    Spline,
     /// Raw numbers with NaN for missing (gradient boosting handles it natively); categories
     /// as their rank by training lapse rate.
     TreeWithMissing,
@@ -62,6 +132,20 @@ pub struct Design {
     pub names: Vec<String>,
     /// Column-major: column j is `values[j * rows..(j + 1) * rows]`.
     pub values: Vec<f64>,
+}
+
+impl Style {
+    /// Whether the style is a linear model's (one-hot categories, missing indicators).
+    pub fn is_linear(self) -> bool {
+        matches!(self, Style::Linear | Style::Spline)
+    }
+}
+
+impl ColumnSchema {
+    /// Whether this number enters the spline style as its basis.
+    fn has_spline(&self) -> bool {
+        self.kind == FeatureKind::Numeric && self.knots.len() >= 3
+    }
 }
 
 impl Design {
@@ -85,6 +169,20 @@ impl FeatureSchema {
                     let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
                     present.sort_by(f64::total_cmp);
                     let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
+                    let knots = quantile_knots(&present, SPLINE_KNOTS);
+                    let (knots, spline_means) = if knots.len() >= 3 {
+                        let mut sums = vec![0.0; knots.len() + 2];
+                        let mut basis = vec![0.0; knots.len() + 2];
+                        for v in &present {
+                            spline_basis(&knots, *v, &mut basis);
+                            for (s, b) in sums.iter_mut().zip(&basis) {
+                                *s += b;
+                            }
+                        }
+                        (knots, sums.into_iter().map(|s| s / rows.len().max(1) as f64).collect())
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
                     ColumnSchema {
                         name: column.name.clone(),
                         kind: FeatureKind::Numeric,
@@ -95,6 +193,8 @@ impl FeatureSchema {
                         levels: Vec::new(),
                         missing_share: (rows.len() - present.len()) as f64 / rows.len().max(1) as f64,
                         level_shares: Vec::new(),
+                        knots,
+                        spline_means,
                     }
                 }
                 FeatureValues::Categorical(values) => {
@@ -133,6 +233,8 @@ impl FeatureSchema {
                         levels: levels.into_iter().map(|(l, _, _)| l).collect(),
                         missing_share: 0.0,
                         level_shares,
+                        knots: Vec::new(),
+                        spline_means: Vec::new(),
                     }
                 }
             })
@@ -146,12 +248,16 @@ impl FeatureSchema {
         for c in &self.columns {
             match c.kind {
                 FeatureKind::Numeric => {
-                    names.push(c.name.clone());
-                    if style == Style::Linear && c.has_missing {
+                    if style == Style::Spline && c.has_spline() {
+                        names.extend((0..c.knots.len() + 2).map(|k| format!("{}:spline{k}", c.name)));
+                    } else {
+                        names.push(c.name.clone());
+                    }
+                    if style.is_linear() && c.has_missing {
                         names.push(format!("{}=missing", c.name));
                     }
                 }
-                FeatureKind::Categorical if style == Style::Linear => {
+                FeatureKind::Categorical if style.is_linear() => {
                     for level in &c.levels {
                         names.push(format!("{}={level}", c.name));
                     }
@@ -192,24 +298,32 @@ impl FeatureSchema {
         let mut owners = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
             let width = match c.kind {
-                FeatureKind::Numeric if style == Style::Linear && c.has_missing => 2,
-                FeatureKind::Categorical if style == Style::Linear => c.levels.len(),
-                _ => 1,
+                FeatureKind::Numeric => {
+                    let values = if style == Style::Spline && c.has_spline() { c.knots.len() + 2 } else { 1 };
+                    values + usize::from(style.is_linear() && c.has_missing)
+                }
+                FeatureKind::Categorical if style.is_linear() => c.levels.len(),
+                FeatureKind::Categorical => 1,
             };
             owners.extend(std::iter::repeat_n(i, width));
         }
         owners
     }
 
-    /// For each design column of [`Style::Linear`], its training mean: 0 for standardized
-    /// numbers, the missing share for indicators, the level share for one-hot columns. A
-    /// linear model's exact contribution of a column is `weight x (value - centre)`.
-    pub fn linear_centres(&self) -> Vec<f64> {
+    /// For each design column of a linear `style` ([`Style::Linear`], [`Style::Spline`]), its
+    /// training mean: 0 for standardized numbers, the basis means for splines, the missing
+    /// share for indicators, the level share for one-hot columns. A linear model's exact
+    /// contribution of a column is `weight x (value - centre)`.
+    pub fn linear_centres(&self, style: Style) -> Vec<f64> {
         let mut centres = Vec::new();
         for c in &self.columns {
             match c.kind {
                 FeatureKind::Numeric => {
-                    centres.push(0.0);
+                    if style == Style::Spline && c.has_spline() {
+                        centres.extend(&c.spline_means);
+                    } else {
+                        centres.push(0.0);
+                    }
                     if c.has_missing {
                         centres.push(c.missing_share);
                     }
@@ -232,18 +346,36 @@ impl FeatureSchema {
         for c in &self.columns {
             let column = features.iter().find(|f| f.name == c.name).expect("checked schema");
             match (&column.values, c.kind) {
+                (FeatureValues::Numeric(x), FeatureKind::Numeric) if style == Style::Spline && c.has_spline() => {
+                    let width = c.knots.len() + 2;
+                    let start = values.len();
+                    values.resize(start + width * n, 0.0);
+                    let mut basis = vec![0.0; width];
+                    for (i, &r) in rows.iter().enumerate() {
+                        if x[r].is_nan() {
+                            continue;
+                        }
+                        spline_basis(&c.knots, x[r], &mut basis);
+                        for (k, b) in basis.iter().enumerate() {
+                            values[start + k * n + i] = *b;
+                        }
+                    }
+                    if c.has_missing {
+                        values.extend(rows.iter().map(|&r| if x[r].is_nan() { 1.0 } else { 0.0 }));
+                    }
+                }
                 (FeatureValues::Numeric(x), FeatureKind::Numeric) => {
                     for &r in rows {
                         let v = x[r];
                         values.push(match style {
-                            Style::Linear if v.is_nan() => 0.0,
-                            Style::Linear => (v - c.mean) / c.std,
+                            Style::Linear | Style::Spline if v.is_nan() => 0.0,
+                            Style::Linear | Style::Spline => (v - c.mean) / c.std,
                             Style::TreeWithMissing => v,
                             Style::TreeImputed if v.is_nan() => c.median,
                             Style::TreeImputed => v,
                         });
                     }
-                    if style == Style::Linear && c.has_missing {
+                    if style.is_linear() && c.has_missing {
                         values.extend(rows.iter().map(|&r| if x[r].is_nan() { 1.0 } else { 0.0 }));
                     }
                 }
@@ -260,7 +392,7 @@ impl FeatureSchema {
                             code => by_code[code as usize],
                         })
                         .collect();
-                    if style == Style::Linear {
+                    if style.is_linear() {
                         for k in 0..c.levels.len() {
                             values.extend(codes.iter().map(|&code| if code == k { 1.0 } else { 0.0 }));
                         }
@@ -272,5 +404,55 @@ impl FeatureSchema {
             }
         }
         Design { rows: n, names, values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spline_basis_is_a_partition_of_unity_and_clamps() {
+        let knots = [0.0, 1.0, 2.5, 4.0, 10.0];
+        let mut basis = [0.0; 7];
+        for step in -20..=240 {
+            let x = f64::from(step) * 0.05;
+            spline_basis(&knots, x, &mut basis);
+            assert!(basis.iter().all(|&b| (-1e-12..=1.0 + 1e-12).contains(&b)), "{x}: {basis:?}");
+            assert!((basis.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{x}: {basis:?}");
+            assert!(basis.iter().filter(|&&b| b > 0.0).count() <= 4);
+        }
+        // Clamped ends: the first function alone at the minimum, the last alone at the maximum,
+        // and beyond the range the boundary's value (constant extrapolation).
+        spline_basis(&knots, 0.0, &mut basis);
+        assert_eq!(basis[0], 1.0);
+        spline_basis(&knots, 10.0, &mut basis);
+        assert_eq!(basis[6], 1.0);
+        let mut beyond = [0.0; 7];
+        spline_basis(&knots, 50.0, &mut beyond);
+        assert_eq!(beyond, basis);
+    }
+
+    #[test]
+    fn the_basis_reproduces_a_straight_line() {
+        // Cubic B-splines span the linear functions: with the Greville abscissae as
+        // coefficients a clamped cubic basis gives x itself.
+        let knots = [0.0, 2.0, 3.0, 7.0];
+        let t: Vec<f64> = [0.0, 0.0, 0.0].iter().chain(knots.iter()).chain([7.0, 7.0, 7.0].iter()).copied().collect();
+        let greville: Vec<f64> = (0..knots.len() + 2).map(|i| (t[i + 1] + t[i + 2] + t[i + 3]) / 3.0).collect();
+        let mut basis = [0.0; 6];
+        for x in [0.0, 0.5, 1.9, 2.0, 2.7, 5.0, 7.0] {
+            spline_basis(&knots, x, &mut basis);
+            let line: f64 = basis.iter().zip(&greville).map(|(b, g)| b * g).sum();
+            assert!((line - x).abs() < 1e-12, "{x}: {line}");
+        }
+    }
+
+    #[test]
+    fn quantile_knots_are_distinct() {
+        let present: Vec<f64> = (0..100).map(|i| f64::from(i / 40)).collect(); // 0, 1, 2
+        assert_eq!(quantile_knots(&present, 5), vec![0.0, 1.0, 2.0]);
+        assert_eq!(quantile_knots(&[3.0; 10], 5), vec![3.0]);
+        assert!(quantile_knots(&[], 5).is_empty());
     }
 }

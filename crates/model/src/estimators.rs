@@ -14,6 +14,9 @@ pub enum Family {
     /// L2-regularized logistic regression (Newton's method, [`crate::logistic`]) on standardized,
     /// one-hot inputs.
     Logistic,
+    /// The same logistic regression with each numeric input as a cubic B-spline basis on its
+    /// training quantiles: a linear model that is honest about curvature.
+    Spline,
     /// Random forest of regression trees on 0/1 targets (smartcore): the mean of the trees is
     /// the probability.
     Forest,
@@ -28,11 +31,12 @@ impl std::fmt::Display for Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 3] = [Family::Logistic, Family::Forest, Family::Gbdt];
+    pub const ALL: [Family; 4] = [Family::Logistic, Family::Spline, Family::Forest, Family::Gbdt];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Logistic => "logistic",
+            Family::Spline => "spline",
             Family::Forest => "forest",
             Family::Gbdt => "gbdt",
         }
@@ -42,6 +46,7 @@ impl Family {
     pub fn style(self) -> Style {
         match self {
             Family::Logistic => Style::Linear,
+            Family::Spline => Style::Spline,
             Family::Forest => Style::TreeImputed,
             Family::Gbdt => Style::TreeWithMissing,
         }
@@ -140,7 +145,7 @@ impl Estimator {
     pub fn fit(family: Family, params: &Params, design: &Design, labels: &[u8]) -> Result<Estimator, FitError> {
         let fail = |message: String| FitError { family: family.as_str(), message };
         match family {
-            Family::Logistic => {
+            Family::Logistic | Family::Spline => {
                 let fit = crate::logistic::fit(
                     &design.values,
                     design.rows,

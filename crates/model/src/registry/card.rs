@@ -90,7 +90,11 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         let _ = writeln!(
             out,
             "\n## Most influential inputs\n\n| input | {} |\n|---|---|",
-            if report.chosen == crate::train::Family::Logistic { "coefficient (standardized)" } else { "share of total split gain" }
+            match report.chosen {
+                crate::train::Family::Logistic => "coefficient (standardized)",
+                crate::train::Family::Spline => "spread of its contribution to the log-odds (sd)",
+                _ => "share of total split gain",
+            }
         );
         for (name, v) in importance.iter().take(15) {
             let _ = writeln!(out, "| `{name}` | {v:.4} |");

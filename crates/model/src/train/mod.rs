@@ -287,6 +287,30 @@ fn progress_bar(enabled: bool, len: u64, message: &str) -> indicatif::ProgressBa
     bar
 }
 
+/// Each input's importance as the standard deviation of its contribution to the log-odds over
+/// (at most 20,000 evenly spread) rows: for a model whose inputs have several design columns
+/// (a spline basis), where no single weight says how much the input matters.
+fn contribution_spread(model: &LapseModel, data: &Dataset) -> Vec<(String, f64)> {
+    let step = data.len().div_ceil(20_000).max(1);
+    let rows: Vec<usize> = (0..data.len()).step_by(step).collect();
+    let names: Vec<String> = model.schema.columns.iter().map(|c| c.name.clone()).collect();
+    let Ok(design) = model.design(&data.features, &rows) else { return Vec::new() };
+    let Some(contributions) = model.contributions(&design) else { return Vec::new() };
+    let k = names.len();
+    let n = rows.len().max(1) as f64;
+    let mut out: Vec<(String, f64)> = names
+        .into_iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let mean = (0..rows.len()).map(|r| contributions[r * k + j]).sum::<f64>() / n;
+            let var = (0..rows.len()).map(|r| (contributions[r * k + j] - mean).powi(2)).sum::<f64>() / n;
+            (name, var.sqrt())
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 /// Trains and validates every configured family and keeps the best.
 pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, TrainError> {
     if data.is_empty() {
@@ -406,11 +430,15 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
             (schema, estimator, all.len())
         }
     };
-    let importance = estimator.importance(&schema.design_names(chosen.style())).map(|mut v| {
-        v.truncate(30);
-        v
-    });
+    let spline_importance = chosen == Family::Spline;
+    let mut importance = if spline_importance { None } else { estimator.importance(&schema.design_names(chosen.style())) };
     let model = LapseModel::new(chosen, data.label_column.clone(), schema, estimator, calibrator);
+    if spline_importance {
+        importance = Some(contribution_spread(&model, data));
+    }
+    if let Some(v) = importance.as_mut() {
+        v.truncate(30);
+    }
     // The five most influential numeric inputs (design names equal to a numeric feature).
     let numeric_top: Vec<String> = importance
         .iter()
