@@ -507,6 +507,10 @@ pub struct TrainArgs {
     /// Forest trees.
     #[arg(long)]
     pub trees: Option<usize>,
+    /// With `--model auto`: fit each family's configured parameters only (no grid of settings,
+    /// no blend).
+    #[arg(long)]
+    pub no_search: bool,
     /// Logistic L2 penalty.
     #[arg(long)]
     pub alpha: Option<f64>,

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::{
-    DriftArgs, FeaturesArgs, GenerateArgs, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat, TrainArgs,
+    DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat,
+    TrainArgs,
 };
 use crate::exit::{Context, Exit, Failure, fail};
 use lapse_core::dates::{Day, Step, date_series, format_day, now_utc_rfc3339, parse_day, today_utc};
@@ -15,7 +16,7 @@ use lapse_core::generate::{GenerateConfig, generate};
 use lapse_core::table::read_features;
 use lapse_model::drift::Reference;
 use lapse_model::registry::Registry;
-use lapse_model::train::{Dataset, DatasetOptions, Params, TrainConfig, train};
+use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, train};
 use lapse_reports::pages::{drift_page, persistency_page, realised_page};
 use lapse_reports::{Context as PageContext, write_html, write_json};
 
@@ -194,6 +195,8 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         params,
         progress: watched(),
         refit: !args.no_refit,
+        search: args.model == ModelChoice::Auto && !args.no_search,
+        blend: args.model == ModelChoice::Auto && !args.no_search,
     };
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);
@@ -211,18 +214,31 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         report.rows_labelled,
         100.0 * report.lapse_rate
     );
-    println!("{:<9} {:>8} {:>9} {:>8} {:>8} {:>10} {:>7}", "family", "roc_auc", "log_loss", "brier", "ece", "raw_ece", "fit_s");
+    println!("{:<9} {:<34} {:>8} {:>9} {:>8} {:>8} {:>10} {:>7}", "family", "setting", "roc_auc", "log_loss", "brier", "ece", "raw_ece", "fit_s");
     for f in &report.families {
+        let setting = if f.family == Family::Blend { "best of each family".to_string() } else { f.setting.clone() };
         println!(
-            "{:<9} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>10.4} {:>7.1}{}",
+            "{:<9} {:<34} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>10.4} {:>7.1}{}",
             f.family.as_str(),
+            setting,
             f.roc_auc.unwrap_or(f64::NAN),
             f.log_loss,
             f.brier,
             f.ece,
             f.raw_ece,
             f.fit_seconds,
-            if f.family == report.chosen { "  <- kept" } else { "" }
+            if f.family == report.chosen && (f.family == Family::Blend || f.setting == report.chosen_setting) { "  <- kept" } else { "" }
+        );
+    }
+    if let Some(selection) = &report.selection {
+        println!(
+            "kept: {}; judged on rows that did not choose it ({}): roc_auc {:.4}, log_loss {:.4}; {} settings tried in {:.1} s",
+            report.chosen_setting,
+            selection.method,
+            selection.roc_auc.unwrap_or(f64::NAN),
+            selection.log_loss,
+            selection.candidates_tried,
+            selection.search_seconds
         );
     }
     println!(

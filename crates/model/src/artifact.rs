@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::calibrate::Calibrator;
 use crate::dataset::{Dataset, FeatureColumn};
 use crate::encode::{Design, FeatureSchema};
-use crate::estimators::{Estimator, Family};
+use crate::estimators::{BlendMember, Estimator, Family, design_block};
 use crate::shap::TreeExplainer;
 
 /// Bumped when the artifact layout changes; older readers refuse newer artifacts.
@@ -36,8 +36,7 @@ impl LapseModel {
     /// Calibrated P(lapse) for `rows` of `data`; an error when the table lacks a feature the
     /// model needs or has it with another type.
     pub fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>, String> {
-        self.schema.check(data)?;
-        let design = self.schema.design(data, rows, self.family.style());
+        let design = self.design(&data.features, rows)?;
         Ok(self.calibrator.apply_all(&self.estimator.predict(&design)))
     }
 
@@ -45,7 +44,19 @@ impl LapseModel {
     /// [`FeatureSchema::check_columns`]).
     pub fn design(&self, features: &[FeatureColumn], rows: &[usize]) -> Result<Design, String> {
         self.schema.check_columns(features)?;
-        Ok(self.schema.design_of(features, rows, self.family.style()))
+        match &self.estimator {
+            // A blend reads its members' designs side by side.
+            Estimator::Blend { members, .. } => {
+                let mut design = Design { rows: rows.len(), names: Vec::new(), values: Vec::new() };
+                for m in members {
+                    let block = self.schema.design_of(features, rows, m.family.style());
+                    design.names.extend(block.names.into_iter().map(|n| format!("{}:{n}", m.family)));
+                    design.values.extend(block.values);
+                }
+                Ok(design)
+            }
+            _ => Ok(self.schema.design_of(features, rows, self.family.style())),
+        }
     }
 
     /// Calibrated P(lapse) for every row of a table's feature columns (for the score's drift);
@@ -79,11 +90,28 @@ impl LapseModel {
     /// ([`crate::shap`], the same numbers as forust's Shapley contributions, faster;
     /// the design has one column per feature).
     pub fn contributions(&self, design: &Design) -> Option<Vec<f64>> {
-        let features = self.schema.columns.len();
         match &self.estimator {
+            // Linear in the members' log-odds: the weighted sum of their contributions.
+            Estimator::Blend { members, weights, .. } => {
+                let mut out = vec![0.0; design.rows * self.schema.columns.len()];
+                for ((m, (from, to)), w) in members.iter().zip(BlendMember::blocks(members)).zip(weights) {
+                    let part = self.member_contributions(m.family, &m.estimator, &design_block(design, from, to))?;
+                    for (o, c) in out.iter_mut().zip(part) {
+                        *o += w * c;
+                    }
+                }
+                Some(out)
+            }
+            estimator => self.member_contributions(self.family, estimator, design),
+        }
+    }
+
+    fn member_contributions(&self, family: Family, estimator: &Estimator, design: &Design) -> Option<Vec<f64>> {
+        let features = self.schema.columns.len();
+        match estimator {
             Estimator::Logistic { weights, .. } => {
-                let owners = self.schema.design_owners(self.family.style());
-                let centres = self.schema.linear_centres(self.family.style());
+                let owners = self.schema.design_owners(family.style());
+                let centres = self.schema.linear_centres(family.style());
                 let mut out = vec![0.0; design.rows * features];
                 for (j, ((w, owner), centre)) in weights.iter().zip(&owners).zip(&centres).enumerate() {
                     let column = &design.values[j * design.rows..(j + 1) * design.rows];
@@ -93,12 +121,13 @@ impl LapseModel {
                 }
                 Some(out)
             }
-            // The tree design has one column per feature.
+            // The tree design has one column per feature. A blend has at most one boosted
+            // member, so one cached explainer serves both cases.
             Estimator::Gbdt(booster) => {
                 let explainer = self.explainer.get_or_init(|| TreeExplainer::new(booster));
                 Some(explainer.explain(&design.values, design.rows, design.cols()))
             }
-            Estimator::Forest(_) => None,
+            Estimator::Forest(_) | Estimator::Blend { .. } => None,
         }
     }
 

@@ -22,6 +22,10 @@ pub enum Family {
     Forest,
     /// Histogram gradient-boosted trees with log loss (forust-ml).
     Gbdt,
+    /// A stack of the explainable families (logistic, spline, boosting): a logistic regression
+    /// on their log-odds, fitted on out-of-fold predictions. Assembled by the trainer, never
+    /// fitted directly.
+    Blend,
 }
 
 impl std::fmt::Display for Family {
@@ -39,12 +43,15 @@ impl Family {
             Family::Spline => "spline",
             Family::Forest => "forest",
             Family::Gbdt => "gbdt",
+            Family::Blend => "blend",
         }
     }
 
-    /// The design-matrix layout the family takes.
+    /// The design-matrix layout the family takes. A blend's design is its members' designs
+    /// side by side ([`crate::artifact::LapseModel::design`]); `Linear` is never used for it.
     pub fn style(self) -> Style {
         match self {
+            Family::Blend => Style::Linear,
             Family::Logistic => Style::Linear,
             Family::Spline => Style::Spline,
             Family::Forest => Style::TreeImputed,
@@ -124,6 +131,48 @@ pub enum Estimator {
     },
     Forest(Box<RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>>),
     Gbdt(Box<GradientBooster>),
+    /// `P = sigmoid(intercept + sum_k weights[k] x logit_k)`, member k reading the k-th block
+    /// of design columns.
+    Blend {
+        members: Vec<BlendMember>,
+        weights: Vec<f64>,
+        intercept: f64,
+    },
+}
+
+/// One member of a blend: its family, how many design columns it reads, its fitted model.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BlendMember {
+    pub family: Family,
+    /// The member's hyper-parameter setting, as the trainer's report names it.
+    pub setting: String,
+    pub columns: usize,
+    pub estimator: Estimator,
+}
+
+impl BlendMember {
+    /// The member's block of a blend design: (first column, past-the-end column) offsets.
+    pub fn blocks(members: &[BlendMember]) -> Vec<(usize, usize)> {
+        let mut start = 0;
+        members
+            .iter()
+            .map(|m| {
+                let block = (start, start + m.columns);
+                start += m.columns;
+                block
+            })
+            .collect()
+    }
+}
+
+/// Columns `from..to` of a column-major design, as a design.
+pub fn design_block(design: &Design, from: usize, to: usize) -> Design {
+    Design { rows: design.rows, names: design.names[from..to].to_vec(), values: design.values[from * design.rows..to * design.rows].to_vec() }
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
 }
 
 impl std::fmt::Debug for Estimator {
@@ -132,6 +181,7 @@ impl std::fmt::Debug for Estimator {
             Estimator::Logistic { weights, .. } => write!(f, "Logistic({} weights)", weights.len()),
             Estimator::Forest(_) => write!(f, "Forest"),
             Estimator::Gbdt(b) => write!(f, "Gbdt({} trees)", b.trees.len()),
+            Estimator::Blend { members, .. } => write!(f, "Blend({members:?})"),
         }
     }
 }
@@ -177,6 +227,7 @@ impl Estimator {
                 .map_err(|e| fail(e.to_string()))?;
                 Ok(Estimator::Forest(Box::new(forest)))
             }
+            Family::Blend => Err(fail("a blend is assembled by the trainer from fitted members".into())),
             Family::Gbdt => {
                 let x = Matrix::new(&design.values, design.rows, design.cols());
                 let y: Vec<f64> = labels.iter().map(|&l| f64::from(l)).collect();
@@ -216,6 +267,16 @@ impl Estimator {
                 // In parallel only for big designs: a request of a few rows must not wait for the pool.
                 booster.predict(&x, design.rows >= 4096).into_iter().map(sigmoid).collect()
             }
+            Estimator::Blend { members, weights, intercept } => {
+                let mut z = vec![*intercept; design.rows];
+                for ((member, (from, to)), w) in members.iter().zip(BlendMember::blocks(members)).zip(weights) {
+                    let p = member.estimator.predict(&design_block(design, from, to));
+                    for (zi, p) in z.iter_mut().zip(p) {
+                        *zi += w * logit(p);
+                    }
+                }
+                z.into_iter().map(sigmoid).collect()
+            }
         }
     }
 
@@ -228,7 +289,7 @@ impl Estimator {
                 let gains = booster.calculate_feature_importance(forust_ml::gradientbooster::ImportanceMethod::TotalGain, true);
                 names.iter().enumerate().map(|(i, n)| (n.clone(), f64::from(gains.get(&i).copied().unwrap_or(0.0)))).collect()
             }
-            Estimator::Forest(_) => return None,
+            Estimator::Forest(_) | Estimator::Blend { .. } => return None,
         };
         out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
         Some(out)

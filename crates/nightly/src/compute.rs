@@ -221,6 +221,9 @@ impl<'c> Night<'c> {
             params: c.params.clone(),
             progress: c.progress,
             refit: c.refit,
+            // Several families (`--model auto`): search and blend as `lapse train` does.
+            search: c.families.len() > 1,
+            blend: c.families.len() > 1,
         };
         let outcome = train(&data, &train_config)?;
         let sha256 = sha256_hex(&outcome.model.to_json());

@@ -84,7 +84,8 @@ fn committed_sample_matches_the_generator() {
     for table in ["policies", "customers", "installments", "events", "agents"] {
         let name = format!("{table}.csv");
         assert!(
-            fs::read(sample.join(&name)).unwrap() == fs::read(dir.path().join(&name)).unwrap(),
+            fs::read(sample.join(&name)).unwrap_or_else(|e| panic!("{}: {e}", sample.join(&name).display()))
+                == fs::read(dir.path().join(&name)).unwrap_or_else(|e| panic!("{}: {e}", dir.path().join(&name).display())),
             "training-data-samples/book/{name} is stale: regenerate it (see training-data-samples/README.md)"
         );
     }

@@ -9,6 +9,11 @@ fn num(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |v| format!("{v:.4}"))
 }
 
+/// The kept setting's row of the report (a blend's is its own row).
+fn kept_report(report: &TrainReport) -> Option<&crate::train::FamilyReport> {
+    report.families.iter().find(|f| f.family == report.chosen && (f.family == crate::train::Family::Blend || f.setting == report.chosen_setting))
+}
+
 /// Renders `card.md`.
 pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let mut out = String::new();
@@ -17,7 +22,7 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let _ = writeln!(
         out,
         "Probabilities are calibrated ({:?}) on held-out rows, so they can be multiplied by the value at risk.\n",
-        report.families.iter().find(|f| f.family == report.chosen).map(|f| f.calibration).unwrap_or(crate::calibrate::Method::Identity)
+        kept_report(report).map(|f| f.calibration).unwrap_or(crate::calibrate::Method::Identity)
     );
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| trained | {} |", manifest.created_at);
@@ -47,18 +52,33 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
 
     let _ = writeln!(
         out,
-        "## Held-out performance\n\nMeans over validation folds, calibrated (raw in brackets). The family with the lowest held-out log loss is kept.\n"
+        "## Held-out performance\n\nMeans over validation folds, calibrated (raw in brackets). The setting (or blend) with the lowest held-out log loss is kept.\n"
     );
-    let _ = writeln!(
-        out,
-        "| family | ROC AUC | PR AUC | log loss | Brier | ECE | top-decile lift | calibration | fit s |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    for f in &report.families {
-        let mark = if f.family == report.chosen { " (kept)" } else { "" };
+    if let Some(selection) = &report.selection {
         let _ = writeln!(
             out,
-            "| {}{mark} | {} ({}) | {} | {:.4} ({:.4}) | {:.4} | {:.4} ({:.4}) | {} | {:?} | {:.1} |",
+            "Kept: {}. {} settings were tried in {:.1} s. Judged on rows that did not make the choice ({}): ROC AUC {}, log loss {:.4}; the picks were: {}.\n",
+            report.chosen_setting,
+            selection.candidates_tried,
+            selection.search_seconds,
+            selection.method,
+            num(selection.roc_auc),
+            selection.log_loss,
+            selection.group_picks.join("; ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| family | setting | ROC AUC | PR AUC | log loss | Brier | ECE | top-decile lift | calibration | fit s |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let kept = kept_report(report);
+    for f in &report.families {
+        let mark = if kept.is_some_and(|k| std::ptr::eq(k, f)) { " (kept)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| {}{mark} | {} | {} ({}) | {} | {:.4} ({:.4}) | {:.4} | {:.4} ({:.4}) | {} | {:?} | {:.1} |",
             f.family.as_str(),
+            f.setting,
             num(f.roc_auc),
             num(f.raw_roc_auc),
             num(f.pr_auc),
@@ -72,7 +92,7 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
             f.fit_seconds
         );
     }
-    if let Some(kept) = report.families.iter().find(|f| f.family == report.chosen) {
+    if let Some(kept) = kept {
         let _ = writeln!(
             out,
             "\n## Ranking\n\n| top k% of renewals | share of lapses caught | share of lapsed premium caught (ranked by p x value) |\n|---|---|---|"
@@ -92,7 +112,7 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
             "\n## Most influential inputs\n\n| input | {} |\n|---|---|",
             match report.chosen {
                 crate::train::Family::Logistic => "coefficient (standardized)",
-                crate::train::Family::Spline => "spread of its contribution to the log-odds (sd)",
+                crate::train::Family::Spline | crate::train::Family::Blend => "spread of its contribution to the log-odds (sd)",
                 _ => "share of total split gain",
             }
         );

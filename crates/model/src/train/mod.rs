@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::LapseModel;
 use crate::calibrate::{self, Calibrator, Method};
+
+mod select;
 pub use crate::dataset::{Dataset, DatasetError, DatasetOptions};
 use crate::encode::FeatureSchema;
-pub use crate::estimators::{Estimator, Family, FitError, Params};
+pub use crate::estimators::{BlendMember, Estimator, Family, FitError, Params};
 use crate::metrics::{Evaluation, ReliabilityBin};
 use lapse_core::dates::{Day, format_day};
 
@@ -42,6 +44,11 @@ pub struct TrainConfig {
     /// the served model on every labelled row (the newest outcomes included) instead of keeping
     /// the model fitted on the earlier snapshots. The reported metrics stay the held-out ones.
     pub refit: bool,
+    /// Try a small grid of settings per family ([`candidates`]) instead of the configured
+    /// parameters alone.
+    pub search: bool,
+    /// Consider a blend of the best setting of each explainable family.
+    pub blend: bool,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +61,8 @@ impl Default for TrainConfig {
             params: Params::default(),
             progress: false,
             refit: true,
+            search: false,
+            blend: false,
         }
     }
 }
@@ -80,6 +89,9 @@ impl TrainError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FamilyReport {
     pub family: Family,
+    /// The hyper-parameters that distinguish this setting from the others tried.
+    #[serde(default)]
+    pub setting: String,
     /// Mean over folds (one fold for out-of-time) of the calibrated held-out metrics.
     pub roc_auc: Option<f64>,
     pub log_loss: f64,
@@ -112,8 +124,16 @@ pub struct TrainReport {
     pub rows_fitted: usize,
     pub validation: Validation,
     pub validation_detail: String,
-    /// The family kept, and its headline held-out metrics (copied for quick reading).
+    /// The family kept (or `blend`), and the headline held-out metrics: with several settings
+    /// tried, the figures of the whole choice judged on rows that did not make it
+    /// ([`SelectionReport`]); with one, that setting's own.
     pub chosen: Family,
+    /// The setting kept (a blend: its members and weights).
+    #[serde(default)]
+    pub chosen_setting: String,
+    /// How the choice among settings was made and judged; None when one setting was tried.
+    #[serde(default)]
+    pub selection: Option<SelectionReport>,
     pub roc_auc: Option<f64>,
     pub log_loss: f64,
     pub ece: f64,
@@ -134,6 +154,21 @@ pub struct TrainReport {
     #[serde(default)]
     pub partial_dependence: Vec<crate::partial_dependence::PartialDependence>,
     pub params: Params,
+}
+
+/// The choice among settings, judged honestly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SelectionReport {
+    /// How each selection group was scored.
+    pub method: String,
+    /// Mean over selection groups of the picked model's calibrated held-out figures.
+    pub roc_auc: Option<f64>,
+    pub log_loss: f64,
+    /// What the choice made without each group picked.
+    pub group_picks: Vec<String>,
+    pub candidates_tried: usize,
+    /// Seconds spent fitting, predicting and choosing among all settings.
+    pub search_seconds: f64,
 }
 
 /// A trained, calibrated model and its report.
@@ -311,7 +346,57 @@ fn contribution_spread(model: &LapseModel, data: &Dataset) -> Vec<(String, f64)>
     out
 }
 
-/// Trains and validates every configured family and keeps the best.
+/// One setting the trainer tries: a family with its hyper-parameters.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub family: Family,
+    /// The hyper-parameters that differ between the settings tried, as text.
+    pub setting: String,
+    pub params: Params,
+}
+
+/// The settings tried for `families`: the configured parameters alone, or with `search` a
+/// small grid around them per family (penalty x1, x10, x100 for the linear families; for
+/// boosting the configured trees, shallower trees, and deeper trees learning at half the rate
+/// for twice the rounds with heavier leaves).
+pub fn candidates(families: &[Family], base: &Params, search: bool) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for &family in families {
+        let variants: Vec<Params> = match family {
+            Family::Logistic | Family::Spline if search => {
+                [1.0, 10.0, 100.0].iter().map(|k| Params { logistic_alpha: base.logistic_alpha * k, ..base.clone() }).collect()
+            }
+            Family::Gbdt if search => vec![
+                base.clone(),
+                Params { gbdt_max_depth: base.gbdt_max_depth.saturating_sub(1).max(2), ..base.clone() },
+                Params {
+                    gbdt_max_depth: base.gbdt_max_depth + 2,
+                    gbdt_learning_rate: base.gbdt_learning_rate / 2.0,
+                    gbdt_rounds: base.gbdt_rounds * 2,
+                    gbdt_min_leaf_weight: base.gbdt_min_leaf_weight * 2.5,
+                    ..base.clone()
+                },
+            ],
+            _ => vec![base.clone()],
+        };
+        for params in variants {
+            out.push(Candidate { family, setting: describe(family, &params), params });
+        }
+    }
+    out
+}
+
+/// The hyper-parameters of `family` that the search varies, as text.
+pub fn describe(family: Family, p: &Params) -> String {
+    match family {
+        Family::Logistic | Family::Spline => format!("alpha={}", p.logistic_alpha),
+        Family::Gbdt => format!("depth={} lr={} rounds={} leaf={}", p.gbdt_max_depth, p.gbdt_learning_rate, p.gbdt_rounds, p.gbdt_min_leaf_weight),
+        Family::Forest => format!("trees={} depth={} leaf={}", p.forest_trees, p.forest_max_depth, p.forest_min_leaf),
+        Family::Blend => String::new(),
+    }
+}
+
+/// Trains and validates every configured setting and keeps the best (or their blend).
 pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, TrainError> {
     if data.is_empty() {
         return Err(TrainError::Validation(format!("{} has no labelled rows", data.path.display())));
@@ -336,64 +421,55 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
             fold_of_slot[slot[r]] = f;
         }
     }
+    // Selection groups: a choice made on some is judged on another. k-fold: the folds;
+    // out-of-time: two halves of the validation rows, by policy when the table names them.
+    let selection_group: Vec<usize> = if plan.folds.len() > 1 {
+        fold_of_slot.clone()
+    } else {
+        held_out
+            .iter()
+            .map(|&r| match &data.group {
+                Some(group) => (stable_hash(&group[r], config.params.seed ^ 0x005e_1ec7) % 2) as usize,
+                None => r % 2,
+            })
+            .collect()
+    };
     let labels = labels_of(data, &held_out);
     let values: Vec<f64> = held_out.iter().map(|&r| data.value[r]).collect();
-    let bar = progress_bar(config.progress, (config.families.len() * plan.folds.len()) as u64, "training");
+    let candidates = candidates(&config.families, &config.params, config.search);
+    let bar = progress_bar(config.progress, (candidates.len() * plan.folds.len()) as u64, "training");
+    let search_started = Instant::now();
 
     let mut reports = Vec::new();
-    // Out-of-time keeps the fold model itself; k-fold refits the winner on every row.
-    let mut oot_models: Vec<(Family, FeatureSchema, Estimator)> = Vec::new();
-    let mut raw_by_family = Vec::new();
-    let mut calibrated_by_family = Vec::new();
-    for &family in &config.families {
+    // Out-of-time without refit keeps the fold models themselves.
+    let mut oot_models: Vec<Option<(FeatureSchema, Estimator)>> = Vec::new();
+    let mut raw_by_candidate = Vec::new();
+    let mut calibrated_by_candidate = Vec::new();
+    for candidate in &candidates {
+        let family = candidate.family;
         let started = Instant::now();
         let mut raw = vec![0.0; held_out.len()];
+        let mut kept = None;
         for (train_rows, valid_rows) in &plan.folds {
             bar.set_message(format!("{} ({} rows)", family.as_str(), train_rows.len()));
-            let (schema, estimator, predictions) = fit_fold(data, family, &config.params, train_rows, valid_rows)?;
+            let (schema, estimator, predictions) = fit_fold(data, family, &candidate.params, train_rows, valid_rows)?;
             for (&r, p) in valid_rows.iter().zip(predictions) {
                 raw[slot[r]] = p;
             }
-            if plan.validation == Validation::OutOfTime {
-                oot_models.push((family, schema, estimator));
+            if plan.validation == Validation::OutOfTime && !config.refit {
+                kept = Some((schema, estimator));
             }
             bar.inc(1);
         }
+        oot_models.push(kept);
         // Calibrated held-out predictions: each fold's calibrator is fitted on the other folds'
         // predictions (out-of-time: the validation rows split in two halves).
         let (method, calibrated) =
             if plan.folds.len() > 1 { calibrate::choose(&raw, &labels, |s| fold_of_slot[s]) } else { calibrate::choose(&raw, &labels, |s| s % 2) };
-        let per_fold = |scores: &[f64]| -> Vec<Evaluation> {
-            (0..plan.folds.len())
-                .map(|f| {
-                    let idx: Vec<usize> = (0..held_out.len()).filter(|&s| fold_of_slot[s] == f).collect();
-                    let pick = |v: &[f64]| idx.iter().map(|&s| v[s]).collect::<Vec<f64>>();
-                    Evaluation::of(&idx.iter().map(|&s| labels[s]).collect::<Vec<_>>(), &pick(scores), &pick(&values))
-                })
-                .collect()
-        };
-        let raw_folds = per_fold(&raw);
-        let cal_folds = per_fold(&calibrated);
-        let pooled_raw = Evaluation::of(&labels, &raw, &values);
-        let report = FamilyReport {
-            family,
-            roc_auc: mean_option(cal_folds.iter().map(|e| e.roc_auc)),
-            log_loss: mean(cal_folds.iter().map(|e| e.log_loss)),
-            brier: mean(cal_folds.iter().map(|e| e.brier)),
-            pr_auc: mean_option(cal_folds.iter().map(|e| e.pr_auc)),
-            ece: mean(cal_folds.iter().map(|e| e.ece)),
-            top_decile_lift: mean_option(cal_folds.iter().map(|e| e.top_decile_lift)),
-            raw_roc_auc: mean_option(raw_folds.iter().map(|e| e.roc_auc)),
-            raw_log_loss: mean(raw_folds.iter().map(|e| e.log_loss)),
-            raw_ece: mean(raw_folds.iter().map(|e| e.ece)),
-            folds: cal_folds.iter().map(|e| (e.roc_auc, e.log_loss)).collect(),
-            calibration: method,
-            calibrated: Evaluation::of(&labels, &calibrated, &values),
-            raw_reliability: pooled_raw.reliability,
-            fit_seconds: started.elapsed().as_secs_f64(),
-        };
+        let report = family_report(family, candidate.setting.clone(), &plan, &fold_of_slot, &labels, &values, &raw, &calibrated, method, started);
         tracing::info!(
             family = family.as_str(),
+            setting = %candidate.setting,
             roc_auc = report.roc_auc.unwrap_or(f64::NAN),
             log_loss = report.log_loss,
             ece = report.ece,
@@ -402,38 +478,118 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
             "validated"
         );
         reports.push(report);
-        raw_by_family.push(raw);
-        calibrated_by_family.push(calibrated);
+        raw_by_candidate.push(raw);
+        calibrated_by_candidate.push(calibrated);
     }
     bar.finish_and_clear();
 
-    let best = reports.iter().enumerate().min_by(|a, b| a.1.log_loss.total_cmp(&b.1.log_loss)).map(|(i, _)| i).expect("at least one family");
-    let chosen = reports[best].family;
-    let raw = &raw_by_family[best];
-    let calibrator = Calibrator::fit(reports[best].calibration, raw, &labels);
+    // The choice, and the honest figure of choosing: each selection group scored by the choice
+    // made on the other groups.
+    let families: Vec<Family> = candidates.iter().map(|c| c.family).collect();
+    let held = select::HeldOut { families: &families, raw: &raw_by_candidate, calibrated: &calibrated_by_candidate, labels: &labels };
+    let group_of = |s: usize| selection_group[s];
+    let all_slots: Vec<usize> = (0..held_out.len()).collect();
+    let pick = held.choose(&all_slots, &group_of, config.blend);
+    let mut groups: Vec<usize> = selection_group.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut honest_scores = vec![0.0; held_out.len()];
+    let mut group_picks = Vec::new();
+    let mut group_evaluations = Vec::new();
+    for &g in &groups {
+        let others: Vec<usize> = all_slots.iter().copied().filter(|&s| selection_group[s] != g).collect();
+        let mine: Vec<usize> = all_slots.iter().copied().filter(|&s| selection_group[s] == g).collect();
+        let pick_g = if others.is_empty() { pick.clone() } else { held.choose(&others, &group_of, config.blend) };
+        for &s in &mine {
+            honest_scores[s] = held.predict(&pick_g, s);
+        }
+        group_picks.push(describe_pick(&pick_g, &candidates));
+        group_evaluations.push(Evaluation::of(
+            &mine.iter().map(|&s| labels[s]).collect::<Vec<_>>(),
+            &mine.iter().map(|&s| honest_scores[s]).collect::<Vec<_>>(),
+            &mine.iter().map(|&s| values[s]).collect::<Vec<_>>(),
+        ));
+    }
+    // The blend of the best settings, as a row of the report (weights cross-fitted by group).
+    if config.blend {
+        let members = held.blend_members(&all_slots);
+        if members.len() >= 2 {
+            let started = Instant::now();
+            let crossed = held.blend_cross_fitted(&members, &all_slots, &group_of);
+            let setting = members.iter().map(|&m| format!("{} {}", candidates[m].family, candidates[m].setting)).collect::<Vec<_>>().join(" + ");
+            let mut report = family_report(
+                Family::Blend,
+                setting,
+                &plan,
+                &fold_of_slot,
+                &labels,
+                &values,
+                &crossed,
+                &crossed,
+                calibrate::Method::Identity,
+                started,
+            );
+            report.fit_seconds += members.iter().map(|&m| reports[m].fit_seconds).sum::<f64>();
+            reports.push(report);
+        }
+    }
+    let search_seconds = search_started.elapsed().as_secs_f64();
+
     let rows_train = match plan.validation {
         Validation::OutOfTime => plan.folds[0].0.len(),
         Validation::Kfold => data.len(),
     };
-    let (schema, estimator, rows_fitted) = match plan.validation {
-        Validation::OutOfTime if !config.refit => {
-            let (_, schema, estimator) = oot_models.into_iter().find(|m| m.0 == chosen).expect("fitted above");
-            (schema, estimator, plan.folds[0].0.len())
+    // The rows the served model is fitted on: every labelled row (refit, and always for
+    // k-fold), or out-of-time without refit the training rows of the validation split.
+    let keep_fold_models = plan.validation == Validation::OutOfTime && !config.refit;
+    let fit_rows: Vec<usize> = if keep_fold_models { plan.folds[0].0.clone() } else { (0..data.len()).collect() };
+    let schema_for_fit = || -> FeatureSchema { FeatureSchema::fit(data, &fit_rows, config.params.min_level_count) };
+    let fit_candidate = |c: usize, schema: &FeatureSchema, oot: &mut Vec<Option<(FeatureSchema, Estimator)>>| -> Result<Estimator, TrainError> {
+        if keep_fold_models {
+            return Ok(oot[c].take().expect("fold model kept").1);
         }
-        // The calibrator was learnt on the held-out predictions of the same family and
-        // settings fitted on the earlier rows: a calibrator of out-of-fold predictions.
-        Validation::OutOfTime | Validation::Kfold => {
-            let all: Vec<usize> = (0..data.len()).collect();
-            let schema = FeatureSchema::fit(data, &all, config.params.min_level_count);
-            let design = schema.design(data, &all, chosen.style());
-            let estimator = Estimator::fit(chosen, &config.params, &design, &data.labels)?;
-            (schema, estimator, all.len())
+        let design = schema.design(data, &fit_rows, candidates[c].family.style());
+        Ok(Estimator::fit(candidates[c].family, &candidates[c].params, &design, &labels_of(data, &fit_rows))?)
+    };
+    let (chosen, chosen_setting, schema, estimator, calibrator, selected_raw) = match &pick {
+        select::Pick::Single(c) => {
+            let schema = if keep_fold_models { oot_models[*c].as_ref().expect("fold model kept").0.clone() } else { schema_for_fit() };
+            let estimator = fit_candidate(*c, &schema, &mut oot_models)?;
+            // The calibrator was learnt on the held-out predictions of the same family and
+            // settings fitted on other rows: a calibrator of out-of-fold predictions.
+            let calibrator = Calibrator::fit(reports[*c].calibration, &raw_by_candidate[*c], &labels);
+            (candidates[*c].family, candidates[*c].setting.clone(), schema, estimator, calibrator, raw_by_candidate[*c].clone())
+        }
+        select::Pick::Blend { members, weights, intercept } => {
+            // Every fold model of a split shares one schema (same rows, same rules).
+            let schema = if keep_fold_models { oot_models[members[0]].as_ref().expect("fold model kept").0.clone() } else { schema_for_fit() };
+            let mut fitted = Vec::new();
+            for &m in members {
+                let estimator = fit_candidate(m, &schema, &mut oot_models)?;
+                fitted.push(BlendMember {
+                    family: candidates[m].family,
+                    setting: candidates[m].setting.clone(),
+                    columns: schema.design_names(candidates[m].family.style()).len(),
+                    estimator,
+                });
+            }
+            let raw: Vec<f64> = all_slots.iter().map(|&s| held.blend_at(members, weights, *intercept, s)).collect();
+            let (method, _) = if plan.folds.len() > 1 {
+                calibrate::choose(&raw, &labels, |s| fold_of_slot[s])
+            } else {
+                calibrate::choose(&raw, &labels, |s| s % 2)
+            };
+            let calibrator = Calibrator::fit(method, &raw, &labels);
+            let setting = describe_pick(&pick, &candidates);
+            (Family::Blend, setting, schema, Estimator::Blend { members: fitted, weights: weights.clone(), intercept: *intercept }, calibrator, raw)
         }
     };
-    let spline_importance = chosen == Family::Spline;
-    let mut importance = if spline_importance { None } else { estimator.importance(&schema.design_names(chosen.style())) };
+    drop(selected_raw);
+    let rows_fitted = fit_rows.len();
+    let explained_by_spread = matches!(chosen, Family::Spline | Family::Blend);
+    let mut importance = if explained_by_spread { None } else { estimator.importance(&schema.design_names(chosen.style())) };
     let model = LapseModel::new(chosen, data.label_column.clone(), schema, estimator, calibrator);
-    if spline_importance {
+    if explained_by_spread {
         importance = Some(contribution_spread(&model, data));
     }
     if let Some(v) = importance.as_mut() {
@@ -448,14 +604,39 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         .take(5)
         .collect();
     let partial_dependence = crate::partial_dependence::partial_dependence(&model, data, &numeric_top);
-    let chosen_report = &reports[best];
+    // Headline figures: the honest figures of the selection when there was a choice, else the
+    // one setting's own held-out figures.
+    let single = candidates.len() == 1;
+    let chosen_report = reports.iter().find(|r| r.family == chosen && r.setting == chosen_setting);
+    let (roc_auc, log_loss, ece) = match chosen_report {
+        Some(r) if single => (r.roc_auc, r.log_loss, r.ece),
+        _ => (
+            mean_option(group_evaluations.iter().map(|e| e.roc_auc)),
+            mean(group_evaluations.iter().map(|e| e.log_loss)),
+            mean(group_evaluations.iter().map(|e| e.ece)),
+        ),
+    };
+    let selection = (!single).then(|| SelectionReport {
+        method: if plan.folds.len() > 1 {
+            format!("each of the {} folds scored by the choice made on the other folds' held-out predictions", groups.len())
+        } else {
+            "the validation rows split in two halves by policy; each half scored by the choice made on the other half".to_string()
+        },
+        roc_auc,
+        log_loss,
+        group_picks,
+        candidates_tried: candidates.len(),
+        search_seconds,
+    });
     let report = TrainReport {
         validation: plan.validation,
         validation_detail: plan.detail,
         chosen,
-        roc_auc: chosen_report.roc_auc,
-        log_loss: chosen_report.log_loss,
-        ece: chosen_report.ece,
+        chosen_setting,
+        roc_auc,
+        log_loss,
+        ece,
+        selection,
         rows_labelled: data.len(),
         rows_unlabelled: data.unlabelled_rows,
         rows_train,
@@ -474,8 +655,74 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let all_rows: Vec<usize> = (0..data.len()).collect();
     let scores = model.predict(data, &all_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
     let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
-    let held_out_scores = calibrated_by_family.swap_remove(best);
+    // The held-out scores reported: with a choice, each group's from the choice made without it.
+    let held_out_scores = match pick {
+        select::Pick::Single(c) if single => calibrated_by_candidate.swap_remove(c),
+        _ => honest_scores,
+    };
     Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores })
+}
+
+/// A pick as text: `spline alpha=10`, or `blend of logistic alpha=1 (0.41) + gbdt ... (0.72)`.
+fn describe_pick(pick: &select::Pick, candidates: &[Candidate]) -> String {
+    match pick {
+        select::Pick::Single(c) => format!("{} {}", candidates[*c].family, candidates[*c].setting),
+        select::Pick::Blend { members, weights, .. } => format!(
+            "blend of {}",
+            members
+                .iter()
+                .zip(weights)
+                .map(|(&m, w)| format!("{} {} ({w:.2})", candidates[m].family, candidates[m].setting))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+    }
+}
+
+/// One setting's held-out report from its raw and calibrated predictions (by slot).
+#[allow(clippy::too_many_arguments)]
+fn family_report(
+    family: Family,
+    setting: String,
+    plan: &Plan,
+    fold_of_slot: &[usize],
+    labels: &[u8],
+    values: &[f64],
+    raw: &[f64],
+    calibrated: &[f64],
+    method: calibrate::Method,
+    started: Instant,
+) -> FamilyReport {
+    let per_fold = |scores: &[f64]| -> Vec<Evaluation> {
+        (0..plan.folds.len())
+            .map(|f| {
+                let idx: Vec<usize> = (0..labels.len()).filter(|&s| fold_of_slot[s] == f).collect();
+                let pick = |v: &[f64]| idx.iter().map(|&s| v[s]).collect::<Vec<f64>>();
+                Evaluation::of(&idx.iter().map(|&s| labels[s]).collect::<Vec<_>>(), &pick(scores), &pick(values))
+            })
+            .collect()
+    };
+    let raw_folds = per_fold(raw);
+    let cal_folds = per_fold(calibrated);
+    let pooled_raw = Evaluation::of(labels, raw, values);
+    FamilyReport {
+        family,
+        setting,
+        roc_auc: mean_option(cal_folds.iter().map(|e| e.roc_auc)),
+        log_loss: mean(cal_folds.iter().map(|e| e.log_loss)),
+        brier: mean(cal_folds.iter().map(|e| e.brier)),
+        pr_auc: mean_option(cal_folds.iter().map(|e| e.pr_auc)),
+        ece: mean(cal_folds.iter().map(|e| e.ece)),
+        top_decile_lift: mean_option(cal_folds.iter().map(|e| e.top_decile_lift)),
+        raw_roc_auc: mean_option(raw_folds.iter().map(|e| e.roc_auc)),
+        raw_log_loss: mean(raw_folds.iter().map(|e| e.log_loss)),
+        raw_ece: mean(raw_folds.iter().map(|e| e.ece)),
+        folds: cal_folds.iter().map(|e| (e.roc_auc, e.log_loss)).collect(),
+        calibration: method,
+        calibrated: Evaluation::of(labels, calibrated, values),
+        raw_reliability: pooled_raw.reliability,
+        fit_seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 #[cfg(test)]
