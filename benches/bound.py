@@ -5,7 +5,7 @@ the generator's own lapse probabilities (the bound any model of the book can rea
     python benches/bound.py --lapse target/release/lapse [--policies 50000] [--seed 42]
 
 Generates a book with `--truth`, trains the gbdt on 12 monthly snapshots to 2026-03-31 (refit on
-every labelled row, and `--no-refit`), scores the 2026-06-30 snapshot (outcomes known at the
+every labelled row, and `--no-refit`) and `--model auto` (search and blend), scores the 2026-06-30 snapshot (outcomes known at the
 2026-09-30 extract) and compares, for every renewal and for those not yet due at the snapshot.
 Needs polars (notebooks/requirements.txt).
 
@@ -57,9 +57,14 @@ def main():
     truth = pl.read_csv(work / "book" / "lapse_probabilities.csv", schema_overrides={"policy_id": pl.Utf8})
     table = held.join(truth, on=["policy_id", "installment_no"], how="left")
     scored = {"bound (the generator's probabilities)": "lapse_probability"}
-    for name, extra in [("gbdt, refit on every labelled row", []), ("gbdt, fitted on the earlier snapshots", ["--no-refit"])]:
+    runs = [
+        ("gbdt, refit on every labelled row", ["--model", "gbdt"]),
+        ("gbdt, fitted on the earlier snapshots", ["--model", "gbdt", "--no-refit"]),
+        ("auto: settings searched, families blended, refit", ["--model", "auto"]),
+    ]
+    for name, extra in runs:
         models = work / f"models-{len(scored)}"
-        run(lapse, "train", "--features", work / "train.parquet", "--model", "gbdt", "--models", models, "--promote", *extra)
+        run(lapse, "train", "--features", work / "train.parquet", "--models", models, "--promote", *extra)
         out = work / f"scores-{len(scored)}.csv"
         run(lapse, "queue", "--models", models, "--snapshot", work / "later.parquet", "--capacity", "100000000", "--include-no-action", "--out", out)
         column = f"p{len(scored)}"

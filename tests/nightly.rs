@@ -184,6 +184,13 @@ fn first_night_promotes_then_a_night_is_judged_against_the_champion_and_logged()
     let evaluation: Value = serde_json::from_slice(&fs::read(ws.reports().join(SECOND).join("evaluation.json")).unwrap()).unwrap();
     assert_eq!(evaluation["challenger"]["evaluation"]["rows"], evaluation["champion"]["evaluation"]["rows"]);
     assert_eq!(evaluation["challenger"]["evaluation"]["lapse_rate"], evaluation["champion"]["evaluation"]["lapse_rate"]);
+    // What the challenger learnt, on the page an analyst reads.
+    assert!(!evaluation["importance"][1].as_array().unwrap().is_empty(), "{}", evaluation["importance"]);
+    let curves = evaluation["partial_dependence"].as_array().unwrap();
+    assert!(!curves.is_empty() && curves.len() <= 5);
+    let page = fs::read_to_string(ws.reports().join(SECOND).join("evaluation.html")).unwrap();
+    assert!(page.contains("What the challenger learnt"));
+    assert_eq!(page.matches("partial dependence: ").count(), curves.len(), "one chart per curve");
     let promoted = second["decision"]["promote"].as_bool().unwrap();
     assert_eq!(code, Some(if promoted { 0 } else { 3 }));
     // The decision follows the margin rule on the recorded figures.

@@ -292,6 +292,12 @@ impl<'c> Night<'c> {
             guard_rails: judged.rails.clone(),
             decision: judged.decision.clone(),
             notes: judged.notes.clone(),
+            importance: outcome
+                .report
+                .importance
+                .clone()
+                .map(|v| (lapse_model::registry::importance_measure(outcome.report.chosen).to_string(), v.into_iter().take(15).collect())),
+            partial_dependence: outcome.report.partial_dependence.clone(),
         };
         out.report("evaluation", &evaluation, &evaluation_page(&context, &evaluation))?;
         write_evaluation_rows(&out.path("evaluation.parquet"), &trained.data, judged, &outcome.held_out_rows, &outcome.held_out_scores)?;

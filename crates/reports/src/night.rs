@@ -130,6 +130,12 @@ pub struct EvaluationReport {
     pub guard_rails: Vec<GuardRail>,
     pub decision: Decision,
     pub notes: Vec<String>,
+    /// What the challenger learnt: its most influential inputs (with what the figure is) and
+    /// the partial dependence of the top numeric ones, from its training report.
+    #[serde(default)]
+    pub importance: Option<(String, Vec<(String, f64)>)>,
+    #[serde(default)]
+    pub partial_dependence: Vec<lapse_model::partial_dependence::PartialDependence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,6 +14,15 @@ fn kept_report(report: &TrainReport) -> Option<&crate::train::FamilyReport> {
     report.families.iter().find(|f| f.family == report.chosen && (f.family == crate::train::Family::Blend || f.setting == report.chosen_setting))
 }
 
+/// What the importance figure of a family's model is.
+pub fn importance_measure(family: crate::train::Family) -> &'static str {
+    match family {
+        crate::train::Family::Logistic => "coefficient (standardized)",
+        crate::train::Family::Spline | crate::train::Family::Blend => "spread of its contribution to the log-odds (sd)",
+        _ => "share of total split gain",
+    }
+}
+
 /// Renders `card.md`.
 pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     let mut out = String::new();
@@ -107,15 +116,7 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         }
     }
     if let Some(importance) = &report.importance {
-        let _ = writeln!(
-            out,
-            "\n## Most influential inputs\n\n| input | {} |\n|---|---|",
-            match report.chosen {
-                crate::train::Family::Logistic => "coefficient (standardized)",
-                crate::train::Family::Spline | crate::train::Family::Blend => "spread of its contribution to the log-odds (sd)",
-                _ => "share of total split gain",
-            }
-        );
+        let _ = writeln!(out, "\n## Most influential inputs\n\n| input | {} |\n|---|---|", importance_measure(report.chosen));
         for (name, v) in importance.iter().take(15) {
             let _ = writeln!(out, "| `{name}` | {v:.4} |");
         }

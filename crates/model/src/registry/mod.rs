@@ -7,6 +7,7 @@
 //! corrupt, truncated or incompatible artifact with the reason.
 
 mod card;
+pub use card::importance_measure;
 
 use std::fs;
 use std::path::{Path, PathBuf};

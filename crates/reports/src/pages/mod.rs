@@ -251,6 +251,16 @@ pub fn evaluation_page(context: &Context, report: &EvaluationReport) -> Markup {
         h2 { "Whom to call first" }
         (chart(charts::lines("share of lapses among the top k% by probability", "share of renewals contacted", "share of lapses", &gains, (0.0, 1.0), (0.0, 1.0), Some("random order"))))
         (chart(charts::lines("share of lapsed premium among the top k% by priority (probability x value)", "share of renewals contacted", "share of lapsed premium", &premium, (0.0, 1.0), (0.0, 1.0), Some("random order"))))
+        @if let Some((measure, inputs)) = &report.importance {
+            h2 { "What the challenger learnt" }
+            p { "Its most influential inputs (" (measure) "), and for the top numeric ones the mean predicted lapse probability over sampled rows when the input is set to each of its deciles (partial dependence)." }
+            (table(&["input", measure.as_str()], &inputs.iter().map(|(name, v)| vec![text(name), num(Some(*v), 4)]).collect::<Vec<_>>(), 1))
+        }
+        @for pd in &report.partial_dependence {
+            @let (lo, hi) = pd.points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+            @let top = pd.points.iter().map(|p| p.1).fold(0.01, f64::max);
+            (chart(charts::lines(&format!("partial dependence: {}", pd.feature), &pd.feature, "mean predicted P(lapse)", &[Series { name: pd.feature.clone(), points: pd.points.clone(), color: ORANGE }], (lo, if hi > lo { hi } else { lo + 1.0 }), (0.0, (top * 1.2).min(1.0)), None)))
+        }
     };
     page("Champion and challenger", context, body)
 }

@@ -27,6 +27,8 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("Every feature", "全部特征"),
     ("Every renewal", "全部续期"),
     ("Guard rails (challenger)", "护栏检查（挑战模型）"),
+    ("What the challenger learnt", "挑战模型学到了什么"),
+    ("input", "输入特征"),
     ("Held-out metrics", "留出集指标"),
     ("Inputs", "输入"),
     ("Lapses prevented by contacting the top of each ranking (held out)", "按各排序联系前列客户可避免的失效件数（留出集）"),
