@@ -2,7 +2,7 @@
 """The headroom left: a model's ROC AUC and log loss on renewals it never saw, beside those of
 the generator's own lapse probabilities (the bound any model of the book can reach).
 
-    python benches/bound.py --lapse target/release/lapse [--policies 50000] [--seed 42]
+    python benches/bound.py --lapse target/release/lapse [--policies 50000] [--seed 42] [--exclude FEATURE ...]
 
 Generates a book with `--truth`, trains the gbdt on 12 monthly snapshots to 2026-03-31 (refit on
 every labelled row, and `--no-refit`) and `--model auto` (search and blend), scores the 2026-06-30 snapshot (outcomes known at the
@@ -47,7 +47,9 @@ def main():
     parser.add_argument("--lapse", type=Path, required=True)
     parser.add_argument("--policies", type=int, default=50000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--exclude", action="append", default=[], help="a feature the models must not use (repeatable): the 'before' of a new feature")
     args = parser.parse_args()
+    excluded = [a for name in args.exclude for a in ("--exclude", name)]
     work = Path(tempfile.mkdtemp(prefix="lapse-bound-"))
     lapse = args.lapse.resolve()
     run(lapse, "generate", "--policies", args.policies, "--seed", args.seed, "--truth", "--out", work / "book")
@@ -64,7 +66,7 @@ def main():
     ]
     for name, extra in runs:
         models = work / f"models-{len(scored)}"
-        run(lapse, "train", "--features", work / "train.parquet", "--models", models, "--promote", *extra)
+        run(lapse, "train", "--features", work / "train.parquet", "--models", models, "--promote", *extra, *excluded)
         out = work / f"scores-{len(scored)}.csv"
         run(lapse, "queue", "--models", models, "--snapshot", work / "later.parquet", "--capacity", "100000000", "--include-no-action", "--out", out)
         column = f"p{len(scored)}"

@@ -309,7 +309,15 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         assert_eq!(e["lapses_treated"].as_u64().unwrap() as usize, lapses("treatment", true), "{action}");
         assert_eq!(e["lapses_control"].as_u64().unwrap() as usize, lapses("control", false), "{action}");
         let (lo, hi) = (e["ci_low"].as_f64().unwrap(), e["ci_high"].as_f64().unwrap());
-        assert!(lo <= true_save && true_save <= hi, "{action}: true save rate {true_save:.3} outside [{lo:.3}, {hi:.3}]");
+        // One world, three actions: a 95% interval misses the truth of at least one action in
+        // about 14% of worlds by design (its coverage is measured over thousands of draws in
+        // lapse-model's campaign tests). Here the check is that the report describes this
+        // world: the truth lies within the same interval widened to 3 standard errors (on the
+        // log risk-ratio scale the Katz interval is built on).
+        let (rr_lo, rr_hi) = ((1.0 - hi).max(1e-9).ln(), (1.0 - lo).max(1e-9).ln());
+        let (centre, half) = ((rr_lo + rr_hi) / 2.0, (rr_hi - rr_lo) / 2.0 * 3.0 / 1.96);
+        let true_rr = (1.0 - true_save).max(1e-9).ln();
+        assert!((true_rr - centre).abs() <= half, "{action}: true save rate {true_save:.3}, 95% interval [{lo:.3}, {hi:.3}]");
         // Contacts were made in the treatment arm, and far more often than in control.
         let (dt, dc) = (e["delivered_treated"].as_f64().unwrap(), e["delivered_control"].as_f64().unwrap());
         assert!(dt > dc + 0.2, "{action}: delivered {dt} vs {dc}");

@@ -673,7 +673,7 @@ async fn the_served_snapshot_reports_its_drift_against_the_training_reference() 
     assert_eq!(body["model_version"], "v0001");
     assert_eq!(body["as_of"], AS_OF);
     let features = body["drift"]["features"].as_array().unwrap();
-    assert_eq!(features.len(), 56, "55 features and the score");
+    assert_eq!(features.len(), lapse_core::features::catalog::FEATURES.len() + 1, "every feature and the score");
     assert!(features.iter().any(|f| f["feature"] == "score" && f["ks"].is_number()));
     let psis: Vec<f64> = features.iter().map(|f| f["psi"].as_f64().unwrap()).collect();
     assert!(psis.windows(2).all(|w| w[0] >= w[1]), "ranked by PSI");

@@ -19,6 +19,8 @@ pub enum FeatureFamily {
     Channel,
     CustomerEvents,
     Renewal,
+    /// The customer's other policies.
+    Household,
 }
 
 impl FeatureFamily {
@@ -30,6 +32,7 @@ impl FeatureFamily {
             FeatureFamily::Channel => "channel",
             FeatureFamily::CustomerEvents => "customer and events",
             FeatureFamily::Renewal => "renewal",
+            FeatureFamily::Household => "household",
         }
     }
 }
@@ -124,6 +127,15 @@ pub static FEATURES: &[Feature] = &[
         "Installments of this policy due before T, unpaid at T and still inside grace (this renewal included).",
         |r| count(r.history().overdue_in_grace),
     ),
+    num(
+        "late_share_12m",
+        PaymentHistory,
+        "Share of this policy's renewals due in the 365 days before T and settled by T (paid, or grace ended) that were paid late or lapsed.",
+        |r| {
+            let h = r.history();
+            (h.renewals_settled_12m > 0).then(|| f64::from(h.late_12m) / f64::from(h.renewals_settled_12m))
+        },
+    ),
     // The renewal itself.
     num("days_overdue", Renewal, "Days from the renewal's due date to T, when it is already due (0 when not yet due).", |r| {
         Some(f64::from((r.as_of() - r.due()).max(0)))
@@ -198,6 +210,14 @@ pub static FEATURES: &[Feature] = &[
     num("contacts_12m", CustomerEvents, "Contacts (sms, call, visit) in the 12 months before T.", |r| count(r.history().events.contacts)),
     num("days_since_last_contact", CustomerEvents, "Days from the last contact before T to T.", |r| {
         r.history().events.days_since_last_contact.map(f64::from)
+    }),
+    num("days_since_last_loan", CustomerEvents, "Days from the policy's last policy loan before T to T.", |r| {
+        r.history().events.days_since_last_loan.map(f64::from)
+    }),
+    num("contacts_90d", CustomerEvents, "Contacts (sms, call, visit) in the 90 days before T.", |r| count(r.history().events.contacts_90d)),
+    // The customer's other policies.
+    num("household_lapses_12m", Household, "The customer's other policies' renewals whose grace ended unpaid in the 365 days before T.", |r| {
+        count(r.history().household_lapses_12m)
     }),
 ];
 

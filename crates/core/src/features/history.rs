@@ -100,6 +100,10 @@ pub struct EventCounts {
     pub debit_failures: u32,
     pub reinstatements_ever: u32,
     pub days_since_last_contact: Option<i32>,
+    /// Days from the last policy loan before T (any time) to T.
+    pub days_since_last_loan: Option<i32>,
+    /// Contacts in the 90 days before T.
+    pub contacts_90d: u32,
 }
 
 /// One policy's state at T.
@@ -141,6 +145,13 @@ pub struct PolicyHistory {
     pub agent_left: Option<Day>,
     /// Whole years from the agent's hire date to T, when hired before T.
     pub agent_tenure_years: Option<f64>,
+    /// This policy's renewals due in the 365 days before T and settled by T, and how many of
+    /// them were paid late or lapsed.
+    pub renewals_settled_12m: u32,
+    pub late_12m: u32,
+    /// The customer's other policies' renewals whose grace ended unpaid in the 365 days
+    /// before T: a lapse elsewhere in the household.
+    pub household_lapses_12m: u32,
 }
 
 impl PolicyHistory {
@@ -184,6 +195,19 @@ impl PolicyHistory {
                 continue;
             }
             h.renewals_due += 1;
+            if due >= t - 365 {
+                match paid {
+                    Some(p) => {
+                        h.renewals_settled_12m += 1;
+                        h.late_12m += u32::from(p > due);
+                    }
+                    None if deadline < t => {
+                        h.renewals_settled_12m += 1;
+                        h.late_12m += 1;
+                    }
+                    None => {}
+                }
+            }
             match paid {
                 Some(p) => {
                     h.renewals_paid += 1;
@@ -226,7 +250,7 @@ impl PolicyHistory {
         }
         h.days_since_last_payment = last_paid.map(|p| t - p);
         h.events = event_counts(book, codes, policy, t);
-        h.customer(book, codes, policy, t);
+        h.customer(book, codes, policy, t, spec.grace_days);
         if let Some(agent) = book.policies.agent[policy] {
             let agent = agent as usize;
             h.agent_left = book.agents.leave_date[agent].filter(|&d| d < t);
@@ -236,7 +260,21 @@ impl PolicyHistory {
         h
     }
 
-    fn customer(&mut self, book: &Book, codes: &KnownCodes, policy: usize, t: Day) {
+    /// Adds `other`'s renewals whose grace ended unpaid in the 365 days before T.
+    fn household_lapses_of(&mut self, book: &Book, other: usize, t: Day, grace_days: i32) {
+        let inst = &book.installments;
+        for i in inst.of_policy(other) {
+            let deadline = inst.due[i] + grace_days;
+            if deadline >= t {
+                break; // rows are in due order
+            }
+            if inst.number[i] >= 2 && deadline >= t - 365 && inst.paid[i].is_none_or(|p| p > deadline || p >= t) {
+                self.household_lapses_12m += 1;
+            }
+        }
+    }
+
+    fn customer(&mut self, book: &Book, codes: &KnownCodes, policy: usize, t: Day, grace_days: i32) {
         let policies = &book.policies;
         let customer = policies.customer[policy] as usize;
         let mut first_issue: Option<Day> = None;
@@ -256,6 +294,7 @@ impl PolicyHistory {
             } else {
                 self.other_inforce_policies += 1;
             }
+            self.household_lapses_of(book, other, t, grace_days);
         }
         self.customer_tenure_years = first_issue.map(|f| f64::from(t - f) / 365.25);
     }
@@ -273,8 +312,13 @@ fn event_counts(book: &Book, codes: &KnownCodes, policy: usize, t: Day) -> Event
         if kind == EventKind::Reinstatement {
             counts.reinstatements_ever += 1;
         }
-        if kind == EventKind::Contact {
-            counts.days_since_last_contact = Some(t - date);
+        match kind {
+            EventKind::Contact => counts.days_since_last_contact = Some(t - date),
+            EventKind::PolicyLoan => counts.days_since_last_loan = Some(t - date),
+            _ => {}
+        }
+        if date >= t - 90 && kind == EventKind::Contact {
+            counts.contacts_90d += 1;
         }
         if date < t - 365 {
             continue;

@@ -269,3 +269,45 @@ fn stacked_training_set_has_one_block_per_snapshot_in_date_order() {
     let block = frame.filter(&mask).unwrap();
     assert_eq!(first_difference(&block, &single), None);
 }
+
+/// The customer's other policies, counted exactly and only as known before T; and the
+/// renewal's own recent lateness, contacts and loans.
+#[test]
+fn household_and_recency_features_read_the_other_policies_before_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    // T = 2024-06-01 (12 months back: 2023-06-02). P1 is the renewal scored.
+    book.annual_policy("P1", "2021-05-20")
+        .installment("P1", 2, "2022-05-20", "2022-05-20") // on time, older than 12 months
+        .installment("P1", 3, "2023-06-10", "2023-06-30") // 20 days late, inside 12 months
+        .installment("P1", 4, "2024-05-20", ""); // scored: 12 days overdue at T
+    // P2: a renewal paid 20 days late in the last 12 months after 2 failed debits; a policy
+    // loan 30 days before T and one after T.
+    book.annual_policy("P2", "2022-07-01");
+    book.installments.push("P2,2,2023-07-01,1000,2023-07-21,1000,auto_debit,2".into());
+    book.events.push("P2,2024-05-02,policy_loan,5000".into());
+    book.events.push("P2,2024-06-02,policy_loan,5000".into()); // after T: not visible
+    // P3 lapsed in the last 12 months (grace ended 2023-10-31 unpaid); P4 lapsed before them
+    // (grace ended 2023-02-28) and then paid on time; P5 is paid only after T and P6 not at
+    // all: both overdue at T, inside grace.
+    book.annual_policy("P3", "2022-09-01").installment("P3", 2, "2023-09-01", "");
+    book.annual_policy("P4", "2021-12-30").installment("P4", 2, "2022-12-30", "").installment("P4", 3, "2023-12-30", "2023-12-30");
+    book.annual_policy("P5", "2023-05-25").installment("P5", 2, "2024-05-25", "2024-06-03");
+    book.annual_policy("P6", "2023-05-10").installment("P6", 2, "2024-05-10", "");
+    book.events.push("P1,2024-01-10,complaint,".into());
+    book.events.push("P1,2024-04-01,contact_sms,".into());
+    book.events.push("P1,2024-05-25,contact_call,".into());
+    book.events.push("P1,2023-12-01,contact_call,".into()); // more than 90 days before T
+    let dir = book.write(dir.path());
+    let frame = snapshot_of(&dir, day("2024-06-01"), day("2024-09-30"));
+    let ids = column_strings(&frame, "policy_id");
+    let row = ids.iter().position(|p| p == "P1").unwrap();
+    let get = |name: &str| column_strings(&frame, name)[row].clone();
+    assert_eq!(get("household_lapses_12m"), "1.0", "P3 only: P4's grace ended more than 365 days before T; P5 and P6 are in grace");
+    assert_eq!(get("late_share_12m"), "1.0", "P1's one renewal settled in the last 12 months was late");
+    assert_eq!(get("contacts_90d"), "2.0");
+    assert_eq!(get("days_since_last_loan"), "null", "loans on other policies are not this policy's");
+    // Another policy's loan is its own: P2's renewal is not in the snapshot, P5's and P6's are.
+    let p6 = ids.iter().position(|p| p == "P6").unwrap();
+    assert_eq!(column_strings(&frame, "household_lapses_12m")[p6], "1.0", "P3's lapse is news for P6 too");
+}

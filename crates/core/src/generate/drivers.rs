@@ -16,11 +16,14 @@ pub struct RenewalDrivers<'a> {
     /// The servicing agent left before the due date.
     pub orphan: bool,
     pub age: i32,
-    /// The customer's latent financial stress at the due date (standard normal, persistent).
+    /// The customer's financial stress at the due date: persistent, plus the customer's
+    /// shock of the quarter (shared by all their policies) and the policy's yearly shock.
     pub stress: f64,
     /// log(annual premium / customer income): how heavy the premium is.
     pub premium_burden: f64,
     pub late_renewals_before: u32,
+    /// The customer pays late by habit: often late, and earlier lateness says little.
+    pub habitual_late: bool,
     pub lapses_before: u32,
     pub complaints_12m: u32,
     pub claims_12m: u32,
@@ -104,7 +107,8 @@ pub fn yearly_lapse_probability(d: &RenewalDrivers<'_>) -> f64 {
         60.. => 0.25,
         _ => 0.0,
     };
-    z += 0.3 * f64::from(d.late_renewals_before.min(4));
+    // Earlier lateness is a warning, except from a habitual late payer.
+    z += if d.habitual_late { 0.06 } else { 0.3 } * f64::from(d.late_renewals_before.min(4));
     z += 0.5 * f64::from(d.lapses_before.min(2));
     z += 0.9 * f64::from(d.complaints_12m.min(2));
     z -= 0.6 * f64::from(d.claims_12m.min(1));
@@ -119,6 +123,9 @@ pub fn yearly_lapse_probability(d: &RenewalDrivers<'_>) -> f64 {
 /// Probability that a renewal that is paid in grace is paid after its due date.
 pub fn late_probability(d: &RenewalDrivers<'_>) -> f64 {
     let mut z = -1.9 + 0.9 * d.stress + 0.35 * f64::from(d.late_renewals_before.min(3));
+    if d.habitual_late {
+        z += 1.8;
+    }
     z += match d.payment_method {
         "auto_debit" => -1.0,
         "cash" => 0.8,

@@ -180,6 +180,24 @@ fn issue_date(config: &GenerateConfig, rng: &mut ChaCha8Rng, earliest: Day) -> D
 struct Latent {
     stress: f64,
     income: f64,
+    /// The customer's financial shocks by calendar quarter from the book's start (AR(1),
+    /// standard normal): a job loss or a debt hits every policy of the customer at once, so
+    /// trouble on one policy now is news about the others.
+    quarterly_shocks: Vec<f64>,
+    /// A habitual late payer: often late, rarely lapses for it (lateness is habit, not
+    /// distress; a change in habit is the signal).
+    habitual_late: bool,
+}
+
+/// Days per quarter of the customer shock series.
+const QUARTER_DAYS: i32 = 91;
+
+impl Latent {
+    /// The customer's shock in the quarter holding `day`.
+    fn shock_at(&self, start: Day, day: Day) -> f64 {
+        let q = ((day - start).max(0) / QUARTER_DAYS) as usize;
+        self.quarterly_shocks[q.min(self.quarterly_shocks.len() - 1)]
+    }
 }
 
 pub fn customer(config: &GenerateConfig, agents: &[AgentRow], index: usize, first_policy: usize, size: usize, rng: &mut ChaCha8Rng) -> CustomerBook {
@@ -188,7 +206,16 @@ pub fn customer(config: &GenerateConfig, agents: &[AgentRow], index: usize, firs
     let rich_region = matches!(region, "Shanghai" | "Beijing" | "Zhejiang" | "Guangdong" | "Jiangsu" | "Tianjin");
     let occupation_class = pick(rng, &[("1", 30.0), ("2", 30.0), ("3", 20.0), ("4", 12.0), ("5", 5.0), ("6", 3.0)]);
     let income_median = if rich_region { 110_000.0 } else { 70_000.0 };
-    let latent = Latent { stress: normal.sample(rng), income: income_median * LogNormal::new(0.0, 0.55).expect("valid lognormal").sample(rng) };
+    let stress = normal.sample(rng);
+    let income = income_median * LogNormal::new(0.0, 0.55).expect("valid lognormal").sample(rng);
+    let quarters = ((config.extract_date - config.start).max(0) / QUARTER_DAYS + 2) as usize;
+    let mut quarterly_shocks = Vec::with_capacity(quarters);
+    let mut shock = normal.sample(rng);
+    for _ in 0..quarters {
+        quarterly_shocks.push(shock);
+        shock = 0.8 * shock + 0.6 * normal.sample(rng);
+    }
+    let latent = Latent { stress, income, quarterly_shocks, habitual_late: rng.random_bool(0.12) };
     let first_issue = issue_date(config, rng, config.start);
     let age_at_first = (38.0 + 10.0 * normal.sample(rng)).clamp(18.0, 66.0);
     let birth_date = first_issue - (age_at_first * 365.25) as i32 - rng.random_range(0..365);
@@ -510,7 +537,8 @@ fn schedule(
             payment_method: p.payment_method,
             orphan: agent_left.is_some_and(|l| l < due),
             age: whole_years_between(birth, due),
-            stress: 0.75 * latent.stress + 0.55 * yearly_shock,
+            stress: 0.6 * latent.stress + 0.7 * latent.shock_at(config.start, due) + 0.25 * yearly_shock,
+            habitual_late: latent.habitual_late,
             premium_burden: burden,
             late_renewals_before: late_before,
             lapses_before,

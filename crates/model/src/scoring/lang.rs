@@ -118,6 +118,8 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         }
         ("auto_debit_share", Missing) => Some("无缴费方式记录".into()),
         ("days_since_last_contact", Missing) => Some("从未联系过".into()),
+        ("late_share_12m", Missing) => Some("近12个月没有已结清的续期保费".into()),
+        ("days_since_last_loan", Missing) => Some("无保单贷款记录".into()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("未记录保额".into()),
         (_, Missing) => None,
         ("prior_renewals", Number(x)) => Some(format!("至今已到期{}期续期保费", n(x))),
@@ -177,6 +179,10 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_changes_12m", Number(x)) => Some(format!("近12个月更换业务员{}次", n(x))),
         ("contacts_12m", Number(x)) => Some(format!("近12个月联系{}次", n(x))),
         ("days_since_last_contact", Number(x)) => Some(format!("已{}天未联系", n(x))),
+        ("late_share_12m", Number(x)) => Some(format!("近12个月的续期保费中{}逾期缴纳或失效", pct(x))),
+        ("days_since_last_loan", Number(x)) => Some(format!("{}天前办理过保单贷款", n(x))),
+        ("contacts_90d", Number(x)) => Some(format!("近90天联系{}次", n(x))),
+        ("household_lapses_12m", Number(x)) => Some(format!("客户名下其他保单近12个月有{}期续期保费失效", n(x))),
         _ => None,
     };
     text.unwrap_or_else(|| {

@@ -51,6 +51,8 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         }
         ("auto_debit_share", Missing) => Some("no payment method on record".to_string()),
         ("days_since_last_contact", Missing) => Some("never contacted".to_string()),
+        ("late_share_12m", Missing) => Some("no renewal premium settled in the last 12 months".to_string()),
+        ("days_since_last_loan", Missing) => Some("no policy loan on record".to_string()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("the sum assured is not recorded".to_string()),
         (_, Missing) => None,
         ("prior_renewals", Number(n)) => Some(format!("{} due so far", plural(n, "renewal premium", "renewal premiums"))),
@@ -118,6 +120,12 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_changes_12m", Number(n)) => Some(format!("the agent changed {} in the last 12 months", plural(n, "time", "times"))),
         ("contacts_12m", Number(n)) => Some(format!("{} in the last 12 months", plural(n, "contact", "contacts"))),
         ("days_since_last_contact", Number(n)) => Some(format!("no contact for {}", plural(n, "day", "days"))),
+        ("late_share_12m", Number(x)) => Some(format!("{} of the renewal premiums of the last 12 months were late or lapsed", pct(x))),
+        ("days_since_last_loan", Number(n)) => Some(format!("a policy loan {} ago", plural(n, "day", "days"))),
+        ("contacts_90d", Number(n)) => Some(format!("{} in the last 90 days", plural(n, "contact", "contacts"))),
+        ("household_lapses_12m", Number(n)) => {
+            Some(format!("the customer let {} on other policies lapse in the last 12 months", plural(n, "renewal premium", "renewal premiums")))
+        }
         _ => None,
     };
     text.unwrap_or_else(|| fallback(feature, value))
