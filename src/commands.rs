@@ -185,6 +185,12 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
     let families = args.model.families();
     let started = Instant::now();
     let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone() };
+    // The training file's checksum (recorded in the manifest) on its own thread, while the
+    // models train: a few tenths of a second on a large table.
+    let source_sha256 = {
+        let path = args.features.clone();
+        std::thread::spawn(move || lapse_model::registry::sha256_file(&path))
+    };
     let data = Dataset::read(&args.features, &options)?;
     tracing::info!(rows = data.len(), unlabelled = data.unlabelled_rows, features = data.features.len(), "training table read");
     let config = TrainConfig {
@@ -201,7 +207,15 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);
     let created_at = now_utc_rfc3339();
-    let version = registry.register_with_reference(&outcome.model, &outcome.report, Some(&outcome.reference), &args.features, &created_at)?;
+    let source_sha256 = source_sha256.join().map_err(|_| Failure::from(anyhow::anyhow!("the checksum thread panicked")))??;
+    let version = registry.register_described(
+        &outcome.model,
+        &outcome.report,
+        Some(&outcome.reference),
+        &args.features.display().to_string(),
+        &source_sha256,
+        &created_at,
+    )?;
     let promote = args.promote || registry.champion()?.is_none();
     if promote {
         registry.promote(&version)?;

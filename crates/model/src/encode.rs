@@ -158,6 +158,13 @@ impl FeatureSchema {
     /// Learns the schema from the training rows `rows` of `data`. A category level needs
     /// `min_level_count` training rows to get its own column.
     pub fn fit(data: &Dataset, rows: &[usize], min_level_count: usize) -> Self {
+        Self::fit_for(data, rows, min_level_count, true)
+    }
+
+    /// As [`FeatureSchema::fit`]; without `splines` the spline knots are not learnt (the
+    /// spline style then encodes every number as a plain term), which saves a pass over each
+    /// numeric column when no spline model is trained.
+    pub fn fit_for(data: &Dataset, rows: &[usize], min_level_count: usize, splines: bool) -> Self {
         let columns = data
             .features
             .iter()
@@ -169,7 +176,7 @@ impl FeatureSchema {
                     let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
                     present.sort_by(f64::total_cmp);
                     let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
-                    let knots = quantile_knots(&present, SPLINE_KNOTS);
+                    let knots = if splines { quantile_knots(&present, SPLINE_KNOTS) } else { Vec::new() };
                     let (knots, spline_means) = if knots.len() >= 3 {
                         let mut sums = vec![0.0; knots.len() + 2];
                         let mut basis = vec![0.0; knots.len() + 2];
@@ -342,68 +349,95 @@ impl FeatureSchema {
     pub fn design_of(&self, features: &[FeatureColumn], rows: &[usize], style: Style) -> Design {
         let n = rows.len();
         let names = self.design_names(style);
-        let mut values = Vec::with_capacity(names.len() * n);
-        for c in &self.columns {
+        // Each schema column fills its own block of design columns; the blocks are filled in
+        // parallel on big designs (a 350k-row training design: about 0.3 s less).
+        let mut widths = vec![0usize; self.columns.len()];
+        for owner in self.design_owners(style) {
+            widths[owner] += 1;
+        }
+        let mut values = vec![0.0; names.len() * n];
+        let mut blocks: Vec<&mut [f64]> = Vec::with_capacity(self.columns.len());
+        let mut rest = values.as_mut_slice();
+        for &w in &widths {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(w * n);
+            blocks.push(head);
+            rest = tail;
+        }
+        let fill = |(c, out): (&ColumnSchema, &mut [f64])| {
             let column = features.iter().find(|f| f.name == c.name).expect("checked schema");
-            match (&column.values, c.kind) {
-                (FeatureValues::Numeric(x), FeatureKind::Numeric) if style == Style::Spline && c.has_spline() => {
-                    let width = c.knots.len() + 2;
-                    let start = values.len();
-                    values.resize(start + width * n, 0.0);
-                    let mut basis = vec![0.0; width];
-                    for (i, &r) in rows.iter().enumerate() {
-                        if x[r].is_nan() {
-                            continue;
-                        }
-                        spline_basis(&c.knots, x[r], &mut basis);
-                        for (k, b) in basis.iter().enumerate() {
-                            values[start + k * n + i] = *b;
-                        }
-                    }
-                    if c.has_missing {
-                        values.extend(rows.iter().map(|&r| if x[r].is_nan() { 1.0 } else { 0.0 }));
-                    }
-                }
-                (FeatureValues::Numeric(x), FeatureKind::Numeric) => {
-                    for &r in rows {
-                        let v = x[r];
-                        values.push(match style {
-                            Style::Linear | Style::Spline if v.is_nan() => 0.0,
-                            Style::Linear | Style::Spline => (v - c.mean) / c.std,
-                            Style::TreeWithMissing => v,
-                            Style::TreeImputed if v.is_nan() => c.median,
-                            Style::TreeImputed => v,
-                        });
-                    }
-                    if style.is_linear() && c.has_missing {
-                        values.extend(rows.iter().map(|&r| if x[r].is_nan() { 1.0 } else { 0.0 }));
-                    }
-                }
-                (FeatureValues::Categorical(x), FeatureKind::Categorical) => {
-                    let other = c.levels.iter().position(|l| l == OTHER_LEVEL).expect("schema has the pooled level");
-                    let position = |level: &str| c.levels.iter().position(|l| l == level).unwrap_or(other);
-                    // The schema position of each of the column's levels, found once.
-                    let by_code: Vec<usize> = x.levels.iter().map(|level| position(level)).collect();
-                    let missing = position(MISSING_LEVEL);
-                    let codes: Vec<usize> = rows
-                        .iter()
-                        .map(|&r| match x.codes[r] {
-                            Categories::MISSING => missing,
-                            code => by_code[code as usize],
-                        })
-                        .collect();
-                    if style.is_linear() {
-                        for k in 0..c.levels.len() {
-                            values.extend(codes.iter().map(|&code| if code == k { 1.0 } else { 0.0 }));
-                        }
-                    } else {
-                        values.extend(codes.iter().map(|&code| code as f64));
-                    }
-                }
-                _ => unreachable!("kinds checked"),
-            }
+            encode_column(c, column, rows, style, out);
+        };
+        if n >= 16_384 {
+            use rayon::prelude::*;
+            self.columns.par_iter().zip(blocks).for_each(fill);
+        } else {
+            self.columns.iter().zip(blocks).for_each(fill);
         }
         Design { rows: n, names, values }
+    }
+}
+
+/// Writes the design columns of schema column `c` for `rows` into `out` (zeroed, column-major,
+/// `rows.len()` values per design column).
+fn encode_column(c: &ColumnSchema, column: &FeatureColumn, rows: &[usize], style: Style, out: &mut [f64]) {
+    let n = rows.len();
+    match (&column.values, c.kind) {
+        (FeatureValues::Numeric(x), FeatureKind::Numeric) if style == Style::Spline && c.has_spline() => {
+            let width = c.knots.len() + 2;
+            let mut basis = vec![0.0; width];
+            for (i, &r) in rows.iter().enumerate() {
+                if x[r].is_nan() {
+                    continue;
+                }
+                spline_basis(&c.knots, x[r], &mut basis);
+                for (k, b) in basis.iter().enumerate() {
+                    out[k * n + i] = *b;
+                }
+            }
+            if c.has_missing {
+                for (o, &r) in out[width * n..].iter_mut().zip(rows) {
+                    *o = if x[r].is_nan() { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        (FeatureValues::Numeric(x), FeatureKind::Numeric) => {
+            for (o, &r) in out[..n].iter_mut().zip(rows) {
+                let v = x[r];
+                *o = match style {
+                    Style::Linear | Style::Spline if v.is_nan() => 0.0,
+                    Style::Linear | Style::Spline => (v - c.mean) / c.std,
+                    Style::TreeWithMissing => v,
+                    Style::TreeImputed if v.is_nan() => c.median,
+                    Style::TreeImputed => v,
+                };
+            }
+            if style.is_linear() && c.has_missing {
+                for (o, &r) in out[n..].iter_mut().zip(rows) {
+                    *o = if x[r].is_nan() { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        (FeatureValues::Categorical(x), FeatureKind::Categorical) => {
+            let other = c.levels.iter().position(|l| l == OTHER_LEVEL).expect("schema has the pooled level");
+            let position = |level: &str| c.levels.iter().position(|l| l == level).unwrap_or(other);
+            // The schema position of each of the column's levels, found once.
+            let by_code: Vec<usize> = x.levels.iter().map(|level| position(level)).collect();
+            let missing = position(MISSING_LEVEL);
+            let code_of = |r: usize| match x.codes[r] {
+                Categories::MISSING => missing,
+                code => by_code[code as usize],
+            };
+            if style.is_linear() {
+                for (i, &r) in rows.iter().enumerate() {
+                    out[code_of(r) * n + i] = 1.0;
+                }
+            } else {
+                for (o, &r) in out[..n].iter_mut().zip(rows) {
+                    *o = code_of(r) as f64;
+                }
+            }
+        }
+        _ => unreachable!("kinds checked"),
     }
 }
 

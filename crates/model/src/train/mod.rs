@@ -176,7 +176,7 @@ pub struct TrainOutcome {
     pub model: LapseModel,
     pub report: TrainReport,
     /// The training table's feature distributions and the model's scores on it (drift
-    /// reference, stored with the model).
+    /// reference, stored with the model; the scores of at most 100,000 evenly spaced rows).
     pub reference: crate::drift::Reference,
     /// The held-out rows (indices into the dataset, ascending) and the kept family's
     /// calibrated predictions for them (each calibrated by a calibrator fitted on other rows):
@@ -287,10 +287,11 @@ fn fit_fold(
     data: &Dataset,
     family: Family,
     params: &Params,
+    splines: bool,
     train: &[usize],
     valid: &[usize],
 ) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
-    let schema = FeatureSchema::fit(data, train, params.min_level_count);
+    let schema = FeatureSchema::fit_for(data, train, params.min_level_count, splines);
     let design = schema.design(data, train, family.style());
     let estimator = Estimator::fit(family, params, &design, &labels_of(data, train))?;
     drop(design);
@@ -345,6 +346,9 @@ fn contribution_spread(model: &LapseModel, data: &Dataset) -> Vec<(String, f64)>
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
 }
+
+/// At most this many training rows are scored for the score's drift reference.
+const REFERENCE_SCORE_ROWS: usize = 100_000;
 
 /// One setting the trainer tries: a family with its hyper-parameters.
 #[derive(Debug, Clone)]
@@ -437,6 +441,8 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let labels = labels_of(data, &held_out);
     let values: Vec<f64> = held_out.iter().map(|&r| data.value[r]).collect();
     let candidates = candidates(&config.families, &config.params, config.search);
+    // Spline knots only when a spline model is trained; every schema of a run is the same.
+    let splines = config.families.contains(&Family::Spline);
     let bar = progress_bar(config.progress, (candidates.len() * plan.folds.len()) as u64, "training");
     let search_started = Instant::now();
 
@@ -452,7 +458,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         let mut kept = None;
         for (train_rows, valid_rows) in &plan.folds {
             bar.set_message(format!("{} ({} rows)", family.as_str(), train_rows.len()));
-            let (schema, estimator, predictions) = fit_fold(data, family, &candidate.params, train_rows, valid_rows)?;
+            let (schema, estimator, predictions) = fit_fold(data, family, &candidate.params, splines, train_rows, valid_rows)?;
             for (&r, p) in valid_rows.iter().zip(predictions) {
                 raw[slot[r]] = p;
             }
@@ -543,7 +549,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     // k-fold), or out-of-time without refit the training rows of the validation split.
     let keep_fold_models = plan.validation == Validation::OutOfTime && !config.refit;
     let fit_rows: Vec<usize> = if keep_fold_models { plan.folds[0].0.clone() } else { (0..data.len()).collect() };
-    let schema_for_fit = || -> FeatureSchema { FeatureSchema::fit(data, &fit_rows, config.params.min_level_count) };
+    let schema_for_fit = || -> FeatureSchema { FeatureSchema::fit_for(data, &fit_rows, config.params.min_level_count, splines) };
     let fit_candidate = |c: usize, schema: &FeatureSchema, oot: &mut Vec<Option<(FeatureSchema, Estimator)>>| -> Result<Estimator, TrainError> {
         if keep_fold_models {
             return Ok(oot[c].take().expect("fold model kept").1);
@@ -586,6 +592,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     };
     drop(selected_raw);
     let rows_fitted = fit_rows.len();
+    tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), "served model fitted");
     let explained_by_spread = matches!(chosen, Family::Spline | Family::Blend);
     let mut importance = if explained_by_spread { None } else { estimator.importance(&schema.design_names(chosen.style())) };
     let model = LapseModel::new(chosen, data.label_column.clone(), schema, estimator, calibrator);
@@ -604,6 +611,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         .take(5)
         .collect();
     let partial_dependence = crate::partial_dependence::partial_dependence(&model, data, &numeric_top);
+    tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), "importance and partial dependence");
     // Headline figures: the honest figures of the selection when there was a choice, else the
     // one setting's own held-out figures.
     let single = candidates.len() == 1;
@@ -652,9 +660,15 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         params: config.params.clone(),
         families: reports,
     };
-    let all_rows: Vec<usize> = (0..data.len()).collect();
-    let scores = model.predict(data, &all_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
+    // The score's reference distribution: every row up to 100,000, else 100,000 evenly spaced
+    // rows (its deciles and PSI bins are as exact as the statistic needs; scoring a 1M-row
+    // table whole took longer than the rest of the reference).
+    let step = data.len().div_ceil(REFERENCE_SCORE_ROWS).max(1);
+    let scored_rows: Vec<usize> = (0..data.len()).step_by(step).collect();
+    let scores = model.predict(data, &scored_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
+    tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), rows = scored_rows.len(), "rows scored for the score's reference");
     let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
+    tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), "drift reference");
     // The held-out scores reported: with a choice, each group's from the choice made without it.
     let held_out_scores = match pick {
         select::Pick::Single(c) if single => calibrated_by_candidate.swap_remove(c),

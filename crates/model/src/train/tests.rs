@@ -311,3 +311,25 @@ fn auto_searches_settings_and_a_blend_is_an_exact_linear_stack_of_its_members() 
     assert!(offsets.iter().all(|o| (o - offsets[0]).abs() < 1e-4), "{:?}", &offsets[..5]);
     assert!(contributions.iter().filter(|c| c.abs() > 1e-3).count() > rows.len(), "not trivially zero");
 }
+
+#[test]
+fn big_designs_built_in_parallel_equal_the_sequential_build() {
+    use crate::encode::{FeatureSchema, Style};
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 800, 5);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let all: Vec<usize> = (0..data.len()).collect();
+    let schema = FeatureSchema::fit(&data, &all, 20);
+    // 20,000 rows (repeating the table's) take the parallel path; each half the sequential one.
+    let rows: Vec<usize> = (0..20_000).map(|i| (i * 7) % data.len()).collect();
+    for style in [Style::Linear, Style::Spline, Style::TreeWithMissing, Style::TreeImputed] {
+        let whole = schema.design(&data, &rows, style);
+        let (a, b) = (schema.design(&data, &rows[..10_000], style), schema.design(&data, &rows[10_000..], style));
+        assert_eq!(whole.names, a.names);
+        for j in 0..whole.cols() {
+            let column = &whole.values[j * 20_000..(j + 1) * 20_000];
+            let halves: Vec<f64> = a.values[j * 10_000..(j + 1) * 10_000].iter().chain(&b.values[j * 10_000..(j + 1) * 10_000]).copied().collect();
+            assert!(column.iter().zip(&halves).all(|(x, y)| x.to_bits() == y.to_bits()), "{style:?} column {}", whole.names[j]);
+        }
+    }
+}
