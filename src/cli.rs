@@ -600,7 +600,7 @@ impl ModelChoice {
     /// The families to train.
     pub fn families(self) -> Vec<Family> {
         match self {
-            ModelChoice::Auto => Family::ALL.to_vec(),
+            ModelChoice::Auto => Family::AUTO.to_vec(),
             ModelChoice::Logistic => vec![Family::Logistic],
             ModelChoice::Spline => vec![Family::Spline],
             ModelChoice::Forest => vec![Family::Forest],

@@ -46,8 +46,10 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
     if report.rows_fitted > 0 {
         let seen = if report.rows_fitted == manifest.rows_labelled {
             "every labelled row, refit after validation chose the family, settings and calibration (the metrics below are held-out)".to_string()
-        } else {
+        } else if report.rows_fitted == manifest.rows_train {
             "the training rows".to_string()
+        } else {
+            format!("a seeded sample of the rows (the linear families fit at most {} rows)", report.params.linear_max_rows)
         };
         let _ = writeln!(out, "| served model fitted on | {} rows: {seen} |", report.rows_fitted);
     }

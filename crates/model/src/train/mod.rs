@@ -54,7 +54,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            families: Family::ALL.to_vec(),
+            families: Family::AUTO.to_vec(),
             validation: None,
             folds: 5,
             validation_snapshots: 3,
@@ -292,11 +292,33 @@ fn fit_fold(
     valid: &[usize],
 ) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
     let schema = FeatureSchema::fit_for(data, train, params.min_level_count, splines);
-    let design = schema.design(data, train, family.style());
-    let estimator = Estimator::fit(family, params, &design, &labels_of(data, train))?;
+    let fit_on = rows_to_fit(family, params, train);
+    let design = schema.design(data, &fit_on, family.style());
+    let estimator = Estimator::fit(family, params, &design, &labels_of(data, &fit_on))?;
     drop(design);
-    let predictions = estimator.predict(&schema.design(data, valid, family.style()));
+    // Predicted in blocks: a spline design of every held-out row of a million-row table would
+    // take gigabytes at once.
+    let mut predictions = Vec::with_capacity(valid.len());
+    for block in valid.chunks(PREDICT_BLOCK_ROWS) {
+        predictions.extend(estimator.predict(&schema.design(data, block, family.style())));
+    }
     Ok((schema, estimator, predictions))
+}
+
+/// Rows per block when predicting held-out rows.
+const PREDICT_BLOCK_ROWS: usize = 100_000;
+
+/// The rows a family is fitted on: all of `rows`, or for the linear families beyond
+/// `linear_max_rows` a seeded sample of them (ascending). The forest samples inside its fit.
+fn rows_to_fit(family: Family, params: &Params, rows: &[usize]) -> Vec<usize> {
+    if !matches!(family, Family::Logistic | Family::Spline) || rows.len() <= params.linear_max_rows {
+        return rows.to_vec();
+    }
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed ^ 0x006c_696e);
+    let mut picked: Vec<usize> = rand::seq::index::sample(&mut rng, rows.len(), params.linear_max_rows).into_iter().map(|i| rows[i]).collect();
+    picked.sort_unstable();
+    picked
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
@@ -324,10 +346,10 @@ fn progress_bar(enabled: bool, len: u64, message: &str) -> indicatif::ProgressBa
 }
 
 /// Each input's importance as the standard deviation of its contribution to the log-odds over
-/// (at most 20,000 evenly spread) rows: for a model whose inputs have several design columns
+/// (at most 4,000 evenly spread) rows: for a model whose inputs have several design columns
 /// (a spline basis), where no single weight says how much the input matters.
 fn contribution_spread(model: &LapseModel, data: &Dataset) -> Vec<(String, f64)> {
-    let step = data.len().div_ceil(20_000).max(1);
+    let step = data.len().div_ceil(4_000).max(1);
     let rows: Vec<usize> = (0..data.len()).step_by(step).collect();
     let names: Vec<String> = model.schema.columns.iter().map(|c| c.name.clone()).collect();
     let Ok(design) = model.design(&data.features, &rows) else { return Vec::new() };
@@ -523,18 +545,13 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
             let started = Instant::now();
             let crossed = held.blend_cross_fitted(&members, &all_slots, &group_of);
             let setting = members.iter().map(|&m| format!("{} {}", candidates[m].family, candidates[m].setting)).collect::<Vec<_>>().join(" + ");
-            let mut report = family_report(
-                Family::Blend,
-                setting,
-                &plan,
-                &fold_of_slot,
-                &labels,
-                &values,
-                &crossed,
-                &crossed,
-                calibrate::Method::Identity,
-                started,
-            );
+            // Calibrated as the served blend is (a calibrator chosen on its held-out output).
+            let (method, calibrated) = if plan.folds.len() > 1 {
+                calibrate::choose(&crossed, &labels, |s| fold_of_slot[s])
+            } else {
+                calibrate::choose(&crossed, &labels, |s| s % 2)
+            };
+            let mut report = family_report(Family::Blend, setting, &plan, &fold_of_slot, &labels, &values, &crossed, &calibrated, method, started);
             report.fit_seconds += members.iter().map(|&m| reports[m].fit_seconds).sum::<f64>();
             reports.push(report);
         }
@@ -554,8 +571,9 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         if keep_fold_models {
             return Ok(oot[c].take().expect("fold model kept").1);
         }
-        let design = schema.design(data, &fit_rows, candidates[c].family.style());
-        Ok(Estimator::fit(candidates[c].family, &candidates[c].params, &design, &labels_of(data, &fit_rows))?)
+        let fit_on = rows_to_fit(candidates[c].family, &candidates[c].params, &fit_rows);
+        let design = schema.design(data, &fit_on, candidates[c].family.style());
+        Ok(Estimator::fit(candidates[c].family, &candidates[c].params, &design, &labels_of(data, &fit_on))?)
     };
     let (chosen, chosen_setting, schema, estimator, calibrator, selected_raw) = match &pick {
         select::Pick::Single(c) => {
@@ -591,7 +609,13 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         }
     };
     drop(selected_raw);
-    let rows_fitted = fit_rows.len();
+    // A linear model alone may have seen a sample of the rows; a blend's boosted member saw all.
+    let rows_fitted = match &pick {
+        select::Pick::Single(c) => rows_to_fit(candidates[*c].family, &candidates[*c].params, &fit_rows).len(),
+        select::Pick::Blend { members, .. } => {
+            members.iter().map(|&m| rows_to_fit(candidates[m].family, &candidates[m].params, &fit_rows).len()).max().unwrap_or(0)
+        }
+    };
     tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), "served model fitted");
     let explained_by_spread = matches!(chosen, Family::Spline | Family::Blend);
     let mut importance = if explained_by_spread { None } else { estimator.importance(&schema.design_names(chosen.style())) };
