@@ -56,6 +56,10 @@ pub enum Command {
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.
     Realised(RealisedArgs),
+    /// Why customers lapse: for a feature table (labelled or not), by channel, product type,
+    /// region, age band, policy year and segment, the renewals, observed and predicted lapse
+    /// rates and the reasons behind them, with the change against the previous snapshot.
+    Why(WhyArgs),
 }
 
 /// The work list's filters (as `GET /v1/queue`).
@@ -264,6 +268,31 @@ pub struct ReportFiles {
     /// Language of the HTML page's headings and labels: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
     pub lang: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// Model registry directory.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The model version to explain with (default: the champion).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Feature table (.parquet or .csv) from `lapse features`: one snapshot or a stack.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Write the report as JSON here (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write it as a self-contained HTML page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Language of the HTML page's headings and labels: en or zh-CN.
+    #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
+    pub lang: String,
+    /// Economics JSON (value bands of the segments); default: the built-in one.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config_file;
 mod exit;
+mod why_command;
 
 use std::process::ExitCode;
 
@@ -98,6 +99,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Drift(args) => commands::run_drift(args)?,
         Command::Persistency(args) => commands::run_persistency(args)?,
         Command::Realised(args) => commands::run_realised(args)?,
+        Command::Why(args) => why_command::run_why(args)?,
         Command::Queue(args) => campaign_commands::run_queue(args)?,
         Command::Effect(args) => campaign_commands::run_effect(args)?,
         Command::Uplift(args) => campaign_commands::run_uplift(args)?,

@@ -248,6 +248,8 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         "drift.html",
         "evaluation.json",
         "evaluation.html",
+        "why.json",
+        "why.html",
         "evaluation.parquet",
         "persistency.json",
         "persistency.html",

@@ -10,3 +10,4 @@ mod drift;
 mod layers;
 mod nightly;
 mod serve_e2e;
+mod why;

@@ -309,6 +309,13 @@ impl<'c> Night<'c> {
         for campaign in &book.campaigns {
             out.report(&format!("campaign-{}", campaign.campaign), campaign, &effect_page(&context, campaign))?;
         }
+        // Why customers lapse: the training window (known outcomes; its latest snapshot against
+        // the one before), explained by the model that serves after tonight. A table the
+        // report cannot read costs the report, never the night.
+        match lapse_reports::why::why_table(&self.training_path, &drift_model, model, &lapse_model::scoring::Economics::default()) {
+            Ok(why) => out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?,
+            Err(e) => tracing::warn!(error = %e, "no why report tonight"),
+        }
         let facts = DriftFacts {
             model: drift_model,
             flagged: drift.flagged.clone(),

@@ -4,7 +4,8 @@
 //! joined with outcomes), [`night`] (what a nightly run records: summary, champion/challenger
 //! evaluation, decision line), the drift report ([`lapse_model::drift::DriftReport`], computed
 //! in the model crate because the registry stores its reference), the [`pages`] that render them
-//! (maud templates, plotters charts) and the [`export`] that writes them. Reports never import
+//! (maud templates, plotters charts) and the [`export`] that writes them; [`why`] is why
+//! customers lapse across the book (groups, observed and predicted rates, top reasons). Reports never import
 //! the nightly job that makes some of them.
 
 pub mod effect;
@@ -14,6 +15,7 @@ pub mod pages;
 pub mod persistency;
 pub mod realised;
 pub mod uplift;
+pub mod why;
 
 pub use export::{ExportError, Exporter, write_html, write_json};
 pub use pages::Context;

@@ -8,10 +8,12 @@
 pub mod charts;
 mod effect;
 mod uplift;
+mod why;
 pub mod zh;
 
 pub use effect::effect_page;
 pub use uplift::uplift_page;
+pub use why::why_page;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 

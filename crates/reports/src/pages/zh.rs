@@ -14,7 +14,16 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("25th: policies", "第25个月：保单数"),
     ("95% interval", "95%置信区间"),
     ("AUC over time", "AUC 随时间变化"),
+    ("By age band", "按年龄段"),
     ("By channel", "按渠道"),
+    ("By policy year", "按保单年度"),
+    ("Change (latest vs previous snapshot)", "变化（最新快照对比上一快照）"),
+    ("Group", "分组"),
+    ("Mean predicted", "平均预测失效率"),
+    ("Observed lapse rate", "实际失效率"),
+    ("Renewals", "续期件数"),
+    ("Top reasons", "主要原因"),
+    ("Why customers lapse", "客户为何失效"),
     ("By issue cohort", "按承保批次"),
     ("By issue year", "按承保年度"),
     ("By product type", "按产品类型"),
@@ -157,7 +166,7 @@ mod tests {
 
     #[test]
     fn every_heading_and_table_header_has_a_chinese_entry() {
-        let sources = [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs")];
+        let sources = [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs")];
         let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
         let mut missing = Vec::new();
         for source in sources {

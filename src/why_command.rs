@@ -1,0 +1,49 @@
+//! `lapse why`: why customers lapse across a feature table, by channel, product type, region,
+//! age band, policy year and segment (`lapse_reports::why`).
+
+use crate::campaign_commands::economics_arg;
+use crate::cli::WhyArgs;
+use crate::commands::html_context;
+use crate::exit::Failure;
+use lapse_model::registry::Registry;
+use lapse_reports::pages::why_page;
+use lapse_reports::why::why_table;
+use lapse_reports::{write_html, write_json};
+
+pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
+    let registry = Registry::new(&args.models);
+    let loaded = match &args.model {
+        Some(version) if version != "champion" => registry.load(version)?,
+        _ => registry.load_champion()?,
+    };
+    let economics = economics_arg(args.economics.as_deref())?;
+    let report = why_table(&args.features, &loaded.version, &loaded.model, &economics)
+        .map_err(|e| Failure { input: e.input, error: anyhow::Error::new(e) })?;
+    println!(
+        "{} renewals ({} with a known outcome), snapshots {}, model {}",
+        report.renewals,
+        report.labelled,
+        report.snapshots.join(", "),
+        report.model_version
+    );
+    println!("{:<13} {:<24} {:>9} {:>9} {:>10}  top reason", "dimension", "group", "renewals", "observed", "predicted");
+    let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
+    for g in report.groups.iter().filter(|g| matches!(g.dimension.as_str(), "channel" | "age_band")) {
+        println!(
+            "{:<13} {:<24} {:>9} {:>9} {:>10}  {}",
+            g.dimension,
+            g.value,
+            g.renewals,
+            rate(g.observed_lapse_rate),
+            rate(Some(g.mean_predicted)),
+            g.top_reasons.first().map_or("-".to_string(), |r| format!("{} ({:.0}%)", r.feature, 100.0 * r.share))
+        );
+    }
+    write_json(&args.out, &report)?;
+    println!("full report (every dimension, three reasons per group): {}", args.out.display());
+    if let Some(path) = &args.html {
+        let night = report.snapshots.last().cloned().unwrap_or_default();
+        write_html(path, &why_page(&html_context(&night, &args.lang), &report))?;
+    }
+    Ok(())
+}
