@@ -60,6 +60,10 @@ pub enum Command {
     /// region, age band, policy year and segment, the renewals, observed and predicted lapse
     /// rates and the reasons behind them, with the change against the previous snapshot.
     Why(WhyArgs),
+    /// The lapsed policies that can still be won back (reinstated by paying the arrears) at T:
+    /// one row per policy with its lapse date, days left, arrears, value if reinstated,
+    /// priority, action and reasons, highest priority first.
+    Winback(WinbackArgs),
 }
 
 /// The work list's filters (as `GET /v1/queue`).
@@ -268,6 +272,31 @@ pub struct ReportFiles {
     /// Language of the HTML page's headings and labels: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
     pub lang: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WinbackArgs {
+    /// Extract directory (the contract's tables).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The date T. Default: the extract date (the latest date the extract records).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The list (.csv or .parquet), written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A lapsed policy can be reinstated for this many days after its lapse date.
+    #[arg(long, default_value_t = 730)]
+    pub reinstatement_days: i32,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]

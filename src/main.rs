@@ -9,6 +9,7 @@ mod commands;
 mod config_file;
 mod exit;
 mod why_command;
+mod winback_command;
 
 use std::process::ExitCode;
 
@@ -100,6 +101,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Persistency(args) => commands::run_persistency(args)?,
         Command::Realised(args) => commands::run_realised(args)?,
         Command::Why(args) => why_command::run_why(args)?,
+        Command::Winback(args) => winback_command::run_winback(args)?,
         Command::Queue(args) => campaign_commands::run_queue(args)?,
         Command::Effect(args) => campaign_commands::run_effect(args)?,
         Command::Uplift(args) => campaign_commands::run_uplift(args)?,

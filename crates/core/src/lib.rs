@@ -17,3 +17,4 @@ pub mod json;
 pub mod table;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod winback;
