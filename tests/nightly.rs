@@ -250,6 +250,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         "evaluation.html",
         "why.json",
         "why.html",
+        "winback.parquet",
         "evaluation.parquet",
         "persistency.json",
         "persistency.html",

@@ -49,6 +49,8 @@ struct BookReports {
     realised: Option<RealisedReport>,
     /// The effects of the campaigns that matured lately.
     campaigns: Vec<EffectReport>,
+    /// Win-back candidates written to the report directory (`winback.parquet`).
+    winback: Option<usize>,
 }
 
 /// The challenger, the table it was trained on, and its artifact's checksum.
@@ -160,7 +162,14 @@ impl<'c> Night<'c> {
             Some(dir) => self.matured_campaigns(dir, book),
             None => Vec::new(),
         };
-        Ok(BookReports { persistency, realised, campaigns })
+        // The lapsed policies that can still be won back tonight (the contract's 730-day window),
+        // written with the reports; a failure costs the list, never the night.
+        let list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730);
+        let written = std::fs::create_dir_all(&self.report_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of).map_err(|e| e.to_string()));
+        let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
+        Ok(BookReports { persistency, realised, campaigns, winback })
     }
 
     /// The effect reports of the stored campaigns whose every renewal matured within the last
@@ -308,6 +317,9 @@ impl<'c> Night<'c> {
         }
         for campaign in &book.campaigns {
             out.report(&format!("campaign-{}", campaign.campaign), campaign, &effect_page(&context, campaign))?;
+        }
+        if book.winback.is_some() {
+            out.add("winback.parquet");
         }
         // Why customers lapse: the training window (known outcomes; its latest snapshot against
         // the one before), explained by the model that serves after tonight. A table the
