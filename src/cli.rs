@@ -64,6 +64,10 @@ pub enum Command {
     /// one row per policy with its lapse date, days left, arrears, value if reinstated,
     /// priority, action and reasons, highest priority first.
     Winback(WinbackArgs),
+    /// The renewal funnel from an extract: per due month, how many renewals were reminded,
+    /// contacted, paid before due, paid in grace, lapsed; by channel, first action and the
+    /// days before due of the first contact.
+    Funnel(FunnelArgs),
 }
 
 /// The work list's filters (as `GET /v1/queue`).
@@ -272,6 +276,27 @@ pub struct ReportFiles {
     /// Language of the HTML page's headings and labels: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
     pub lang: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    /// Extract directory (the contract's tables).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The report date. Default: the extract date.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Renewals due in this many months up to the report date.
+    #[arg(long, default_value_t = 12)]
+    pub months: i32,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
 }
 
 #[derive(Debug, Args)]

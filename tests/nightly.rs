@@ -251,6 +251,8 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         "why.json",
         "why.html",
         "winback.parquet",
+        "funnel.json",
+        "funnel.html",
         "evaluation.parquet",
         "persistency.json",
         "persistency.html",

@@ -51,6 +51,8 @@ struct BookReports {
     campaigns: Vec<EffectReport>,
     /// Win-back candidates written to the report directory (`winback.parquet`).
     winback: Option<usize>,
+    /// The renewal funnel of the last 12 due months.
+    funnel: lapse_reports::funnel::FunnelReport,
 }
 
 /// The challenger, the table it was trained on, and its artifact's checksum.
@@ -169,7 +171,8 @@ impl<'c> Night<'c> {
             .map_err(|e| e.to_string())
             .and_then(|()| lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of).map_err(|e| e.to_string()));
         let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
-        Ok(BookReports { persistency, realised, campaigns, winback })
+        let funnel = lapse_reports::funnel::report(book, c.as_of, c.grace_days, 12);
+        Ok(BookReports { persistency, realised, campaigns, winback, funnel })
     }
 
     /// The effect reports of the stored campaigns whose every renewal matured within the last
@@ -321,6 +324,7 @@ impl<'c> Night<'c> {
         if book.winback.is_some() {
             out.add("winback.parquet");
         }
+        out.report("funnel", &book.funnel, &lapse_reports::pages::funnel_page(&context, &book.funnel))?;
         // Why customers lapse: the training window (known outcomes; its latest snapshot against
         // the one before), explained by the model that serves after tonight. A table the
         // report cannot read costs the report, never the night.

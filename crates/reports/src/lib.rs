@@ -10,6 +10,7 @@
 
 pub mod effect;
 pub mod export;
+pub mod funnel;
 pub mod night;
 pub mod pages;
 pub mod persistency;

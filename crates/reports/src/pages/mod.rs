@@ -7,11 +7,13 @@
 
 pub mod charts;
 mod effect;
+mod funnel;
 mod uplift;
 mod why;
 pub mod zh;
 
 pub use effect::effect_page;
+pub use funnel::funnel_page;
 pub use uplift::uplift_page;
 pub use why::why_page;
 

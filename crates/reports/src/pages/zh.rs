@@ -15,6 +15,16 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("95% interval", "95%置信区间"),
     ("AUC over time", "AUC 随时间变化"),
     ("By age band", "按年龄段"),
+    ("By days before due of the first contact", "按首次联系距应缴日天数"),
+    ("By due month", "按应缴月份"),
+    ("By first contact's action", "按首次联系方式"),
+    ("Contacted", "已联系"),
+    ("Lapsed", "失效"),
+    ("Open", "未结"),
+    ("Paid before due", "到期前缴费"),
+    ("Paid in grace", "宽限期内缴费"),
+    ("Reminded", "已提醒"),
+    ("Renewal funnel", "续期漏斗"),
     ("By channel", "按渠道"),
     ("By policy year", "按保单年度"),
     ("Change (latest vs previous snapshot)", "变化（最新快照对比上一快照）"),
@@ -166,7 +176,8 @@ mod tests {
 
     #[test]
     fn every_heading_and_table_header_has_a_chinese_entry() {
-        let sources = [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs")];
+        let sources =
+            [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs"), include_str!("funnel.rs")];
         let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
         let mut missing = Vec::new();
         for source in sources {

@@ -1,0 +1,183 @@
+//! The renewal funnel: for the renewals of each due month, how many were reminded (an SMS in
+//! the 30 days before due), contacted (a call or visit from 30 days before due to the end of
+//! grace), paid before due, paid in grace, lapsed, and still open; by channel, by the action of
+//! the first contact and by how many days before due the customer was first reached.
+//!
+//! Only what the extract says before the report date counts: a payment or contact on or after
+//! it is not seen, and a renewal whose grace has not ended unpaid is "open", not lapsed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use lapse_core::dates::{Day, format_day};
+use lapse_core::extract::Book;
+
+/// Days before due that count as the renewal's reminder and contact window.
+pub const WINDOW_DAYS: i32 = 30;
+
+/// The funnel of one group of renewals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunnelRow {
+    /// `all`, `channel`, `first_action` or `first_contact` (days before due of the first).
+    pub dimension: String,
+    pub group: String,
+    /// Due month, `YYYY-MM`.
+    pub due_month: String,
+    pub renewals: usize,
+    pub reminded: usize,
+    pub contacted: usize,
+    pub paid_before_due: usize,
+    pub paid_in_grace: usize,
+    pub lapsed: usize,
+    /// Neither paid nor past grace at the report date.
+    pub open: usize,
+}
+
+/// The report `lapse funnel` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FunnelReport {
+    pub as_of: String,
+    pub grace_days: i32,
+    pub rows: Vec<FunnelRow>,
+}
+
+/// The bucket of the first contact's timing.
+pub fn first_contact_bucket(days_before_due: Option<i32>) -> &'static str {
+    match days_before_due {
+        None => "not contacted",
+        Some(d) if d > 14 => "15-30 days before due",
+        Some(d) if d > 0 => "1-14 days before due",
+        Some(_) => "on or after due",
+    }
+}
+
+/// The funnel of every renewal (installment_no >= 2) due before the report date `as_of` in
+/// its month and the `months - 1` whole months before it.
+pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32) -> FunnelReport {
+    let inst = &book.installments;
+    let events = &book.events;
+    let kind_of: Vec<Option<&'static str>> = events
+        .kind
+        .levels
+        .iter()
+        .map(|l| match l.trim().to_ascii_lowercase().as_str() {
+            "contact_sms" => Some("sms"),
+            "contact_call" => Some("call"),
+            "contact_visit" => Some("visit"),
+            _ => None,
+        })
+        .collect();
+    // Whole due months: from the first day of the month `months - 1` months before the report.
+    let (year, month, _) = lapse_core::dates::civil_from_days(lapse_core::dates::add_months(as_of, 1 - months.max(1)));
+    let start = lapse_core::dates::parse_day(&format!("{year:04}-{month:02}-01")).unwrap_or(as_of);
+    let mut tallies: BTreeMap<(String, String, String), FunnelRow> = BTreeMap::new();
+    for p in 0..book.policies.len() {
+        let channel = book.policies.channel.get(p).unwrap_or("unknown").to_string();
+        let contacts: Vec<(Day, &'static str)> = events
+            .of_policy(p)
+            .filter_map(|e| {
+                let code = events.kind.codes[e];
+                let kind = kind_of.get(code as usize).copied().flatten()?;
+                (events.date[e] < as_of).then_some((events.date[e], kind))
+            })
+            .collect();
+        for i in inst.of_policy(p) {
+            let due = inst.due[i];
+            if inst.number[i] < 2 || due < start || due >= as_of {
+                continue;
+            }
+            let deadline = due + grace_days;
+            let seen = contacts.iter().filter(|(d, _)| *d >= due - WINDOW_DAYS && *d <= deadline);
+            let reminded = seen.clone().any(|(d, k)| *k == "sms" && *d < due);
+            let contacted = seen.clone().any(|(_, k)| *k != "sms");
+            let first = seen.clone().min_by_key(|(d, _)| *d);
+            let paid = inst.paid[i].filter(|&d| d < as_of);
+            let (before, in_grace, lapsed) = match paid {
+                Some(d) if d <= due => (true, false, false),
+                Some(d) if d <= deadline => (false, true, false),
+                Some(_) => (false, false, true),
+                None => (false, false, deadline < as_of),
+            };
+            let (year, month, _) = lapse_core::dates::civil_from_days(due);
+            let due_month = format!("{year:04}-{month:02}");
+            let groups = [
+                ("all", "all".to_string()),
+                ("channel", channel.clone()),
+                ("first_action", first.map_or("none", |(_, k)| *k).to_string()),
+                ("first_contact", first_contact_bucket(first.map(|(d, _)| due - d)).to_string()),
+            ];
+            for (dimension, group) in groups {
+                let row = tallies.entry((dimension.to_string(), group.clone(), due_month.clone())).or_insert_with(|| FunnelRow {
+                    dimension: dimension.to_string(),
+                    group,
+                    due_month: due_month.clone(),
+                    ..FunnelRow::default()
+                });
+                row.renewals += 1;
+                row.reminded += usize::from(reminded);
+                row.contacted += usize::from(contacted);
+                row.paid_before_due += usize::from(before);
+                row.paid_in_grace += usize::from(in_grace);
+                row.lapsed += usize::from(lapsed);
+                row.open += usize::from(!before && !in_grace && !lapsed);
+            }
+        }
+    }
+    let order = |d: &str| ["all", "channel", "first_action", "first_contact"].iter().position(|x| *x == d).unwrap_or(9);
+    let mut rows: Vec<FunnelRow> = tallies.into_values().collect();
+    rows.sort_by(|a, b| order(&a.dimension).cmp(&order(&b.dimension)).then(a.group.cmp(&b.group)).then(a.due_month.cmp(&b.due_month)));
+    FunnelReport { as_of: format_day(as_of), grace_days, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapse_core::extract::{OnError, load_book};
+    use lapse_core::testkit::{CsvBook, day};
+
+    #[test]
+    fn each_renewal_lands_on_its_steps_and_only_what_happened_before_the_report_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = CsvBook::new();
+        // Report date 2025-06-20, grace 60 days, the three months April-June 2025.
+        // P1: reminded by SMS 10 days before due, paid before due.
+        book.annual_policy("P1", "2024-04-10").installment("P1", 2, "2025-04-10", "2025-04-08");
+        book.events.push("P1,2025-03-31,contact_sms,".into());
+        // P2: called 20 days after due, paid in grace; an SMS after due is not a reminder.
+        book.annual_policy("P2", "2024-04-15").installment("P2", 2, "2025-04-15", "2025-05-20");
+        book.events.push("P2,2025-04-25,contact_sms,".into());
+        book.events.push("P2,2025-05-05,contact_call,".into());
+        // P3: not paid, grace ended 2025-06-14: lapsed. P4: not paid, grace not over: open.
+        book.annual_policy("P3", "2024-04-15").installment("P3", 2, "2025-04-15", "");
+        book.annual_policy("P4", "2024-05-10").installment("P4", 2, "2025-05-10", "");
+        // P5: paid on the report date (not seen yet: open); visited 20 days before due.
+        book.annual_policy("P5", "2024-06-01").installment("P5", 2, "2025-06-01", "2025-06-20");
+        book.events.push("P5,2025-05-12,contact_visit,".into());
+        // P6: due before the window (March): not in the report.
+        book.annual_policy("P6", "2024-03-15").installment("P6", 2, "2025-03-15", "2025-03-15");
+        let dir = book.write(dir.path());
+        let loaded = load_book(&dir, OnError::Strict).unwrap();
+        let report = report(&loaded.book, day("2025-06-20"), 60, 3);
+        let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
+        let month = |m: &str| all.iter().find(|r| r.due_month == m).copied().cloned().unwrap_or_default();
+        let april = month("2025-04");
+        assert_eq!(
+            (april.renewals, april.reminded, april.contacted, april.paid_before_due, april.paid_in_grace, april.lapsed, april.open),
+            (3, 1, 1, 1, 1, 1, 0)
+        );
+        let may = month("2025-05");
+        assert_eq!((may.renewals, may.open, may.lapsed), (1, 1, 0));
+        let june = month("2025-06");
+        assert_eq!((june.renewals, june.contacted, june.open, june.paid_before_due), (1, 1, 1, 0));
+        assert!(all.iter().all(|r| r.due_month != "2025-03"));
+        // First contact: P1's SMS 10 days before due, P2's SMS 10 days after, P5's visit 20 before.
+        let bucket = |g: &str| report.rows.iter().filter(|r| r.dimension == "first_contact" && r.group == g).map(|r| r.renewals).sum::<usize>();
+        assert_eq!(
+            (bucket("1-14 days before due"), bucket("on or after due"), bucket("15-30 days before due"), bucket("not contacted")),
+            (1, 1, 1, 2)
+        );
+        let action = |g: &str| report.rows.iter().filter(|r| r.dimension == "first_action" && r.group == g).map(|r| r.renewals).sum::<usize>();
+        assert_eq!((action("sms"), action("visit"), action("none")), (2, 1, 2));
+    }
+}

@@ -1,0 +1,74 @@
+//! The renewal funnel page.
+
+use maud::{Markup, html};
+
+use super::charts::{self, AMBER, BLUE, CategorySeries, GREEN, RED_};
+use super::{Context, chart, page, pct, table, text};
+use crate::funnel::{FunnelReport, FunnelRow};
+
+/// Headings of the breakdowns, by dimension.
+const BREAKDOWNS: [(&str, &str); 3] =
+    [("channel", "By channel"), ("first_action", "By first contact's action"), ("first_contact", "By days before due of the first contact")];
+
+fn share(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// A funnel row as table cells: renewals and each step's share.
+fn cells(label: &str, r: &FunnelRow) -> Vec<Markup> {
+    vec![
+        text(label),
+        text(r.renewals),
+        pct(share(r.reminded, r.renewals)),
+        pct(share(r.contacted, r.renewals)),
+        pct(share(r.paid_before_due, r.renewals)),
+        pct(share(r.paid_in_grace, r.renewals)),
+        pct(share(r.lapsed, r.renewals)),
+        pct(share(r.open, r.renewals)),
+    ]
+}
+
+const HEADER: [&str; 8] = ["Group", "Renewals", "Reminded", "Contacted", "Paid before due", "Paid in grace", "Lapsed", "Open"];
+
+/// Per due month and per group: reminded, contacted, paid before due, paid in grace, lapsed.
+pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
+    let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
+    let months: Vec<String> = all.iter().map(|r| r.due_month.clone()).collect();
+    let series = |name: &str, pick: fn(&FunnelRow) -> usize, color| CategorySeries {
+        name: name.into(),
+        values: all.iter().map(|r| share(pick(r), r.renewals)).collect(),
+        color,
+    };
+    let lines = [
+        series("reminded", |r| r.reminded, BLUE),
+        series("paid before due", |r| r.paid_before_due, GREEN),
+        series("paid in grace", |r| r.paid_in_grace, AMBER),
+        series("lapsed", |r| r.lapsed, RED_),
+    ];
+    // A group over every due month.
+    let total = |dimension: &str, group: &str| -> FunnelRow {
+        let mut sum = FunnelRow::default();
+        for r in report.rows.iter().filter(|r| r.dimension == dimension && r.group == group) {
+            sum.renewals += r.renewals;
+            sum.reminded += r.reminded;
+            sum.contacted += r.contacted;
+            sum.paid_before_due += r.paid_before_due;
+            sum.paid_in_grace += r.paid_in_grace;
+            sum.lapsed += r.lapsed;
+            sum.open += r.open;
+        }
+        sum
+    };
+    let body = html! {
+        p { "Renewals by due month up to " (report.as_of) " (grace " (report.grace_days) " days): reminded = an SMS in the 30 days before due; contacted = a call or visit from 30 days before due to the end of grace; open = neither paid nor past grace yet." }
+        h2 { "By due month" }
+        (chart(charts::category_lines("share of the month's renewals at each step", "share of renewals", &months, &lines, (0.0, 1.0))))
+        (table(&HEADER, &all.iter().map(|r| cells(&r.due_month, r)).collect::<Vec<_>>(), 1))
+        @for (dimension, heading) in BREAKDOWNS {
+            h2 { (heading) }
+            @let groups: std::collections::BTreeSet<&str> = report.rows.iter().filter(|r| r.dimension == dimension).map(|r| r.group.as_str()).collect();
+            (table(&HEADER, &groups.iter().map(|g| cells(g, &total(dimension, g))).collect::<Vec<_>>(), 1))
+        }
+    };
+    page("Renewal funnel", context, body)
+}
