@@ -313,6 +313,10 @@ pub struct WinbackArgs {
     /// A lapsed policy can be reinstated for this many days after its lapse date.
     #[arg(long, default_value_t = 730)]
     pub reinstatement_days: i32,
+    /// Economics JSON (its `value_cap_years` caps the premium years a policy's value counts, as
+    /// in the work list); default: the built-in one.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
     /// A premium due on D lapses when unpaid by D + grace days.
     #[arg(long, default_value_t = 60)]
     pub grace_days: i32,

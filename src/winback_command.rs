@@ -16,7 +16,8 @@ pub fn run_winback(args: WinbackArgs) -> Result<(), Failure> {
     }
     let loaded = load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())?;
     let as_of = as_of_or_extract_date(args.as_of.as_deref(), &loaded.book)?;
-    let list = lapse_core::winback::candidates(&loaded.book, as_of, args.grace_days, args.reinstatement_days);
+    let economics = crate::campaign_commands::economics_arg(args.economics.as_deref())?;
+    let list = lapse_core::winback::candidates(&loaded.book, as_of, args.grace_days, args.reinstatement_days, economics.value_cap_years);
     let rows = lapse_core::winback::write(&args.out, &loaded.book, &list, as_of).map_err(anyhow::Error::from)?;
     let mut arrears: Vec<f64> = list.iter().map(|c| c.arrears).collect();
     arrears.sort_by(f64::total_cmp);

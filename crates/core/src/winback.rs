@@ -35,14 +35,16 @@ pub struct Candidate {
     /// Renewals due before T and unpaid at T, and their amount due.
     pub unpaid_renewals: u32,
     pub arrears: f64,
-    /// Annualized premium x premium years left at T (the work list's value field).
+    /// Annualized premium x premium years left at T (at least one), the years capped as the
+    /// work list caps them (`value_cap_years` of the economics).
     pub value_if_reinstated: f64,
     pub agent_left: bool,
     pub priority: f64,
 }
 
 /// Every win-back candidate of `book` at `as_of`, highest priority first (ties by policy id).
-pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: i32) -> Vec<Candidate> {
+/// `value_cap_years` caps the premium years a policy's value counts, as the work list does.
+pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: i32, value_cap_years: f64) -> Vec<Candidate> {
     let policies = &book.policies;
     let inst = &book.installments;
     let final_codes: Vec<u32> = policies
@@ -84,7 +86,7 @@ pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: 
             f64::from(policies.payment_term_years[p].saturating_sub(elapsed.max(0) as u32))
         };
         let annual = policies.modal_premium[p] * f64::from(policies.frequency[p].per_year());
-        let value = annual * years_left.max(1.0);
+        let value = annual * years_left.clamp(1.0, value_cap_years.max(1.0));
         let days_left = lapse + reinstatement_days - as_of;
         let agent_left = policies.agent[p].is_some_and(|a| book.agents.leave_date[a as usize].is_some_and(|d| d < as_of));
         out.push(Candidate {
@@ -201,13 +203,15 @@ mod tests {
         }
         let dir = book.write(dir.path());
         let loaded = load_book(&dir, OnError::Strict).unwrap();
-        let list = candidates(&loaded.book, day("2025-06-01"), 60, 730);
+        let list = candidates(&loaded.book, day("2025-06-01"), 60, 730, 5.0);
         let id = |c: &Candidate| loaded.book.policies.id[c.policy].clone();
         let mut ids: Vec<String> = list.iter().map(id).collect();
         ids.sort();
         assert_eq!(ids, ["P1", "P6", "P7"]);
         let get = |name: &str| list.iter().find(|c| id(c) == name).unwrap();
         assert_eq!((get("P1").lapse_date, get("P1").arrears, get("P1").unpaid_renewals), (day("2025-03-11"), 1000.0, 1));
+        // 9 of its 10 premium years are left; the value counts 5, as the work list does.
+        assert_eq!(get("P1").value_if_reinstated, 5.0 * 1000.0);
         assert_eq!((get("P6").arrears, get("P6").days_since_lapse), (3000.0, day("2025-06-01") - day("2025-03-11")));
         assert_eq!((get("P7").lapse_date, get("P7").arrears, get("P7").unpaid_renewals), (day("2024-11-30"), 750.0, 3));
         assert_eq!(get("P7").days_left, day("2024-11-30") + 730 - day("2025-06-01"));

@@ -166,7 +166,8 @@ impl<'c> Night<'c> {
         };
         // The lapsed policies that can still be won back tonight (the contract's 730-day window),
         // written with the reports; a failure costs the list, never the night.
-        let list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730);
+        let cap = lapse_model::scoring::Economics::default().value_cap_years;
+        let list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730, cap);
         let written = std::fs::create_dir_all(&self.report_dir)
             .map_err(|e| e.to_string())
             .and_then(|()| lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of).map_err(|e| e.to_string()));

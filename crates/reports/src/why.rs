@@ -293,17 +293,19 @@ pub fn why_table(
     model: &lapse_model::artifact::LapseModel,
     economics: &Economics,
 ) -> Result<WhyReport, WhyError> {
-    use lapse_model::scoring::{FrameSource, RenewalKeys, ScoreError};
-    use polars::prelude::{DataFrame, DataType};
+    use lapse_model::scoring::{FrameSource, RenewalKeys, ScoreError, number_column};
+    use polars::prelude::DataFrame;
     let fail = |message: String, input: bool| WhyError { path: path.to_path_buf(), message, input };
     let (df, _) = lapse_core::table::read_frame(path).map_err(|e| fail(e.message, true))?;
     if df.height() == 0 {
         return Err(fail("no renewals".into(), true));
     }
+    // An absent column is all missing (a table without labels, or without an input).
     let numbers = |df: &DataFrame, name: &str| -> Result<Vec<f64>, WhyError> {
-        let Ok(column) = df.column(name) else { return Ok(vec![f64::NAN; df.height()]) };
-        let column = column.cast(&DataType::Float64).map_err(|e| fail(format!("column {name} is not numeric: {e}"), true))?;
-        Ok(column.f64().expect("cast to f64").iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        if df.column(name).is_err() {
+            return Ok(vec![f64::NAN; df.height()]);
+        }
+        number_column(df, name).map_err(|e| fail(e.to_string(), true))
     };
     // Outcomes where the table has them: 0, 1 or empty; anything else is named by row.
     let lapsed: Vec<Option<u8>> = match df.column("lapsed") {

@@ -38,7 +38,9 @@ fn day_column(df: &DataFrame, name: &str) -> Result<Vec<Day>, ScoreError> {
         .collect()
 }
 
-fn number_column(df: &DataFrame, name: &str) -> Result<Vec<f64>, ScoreError> {
+/// A column of `df` as numbers (NaN where missing); an input error naming the column when it
+/// is absent or not numeric.
+pub fn number_column(df: &DataFrame, name: &str) -> Result<Vec<f64>, ScoreError> {
     let cast = column(df, name)?.cast(&DataType::Float64).map_err(|e| ScoreError::Input(format!("column {name:?} is not numeric: {e}")))?;
     Ok(cast.f64().map_err(frame_err)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }

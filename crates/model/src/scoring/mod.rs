@@ -12,7 +12,7 @@ mod snapshot;
 pub mod worklist;
 
 pub use economics::{Action, BAND_NAMES, Economics, EconomicsError, NO_ACTION, segment_name};
-pub use frame::{FrameSource, ScoredSnapshot, SnapshotError, score_snapshot};
+pub use frame::{FrameSource, ScoredSnapshot, SnapshotError, number_column, score_snapshot};
 pub use reasons::ReasonValue;
 pub use rows::{FeatureSource, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows};
 pub use snapshot::SnapshotSource;
