@@ -49,9 +49,13 @@ def main():
     run(binary, "features", "--data", str(work / "book"), "--as-of", "2025-06-30..2026-03-31", "--out", str(work / "train.parquet"))
     run(binary, "train", "--features", str(work / "train.parquet"), "--model", "gbdt", "--models", str(work / "models"), "--promote")
     run(binary, "features", "--data", str(work / "book"), "--as-of", "2026-09-01", "--out", str(work / "snapshot.parquet"))
+    run(binary, "winback-table", "--data", str(work / "book"), "--out", str(work / "winback_table.parquet"))
+    run(binary, "train", "--features", str(work / "winback_table.parquet"), "--model", "logistic", "--models", str(work / "models" / "winback"))
+    run(binary, "winback", "--data", str(work / "book"), "--as-of", "2026-09-01", "--models", str(work / "models" / "winback"),
+        "--out", str(work / "winback.parquet"))
     server = subprocess.Popen(
         [binary, "serve", "--addr", "127.0.0.1:0", "--models", str(work / "models"), "--snapshot", str(work / "snapshot.parquet"),
-         "--no-score-log", "--campaigns", str(work / "campaigns")],
+         "--winback", str(work / "winback.parquet"), "--no-score-log", "--campaigns", str(work / "campaigns")],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn", "LAPSE_SCORE_TOKEN": SCORE, "LAPSE_ADMIN_TOKEN": ADMIN})
     try:
         base = server.stdout.readline().strip().removeprefix("listening on ")
@@ -93,7 +97,12 @@ def main():
         scored = score_api.sync(client=client, body=models.ScoreRequest(renewals=keys))
         assert scored is not None and len(scored.results) == 10, scored
         assert {(r.policy_id, r.installment_no) for r in scored.results} == {(k.policy_id, k.installment_no) for k in keys}
-        print(f"generated client ({package.name}): queue page of {len(page.items)}, {len(scored.results)} renewals scored by key, Chinese labels")
+        winback_api = importlib.import_module(f"{package.name}.api.default.winback")
+        wb = winback_api.sync(client=client, limit=10, action="call")
+        assert wb is not None and 0 < len(wb.items) <= 10 and all(i.action == "call" for i in wb.items), wb
+        assert all(0 < i.reinstatement_probability < 1 for i in wb.items), wb.items[0]
+        print(f"generated client ({package.name}): queue page of {len(page.items)}, {len(scored.results)} renewals scored by key, Chinese labels, "
+              f"win-back page of {len(wb.items)} of {wb.matching}")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

@@ -64,6 +64,10 @@ pub enum Command {
     /// one row per policy with its lapse date, days left, arrears, value if reinstated,
     /// priority, action and reasons, highest priority first.
     Winback(WinbackArgs),
+    /// The reinstatement model's training table: the win-back candidates at a series of past
+    /// dates, each with its inputs known at that date and its label (reinstated within N days);
+    /// train it with `lapse train --features TABLE --models models/winback`.
+    WinbackTable(WinbackTableArgs),
     /// The renewal funnel from an extract: per due month, how many renewals were reminded,
     /// contacted, paid before due, paid in grace, lapsed; by channel, first action and the
     /// days before due of the first contact.
@@ -313,6 +317,14 @@ pub struct WinbackArgs {
     /// A lapsed policy can be reinstated for this many days after its lapse date.
     #[arg(long, default_value_t = 730)]
     pub reinstatement_days: i32,
+    /// Reinstatement model registry: when it has a champion, the list is ranked by
+    /// P(reinstated within N days) x value if reinstated; without one (or without this flag),
+    /// by value x recency. Every row says which.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Language of the reasons: en or zh-CN.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
     /// Economics JSON (its `value_cap_years` caps the premium years a policy's value counts, as
     /// in the work list); default: the built-in one.
     #[arg(long)]
@@ -320,6 +332,44 @@ pub struct WinbackArgs {
     /// A premium due on D lapses when unpaid by D + grace days.
     #[arg(long, default_value_t = 60)]
     pub grace_days: i32,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct WinbackTableArgs {
+    /// Extract directory (the contract's tables).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The latest snapshot date. Default: the extract date less the horizon (the latest date
+    /// whose label is known).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Snapshots, ending at --as-of, --every apart.
+    #[arg(long, default_value_t = 12)]
+    pub snapshots: usize,
+    /// Step between snapshots: 7d, 2w, 1mo, ...
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// The label: reinstated within this many days of the snapshot date.
+    #[arg(long, default_value_t = 90)]
+    pub horizon_days: i32,
+    /// The table (.parquet or .csv), written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A lapsed policy can be reinstated for this many days after its lapse date.
+    #[arg(long, default_value_t = 730)]
+    pub reinstatement_days: i32,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Economics JSON (its `value_cap_years`); default: the built-in one.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
@@ -489,6 +539,10 @@ pub struct ServeArgs {
     /// The scoring snapshot (.parquet or .csv) built by `lapse features --as-of T`.
     #[arg(long)]
     pub snapshot: PathBuf,
+    /// The win-back list served at GET /v1/winback (`lapse winback --out FILE`, or the nightly
+    /// job's winback.parquet next to its snapshot), re-read on every reload.
+    #[arg(long)]
+    pub winback: Option<PathBuf>,
     /// Address to listen on (port 0 picks a free port; the chosen one is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,

@@ -26,7 +26,7 @@ fn watched() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn day_arg(flag: &str, text: &str) -> Result<Day, Failure> {
+pub fn day_arg(flag: &str, text: &str) -> Result<Day, Failure> {
     parse_day(text).with_context(|| format!("--{flag} {text:?} is not a date (expected YYYY-MM-DD)"))
 }
 
@@ -329,6 +329,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
     let config = ServeConfig {
         models: args.models,
         snapshot: args.snapshot,
+        winback: args.winback,
         economics,
         limits: Limits {
             max_body_bytes: args.max_body_bytes,

@@ -102,6 +102,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Realised(args) => commands::run_realised(args)?,
         Command::Why(args) => why_command::run_why(args)?,
         Command::Winback(args) => winback_command::run_winback(args)?,
+        Command::WinbackTable(args) => winback_command::run_winback_table(args)?,
         Command::Funnel(args) => winback_command::run_funnel(args)?,
         Command::Queue(args) => campaign_commands::run_queue(args)?,
         Command::Effect(args) => campaign_commands::run_effect(args)?,

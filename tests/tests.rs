@@ -11,3 +11,4 @@ mod layers;
 mod nightly;
 mod serve_e2e;
 mod why;
+mod winback;

@@ -29,6 +29,7 @@ use super::schema;
 use super::score_log::{LogBatch, LoggedRows, ScoreLog, now_ms};
 use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
+use super::winback::{WinbackItem, WinbackParams, WinbackResponse};
 use super::{Limits, ServeConfig};
 use lapse_model::campaign::{Arm, CampaignRequest};
 use lapse_model::scoring::ScoredRows;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub score_log: Option<ScoreLog>,
     /// The campaigns planned and the directory they are kept in.
     pub campaigns: super::campaigns::Campaigns,
+    /// The win-back list (`lapse serve --winback`), re-read on every reload.
+    pub winback: arc_swap::ArcSwapOption<super::winback::WinbackList>,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
     pub shutting_down: AtomicBool,
@@ -469,6 +472,56 @@ async fn queue(
     Ok(in_language(response, lang))
 }
 
+/// The win-back list: lapsed policies that can still be reinstated, highest priority first,
+/// with the queue's filters and paging.
+#[utoipa::path(get, path = "/v1/winback", params(WinbackParams),
+    responses(
+        (status = 200, description = "A page of the win-back list", body = WinbackResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "The server was started without a win-back list (--winback)", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn winback(
+    State(state): State<Shared>,
+    params: Result<Query<WinbackParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let max_page = state.config.limits.max_page;
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > max_page {
+        return Err(ApiError::invalid("limit", format!("limit must be 1..={max_page}")));
+    }
+    if params.min_value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
+    }
+    if params.min_days_left.is_some_and(|d| !(0..=36_500).contains(&d)) {
+        return Err(ApiError::invalid("min_days_left", "min_days_left must be 0..=36500"));
+    }
+    let Some(list) = state.winback.load_full() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_winback_list", "this server has no win-back list (lapse serve --winback FILE)"));
+    };
+    let offset = params.offset.unwrap_or(0);
+    let mut matching = 0usize;
+    let mut items = Vec::with_capacity(limit.min(list.items.len()));
+    for item in list.items.iter().filter(|i| super::winback::matches(i, &params)) {
+        if matching >= offset && items.len() < limit {
+            items.push(item);
+        }
+        matching += 1;
+    }
+    let end = offset + items.len();
+    state.metrics.scores_served("winback", items.len());
+    Ok(json_response(&WinbackResponse {
+        as_of: Date(list.as_of),
+        priority_basis: &list.priority_basis,
+        matching,
+        offset,
+        next_offset: (end < matching && !items.is_empty()).then_some(end),
+        items,
+    }))
+}
+
 /// The model being served: version, training window, held-out metrics, snapshot.
 #[utoipa::path(get, path = "/v1/models/current",
     responses((status = 200, description = "The current model", body = ModelInfo), (status = 401, description = "Missing or wrong token", body = ErrorBody)),
@@ -566,6 +619,7 @@ async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiError> {
             };
             state.metrics.serving(&book.version, book.rows.len());
             state.current.store(Arc::new(book));
+            reload_winback(state).await;
             state.metrics.reload(true);
             tracing::info!(previous = %response.previous_version, version = %response.version, renewals = response.renewals, "reloaded");
             Ok(response)
@@ -575,6 +629,19 @@ async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiError> {
             tracing::warn!(error = %e, serving = %previous, "reload failed; the previous model keeps serving");
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_failed", format!("{e}; still serving {previous}")))
         }
+    }
+}
+
+/// Re-reads the win-back list; a list that cannot be read leaves the previous one served.
+async fn reload_winback(state: &Shared) {
+    let Some(path) = state.config.winback.clone() else { return };
+    match tokio::task::spawn_blocking(move || super::winback::WinbackList::load(&path)).await {
+        Ok(Ok(list)) => {
+            tracing::info!(candidates = list.items.len(), "win-back list reloaded");
+            state.winback.store(Some(Arc::new(list)));
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "win-back list not reloaded; the previous one keeps serving"),
+        Err(e) => tracing::warn!(error = %e, "win-back list not reloaded"),
     }
 }
 
@@ -610,8 +677,8 @@ async fn openapi_json(State(state): State<Shared>) -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
-    paths(score, queue, get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
-    components(schemas(ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, Window, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
+    paths(score, queue, winback, get_campaign, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    components(schemas(WinbackResponse, WinbackItem, ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, Window, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
     modifiers(&BearerAuth, &OneOfRenewalsOrRecords, &ContractRecords)
 )]
 struct ApiDoc;
@@ -792,6 +859,7 @@ pub fn router(state: Shared) -> Router {
     let scoring = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
+        .route("/v1/winback", get(winback))
         .route("/v1/campaigns/{name}", get(get_campaign))
         .route("/v1/models/current", get(model_current))
         .route("/v1/drift", get(drift))

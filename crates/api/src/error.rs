@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// Stable machine-readable code: `malformed_json`, `invalid_field`, `unknown_policy`,
     /// `invalid_record`, `too_large`, `unauthorized`, `forbidden`, `not_found`, `timeout`,
-    /// `overloaded`, `reload_failed`, `internal`.
+    /// `overloaded`, `reload_failed`, `no_winback_list`, `internal`.
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,

@@ -18,6 +18,7 @@ pub mod schema;
 pub mod score_log;
 pub mod scorebook;
 pub mod telemetry;
+pub mod winback;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,6 +83,9 @@ pub struct ServeConfig {
     pub lang: lapse_model::scoring::lang::Lang,
     /// Serve HTTPS with this certificate chain and key (PEM), re-read on SIGHUP.
     pub tls: Option<TlsFiles>,
+    /// The win-back list served at `GET /v1/winback` (`lapse winback`'s file, or the nightly
+    /// job's `winback.parquet` next to the snapshot), re-read on every reload.
+    pub winback: Option<PathBuf>,
 }
 
 /// A certificate chain and its private key, PEM files.
@@ -104,6 +108,8 @@ pub enum ServeError {
     Tls { cert: PathBuf, key: PathBuf, source: std::io::Error },
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Winback(String),
 }
 
 /// Builds the shared state: loads the champion and scores the snapshot (fails if either is
@@ -123,6 +129,14 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         }
         None => None,
     };
+    let winback = match &config.winback {
+        Some(path) => {
+            let list = winback::WinbackList::load(path).map_err(ServeError::Winback)?;
+            tracing::info!(candidates = list.items.len(), basis = %list.priority_basis, "win-back list loaded");
+            Some(Arc::new(list))
+        }
+        None => None,
+    };
     let campaigns = campaigns::Campaigns::new(lapse_model::campaign::CampaignStore::new(&config.campaigns));
     Ok(Arc::new(AppState {
         current: ArcSwap::from_pointee(book),
@@ -131,6 +145,7 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         metrics,
         score_log,
         campaigns,
+        winback: arc_swap::ArcSwapOption::new(winback),
         reload_lock: tokio::sync::Mutex::new(()),
         shutting_down: AtomicBool::new(false),
     }))

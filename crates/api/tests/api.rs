@@ -49,6 +49,7 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         campaigns: fresh_dir("campaigns"),
         lang: Default::default(),
         tls: None,
+        winback: None,
     }
 }
 
@@ -776,4 +777,52 @@ async fn accept_language_zh_cn_gives_chinese_reasons_actions_and_segments() {
     let response = app.clone().oneshot(request).await.unwrap();
     let body: Value = serde_json::from_slice(&axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()).unwrap();
     assert!(is_chinese(body["results"][0]["segment"]["label"].as_str().unwrap()), "{body}");
+}
+
+/// Writes the fixture book's win-back list at `as_of` (value x recency) to `path`.
+fn write_winback(path: &Path, as_of: &str) -> usize {
+    use lapse_core::extract::{OnError, load_book};
+    let book = load_book(&fixture().book, OnError::Strict).unwrap().book;
+    let t = lapse_core::dates::parse_day(as_of).unwrap();
+    let list = lapse_core::winback::candidates(&book, t, 60, 730, 5.0);
+    let reasons = lapse_model::winback::reasons(&list, Default::default());
+    lapse_core::winback::write(path, &book, &list, t, lapse_core::winback::FALLBACK_BASIS, &reasons).unwrap()
+}
+
+#[tokio::test]
+async fn the_winback_list_is_served_reloaded_with_the_model_and_absent_without_one() {
+    // Without --winback: 404 with its own code.
+    let (status, body) = call(&app(), "GET", "/v1/winback", Some(SCORE_TOKEN), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_winback_list")), "{body}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("winback.csv");
+    let first = write_winback(&file, AS_OF);
+    let state = build_state(ServeConfig { winback: Some(file.clone()), ..config(&fixture().models, None) }, tokens()).unwrap();
+    let app = router(Arc::clone(&state));
+    let (status, body) = call(&app, "GET", "/v1/winback?limit=3&action=call", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["as_of"], AS_OF);
+    assert!(body["matching"].as_u64().unwrap() as usize <= first);
+    assert!(body["items"].as_array().unwrap().iter().all(|i| i["action"] == "call" && i["reinstatement_probability"].is_null()));
+    assert!(body["priority_basis"].as_str().unwrap().contains("no reinstatement model"));
+    let (status, body) = call(&app, "GET", "/v1/winback?min_days_left=-1", Some(SCORE_TOKEN), None).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("min_days_left")), "{body}");
+
+    // The night's new list is served after a reload; a broken one leaves the previous list.
+    write_winback(&file, "2026-09-30");
+    let (status, _) = call(&app, "POST", "/v1/admin/reload", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = call(&app, "GET", "/v1/winback?limit=1", Some(SCORE_TOKEN), None).await;
+    assert_eq!(body["as_of"], "2026-09-30");
+    fs::write(&file, "as_of,policy_id\n2026-10-31,P1\n").unwrap();
+    let (status, _) = call(&app, "POST", "/v1/admin/reload", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "the model reload itself succeeds");
+    let (_, body) = call(&app, "GET", "/v1/winback?limit=1", Some(SCORE_TOKEN), None).await;
+    assert_eq!(body["as_of"], "2026-09-30", "the previous list keeps serving");
+
+    // A list that cannot be read stops the server from starting, naming the file and column.
+    let error = build_state(ServeConfig { winback: Some(file.clone()), ..config(&fixture().models, None) }, tokens()).err().unwrap();
+    let message = error.to_string();
+    assert!(message.contains("winback.csv") && message.contains("no column"), "{message}");
 }

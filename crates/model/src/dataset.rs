@@ -62,6 +62,10 @@ pub struct Dataset {
     pub excluded: Vec<(String, String)>,
     /// Grace days recorded by the feature builder (for the out-of-time gap), if any.
     pub grace_days: Option<i32>,
+    /// Days after its snapshot date by which a row's label is known (`lapse.outcome_lag_days`:
+    /// a reinstatement table's horizon), for the out-of-time gap; None for renewal tables,
+    /// whose gap is their due date plus grace.
+    pub outcome_lag_days: Option<i32>,
 }
 
 /// Options for reading a training table.
@@ -233,6 +237,7 @@ impl Dataset {
             unlabelled_rows,
             excluded,
             grace_days: meta("lapse.grace_days").and_then(|g| g.parse().ok()),
+            outcome_lag_days: meta("lapse.outcome_lag_days").and_then(|g| g.parse().ok()),
         })
     }
 

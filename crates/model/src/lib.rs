@@ -8,7 +8,8 @@
 //! keeps versions and the champion pointer; [`drift`] compares a table with the reference
 //! stored with a model; [`scoring`] turns features into probability, value, action and
 //! reasons; [`promotion`] is the champion/challenger rule; [`score_log`] is the line the API
-//! logs for every score. See `ARCHITECTURE.md`.
+//! logs for every score; [`winback`] ranks the win-back list by the reinstatement model. See
+//! `ARCHITECTURE.md`.
 
 pub mod artifact;
 pub mod calibrate;
@@ -29,3 +30,4 @@ pub mod shap;
 pub mod testkit;
 pub mod train;
 pub mod uplift;
+pub mod winback;

@@ -41,6 +41,18 @@ pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &m
         }
         Ok(())
     })?;
+    steps.run("publish-winback", || {
+        // From the staged report, or from the published one when a crash came after that
+        // rename; copied to a temporary file beside the target, then renamed over it.
+        let name = "winback.parquet";
+        let source = [staged_report.join(name), config.report_dir().join(name)].into_iter().find(|p| p.exists());
+        if let Some(source) = source {
+            let target = config.published_winback();
+            lapse_core::io_util::atomic_write_with(&target, |file| std::io::copy(&mut fs::File::open(&source)?, file).map(|_| ()))
+                .map_err(|e| NightlyError::file(&target, e))?;
+        }
+        Ok(())
+    })?;
     steps.run("decision-log", || upsert_decision(&config.out.join(DECISION_LOG), summary))?;
     // Publishing the reports is the last step: its own time is not in the summary it publishes.
     crash_point("publish-reports");

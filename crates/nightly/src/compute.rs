@@ -165,12 +165,20 @@ impl<'c> Night<'c> {
             None => Vec::new(),
         };
         // The lapsed policies that can still be won back tonight (the contract's 730-day window),
-        // written with the reports; a failure costs the list, never the night.
+        // ranked by the reinstatement model of `<models>/winback` when it has a champion,
+        // written with the reports; a failure costs the list (or its model ranking), never the
+        // night.
         let cap = lapse_model::scoring::Economics::default().value_cap_years;
-        let list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730, cap);
-        let written = std::fs::create_dir_all(&self.report_dir)
-            .map_err(|e| e.to_string())
-            .and_then(|()| lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of).map_err(|e| e.to_string()));
+        let mut list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730, cap);
+        let basis = lapse_model::winback::rank_with_champion(&c.models.join("winback"), book, &mut list, c.as_of)
+            .map_err(|e| tracing::warn!(error = %e, "win-back list ranked by value x recency tonight"))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| lapse_core::winback::FALLBACK_BASIS.to_string());
+        let reasons = lapse_model::winback::reasons(&list, c.report_lang);
+        let written = std::fs::create_dir_all(&self.report_dir).map_err(|e| e.to_string()).and_then(|()| {
+            lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of, &basis, &reasons).map_err(|e| e.to_string())
+        });
         let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
         let funnel = lapse_reports::funnel::report(book, c.as_of, c.grace_days, 12);
         Ok(BookReports { persistency, realised, campaigns, winback, funnel })

@@ -104,6 +104,12 @@ impl NightlyConfig {
         self.out.join(self.night())
     }
 
+    /// The win-back list the server serves (`lapse serve --winback`): `winback.parquet` beside
+    /// the served snapshot, replaced each night by the night's list.
+    pub fn published_winback(&self) -> PathBuf {
+        self.snapshot.with_file_name("winback.parquet")
+    }
+
     /// Today's snapshot before it is renamed over the served one (beside it, so the rename
     /// stays on one file system).
     pub(crate) fn staged_snapshot(&self) -> PathBuf {

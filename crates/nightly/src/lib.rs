@@ -40,7 +40,7 @@ pub use reload::{ReloadOptions, ReloadOutcome, record_reload, reload_server};
 pub const CRASH_AT_ENV: &str = "LAPSE_NIGHTLY_CRASH_AT";
 
 /// The steps, in order; each one is a point the job can be killed at.
-pub const STEPS: [&str; 13] = [
+pub const STEPS: [&str; 14] = [
     "load",
     "snapshot",
     "training-table",
@@ -52,6 +52,7 @@ pub const STEPS: [&str; 13] = [
     "plan",
     "promote",
     "publish-snapshot",
+    "publish-winback",
     "decision-log",
     "publish-reports",
 ];

@@ -173,3 +173,40 @@ fn every_drawn_renewal_has_its_true_lapse_probability() {
 fn parse_day_for_test(text: &str) -> crate::dates::Day {
     crate::dates::parse_day(text).unwrap()
 }
+
+#[test]
+fn reinstatement_follows_its_documented_drivers() {
+    // Win-back candidates at six month-ends whose 90 days are known, by driver: reinstated
+    // within 90 days more often when recently lapsed, with an agent in service, and after a
+    // recent win-back contact (training-data-samples/README.md).
+    use crate::winback::features::{LabelPlan, frame, label_column};
+    let dir = tempfile::tempdir().unwrap();
+    generate(&GenerateConfig::new(12_000, 5)).write(dir.path(), FileFormat::Csv).unwrap();
+    let book = load_book(dir.path(), OnError::Strict).unwrap().book;
+    let plan = LabelPlan { horizon_days: 90, extract_date: parse_day_for_test("2026-09-30") };
+    // (days since lapse, agent in service, days since the last win-back contact, reinstated)
+    type Row = (f64, f64, f64, u8);
+    let mut rows: Vec<Row> = Vec::new();
+    for t in ["2025-12-31", "2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31"] {
+        let t = parse_day_for_test(t);
+        let list = crate::winback::candidates(&book, t, 60, 730, 5.0);
+        let df = frame(&book, &list, t, Some(plan)).unwrap();
+        let f = |name: &str| df.column(name).unwrap().f64().unwrap().into_no_null_iter().collect::<Vec<f64>>();
+        let (since, has_agent, left, contact) = (f("days_since_lapse"), f("has_agent"), f("agent_left"), f("days_since_last_contact"));
+        let label = df.column(&label_column(90)).unwrap().i32().unwrap().into_no_null_iter().collect::<Vec<i32>>();
+        for i in 0..df.height() {
+            rows.push((since[i], has_agent[i] * (1.0 - left[i]), contact[i], label[i] as u8));
+        }
+    }
+    let rate = |keep: &dyn Fn(&Row) -> bool| {
+        let picked: Vec<_> = rows.iter().filter(|r| keep(r)).collect();
+        assert!(picked.len() > 300, "{} rows", picked.len());
+        picked.iter().filter(|r| r.3 == 1).count() as f64 / picked.len() as f64
+    };
+    let (recent, old) = (rate(&|r| r.0 < 180.0), rate(&|r| r.0 >= 365.0));
+    let (active, none) = (rate(&|r| r.1 == 1.0), rate(&|r| r.1 == 0.0));
+    let (contacted, not) = (rate(&|r| r.2 < 60.0), rate(&|r| r.2.is_nan() || r.2 >= 60.0));
+    assert!(recent > 1.5 * old, "recent {recent:.4} vs old {old:.4}");
+    assert!(active > 1.2 * none, "agent in service {active:.4} vs none {none:.4}");
+    assert!(contacted > 1.5 * not, "contacted {contacted:.4} vs not {not:.4}");
+}

@@ -212,14 +212,21 @@ fn plan(data: &Dataset, config: &TrainConfig) -> Result<Plan, TrainError> {
             let start = valid_dates[0];
             let grace = data.grace_days.unwrap_or(60);
             // Training rows must have their outcome known before validation starts.
-            let train: Vec<usize> =
-                (0..data.len()).filter(|&i| as_of[i] < start && data.due_date.as_ref().is_none_or(|d| d[i] + grace < start)).collect();
+            let train: Vec<usize> = (0..data.len())
+                .filter(|&i| {
+                    as_of[i] < start
+                        && data.due_date.as_ref().is_none_or(|d| d[i] + grace < start)
+                        && data.outcome_lag_days.is_none_or(|lag| as_of[i] + lag <= start)
+                })
+                .collect();
             let valid: Vec<usize> = (0..data.len()).filter(|&i| as_of[i] >= start).collect();
             if train.is_empty() || valid.is_empty() {
                 return Err(TrainError::Validation("no training rows before the validation window".into()));
             }
             let first = dates[0];
-            let last_train = *dates.iter().filter(|&&d| d < start).max().unwrap_or(&first);
+            // The latest snapshot actually trained on (a later one may have been left out because
+            // its outcome was not known before validation starts).
+            let last_train = train.iter().map(|&i| as_of[i]).max().unwrap_or(first);
             Ok(Plan {
                 validation,
                 detail: format!(

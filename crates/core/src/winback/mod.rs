@@ -6,9 +6,13 @@
 //! days <= L and its status visible at T is not surrendered, death_claim, matured or cancelled.
 //! Arrears: the amount due of its renewals due before T and unpaid at T.
 //!
-//! Until a reinstatement model is registered the list is ordered by value and recency:
-//! `priority = value if reinstated x (days left to reinstate / reinstatement days)`, and every
-//! row says so (`priority_basis`).
+//! With a registered reinstatement model (`features` builds its inputs and labels; the model
+//! crate scores them) the list is ordered by `priority = P(reinstated within N days) x value if
+//! reinstated` ([`rank_by_model`]). Until one is registered it is ordered by value and recency:
+//! `priority = value if reinstated x (days left to reinstate / reinstatement days)`. Every row
+//! says which (`priority_basis`).
+
+pub mod features;
 
 use std::path::Path;
 
@@ -35,11 +39,19 @@ pub struct Candidate {
     /// Renewals due before T and unpaid at T, and their amount due.
     pub unpaid_renewals: u32,
     pub arrears: f64,
+    /// Row in `book.installments` of the renewal whose unpaid premium lapsed the policy.
+    pub lapsed_installment: usize,
+    /// Premium years left at T (at least one), before the cap.
+    pub premium_years_left: f64,
     /// Annualized premium x premium years left at T (at least one), the years capped as the
     /// work list caps them (`value_cap_years` of the economics).
     pub value_if_reinstated: f64,
     pub agent_left: bool,
     pub priority: f64,
+    /// P(reinstated within the model's horizon), when a reinstatement model ranked the list.
+    pub probability: Option<f64>,
+    /// The model's inputs that raise this candidate's probability most, strongest first.
+    pub drivers: Vec<String>,
 }
 
 /// Every win-back candidate of `book` at `as_of`, highest priority first (ties by policy id).
@@ -60,7 +72,7 @@ pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: 
         if policies.status_date[p].is_some_and(|d| d < as_of) && final_codes.contains(&policies.status.codes[p]) {
             continue;
         }
-        let mut lapse_date: Option<Day> = None;
+        let mut lapse_date: Option<(Day, usize)> = None;
         let (mut unpaid, mut arrears) = (0u32, 0.0);
         for i in inst.of_policy(p) {
             let due = inst.due[i];
@@ -74,10 +86,10 @@ pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: 
             unpaid += 1;
             arrears += inst.amount_due[i];
             if due + grace_days < as_of && lapse_date.is_none() {
-                lapse_date = Some(due + grace_days);
+                lapse_date = Some((due + grace_days, i));
             }
         }
-        let Some(lapse) = lapse_date else { continue };
+        let Some((lapse, lapsed_installment)) = lapse_date else { continue };
         if as_of - reinstatement_days > lapse {
             continue;
         }
@@ -86,7 +98,7 @@ pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: 
             f64::from(policies.payment_term_years[p].saturating_sub(elapsed.max(0) as u32))
         };
         let annual = policies.modal_premium[p] * f64::from(policies.frequency[p].per_year());
-        let value = annual * years_left.clamp(1.0, value_cap_years.max(1.0));
+        let value = annual * years_left.max(1.0).min(value_cap_years.max(1.0));
         let days_left = lapse + reinstatement_days - as_of;
         let agent_left = policies.agent[p].is_some_and(|a| book.agents.leave_date[a as usize].is_some_and(|d| d < as_of));
         out.push(Candidate {
@@ -96,13 +108,35 @@ pub fn candidates(book: &Book, as_of: Day, grace_days: i32, reinstatement_days: 
             days_left,
             unpaid_renewals: unpaid,
             arrears,
+            lapsed_installment,
+            premium_years_left: years_left.max(1.0),
             value_if_reinstated: value,
             agent_left,
             priority: value * f64::from(days_left) / f64::from(reinstatement_days.max(1)),
+            probability: None,
+            drivers: Vec::new(),
         });
     }
     out.sort_by(|a, b| b.priority.total_cmp(&a.priority).then_with(|| policies.id[a.policy].cmp(&policies.id[b.policy])));
     out
+}
+
+/// Ranks `list` by a reinstatement model: `probabilities[i]` and `drivers[i]` belong to
+/// `list[i]`; priority becomes probability x value if reinstated, highest first (ties by
+/// policy id).
+pub fn rank_by_model(book: &Book, list: &mut [Candidate], probabilities: &[f64], drivers: Vec<Vec<String>>) {
+    for ((c, &p), d) in list.iter_mut().zip(probabilities).zip(drivers) {
+        c.probability = Some(p);
+        c.priority = p * c.value_if_reinstated;
+        c.drivers = d;
+    }
+    let ids = &book.policies.id;
+    list.sort_by(|a, b| b.priority.total_cmp(&a.priority).then_with(|| ids[a.policy].cmp(&ids[b.policy])));
+}
+
+/// What a model-ranked list says its priority is.
+pub fn model_basis(version: &str, horizon_days: i32) -> String {
+    format!("P(reinstated within {horizon_days} days) x value if reinstated (reinstatement model {version})")
 }
 
 /// The suggested action: the servicing agent visits when there is one still in service, else
@@ -111,20 +145,10 @@ pub fn action(book: &Book, c: &Candidate) -> &'static str {
     if book.policies.agent[c.policy].is_some() && !c.agent_left { "visit" } else { "call" }
 }
 
-/// Why the candidate is on the list, in a sentence an agent reads.
-pub fn reason(c: &Candidate) -> String {
-    let mut text = format!(
-        "lapsed {} days ago; {} unpaid premium(s), arrears {:.0}; {} days left to reinstate",
-        c.days_since_lapse, c.unpaid_renewals, c.arrears, c.days_left
-    );
-    if c.agent_left {
-        text.push_str("; the servicing agent has left");
-    }
-    text
-}
-
-/// The list as a frame, one row per candidate, in priority order.
-pub fn frame(book: &Book, candidates: &[Candidate], as_of: Day) -> PolarsResult<DataFrame> {
+/// The list as a frame, one row per candidate, in priority order; `basis` says what the
+/// priority is ([`FALLBACK_BASIS`] or [`model_basis`]); `reasons[i]` is `candidates[i]`'s
+/// sentence (the model crate writes them, in the reader's language).
+pub fn frame(book: &Book, candidates: &[Candidate], as_of: Day, basis: &str, reasons: &[String]) -> PolarsResult<DataFrame> {
     let p = &book.policies;
     let text = |f: &dyn Fn(&Candidate) -> Option<String>| -> Vec<Option<String>> { candidates.iter().map(f).collect() };
     let category = |column: &crate::extract::Categories, c: &Candidate| column.get(c.policy).map(str::to_string);
@@ -147,18 +171,19 @@ pub fn frame(book: &Book, candidates: &[Candidate], as_of: Day) -> PolarsResult<
             Column::new("unpaid_renewals".into(), candidates.iter().map(|c| c.unpaid_renewals).collect::<Vec<u32>>()),
             Column::new("arrears".into(), candidates.iter().map(|c| c.arrears).collect::<Vec<f64>>()),
             Column::new("value_if_reinstated".into(), candidates.iter().map(|c| c.value_if_reinstated).collect::<Vec<f64>>()),
-            Column::new("reinstatement_probability".into(), vec![None::<f64>; candidates.len()]),
+            Column::new("reinstatement_probability".into(), candidates.iter().map(|c| c.probability).collect::<Vec<Option<f64>>>()),
             Column::new("priority".into(), candidates.iter().map(|c| c.priority).collect::<Vec<f64>>()),
-            Column::new("priority_basis".into(), vec![FALLBACK_BASIS; candidates.len()]),
+            Column::new("priority_basis".into(), vec![basis; candidates.len()]),
             Column::new("action".into(), candidates.iter().map(|c| action(book, c)).collect::<Vec<&str>>()),
-            Column::new("reasons".into(), text(&|c| Some(reason(c)))),
+            Column::new("reasons".into(), reasons.to_vec()),
         ],
     )
 }
 
 /// Writes the list to `path` (CSV or Parquet by extension) atomically; returns the rows.
-pub fn write(path: &Path, book: &Book, candidates: &[Candidate], as_of: Day) -> Result<usize, WriteError> {
-    write_frames(path, vec![("lapse.as_of".into(), format_day(as_of))], std::iter::once(frame(book, candidates, as_of)))
+pub fn write(path: &Path, book: &Book, candidates: &[Candidate], as_of: Day, basis: &str, reasons: &[String]) -> Result<usize, WriteError> {
+    let metadata = vec![("lapse.as_of".into(), format_day(as_of)), ("lapse.priority_basis".into(), basis.to_string())];
+    write_frames(path, metadata, std::iter::once(frame(book, candidates, as_of, basis, reasons)))
 }
 
 #[cfg(test)]
@@ -219,12 +244,16 @@ mod tests {
         // The file: same rows, same order, the fallback basis said on every row.
         let out = tempfile::tempdir().unwrap();
         let path = out.path().join("winback.csv");
-        assert_eq!(write(&path, &loaded.book, &list, day("2025-06-01")).unwrap(), 3);
+        let reasons: Vec<String> = list.iter().map(|c| format!("arrears {}", c.arrears)).collect();
+        assert_eq!(write(&path, &loaded.book, &list, day("2025-06-01"), FALLBACK_BASIS, &reasons).unwrap(), 3);
         let text = std::fs::read_to_string(&path).unwrap();
         let rows: Vec<&str> = text.lines().skip(1).collect();
         assert_eq!(rows.len(), 3);
         for (row, c) in rows.iter().zip(&list) {
-            assert!(row.contains(&format!(",{},", id(c))) && row.contains(FALLBACK_BASIS), "{row}");
+            assert!(
+                row.contains(&format!(",{},", id(c))) && row.contains(FALLBACK_BASIS) && row.contains(&format!("arrears {}", c.arrears)),
+                "{row}"
+            );
         }
     }
 }
