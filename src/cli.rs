@@ -293,6 +293,10 @@ pub struct FunnelArgs {
     /// Renewals due in this many months up to the report date.
     #[arg(long, default_value_t = 12)]
     pub months: i32,
+    /// The score log (`lapse serve --score-log`): adds the step "listed" (put on a work list by
+    /// GET /v1/queue or a campaign's treatment arm) and a breakdown by the action it gave.
+    #[arg(long)]
+    pub score_log: Option<PathBuf>,
     /// A premium due on D lapses when unpaid by D + grace days.
     #[arg(long, default_value_t = 60)]
     pub grace_days: i32,

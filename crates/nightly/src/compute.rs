@@ -180,7 +180,11 @@ impl<'c> Night<'c> {
             lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of, &basis, &reasons).map_err(|e| e.to_string())
         });
         let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
-        let funnel = lapse_reports::funnel::report(book, c.as_of, c.grace_days, 12);
+        // The funnel, with the `listed` step when the night has a score log.
+        let listed = c.score_log.as_deref().filter(|dir| dir.exists()).and_then(|dir| {
+            lapse_reports::funnel::listed_from_log(dir, c.as_of).map_err(|e| tracing::warn!(error = %e, "funnel without the score log tonight")).ok()
+        });
+        let funnel = lapse_reports::funnel::report(book, c.as_of, c.grace_days, 12, listed.as_ref().map(|(l, read)| (l, read.log_lines)));
         Ok(BookReports { persistency, realised, campaigns, winback, funnel })
     }
 

@@ -5,8 +5,13 @@
 //!
 //! Only what the extract says before the report date counts: a payment or contact on or after
 //! it is not seen, and a renewal whose grace has not ended unpaid is "open", not lapsed.
+//!
+//! Given the score log, a step comes first: **listed**, the renewal was put on a work list
+//! (`GET /v1/queue`, or a campaign's treatment arm) before the report date, and a breakdown by
+//! the action the list gave it: how much of the funnel's contact the lists drove.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +30,9 @@ pub struct FunnelRow {
     /// Due month, `YYYY-MM`.
     pub due_month: String,
     pub renewals: usize,
+    /// Put on a work list before the report date (only with a score log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<usize>,
     pub reminded: usize,
     pub contacted: usize,
     pub paid_before_due: usize,
@@ -39,7 +47,34 @@ pub struct FunnelRow {
 pub struct FunnelReport {
     pub as_of: String,
     pub grace_days: i32,
+    /// Score-log lines read for the `listed` step (None: no score log given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_log_lines: Option<usize>,
     pub rows: Vec<FunnelRow>,
+}
+
+/// The renewals the score log shows on a work list: policy -> (installment, the day first
+/// listed, the action that list gave) per listed renewal.
+pub type Listed = HashMap<String, Vec<(u32, Day, String)>>;
+
+/// Reads the score log at `dir`: every renewal listed by `GET /v1/queue` or in a campaign's
+/// treatment arm before `as_of` (scores by key and control arms are not lists an agent works).
+pub fn listed_from_log(dir: &Path, as_of: Day) -> Result<(Listed, crate::realised::LogRead), crate::realised::RealisedError> {
+    let mut listed = Listed::new();
+    let read = crate::realised::read_log(dir, |line| {
+        let on_list = line.endpoint == "queue" || (line.endpoint == "campaign" && line.arm.as_deref() == Some("treatment"));
+        let Some(day) = line.time.get(..10).and_then(lapse_core::dates::parse_day) else { return };
+        if !on_list || day >= as_of {
+            return;
+        }
+        let renewals = listed.entry(line.policy_id.into_owned()).or_default();
+        match renewals.iter_mut().find(|r| r.0 == line.installment_no) {
+            Some(r) if day < r.1 => *r = (line.installment_no, day, line.action.into_owned()),
+            Some(_) => {}
+            None => renewals.push((line.installment_no, day, line.action.into_owned())),
+        }
+    })?;
+    Ok((listed, read))
 }
 
 /// The bucket of the first contact's timing.
@@ -54,7 +89,10 @@ pub fn first_contact_bucket(days_before_due: Option<i32>) -> &'static str {
 
 /// The funnel of every renewal (installment_no >= 2) due before the report date `as_of` in
 /// its month and the `months - 1` whole months before it.
-pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32) -> FunnelReport {
+///
+/// With `listed` (from [`listed_from_log`], and the lines read), the `listed` step and a
+/// `listed_action` breakdown.
+pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Option<(&Listed, usize)>) -> FunnelReport {
     let inst = &book.installments;
     let events = &book.events;
     let kind_of: Vec<Option<&'static str>> = events
@@ -101,12 +139,16 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32) -> FunnelRe
             };
             let (year, month, _) = lapse_core::dates::civil_from_days(due);
             let due_month = format!("{year:04}-{month:02}");
-            let groups = [
+            let on_list = listed.map(|(l, _)| l.get(book.policies.id[p].as_str()).and_then(|r| r.iter().find(|r| r.0 == inst.number[i])));
+            let mut groups = vec![
                 ("all", "all".to_string()),
                 ("channel", channel.clone()),
                 ("first_action", first.map_or("none", |(_, k)| *k).to_string()),
                 ("first_contact", first_contact_bucket(first.map(|(d, _)| due - d)).to_string()),
             ];
+            if let Some(on_list) = on_list {
+                groups.push(("listed_action", on_list.map_or("not listed".to_string(), |(_, _, action)| action.clone())));
+            }
             for (dimension, group) in groups {
                 let row = tallies.entry((dimension.to_string(), group.clone(), due_month.clone())).or_insert_with(|| FunnelRow {
                     dimension: dimension.to_string(),
@@ -115,6 +157,9 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32) -> FunnelRe
                     ..FunnelRow::default()
                 });
                 row.renewals += 1;
+                if let Some(on_list) = on_list {
+                    *row.listed.get_or_insert(0) += usize::from(on_list.is_some());
+                }
                 row.reminded += usize::from(reminded);
                 row.contacted += usize::from(contacted);
                 row.paid_before_due += usize::from(before);
@@ -124,10 +169,10 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32) -> FunnelRe
             }
         }
     }
-    let order = |d: &str| ["all", "channel", "first_action", "first_contact"].iter().position(|x| *x == d).unwrap_or(9);
+    let order = |d: &str| ["all", "channel", "first_action", "first_contact", "listed_action"].iter().position(|x| *x == d).unwrap_or(9);
     let mut rows: Vec<FunnelRow> = tallies.into_values().collect();
     rows.sort_by(|a, b| order(&a.dimension).cmp(&order(&b.dimension)).then(a.group.cmp(&b.group)).then(a.due_month.cmp(&b.due_month)));
-    FunnelReport { as_of: format_day(as_of), grace_days, rows }
+    FunnelReport { as_of: format_day(as_of), grace_days, score_log_lines: listed.map(|(_, lines)| lines), rows }
 }
 
 #[cfg(test)]
@@ -158,7 +203,8 @@ mod tests {
         book.annual_policy("P6", "2024-03-15").installment("P6", 2, "2025-03-15", "2025-03-15");
         let dir = book.write(dir.path());
         let loaded = load_book(&dir, OnError::Strict).unwrap();
-        let report = report(&loaded.book, day("2025-06-20"), 60, 3);
+        let report = report(&loaded.book, day("2025-06-20"), 60, 3, None);
+        assert!(report.rows.iter().all(|r| r.listed.is_none() && r.dimension != "listed_action"));
         let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
         let month = |m: &str| all.iter().find(|r| r.due_month == m).copied().cloned().unwrap_or_default();
         let april = month("2025-04");
@@ -179,5 +225,55 @@ mod tests {
         );
         let action = |g: &str| report.rows.iter().filter(|r| r.dimension == "first_action" && r.group == g).map(|r| r.renewals).sum::<usize>();
         assert_eq!((action("sms"), action("visit"), action("none")), (2, 1, 2));
+
+        // With the score log: P1 listed by the queue (a call), then again later (the first
+        // listing counts); P2 in a campaign's treatment arm; P3 in its control arm and P4 scored
+        // by key (not lists an agent works); P5 listed after the report date (not seen); and a
+        // torn line, skipped and counted.
+        let log = tempfile::tempdir().unwrap();
+        let line = |on: &str, endpoint: &str, policy: &str, action: &str, arm: Option<&str>| {
+            let mut out = Vec::new();
+            lapse_model::score_log::ScoreLine {
+                time: format!("{on}T09:00:00.000Z").into(),
+                request_id: "r".into(),
+                endpoint: endpoint.into(),
+                model_version: "v0001".into(),
+                policy_id: policy.into(),
+                installment_no: 2,
+                due_date: day("2025-04-10"),
+                probability: 0.5,
+                value: 1000.0,
+                action: action.into(),
+                expected_gain: 1.0,
+                rank: 1,
+                campaign: arm.map(|_| "c1".into()),
+                arm: arm.map(Into::into),
+            }
+            .write_jsonl(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let text = [
+            line("2025-04-01", "queue", "P1", "call", None),
+            line("2025-04-05", "queue", "P1", "visit", None),
+            line("2025-04-02", "campaign", "P2", "sms", Some("treatment")),
+            line("2025-04-02", "campaign", "P3", "call", Some("control")),
+            line("2025-04-03", "score", "P4", "call", None),
+            line("2025-06-20", "queue", "P5", "visit", None),
+            "{\"time\": \"2025-04-0".to_string(),
+        ]
+        .concat();
+        std::fs::write(log.path().join(lapse_model::score_log::file_name(day("2025-04-01"))), text).unwrap();
+        let (listed, read) = listed_from_log(log.path(), day("2025-06-20")).unwrap();
+        assert_eq!((read.log_lines, read.malformed_lines), (6, 1));
+        let with_log = super::report(&loaded.book, day("2025-06-20"), 60, 3, Some((&listed, read.log_lines)));
+        assert_eq!(with_log.score_log_lines, Some(6));
+        let listed_in = |m: &str| with_log.rows.iter().find(|r| r.dimension == "all" && r.due_month == m).unwrap().listed;
+        assert_eq!((listed_in("2025-04"), listed_in("2025-05"), listed_in("2025-06")), (Some(2), Some(0), Some(0)));
+        let by = |g: &str| with_log.rows.iter().filter(|r| r.dimension == "listed_action" && r.group == g).map(|r| r.renewals).sum::<usize>();
+        assert_eq!((by("call"), by("sms"), by("visit"), by("not listed")), (1, 1, 0, 3));
+        // Everything else is the funnel without the log.
+        let strip = |r: &FunnelRow| FunnelRow { listed: None, ..r.clone() };
+        let same: Vec<FunnelRow> = with_log.rows.iter().filter(|r| r.dimension != "listed_action").map(strip).collect();
+        assert_eq!(same, report.rows);
     }
 }

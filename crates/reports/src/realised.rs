@@ -109,8 +109,17 @@ pub enum RealisedError {
     Log { path: std::path::PathBuf, message: String },
 }
 
-/// Reads every `scores-*.jsonl` of `dir`, joins it with `book`'s outcomes as of `as_of`.
-pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<RealisedReport, RealisedError> {
+/// What reading a score log found besides its lines.
+#[derive(Debug, Clone, Default)]
+pub struct LogRead {
+    pub log_lines: usize,
+    pub malformed_lines: usize,
+    pub malformed_examples: Vec<MalformedLine>,
+}
+
+/// Reads every `scores-*.jsonl` (and closed `.jsonl.zst` part) of `dir` in file order and hands
+/// each line that parses to `visit`; a torn or damaged line is counted and named, never fatal.
+pub fn read_log(dir: &Path, mut visit: impl FnMut(ScoreLine<'_>)) -> Result<LogRead, RealisedError> {
     let fail = |path: &Path, message: String| RealisedError::Log { path: path.to_path_buf(), message };
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| fail(dir, e.to_string()))?
@@ -122,10 +131,7 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
     let compressed: std::collections::HashSet<std::path::PathBuf> =
         files.iter().filter(|p| p.extension().is_some_and(|e| e == "zst")).cloned().collect();
     files.retain(|p| !compressed.contains(&std::path::PathBuf::from(format!("{}.zst", p.display()))));
-    // (month, policy, installment) -> (time, probability): the month's last score.
-    let mut latest: BTreeMap<(String, String, u32), (String, f64)> = BTreeMap::new();
-    let (mut log_lines, mut malformed_lines) = (0, 0);
-    let mut malformed_examples = Vec::new();
+    let mut read = LogRead::default();
     for path in &files {
         let bytes = std::fs::read(path).map_err(|e| fail(path, e.to_string()))?;
         // Closed parts are zstd-compressed (`.jsonl.zst`).
@@ -134,9 +140,9 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
                 Ok(bytes) => bytes,
                 Err(e) => {
                     // A damaged compressed part: named and skipped like a malformed line.
-                    malformed_lines += 1;
+                    read.malformed_lines += 1;
                     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                    malformed_examples.push(MalformedLine { file, line: 0, error: format!("cannot decompress: {e}") });
+                    read.malformed_examples.push(MalformedLine { file, line: 0, error: format!("cannot decompress: {e}") });
                     continue;
                 }
             }
@@ -149,28 +155,41 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             if line.trim().is_empty() {
                 continue;
             }
-            let score: ScoreLine = match serde_json::from_str(line) {
-                Ok(score) => score,
-                Err(e) => {
-                    malformed_lines += 1;
-                    if malformed_examples.len() < MALFORMED_EXAMPLES {
-                        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                        malformed_examples.push(MalformedLine { file, line: n + 1, error: e.to_string() });
-                    }
-                    continue;
+            match serde_json::from_str::<ScoreLine>(line) {
+                Ok(score) => {
+                    read.log_lines += 1;
+                    visit(score);
                 }
-            };
-            log_lines += 1;
-            let month = score.time.get(..7).unwrap_or("").to_string();
-            let key = (month, score.policy_id.into_owned(), score.installment_no);
-            match latest.get(&key) {
-                Some((time, _)) if time.as_str() > &*score.time => {}
-                _ => {
-                    latest.insert(key, (score.time.into_owned(), score.probability));
+                Err(e) => {
+                    read.malformed_lines += 1;
+                    if read.malformed_examples.len() < MALFORMED_EXAMPLES {
+                        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                        read.malformed_examples.push(MalformedLine { file, line: n + 1, error: e.to_string() });
+                    }
                 }
             }
         }
     }
+    if read.malformed_lines > 0 {
+        tracing::warn!(malformed_lines = read.malformed_lines, first = ?read.malformed_examples.first(), "score-log lines that do not parse were skipped");
+    }
+    Ok(read)
+}
+
+/// Reads every `scores-*.jsonl` of `dir`, joins it with `book`'s outcomes as of `as_of`.
+pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<RealisedReport, RealisedError> {
+    // (month, policy, installment) -> (time, probability): the month's last score.
+    let mut latest: BTreeMap<(String, String, u32), (String, f64)> = BTreeMap::new();
+    let LogRead { log_lines, malformed_lines, malformed_examples } = read_log(dir, |score| {
+        let month = score.time.get(..7).unwrap_or("").to_string();
+        let key = (month, score.policy_id.into_owned(), score.installment_no);
+        match latest.get(&key) {
+            Some((time, _)) if time.as_str() > &*score.time => {}
+            _ => {
+                latest.insert(key, (score.time.into_owned(), score.probability));
+            }
+        }
+    })?;
     let policy_index: FxHashMap<&str, usize> = book.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     // Per (month, dimension, group): probabilities and labels (None = unknown yet).
     let mut groups: Groups = BTreeMap::new();
@@ -226,9 +245,6 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             }
         })
         .collect();
-    if malformed_lines > 0 {
-        tracing::warn!(malformed_lines, first = ?malformed_examples.first(), "score-log lines that do not parse were skipped");
-    }
     Ok(RealisedReport {
         outcomes_as_of: lapse_core::dates::format_day(as_of),
         grace_days,

@@ -7,32 +7,49 @@ use super::{Context, chart, page, pct, table, text};
 use crate::funnel::{FunnelReport, FunnelRow};
 
 /// Headings of the breakdowns, by dimension.
-const BREAKDOWNS: [(&str, &str); 3] =
-    [("channel", "By channel"), ("first_action", "By first contact's action"), ("first_contact", "By days before due of the first contact")];
+const BREAKDOWNS: [(&str, &str); 4] = [
+    ("channel", "By channel"),
+    ("first_action", "By first contact's action"),
+    ("first_contact", "By days before due of the first contact"),
+    ("listed_action", "By the action the work list gave (score log)"),
+];
 
 fn share(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// A funnel row as table cells: renewals and each step's share.
-fn cells(label: &str, r: &FunnelRow) -> Vec<Markup> {
-    vec![
-        text(label),
-        text(r.renewals),
+/// A funnel row as table cells: renewals and each step's share (listed when the score log was
+/// read).
+fn cells(label: &str, r: &FunnelRow, with_listed: bool) -> Vec<Markup> {
+    let mut cells = vec![text(label), text(r.renewals)];
+    if with_listed {
+        cells.push(pct(share(r.listed.unwrap_or(0), r.renewals)));
+    }
+    cells.extend([
         pct(share(r.reminded, r.renewals)),
         pct(share(r.contacted, r.renewals)),
         pct(share(r.paid_before_due, r.renewals)),
         pct(share(r.paid_in_grace, r.renewals)),
         pct(share(r.lapsed, r.renewals)),
         pct(share(r.open, r.renewals)),
-    ]
+    ]);
+    cells
 }
 
 const HEADER: [&str; 8] = ["Group", "Renewals", "Reminded", "Contacted", "Paid before due", "Paid in grace", "Lapsed", "Open"];
 
+fn header(with_listed: bool) -> Vec<&'static str> {
+    let mut header = HEADER.to_vec();
+    if with_listed {
+        header.insert(2, "Listed");
+    }
+    header
+}
+
 /// Per due month and per group: reminded, contacted, paid before due, paid in grace, lapsed.
 pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
     let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
+    let with_listed = report.score_log_lines.is_some();
     let months: Vec<String> = all.iter().map(|r| r.due_month.clone()).collect();
     let series = |name: &str, pick: fn(&FunnelRow) -> usize, color| CategorySeries {
         name: name.into(),
@@ -50,6 +67,9 @@ pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
         let mut sum = FunnelRow::default();
         for r in report.rows.iter().filter(|r| r.dimension == dimension && r.group == group) {
             sum.renewals += r.renewals;
+            if let Some(n) = r.listed {
+                *sum.listed.get_or_insert(0) += n;
+            }
             sum.reminded += r.reminded;
             sum.contacted += r.contacted;
             sum.paid_before_due += r.paid_before_due;
@@ -63,11 +83,16 @@ pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
         p { "Renewals by due month up to " (report.as_of) " (grace " (report.grace_days) " days): reminded = an SMS in the 30 days before due; contacted = a call or visit from 30 days before due to the end of grace; open = neither paid nor past grace yet." }
         h2 { "By due month" }
         (chart(charts::category_lines("share of the month's renewals at each step", "share of renewals", &months, &lines, (0.0, 1.0))))
-        (table(&HEADER, &all.iter().map(|r| cells(&r.due_month, r)).collect::<Vec<_>>(), 1))
+        @if let Some(lines) = report.score_log_lines {
+            p { "Listed = put on a work list (GET /v1/queue, or a campaign's treatment arm) before the report date, from " (lines) " score-log lines." }
+        }
+        (table(&header(with_listed), &all.iter().map(|r| cells(&r.due_month, r, with_listed)).collect::<Vec<_>>(), 1))
         @for (dimension, heading) in BREAKDOWNS {
-            h2 { (heading) }
             @let groups: std::collections::BTreeSet<&str> = report.rows.iter().filter(|r| r.dimension == dimension).map(|r| r.group.as_str()).collect();
-            (table(&HEADER, &groups.iter().map(|g| cells(g, &total(dimension, g))).collect::<Vec<_>>(), 1))
+            @if !groups.is_empty() {
+                h2 { (heading) }
+                (table(&header(with_listed), &groups.iter().map(|g| cells(g, &total(dimension, g), with_listed)).collect::<Vec<_>>(), 1))
+            }
         }
     };
     page("Renewal funnel", context, body)
