@@ -105,6 +105,10 @@ def main():
     for as_of in NIGHTS:
         night(args.lapse, work, as_of)
     serve_a_little(args.lapse, work)
+    # A reinstatement model for the last night's win-back list (models/winback).
+    book = str(ROOT / "training-data-samples" / "book")
+    lapse(args.lapse, "winback-table", "--data", book, "--out", str(work / "winback_table.parquet"))
+    lapse(args.lapse, "train", "--features", str(work / "winback_table.parquet"), "--model", "logistic", "--models", str(work / "models" / "winback"))
     night(args.lapse, work, LAST_NIGHT, "--score-log", str(work / "score-log"))
 
     os.environ["LAPSE_CAMPAIGN_DIR"] = str(campaign_world(args.lapse, work))

@@ -272,6 +272,12 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
             assert!(!html.contains("chart not drawn"), "{name}: a chart failed");
         }
     }
+    // The night's win-back list is published beside the served snapshot (lapse serve --winback).
+    assert_eq!(fs::read(ws.reports().join("winback.parquet")).unwrap(), fs::read(dir.join("winback.parquet")).unwrap());
+    // The funnel read the score log: three scores by key, none of them a work list.
+    let funnel: Value = serde_json::from_slice(&fs::read(dir.join("funnel.json")).unwrap()).unwrap();
+    assert_eq!(funnel["score_log_lines"], 3);
+    assert!(funnel["rows"].as_array().unwrap().iter().filter(|r| r["dimension"] == "all").all(|r| r["listed"] == 0), "{funnel}");
     let drift: Value = serde_json::from_slice(&fs::read(dir.join("drift.json")).unwrap()).unwrap();
     let features = drift["features"].as_array().unwrap();
     assert_eq!(features.len(), lapse_core::features::FEATURES.len() + 1, "every feature and the score");
