@@ -21,6 +21,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Build point-in-time feature rows for the renewals at risk at one or more snapshot dates.
     Features(FeaturesArgs),
+    /// The book-wide agent and book lapse records of each snapshot date (CSV), for building
+    /// features on a part of a book split by customer (`lapse features --aggregates`, Spark).
+    Aggregates(AggregatesArgs),
     /// Print the feature catalog (name, family, type, meaning), generated from the code.
     Catalog(CatalogArgs),
     /// Fit lapse-propensity models on a table, validate on held-out rows, register the best.
@@ -837,10 +840,37 @@ pub struct FeaturesArgs {
     /// Output file: .parquet or .csv.
     #[arg(long)]
     pub out: PathBuf,
+    /// The extract is a part of a book split by customer: take the agents' and the book's
+    /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
+    /// the whole book's. Give --extract-date too (the whole book's).
+    #[arg(long)]
+    pub aggregates: Option<PathBuf>,
     /// strict: any broken row stops the run and nothing is written. skip: broken rows are left
     /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
+    #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
+    pub encoding: EncodingChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregatesArgs {
+    /// Directory holding the whole book's extract tables.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Snapshot date T, or a range FROM..TO stepped by --every (as `lapse features`).
+    #[arg(long)]
+    pub as_of: String,
+    /// Step between snapshot dates of a range.
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// A renewal due on D lapses when it is not paid by D + grace days.
+    #[arg(long, default_value_t = 60)]
+    pub grace_days: i32,
+    /// Output CSV: as_of,agent_id,renewals,lapses (agent_id empty: the whole book).
+    #[arg(long)]
+    pub out: PathBuf,
     /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
     #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
     pub encoding: EncodingChoice,

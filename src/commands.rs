@@ -139,7 +139,16 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         None => book.latest_observed.unwrap_or(*as_of.last().expect("at least one date")),
     };
     let plan = BuildPlan { as_of, horizon_days: args.horizon_days, grace_days: args.grace_days, extract_date };
-    let summary = plan.write_with_progress(book, &args.out, watched()).context("writing the feature table")?;
+    let aggregates = match &args.aggregates {
+        Some(path) => {
+            if args.extract_date.is_none() {
+                fail!("--aggregates: give --extract-date too (the whole book's; a part's latest date may be earlier)");
+            }
+            Some(lapse_core::features::aggregates::BookAggregates::read(path).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let summary = plan.write_part(book, &args.out, watched(), aggregates.as_ref()).context("writing the feature table")?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "done");
     println!(
         "wrote {} renewal rows from {} snapshot(s) ({}..{}, extract date {}) to {}",
@@ -150,6 +159,20 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         format_day(extract_date),
         args.out.display()
     );
+    Ok(())
+}
+
+pub fn run_aggregates(args: crate::cli::AggregatesArgs) -> Result<(), Failure> {
+    let as_of = snapshot_dates(&args.as_of, &args.every)?;
+    if args.grace_days < 0 {
+        fail!("--grace-days must be >= 0");
+    }
+    let loaded = load_book_encoded(&args.data, OnError::Strict, args.encoding.into())
+        .with_context(|| format!("reading the extract in {}", args.data.display()))?;
+    let aggregates = lapse_core::features::aggregates::BookAggregates::compute(&loaded.book, &as_of, args.grace_days);
+    aggregates.write(&args.out).context("writing the aggregates")?;
+    let agents: usize = aggregates.dates.values().map(|d| d.agents.len()).sum();
+    println!("wrote the book's and {agents} agent lapse records over {} snapshot date(s) to {}", as_of.len(), args.out.display());
     Ok(())
 }
 

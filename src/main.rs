@@ -101,6 +101,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Persistency(args) => commands::run_persistency(args)?,
         Command::Realised(args) => commands::run_realised(args)?,
         Command::Why(args) => why_command::run_why(args)?,
+        Command::Aggregates(args) => commands::run_aggregates(args)?,
         Command::Winback(args) => winback_command::run_winback(args)?,
         Command::WinbackTable(args) => winback_command::run_winback_table(args)?,
         Command::Funnel(args) => winback_command::run_funnel(args)?,

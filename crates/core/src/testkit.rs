@@ -143,3 +143,56 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The shard of a customer among `shards` (FNV-1a of the id): how the tests split a book by
+/// customer, as the Spark job partitions it.
+pub fn customer_shard(customer_id: &str, shards: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in customer_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % shards
+}
+
+/// Splits the CSV extract in `dir` into `shards` extracts under `out` (`out/shard-K/`), by
+/// customer: a customer's row, policies and their installments and events in one shard; the
+/// agents table in every shard. Returns the shard directories.
+pub fn split_by_customer(dir: &Path, shards: u64, out: &Path) -> Vec<PathBuf> {
+    let read = |name: &str| -> DataFrame {
+        CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(dir.join(format!("{name}.csv"))))
+            .unwrap()
+            .finish()
+            .unwrap()
+    };
+    let policies = read("policies");
+    let shard_of_policy: std::collections::HashMap<String, u64> = column_strings(&policies, "policy_id")
+        .into_iter()
+        .zip(column_strings(&policies, "customer_id"))
+        .map(|(p, c)| (p, customer_shard(&c, shards)))
+        .collect();
+    let dirs: Vec<PathBuf> = (0..shards).map(|k| out.join(format!("shard-{k}"))).collect();
+    for (name, key) in
+        [("policies", "customer_id"), ("customers", "customer_id"), ("installments", "policy_id"), ("events", "policy_id"), ("agents", "")]
+    {
+        let table = read(name);
+        let shard: Vec<Option<u64>> = if key.is_empty() {
+            vec![None; table.height()]
+        } else {
+            column_strings(&table, key)
+                .iter()
+                .map(|k| Some(if key == "customer_id" { customer_shard(k, shards) } else { shard_of_policy[k] }))
+                .collect()
+        };
+        for (k, d) in dirs.iter().enumerate() {
+            fs::create_dir_all(d).unwrap();
+            let mask = BooleanChunked::from_iter(shard.iter().map(|s| s.is_none_or(|s| s == k as u64)));
+            let mut part = table.filter(&mask).unwrap();
+            let mut file = fs::File::create(d.join(format!("{name}.csv"))).unwrap();
+            CsvWriter::new(&mut file).finish(&mut part).unwrap();
+        }
+    }
+    dirs
+}

@@ -3,6 +3,7 @@
 //!
 //! The same code builds training tables (many past snapshots, stacked) and the scoring snapshot.
 
+pub mod aggregates;
 pub mod catalog;
 pub mod history;
 pub mod output;
@@ -62,6 +63,21 @@ impl BuildPlan {
     /// [`BuildPlan::write`], drawing a progress bar over the snapshots when `progress` is set
     /// (a person watching a terminal; the binary decides).
     pub fn write_with_progress(&self, book: &Book, out: &Path, progress: bool) -> Result<BuildSummary, WriteError> {
+        self.write_part(book, out, progress, None)
+    }
+
+    /// [`BuildPlan::write_with_progress`] for a part of a book split by customer, with the whole
+    /// book's agent and book records (`aggregates`, which must hold every date of the plan).
+    pub fn write_part(
+        &self,
+        book: &Book,
+        out: &Path,
+        progress: bool,
+        aggregates: Option<&aggregates::BookAggregates>,
+    ) -> Result<BuildSummary, WriteError> {
+        if let Some(missing) = aggregates.and_then(|a| self.as_of.iter().find(|t| !a.dates.contains_key(t))) {
+            return Err(WriteError::Plan(format!("the book aggregates have no records for {}", format_day(*missing))));
+        }
         let codes = KnownCodes::resolve(book);
         let bar = if progress && self.as_of.len() > 1 {
             let bar = indicatif::ProgressBar::new(self.as_of.len() as u64);
@@ -78,7 +94,7 @@ impl BuildPlan {
             bar.set_message(format_day(t));
             bar.inc(1);
             let started = std::time::Instant::now();
-            let snapshot = Snapshot::build(book, &codes, self.spec(t));
+            let snapshot = Snapshot::build_with(book, &codes, self.spec(t), aggregates.and_then(|a| a.dates.get(&t)));
             let frame = snapshot_frame(&snapshot);
             tracing::info!(as_of = %format_day(t), rows = snapshot.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot built");
             frame

@@ -134,4 +134,6 @@ pub enum WriteError {
     Build(PolarsError),
     #[error(transparent)]
     Io(IoContext),
+    #[error("{0}")]
+    Plan(String),
 }

@@ -24,7 +24,7 @@ pub struct SnapshotRow {
 }
 
 /// Lapse record of an agent's renewals whose grace ended in the 12 months before T.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AgentRecord {
     pub renewals: u32,
     pub lapses: u32,
@@ -153,6 +153,13 @@ impl<'a> Snapshot<'a> {
     /// The renewals at risk at `spec.as_of`: installment_no >= 2, not paid before T, due in
     /// [T - grace_days, T + horizon_days]; ordered by policy, then due date.
     pub fn build(book: &'a Book, codes: &KnownCodes, spec: SnapshotSpec) -> Self {
+        Self::build_with(book, codes, spec, None)
+    }
+
+    /// [`Snapshot::build`] for a part of a book split by customer: the agents' and the book's
+    /// lapse records come from `aggregates` (computed over the whole book) instead of from the
+    /// part's own policies, so every row is the one the whole book gives.
+    pub fn build_with(book: &'a Book, codes: &KnownCodes, spec: SnapshotSpec, aggregates: Option<&super::aggregates::DateAggregates>) -> Self {
         let t = spec.as_of;
         let inst = &book.installments;
         let n = book.policies.len();
@@ -179,17 +186,7 @@ impl<'a> Snapshot<'a> {
                     out.histories.push(PolicyHistory::at(book, codes, p, &spec));
                 }
                 // Renewals whose grace ended in the 12 months before T: their outcome is known.
-                let lo = range.start + due.partition_point(|&d| d + spec.grace_days < t - 365);
-                let hi = range.start + due.partition_point(|&d| d + spec.grace_days < t);
-                let mut record = AgentRecord::default();
-                for i in lo..hi {
-                    if inst.number[i] >= 2 {
-                        record.renewals += 1;
-                        if inst.paid[i].is_none_or(|paid| paid > inst.due[i] + spec.grace_days) {
-                            record.lapses += 1;
-                        }
-                    }
-                }
+                let record = super::aggregates::policy_record(book, p, t, spec.grace_days);
                 out.renewals += record.renewals;
                 out.lapses += record.lapses;
                 if let Some(agent) = book.policies.agent[p].filter(|_| record.renewals > 0) {
@@ -223,6 +220,12 @@ impl<'a> Snapshot<'a> {
             }
             renewals += u64::from(chunk.renewals);
             lapses += u64::from(chunk.lapses);
+        }
+        if let Some(whole) = aggregates {
+            (renewals, lapses) = (whole.renewals, whole.lapses);
+            for (a, id) in book.agents.id.iter().enumerate() {
+                snapshot.agents[a] = whole.agents.get(id).copied().unwrap_or_default();
+            }
         }
         snapshot.book_lapse_rate = if renewals > 0 { lapses as f64 / renewals as f64 } else { 0.0 };
         snapshot

@@ -311,3 +311,52 @@ fn household_and_recency_features_read_the_other_policies_before_t() {
     let p6 = ids.iter().position(|p| p == "P6").unwrap();
     assert_eq!(column_strings(&frame, "household_lapses_12m")[p6], "1.0", "P3's lapse is news for P6 too");
 }
+
+/// A book split by customer, each part built with the whole book's agent and book records,
+/// gives exactly the whole book's rows (stacked over three dates): the contract of
+/// `features::aggregates`, which the Spark job and sharded runs rest on.
+#[test]
+fn a_book_split_by_customer_gives_the_whole_books_rows_with_its_aggregates() {
+    use crate::features::aggregates::BookAggregates;
+    let dir = tempfile::tempdir().unwrap();
+    generate(&GenerateConfig::new(2500, 21)).write(dir.path(), FileFormat::Csv).unwrap();
+    let whole = load_book(dir.path(), OnError::Strict).unwrap().book;
+    let dates = vec![day("2026-03-31"), day("2026-04-30"), day("2026-06-30")];
+    let plan = BuildPlan { as_of: dates.clone(), horizon_days: 30, grace_days: 60, extract_date: whole.latest_observed.unwrap() };
+    let out = tempfile::tempdir().unwrap();
+    plan.write(&whole, &out.path().join("whole.parquet")).unwrap();
+    let expected = crate::testkit::read_parquet(&out.path().join("whole.parquet"));
+
+    let aggregates = BookAggregates::compute(&whole, &dates, 60);
+    let parts = crate::testkit::split_by_customer(dir.path(), 3, &out.path().join("shards"));
+    let mut summed = BookAggregates::default();
+    let mut frames = Vec::new();
+    for (k, part) in parts.iter().enumerate() {
+        let book = load_book(part, OnError::Strict).unwrap().book;
+        assert!(book.policies.len() < whole.policies.len(), "shard {k} is a part");
+        summed.add(&BookAggregates::compute(&book, &dates, 60));
+        let path = out.path().join(format!("part-{k}.parquet"));
+        plan.write_part(&book, &path, false, Some(&aggregates)).unwrap();
+        frames.push(crate::testkit::read_parquet(&path));
+    }
+    assert_eq!(summed, aggregates, "the aggregates are the sum of the parts'");
+    // The parts' rows in the whole book's order: by date, then policy row, then due date.
+    let mut stacked = frames.remove(0);
+    for f in &frames {
+        stacked.vstack_mut(f).unwrap();
+    }
+    let order: std::collections::HashMap<&str, usize> = whole.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let ids = column_strings(&stacked, "policy_id");
+    let (as_of, number) = (column_strings(&stacked, "as_of"), column_strings(&stacked, "installment_no"));
+    let mut rows: Vec<usize> = (0..stacked.height()).collect();
+    rows.sort_by_key(|&r| (as_of[r].clone(), order[ids[r].as_str()], number[r].parse::<u32>().unwrap()));
+    let sorted = stacked.take(&IdxCa::from_vec("rows".into(), rows.iter().map(|&r| r as IdxSize).collect())).unwrap();
+    assert_eq!(sorted.height(), expected.height());
+    assert!(sorted.equals_missing(&expected), "the parts' rows differ from the whole book's");
+    // Without the aggregates a part's agent signals are its own: not the whole book's.
+    let first = load_book(&parts[0], OnError::Strict).unwrap().book;
+    plan.write(&first, &out.path().join("alone.parquet")).unwrap();
+    let alone = crate::testkit::read_parquet(&out.path().join("alone.parquet"));
+    let with = crate::testkit::read_parquet(&out.path().join("part-0.parquet"));
+    assert!(!alone.column("agent_lapse_rate_12m").unwrap().equals_missing(with.column("agent_lapse_rate_12m").unwrap()));
+}
