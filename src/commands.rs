@@ -49,6 +49,22 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
     }
     config.record_lapse_probabilities = args.truth;
     let started = Instant::now();
+    if config.campaign.is_none() && !args.truth {
+        // Streamed: a chunk of customers at a time, so a 10M-policy book fits in a few GB.
+        let s = lapse_core::generate::write_streamed(&config, &args.out, format, lapse_core::generate::STREAM_CUSTOMERS)
+            .context("writing the generated book")?;
+        tracing::info!(policies = s.policies, elapsed_ms = started.elapsed().as_millis() as u64, out = %args.out.display(), "generated book (streamed)");
+        println!(
+            "wrote {} policies, {} customers, {} installments, {} events, {} agents to {}",
+            s.policies,
+            s.customers,
+            s.installments,
+            s.events,
+            s.agents,
+            args.out.display()
+        );
+        return Ok(());
+    }
     let book = generate(&config);
     book.write(&args.out, format).context("writing the generated book")?;
     if args.truth {

@@ -79,10 +79,9 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
-/// Simulates a book.
-pub fn generate(config: &GenerateConfig) -> GeneratedBook {
-    let agents = simulate::agents(config, &mut rng(config.seed, AGENT_STREAM));
-    // Customers hold 1-3 policies; sizes are drawn first so policy numbers are known up front.
+/// Customers hold 1-3 policies; sizes are drawn first so policy numbers are known up front:
+/// (first policy, policies) per customer.
+fn customer_sizes(config: &GenerateConfig) -> Vec<(usize, usize)> {
     let mut sizes = Vec::new();
     let mut total = 0usize;
     let mut size_rng = rng(config.seed, SIZE_STREAM);
@@ -99,14 +98,31 @@ pub fn generate(config: &GenerateConfig) -> GeneratedBook {
         sizes.push((total, size));
         total += size;
     }
-    let parts: Vec<simulate::CustomerBook> = sizes
+    sizes
+}
+
+/// Simulates customers `range` (each on its own ChaCha stream, in parallel), in order.
+fn simulate_customers(
+    config: &GenerateConfig,
+    agents: &[AgentRow],
+    sizes: &[(usize, usize)],
+    range: std::ops::Range<usize>,
+) -> Vec<simulate::CustomerBook> {
+    sizes[range.clone()]
         .par_iter()
-        .enumerate()
-        .map(|(c, &(first_policy, size))| {
+        .zip(range)
+        .map(|(&(first_policy, size), c)| {
             let mut rng = rng(config.seed, FIRST_CUSTOMER_STREAM + c as u64);
-            simulate::customer(config, &agents, c, first_policy, size, &mut rng)
+            simulate::customer(config, agents, c, first_policy, size, &mut rng)
         })
-        .collect();
+        .collect()
+}
+
+/// Simulates a book.
+pub fn generate(config: &GenerateConfig) -> GeneratedBook {
+    let agents = simulate::agents(config, &mut rng(config.seed, AGENT_STREAM));
+    let sizes = customer_sizes(config);
+    let parts = simulate_customers(config, &agents, &sizes, 0..sizes.len());
     let mut book = GeneratedBook { agents, ..Default::default() };
     for part in parts {
         book.customers.push(part.customer);
@@ -126,6 +142,13 @@ fn dates(name: &str, values: impl Iterator<Item = Option<Day>>) -> Column {
 impl GeneratedBook {
     /// The five tables as polars frames, with the contract's column names.
     pub fn frames(&self) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+        self.frames_from(0, 0)
+    }
+
+    /// [`GeneratedBook::frames`] of a chunk of a book whose first customer and policy are the
+    /// book's `customer_base` and `policy_base` (rows refer to customers and policies by their
+    /// index in the whole book).
+    fn frames_from(&self, customer_base: usize, policy_base: usize) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
         let a = &self.agents;
         let agents = DataFrame::new(
             a.len(),
@@ -151,7 +174,7 @@ impl GeneratedBook {
             p.len(),
             vec![
                 Column::new("policy_id".into(), p.iter().map(|r| r.policy_id.as_str()).collect::<Vec<_>>()),
-                Column::new("customer_id".into(), p.iter().map(|r| c[r.customer as usize].customer_id.as_str()).collect::<Vec<_>>()),
+                Column::new("customer_id".into(), p.iter().map(|r| c[r.customer as usize - customer_base].customer_id.as_str()).collect::<Vec<_>>()),
                 Column::new("product_code".into(), p.iter().map(|r| r.product_code).collect::<Vec<_>>()),
                 Column::new("product_type".into(), p.iter().map(|r| r.product_type).collect::<Vec<_>>()),
                 Column::new("channel".into(), p.iter().map(|r| r.channel).collect::<Vec<_>>()),
@@ -171,7 +194,7 @@ impl GeneratedBook {
         let installments = DataFrame::new(
             i.len(),
             vec![
-                Column::new("policy_id".into(), i.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
+                Column::new("policy_id".into(), i.iter().map(|r| p[r.policy as usize - policy_base].policy_id.as_str()).collect::<Vec<_>>()),
                 Column::new("installment_no".into(), i.iter().map(|r| r.installment_no as i32).collect::<Vec<_>>()),
                 dates("due_date", i.iter().map(|r| Some(r.due_date))),
                 Column::new("amount_due".into(), i.iter().map(|r| r.amount_due).collect::<Vec<_>>()),
@@ -185,7 +208,7 @@ impl GeneratedBook {
         let events = DataFrame::new(
             e.len(),
             vec![
-                Column::new("policy_id".into(), e.iter().map(|r| p[r.policy as usize].policy_id.as_str()).collect::<Vec<_>>()),
+                Column::new("policy_id".into(), e.iter().map(|r| p[r.policy as usize - policy_base].policy_id.as_str()).collect::<Vec<_>>()),
                 dates("event_date", e.iter().map(|r| Some(r.event_date))),
                 Column::new("event_type".into(), e.iter().map(|r| r.event_type).collect::<Vec<_>>()),
                 Column::new("amount".into(), e.iter().map(|r| r.amount).collect::<Vec<_>>()),
@@ -213,6 +236,142 @@ impl GeneratedBook {
         }
         Ok(())
     }
+}
+
+/// Customers simulated and written at a time by [`write_streamed`].
+pub const STREAM_CUSTOMERS: usize = 200_000;
+
+/// How much [`write_streamed`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub agents: usize,
+    pub customers: usize,
+    pub policies: usize,
+    pub installments: usize,
+    pub events: usize,
+}
+
+/// One table's file being written chunk by chunk (a temp file renamed into place at the end).
+struct TableWriter {
+    path: std::path::PathBuf,
+    temp: std::path::PathBuf,
+    kind: TableSink,
+}
+
+enum TableSink {
+    Csv { file: std::fs::File, rows: usize },
+    Parquet(polars::io::parquet::write::BatchedWriter<std::fs::File>),
+}
+
+impl TableWriter {
+    fn write(&mut self, frame: &mut DataFrame) -> PolarsResult<()> {
+        match &mut self.kind {
+            TableSink::Csv { file, rows } => {
+                CsvWriter::new(file).include_header(*rows == 0).with_float_precision(Some(2)).finish(frame)?;
+                *rows += frame.height();
+                Ok(())
+            }
+            TableSink::Parquet(writer) => writer.write_batch(frame),
+        }
+    }
+
+    fn finish(self) -> Result<(), GenerateError> {
+        let io = |e: std::io::Error| IoContext::new("writing", &self.path, e);
+        let file = match self.kind {
+            TableSink::Csv { file, .. } => file,
+            TableSink::Parquet(writer) => {
+                writer.finish()?;
+                std::fs::File::options().read(true).open(&self.temp).map_err(io)?
+            }
+        };
+        file.sync_all().map_err(io)?;
+        crate::io_util::rename_durably(&self.temp, &self.path).map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Simulates a book and writes it into `dir` `chunk_customers` customers at a time, so the
+/// peak memory is one chunk's rows, not the whole book (2.2 GB per million policies held
+/// whole). The files are the ones [`GeneratedBook::write`] writes for the same config (CSV byte
+/// for byte; Parquet with one row group or more per chunk); each is written to a temp file and
+/// renamed into place when complete. Campaign replays and true lapse probabilities need the
+/// whole book: use [`generate`].
+pub fn write_streamed(config: &GenerateConfig, dir: &Path, format: FileFormat, chunk_customers: usize) -> Result<StreamSummary, GenerateError> {
+    std::fs::create_dir_all(dir).map_err(|e| IoContext::new("creating directory", dir, e))?;
+    let mut temps = Vec::new();
+    let result = stream_into(config, dir, format, chunk_customers, &mut temps);
+    if result.is_err() {
+        // Nothing half written is left behind.
+        for temp in temps {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+    result
+}
+
+fn stream_into(
+    config: &GenerateConfig,
+    dir: &Path,
+    format: FileFormat,
+    chunk_customers: usize,
+    temps: &mut Vec<std::path::PathBuf>,
+) -> Result<StreamSummary, GenerateError> {
+    let agents = simulate::agents(config, &mut rng(config.seed, AGENT_STREAM));
+    let sizes = customer_sizes(config);
+    let ext = match format {
+        FileFormat::Csv => "csv",
+        FileFormat::Parquet => "parquet",
+    };
+    let mut writers: Vec<(&'static str, Option<TableWriter>)> = Vec::new();
+    let mut summary = StreamSummary { agents: agents.len(), ..StreamSummary::default() };
+    let chunk = chunk_customers.max(1);
+    let mut start = 0;
+    while start < sizes.len() || writers.is_empty() {
+        let end = (start + chunk).min(sizes.len());
+        let (customer_base, policy_base) = (start, sizes.get(start).map_or(0, |s| s.0));
+        // Every chunk's policies name their agents; the agents table is written once.
+        let mut part = GeneratedBook { agents: agents.clone(), ..Default::default() };
+        for c in simulate_customers(config, &agents, &sizes, start..end) {
+            part.customers.push(c.customer);
+            part.policies.extend(c.policies);
+            part.installments.extend(c.installments);
+            part.events.extend(c.events);
+        }
+        summary.customers += part.customers.len();
+        summary.policies += part.policies.len();
+        summary.installments += part.installments.len();
+        summary.events += part.events.len();
+        for (name, mut frame) in part.frames_from(customer_base, policy_base)? {
+            // The agents table is whole in the first chunk and empty after it.
+            if name == "agents" && start > 0 {
+                continue;
+            }
+            let slot = match writers.iter_mut().position(|(n, _)| *n == name) {
+                Some(i) => &mut writers[i].1,
+                None => {
+                    let path = dir.join(format!("{name}.{ext}"));
+                    let temp = crate::io_util::temp_path_for(&path);
+                    temps.push(temp.clone());
+                    let file = std::fs::File::create(&temp).map_err(|e| IoContext::new("creating", &temp, e))?;
+                    let kind = match format {
+                        FileFormat::Csv => TableSink::Csv { file, rows: 0 },
+                        FileFormat::Parquet => TableSink::Parquet(ParquetWriter::new(file).batched(frame.schema())?),
+                    };
+                    writers.push((name, Some(TableWriter { path, temp, kind })));
+                    &mut writers.last_mut().expect("just pushed").1
+                }
+            };
+            slot.as_mut().expect("open until the end").write(&mut frame)?;
+        }
+        if end == start {
+            break;
+        }
+        start = end;
+    }
+    for (_, writer) in writers {
+        writer.expect("open until the end").finish()?;
+    }
+    Ok(summary)
 }
 
 impl GeneratedBook {
