@@ -483,6 +483,10 @@ pub struct NightlyArgs {
     /// The latest training snapshots held out as the out-of-time window both models are judged on.
     #[arg(long, default_value_t = 2)]
     pub validation_snapshots: usize,
+    /// At most this many training rows (a sample stratified by snapshot date and label, the
+    /// same on every run); 0: every row. The default trains a 1M-policy book on every row.
+    #[arg(long, default_value_t = lapse_nightly::DEFAULT_MAX_TRAIN_ROWS)]
+    pub max_train_rows: usize,
     /// Model families to try for the challenger.
     #[arg(long, value_enum, default_value = "gbdt")]
     pub model: ModelChoice,
@@ -840,6 +844,10 @@ pub struct FeaturesArgs {
     /// Output file: .parquet or .csv.
     #[arg(long)]
     pub out: PathBuf,
+    /// At most this many rows in all (each snapshot at most its share, a sample stratified by
+    /// label, the same on every run): a training table bounded whatever the book's size.
+    #[arg(long)]
+    pub max_rows: Option<usize>,
     /// The extract is a part of a book split by customer: take the agents' and the book's
     /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
     /// the whole book's. Give --extract-date too (the whole book's).

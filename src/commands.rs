@@ -164,7 +164,10 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let summary = plan.write_part(book, &args.out, watched(), aggregates.as_ref()).context("writing the feature table")?;
+    if args.max_rows == Some(0) {
+        fail!("--max-rows must be at least 1");
+    }
+    let summary = plan.write_sampled(book, &args.out, watched(), aggregates.as_ref(), args.max_rows).context("writing the feature table")?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "done");
     println!(
         "wrote {} renewal rows from {} snapshot(s) ({}..{}, extract date {}) to {}",
@@ -427,6 +430,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.grace_days = args.grace_days;
     config.window_months = args.window_months;
     config.validation_snapshots = args.validation_snapshots;
+    config.max_train_rows = (args.max_train_rows > 0).then_some(args.max_train_rows);
     config.families = args.model.families();
     if let Some(path) = &args.config {
         config.params = read_json_file("config", path)?;

@@ -144,7 +144,7 @@ impl<'c> Night<'c> {
     fn build_training_table(&self, book: &Book) -> Result<()> {
         let c = self.config;
         let plan = BuildPlan { as_of: self.dates.clone(), horizon_days: c.horizon_days, grace_days: c.grace_days, extract_date: c.as_of };
-        plan.write_with_progress(book, &self.training_path, c.progress)?;
+        plan.write_sampled(book, &self.training_path, c.progress, None, c.max_train_rows)?;
         Ok(())
     }
 

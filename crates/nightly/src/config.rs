@@ -48,7 +48,14 @@ pub struct NightlyConfig {
     pub refit: bool,
     /// Draw progress bars.
     pub progress: bool,
+    /// At most this many training rows: a sample stratified by snapshot date and label
+    /// (`lapse_core::features::sample`); None: every row of the window.
+    pub max_train_rows: Option<usize>,
 }
+
+/// The default training-row budget: above what a 1M-policy book's window holds (about 2M rows),
+/// so books up to that size train on every row; a 10M-policy book's 20M rows are sampled to it.
+pub const DEFAULT_MAX_TRAIN_ROWS: usize = 3_000_000;
 
 /// How many nights a matured campaign's effect report is repeated (a month of nights: whoever
 /// reads the nightly reports sees it, whatever the cadence).
@@ -80,6 +87,7 @@ impl NightlyConfig {
             report_lang: Default::default(),
             refit: true,
             progress: false,
+            max_train_rows: Some(DEFAULT_MAX_TRAIN_ROWS),
         }
     }
 

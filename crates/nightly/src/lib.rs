@@ -29,7 +29,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-pub use config::NightlyConfig;
+pub use config::{DEFAULT_MAX_TRAIN_ROWS, NightlyConfig};
 pub use error::NightlyError;
 use error::Result;
 pub use lapse_reports::night::RunSummary;

@@ -7,6 +7,7 @@ pub mod aggregates;
 pub mod catalog;
 pub mod history;
 pub mod output;
+pub mod sample;
 pub mod snapshot;
 
 use std::path::Path;
@@ -75,6 +76,22 @@ impl BuildPlan {
         progress: bool,
         aggregates: Option<&aggregates::BookAggregates>,
     ) -> Result<BuildSummary, WriteError> {
+        self.write_sampled(book, out, progress, aggregates, None)
+    }
+
+    /// [`BuildPlan::write_part`] keeping at most `max_rows` rows in all: each snapshot keeps
+    /// at most `max_rows / snapshots`, a sample stratified by label (lapsed, paid, unknown:
+    /// each kept in its share of the snapshot, the rows with the smallest hash of
+    /// (policy, installment, date), so the same book gives the same sample). Features are only
+    /// computed for the rows kept.
+    pub fn write_sampled(
+        &self,
+        book: &Book,
+        out: &Path,
+        progress: bool,
+        aggregates: Option<&aggregates::BookAggregates>,
+        max_rows: Option<usize>,
+    ) -> Result<BuildSummary, WriteError> {
         if let Some(missing) = aggregates.and_then(|a| self.as_of.iter().find(|t| !a.dates.contains_key(t))) {
             return Err(WriteError::Plan(format!("the book aggregates have no records for {}", format_day(*missing))));
         }
@@ -90,17 +107,31 @@ impl BuildPlan {
         } else {
             indicatif::ProgressBar::hidden()
         };
+        let mut sampled = (0usize, 0usize);
         let frames = self.as_of.iter().map(|&t| {
             bar.set_message(format_day(t));
             bar.inc(1);
             let started = std::time::Instant::now();
-            let snapshot = Snapshot::build_with(book, &codes, self.spec(t), aggregates.and_then(|a| a.dates.get(&t)));
+            let mut snapshot = Snapshot::build_with(book, &codes, self.spec(t), aggregates.and_then(|a| a.dates.get(&t)));
+            if let Some(max) = max_rows {
+                let cap = (max / self.as_of.len().max(1)).max(1);
+                let (before, kept) = (snapshot.rows.len(), sample::stratified(book, &mut snapshot.rows, t, cap));
+                sampled.0 += before;
+                sampled.1 += kept;
+            }
             let frame = snapshot_frame(&snapshot);
             tracing::info!(as_of = %format_day(t), rows = snapshot.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot built");
             frame
         });
-        let rows = write_frames(out, self.metadata(), frames)?;
+        let mut metadata = self.metadata();
+        if let Some(max) = max_rows {
+            metadata.push(("lapse.max_rows".into(), max.to_string()));
+        }
+        let rows = write_frames(out, metadata, frames)?;
         bar.finish_and_clear();
+        if max_rows.is_some() {
+            tracing::info!(rows_before = sampled.0, rows_kept = sampled.1, "training rows sampled (stratified by date and label)");
+        }
         Ok(BuildSummary { snapshots: self.as_of.len(), rows })
     }
 

@@ -360,3 +360,44 @@ fn a_book_split_by_customer_gives_the_whole_books_rows_with_its_aggregates() {
     let with = crate::testkit::read_parquet(&out.path().join("part-0.parquet"));
     assert!(!alone.column("agent_lapse_rate_12m").unwrap().equals_missing(with.column("agent_lapse_rate_12m").unwrap()));
 }
+
+/// A row budget keeps each snapshot's share, stratified by label, the same rows on every run,
+/// and the rows kept are the full table's rows, unchanged.
+#[test]
+fn a_row_budget_keeps_a_stratified_reproducible_subset_of_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(&GenerateConfig::new(3000, 4)).write(dir.path(), FileFormat::Csv).unwrap();
+    let book = load_book(dir.path(), OnError::Strict).unwrap().book;
+    let plan = BuildPlan { as_of: vec![day("2026-03-31"), day("2026-04-30")], horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
+    let out = tempfile::tempdir().unwrap();
+    let (full, a, b) = (out.path().join("full.parquet"), out.path().join("a.parquet"), out.path().join("b.parquet"));
+    plan.write(&book, &full).unwrap();
+    plan.write_sampled(&book, &a, false, None, Some(600)).unwrap();
+    plan.write_sampled(&book, &b, false, None, Some(600)).unwrap();
+    let (full, a) = (crate::testkit::read_parquet(&full), crate::testkit::read_parquet(&a));
+    assert!(a.equals_missing(&crate::testkit::read_parquet(&b)), "the same sample on every run");
+    assert!(full.height() > 1000 && (598..=602).contains(&a.height()), "{} of {}", a.height(), full.height());
+    let key = |df: &DataFrame, r: usize| {
+        let s = |c: &str| column_strings(df, c)[r].clone();
+        (s("as_of"), s("policy_id"), s("installment_no"))
+    };
+    let full_rows: std::collections::HashMap<_, usize> = (0..full.height()).map(|r| (key(&full, r), r)).collect();
+    let mut picked = Vec::new();
+    for r in 0..a.height() {
+        picked.push(full_rows[&key(&a, r)] as IdxSize);
+    }
+    assert!(picked.windows(2).all(|w| w[0] < w[1]), "in the full table's order");
+    let same = full.take(&IdxCa::from_vec("rows".into(), picked)).unwrap();
+    assert!(same.equals_missing(&a), "the kept rows are the full table's rows");
+    // Each date keeps its share, and the lapse rate of each date is kept (stratified).
+    for date in ["2026-03-31", "2026-04-30"] {
+        let rate = |df: &DataFrame| {
+            let (dates, labels) = (column_strings(df, "as_of"), column_strings(df, "lapsed"));
+            let ys: Vec<&String> = dates.iter().zip(&labels).filter(|(d, _)| *d == date).map(|(_, y)| y).collect();
+            (ys.len(), ys.iter().filter(|y| y.as_str() == "1").count() as f64 / ys.len() as f64)
+        };
+        let ((n_full, full_rate), (n, rate)) = (rate(&full), rate(&a));
+        assert!(n <= 300 && n >= 299.min(n_full), "{date}: {n}");
+        assert!((rate - full_rate).abs() < 0.01, "{date}: {rate} vs {full_rate}");
+    }
+}
