@@ -86,15 +86,35 @@ def snapshot_dates(as_of, every):
 
 
 def read_table(spark, data, name):
-    """A contract table as text columns (the binary reads the text), or None when absent."""
+    """A contract table as text columns (the binary reads the text), or None when absent.
+    `data` is a local directory or a URL Spark reads (hdfs://, s3a://, ...)."""
     from pyspark.sql import functions as F
-    csv, parquet = data / f"{name}.csv", data / f"{name}.parquet"
-    if csv.exists():
-        return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').csv(str(csv))
-    if parquet.exists():
-        frame = spark.read.parquet(str(parquet))
-        return frame.select([F.col(c).cast("string").alias(c) for c in frame.columns])
-    return None
+    from pyspark.errors import AnalysisException
+    base = data.rstrip("/")
+    csv, parquet = f"{base}/{name}.csv", f"{base}/{name}.parquet"
+    as_text = lambda frame: frame.select([F.col(c).cast("string").alias(c) for c in frame.columns])
+    if "://" not in base:
+        if Path(csv).exists():
+            return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').csv(csv)
+        return as_text(spark.read.parquet(parquet)) if Path(parquet).exists() else None
+    try:
+        return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').csv(csv)
+    except AnalysisException:
+        try:
+            return as_text(spark.read.parquet(parquet))
+        except AnalysisException:
+            return None
+
+
+def resolve_binary(binary):
+    """The binary on this machine: the path given, else a file shipped with
+    `spark-submit --files` (made executable: shipped files may lose the bit)."""
+    if not os.path.exists(binary):
+        from pyspark import SparkFiles
+        binary = SparkFiles.get(os.path.basename(binary))
+    if not os.access(binary, os.X_OK):
+        os.chmod(binary, 0o755)
+    return binary
 
 
 def main(argv=None):
@@ -113,7 +133,7 @@ def main(argv=None):
         builder = builder.master("local[2]")
     spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
-    data = Path(args.data)
+    data = args.data
     binary = str(Path(args.lapse).resolve()) if Path(args.lapse).exists() else args.lapse
     tables = {name: read_table(spark, data, name) for name in TABLES}
     for name in ("policies", "customers", "installments"):
@@ -202,7 +222,7 @@ def main(argv=None):
                 f.close()
             (work / "aggregates.csv").write_text(aggregates_csv, encoding="utf-8")
             out = work / "features.parquet"
-            result = subprocess.run([binary, *features_args, "--data", str(work), "--aggregates", str(work / "aggregates.csv"),
+            result = subprocess.run([resolve_binary(binary), *features_args, "--data", str(work), "--aggregates", str(work / "aggregates.csv"),
                                      "--out", str(out)], capture_output=True, text=True, env={**os.environ, "LAPSE_LOG": "warn"})
             if result.returncode != 0:
                 raise RuntimeError(f"lapse features failed on a partition (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -217,7 +237,7 @@ def main(argv=None):
         for name in headers:
             (schema_dir / f"{name}.csv").write_text(",".join(headers[name]) + "\n", encoding="utf-8")
         empty = schema_dir / "features.parquet"
-        subprocess.run([binary, *features_args, "--data", str(schema_dir), "--out", str(empty)], check=True, capture_output=True,
+        subprocess.run([resolve_binary(binary), *features_args, "--data", str(schema_dir), "--out", str(empty)], check=True, capture_output=True,
                        env={**os.environ, "LAPSE_LOG": "warn"})
         arrow_schema = to_spark_types(pq.read_table(empty)).schema
     finally:
