@@ -850,8 +850,9 @@ pub struct FeaturesArgs {
     pub max_rows: Option<usize>,
     /// The extract is a part of a book split by customer: take the agents' and the book's
     /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
-    /// the whole book's. Give --extract-date too (the whole book's).
-    #[arg(long)]
+    /// the whole book's. Needs --extract-date (the whole book's: a part's latest date may be
+    /// earlier).
+    #[arg(long, requires = "extract_date")]
     pub aggregates: Option<PathBuf>,
     /// strict: any broken row stops the run and nothing is written. skip: broken rows are left
     /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).

@@ -157,10 +157,7 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
     let plan = BuildPlan { as_of, horizon_days: args.horizon_days, grace_days: args.grace_days, extract_date };
     let aggregates = match &args.aggregates {
         Some(path) => {
-            if args.extract_date.is_none() {
-                fail!("--aggregates: give --extract-date too (the whole book's; a part's latest date may be earlier)");
-            }
-            Some(lapse_core::features::aggregates::BookAggregates::read(path).map_err(anyhow::Error::msg)?)
+            Some(lapse_core::features::aggregates::BookAggregates::read(path).map_err(|e| Failure { input: true, error: anyhow::Error::msg(e) })?)
         }
         None => None,
     };

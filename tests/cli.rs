@@ -247,3 +247,43 @@ fn the_systemd_units_verify() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn features_of_customer_parts_with_the_books_aggregates_are_the_whole_books_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data-samples/book");
+    let parts = crate::common::split_by_customer(&sample, 2, &dir.path().join("parts"));
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let dates = "2026-04-30..2026-06-30";
+    let ok = |run: Output| assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    ok(lapse(&["features", "--data", sample.to_str().unwrap(), "--as-of", dates, "--out", &path("whole.parquet")]));
+    ok(lapse(&["aggregates", "--data", sample.to_str().unwrap(), "--as-of", dates, "--out", &path("agg.csv")]));
+    let mut rows = 0;
+    for (k, part) in parts.iter().enumerate() {
+        let out = path(&format!("part-{k}.parquet"));
+        let part = part.to_str().unwrap();
+        // Without the whole book's extract date a part would label by its own latest date: refused.
+        let refused = lapse(&["features", "--data", part, "--as-of", dates, "--aggregates", &path("agg.csv"), "--out", &out]);
+        assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+        ok(lapse(&["features", "--data", part, "--as-of", dates, "--aggregates", &path("agg.csv"), "--extract-date", "2026-09-30", "--out", &out]));
+        rows += read_parquet(Path::new(&out)).height();
+    }
+    let whole = read_parquet(&dir.path().join("whole.parquet"));
+    assert_eq!(rows, whole.height());
+    // Aggregates that lack a date of the plan are refused, naming it.
+    let short = lapse(&[
+        "features",
+        "--data",
+        parts[0].to_str().unwrap(),
+        "--as-of",
+        "2026-07-31",
+        "--aggregates",
+        &path("agg.csv"),
+        "--extract-date",
+        "2026-09-30",
+        "--out",
+        &path("x.parquet"),
+    ]);
+    assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("2026-07-31"), "{}", String::from_utf8_lossy(&short.stderr));
+    assert!(!dir.path().join("x.parquet").exists());
+}

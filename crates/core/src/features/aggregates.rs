@@ -180,3 +180,37 @@ fn split_csv(line: &str) -> Option<Vec<String>> {
     fields.push(field);
     Some(fields)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::day;
+
+    #[test]
+    fn the_file_round_trips_and_bad_lines_are_named() {
+        let mut a = BookAggregates::default();
+        let date = a.dates.entry(day("2026-06-30")).or_default();
+        (date.renewals, date.lapses) = (10, 3);
+        date.agents.insert("A,1 \"x\"".into(), AgentRecord { renewals: 4, lapses: 1 });
+        date.agents.insert("A2".into(), AgentRecord { renewals: 6, lapses: 2 });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agg.csv");
+        a.write(&path).unwrap();
+        assert_eq!(BookAggregates::read(&path).unwrap(), a);
+        // Summing two parts doubles every count.
+        let mut twice = a.clone();
+        twice.add(&a);
+        assert_eq!(twice.dates[&day("2026-06-30")].agents["A2"], AgentRecord { renewals: 12, lapses: 4 });
+        for (text, says) in [
+            ("as_of,agent,renewals,lapses\n", "the header"),
+            ("as_of,agent_id,renewals,lapses\n2026-02-30,,1,0\n", "line 2: as_of"),
+            ("as_of,agent_id,renewals,lapses\n2026-06-30,A1,1,2\n", "line 2: more lapses"),
+            ("as_of,agent_id,renewals,lapses\n2026-06-30,A1,x,0\n", "line 2: renewals \"x\""),
+            ("as_of,agent_id,renewals,lapses\n2026-06-30,\"A1,1,0\n", "line 2: unbalanced"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = BookAggregates::read(&path).unwrap_err();
+            assert!(error.contains(says) && error.contains("agg.csv"), "{error}");
+        }
+    }
+}
