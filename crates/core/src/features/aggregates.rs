@@ -12,9 +12,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::snapshot::AgentRecord;
 use crate::dates::{Day, format_day, parse_day};
 use crate::extract::Book;
+
+/// Lapse record of an agent's (or a policy's) renewals whose grace ended in the 12 months
+/// before T.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub renewals: u32,
+    pub lapses: u32,
+}
 
 /// The book-wide records of one snapshot date.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+pub use super::aggregates::AgentRecord;
 use super::history::{KnownCodes, PolicyHistory, SnapshotSpec, lapse_label};
 use crate::dates::{Day, whole_years_between};
 use crate::extract::schema::Frequency;
@@ -21,13 +22,6 @@ pub struct SnapshotRow {
     pub history: u32,
     /// 1 lapsed, 0 paid in grace, None unknown at the extract date.
     pub label: Option<u8>,
-}
-
-/// Lapse record of an agent's renewals whose grace ended in the 12 months before T.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AgentRecord {
-    pub renewals: u32,
-    pub lapses: u32,
 }
 
 /// The renewals at risk at T and what is known about their policies.
