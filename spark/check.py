@@ -60,6 +60,18 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="lapse-spark-check-"))
     run(binary, "generate", "--policies", args.policies, "--seed", args.seed, "--out", work / "book")
     run(binary, "generate", "--policies", args.policies, "--seed", args.seed, "--format", "parquet", "--out", work / "book-parquet")
+    # Text the CSV rules make awkward: a comma, doubled quotes and edge spaces in a region, in
+    # both the policies and the customers tables.
+    import csv
+    for table in ("policies", "customers"):
+        path = work / "book" / f"{table}.csv"
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        region = rows[0].index("region")
+        for row in rows[1::7]:
+            row[region] = f' {row[region]}, "north" '
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
     cases = [("book", "2026-03-31..2026-05-31", "stacked table (CSV extract)"), ("book-parquet", "2026-09-30", "snapshot (Parquet extract)")]
     for book, as_of, what in cases:
         expected = work / f"{book}-expected.parquet"

@@ -55,6 +55,7 @@ def parse_args(argv=None):
     parser.add_argument("--horizon-days", type=int, default=30)
     parser.add_argument("--grace-days", type=int, default=60)
     parser.add_argument("--extract-date", default=None, help="default: the latest date the extract records")
+    parser.add_argument("--encoding", default="utf-8", help="the CSV extract's encoding: utf-8 or gb18030 (GBK), as lapse --encoding")
     return parser.parse_args(argv)
 
 
@@ -85,7 +86,7 @@ def snapshot_dates(as_of, every):
         k += 1
 
 
-def read_table(spark, data, name):
+def read_table(spark, data, name, encoding="utf-8"):
     """A contract table as text columns (the binary reads the text), or None when absent.
     `data` is a local directory or a URL Spark reads (hdfs://, s3a://, ...)."""
     from pyspark.sql import functions as F
@@ -95,10 +96,10 @@ def read_table(spark, data, name):
     as_text = lambda frame: frame.select([F.col(c).cast("string").alias(c) for c in frame.columns])
     if "://" not in base:
         if Path(csv).exists():
-            return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').csv(csv)
+            return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').option("encoding", encoding).csv(csv)
         return as_text(spark.read.parquet(parquet)) if Path(parquet).exists() else None
     try:
-        return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').csv(csv)
+        return spark.read.option("header", True).option("inferSchema", False).option("multiLine", True).option("escape", '"').option("encoding", encoding).csv(csv)
     except AnalysisException:
         try:
             return as_text(spark.read.parquet(parquet))
@@ -135,7 +136,7 @@ def main(argv=None):
     spark.sparkContext.setLogLevel("WARN")
     data = args.data
     binary = str(Path(args.lapse).resolve()) if Path(args.lapse).exists() else args.lapse
-    tables = {name: read_table(spark, data, name) for name in TABLES}
+    tables = {name: read_table(spark, data, name, "GB18030" if args.encoding.lower() in ("gb18030", "gbk") else "UTF-8") for name in TABLES}
     for name in ("policies", "customers", "installments"):
         if tables[name] is None:
             sys.exit(f"{data}: no {name}.csv or {name}.parquet")
@@ -186,9 +187,13 @@ def main(argv=None):
     aggregates_csv = "\n".join(lines) + "\n"
 
     # Every row of a customer as (customer, table, CSV text), repartitioned by customer.
+    # RFC 4180 as the binary reads it: quotes doubled (Spark escapes with a backslash by
+    # default), spaces kept (Spark trims them on write by default).
+    csv_options = {"escape": '"', "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
+
     def as_text(frame, name, key_column):
         return frame.select(F.col(key_column).alias(KEY), F.lit(name).alias("table"),
-                            F.to_csv(F.struct(*[F.col(c) for c in headers[name]]), {"quoteAll": "false"}).alias("line"))
+                            F.to_csv(F.struct(*[F.col(c) for c in headers[name]]), csv_options).alias("line"))
     parts = [as_text(policies, "policies", "customer_id"), as_text(tables["customers"], "customers", "customer_id"),
              as_text(tables["installments"].join(owner.select("policy_id", KEY), "policy_id"), "installments", KEY)]
     if tables["events"] is not None:
@@ -202,7 +207,7 @@ def main(argv=None):
     agents_text = None
     if tables["agents"] is not None:
         agents_text = "\n".join(r["line"] for r in tables["agents"].select(
-            F.to_csv(F.struct(*[F.col(c) for c in headers["agents"]])).alias("line")).collect())
+            F.to_csv(F.struct(*[F.col(c) for c in headers["agents"]]), csv_options).alias("line")).collect())
     features_args = ["features", "--as-of", args.as_of, "--every", args.every, "--horizon-days", str(args.horizon_days),
                      "--grace-days", str(grace), "--extract-date", extract_date.isoformat()]
 
