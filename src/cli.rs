@@ -848,6 +848,12 @@ pub struct FeaturesArgs {
     /// label, the same on every run): a training table bounded whatever the book's size.
     #[arg(long)]
     pub max_rows: Option<usize>,
+    /// Build the table a customer shard at a time: split the extract by customer into this many
+    /// shards on disk (beside --out), build each with the whole book's agent and book records,
+    /// and put the rows back in the book's order: the same table as without shards, with a peak
+    /// memory of about one shard's book instead of the whole book's.
+    #[arg(long, default_value_t = 1, conflicts_with_all = ["max_rows", "aggregates"])]
+    pub shards: usize,
     /// The extract is a part of a book split by customer: take the agents' and the book's
     /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
     /// the whole book's. Needs --extract-date (the whole book's: a part's latest date may be

@@ -127,6 +127,9 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
     if FileFormat::of(&args.out).is_none() {
         fail!("--out {}: use a .parquet or .csv file name", args.out.display());
     }
+    if args.shards > 1 {
+        return run_features_sharded(args, as_of);
+    }
     let started = Instant::now();
     let loaded = load_book_encoded(&args.data, args.on_error.into(), args.encoding.into())
         .with_context(|| format!("reading the extract in {}", args.data.display()))?;
@@ -174,6 +177,72 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
         format_day(*plan.as_of.last().expect("at least one date")),
         format_day(extract_date),
         args.out.display()
+    );
+    Ok(())
+}
+
+/// `lapse features --shards K`: the extract split by customer on disk, each shard loaded and
+/// built alone with the whole book's aggregates, the parts merged in the book's order.
+fn run_features_sharded(args: FeaturesArgs, as_of: Vec<Day>) -> Result<(), Failure> {
+    use lapse_core::features::aggregates::BookAggregates;
+    if OnError::from(args.on_error) != OnError::Strict {
+        fail!("--shards: only with --on-error strict (a skipped row's number would be its shard's, not the file's)");
+    }
+    let started = Instant::now();
+    let parent = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let work = parent.join(format!(".lapse-shards-{}", std::process::id()));
+    let result = (|| -> Result<lapse_core::features::BuildSummary, Failure> {
+        let split = lapse_core::extract::split::split_by_customer(&args.data, args.shards, &work, args.encoding.into())?;
+        tracing::info!(
+            shards = args.shards,
+            policies = split.policy_rows.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "extract split by customer"
+        );
+        let load = |k: usize| {
+            load_book_encoded(&split.dirs[k], OnError::Strict, args.encoding.into()).with_context(|| {
+                format!(
+                    "reading shard {k} of the extract in {} (row numbers are the shard's: run without --shards to get the file's)",
+                    args.data.display()
+                )
+            })
+        };
+        // Pass 1: the book-wide aggregates and the extract date, summed over the shards.
+        let mut aggregates = BookAggregates::default();
+        let mut latest = None;
+        for k in 0..args.shards {
+            let loaded = load(k)?;
+            aggregates.add(&BookAggregates::compute(&loaded.book, &as_of, args.grace_days));
+            latest = latest.max(loaded.book.latest_observed);
+        }
+        for &t in &as_of {
+            aggregates.dates.entry(t).or_default();
+        }
+        let extract_date = match &args.extract_date {
+            Some(text) => day_arg("extract-date", text)?,
+            None => latest.unwrap_or(*as_of.last().expect("at least one date")),
+        };
+        let plan = BuildPlan { as_of: as_of.clone(), horizon_days: args.horizon_days, grace_days: args.grace_days, extract_date };
+        // Pass 2: each shard's rows, with the whole book's records.
+        let mut parts = Vec::new();
+        for k in 0..args.shards {
+            let loaded = load(k)?;
+            let part = work.join(format!("part-{k}.parquet"));
+            plan.write_part(&loaded.book, &part, false, Some(&aggregates)).context("writing a shard's rows")?;
+            parts.push(part);
+            tracing::info!(shard = k, elapsed_ms = started.elapsed().as_millis() as u64, "shard built");
+        }
+        Ok(lapse_core::features::merge_parts(&parts, &split.policy_rows, &plan, &args.out).context("merging the shards")?)
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    let summary = result?;
+    println!(
+        "wrote {} renewal rows from {} snapshot(s) in {} customer shards to {} ({:.1} s)",
+        summary.rows,
+        summary.snapshots,
+        args.shards,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

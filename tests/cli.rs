@@ -287,3 +287,43 @@ fn features_of_customer_parts_with_the_books_aggregates_are_the_whole_books_rows
     assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("2026-07-31"), "{}", String::from_utf8_lossy(&short.stderr));
     assert!(!dir.path().join("x.parquet").exists());
 }
+
+#[test]
+fn features_built_in_customer_shards_are_the_unsharded_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let ok = |run: Output| {
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data-samples/book");
+    ok(lapse(&["generate", "--policies", "1500", "--seed", "31", "--format", "parquet", "--out", &path("parquet-book")]));
+    for (book, name) in [(sample.to_str().unwrap().to_string(), "csv"), (path("parquet-book"), "parquet")] {
+        let (whole, sharded) = (path(&format!("{name}-whole.parquet")), path(&format!("{name}-sharded.parquet")));
+        ok(lapse(&["features", "--data", &book, "--as-of", "2026-03-31..2026-06-30", "--out", &whole]));
+        let said = ok(lapse(&["features", "--data", &book, "--as-of", "2026-03-31..2026-06-30", "--out", &sharded, "--shards", "4"]));
+        assert!(said.contains("in 4 customer shards"), "{said}");
+        let (a, b) = (read_parquet(Path::new(&whole)), read_parquet(Path::new(&sharded)));
+        assert!(a.height() > 500 && a.equals_missing(&b), "{name}: the sharded table differs from the unsharded one");
+        // The same metadata (dates, extract date, keys) and nothing left beside the output.
+        assert_eq!(fs::read(&whole).unwrap(), fs::read(&sharded).unwrap(), "{name}: not the same bytes");
+    }
+    let leftovers: Vec<_> =
+        fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Shards with a row budget cannot give the unsharded sample: refused by the flags.
+    let refused = lapse(&[
+        "features",
+        "--data",
+        sample.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--out",
+        &path("x.parquet"),
+        "--shards",
+        "2",
+        "--max-rows",
+        "10",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+}

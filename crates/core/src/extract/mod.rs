@@ -12,6 +12,7 @@ pub mod issues;
 pub mod read;
 mod rejects;
 pub mod schema;
+pub mod split;
 
 use std::path::{Path, PathBuf};
 

@@ -31,7 +31,7 @@ pub enum Encoding {
 impl Encoding {
     /// UTF-8 bytes of `bytes` in this encoding (borrowed when already UTF-8). Malformed
     /// GB18030 sequences become U+FFFD; malformed UTF-8 is left for the CSV reader to refuse.
-    fn decode(self, bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    pub(crate) fn decode(self, bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         match self {
             Encoding::Utf8 => std::borrow::Cow::Borrowed(bytes),
             Encoding::Gb18030 => match encoding_rs::GB18030.decode_without_bom_handling(bytes).0 {
@@ -42,7 +42,7 @@ impl Encoding {
     }
 }
 
-const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+pub(crate) const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// The file formats an extract table can come in, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,7 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
 }
 
 /// Reads a CSV file in blocks that end on record boundaries (a newline outside quotes).
-struct RecordBlocks {
+pub(crate) struct RecordBlocks {
     file: File,
     pending: Vec<u8>,
     eof: bool,
@@ -202,8 +202,13 @@ impl RecordBlocks {
         std::mem::replace(&mut self.pending, rest)
     }
 
+    /// Blocks of about [`CSV_BLOCK_BYTES`] from the start of `file`.
+    pub(crate) fn new(file: File) -> Self {
+        RecordBlocks { file, pending: Vec::new(), eof: false, block_bytes: CSV_BLOCK_BYTES }
+    }
+
     /// The first record (the header line).
-    fn next_record(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    pub(crate) fn next_record(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         let mut want = 1 << 16;
         loop {
             self.fill(want)?;
@@ -218,7 +223,7 @@ impl RecordBlocks {
     }
 
     /// The next block of whole records, about `block_bytes` long.
-    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    pub(crate) fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         let mut want = self.block_bytes;
         loop {
             self.fill(want)?;
@@ -249,7 +254,14 @@ fn read_csv_header(path: &Path, encoding: Encoding) -> Result<Vec<String>, Extra
     if line.is_empty() {
         return Err(ExtractError::Unreadable { file: path.to_path_buf(), message: "the file is empty (no header row)".into() });
     }
-    let mut names = Vec::new();
+    Ok(csv_fields(line).into_iter().map(|n| n.trim().to_string()).collect())
+}
+
+/// The fields of one CSV record (RFC 4180 quotes: doubled quotes inside quoted fields), without
+/// its line end.
+pub(crate) fn csv_fields(line: &str) -> Vec<String> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let mut out = Vec::new();
     let mut field = String::new();
     let mut in_quotes = false;
     let mut chars = line.chars().peekable();
@@ -260,12 +272,12 @@ fn read_csv_header(path: &Path, encoding: Encoding) -> Result<Vec<String>, Extra
                 chars.next();
             }
             ('"', _) => in_quotes = !in_quotes,
-            (',', false) => names.push(std::mem::take(&mut field).trim().to_string()),
+            (',', false) => out.push(std::mem::take(&mut field)),
             _ => field.push(c),
         }
     }
-    names.push(field.trim().to_string());
-    Ok(names)
+    out.push(field);
+    out
 }
 
 fn read_parquet(path: &Path, spec: &TableSpec) -> Result<DataFrame, ExtractError> {

@@ -144,3 +144,56 @@ impl BuildPlan {
 
 #[cfg(test)]
 mod tests;
+
+/// Puts the parts of a table built shard by shard (`BuildPlan::write_part` on each customer
+/// shard of a split) back into the whole book's order (snapshot date, the policies file's row,
+/// installment) and writes them to `out` with the plan's metadata, a snapshot at a time.
+/// `policy_rows` is each policy's row in the policies file (`extract::split::Split`).
+pub fn merge_parts(
+    parts: &[std::path::PathBuf],
+    policy_rows: &std::collections::HashMap<String, usize>,
+    plan: &BuildPlan,
+    out: &Path,
+) -> Result<BuildSummary, WriteError> {
+    use polars::prelude::*;
+    let mut stacked: Option<DataFrame> = None;
+    for part in parts {
+        let (df, _) = crate::table::read_frame(part).map_err(|e| WriteError::Plan(e.to_string()))?;
+        match &mut stacked {
+            None => stacked = Some(df),
+            Some(s) => {
+                s.vstack_mut(&df).map_err(WriteError::Build)?;
+            }
+        }
+    }
+    let stacked = stacked.ok_or_else(|| WriteError::Plan("no part to merge".into()))?;
+    let as_of: Vec<Day> = stacked
+        .column("as_of")
+        .and_then(|c| c.cast(&DataType::Int32))
+        .and_then(|c| Ok(c.i32()?.into_no_null_iter().collect()))
+        .map_err(WriteError::Build)?;
+    let numbers: Vec<i32> = stacked
+        .column("installment_no")
+        .and_then(|c| c.cast(&DataType::Int32))
+        .and_then(|c| Ok(c.i32()?.into_no_null_iter().collect()))
+        .map_err(WriteError::Build)?;
+    let ids = stacked.column("policy_id").map_err(WriteError::Build)?.str().map_err(WriteError::Build)?.clone();
+    let row_of = |r: usize| ids.get(r).and_then(|id| policy_rows.get(id)).copied().unwrap_or(usize::MAX);
+    let mut order: Vec<(Day, usize, i32, usize)> = (0..stacked.height()).map(|r| (as_of[r], row_of(r), numbers[r], r)).collect();
+    order.sort_unstable();
+    let sorted = stacked.take(&IdxCa::from_vec("rows".into(), order.iter().map(|o| o.3 as IdxSize).collect())).map_err(WriteError::Build)?;
+    // A frame per snapshot date, as the unsharded build writes them.
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    for i in 1..=order.len() {
+        if i == order.len() || order[i].0 != order[start].0 {
+            bounds.push((start, i - start));
+            start = i;
+        }
+    }
+    let frames = bounds.into_iter().map(|(offset, len)| Ok(sorted.slice(offset as i64, len)));
+    let frames: Box<dyn Iterator<Item = PolarsResult<DataFrame>>> =
+        if sorted.height() == 0 { Box::new(std::iter::once(Ok(sorted.clone()))) } else { Box::new(frames) };
+    let rows = write_frames(out, plan.metadata(), frames)?;
+    Ok(BuildSummary { snapshots: plan.as_of.len(), rows })
+}
