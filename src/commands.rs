@@ -232,7 +232,7 @@ fn run_features_sharded(args: FeaturesArgs, as_of: Vec<Day>) -> Result<(), Failu
             parts.push(part);
             tracing::info!(shard = k, elapsed_ms = started.elapsed().as_millis() as u64, "shard built");
         }
-        lapse_core::features::merge_parts(&parts, &split.policy_rows, &plan, &args.out).context("merging the shards").map_err(Failure::from)
+        lapse_core::features::merge_parts(&parts, &split.policy_rows, &plan, &args.out).context("merging the shards")
     })();
     let _ = std::fs::remove_dir_all(&work);
     let summary = result?;
