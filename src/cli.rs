@@ -854,6 +854,11 @@ pub struct FeaturesArgs {
     /// memory of about one shard's book instead of the whole book's.
     #[arg(long, default_value_t = 1, conflicts_with_all = ["max_rows", "aggregates"])]
     pub shards: usize,
+    /// Bound the peak memory instead of the book's size: the fewest customer shards whose
+    /// estimated peak (1.5 GiB per million policies in a shard, plus 1.75 GiB) fits this many GiB
+    /// (docs/scale.md). Instead of --shards.
+    #[arg(long, conflicts_with_all = ["max_rows", "aggregates", "shards"])]
+    pub memory_budget_gib: Option<f64>,
     /// The extract is a part of a book split by customer: take the agents' and the book's
     /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
     /// the whole book's. Needs --extract-date (the whole book's: a part's latest date may be

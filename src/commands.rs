@@ -127,6 +127,19 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
     if FileFormat::of(&args.out).is_none() {
         fail!("--out {}: use a .parquet or .csv file name", args.out.display());
     }
+    let mut args = args;
+    if let Some(budget) = args.memory_budget_gib {
+        let spec = lapse_core::extract::schema::TABLES.iter().find(|t| t.name == "policies").expect("the contract's policies table");
+        let file = lapse_core::extract::read::locate(&args.data, spec)?.with_context(|| format!("{}: no policies table", args.data.display()))?;
+        let policies = lapse_core::extract::split::count_rows(&file)?;
+        args.shards = lapse_core::extract::split::shards_for_budget(policies, budget)
+            .map_err(|e| Failure { input: true, error: anyhow::anyhow!("--memory-budget-gib: {e}") })?;
+        println!(
+            "{policies} policies, memory budget {budget} GiB: {} customer shard(s), estimated peak {:.1} GiB",
+            args.shards,
+            lapse_core::extract::split::estimated_peak_gib(policies, args.shards)
+        );
+    }
     if args.shards > 1 {
         return run_features_sharded(args, as_of);
     }

@@ -311,6 +311,24 @@ fn features_built_in_customer_shards_are_the_unsharded_table() {
     let leftovers: Vec<_> =
         fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A memory budget picks the shards (one for this small book) and says so; one below any
+    // split's need is refused.
+    let said = ok(lapse(&[
+        "features",
+        "--data",
+        sample.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--out",
+        &path("budget.parquet"),
+        "--memory-budget-gib",
+        "3",
+    ]));
+    assert!(said.contains("3000 policies, memory budget 3 GiB: 1 customer shard(s)"), "{said}");
+    let refused =
+        lapse(&["features", "--data", sample.to_str().unwrap(), "--as-of", "2026-06-30", "--out", &path("y.parquet"), "--memory-budget-gib", "1"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("below"));
     // Shards with a row budget cannot give the unsharded sample: refused by the flags.
     let refused = lapse(&[
         "features",
