@@ -132,7 +132,7 @@ def main(argv=None):
         builder = builder.master(args.master)
     elif "SPARK_MASTER" not in os.environ and not os.environ.get("PYSPARK_SUBMIT_ARGS"):
         builder = builder.master("local[2]")
-    spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     data = args.data
     binary = str(Path(args.lapse).resolve()) if Path(args.lapse).exists() else args.lapse
