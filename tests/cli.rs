@@ -252,7 +252,7 @@ fn the_systemd_units_verify() {
 fn features_of_customer_parts_with_the_books_aggregates_are_the_whole_books_rows() {
     let dir = tempfile::tempdir().unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("training-data-samples/book");
-    let parts = crate::common::split_by_customer(&sample, 2, &dir.path().join("parts"));
+    let parts = lapse_core::extract::split::split_by_customer(&sample, 2, &dir.path().join("parts"), Default::default()).unwrap().dirs;
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let dates = "2026-04-30..2026-06-30";
     let ok = |run: Output| assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -12,6 +12,7 @@ pub mod dates;
 pub mod extract;
 pub mod features;
 pub mod generate;
+pub mod hash;
 pub mod io_util;
 pub mod json;
 pub mod table;

@@ -23,6 +23,7 @@ use book::select;
 pub use book::{Agents, Book, Categories, Customers, Events, GroupIndex, Installments, Policies};
 use cells::{TableFrame, TextColumn, TextSlice};
 pub use issues::{IssueLog, RowIssue};
+pub use rejects::csv_field;
 use schema::{AGENTS, CUSTOMERS, EVENTS, Frequency, INSTALLMENTS, POLICIES, TableSpec};
 
 use crate::io_util::IoContext;

@@ -24,12 +24,7 @@ const PARQUET_SLICE_ROWS: usize = 1 << 20;
 /// The shard of a customer among `shards` (FNV-1a of its id, so the split is the same on any
 /// machine and in any order).
 pub fn customer_shard(customer_id: &str, shards: usize) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in customer_id.trim().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % shards.max(1) as u64) as usize
+    (crate::hash::fnv1a(0, customer_id.trim().bytes()) % shards.max(1) as u64) as usize
 }
 
 /// An extract split by customer.

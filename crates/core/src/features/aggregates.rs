@@ -112,7 +112,7 @@ impl BookAggregates {
                 let mut agents: Vec<(&String, &AgentRecord)> = date.agents.iter().collect();
                 agents.sort_by(|a, b| a.0.cmp(b.0));
                 for (agent, record) in agents {
-                    writeln!(out, "{day},{},{},{}", csv_field(agent), record.renewals, record.lapses)?;
+                    writeln!(out, "{day},{},{},{}", crate::extract::csv_field(agent), record.renewals, record.lapses)?;
                 }
             }
             Ok(())
@@ -134,7 +134,11 @@ impl BookAggregates {
             if line.trim().is_empty() {
                 continue;
             }
-            let fields = split_csv(line).ok_or_else(|| at("unbalanced quotes"))?;
+            // An odd number of quotes cannot close: the record is cut or mistyped.
+            if line.matches('"').count() % 2 == 1 {
+                return Err(at("unbalanced quotes"));
+            }
+            let fields = crate::extract::read::csv_fields(line);
             let [as_of, agent, renewals, lapses] = fields.as_slice() else {
                 return Err(at(&format!("{} fields, expected 4", fields.len())));
             };
@@ -157,35 +161,6 @@ impl BookAggregates {
         }
         Ok(out)
     }
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-}
-
-/// One CSV record's fields (RFC 4180 quotes); None for an unbalanced quote.
-fn split_csv(line: &str) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (_, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return None;
-    }
-    fields.push(field);
-    Some(fields)
 }
 
 #[cfg(test)]

@@ -9,11 +9,7 @@ use crate::extract::Book;
 
 /// FNV-1a of a row's key: stable across platforms and runs.
 fn key_hash(policy_id: &str, installment_no: u32, as_of: Day) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in policy_id.bytes().chain(installment_no.to_le_bytes()).chain(as_of.to_le_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut h = crate::hash::fnv1a(0, policy_id.bytes().chain(installment_no.to_le_bytes()).chain(as_of.to_le_bytes()));
     // A final mix: FNV's low bits are weak for short keys.
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);

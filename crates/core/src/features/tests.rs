@@ -328,7 +328,7 @@ fn a_book_split_by_customer_gives_the_whole_books_rows_with_its_aggregates() {
     let expected = crate::testkit::read_parquet(&out.path().join("whole.parquet"));
 
     let aggregates = BookAggregates::compute(&whole, &dates, 60);
-    let parts = crate::testkit::split_by_customer(dir.path(), 3, &out.path().join("shards"));
+    let parts = crate::extract::split::split_by_customer(dir.path(), 3, &out.path().join("shards"), Default::default()).unwrap().dirs;
     let mut summed = BookAggregates::default();
     let mut frames = Vec::new();
     for (k, part) in parts.iter().enumerate() {

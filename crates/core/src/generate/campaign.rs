@@ -118,11 +118,6 @@ pub fn contact_event(action: &str) -> Option<&'static str> {
 /// The stream of one listed renewal's draws (the same in both arms and both passes).
 pub fn renewal_stream(seed: u64, policy_id: &str, installment_no: u32) -> rand_chacha::ChaCha8Rng {
     use rand::SeedableRng;
-    // FNV-1a over the key: stable across platforms and Rust versions.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for b in policy_id.bytes().chain(installment_no.to_le_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    rand_chacha::ChaCha8Rng::seed_from_u64(h)
+    // A stable hash of the key: the same stream on every platform and Rust version.
+    rand_chacha::ChaCha8Rng::seed_from_u64(crate::hash::fnv1a(seed, policy_id.bytes().chain(installment_no.to_le_bytes())))
 }

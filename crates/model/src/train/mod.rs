@@ -276,12 +276,7 @@ fn plan(data: &Dataset, config: &TrainConfig) -> Result<Plan, TrainError> {
 
 /// FNV-1a: a hash that is the same on every machine and release (unlike std's).
 fn stable_hash(text: &str, seed: u64) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    lapse_core::hash::fnv1a(seed, text.bytes())
 }
 
 fn labels_of(data: &Dataset, rows: &[usize]) -> Vec<u8> {

@@ -85,12 +85,7 @@ pub struct UpliftRow {
 }
 
 fn fnv(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    lapse_core::hash::fnv1a(0, text.bytes())
 }
 
 /// The two arms' training tables and rows, and the campaign renewals left out (not in the
