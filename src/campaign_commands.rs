@@ -232,7 +232,9 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
         }
     })?;
     let judged = lapse_reports::uplift::report(&campaign.name, &format_day(as_of), &fitted, None);
-    let registered = if args.no_register {
+    // A learner that ranks worse than risk on held-out Qini is not registered: work lists keep
+    // ranking by risk (the report says so).
+    let registered = if args.no_register || judged.qini_uplift <= judged.qini_risk {
         None
     } else {
         let pointer = UpliftPointer {
@@ -279,14 +281,15 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
             b.random
         );
     }
-    if let Some(p) = &registered {
-        println!(
+    match &registered {
+        Some(p) => println!(
             "registered in {}: the {} learner (T-learner models: treatment {}, control {}); rank a work list by it with lapse queue --rank-by uplift",
             args.models.join("uplift").display(),
             p.learner,
             p.treated,
             p.control
-        );
+        ),
+        None => println!("{}", report.registration),
     }
     if let Some(out) = &args.report.out {
         write_json(out, &report)?;

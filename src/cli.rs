@@ -635,9 +635,15 @@ pub struct TrainArgs {
     /// Folds for k-fold when the table has no `fold` column.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
-    /// Out-of-time: validate on this many of the latest fully labelled snapshot dates.
+    /// Out-of-time: validate on this many of the latest matured snapshot dates.
     #[arg(long, default_value_t = 3)]
     pub validation_snapshots: usize,
+    /// Refuse a table holding snapshots whose outcomes are not all known at its extract date
+    /// (by default those snapshots are left out, each named on stderr and in metrics.json: a
+    /// snapshot is used only when as_of + horizon + grace is before the extract date and every
+    /// row of it is labelled).
+    #[arg(long)]
+    pub strict: bool,
     /// Model registry directory.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,

@@ -305,7 +305,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
     }
     let families = args.model.families();
     let started = Instant::now();
-    let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone() };
+    let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone(), strict_maturity: args.strict };
     // The training file's checksum (recorded in the manifest) on its own thread, while the
     // models train: a few tenths of a second on a large table.
     let source_sha256 = {
@@ -324,6 +324,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         refit: !args.no_refit,
         search: args.model == ModelChoice::Auto && !args.no_search,
         blend: args.model == ModelChoice::Auto && !args.no_search,
+        keep_fold_models: false,
     };
     let outcome = train(&data, &config)?;
     let registry = Registry::new(&args.models);
@@ -333,6 +334,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         &outcome.model,
         &outcome.report,
         Some(&outcome.reference),
+        outcome.fitted.as_ref(),
         &args.features.display().to_string(),
         &source_sha256,
         &created_at,
@@ -342,6 +344,15 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         registry.promote(&version)?;
     }
     let report = &outcome.report;
+    for s in &report.immature_snapshots {
+        println!(
+            "left out snapshot {}: outcomes not all known at the extract date ({}; {} of {} rows labelled); --strict refuses such a table",
+            lapse_core::dates::format_day(s.as_of),
+            s.reason,
+            s.labelled,
+            s.rows
+        );
+    }
     println!(
         "{} ({}): {} labelled rows, lapse rate {:.2}%",
         args.features.display(),

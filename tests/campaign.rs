@@ -418,7 +418,12 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     let by_effect = lapse_model::scoring::Economics::from_file(&dir.path().join("uplift-economics.json")).unwrap();
     assert!(by_effect.actions.iter().any(|a| a.segment_save_rates.len() == 9), "a segment gets its risk band's rate");
     assert_eq!(judged["learners"].as_array().unwrap().len(), 2);
-    let ranked = run(&[
+    // Registered only when it ranks better than risk on the held-out Qini (outcomes, not the
+    // truth: that is all a real campaign has); otherwise the work list keeps ranking by risk.
+    let (qini_uplift, qini_risk) = (judged["qini_uplift"].as_f64().unwrap(), judged["qini_risk"].as_f64().unwrap());
+    eprintln!("held-out Qini: uplift {qini_uplift:.5}, risk {qini_risk:.5}; {}", judged["registration"]);
+    assert_eq!(judged["beats_risk"].as_bool().unwrap(), qini_uplift > qini_risk);
+    let queue_args = [
         "queue",
         "--models",
         &registry,
@@ -430,8 +435,17 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         "uplift",
         "--out",
         &p("by-uplift.csv"),
-    ]);
-    assert!(String::from_utf8_lossy(&ranked.stdout).contains("ranked by uplift:"), "{}", String::from_utf8_lossy(&ranked.stdout));
+    ];
+    if qini_uplift > qini_risk {
+        assert!(judged["registered"].is_object(), "{}", judged["registration"]);
+        let ranked = run(&queue_args);
+        assert!(String::from_utf8_lossy(&ranked.stdout).contains("ranked by uplift:"), "{}", String::from_utf8_lossy(&ranked.stdout));
+    } else {
+        assert!(judged["registered"].is_null());
+        assert!(judged["registration"].as_str().unwrap().contains("ranks worse than risk"), "{}", judged["registration"]);
+        let refused = std::process::Command::new(env!("CARGO_BIN_EXE_lapse")).args(queue_args).output().unwrap();
+        assert!(!refused.status.success() && stderr(&refused).contains("no uplift learner is registered"), "{}", stderr(&refused));
+    }
 
     // Coverage at the stated rate: the world's outcomes per renewal do not depend on the arm,
     // so drawing the arms again (another campaign name) is another run of the same campaign.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use lapse_core::dates::Day;
 use lapse_core::table::TableError;
+use serde::{Deserialize, Serialize};
 pub use lapse_core::table::{Categories, FeatureColumn, FeatureKind, FeatureValues, KEY_COLUMNS, feature_values, read_frame};
 use polars::prelude::*;
 
@@ -25,6 +26,11 @@ pub enum DatasetError {
     NoFeatures { path: PathBuf },
     #[error("{}: {message}", path.display())]
     Unusable { path: PathBuf, message: String },
+    #[error(
+        "{}: snapshots whose outcomes are not all known at the extract date (--strict refuses them; without it they are left out): {snapshots}",
+        path.display()
+    )]
+    Immature { path: PathBuf, snapshots: String },
 }
 
 impl DatasetError {
@@ -62,10 +68,94 @@ pub struct Dataset {
     pub excluded: Vec<(String, String)>,
     /// Grace days recorded by the feature builder (for the out-of-time gap), if any.
     pub grace_days: Option<i32>,
+    /// Horizon days recorded by the feature builder (a snapshot at T holds renewals due up to
+    /// T + horizon), if any.
+    pub horizon_days: Option<i32>,
     /// Days after its snapshot date by which a row's label is known (`lapse.outcome_lag_days`:
     /// a reinstatement table's horizon), for the out-of-time gap; None for renewal tables,
     /// whose gap is their due date plus grace.
     pub outcome_lag_days: Option<i32>,
+    /// The table's extract date (`lapse.extract_date`): its labels use what is dated before it.
+    pub extract_date: Option<Day>,
+    /// Snapshot dates left out because some of their outcomes were not known at the extract
+    /// date (ascending); none of their rows is in the dataset.
+    pub immature: Vec<ImmatureSnapshot>,
+}
+
+/// A snapshot date left out of a training table because not every outcome it holds was known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImmatureSnapshot {
+    #[serde(with = "lapse_core::dates::iso")]
+    pub as_of: Day,
+    /// Its rows in the file, and how many of them had a label (the early payers, mostly).
+    pub rows: usize,
+    pub labelled: usize,
+    /// Why: the maturity rule it broke.
+    pub reason: String,
+}
+
+/// The rule that tells a matured snapshot date from one whose outcomes are still coming in.
+#[derive(Debug, Clone, Copy)]
+struct Maturity {
+    extract_date: Option<Day>,
+    horizon_days: Option<i32>,
+    grace_days: Option<i32>,
+    outcome_lag_days: Option<i32>,
+}
+
+impl Maturity {
+    /// Whether the table's metadata says every outcome of snapshot `as_of` is known: for a
+    /// renewal table, its last deadline (as_of + horizon + grace) is before the extract date; for
+    /// a table whose label is known a fixed lag after its date (a reinstatement table), as_of +
+    /// lag is on or before it. None when the metadata cannot say.
+    fn by_metadata(&self, as_of: Day) -> Option<Result<(), String>> {
+        let extract = self.extract_date?;
+        let known_from = match (self.outcome_lag_days, self.horizon_days, self.grace_days) {
+            (Some(lag), _, _) => as_of + lag,
+            (None, Some(h), Some(g)) => as_of + h + g + 1,
+            _ => return None,
+        };
+        Some(if known_from <= extract {
+            Ok(())
+        } else {
+            Err(format!(
+                "outcomes known only from {} (extract date {})",
+                lapse_core::dates::format_day(known_from),
+                lapse_core::dates::format_day(extract)
+            ))
+        })
+    }
+
+    /// The snapshot dates (ascending) that are not matured: by the metadata's rule when the table
+    /// has one, and whenever some row of the date is unlabelled.
+    fn immature_snapshots(&self, as_of: &[Day], labels: &[Option<u8>]) -> Vec<ImmatureSnapshot> {
+        let mut per_date: std::collections::BTreeMap<Day, (usize, usize)> = std::collections::BTreeMap::new();
+        for (&d, label) in as_of.iter().zip(labels) {
+            let entry = per_date.entry(d).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(label.is_some());
+        }
+        per_date
+            .into_iter()
+            .filter_map(|(d, (rows, labelled))| {
+                let reason = match self.by_metadata(d) {
+                    Some(Err(why)) => why,
+                    _ if labelled < rows => format!("{} of {rows} outcomes not known yet", rows - labelled),
+                    _ => return None,
+                };
+                Some(ImmatureSnapshot { as_of: d, rows, labelled, reason })
+            })
+            .collect()
+    }
+}
+
+/// The immature snapshots in one line each (`2026-05-30: 812 of 3,410 labelled; outcomes ...`).
+pub fn describe_immature(snapshots: &[ImmatureSnapshot]) -> String {
+    snapshots
+        .iter()
+        .map(|s| format!("{}: {} of {} rows labelled ({})", lapse_core::dates::format_day(s.as_of), s.labelled, s.rows, s.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Options for reading a training table.
@@ -78,6 +168,9 @@ pub struct DatasetOptions {
     /// A column to use as the value at risk (default: annualized_premium x
     /// remaining_payment_years when present, else 1).
     pub value_column: Option<String>,
+    /// Refuse a table with snapshots whose outcomes are not all known (instead of leaving
+    /// those snapshots out).
+    pub strict_maturity: bool,
 }
 
 fn parse_label(value: &AnyValue<'_>) -> Option<Option<u8>> {
@@ -124,16 +217,11 @@ impl Dataset {
             label: label_column.clone(),
             columns: names.join(", "),
         })?;
-        let mut keep_rows = Vec::with_capacity(df.height());
-        let mut labels = Vec::with_capacity(df.height());
+        let mut row_labels: Vec<Option<u8>> = Vec::with_capacity(df.height());
         for row in 0..df.height() {
             let value = label_series.get(row).map_err(|e| DatasetError::Read { path: path.to_path_buf(), message: e.to_string() })?;
             match parse_label(&value) {
-                Some(Some(y)) => {
-                    keep_rows.push(row as IdxSize);
-                    labels.push(y);
-                }
-                Some(None) => {}
+                Some(label) => row_labels.push(label),
                 None => {
                     return Err(DatasetError::BadLabel {
                         path: path.to_path_buf(),
@@ -144,9 +232,39 @@ impl Dataset {
                 }
             }
         }
-        let unlabelled_rows = df.height() - labels.len();
-        // Keep the labelled rows (no copy when every row is labelled).
-        let df = if unlabelled_rows == 0 {
+        // Matured snapshots only: a snapshot date is used when every outcome it holds is known
+        // at the table's extract date (its metadata), and, with or without metadata, when no
+        // row of it is unlabelled.
+        let extract_date = meta("lapse.extract_date").and_then(|d| lapse_core::dates::parse_day(&d));
+        let maturity = Maturity {
+            extract_date,
+            horizon_days: meta("lapse.horizon_days").and_then(|g| g.parse().ok()),
+            grace_days: meta("lapse.grace_days").and_then(|g| g.parse().ok()),
+            outcome_lag_days: meta("lapse.outcome_lag_days").and_then(|g| g.parse().ok()),
+        };
+        let all_as_of = df.column("as_of").ok().and_then(dates_of);
+        let immature = match &all_as_of {
+            Some(as_of) => maturity.immature_snapshots(as_of, &row_labels),
+            None => Vec::new(),
+        };
+        if options.strict_maturity && !immature.is_empty() {
+            return Err(DatasetError::Immature { path: path.to_path_buf(), snapshots: describe_immature(&immature) });
+        }
+        let dropped_dates: BTreeSet<Day> = immature.iter().map(|s| s.as_of).collect();
+        let mut keep_rows = Vec::with_capacity(df.height());
+        let mut labels = Vec::with_capacity(df.height());
+        for (row, label) in row_labels.iter().enumerate() {
+            let matured = all_as_of.as_ref().is_none_or(|d| !dropped_dates.contains(&d[row]));
+            if let (Some(y), true) = (label, matured) {
+                keep_rows.push(row as IdxSize);
+                labels.push(*y);
+            }
+        }
+        let unlabelled_rows = row_labels.iter().filter(|l| l.is_none()).count();
+        drop(row_labels);
+        drop(all_as_of);
+        // Keep the labelled rows of matured snapshots (no copy when that is every row).
+        let df = if labels.len() == df.height() {
             df
         } else {
             df.take(&IdxCa::from_vec("rows".into(), keep_rows))
@@ -236,8 +354,11 @@ impl Dataset {
             value_source,
             unlabelled_rows,
             excluded,
-            grace_days: meta("lapse.grace_days").and_then(|g| g.parse().ok()),
-            outcome_lag_days: meta("lapse.outcome_lag_days").and_then(|g| g.parse().ok()),
+            grace_days: maturity.grace_days,
+            horizon_days: maturity.horizon_days,
+            outcome_lag_days: maturity.outcome_lag_days,
+            extract_date,
+            immature,
         })
     }
 

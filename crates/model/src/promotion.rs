@@ -26,6 +26,10 @@ pub struct PromotionPolicy {
     pub min_train_rows: usize,
     pub min_validation_rows: usize,
     pub min_validation_lapses: usize,
+    /// The comparison with the champion is made only on held-out renewals neither model was
+    /// fitted on; with fewer renewals or lapses than these left, the champion stays.
+    pub min_compared_rows: usize,
+    pub min_compared_lapses: usize,
 }
 
 impl Default for PromotionPolicy {
@@ -38,6 +42,8 @@ impl Default for PromotionPolicy {
             min_train_rows: 1_000,
             min_validation_rows: 500,
             min_validation_lapses: 30,
+            min_compared_rows: 1_000,
+            min_compared_lapses: 50,
         }
     }
 }
@@ -73,10 +79,9 @@ pub struct ChallengerFacts<'a> {
 /// The guard rails, in a fixed order.
 pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<GuardRail> {
     let e = facts.evaluation;
-    let lapses = (e.lapse_rate * e.rows as f64).round() as usize;
-    let gap = (e.mean_predicted - e.lapse_rate).abs();
-    let noise = calibrated_ece_noise(e);
+    let lapses = lapses_of(e);
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let [ece, in_the_large] = calibration_rails(policy, e);
     vec![
         GuardRail::new(
             "min_train_rows",
@@ -91,19 +96,8 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
                 e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses
             ),
         ),
-        GuardRail::new(
-            "calibration_ece",
-            e.ece <= policy.max_ece + noise,
-            format!("held-out ECE {:.4} (maximum {} + {noise:.4}, the ECE sampling noise alone gives at {} rows)", e.ece, policy.max_ece, e.rows),
-        ),
-        GuardRail::new(
-            "calibration_in_the_large",
-            gap <= policy.max_calibration_gap,
-            format!(
-                "mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {})",
-                e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap
-            ),
-        ),
+        ece,
+        in_the_large,
         GuardRail::new(
             "no_feature_missing",
             facts.features_absent_from_training.is_empty() && facts.features_missing_today.is_empty() && facts.cannot_score_today.is_none(),
@@ -115,6 +109,38 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
                     list(&facts.features_missing_today)
                 ),
             },
+        ),
+    ]
+}
+
+fn lapses_of(e: &Evaluation) -> usize {
+    (e.lapse_rate * e.rows as f64).round() as usize
+}
+
+/// The two calibration guard rails (ECE beyond sampling noise, calibration in the large) on
+/// one evaluation: the challenger's on its held-out rows, and the champion's on the renewals
+/// it never saw.
+pub fn calibration_rails(policy: &PromotionPolicy, e: &Evaluation) -> [GuardRail; 2] {
+    let gap = (e.mean_predicted - e.lapse_rate).abs();
+    let noise = calibrated_ece_noise(e);
+    // The gap a calibrated model still shows from sampling alone: 1.96 standard errors of the
+    // observed rate at the mean predicted probability (0.013 at 10% on 2,000 rows, 0.004 on
+    // 20,000), allowed on top of the limit as the ECE rail allows its noise.
+    let p = e.mean_predicted.clamp(0.0, 1.0);
+    let gap_noise = if e.rows > 0 { 1.96 * (p * (1.0 - p) / e.rows as f64).sqrt() } else { 0.0 };
+    [
+        GuardRail::new(
+            "calibration_ece",
+            e.ece <= policy.max_ece + noise,
+            format!("held-out ECE {:.4} (maximum {} + {noise:.4}, the ECE sampling noise alone gives at {} rows)", e.ece, policy.max_ece, e.rows),
+        ),
+        GuardRail::new(
+            "calibration_in_the_large",
+            gap <= policy.max_calibration_gap + gap_noise,
+            format!(
+                "mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {} + {gap_noise:.4}, the gap sampling alone gives at {} rows)",
+                e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap, e.rows
+            ),
         ),
     ]
 }
@@ -139,6 +165,23 @@ pub fn calibrated_ece_noise(e: &Evaluation) -> f64 {
         .sum()
 }
 
+/// Which held-out rows were compared, and why the others were not.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The challenger's held-out rows.
+    pub held_out: usize,
+    /// Rows neither model was fitted on: the rows both models are judged on.
+    pub compared: usize,
+    pub compared_lapses: usize,
+    /// Rows left out because the champion learnt their renewal's outcome.
+    pub dropped_champion_fitted: usize,
+    /// Rows left out because the challenger's validation models learnt it (none by the
+    /// out-of-time gap; counted to show it).
+    pub dropped_challenger_fitted: usize,
+    /// How the champion's fitted renewals were known.
+    pub basis: String,
+}
+
 /// The champion as the comparison saw it.
 #[derive(Debug, Clone)]
 pub enum ChampionState<'a> {
@@ -153,9 +196,12 @@ pub enum ChampionState<'a> {
     Same {
         version: String,
     },
+    /// Scored on the held-out renewals neither model was fitted on (`evaluation`), with its
+    /// calibration guard rails on them.
     Scored {
         version: String,
         evaluation: &'a Evaluation,
+        rails: Vec<GuardRail>,
     },
 }
 
@@ -174,22 +220,33 @@ pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evalua
         ChampionState::None => Ok("no champion yet".to_string()),
         ChampionState::Unusable { version, reason } => Ok(format!("champion {version} is unusable: {reason}")),
         ChampionState::Same { version } => Err(format!("the challenger is the champion's artifact ({version}): nothing new to promote")),
-        ChampionState::Scored { version, evaluation: champ } => {
+        ChampionState::Scored { version, evaluation: champ, rails: champion_rails } => {
             let gain = (champ.log_loss - challenger.log_loss) / champ.log_loss;
             let auc_drop = match (champ.roc_auc, challenger.roc_auc) {
                 (Some(a), Some(b)) => a - b,
                 _ => 0.0,
             };
             let figures = format!(
-                "held-out log loss {:.5} vs champion {version} {:.5} ({:+.2}% better, needed {:.2}%); ROC AUC {} vs {}",
+                "held-out log loss {:.5} vs champion {version} {:.5} ({}, needed {:.2}% better); ROC AUC {} vs {}; on {} renewals neither model was fitted on",
                 challenger.log_loss,
                 champ.log_loss,
-                100.0 * gain,
+                relative(gain),
                 100.0 * policy.min_log_loss_gain,
                 fmt_auc(challenger.roc_auc),
-                fmt_auc(champ.roc_auc)
+                fmt_auc(champ.roc_auc),
+                champ.rows
             );
-            if gain < policy.min_log_loss_gain {
+            let champion_failed: Vec<&GuardRail> = champion_rails.iter().filter(|r| !r.passed).collect();
+            let (rows, lapses) = (champ.rows, lapses_of(champ));
+            if rows < policy.min_compared_rows || lapses < policy.min_compared_lapses {
+                Err(format!(
+                    "too few held-out renewals that neither model was fitted on to compare them: {rows} with {lapses} lapses (minimum {} and {}); the champion {version} stays",
+                    policy.min_compared_rows, policy.min_compared_lapses
+                ))
+            } else if !champion_failed.is_empty() && gain >= 0.0 && auc_drop <= policy.max_auc_drop {
+                let failed = champion_failed.iter().map(|r| format!("{} ({})", r.name, r.detail)).collect::<Vec<_>>().join("; ");
+                Ok(format!("the champion fails its guard rails on renewals it never saw: {failed}; the challenger passes them and is no worse: {figures}"))
+            } else if gain < policy.min_log_loss_gain {
                 Err(format!("not better by the margin: {figures}"))
             } else if auc_drop > policy.max_auc_drop {
                 Err(format!("ROC AUC dropped by {auc_drop:.4} (allowed {}): {figures}", policy.max_auc_drop))
@@ -207,6 +264,11 @@ pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evalua
             Decision { promote: false, reasons }
         }
     }
+}
+
+/// A relative log-loss gain in words: "1.41% better" or "1.41% worse" (never "-1.41% better").
+fn relative(gain: f64) -> String {
+    if gain >= 0.0 { format!("{:.2}% better", 100.0 * gain) } else { format!("{:.2}% worse", -100.0 * gain) }
 }
 
 fn fmt_auc(auc: Option<f64>) -> String {
@@ -252,7 +314,7 @@ mod tests {
         let clearly = evaluation(2_000, 0.1, 0.1, 0.290, 0.81, 0.01); // 3.3 % better
         let rails = guard_rails(&policy, &facts(&clearly));
         assert!(rails.iter().all(|r| r.passed), "{rails:?}");
-        let state = ChampionState::Scored { version: "v0001".into(), evaluation: &champ };
+        let state = ChampionState::Scored { version: "v0001".into(), evaluation: &champ, rails: calibration_rails(&policy, &champ).to_vec() };
         let no = decide(&policy, &rails, &slightly, &state);
         assert!(!no.promote);
         assert!(no.reasons[0].starts_with("not better by the margin"), "{:?}", no.reasons);
@@ -262,6 +324,40 @@ mod tests {
         let worse_rank = evaluation(2_000, 0.1, 0.1, 0.290, 0.79, 0.01);
         let d = decide(&policy, &rails, &worse_rank, &state);
         assert!(!d.promote && d.reasons[0].starts_with("ROC AUC dropped"), "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn too_few_unseen_renewals_keep_the_champion_and_a_miscalibrated_champion_gives_way() {
+        let policy = PromotionPolicy::default();
+        let challenger = evaluation(2_000, 0.1, 0.1, 0.250, 0.85, 0.01);
+        let rails = guard_rails(&policy, &facts(&challenger));
+        // 800 renewals nobody was fitted on: even a clearly better challenger is not promoted.
+        let few = evaluation(800, 0.1, 0.1, 0.300, 0.80, 0.01);
+        let d = decide(&policy, &rails, &evaluation(800, 0.1, 0.1, 0.250, 0.85, 0.01), &ChampionState::Scored {
+            version: "v0001".into(),
+            evaluation: &few,
+            rails: calibration_rails(&policy, &few).to_vec(),
+        });
+        assert!(!d.promote && d.reasons[0].starts_with("too few held-out renewals"), "{:?}", d.reasons);
+        // 2,000 renewals with 40 lapses: still too few lapses.
+        let rare = evaluation(2_000, 0.02, 0.02, 0.300, 0.80, 0.01);
+        let d = decide(&policy, &rails, &challenger, &ChampionState::Scored {
+            version: "v0001".into(),
+            evaluation: &rare,
+            rails: calibration_rails(&policy, &rare).to_vec(),
+        });
+        assert!(!d.promote && d.reasons[0].contains("40 lapses"), "{:?}", d.reasons);
+        // A champion predicting 6% where 10% lapse fails calibration in the large on the unseen
+        // renewals: a challenger that passes its rails and is as good replaces it without the margin.
+        let stale = evaluation(2_000, 0.1, 0.06, 0.2501, 0.85, 0.01);
+        let champion_rails = calibration_rails(&policy, &stale).to_vec();
+        assert!(!champion_rails[1].passed);
+        let d = decide(&policy, &rails, &challenger, &ChampionState::Scored { version: "v0001".into(), evaluation: &stale, rails: champion_rails.clone() });
+        assert!(d.promote && d.reasons[0].starts_with("the champion fails its guard rails"), "{:?}", d.reasons);
+        // ... but not a worse challenger.
+        let worse = evaluation(2_000, 0.1, 0.1, 0.2600, 0.85, 0.01);
+        let d = decide(&policy, &rails, &worse, &ChampionState::Scored { version: "v0001".into(), evaluation: &stale, rails: champion_rails });
+        assert!(!d.promote && d.reasons[0].starts_with("not better by the margin") && d.reasons[0].contains("worse"), "{:?}", d.reasons);
     }
 
     #[test]

@@ -249,6 +249,7 @@ impl<'c> Night<'c> {
             // Several families (`--model auto`): search and blend as `lapse train` does.
             search: c.families.len() > 1,
             blend: c.families.len() > 1,
+            keep_fold_models: false,
         };
         let outcome = train(&data, &train_config)?;
         let sha256 = sha256_hex(&outcome.model.to_json());
@@ -275,6 +276,7 @@ impl<'c> Night<'c> {
             &outcome.model,
             &outcome.report,
             Some(&outcome.reference),
+            outcome.fitted.as_ref(),
             &source,
             &sha256_file(&self.training_path)?,
             &self.started_at,
@@ -314,7 +316,10 @@ impl<'c> Night<'c> {
                 family: m.family,
                 evaluation: e.clone(),
             }),
+            comparison: judged.comparison.clone(),
             guard_rails: judged.rails.clone(),
+            challenger_held_out: Some(judged.challenger_held_out.clone()),
+            champion_guard_rails: judged.champion_rails.clone(),
             decision: judged.decision.clone(),
             notes: judged.notes.clone(),
             importance: outcome
@@ -448,6 +453,10 @@ fn write_evaluation_rows(path: &Path, data: &Dataset, judged: &Judged, rows: &[u
             columns.push(Column::new("installment_no".into(), rows.iter().map(|&r| number[r]).collect::<Vec<_>>()));
         }
         columns.push(Column::new("lapsed".into(), judged.labels.iter().map(|&y| i32::from(y)).collect::<Vec<_>>()));
+        // Whether the row was in the comparison (neither model fitted on its renewal), and
+        // whether the champion was fitted on it (its score there is not a held-out figure).
+        columns.push(Column::new("compared".into(), &judged.compared));
+        columns.push(Column::new("champion_fitted".into(), &judged.champion_fitted));
         columns.push(Column::new("value".into(), &judged.values));
         columns.push(Column::new("challenger".into(), challenger));
         if let Some(champion) = &judged.champion_scores {

@@ -92,9 +92,12 @@ impl NightlyConfig {
     }
 
     /// The training snapshot dates, ascending: monthly back from the latest date whose
-    /// renewals' outcomes are all known at T (T - horizon - grace).
+    /// renewals' outcomes are all known at T (T - horizon - grace - 1).
     pub fn training_dates(&self) -> Vec<Day> {
-        let latest = self.as_of - self.horizon_days - self.grace_days;
+        // The latest snapshot whose every outcome is known tonight: its last renewal's deadline
+        // (as_of + horizon + grace) is the day before the night (the extract holds what is dated
+        // before T).
+        let latest = self.as_of - self.horizon_days - self.grace_days - 1;
         let mut dates: Vec<Day> = (0..self.window_months as i32).map(|k| add_months(latest, -k)).collect();
         dates.reverse();
         dates

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use lapse_model::metrics::Evaluation;
-use lapse_model::promotion::{Decision, GuardRail};
+use lapse_model::promotion::{Comparison, Decision, GuardRail};
 use lapse_model::train::Family;
 
 /// A model as the run judged it.
@@ -124,10 +124,24 @@ pub struct EvaluationReport {
     pub as_of: String,
     /// The out-of-time window's first and last snapshot dates.
     pub window: Option<(String, String)>,
+    /// The challenger's held-out rows.
     pub rows: usize,
+    /// Both models on the held-out renewals neither was fitted on (with no champion, the
+    /// challenger on all its held-out rows).
     pub challenger: ModelEvaluation,
     pub champion: Option<ModelEvaluation>,
+    /// Which held-out rows were compared, and how many were left out because a model had
+    /// learnt their outcome.
+    #[serde(default)]
+    pub comparison: Comparison,
+    /// The challenger's guard rails, on every held-out row.
     pub guard_rails: Vec<GuardRail>,
+    /// The challenger on every held-out row (what its guard rails measured).
+    #[serde(default)]
+    pub challenger_held_out: Option<Evaluation>,
+    /// The champion's calibration guard rails, on the compared rows.
+    #[serde(default)]
+    pub champion_guard_rails: Vec<GuardRail>,
     pub decision: Decision,
     pub notes: Vec<String>,
     /// What the challenger learnt: its most influential inputs (with what the figure is) and

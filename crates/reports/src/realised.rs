@@ -46,23 +46,36 @@ pub fn expected_auc(probabilities: &[f64]) -> Option<f64> {
 }
 
 /// Figures of one group of renewals scored in one month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Performance {
     pub month: String,
     /// `all`, `channel` or `product_type`.
-    pub dimension: &'static str,
+    pub dimension: String,
     pub group: String,
     /// Distinct renewals scored (the last score of the month per renewal).
     pub scored: usize,
-    /// Of those, renewals whose outcome is known.
+    /// Of those, renewals whose grace period ended before the report date (matured): the only
+    /// ones the realised figures below use. A renewal paid early is known early, one that
+    /// lapses only after grace: counting paid ones before they mature would understate the
+    /// lapse rate and flatter the AUC.
     pub labelled: usize,
+    /// Scored renewals whose grace has not ended yet (left out of every realised figure), and
+    /// how many of them are already paid.
+    #[serde(default)]
+    pub maturing: usize,
+    #[serde(default)]
+    pub maturing_paid: usize,
+    /// Every scored renewal of the group and month has matured: its figures are final.
+    #[serde(default)]
+    pub matured: bool,
     pub roc_auc: Option<f64>,
     pub log_loss: Option<f64>,
     pub observed_lapse_rate: Option<f64>,
-    /// Mean probability of the labelled renewals (calibration in the large).
+    /// Mean probability of the matured renewals (calibration in the large).
     pub predicted_lapse_rate: Option<f64>,
     pub top_decile_lift: Option<f64>,
-    /// The AUC expected from the probabilities of every scored renewal (labelled or not).
+    /// The AUC expected from the probabilities of every scored renewal (matured or not), if they
+    /// are calibrated (see [`RealisedReport::cbpe_calibration`]).
     pub expected_auc: Option<f64>,
     /// Annualized premium of the labelled renewals that lapsed.
     pub lapsed_premium: f64,
@@ -85,6 +98,57 @@ pub struct RealisedReport {
     /// Logged renewals the extract does not know (policy or installment).
     pub unknown_renewals: usize,
     pub months: Vec<Performance>,
+    /// The calibration the expected AUC (CBPE) assumes, checked on the matured renewals.
+    pub cbpe_calibration: CbpeCalibration,
+}
+
+/// CBPE's expected AUC assumes the probabilities are calibrated; this is how calibrated they
+/// were on every matured renewal of the log (all months).
+#[derive(Debug, Clone, Serialize)]
+pub struct CbpeCalibration {
+    pub matured_renewals: usize,
+    pub observed_lapse_rate: Option<f64>,
+    pub predicted_lapse_rate: Option<f64>,
+    /// (predicted - observed) / observed.
+    pub relative_gap: Option<f64>,
+    /// The largest |relative gap| under which the expected AUC is trusted.
+    pub tolerance: f64,
+    /// False when the gap is beyond the tolerance: the expected AUC of months not yet matured
+    /// is then not to be relied on.
+    pub trusted: bool,
+    pub note: String,
+}
+
+/// CBPE is flagged when the matured renewals' mean probability is off their observed lapse rate
+/// by more than this share of it.
+pub const CBPE_TOLERANCE: f64 = 0.10;
+
+impl CbpeCalibration {
+    fn of(scores: &[f64], labels: &[u8]) -> Self {
+        let n = labels.len();
+        let observed = (n > 0).then(|| labels.iter().map(|&y| f64::from(y)).sum::<f64>() / n as f64);
+        let predicted = (n > 0).then(|| scores.iter().sum::<f64>() / n as f64);
+        let relative_gap = observed.zip(predicted).filter(|(o, _)| *o > 0.0).map(|(o, p)| (p - o) / o);
+        let trusted = relative_gap.is_some_and(|g| g.abs() <= CBPE_TOLERANCE);
+        let note = match (relative_gap, observed, predicted) {
+            (Some(g), Some(o), Some(p)) if trusted => format!(
+                "on the {n} matured renewals the model predicted {:.2}% against {:.2}% observed ({:+.1}%, within {:.0}%): the expected AUC can be read as an estimate",
+                100.0 * p,
+                100.0 * o,
+                100.0 * g,
+                100.0 * CBPE_TOLERANCE
+            ),
+            (Some(g), Some(o), Some(p)) => format!(
+                "on the {n} matured renewals the model predicted {:.2}% against {:.2}% observed ({:+.1}%, beyond {:.0}%): it is miscalibrated, and the expected AUC, which assumes calibrated probabilities, is not to be relied on",
+                100.0 * p,
+                100.0 * o,
+                100.0 * g,
+                100.0 * CBPE_TOLERANCE
+            ),
+            _ => "no matured renewal with a lapse yet: the calibration the expected AUC assumes cannot be checked".to_string(),
+        };
+        CbpeCalibration { matured_renewals: n, observed_lapse_rate: observed, predicted_lapse_rate: predicted, relative_gap, tolerance: CBPE_TOLERANCE, trusted, note }
+    }
 }
 
 /// A score-log line that did not parse.
@@ -98,9 +162,17 @@ pub struct MalformedLine {
 /// How many malformed lines a report names.
 const MALFORMED_EXAMPLES: usize = 20;
 
-/// (month, dimension, group) -> (probability, label if known, annualized premium) of each
-/// renewal.
-type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Option<u8>, f64)>>;
+/// A scored renewal's outcome at the report date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Grace ended before the report date: 1 lapsed, 0 paid in time.
+    Matured(u8),
+    /// Grace not over: paid already, or not yet.
+    Maturing { paid: bool },
+}
+
+/// (month, dimension, group) -> (probability, outcome, annualized premium) of each renewal.
+type Groups = BTreeMap<(String, &'static str, String), Vec<(f64, Outcome, f64)>>;
 
 /// Why the report cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -205,10 +277,12 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             continue;
         };
         let deadline = installments.due[i] + grace_days;
-        let label = match installments.paid[i] {
-            Some(paid) if paid <= deadline && paid <= as_of => Some(0),
-            _ if deadline < as_of => Some(1),
-            _ => None,
+        // What the extract knows at the report date: payments dated before it.
+        let paid = installments.paid[i].filter(|&p| p < as_of);
+        let label = if deadline < as_of {
+            Outcome::Matured(u8::from(paid.is_none_or(|p| p > deadline)))
+        } else {
+            Outcome::Maturing { paid: paid.is_some() }
         };
         let premium = book.policies.modal_premium[pi] * f64::from(book.policies.frequency[pi].per_year());
         let text = |c: &lapse_core::extract::Categories| c.get(pi).unwrap_or("(missing)").to_string();
@@ -218,22 +292,34 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             groups.entry((month.clone(), dimension, group)).or_default().push((p, label, premium));
         }
     }
+    let (mut all_scores, mut all_labels) = (Vec::new(), Vec::new());
     let months = groups
         .into_iter()
         .map(|((month, dimension, group), rows)| {
             let all: Vec<f64> = rows.iter().map(|r| r.0).collect();
-            let (scores, labels): (Vec<f64>, Vec<u8>) = rows.iter().filter_map(|&(p, y, _)| y.map(|y| (p, y))).unzip();
-            let premiums: Vec<f64> = rows.iter().filter(|r| r.1.is_some()).map(|r| r.2).collect();
-            let lapsed_premium: Vec<f64> = labels.iter().zip(&premiums).map(|(&y, &v)| f64::from(y) * v).collect();
-            let priority: Vec<f64> = scores.iter().zip(&premiums).map(|(&p, &v)| p * v).collect();
+            let matured: Vec<(f64, u8, f64)> =
+                rows.iter().filter_map(|&(p, outcome, v)| if let Outcome::Matured(y) = outcome { Some((p, y, v)) } else { None }).collect();
+            let scores: Vec<f64> = matured.iter().map(|r| r.0).collect();
+            let labels: Vec<u8> = matured.iter().map(|r| r.1).collect();
+            if dimension == "all" {
+                all_scores.extend_from_slice(&scores);
+                all_labels.extend_from_slice(&labels);
+            }
+            let lapsed_premium: Vec<f64> = matured.iter().map(|&(_, y, v)| f64::from(y) * v).collect();
+            let priority: Vec<f64> = matured.iter().map(|&(p, _, v)| p * v).collect();
             let labelled = labels.len();
+            let maturing = rows.len() - labelled;
+            let maturing_paid = rows.iter().filter(|r| r.1 == Outcome::Maturing { paid: true }).count();
             let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
             Performance {
                 month,
-                dimension,
+                dimension: dimension.to_string(),
                 group,
                 scored: rows.len(),
                 labelled,
+                maturing,
+                maturing_paid,
+                matured: maturing == 0,
                 roc_auc: roc_auc(&labels, &scores),
                 log_loss: (labelled > 0).then(|| log_loss(&labels, &scores)),
                 observed_lapse_rate: mean(&labels.iter().map(|&y| f64::from(y)).collect::<Vec<_>>()),
@@ -245,6 +331,7 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
             }
         })
         .collect();
+    let cbpe_calibration = CbpeCalibration::of(&all_scores, &all_labels);
     Ok(RealisedReport {
         outcomes_as_of: lapse_core::dates::format_day(as_of),
         grace_days,
@@ -253,6 +340,7 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
         malformed_examples,
         unknown_renewals,
         months,
+        cbpe_calibration,
     })
 }
 

@@ -52,6 +52,12 @@ pub struct UpliftReport {
     /// Lapses prevented contacting the top share of the list, by each ranking.
     pub budgets: Vec<BudgetRow>,
     pub registered: Option<UpliftPointer>,
+    /// Whether the chosen learner ranks better than risk on held-out Qini: only then is it
+    /// registered for `lapse queue --rank-by uplift`; otherwise work lists keep ranking by risk.
+    pub beats_risk: bool,
+    /// What happened to the learner, in words (registered, or why not).
+    #[serde(default)]
+    pub registration: String,
 }
 
 pub const METHOD: &str = "two learners, cross-fitted over 5 folds of policies so every uplift judged here comes from models that never saw the renewal: (1) stratified: the renewal's lapse probability x the save rate of its action and segment (1 - r_t / r_c, shrunk toward its action's, the action's toward none); (2) T-learner: gradient-boosted, calibrated P(lapse) fitted on each arm with the listed action as a feature, uplift = P(lapse | control) - P(lapse | treated); the one with the larger Qini is kept; curves: lapses prevented among the top of a ranking = (control lapse rate - treated lapse rate) there x renewals there";
@@ -88,6 +94,7 @@ pub fn report(campaign: &str, outcomes_as_of: &str, fit: &UpliftFit, registered:
             BudgetRow { share, by_uplift, by_uplift_se, by_risk, by_risk_se, random: share * total }
         })
         .collect();
+    let (qini_uplift, qini_risk) = (learners[best].qini, qini_coefficient(&curve_risk, n));
     let arm_model = |arm: &'static str, outcome: &lapse_model::train::TrainOutcome, is_treated: bool, version: Option<String>| ArmModel {
         arm,
         rows: treated.iter().filter(|&&t| t == is_treated).count(),
@@ -108,14 +115,22 @@ pub fn report(campaign: &str, outcomes_as_of: &str, fit: &UpliftFit, registered:
             arm_model("treatment", &fit.treated, true, registered.as_ref().map(|p| p.treated.clone())),
             arm_model("control", &fit.control, false, registered.as_ref().map(|p| p.control.clone())),
         ],
-        qini_uplift: learners[best].qini,
-        qini_risk: qini_coefficient(&curve_risk, n),
+        qini_uplift,
+        qini_risk,
         curve_uplift,
         curve_risk,
         deciles: deciles(uplift, &treated, &lapsed),
         learners,
         chosen,
         budgets,
+        beats_risk: qini_uplift > qini_risk,
+        registration: match &registered {
+            Some(p) => format!("registered: the {} learner (held-out Qini {qini_uplift:.4} against {qini_risk:.4} by risk)", p.learner),
+            None if qini_uplift > qini_risk => "not registered (--no-register)".to_string(),
+            None => format!(
+                "not registered: the {chosen} learner ranks worse than risk on held-out Qini ({qini_uplift:.4} against {qini_risk:.4}); work lists keep ranking by risk"
+            ),
+        },
         registered,
     }
 }

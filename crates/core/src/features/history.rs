@@ -339,15 +339,28 @@ fn event_counts(book: &Book, codes: &KnownCodes, policy: usize, t: Day) -> Event
     counts
 }
 
-/// A renewal's outcome: 1 lapsed, 0 paid by its deadline, None not yet known at the extract.
+/// A renewal's outcome as the extract knows it: 1 lapsed, 0 paid by its deadline, None not yet
+/// known. The extract holds what is dated before its extract date E, so a payment dated on or
+/// after E is not used (a table built with an earlier `--extract-date` sees no later payment),
+/// and an unpaid renewal has lapsed only once its deadline (due + grace, the last day a payment
+/// still counts) is before E.
 pub fn lapse_label(due: Day, paid: Option<Day>, spec: &SnapshotSpec) -> Option<u8> {
     let deadline = due + spec.grace_days;
-    match paid {
+    match paid.filter(|&p| p < spec.extract_date) {
         Some(p) if p <= deadline => Some(0),
         Some(_) => Some(1),
         None if deadline < spec.extract_date => Some(1),
         None => None,
     }
+}
+
+/// Whether every renewal of a snapshot taken at `as_of` has a known outcome at `extract_date`:
+/// the last renewal it holds is due at `as_of + horizon_days`, its deadline is that plus
+/// `grace_days`, and the extract knows it once that day is before the extract date. Only such
+/// snapshots are trained, validated or calibrated on: in a later one the early payers are
+/// labelled and the likely lapses are not yet, so its labelled rows under-state the lapse rate.
+pub fn snapshot_matured(as_of: Day, horizon_days: i32, grace_days: i32, extract_date: Day) -> bool {
+    as_of + horizon_days + grace_days < extract_date
 }
 
 /// A renewal's outcome as known on `known_at` (the contract's definition): 1 lapsed (not paid

@@ -166,8 +166,10 @@ impl<'a> Snapshot<'a> {
                 let start = range.start + due.partition_point(|&d| d < t - spec.grace_days);
                 let end = range.start + due.partition_point(|&d| d <= t + spec.horizon_days);
                 let first_row = out.rows.len();
+                // A policy issued on or after T did not exist at T.
+                let issued = book.policies.issue_date[p] < t;
                 for i in start..end {
-                    if inst.number[i] >= 2 && inst.paid[i].is_none_or(|paid| paid >= t) {
+                    if issued && inst.number[i] >= 2 && inst.paid[i].is_none_or(|paid| paid >= t) {
                         out.rows.push(SnapshotRow {
                             policy: p as u32,
                             installment: i as u32,

@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::artifact::LapseModel;
 use crate::encode::FeatureSchema;
+pub use crate::fitted::FITTED;
+use crate::fitted::FittedRenewals;
 use crate::train::TrainReport;
 use lapse_core::io_util::{IoContext, atomic_write};
 
@@ -63,6 +65,13 @@ pub struct Manifest {
     pub validation: String,
     pub artifact_sha256: String,
     pub lapse_version: String,
+    /// Distinct renewals the model was fitted or calibrated on ([`crate::fitted`]), and the
+    /// SHA-256 of the file listing them (`fitted.keys`); None for a table without renewal keys
+    /// or a version registered before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted_renewals: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted_sha256: Option<String>,
 }
 
 /// A loaded, verified model.
@@ -141,16 +150,19 @@ impl Registry {
         created_at: &str,
     ) -> Result<String, RegistryError> {
         let source_sha256 = sha256_file(source)?;
-        self.register_described(model, report, reference, &source.display().to_string(), &source_sha256, created_at)
+        self.register_described(model, report, reference, None, &source.display().to_string(), &source_sha256, created_at)
     }
 
     /// [`Registry::register_with_reference`] with the training data described by the caller
-    /// (the nightly job's table lives in a staging directory that is removed afterwards).
+    /// (the nightly job's table lives in a staging directory that is removed afterwards), and
+    /// the renewals it was fitted on when the table named them.
+    #[allow(clippy::too_many_arguments)]
     pub fn register_described(
         &self,
         model: &LapseModel,
         report: &TrainReport,
         reference: Option<&crate::drift::Reference>,
+        fitted: Option<&FittedRenewals>,
         source: &str,
         source_sha256: &str,
         created_at: &str,
@@ -158,6 +170,7 @@ impl Registry {
         fs::create_dir_all(&self.dir).map_err(|e| IoContext::new("creating directory", &self.dir, e))?;
         let artifact = model.to_json();
         let artifact_sha256 = sha256_hex(&artifact);
+        let fitted_bytes = fitted.map(FittedRenewals::to_bytes);
         loop {
             let next = self.versions()?.last().and_then(|v| version_number(v)).unwrap_or(0) + 1;
             let version = format!("v{next:04}");
@@ -177,6 +190,8 @@ impl Registry {
                 validation: report.validation_detail.clone(),
                 artifact_sha256: artifact_sha256.clone(),
                 lapse_version: env!("CARGO_PKG_VERSION").to_string(),
+                fitted_renewals: fitted.map(FittedRenewals::len),
+                fitted_sha256: fitted_bytes.as_deref().map(sha256_hex),
             };
             let temp = self.dir.join(format!(".{version}.tmp-{}", std::process::id()));
             let _ = fs::remove_dir_all(&temp);
@@ -188,6 +203,9 @@ impl Registry {
             write(SCHEMA, &serde_json::to_vec_pretty(&model.schema).expect("schema serializes"))?;
             write(MANIFEST, &serde_json::to_vec_pretty(&manifest).expect("manifest serializes"))?;
             write(CARD, card::render(&manifest, report).as_bytes())?;
+            if let Some(bytes) = &fitted_bytes {
+                write(FITTED, bytes)?;
+            }
             if let Some(reference) = reference {
                 write(REFERENCE, &serde_json::to_vec(reference).expect("reference serializes"))?;
             }
@@ -288,6 +306,23 @@ impl Registry {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(IoContext::new("reading", &path, e).into()),
         }
+    }
+
+    /// The renewals a version was fitted on, verified against the checksum its manifest
+    /// records; None when the version has no such list (a table without renewal keys, or a
+    /// version registered before the lists were kept).
+    pub fn fitted(&self, version: &str) -> Result<Option<FittedRenewals>, RegistryError> {
+        let dir = self.version_dir(version)?;
+        let corrupt = |reason: String| RegistryError::Corrupt { version: version.to_string(), reason };
+        let bytes = fs::read(dir.join(MANIFEST)).map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
+        let Some(recorded) = manifest.fitted_sha256 else { return Ok(None) };
+        let bytes = fs::read(dir.join(FITTED)).map_err(|e| corrupt(format!("cannot read {FITTED}: {e}")))?;
+        let actual = sha256_hex(&bytes);
+        if actual != recorded {
+            return Err(corrupt(format!("{FITTED} has SHA-256 {actual} but {MANIFEST} records {recorded} (truncated or modified)")));
+        }
+        FittedRenewals::from_bytes(&bytes).map(Some).map_err(|e| corrupt(format!("{FITTED}: {e}")))
     }
 
     /// The model card of a version.

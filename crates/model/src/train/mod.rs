@@ -49,6 +49,10 @@ pub struct TrainConfig {
     pub search: bool,
     /// Consider a blend of the best setting of each explainable family.
     pub blend: bool,
+    /// k-fold with one setting: also return each fold's model, calibrated on the other folds'
+    /// held-out predictions ([`TrainOutcome::fold_models`]), for predictions on other tables'
+    /// rows of the same folds that no model of theirs saw (uplift's cross-fitting).
+    pub keep_fold_models: bool,
 }
 
 impl Default for TrainConfig {
@@ -63,6 +67,7 @@ impl Default for TrainConfig {
             refit: true,
             search: false,
             blend: false,
+            keep_fold_models: false,
         }
     }
 }
@@ -149,8 +154,12 @@ pub struct TrainReport {
     pub excluded_columns: Vec<(String, String)>,
     /// Top inputs of the kept model: coefficients (logistic) or total gain (boosting).
     pub importance: Option<Vec<(String, f64)>>,
+    /// Snapshot dates of the table left out because their outcomes were not all known at the
+    /// table's extract date.
+    #[serde(default)]
+    pub immature_snapshots: Vec<crate::dataset::ImmatureSnapshot>,
     /// Partial dependence of the most influential numeric inputs (the served model, sampled
-    /// rows, input set to each decile).
+    /// rows of its own training table, input set to each decile).
     #[serde(default)]
     pub partial_dependence: Vec<crate::partial_dependence::PartialDependence>,
     pub params: Params,
@@ -183,6 +192,24 @@ pub struct TrainOutcome {
     /// what the reported held-out metrics were computed from.
     pub held_out_rows: Vec<usize>,
     pub held_out_scores: Vec<f64>,
+    /// The renewals the registered model learnt from (every row of the table: fitted on, or
+    /// calibrated on); None when the table has no renewal keys (`policy_id`, `installment_no`).
+    pub fitted: Option<crate::fitted::FittedRenewals>,
+    /// Out of time: the renewals the models behind `held_out_scores` were fitted on (the
+    /// training snapshots before the validation window). A judge leaves these out of any
+    /// comparison; by the out-of-time gap no held-out renewal is among them.
+    pub held_out_fitted: Option<crate::fitted::FittedRenewals>,
+    /// With [`TrainConfig::keep_fold_models`]: per fold, the table's `fold` value it held out
+    /// and the model fitted without it (calibrated on the other folds' held-out predictions):
+    /// neither saw a row of that fold.
+    pub fold_models: Vec<(i64, LapseModel)>,
+}
+
+/// A fold model's calibrator: the method chosen for the setting, fitted on the held-out
+/// predictions of the other folds only.
+fn fold_calibrator(method: calibrate::Method, raw: &[f64], labels: &[u8], fold_of_slot: &[usize], fold: usize) -> Calibrator {
+    let others: Vec<usize> = (0..raw.len()).filter(|&s| fold_of_slot[s] != fold).collect();
+    Calibrator::fit(method, &others.iter().map(|&s| raw[s]).collect::<Vec<_>>(), &others.iter().map(|&s| labels[s]).collect::<Vec<_>>())
 }
 
 /// Train/validation row sets: one pair per fold.
@@ -475,6 +502,8 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     let mut oot_models: Vec<Option<(FeatureSchema, Estimator)>> = Vec::new();
     let mut raw_by_candidate = Vec::new();
     let mut calibrated_by_candidate = Vec::new();
+    // With keep_fold_models (one setting, k-fold): each fold's schema and estimator.
+    let mut fold_fits: Vec<(FeatureSchema, Estimator)> = Vec::new();
     for candidate in &candidates {
         let family = candidate.family;
         let started = Instant::now();
@@ -486,7 +515,9 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
             for (&r, p) in valid_rows.iter().zip(predictions) {
                 raw[slot[r]] = p;
             }
-            if plan.validation == Validation::OutOfTime && !config.refit {
+            if config.keep_fold_models && candidates.len() == 1 && plan.validation == Validation::Kfold {
+                fold_fits.push((schema, estimator));
+            } else if plan.validation == Validation::OutOfTime && !config.refit {
                 kept = Some((schema, estimator));
             }
             bar.inc(1);
@@ -512,6 +543,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         calibrated_by_candidate.push(calibrated);
     }
     bar.finish_and_clear();
+    let first_calibration = reports.first().map(|r| r.calibration);
 
     // The choice, and the honest figure of choosing: each selection group scored by the choice
     // made on the other groups.
@@ -681,6 +713,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         validation_window: plan.validation_window.map(|(a, b)| (format_day(a), format_day(b))),
         value_source: data.value_source.clone(),
         excluded_columns: data.excluded.clone(),
+        immature_snapshots: data.immature.clone(),
         importance,
         partial_dependence,
         params: config.params.clone(),
@@ -700,7 +733,29 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
         select::Pick::Single(c) if single => calibrated_by_candidate.swap_remove(c),
         _ => honest_scores,
     };
-    Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores })
+    let fold_models: Vec<(i64, LapseModel)> = if fold_fits.is_empty() {
+        Vec::new()
+    } else {
+        let method = first_calibration.expect("one setting was validated");
+        fold_fits
+            .into_iter()
+            .enumerate()
+            .map(|(f, (schema, estimator))| {
+                let first = plan.folds[f].1.first().copied().unwrap_or(0);
+                let value = data.fold.as_ref().map_or(f as i64, |fold| fold[first]);
+                let calibrator = fold_calibrator(method, &raw_by_candidate[0], &labels, &fold_of_slot, f);
+                (value, LapseModel::new(candidates[0].family, data.label_column.clone(), schema, estimator, calibrator))
+            })
+            .collect()
+    };
+    let (fitted, held_out_fitted) = match (&data.group, &data.installment_no) {
+        (Some(ids), Some(numbers)) => (
+            Some(crate::fitted::FittedRenewals::of_rows(ids, numbers, 0..data.len())),
+            (plan.validation == Validation::OutOfTime).then(|| crate::fitted::FittedRenewals::of_rows(ids, numbers, plan.folds[0].0.iter().copied())),
+        ),
+        _ => (None, None),
+    };
+    Ok(TrainOutcome { model, report, reference, held_out_rows: held_out, held_out_scores, fitted, held_out_fitted, fold_models })
 }
 
 /// A pick as text: `spline alpha=10`, or `blend of logistic alpha=1 (0.41) + gbdt ... (0.72)`.

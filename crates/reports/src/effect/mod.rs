@@ -63,12 +63,16 @@ pub struct GroupEffect {
     pub p_value: Option<f64>,
     /// The smallest save rate this sample detects with 80% power (two-sided 5% test).
     pub min_detectable_save_rate: Option<f64>,
-    /// Share of each arm with a delivered contact of this action (control renewals can be
-    /// contacted outside the campaign).
+    /// Among the renewals not yet due on the campaign date, the share of each arm with a
+    /// contact of this action dated from the campaign date to the day before the renewal's due
+    /// date (control renewals can be contacted outside the campaign). Contacts after the due
+    /// date are left out: collection contacts of a renewal going unpaid would count the
+    /// lapsers as contacted.
     pub delivered_treated: Option<f64>,
     pub delivered_control: Option<f64>,
-    /// Save rate per delivered contact: the ITT save rate over the extra delivered share
-    /// (None when the campaign raised delivery by less than 5 points).
+    /// Save rate per delivered contact, on those same not-yet-due renewals: their ITT save rate
+    /// over the extra delivered share (None when the campaign raised delivery by less than 5
+    /// points there).
     pub save_rate_per_delivered: Option<f64>,
     /// Lapses the campaign prevented among the matured treated renewals, (r_c - r_t) x n_t,
     /// with a 95% interval.
@@ -161,6 +165,8 @@ pub const METHOD: &str = "intention to treat: every listed renewal counts in its
 struct Joined<'a> {
     row: &'a CampaignRow,
     lapsed: Option<u8>,
+    /// Due on or after the campaign date (the only renewals whose delivery is counted).
+    pre_due: bool,
     delivered: bool,
     annual_premium: f64,
     channel: String,
@@ -171,6 +177,10 @@ struct Tally {
     n: [usize; 2],
     matured: [usize; 2],
     lapses: [usize; 2],
+    /// Renewals due on or after the campaign date: all, matured, lapsed, delivered.
+    pre_due: [usize; 2],
+    pre_due_matured: [usize; 2],
+    pre_due_lapses: [usize; 2],
     delivered: [usize; 2],
     premium_treated: f64,
     value_treated: f64,
@@ -187,8 +197,13 @@ impl Tally {
     fn add(&mut self, j: &Joined<'_>) {
         let a = arm_index(j.row.arm);
         self.n[a] += 1;
-        if j.delivered {
-            self.delivered[a] += 1;
+        if j.pre_due {
+            self.pre_due[a] += 1;
+            self.delivered[a] += usize::from(j.delivered);
+            if let Some(y) = j.lapsed {
+                self.pre_due_matured[a] += 1;
+                self.pre_due_lapses[a] += usize::from(y);
+            }
         }
         if let Some(y) = j.lapsed {
             self.matured[a] += 1;
@@ -203,9 +218,16 @@ impl Tally {
     fn effect(&self, action: &str, dimension: &'static str, value: String, cost: f64) -> GroupEffect {
         let arms = Arms { treated: self.matured[0], treated_lapses: self.lapses[0], control: self.matured[1], control_lapses: self.lapses[1] };
         let e = arms.estimate();
-        let share = |a: usize| (self.n[a] > 0).then(|| self.delivered[a] as f64 / self.n[a] as f64);
+        let share = |a: usize| (self.pre_due[a] > 0).then(|| self.delivered[a] as f64 / self.pre_due[a] as f64);
         let (d_t, d_c) = (share(0), share(1));
         let uplift = d_t.zip(d_c).map(|(t, c)| t - c);
+        let pre_due = Arms {
+            treated: self.pre_due_matured[0],
+            treated_lapses: self.pre_due_lapses[0],
+            control: self.pre_due_matured[1],
+            control_lapses: self.pre_due_lapses[1],
+        }
+        .estimate();
         let n_t = self.matured[0] as f64;
         let prevented = e.difference.map(|d| d * n_t);
         let mean = |sum: f64| (n_t > 0.0).then(|| sum / n_t);
@@ -230,7 +252,7 @@ impl Tally {
             min_detectable_save_rate: e.min_detectable_save_rate,
             delivered_treated: d_t,
             delivered_control: d_c,
-            save_rate_per_delivered: e.save_rate.zip(uplift.filter(|&u| u >= 0.05)).map(|(s, u)| s / u),
+            save_rate_per_delivered: pre_due.save_rate.zip(uplift.filter(|&u| u >= 0.05)).map(|(s, u)| s / u),
             lapses_prevented: prevented,
             lapses_prevented_low: e.difference_low.map(|d| d * n_t),
             lapses_prevented_high: e.difference_high.map(|d| d * n_t),
@@ -271,14 +293,20 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         let deadline = due + options.grace_days;
         let contact = format!("contact_{}", row.action);
         let events = &book.events;
-        let delivered = events.of_policy(p).any(|e| {
-            events.date[e] >= campaign.as_of && events.date[e] <= deadline.min(options.as_of) && events.kind.get(e) == Some(contact.as_str())
-        });
+        // A contact of the campaign's action from the campaign date to the day before the due
+        // date (and before the outcome date): what the campaign delivered, not the collection
+        // calls a renewal going unpaid gets in its grace period.
+        let pre_due = due >= campaign.as_of;
+        let delivered = pre_due
+            && events.of_policy(p).any(|e| {
+                events.date[e] >= campaign.as_of && events.date[e] < due.min(options.as_of) && events.kind.get(e) == Some(contact.as_str())
+            });
         joined.push(Joined {
             row,
             // Matured only once the grace has ended, paid or not: counting early payers as
             // matured would let the arm (which speeds payment) decide who is compared.
             lapsed: (deadline < options.as_of).then(|| outcome_known_at(due, inst.paid[i], options.grace_days, options.as_of)).flatten(),
+            pre_due,
             delivered,
             annual_premium: book.policies.modal_premium[p] * f64::from(book.policies.frequency[p].per_year()),
             channel: book.policies.channel.get(p).unwrap_or("(missing)").to_string(),

@@ -237,8 +237,15 @@ pub fn evaluation_page(context: &Context, report: &EvaluationReport) -> Markup {
     let premium = series(&|m| curve(&m.evaluation.retained_premium));
     let body = html! {
         p {
-            "Both models scored the same " (report.rows) " held-out renewals of the out-of-time window " (window)
-            " (snapshots whose outcomes are all known; the challenger was fitted on earlier snapshots only and calibrated on other rows than each one it is judged on)."
+            "The challenger was judged on " (report.rows) " held-out renewals of the out-of-time window " (window)
+            " (snapshots whose outcomes are all known; it was fitted on earlier snapshots only and calibrated on other rows than each one it is judged on)."
+        }
+        @if report.champion.is_some() {
+            p {
+                "Both models are compared on the " (report.comparison.compared) " of them (" (report.comparison.compared_lapses) " lapses) that neither model was fitted on: "
+                (report.comparison.dropped_champion_fitted) " were left out because the champion had learnt their outcome, "
+                (report.comparison.dropped_challenger_fitted) " because the challenger had. " (report.comparison.basis) "."
+            }
         }
         @if report.decision.promote {
             p.verdict.yes { "Promoted: " (report.decision.reasons.join("; ")) }
@@ -250,6 +257,10 @@ pub fn evaluation_page(context: &Context, report: &EvaluationReport) -> Markup {
         (table(&["model", "family", "ROC AUC", "log loss", "Brier", "ECE", "mean predicted", "observed", "top-decile lift", "lapsed premium in top 10%"], &rows, 1))
         h2 { "Guard rails (challenger)" }
         (table(&["rule", "verdict", "measured"], &guard_rail_rows(&report.guard_rails), 3))
+        @if !report.champion_guard_rails.is_empty() {
+            h2 { "Guard rails (champion, on the renewals it never saw)" }
+            (table(&["rule", "verdict", "measured"], &guard_rail_rows(&report.champion_guard_rails), 3))
+        }
         h2 { "Calibration" }
         (chart(charts::lines("observed lapse rate by predicted probability (bins)", "mean predicted", "observed", &calibration, (0.0, top), (0.0, top), Some("perfect calibration"))))
         h2 { "Whom to call first" }
@@ -363,6 +374,7 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
                     text(if dimension == "all" { "" } else { &m.group }),
                     text(m.scored),
                     text(m.labelled),
+                    text(if m.matured { "final".to_string() } else { format!("{} maturing ({} paid)", m.maturing, m.maturing_paid) }),
                     num(m.roc_auc, 4),
                     num(m.expected_auc, 4),
                     num(m.log_loss, 4),
@@ -379,14 +391,27 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
             "The score log (" (report.log_lines) " lines, " (report.malformed_lines) " malformed lines skipped, " (report.unknown_renewals) " renewals unknown to the extract) "
             "joined with the outcomes known on " (report.outcomes_as_of) " (grace " (report.grace_days) " days). "
             "Each renewal counts once per scoring month, with its last score of that month. " i { "Expected AUC" }
-            " is what the probabilities themselves imply before any label is known (as NannyML's CBPE estimates it); compare it with the realised AUC as outcomes arrive."
+            " is what the probabilities themselves imply before any label is known (as NannyML's CBPE estimates it), if they are calibrated; compare it with the realised AUC as outcomes arrive."
+        }
+        p {
+            "Realised figures use only " b { "matured" } " renewals (grace ended before " (report.outcomes_as_of) "): a renewal paid early is known at once, one that lapses only when its grace ends, "
+            "so counting the paid ones of a month still in grace would understate its lapse rate and flatter its AUC. A month with renewals still in grace shows how many, and its figures cover its matured renewals only."
+        }
+        @if report.cbpe_calibration.trusted {
+            p.note { "Calibration CBPE assumes: " (report.cbpe_calibration.note) "." }
+        } @else {
+            p.verdict.no { "Calibration CBPE assumes: " (report.cbpe_calibration.note) "." }
         }
         h2 { "AUC over time" }
         (chart(charts::category_lines("ROC AUC by scoring month", "ROC AUC", &months, &auc_series, ((low - 0.05).max(0.0), 1.0))))
-        (chart(charts::category_lines("observed vs predicted lapse rate (labelled renewals)", "lapse rate", &months, &rate_series, (0.0, (high * 1.2).min(1.0)))))
+        @if overall.iter().any(|m| m.labelled > 0) {
+            (chart(charts::category_lines("observed vs predicted lapse rate (matured renewals)", "lapse rate", &months, &rate_series, (0.0, (high * 1.2).min(1.0)))))
+        } @else {
+            p.note { "No scored renewal has matured yet: the realised figures come once the first grace periods end." }
+        }
         @for (dimension, title) in [("all", "Every renewal"), ("channel", "By channel"), ("product_type", "By product type")] {
             h2 { (title) }
-            (table(&["month", "group", "scored", "labelled", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &by_dimension(dimension), 2))
+            (table(&["month", "group", "scored", "matured", "still in grace", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &by_dimension(dimension), 2))
         }
     };
     page("Realised performance", context, body)

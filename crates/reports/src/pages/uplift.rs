@@ -27,6 +27,7 @@ pub fn uplift_page(context: &Context, report: &UpliftReport) -> Markup {
         h2 { "Lapses prevented by contacting the top of each ranking (held out)" }
         (chart(charts::lines("uplift curve", "share of the list contacted", "lapses prevented", &all, (0.0, 1.0), (low * 1.1, high * 1.1), None)))
         p { "Qini coefficient (area above random, per renewal): by uplift (" (report.chosen) ") " (format!("{:.4}", report.qini_uplift)) ", by risk " (format!("{:.4}", report.qini_risk)) "." }
+        @if report.beats_risk { p.verdict.yes { (report.registration) "." } } @else { p.verdict.no { (report.registration) "." } }
         (table(&["learner", "held-out Qini", "kept"], &report.learners.iter().map(|l| vec![
             text(l.name), num(Some(l.qini), 4), text(if l.name == report.chosen { "yes" } else { "" }),
         ]).collect::<Vec<_>>(), 1))
