@@ -305,7 +305,12 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
     }
     let families = args.model.families();
     let started = Instant::now();
-    let options = DatasetOptions { label: args.label.clone(), exclude: args.exclude.clone(), value_column: args.value_column.clone(), strict_maturity: args.strict };
+    let options = DatasetOptions {
+        label: args.label.clone(),
+        exclude: args.exclude.clone(),
+        value_column: args.value_column.clone(),
+        strict_maturity: args.strict,
+    };
     // The training file's checksum (recorded in the manifest) on its own thread, while the
     // models train: a few tenths of a second on a large table.
     let source_sha256 = {

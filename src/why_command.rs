@@ -17,7 +17,8 @@ pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
         _ => registry.load_champion()?,
     };
     let economics = economics_arg(args.economics.as_deref())?;
-    let report = why_table(&args.features, &loaded.version, &loaded.model, &economics)
+    let fitted = registry.fitted(&loaded.version)?;
+    let report = why_table(&args.features, &loaded.version, &loaded.model, fitted.as_ref(), &economics)
         .map_err(|e| Failure { input: e.input, error: anyhow::Error::new(e) })?;
     println!(
         "{} renewals ({} with a known outcome), snapshots {}, model {}",
@@ -26,6 +27,7 @@ pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
         report.snapshots.join(", "),
         report.model_version
     );
+    println!("predictions: {}", report.predictions);
     println!("{:<13} {:<24} {:>9} {:>9} {:>10}  top reason", "dimension", "group", "renewals", "observed", "predicted");
     let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
     for g in report.groups.iter().filter(|g| matches!(g.dimension.as_str(), "channel" | "age_band")) {

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use lapse_core::dates::Day;
 use lapse_core::table::TableError;
-use serde::{Deserialize, Serialize};
 pub use lapse_core::table::{Categories, FeatureColumn, FeatureKind, FeatureValues, KEY_COLUMNS, feature_values, read_frame};
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Why a table cannot be used for training.
 #[derive(Debug, thiserror::Error)]

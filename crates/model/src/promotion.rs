@@ -188,21 +188,12 @@ pub enum ChampionState<'a> {
     /// No champion yet.
     None,
     /// The champion could not be loaded or could not score the held-out rows.
-    Unusable {
-        version: String,
-        reason: String,
-    },
+    Unusable { version: String, reason: String },
     /// The same artifact as the challenger (same data, same code).
-    Same {
-        version: String,
-    },
+    Same { version: String },
     /// Scored on the held-out renewals neither model was fitted on (`evaluation`), with its
     /// calibration guard rails on them.
-    Scored {
-        version: String,
-        evaluation: &'a Evaluation,
-        rails: Vec<GuardRail>,
-    },
+    Scored { version: String, evaluation: &'a Evaluation, rails: Vec<GuardRail> },
 }
 
 /// The outcome: promote or not, and every reason.
@@ -245,7 +236,9 @@ pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evalua
                 ))
             } else if !champion_failed.is_empty() && gain >= 0.0 && auc_drop <= policy.max_auc_drop {
                 let failed = champion_failed.iter().map(|r| format!("{} ({})", r.name, r.detail)).collect::<Vec<_>>().join("; ");
-                Ok(format!("the champion fails its guard rails on renewals it never saw: {failed}; the challenger passes them and is no worse: {figures}"))
+                Ok(format!(
+                    "the champion fails its guard rails on renewals it never saw: {failed}; the challenger passes them and is no worse: {figures}"
+                ))
             } else if gain < policy.min_log_loss_gain {
                 Err(format!("not better by the margin: {figures}"))
             } else if auc_drop > policy.max_auc_drop {
@@ -333,26 +326,33 @@ mod tests {
         let rails = guard_rails(&policy, &facts(&challenger));
         // 800 renewals nobody was fitted on: even a clearly better challenger is not promoted.
         let few = evaluation(800, 0.1, 0.1, 0.300, 0.80, 0.01);
-        let d = decide(&policy, &rails, &evaluation(800, 0.1, 0.1, 0.250, 0.85, 0.01), &ChampionState::Scored {
-            version: "v0001".into(),
-            evaluation: &few,
-            rails: calibration_rails(&policy, &few).to_vec(),
-        });
+        let d = decide(
+            &policy,
+            &rails,
+            &evaluation(800, 0.1, 0.1, 0.250, 0.85, 0.01),
+            &ChampionState::Scored { version: "v0001".into(), evaluation: &few, rails: calibration_rails(&policy, &few).to_vec() },
+        );
         assert!(!d.promote && d.reasons[0].starts_with("too few held-out renewals"), "{:?}", d.reasons);
         // 2,000 renewals with 40 lapses: still too few lapses.
         let rare = evaluation(2_000, 0.02, 0.02, 0.300, 0.80, 0.01);
-        let d = decide(&policy, &rails, &challenger, &ChampionState::Scored {
-            version: "v0001".into(),
-            evaluation: &rare,
-            rails: calibration_rails(&policy, &rare).to_vec(),
-        });
+        let d = decide(
+            &policy,
+            &rails,
+            &challenger,
+            &ChampionState::Scored { version: "v0001".into(), evaluation: &rare, rails: calibration_rails(&policy, &rare).to_vec() },
+        );
         assert!(!d.promote && d.reasons[0].contains("40 lapses"), "{:?}", d.reasons);
         // A champion predicting 6% where 10% lapse fails calibration in the large on the unseen
         // renewals: a challenger that passes its rails and is as good replaces it without the margin.
         let stale = evaluation(2_000, 0.1, 0.06, 0.2501, 0.85, 0.01);
         let champion_rails = calibration_rails(&policy, &stale).to_vec();
         assert!(!champion_rails[1].passed);
-        let d = decide(&policy, &rails, &challenger, &ChampionState::Scored { version: "v0001".into(), evaluation: &stale, rails: champion_rails.clone() });
+        let d = decide(
+            &policy,
+            &rails,
+            &challenger,
+            &ChampionState::Scored { version: "v0001".into(), evaluation: &stale, rails: champion_rails.clone() },
+        );
         assert!(d.promote && d.reasons[0].starts_with("the champion fails its guard rails"), "{:?}", d.reasons);
         // ... but not a worse challenger.
         let worse = evaluation(2_000, 0.1, 0.1, 0.2600, 0.85, 0.01);

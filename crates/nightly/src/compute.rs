@@ -346,7 +346,14 @@ impl<'c> Night<'c> {
         // Why customers lapse: the training window (known outcomes; its latest snapshot against
         // the one before), explained by the model that serves after tonight. A table the
         // report cannot read costs the report, never the night.
-        match lapse_reports::why::why_table(&self.training_path, &drift_model, model, &lapse_model::scoring::Economics::default()) {
+        // The renewals the serving model was fitted on: tonight's challenger's when promoted,
+        // else the champion's list in the registry.
+        let fitted = if judged.decision.promote || judged.champion_model.is_none() {
+            outcome.fitted.clone()
+        } else {
+            judged.champion_model.as_ref().and_then(|(v, _)| self.registry.fitted(v).ok().flatten())
+        };
+        match lapse_reports::why::why_table(&self.training_path, &drift_model, model, fitted.as_ref(), &lapse_model::scoring::Economics::default()) {
             Ok(why) => out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?,
             Err(e) => tracing::warn!(error = %e, "no why report tonight"),
         }

@@ -6,9 +6,9 @@ use lapse_core::features::FEATURES;
 use lapse_core::table::FeatureColumn;
 use lapse_model::artifact::LapseModel;
 use lapse_model::drift::SCORE;
+use lapse_model::fitted::{FittedRenewals, renewal_key};
 use lapse_model::metrics::Evaluation;
 use lapse_model::promotion::{self, ChallengerFacts, ChampionState, Comparison, Decision, GuardRail};
-use lapse_model::fitted::{FittedRenewals, renewal_key};
 use lapse_model::registry::Registry;
 use lapse_model::train::{Dataset, TrainOutcome};
 
@@ -59,10 +59,11 @@ impl ChampionFitted {
             let basis = format!("the {} renewals the registry lists for champion {}", keys.len(), loaded.version);
             return Ok((ChampionFitted::Keys(keys), basis));
         }
-        let window = loaded.manifest.training_window.iter().chain(&loaded.manifest.validation_window).fold(None, |acc: Option<(Day, Day)>, (a, b)| {
-            let (a, b) = (parse_day(a)?, parse_day(b)?);
-            Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
-        });
+        let window =
+            loaded.manifest.training_window.iter().chain(&loaded.manifest.validation_window).fold(None, |acc: Option<(Day, Day)>, (a, b)| {
+                let (a, b) = (parse_day(a)?, parse_day(b)?);
+                Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
+            });
         let (grace, horizon) = (data.grace_days.unwrap_or(60), data.horizon_days.unwrap_or(30));
         match (window, &data.due_date) {
             (Some((first, last)), Some(_)) => Ok((
@@ -143,10 +144,7 @@ pub(crate) fn judge(
     let mut champion_fitted = vec![false; rows.len()];
     let mut basis = "no champion to compare with".to_string();
     let mut champion_rails = Vec::new();
-    let loaded = match &champion_before {
-        None => None,
-        Some(version) => Some((version, registry.load(version))),
-    };
+    let loaded = champion_before.as_ref().map(|version| (version, registry.load(version)));
     let scored = match loaded {
         None => None,
         Some((version, Err(e))) => {
@@ -196,7 +194,9 @@ pub(crate) fn judge(
     let state = match scored {
         None => ChampionState::None,
         Some(Err(state)) => state,
-        Some(Ok(version)) => ChampionState::Scored { version, evaluation: champion_eval.as_ref().expect("set with the scores"), rails: champion_rails.clone() },
+        Some(Ok(version)) => {
+            ChampionState::Scored { version, evaluation: champion_eval.as_ref().expect("set with the scores"), rails: champion_rails.clone() }
+        }
     };
     let decision = promotion::decide(&config.policy, &rails, &challenger, &state);
     tracing::info!(promote = decision.promote, compared = comparison.compared, held_out = comparison.held_out, reason = %decision.reasons[0], "decision");

@@ -147,7 +147,15 @@ impl CbpeCalibration {
             ),
             _ => "no matured renewal with a lapse yet: the calibration the expected AUC assumes cannot be checked".to_string(),
         };
-        CbpeCalibration { matured_renewals: n, observed_lapse_rate: observed, predicted_lapse_rate: predicted, relative_gap, tolerance: CBPE_TOLERANCE, trusted, note }
+        CbpeCalibration {
+            matured_renewals: n,
+            observed_lapse_rate: observed,
+            predicted_lapse_rate: predicted,
+            relative_gap,
+            tolerance: CBPE_TOLERANCE,
+            trusted,
+            note,
+        }
     }
 }
 
@@ -279,11 +287,8 @@ pub fn report(dir: &Path, book: &Book, as_of: Day, grace_days: i32) -> Result<Re
         let deadline = installments.due[i] + grace_days;
         // What the extract knows at the report date: payments dated before it.
         let paid = installments.paid[i].filter(|&p| p < as_of);
-        let label = if deadline < as_of {
-            Outcome::Matured(u8::from(paid.is_none_or(|p| p > deadline)))
-        } else {
-            Outcome::Maturing { paid: paid.is_some() }
-        };
+        let label =
+            if deadline < as_of { Outcome::Matured(u8::from(paid.is_none_or(|p| p > deadline))) } else { Outcome::Maturing { paid: paid.is_some() } };
         let premium = book.policies.modal_premium[pi] * f64::from(book.policies.frequency[pi].per_year());
         let text = |c: &lapse_core::extract::Categories| c.get(pi).unwrap_or("(missing)").to_string();
         for (dimension, group) in

@@ -52,6 +52,9 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
     book.annual_policy("LAPSED", "2024-01-15").installment("LAPSED", 2, "2025-01-15", "");
     book.annual_policy("LATE", "2024-01-15").installment("LATE", 2, "2025-01-15", "2025-04-01");
     book.annual_policy("OPEN", "2024-06-01").installment("OPEN", 2, "2025-06-01", "");
+    // Paid early, but its grace is not over: known at once, not matured (counting it would
+    // count the payers of a month before its lapses).
+    book.annual_policy("EARLY", "2024-04-01").installment("EARLY", 2, "2025-04-01", "2025-03-25");
     let loaded = load_book(&book.write(&dir.path().join("book")), OnError::Strict).unwrap();
     let log = dir.path().join("score-log");
     fs::create_dir_all(&log).unwrap();
@@ -66,16 +69,23 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
         line("2024-12-21T10:00:00.000Z", "LAPSED", 0.7),
         line("2024-12-21T10:00:00.000Z", "LATE", 0.6),
         line("2024-12-21T10:00:00.000Z", "OPEN", 0.5),
+        line("2024-12-21T10:00:00.000Z", "EARLY", 0.1),
         line("2024-12-21T10:00:00.000Z", "GHOST", 0.5),
     ]
     .concat();
     // A crash mid-write leaves a torn last line; it is skipped and counted, not an error.
     fs::write(log.join("scores-2024-12-21.jsonl"), text + "{\"time\":\"2024-12-21T10:0").unwrap();
     let report = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
-    assert_eq!((report.log_lines, report.malformed_lines, report.unknown_renewals), (6, 1, 1));
-    assert_eq!((report.malformed_examples[0].file.as_str(), report.malformed_examples[0].line), ("scores-2024-12-21.jsonl", 7));
+    assert_eq!((report.log_lines, report.malformed_lines, report.unknown_renewals), (7, 1, 1));
+    assert_eq!((report.malformed_examples[0].file.as_str(), report.malformed_examples[0].line), ("scores-2024-12-21.jsonl", 8));
     let all = report.months.iter().find(|m| m.month == "2024-12" && m.dimension == "all").unwrap();
-    assert_eq!((all.scored, all.labelled), (4, 3), "OPEN's grace is not over");
+    assert_eq!((all.scored, all.labelled), (5, 3), "OPEN's and EARLY's grace is not over");
+    assert_eq!((all.maturing, all.maturing_paid, all.matured), (2, 1, false));
+    // CBPE assumes calibrated probabilities: the matured renewals predicted 50% where 67% lapsed.
+    let cbpe = &report.cbpe_calibration;
+    assert_eq!(cbpe.matured_renewals, 3);
+    assert!(!cbpe.trusted && (cbpe.relative_gap.unwrap() + 0.25).abs() < 1e-9, "{cbpe:?}");
+    assert!(cbpe.note.contains("not to be relied on"));
     assert_eq!(all.observed_lapse_rate, Some(2.0 / 3.0), "LAPSED and LATE (paid after grace) lapsed");
     assert_eq!(all.roc_auc, Some(1.0), "0.2 paid, 0.6 and 0.7 lapsed");
     assert!((all.predicted_lapse_rate.unwrap() - 0.5).abs() < 1e-12);
@@ -87,7 +97,7 @@ fn realised_performance_joins_the_score_log_with_outcomes() {
     broken.extend_from_slice(b"{\"time\":\"\xe4\xb8\n");
     fs::write(log.join("scores-2024-12-22.jsonl"), broken).unwrap();
     let report = crate::realised::report(&log, &loaded.book, day("2025-04-30"), 60).unwrap();
-    assert_eq!((report.log_lines, report.malformed_lines), (7, 3));
+    assert_eq!((report.log_lines, report.malformed_lines), (8, 3));
     let named: Vec<(&str, usize)> = report.malformed_examples.iter().map(|m| (m.file.as_str(), m.line)).collect();
-    assert_eq!(named, [("scores-2024-12-21.jsonl", 7), ("scores-2024-12-22.jsonl", 1), ("scores-2024-12-22.jsonl", 3)]);
+    assert_eq!(named, [("scores-2024-12-21.jsonl", 8), ("scores-2024-12-22.jsonl", 1), ("scores-2024-12-22.jsonl", 3)]);
 }

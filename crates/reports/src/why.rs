@@ -38,6 +38,13 @@ pub struct WhyReport {
     pub labelled: usize,
     /// Whether the model could explain its scores (the forest cannot: no reasons then).
     pub explained: bool,
+    /// Rows of the table whose renewal the model was fitted on (None: its registry keeps no list).
+    #[serde(default)]
+    pub fitted_rows: Option<usize>,
+    /// What the mean predicted probabilities are: in-sample where the model was fitted on the
+    /// rows (they then flatter the model's calibration), held-out where it was not.
+    #[serde(default)]
+    pub predictions: String,
     pub groups: Vec<WhyGroup>,
 }
 
@@ -273,6 +280,8 @@ pub fn why(
         renewals: n,
         labelled: columns.lapsed.iter().filter(|y| y.is_some()).count(),
         explained: reasons.explained,
+        fitted_rows: None,
+        predictions: String::new(),
         groups,
     }
 }
@@ -291,6 +300,7 @@ pub fn why_table(
     path: &std::path::Path,
     version: &str,
     model: &lapse_model::artifact::LapseModel,
+    fitted: Option<&lapse_model::fitted::FittedRenewals>,
     economics: &Economics,
 ) -> Result<WhyReport, WhyError> {
     use lapse_model::scoring::{FrameSource, RenewalKeys, ScoreError, number_column};
@@ -333,5 +343,25 @@ pub fn why_table(
     let indices = polars::prelude::IdxCa::from_vec("row".into(), explained.iter().map(|&r| r as polars::prelude::IdxSize).collect());
     let sample = df.take(&indices).map_err(|e| fail(e.to_string(), false))?;
     let reasons = score(&sample, true)?;
-    Ok(why(&path.display().to_string(), version, &rows, &reasons, &explained, &columns, economics))
+    let mut report = why(&path.display().to_string(), version, &rows, &reasons, &explained, &columns, economics);
+    // Whether the predictions are the model's own training rows (the nightly explains its
+    // training window with the model fitted on it): said, so no one reads in-sample means as
+    // calibration.
+    let fitted_rows = fitted.map(|keys| {
+        rows.policy_id
+            .iter()
+            .zip(&rows.renewals)
+            .filter(|(id, r)| keys.contains(lapse_model::fitted::renewal_key(id, i64::from(r.installment_no))))
+            .count()
+    });
+    report.predictions = match fitted_rows {
+        Some(0) => format!("held out: model {version} was fitted on none of these {} renewals", report.renewals),
+        Some(k) => format!(
+            "model {version} was fitted on {k} of these {} renewals: its mean predicted there is in-sample (it knew their outcomes) and flatters its calibration; the held-out figures are in the evaluation report",
+            report.renewals
+        ),
+        None => format!("model {version} keeps no list of the renewals it was fitted on: the mean predicted may be in-sample"),
+    };
+    report.fitted_rows = fitted_rows;
+    Ok(report)
 }

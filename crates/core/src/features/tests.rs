@@ -52,6 +52,36 @@ fn snapshot_membership_and_labels_follow_the_contract_at_every_boundary() {
     assert_eq!(until[5], "30.0", "P07 falls due 30 days after T");
 }
 
+/// Labels know only what the extract knew: a table built with an earlier `--extract-date` uses
+/// no payment dated on or after it (issue 21), and a policy issued on or after T is not in
+/// the snapshot at T.
+#[test]
+fn labels_use_no_payment_from_the_extract_date_on_and_snapshots_hold_only_policies_issued_before_t() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    book.annual_policy("P1", "2023-01-01").installment("P1", 2, "2024-01-01", "2024-02-20"); // paid in grace, after E
+    book.annual_policy("P2", "2022-12-01").installment("P2", 2, "2023-12-01", "2024-01-25"); // paid in grace, after E
+    book.annual_policy("P3", "2022-11-20").installment("P3", 2, "2023-11-20", "2024-01-18"); // paid in grace, before E
+    book.annual_policy("P4", "2022-11-18").installment("P4", 2, "2023-11-18", "2024-01-25"); // paid after grace and E
+    book.annual_policy("P5", "2024-01-15").installment("P5", 2, "2024-01-20", ""); // issued on T
+    book.annual_policy("P6", "2024-01-14").installment("P6", 2, "2024-01-20", ""); // issued the day before T
+    let dir = book.write(dir.path());
+    let extract_date = day("2024-01-20");
+    let frame = snapshot_of(&dir, day("2024-01-15"), extract_date);
+    let got: Vec<(String, String)> = column_strings(&frame, "policy_id").into_iter().zip(column_strings(&frame, "lapsed")).collect();
+    let expected: Vec<(String, String)> =
+        [("P1", "null"), ("P2", "null"), ("P3", "0"), ("P4", "1"), ("P6", "null")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    assert_eq!(got, expected);
+    // The same book with the extract taken later knows the payments.
+    let later = snapshot_of(&dir, day("2024-01-15"), day("2024-03-31"));
+    let labels: Vec<String> = column_strings(&later, "lapsed");
+    assert_eq!(&labels[..4], ["0", "0", "0", "1"]);
+    // The rule the trainer applies to a snapshot: every deadline before the extract date.
+    use crate::features::history::snapshot_matured;
+    assert!(snapshot_matured(day("2024-01-15"), 30, 60, day("2024-04-15")));
+    assert!(!snapshot_matured(day("2024-01-15"), 30, 60, day("2024-04-14")), "the last deadline is the extract date itself");
+}
+
 /// A payment history the features must summarize exactly.
 #[test]
 fn payment_history_features_count_only_what_was_paid_before_t() {

@@ -333,3 +333,47 @@ fn big_designs_built_in_parallel_equal_the_sequential_build() {
         }
     }
 }
+
+/// A stack built up to the extract date: its latest snapshots hold early payers (labelled 0)
+/// and not yet the lapses (unlabelled until grace ends). The trainer leaves them out, by the
+/// table's metadata or, without metadata (CSV), because some of their rows are unlabelled, and
+/// validates on matured snapshots only; `--strict` refuses the table.
+#[test]
+fn snapshots_whose_outcomes_are_not_all_known_are_left_out_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let book_dir = dir.path().join("book");
+    generate(&GenerateConfig::new(2000, 5)).write(&book_dir, FileFormat::Csv).unwrap();
+    let loaded = load_book(&book_dir, OnError::Strict).unwrap();
+    let dates = lapse_core::dates::date_series(day("2025-09-30"), day("2026-08-31"), lapse_core::dates::Step::Months(1));
+    let plan = BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
+    let (parquet, csv) = (dir.path().join("stack.parquet"), dir.path().join("stack.csv"));
+    plan.write(&loaded.book, &parquet).unwrap();
+    plan.write(&loaded.book, &csv).unwrap();
+
+    // The latest snapshot's labelled rows are all early payers: a lapse rate of 0.
+    let (frame, _) = lapse_core::table::read_frame(&parquet).unwrap();
+    let latest = frame.column("as_of").unwrap().cast(&polars::prelude::DataType::String).unwrap();
+    let labels = frame.column("lapsed").unwrap().cast(&polars::prelude::DataType::Float64).unwrap();
+    let latest_labels: Vec<f64> =
+        latest.str().unwrap().iter().zip(labels.f64().unwrap().iter()).filter(|(d, _)| *d == Some("2026-08-31")).filter_map(|(_, y)| y).collect();
+    assert!(!latest_labels.is_empty() && latest_labels.iter().all(|&y| y == 0.0), "the latest snapshot's labelled rows are payers");
+
+    for table in [&parquet, &csv] {
+        let data = Dataset::read(table, &DatasetOptions::default()).unwrap();
+        let dropped: Vec<String> = data.immature.iter().map(|s| lapse_core::dates::format_day(s.as_of)).collect();
+        // 2026-07-02 + 90 days is the extract date: from July's snapshot on, some outcome is unknown.
+        assert_eq!(dropped, ["2026-07-31", "2026-08-31"], "{}", table.display());
+        assert!(data.as_of.as_ref().unwrap().iter().all(|&d| d <= day("2026-06-30")));
+        let outcome = train(&data, &config(&[Family::Logistic])).unwrap();
+        assert_eq!(outcome.report.validation_window.as_ref().unwrap().1, "2026-06-30");
+        assert_eq!(outcome.report.immature_snapshots.len(), 2);
+        // Every row it learnt from is in the fitted list, keyed by renewal.
+        let fitted = outcome.fitted.as_ref().unwrap();
+        let (ids, numbers) = (data.group.as_ref().unwrap(), data.installment_no.as_ref().unwrap());
+        assert!((0..data.len()).all(|r| fitted.contains(crate::fitted::renewal_key(&ids[r], numbers[r]))));
+    }
+    let metadata_reason = &Dataset::read(&parquet, &DatasetOptions::default()).unwrap().immature[0].reason;
+    assert!(metadata_reason.contains("extract date 2026-09-30"), "{metadata_reason}");
+    let strict = Dataset::read(&parquet, &DatasetOptions { strict_maturity: true, ..DatasetOptions::default() }).unwrap_err();
+    assert!(strict.to_string().contains("2026-07-31") && strict.to_string().contains("--strict"), "{strict}");
+}

@@ -446,7 +446,8 @@ pub fn register(models: &Path, fit: &UpliftFit, pointer: UpliftPointer, source: 
     let registry = uplift_registry(models);
     let treated =
         registry.register_described(&fit.treated.model, &fit.treated.report, None, None, &format!("{source} (treatment arm)"), "-", created_at)?;
-    let control = registry.register_described(&fit.control.model, &fit.control.report, None, None, &format!("{source} (control arm)"), "-", created_at)?;
+    let control =
+        registry.register_described(&fit.control.model, &fit.control.report, None, None, &format!("{source} (control arm)"), "-", created_at)?;
     let pointer = UpliftPointer { treated, control, ..pointer };
     let bytes = serde_json::to_vec_pretty(&pointer).expect("pointer serializes");
     atomic_write(&registry.dir().join(POINTER), |w| w.write_all(&bytes))?;
@@ -522,4 +523,51 @@ pub fn uplift_gains(
         .flat_map(|(r, x)| economics.actions.iter().enumerate().map(move |(a, action)| (r, a, x.value, action.cost)))
         .map(|(r, a, value, cost)| uplift[r * k + a] * value - cost)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The leak of issue 21: a policy's renewals can sit in both arms with one outcome, so the
+    /// other arm's model fitted on every row knows the outcome of a renewal it never saw. Here
+    /// outcomes are pure noise drawn per policy and each policy has a renewal in each arm: any
+    /// ranking power on the other arm is the leak. Cross-fitted, there is none.
+    #[test]
+    fn the_other_arms_prediction_is_cross_fitted_by_policy_fold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let policies = 1500;
+        let lapsed: Vec<u8> = (0..policies).map(|_| u8::from(rng.random::<f64>() < 0.3)).collect();
+        let write = |name: &str, installment: u32| {
+            let mut text = String::from("policy_id,installment_no,policy_code,lapsed,fold\n");
+            for (p, y) in lapsed.iter().enumerate() {
+                let id = format!("P{p:05}");
+                text.push_str(&format!("{id},{installment},{p},{y},{}\n", fnv(&id) % FOLDS as u64));
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            Dataset::read(&path, &DatasetOptions { label: Some("lapsed".into()), ..DatasetOptions::default() }).unwrap()
+        };
+        let (treated, control) = (write("treated.csv", 2), write("control.csv", 3));
+        let params = Params { gbdt_rounds: 300, gbdt_max_depth: 8, gbdt_learning_rate: 0.3, gbdt_min_leaf_weight: 0.5, ..Params::default() };
+        let config = TrainConfig {
+            families: vec![Family::Gbdt],
+            validation: Some(Validation::Kfold),
+            folds: FOLDS,
+            params,
+            keep_fold_models: true,
+            ..TrainConfig::default()
+        };
+        let fit = train(&treated, &config).unwrap();
+        assert_eq!(fit.fold_models.len(), FOLDS);
+        let all: Vec<usize> = (0..control.len()).collect();
+        let whole = fit.model.predict(&control, &all).unwrap();
+        let crossed = cross_fitted(&fit, &control).unwrap();
+        let auc = |scores: &[f64]| crate::metrics::roc_auc(&control.labels, scores).unwrap();
+        let (leaky, honest) = (auc(&whole), auc(&crossed));
+        assert!(leaky > 0.6, "the model fitted on every treated row knows the policies' outcomes: AUC {leaky}");
+        assert!((honest - 0.5).abs() < 0.06, "cross-fitted, noise ranks like noise: AUC {honest}");
+    }
 }

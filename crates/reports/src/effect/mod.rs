@@ -298,9 +298,9 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         // calls a renewal going unpaid gets in its grace period.
         let pre_due = due >= campaign.as_of;
         let delivered = pre_due
-            && events.of_policy(p).any(|e| {
-                events.date[e] >= campaign.as_of && events.date[e] < due.min(options.as_of) && events.kind.get(e) == Some(contact.as_str())
-            });
+            && events
+                .of_policy(p)
+                .any(|e| events.date[e] >= campaign.as_of && events.date[e] < due.min(options.as_of) && events.kind.get(e) == Some(contact.as_str()));
         joined.push(Joined {
             row,
             // Matured only once the grace has ended, paid or not: counting early payers as

@@ -268,7 +268,7 @@ pub fn evaluation_page(context: &Context, report: &EvaluationReport) -> Markup {
         (chart(charts::lines("share of lapsed premium among the top k% by priority (probability x value)", "share of renewals contacted", "share of lapsed premium", &premium, (0.0, 1.0), (0.0, 1.0), Some("random order"))))
         @if let Some((measure, inputs)) = &report.importance {
             h2 { "What the challenger learnt" }
-            p { "Its most influential inputs (" (measure) "), and for the top numeric ones the mean predicted lapse probability over sampled rows when the input is set to each of its deciles (partial dependence)." }
+            p { "Its most influential inputs (" (measure) "), and for the top numeric ones the mean predicted lapse probability over sampled rows of its own training table (rows it was fitted on: the curves show what it learnt, not how well it predicts) when the input is set to each of its deciles (partial dependence)." }
             (table(&["input", measure.as_str()], &inputs.iter().map(|(name, v)| vec![text(name), num(Some(*v), 4)]).collect::<Vec<_>>(), 1))
         }
         @for pd in &report.partial_dependence {

@@ -17,6 +17,7 @@ pub fn why_page(context: &Context, report: &WhyReport) -> Markup {
             (report.labelled) " with a known outcome, scored by model " (report.model_version) ". "
             "A renewal's top reason is the input that adds most to its predicted risk; a group's reasons are how often each input is the top reason there."
         }
+        @if !report.predictions.is_empty() { p.note { "Mean predicted: " (report.predictions) "." } }
         @if !report.explained { p.note { "This model cannot explain its scores (random forest): no reasons." } }
         @for (dimension, heading) in DIMENSIONS.iter().zip(HEADINGS) {
             h2 { (heading) }
