@@ -344,19 +344,37 @@ fn snapshots_whose_outcomes_are_not_all_known_are_left_out_or_refused() {
     let book_dir = dir.path().join("book");
     generate(&GenerateConfig::new(2000, 5)).write(&book_dir, FileFormat::Csv).unwrap();
     let loaded = load_book(&book_dir, OnError::Strict).unwrap();
-    let dates = lapse_core::dates::date_series(day("2025-09-30"), day("2026-08-31"), lapse_core::dates::Step::Months(1));
-    let plan = BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
+    let month_ends = [
+        "2025-09-30",
+        "2025-10-31",
+        "2025-11-30",
+        "2025-12-31",
+        "2026-01-31",
+        "2026-02-28",
+        "2026-03-31",
+        "2026-04-30",
+        "2026-05-31",
+        "2026-06-30",
+        "2026-07-31",
+        "2026-08-31",
+    ];
+    let plan = BuildPlan { as_of: month_ends.iter().map(|d| day(d)).collect(), horizon_days: 30, grace_days: 60, extract_date: day("2026-09-30") };
     let (parquet, csv) = (dir.path().join("stack.parquet"), dir.path().join("stack.csv"));
     plan.write(&loaded.book, &parquet).unwrap();
     plan.write(&loaded.book, &csv).unwrap();
 
-    // The latest snapshot's labelled rows are all early payers: a lapse rate of 0.
+    // The latest snapshot's labelled rows are its payers and only the lapses of its renewals
+    // overdue at T: their lapse rate understates the matured snapshots'.
     let (frame, _) = lapse_core::table::read_frame(&parquet).unwrap();
-    let latest = frame.column("as_of").unwrap().cast(&polars::prelude::DataType::String).unwrap();
+    let as_of = frame.column("as_of").unwrap().cast(&polars::prelude::DataType::String).unwrap();
     let labels = frame.column("lapsed").unwrap().cast(&polars::prelude::DataType::Float64).unwrap();
-    let latest_labels: Vec<f64> =
-        latest.str().unwrap().iter().zip(labels.f64().unwrap().iter()).filter(|(d, _)| *d == Some("2026-08-31")).filter_map(|(_, y)| y).collect();
-    assert!(!latest_labels.is_empty() && latest_labels.iter().all(|&y| y == 0.0), "the latest snapshot's labelled rows are payers");
+    let labelled_rate = |date: &str| {
+        let y: Vec<f64> =
+            as_of.str().unwrap().iter().zip(labels.f64().unwrap().iter()).filter(|(d, _)| *d == Some(date)).filter_map(|(_, y)| y).collect();
+        y.iter().sum::<f64>() / y.len() as f64
+    };
+    let (latest, matured) = (labelled_rate("2026-08-31"), labelled_rate("2026-06-30"));
+    assert!(latest < 0.8 * matured, "labelled lapse rate {latest} in the latest snapshot vs {matured} in a matured one");
 
     for table in [&parquet, &csv] {
         let data = Dataset::read(table, &DatasetOptions::default()).unwrap();
