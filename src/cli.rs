@@ -30,6 +30,9 @@ pub enum Command {
     Train(TrainArgs),
     /// List, inspect and promote registered models.
     Models(ModelsArgs),
+    /// Judge a registered model on a labelled table (e.g. a later snapshot built with a later
+    /// extract): matured snapshots only, and only the renewals the model was not fitted on.
+    Evaluate(EvaluateArgs),
     /// Serve the scoring API: the champion model over a scored snapshot of renewals at risk.
     Serve(ServeArgs),
     /// Print the scoring API's OpenAPI document (committed as docs/openapi.json).
@@ -383,6 +386,25 @@ pub struct WinbackTableArgs {
     /// Character encoding of the extract's CSV files: utf-8 or gb18030 (GBK).
     #[arg(long, value_enum, default_value_t = EncodingChoice::Utf8)]
     pub encoding: EncodingChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model registry directory.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The model version to judge (default: the champion).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Labelled table (.parquet or .csv), e.g. `lapse features --as-of T` on a later extract.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Refuse a table with snapshots whose outcomes are not all known (default: leave them out).
+    #[arg(long)]
+    pub strict: bool,
+    /// Write the report as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::{
-    DriftArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs, ServeArgs, TableFormat,
-    TrainArgs,
+    DriftArgs, EvaluateArgs, FeaturesArgs, GenerateArgs, ModelChoice, ModelsAction, ModelsArgs, NightlyArgs, PersistencyArgs, RealisedArgs,
+    ServeArgs, TableFormat, TrainArgs,
 };
 use crate::exit::{Context, Exit, Failure, fail};
 use lapse_core::dates::{Day, Step, date_series, format_day, now_utc_rfc3339, parse_day, today_utc};
@@ -400,6 +400,43 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         if promote { ", now champion" } else { "" },
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+pub fn run_evaluate(args: EvaluateArgs) -> Result<(), Failure> {
+    let registry = Registry::new(&args.models);
+    let loaded = match &args.model {
+        Some(version) if version != "champion" => registry.load(version)?,
+        _ => registry.load_champion()?,
+    };
+    let fitted = registry.fitted(&loaded.version)?;
+    let options = DatasetOptions { label: Some(loaded.model.label.clone()), strict_maturity: args.strict, ..DatasetOptions::default() };
+    let data = Dataset::read(&args.features, &options)?;
+    let report = lapse_model::evaluate::evaluate(&loaded.model, &loaded.version, fitted.as_ref(), &data)
+        .map_err(|e| Failure { input: true, error: anyhow::anyhow!("{}: model {} cannot score it: {e}", args.features.display(), loaded.version) })?;
+    for s in &report.immature_snapshots {
+        println!("left out snapshot {}: {} ({} of {} rows labelled)", lapse_core::dates::format_day(s.as_of), s.reason, s.labelled, s.rows);
+    }
+    let e = &report.evaluation;
+    println!(
+        "model {} on {}: {} matured labelled rows, {}; judged on {}: roc_auc {}, log_loss {:.5}, ece {:.4}, mean predicted {:.4} vs observed {:.4}",
+        report.model_version,
+        args.features.display(),
+        report.rows,
+        match report.fitted_rows {
+            Some(k) => format!("{k} of them fitted by the model and left out"),
+            None => "the model keeps no list of the renewals it was fitted on (the figures may be in-sample)".to_string(),
+        },
+        e.rows,
+        e.roc_auc.map_or("-".to_string(), |a| format!("{a:.4}")),
+        e.log_loss,
+        e.ece,
+        e.mean_predicted,
+        e.lapse_rate
+    );
+    if let Some(out) = &args.out {
+        write_json(out, &report)?;
+    }
     Ok(())
 }
 

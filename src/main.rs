@@ -96,6 +96,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Features(args) => commands::run_features(args)?,
         Command::Train(args) => commands::run_train(args)?,
         Command::Models(args) => commands::run_models(args)?,
+        Command::Evaluate(args) => commands::run_evaluate(args)?,
         Command::Serve(args) => commands::run_serve(args)?,
         Command::Drift(args) => commands::run_drift(args)?,
         Command::Persistency(args) => commands::run_persistency(args)?,

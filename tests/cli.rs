@@ -345,3 +345,46 @@ fn features_built_in_customer_shards_are_the_unsharded_table() {
     ]);
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// `lapse train` on a stack built to its extract date validates only on matured snapshots
+/// (the immature ones named, or refused with `--strict`: exit 2, nothing registered), and
+/// `lapse evaluate` judges the model on a later snapshot, leaving out what it was fitted on.
+#[test]
+fn train_leaves_out_immature_snapshots_and_evaluate_judges_on_unseen_renewals() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let out = lapse(&["generate", "--policies", "2000", "--seed", "31", "--out", &p("book")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stack = ["features", "--data", &p("book"), "--as-of", "2025-05-31..2026-05-31", "--every", "1mo", "--extract-date", "2026-06-30", "--out"];
+    let out = lapse(&[&stack[..], &[p("stack.parquet").as_str()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let strict = lapse(&["train", "--features", &p("stack.parquet"), "--model", "logistic", "--models", &p("models"), "--strict"]);
+    assert_eq!(strict.status.code(), Some(2), "{}", String::from_utf8_lossy(&strict.stderr));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("2026-04-30"), "{}", String::from_utf8_lossy(&strict.stderr));
+    assert!(!dir.path().join("models").join("v0001").exists(), "nothing registered");
+
+    let out = lapse(&["train", "--features", &p("stack.parquet"), "--model", "logistic", "--models", &p("models")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // 2026-03-31 + 30 + 60 days is 2026-06-29, before the extract date; April's is not.
+    assert!(stdout.contains("left out snapshot 2026-04-30") && stdout.contains("left out snapshot 2026-05-31"), "{stdout}");
+    assert!(!stdout.contains("left out snapshot 2026-03-31"), "{stdout}");
+    let metrics: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("models/v0001/metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["validation_window"][1], "2026-03-31");
+    assert_eq!(metrics["immature_snapshots"].as_array().unwrap().len(), 2);
+
+    // Judged on its own training table, nothing is left: refused. On the snapshot three months
+    // later (every outcome known by the book's extract date), nothing was fitted.
+    let own = lapse(&["evaluate", "--models", &p("models"), "--features", &p("stack.parquet")]);
+    assert_eq!(own.status.code(), Some(2), "{}", String::from_utf8_lossy(&own.stdout));
+    assert!(String::from_utf8_lossy(&own.stderr).contains("nothing held out"), "{}", String::from_utf8_lossy(&own.stderr));
+    let out = lapse(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("later.parquet")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = lapse(&["evaluate", "--models", &p("models"), "--features", &p("later.parquet"), "--out", &p("evaluate.json")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("evaluate.json")).unwrap()).unwrap();
+    assert_eq!(report["fitted_rows"], 0);
+    assert_eq!(report["evaluation"]["rows"], report["rows"]);
+    assert!(report["evaluation"]["roc_auc"].as_f64().unwrap() > 0.6, "{report}");
+}

@@ -18,6 +18,7 @@ pub mod dataset;
 pub mod drift;
 pub mod encode;
 pub mod estimators;
+pub mod evaluate;
 pub mod fitted;
 pub mod logistic;
 pub mod metrics;

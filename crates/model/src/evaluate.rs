@@ -1,0 +1,50 @@
+//! A registered model judged on a labelled table (`lapse evaluate`): only on matured rows (the
+//! dataset's rule) and only on the renewals the model was not fitted on (its registry list), so
+//! the figure is what the model does on renewals it never saw.
+
+use serde::Serialize;
+
+use crate::artifact::LapseModel;
+use crate::dataset::{Dataset, ImmatureSnapshot};
+use crate::fitted::{FittedRenewals, renewal_key};
+use crate::metrics::Evaluation;
+
+/// The evaluation of one model on one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluateReport {
+    pub table: String,
+    pub model_version: String,
+    /// Labelled rows of matured snapshots in the table.
+    pub rows: usize,
+    /// Of those, rows whose renewal the model was fitted on (left out), when the model keeps a
+    /// list; None when it keeps none (then every row is evaluated, and the figure may be
+    /// in-sample).
+    pub fitted_rows: Option<usize>,
+    /// Snapshots of the table left out because their outcomes were not all known.
+    pub immature_snapshots: Vec<ImmatureSnapshot>,
+    /// The model on the remaining rows.
+    pub evaluation: Evaluation,
+}
+
+/// Scores every labelled, matured row of `data` the model was not fitted on and evaluates.
+pub fn evaluate(model: &LapseModel, version: &str, fitted: Option<&FittedRenewals>, data: &Dataset) -> Result<EvaluateReport, String> {
+    let seen = |r: usize| -> bool {
+        let (Some(keys), Some(ids), Some(numbers)) = (fitted, &data.group, &data.installment_no) else { return false };
+        keys.contains(renewal_key(&ids[r], numbers[r]))
+    };
+    let rows: Vec<usize> = (0..data.len()).filter(|&r| !seen(r)).collect();
+    if rows.is_empty() {
+        return Err(format!("the model was fitted on every one of the {} matured labelled rows: nothing held out to judge it on", data.len()));
+    }
+    let scores = model.predict(data, &rows)?;
+    let labels: Vec<u8> = rows.iter().map(|&r| data.labels[r]).collect();
+    let values: Vec<f64> = rows.iter().map(|&r| data.value[r]).collect();
+    Ok(EvaluateReport {
+        table: data.path.display().to_string(),
+        model_version: version.to_string(),
+        rows: data.len(),
+        fitted_rows: fitted.map(|_| data.len() - rows.len()),
+        immature_snapshots: data.immature.clone(),
+        evaluation: Evaluation::of(&labels, &scores, &values),
+    })
+}
