@@ -115,7 +115,7 @@ pub fn frame(book: &Book, candidates: &[Candidate], as_of: Day, label: Option<La
 
 /// The metadata a reinstatement table carries: its label, keys and horizon (the trainer keeps
 /// training rows whose window [T, T + N) ends before validation starts).
-pub fn metadata(horizon_days: i32, grace_days: i32, reinstatement_days: i32) -> Vec<(String, String)> {
+pub fn metadata(horizon_days: i32, grace_days: i32, reinstatement_days: i32, extract_date: Day) -> Vec<(String, String)> {
     vec![
         ("lapse.table".into(), "winback".into()),
         ("lapse.label_column".into(), label_column(horizon_days)),
@@ -124,6 +124,8 @@ pub fn metadata(horizon_days: i32, grace_days: i32, reinstatement_days: i32) -> 
         ("lapse.horizon_days".into(), horizon_days.to_string()),
         ("lapse.grace_days".into(), grace_days.to_string()),
         ("lapse.reinstatement_days".into(), reinstatement_days.to_string()),
+        // The trainer keeps a snapshot when its window [T, T + N) ends by this date.
+        ("lapse.extract_date".into(), format_day(extract_date)),
     ]
 }
 
@@ -158,7 +160,7 @@ impl TablePlan {
             labelled += label.len() - label.null_count();
             Ok(df)
         });
-        let rows = write_frames(path, metadata(self.label.horizon_days, self.grace_days, self.reinstatement_days), frames)?;
+        let rows = write_frames(path, metadata(self.label.horizon_days, self.grace_days, self.reinstatement_days, self.label.extract_date), frames)?;
         Ok((rows, labelled))
     }
 }
