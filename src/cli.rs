@@ -388,14 +388,33 @@ pub struct WinbackTableArgs {
     pub encoding: EncodingChoice,
 }
 
+/// A registered model: the registry and a version in it (default: the champion).
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
+pub struct RegisteredModel {
     /// Model registry directory.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
-    /// The model version to judge (default: the champion).
+    /// The model version (default: the champion; `champion` names it too).
     #[arg(long)]
     pub model: Option<String>,
+}
+
+impl RegisteredModel {
+    /// The registry, and the version asked for, loaded and verified.
+    pub fn load(&self) -> Result<(lapse_model::registry::Registry, lapse_model::registry::LoadedModel), lapse_model::registry::RegistryError> {
+        let registry = lapse_model::registry::Registry::new(&self.models);
+        let loaded = match &self.model {
+            Some(version) if version != "champion" => registry.load(version)?,
+            _ => registry.load_champion()?,
+        };
+        Ok((registry, loaded))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub registry: RegisteredModel,
     /// Labelled table (.parquet or .csv), e.g. `lapse features --as-of T` on a later extract.
     #[arg(long)]
     pub features: PathBuf,
@@ -409,12 +428,8 @@ pub struct EvaluateArgs {
 
 #[derive(Debug, Args)]
 pub struct WhyArgs {
-    /// Model registry directory.
-    #[arg(long, default_value = "models")]
-    pub models: PathBuf,
-    /// The model version to explain with (default: the champion).
-    #[arg(long)]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub registry: RegisteredModel,
     /// Feature table (.parquet or .csv) from `lapse features`: one snapshot or a stack.
     #[arg(long)]
     pub features: PathBuf,

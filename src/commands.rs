@@ -404,11 +404,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
 }
 
 pub fn run_evaluate(args: EvaluateArgs) -> Result<(), Failure> {
-    let registry = Registry::new(&args.models);
-    let loaded = match &args.model {
-        Some(version) if version != "champion" => registry.load(version)?,
-        _ => registry.load_champion()?,
-    };
+    let (registry, loaded) = args.registry.load()?;
     let fitted = registry.fitted(&loaded.version)?;
     let options = DatasetOptions { label: Some(loaded.model.label.clone()), strict_maturity: args.strict, ..DatasetOptions::default() };
     let data = Dataset::read(&args.features, &options)?;

@@ -5,17 +5,12 @@ use crate::campaign_commands::economics_arg;
 use crate::cli::WhyArgs;
 use crate::commands::html_context;
 use crate::exit::Failure;
-use lapse_model::registry::Registry;
 use lapse_reports::pages::why_page;
 use lapse_reports::why::why_table;
 use lapse_reports::{write_html, write_json};
 
 pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
-    let registry = Registry::new(&args.models);
-    let loaded = match &args.model {
-        Some(version) if version != "champion" => registry.load(version)?,
-        _ => registry.load_champion()?,
-    };
+    let (registry, loaded) = args.registry.load()?;
     let economics = economics_arg(args.economics.as_deref())?;
     let fitted = registry.fitted(&loaded.version)?;
     let report = why_table(&args.features, &loaded.version, &loaded.model, fitted.as_ref(), &economics)
