@@ -373,6 +373,10 @@ fn train_leaves_out_immature_snapshots_and_evaluate_judges_on_unseen_renewals() 
     let metrics: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("models/v0001/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["validation_window"][1], "2026-03-31");
     assert_eq!(metrics["immature_snapshots"].as_array().unwrap().len(), 2);
+    // The model card says what it learnt from and what was left out.
+    let card = lapse(&["models", "show", "v0001", "--models", &p("models")]);
+    let card = String::from_utf8_lossy(&card.stdout);
+    assert!(card.contains("renewals learnt from") && card.contains("snapshots left out | 2026-04-30"), "{card}");
 
     // Judged on its own training table, nothing is left: refused. On the snapshot three months
     // later (every outcome known by the book's extract date), nothing was fitted.

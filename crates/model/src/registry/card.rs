@@ -53,6 +53,16 @@ pub fn render(manifest: &Manifest, report: &TrainReport) -> String {
         };
         let _ = writeln!(out, "| served model fitted on | {} rows: {seen} |", report.rows_fitted);
     }
+    if let Some(n) = manifest.fitted_renewals {
+        let _ = writeln!(out, "| renewals learnt from | {n} distinct (listed in `fitted.keys`: a comparison with another model leaves them out) |");
+    }
+    if !report.immature_snapshots.is_empty() {
+        let _ = writeln!(
+            out,
+            "| snapshots left out | {} (outcomes not all known at the table's extract date) |",
+            crate::dataset::describe_immature(&report.immature_snapshots)
+        );
+    }
     let _ = writeln!(out, "| lapse rate | {:.2}% |", 100.0 * report.lapse_rate);
     let _ = writeln!(out, "| validation | {} |", manifest.validation);
     if let Some((a, b)) = &manifest.training_window {
