@@ -228,6 +228,8 @@ fn first_night_promotes_then_a_night_is_judged_against_the_champion_and_logged()
     assert_eq!(state.nights, vec![FIRST, SECOND]);
     assert_eq!(state.decisions.len(), 2);
     assert_eq!(state.decisions[1]["promoted"], promoted);
+    assert_eq!(state.decisions[1]["compared_rows"], comparison["compared"]);
+    assert_eq!(state.decisions[1]["champion_fitted_rows"], comparison["dropped_champion_fitted"]);
     assert_eq!(state.decisions[1]["champion_after"], second["champion_after"]);
 
     // The same night again changes nothing and answers the same.

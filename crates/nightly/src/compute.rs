@@ -426,6 +426,7 @@ impl<'c> Night<'c> {
             champion_before: judged.champion_before.clone(),
             champion: judged.champion_model.as_ref().zip(judged.champion_eval.as_ref()).map(|((v, m), e)| JudgedModel::of(v, m.family, e)),
             notes: judged.notes.clone(),
+            comparison: judged.comparison.clone(),
             guard_rails: judged.rails.clone(),
             champion_after: if judged.decision.promote { Some(version.clone()) } else { judged.champion_before.clone() },
             decision: judged.decision.clone(),

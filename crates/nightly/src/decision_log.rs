@@ -23,6 +23,8 @@ pub(crate) fn upsert_decision(path: &Path, summary: &RunSummary) -> Result<()> {
         champion_log_loss: summary.champion.as_ref().map(|c| c.log_loss),
         challenger_roc_auc: summary.challenger.roc_auc,
         champion_roc_auc: summary.champion.as_ref().and_then(|c| c.roc_auc),
+        compared_rows: summary.comparison.compared,
+        champion_fitted_rows: summary.comparison.dropped_champion_fitted,
         guard_rails_failed: summary.guard_rails.iter().filter(|r| !r.passed).map(|r| r.name.clone()).collect(),
         drift_act: summary.drift.act.clone(),
     };

@@ -60,8 +60,12 @@ pub struct RunSummary {
     pub champion_before: Option<String>,
     /// The champion judged on the same rows (None: no champion, or unusable; see decision).
     pub champion: Option<JudgedModel>,
-    /// Notes on the comparison (e.g. the champion had seen part of the window).
+    /// Notes on the comparison (e.g. how many held-out renewals were compared).
     pub notes: Vec<String>,
+    /// Which held-out renewals the two models were compared on, and how many were left out
+    /// because a model had been fitted on them.
+    #[serde(default)]
+    pub comparison: Comparison,
     pub guard_rails: Vec<GuardRail>,
     pub decision: Decision,
     /// The champion after the run.
@@ -173,6 +177,12 @@ pub struct DecisionLine {
     pub champion_log_loss: Option<f64>,
     pub challenger_roc_auc: Option<f64>,
     pub champion_roc_auc: Option<f64>,
+    /// The held-out renewals both models were judged on (neither fitted on them), and those
+    /// left out because the champion was fitted on them.
+    #[serde(default)]
+    pub compared_rows: usize,
+    #[serde(default)]
+    pub champion_fitted_rows: usize,
     pub guard_rails_failed: Vec<String>,
     pub drift_act: Vec<String>,
 }

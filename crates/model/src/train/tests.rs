@@ -123,9 +123,8 @@ fn registry_refuses_corrupt_truncated_and_inconsistent_artifacts() {
     // The list of fitted renewals is checksummed too: a version without one says so (None), a
     // modified one is refused, never read as a shorter list.
     assert!(registry.fitted("v0004").unwrap().is_none(), "registered without a list");
-    let with_list = registry
-        .register_described(&outcome.model, &outcome.report, None, outcome.fitted.as_ref(), "table", "-", "2026-11-22T00:00:00Z")
-        .unwrap();
+    let with_list =
+        registry.register_described(&outcome.model, &outcome.report, None, outcome.fitted.as_ref(), "table", "-", "2026-11-22T00:00:00Z").unwrap();
     assert_eq!(registry.fitted(&with_list).unwrap().as_ref(), outcome.fitted.as_ref());
     let keys = fs::read(path(&with_list, "fitted.keys")).unwrap();
     fs::write(path(&with_list, "fitted.keys"), &keys[..keys.len() - 8]).unwrap();
