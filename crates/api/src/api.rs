@@ -71,8 +71,11 @@ fn request_lang(state: &AppState, headers: &HeaderMap, param: Option<&str>) -> R
 }
 
 /// The `lang` query parameter of a request without typed query parameters.
+/// The longest policy id a request may name.
+pub const MAX_POLICY_ID_BYTES: usize = 128;
+
 fn lang_param(uri: &axum::http::Uri) -> Option<String> {
-    uri.query()?.split('&').find_map(|pair| pair.strip_prefix("lang=")).map(|v| v.replace("%2D", "-").replace("%2d", "-"))
+    form_urlencoded::parse(uri.query()?.as_bytes()).find(|(key, _)| key == "lang").map(|(_, value)| value.into_owned())
 }
 
 /// A JSON response in `lang` (`Content-Language`).
@@ -250,6 +253,14 @@ async fn score(State(state): State<Shared>, headers: HeaderMap, uri: axum::http:
     let economics = &state.config.economics;
 
     for (i, key) in request.renewals.iter().enumerate() {
+        // An id the snapshot could never hold is refused rather than echoed back (a 4 MB id
+        // made an 8 MB answer).
+        if key.policy_id.len() > MAX_POLICY_ID_BYTES {
+            return Err(ApiError::invalid(
+                format!("renewals[{i}].policy_id"),
+                format!("policy_id is {} bytes; at most {MAX_POLICY_ID_BYTES}", key.policy_id.len()),
+            ));
+        }
         if key.installment_no.is_some_and(|n| !(1..=MAX_INSTALLMENT_NO).contains(&n)) {
             return Err(ApiError::invalid(format!("renewals[{i}].installment_no"), format!("installment_no must be 1..={MAX_INSTALLMENT_NO}")));
         }
@@ -898,10 +909,16 @@ pub fn router(state: Shared) -> Router {
         .layer(middleware::from_fn_with_state(metrics_state, telemetry::track))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            tracing::info_span!(
+                "request",
+                method = telemetry::method_label(request.method()),
+                path = telemetry::path_for_log(request.uri().path()),
+                request_id = %id
+            )
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
+        .layer(middleware::from_fn(telemetry::sanitize_request_id))
         .with_state(state)
 }
 

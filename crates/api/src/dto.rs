@@ -14,6 +14,8 @@ use lapse_model::scoring::reasons::ReasonValue;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewalKey {
+    /// At most 128 bytes.
+    #[schema(max_length = 128)]
     pub policy_id: String,
     /// The installment (renewals are 2 and up; 1 is the first premium); omitted: every
     /// renewal of the policy at risk in the snapshot.

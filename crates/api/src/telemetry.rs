@@ -151,15 +151,58 @@ impl Metrics {
 /// the raw path, so the label set stays bounded).
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     metrics.observe_request(&route, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
+/// A request's method as a metric label: the standard methods by name, anything else `other`
+/// (a label from the raw method let any caller, without a token, grow the metrics without
+/// bound: 3,000 requests with different 100 KB methods took the process from 75 MB to 1.16 GB).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Whether a caller's `x-request-id` is kept: at most 64 characters of `A-Z a-z 0-9 . _ : -`
+/// (it is copied into every score-log line and log line of the request; anything else is
+/// replaced by a generated id).
+pub fn acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty() && value.len() <= 64 && value.iter().all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(b))
+}
+
+/// Middleware (outermost): drops a caller's `x-request-id` that is not
+/// [`acceptable_request_id`], so the id layer generates one instead.
+pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
+    if request.headers().get("x-request-id").is_some_and(|v| !acceptable_request_id(v.as_bytes())) {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
+}
+
+/// At most 200 characters of a request path, for a log line.
+pub fn path_for_log(path: &str) -> &str {
+    match path.char_indices().nth(200) {
+        Some((end, _)) => &path[..end],
+        None => path,
+    }
+}
+
 /// Request ids `<boot>-<n>`: unique within a server's life and across restarts, cheap (no
-/// randomness per request). A caller's own `x-request-id` is kept.
+/// randomness per request). A caller's own `x-request-id` is kept when it is a short safe token.
 #[derive(Clone)]
 pub struct SequentialIds {
     boot: Arc<str>,

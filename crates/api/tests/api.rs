@@ -826,3 +826,51 @@ async fn the_winback_list_is_served_reloaded_with_the_model_and_absent_without_o
     let message = error.to_string();
     assert!(message.contains("winback.csv") && message.contains("no column"), "{message}");
 }
+
+/// Nothing a request sends without bound enters a metric label, the log or the score log
+/// (issue 22): odd methods count as `other`, a caller's request id is kept only when short and
+/// safe, an oversized policy id is refused instead of echoed, `?lang=` is percent-decoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_derived_values_are_bounded_before_they_reach_metrics_logs_or_answers() {
+    let app = app();
+    for i in 0..50 {
+        let method = format!("X{}{i}", "M".repeat(1_000));
+        let request = Request::builder().method(method.as_str()).uri("/nowhere").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    let (status, metrics) = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains(r#"method="other""#) && !text.contains("MMMM"), "the raw method became a label");
+    assert!(text.len() < 100_000, "{} bytes of metrics", text.len());
+
+    let id_of = |id: &str| {
+        let app = app.clone();
+        let id = id.to_string();
+        async move {
+            let request = Request::builder().uri("/healthz").header("x-request-id", id).body(Body::empty()).unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            response.headers()["x-request-id"].to_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(id_of("queue-7f3a:42").await, "queue-7f3a:42", "a short safe id is kept");
+    for bad in ["x".repeat(65), "a b".to_string(), "id;drop".to_string(), "é".to_string()] {
+        let got = id_of(&bad).await;
+        assert!(got != bad && super_safe(&got), "{bad:?} -> {got:?}");
+    }
+
+    let (status, body) = score(&app, json!({ "renewals": [{ "policy_id": "P".repeat(129) }], "on_unknown": "skip" })).await;
+    assert_error(status, &body, 422, "invalid_field", Some("renewals[0].policy_id"));
+    assert!(body.to_string().len() < 500, "the id is not echoed: {body}");
+
+    let policy = &snapshot_keys()[0].0;
+    for lang in ["zh-CN", "zh%2DCN", "zh%2dCN", "zh%2dcn"] {
+        let (status, body) = call(&app, "POST", &format!("/v1/score?lang={lang}"), Some(SCORE_TOKEN), Some(json!({ "renewals": [{ "policy_id": policy }] }).to_string())).await;
+        assert_eq!(status, StatusCode::OK, "{lang}: {body}");
+    }
+}
+
+fn super_safe(id: &str) -> bool {
+    lapse_api::telemetry::acceptable_request_id(id.as_bytes())
+}
