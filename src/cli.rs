@@ -633,6 +633,17 @@ pub struct ServeArgs {
     /// Requests handled at once; more are answered 503 `overloaded`.
     #[arg(long, default_value_t = 1024)]
     pub max_in_flight: usize,
+    /// Connections open at once; more are closed as soon as they are accepted (the value is
+    /// lowered to leave 64 file descriptors under the process's open-file limit).
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; a connection that sends no request
+    /// within them after connecting is closed too.
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout_seconds: f64,
+    /// On SIGTERM, seconds to let requests in flight finish before every connection is closed.
+    #[arg(long, default_value_t = 10.0)]
+    pub shutdown_grace_seconds: f64,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,

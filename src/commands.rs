@@ -493,8 +493,14 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         Some(path) => Economics::from_file(path)?,
         None => Economics::default(),
     };
-    if !(args.timeout_seconds.is_finite() && args.timeout_seconds > 0.0) {
-        fail!("--timeout-seconds must be > 0");
+    for (flag, value) in [
+        ("--timeout-seconds", args.timeout_seconds),
+        ("--header-timeout-seconds", args.header_timeout_seconds),
+        ("--shutdown-grace-seconds", args.shutdown_grace_seconds),
+    ] {
+        if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
+            fail!("{flag} must be > 0 and below a day");
+        }
     }
     let config = ServeConfig {
         models: args.models,
@@ -507,6 +513,11 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
             max_inline_rows: args.max_inline_rows,
             timeout_seconds: args.timeout_seconds,
             max_in_flight: args.max_in_flight.max(1),
+            connections: lapse_api::listen::ConnectionLimits {
+                max_connections: args.max_connections.max(1),
+                header_timeout: std::time::Duration::from_secs_f64(args.header_timeout_seconds),
+                shutdown_grace: std::time::Duration::from_secs_f64(args.shutdown_grace_seconds),
+            },
             ..Limits::default()
         },
         score_log: (!args.no_score_log).then_some(args.score_log),

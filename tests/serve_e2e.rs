@@ -313,3 +313,77 @@ fn https_serves_with_the_given_certificate_rereads_it_on_sighup_and_never_logs_a
         assert!(!logged.contains(token), "a token reached the log");
     }
 }
+
+/// Connections are bounded (issue 22): a connection that sends nothing, or half its headers,
+/// or idles after a response, is closed within the header timeout; past `--max-connections`
+/// a new connection is closed at once while the server goes on answering the rest; SIGTERM
+/// with a half-sent request open exits within the shutdown grace (well under 15 s).
+#[test]
+fn silent_half_sent_and_surplus_connections_are_closed_and_shutdown_is_bounded() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let flags: Vec<std::ffi::OsString> =
+        ["--header-timeout-seconds", "1", "--max-connections", "6", "--shutdown-grace-seconds", "2"].iter().map(Into::into).collect();
+    let flags: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_os_str()).collect();
+    let mut server = start_server(&models, &dir.path().join("score-log"), &flags);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Seconds until the server closes the connection (reads until EOF), at most `limit`.
+    let closed_after = |mut stream: TcpStream, limit: u64| -> Option<f64> {
+        let started = Instant::now();
+        stream.set_read_timeout(Some(Duration::from_secs(limit))).unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Some(started.elapsed().as_secs_f64()),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(started.elapsed().as_secs_f64()),
+                Err(_) => return None,
+            }
+        }
+    };
+    let silent = TcpStream::connect(&addr).unwrap();
+    let mut half = TcpStream::connect(&addr).unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    for (what, stream) in [("silent", silent), ("half-sent", half), ("idle after a response", idle)] {
+        let seconds = closed_after(stream, 8).unwrap_or_else(|| panic!("{what} connection still open after 8 s"));
+        assert!(seconds < 4.0, "{what} connection closed after {seconds:.1} s (timeout 1 s)");
+    }
+
+    // Six connections held open; the seventh is closed as soon as it is accepted.
+    let held: Vec<TcpStream> = (0..6).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let surplus = TcpStream::connect(&addr).unwrap();
+    let seconds = closed_after(surplus, 5).expect("the surplus connection is closed");
+    assert!(seconds < 0.9, "closed after {seconds:.2} s, before any timeout");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let agent = client();
+    let (status, metrics) = get(&agent, &format!("{}/metrics", server.base), "");
+    assert_eq!(status, 200);
+    let text = metrics.as_str().unwrap();
+    let refused: u64 =
+        text.lines().find(|l| l.starts_with("lapse_connections_refused_total")).and_then(|l| l.split_whitespace().last()?.parse().ok()).unwrap_or(0);
+    assert!(refused >= 1, "{text}");
+
+    // SIGTERM with a half-sent request open (the header timeout is longer than the grace here
+    // because the grace decides): the process is gone within the grace, not after 45 s.
+    let mut server_long = {
+        let flags: Vec<std::ffi::OsString> = ["--header-timeout-seconds", "60", "--shutdown-grace-seconds", "2"].iter().map(Into::into).collect();
+        let flags: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_os_str()).collect();
+        start_server(&models, &dir.path().join("score-log-2"), &flags)
+    };
+    let mut open = TcpStream::connect(server_long.base.trim_start_matches("http://")).unwrap();
+    open.write_all(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"renew").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let status = server_long.stop();
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success() && seconds < 15.0, "exit {status:?} after {seconds:.1} s");
+    assert!(seconds < 6.0, "the 2 s grace should decide: {seconds:.1} s");
+    drop(open);
+    server.stop();
+}

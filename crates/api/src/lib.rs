@@ -13,6 +13,7 @@ pub mod dto;
 pub mod error;
 pub mod inline;
 pub mod json;
+pub mod listen;
 pub mod pool;
 pub mod schema;
 pub mod score_log;
@@ -47,6 +48,8 @@ pub struct Limits {
     pub max_page: usize,
     /// Work-list size when the caller gives no capacity.
     pub default_capacity: usize,
+    /// Connections: how many, header read timeout, shutdown grace.
+    pub connections: listen::ConnectionLimits,
 }
 
 impl Default for Limits {
@@ -59,6 +62,7 @@ impl Default for Limits {
             max_in_flight: 1024,
             max_page: 1000,
             default_capacity: 500,
+            connections: listen::ConnectionLimits::default(),
         }
     }
 }
@@ -196,24 +200,38 @@ pub async fn run(state: Arc<AppState>, addr: SocketAddr) -> Result<(), ServeErro
 
     let shutdown_state = Arc::clone(&state);
     let app = router(Arc::clone(&state));
-    let draining = async move {
+    let limits = state.config.limits.connections;
+    let max_connections = limits.effective_max_connections();
+    tracing::info!(max_connections, header_timeout_seconds = limits.header_timeout.as_secs_f64(), "connection limits");
+    // One server for HTTP and HTTPS (axum-server): hyper reads headers under a timeout, a
+    // connection that sends no request within it is closed, connections are capped, and
+    // shutdown waits at most the grace period for connections to finish.
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let grace = limits.shutdown_grace;
+    tokio::spawn(async move {
         shutdown_signal().await;
         shutdown_state.shutting_down.store(true, Ordering::Relaxed);
-        tracing::info!("shutting down: finishing requests in flight");
-    };
+        tracing::info!(grace_seconds = grace.as_secs_f64(), "shutting down: finishing requests in flight");
+        stopper.graceful_shutdown(Some(grace));
+    });
+    let metrics = Arc::clone(&state.metrics);
     match tls {
         None => {
-            let listener = tokio::net::TcpListener::from_std(std_listener)?;
-            axum::serve(listener, app).with_graceful_shutdown(draining).await?;
+            let mut server = axum_server::from_tcp(std_listener)?
+                .handle(handle)
+                .first_request_timeout(limits.header_timeout)
+                .map(|inner| listen::LimitAcceptor::new(inner, max_connections, metrics));
+            server.http_builder().http1().header_read_timeout(limits.header_timeout);
+            server.serve(app.into_make_service()).await?;
         }
         Some((_, config)) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                draining.await;
-                stopper.graceful_shutdown(None);
-            });
-            axum_server::from_tcp_rustls(std_listener, config)?.handle(handle).serve(app.into_make_service()).await?;
+            let mut server = axum_server::from_tcp_rustls(std_listener, config)?
+                .handle(handle)
+                .first_request_timeout(limits.header_timeout)
+                .map(|inner| listen::LimitAcceptor::new(inner, max_connections, metrics));
+            server.http_builder().http1().header_read_timeout(limits.header_timeout);
+            server.serve(app.into_make_service()).await?;
         }
     }
     if let Some(log) = &state.score_log {

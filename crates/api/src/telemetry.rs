@@ -65,6 +65,9 @@ pub struct Metrics {
     snapshot_rows: Gauge,
     score_log_errors: Counter,
     score_log_repairs: Counter,
+    score_log_dropped_bytes: Counter,
+    connections_open: Gauge,
+    connections_refused: Counter,
     current_version: std::sync::Mutex<Option<String>>,
 }
 
@@ -79,6 +82,9 @@ impl Default for Metrics {
         let snapshot_rows = Gauge::default();
         let score_log_errors = Counter::default();
         let score_log_repairs = Counter::default();
+        let score_log_dropped_bytes = Counter::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
         registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("scores_served", "Renewals scored, by source (snapshot lookup, inline records, queue)", scores.clone());
@@ -91,8 +97,18 @@ impl Default for Metrics {
             "Torn last lines (a crash mid-write) closed off when a score-log file was reopened",
             score_log_repairs.clone(),
         );
+        registry.register(
+            "score_log_dropped_bytes",
+            "Bytes of the oldest closed score-log parts deleted to keep the log within its size cap",
+            score_log_dropped_bytes.clone(),
+        );
+        registry.register("connections_open", "Client connections open", connections_open.clone());
+        registry.register("connections_refused", "Connections closed at once because --max-connections were open", connections_refused.clone());
         Metrics {
             registry,
+            score_log_dropped_bytes,
+            connections_open,
+            connections_refused,
             requests,
             latency,
             scores,
@@ -126,6 +142,22 @@ impl Metrics {
 
     pub fn score_log_repaired(&self) {
         self.score_log_repairs.inc();
+    }
+
+    pub fn score_log_dropped(&self, bytes: u64) {
+        self.score_log_dropped_bytes.inc_by(bytes);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Records the model version and snapshot size being served.

@@ -866,7 +866,14 @@ async fn request_derived_values_are_bounded_before_they_reach_metrics_logs_or_an
 
     let policy = &snapshot_keys()[0].0;
     for lang in ["zh-CN", "zh%2DCN", "zh%2dCN", "zh%2dcn"] {
-        let (status, body) = call(&app, "POST", &format!("/v1/score?lang={lang}"), Some(SCORE_TOKEN), Some(json!({ "renewals": [{ "policy_id": policy }] }).to_string())).await;
+        let (status, body) = call(
+            &app,
+            "POST",
+            &format!("/v1/score?lang={lang}"),
+            Some(SCORE_TOKEN),
+            Some(json!({ "renewals": [{ "policy_id": policy }] }).to_string()),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{lang}: {body}");
     }
 }
