@@ -87,7 +87,10 @@ impl Tokens {
         if self.open {
             return true;
         }
-        let Some(token) = authorization.and_then(|h| h.strip_prefix(b"Bearer ")) else { return false };
+        // The scheme is case-insensitive (RFC 9110 11.1): `bearer` and `BEARER` too.
+        let Some(token) = authorization.filter(|h| h.len() > 7 && h[..7].eq_ignore_ascii_case(b"bearer ")).map(|h| &h[7..]) else {
+            return false;
+        };
         let Ok(token) = std::str::from_utf8(token) else { return false };
         let presented = digest(token.trim());
         let matches = |set: &[[u8; 32]]| set.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&presented));
@@ -115,6 +118,8 @@ mod tests {
         assert!(!tokens.allows(Some(b"Bearer s3"), Role::Score));
         assert!(!tokens.allows(Some(b"Bearer # old"), Role::Score));
         assert!(!tokens.allows(Some(b"s1"), Role::Score));
+        assert!(tokens.allows(Some(b"bearer s1"), Role::Score) && tokens.allows(Some(b"BEARER a1"), Role::Admin));
+        assert!(!tokens.allows(Some(b"Basic s1"), Role::Score) && !tokens.allows(Some(b"bearer "), Role::Score));
         assert!(!tokens.allows(None, Role::Score));
     }
 

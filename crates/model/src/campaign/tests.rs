@@ -128,3 +128,35 @@ fn a_name_is_bound_to_its_settings() {
     assert!(matches!(store.load("autumn"), Err(StoreError::NotFound(_))));
     assert!(matches!(store.load("../x"), Err(StoreError::Name(_))));
 }
+
+/// Two processes (here: two stores on one directory, on two threads, each with its own lock
+/// file handle) creating one name at the same moment with different holdouts: exactly one is
+/// stored, the other is a conflict, every time (issue 22: 34 of 72 races accepted both).
+#[test]
+fn a_name_created_by_two_writers_at_once_is_stored_once() {
+    for round in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("race{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let outcomes: Vec<Result<Stored, String>> = [0.2, 0.3]
+            .into_iter()
+            .map(|holdout| {
+                let (store, barrier, c) =
+                    (CampaignStore::new(dir.path().join("campaigns")), std::sync::Arc::clone(&barrier), campaign(&name, holdout));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.save(&c).map_err(|e| e.to_string())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let created = outcomes.iter().filter(|o| matches!(o, Ok(Stored::Created))).count();
+        let conflicts = outcomes.iter().filter(|o| o.as_ref().is_err_and(|e| e.contains("holdout"))).count();
+        assert_eq!((created, conflicts), (1, 1), "round {round}: {outcomes:?}");
+        let stored = CampaignStore::new(dir.path().join("campaigns")).load(&name).unwrap().1;
+        let winner = if outcomes[0].is_ok() { 0.2 } else { 0.3 };
+        assert_eq!(stored.settings.holdout, winner, "the stored assignment is the winner's");
+    }
+}
