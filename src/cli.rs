@@ -618,6 +618,10 @@ pub struct ServeArgs {
     /// Score-log files of days older than this are deleted (0: keep everything).
     #[arg(long, default_value_t = 800)]
     pub score_log_retention_days: u32,
+    /// The score log's files add up to at most this many GiB: the oldest closed files are
+    /// deleted past it (0: no cap; at least twice --score-log-max-mb).
+    #[arg(long, default_value_t = 50.0)]
+    pub score_log_max_total_gb: f64,
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 4 << 20)]
     pub max_body_bytes: usize,
@@ -644,6 +648,10 @@ pub struct ServeArgs {
     /// On SIGTERM, seconds to let requests in flight finish before every connection is closed.
     #[arg(long, default_value_t = 10.0)]
     pub shutdown_grace_seconds: f64,
+    /// Campaigns one token may create per UTC day through `GET /v1/queue?campaign=NAME`
+    /// (each writes its assignment and both arms to disk); more are answered 429.
+    #[arg(long, default_value_t = 50)]
+    pub max_campaigns_per_day: usize,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,

@@ -493,6 +493,11 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         Some(path) => Economics::from_file(path)?,
         None => Economics::default(),
     };
+    if !(args.score_log_max_total_gb.is_finite() && args.score_log_max_total_gb >= 0.0)
+        || (args.score_log_max_total_gb > 0.0 && args.score_log_max_total_gb * 1024.0 < 2.0 * args.score_log_max_mb)
+    {
+        fail!("--score-log-max-total-gb must be 0 (no cap) or at least twice --score-log-max-mb");
+    }
     for (flag, value) in [
         ("--timeout-seconds", args.timeout_seconds),
         ("--header-timeout-seconds", args.header_timeout_seconds),
@@ -518,12 +523,14 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
                 header_timeout: std::time::Duration::from_secs_f64(args.header_timeout_seconds),
                 shutdown_grace: std::time::Duration::from_secs_f64(args.shutdown_grace_seconds),
             },
+            max_campaigns_per_day: args.max_campaigns_per_day,
             ..Limits::default()
         },
         score_log: (!args.no_score_log).then_some(args.score_log),
         score_log_policy: lapse_api::score_log::LogPolicy {
             max_file_bytes: (args.score_log_max_mb.max(0.001) * 1_048_576.0) as u64,
             retention_days: (args.score_log_retention_days > 0).then_some(args.score_log_retention_days),
+            max_total_bytes: (args.score_log_max_total_gb > 0.0).then(|| (args.score_log_max_total_gb * 1_073_741_824.0) as u64),
         },
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
         campaigns: args.campaigns,

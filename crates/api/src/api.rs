@@ -71,6 +71,16 @@ fn request_lang(state: &AppState, headers: &HeaderMap, param: Option<&str>) -> R
 }
 
 /// The `lang` query parameter of a request without typed query parameters.
+/// Who is asking, for per-caller limits: a short digest of the bearer token (never the token),
+/// or `anonymous` without one (`--no-auth`).
+fn caller_of(headers: &HeaderMap) -> String {
+    use sha2::Digest;
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => sha2::Sha256::digest(value.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect(),
+        None => "anonymous".to_string(),
+    }
+}
+
 /// The longest policy id a request may name.
 pub const MAX_POLICY_ID_BYTES: usize = 128;
 
@@ -361,6 +371,7 @@ const DEFAULT_HOLDOUT: f64 = 0.1;
         (status = 401, description = "Missing or wrong token", body = ErrorBody),
         (status = 409, description = "The campaign exists with other settings", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
+        (status = 429, description = "This token created its most campaigns today", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 async fn queue(
@@ -419,7 +430,7 @@ async fn queue(
         Some(name) => {
             let holdout = params.holdout.unwrap_or(DEFAULT_HOLDOUT);
             let request = CampaignRequest { name, holdout, capacity: &capacity, filters: &filters };
-            let (served, created) = state.campaigns.serve(&request, &book, economics).await?;
+            let (served, created) = state.campaigns.serve(&request, &book, economics, &caller_of(&headers)).await?;
             if let (Some(log), Some(planned)) = (&state.score_log, created) {
                 // Both arms, once, when the campaign is created: the control renewals are in
                 // the log although no page ever lists them.

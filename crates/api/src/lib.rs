@@ -50,6 +50,8 @@ pub struct Limits {
     pub default_capacity: usize,
     /// Connections: how many, header read timeout, shutdown grace.
     pub connections: listen::ConnectionLimits,
+    /// Campaigns one token may create per UTC day (`GET /v1/queue?campaign=NEW`).
+    pub max_campaigns_per_day: usize,
 }
 
 impl Default for Limits {
@@ -63,6 +65,7 @@ impl Default for Limits {
             max_page: 1000,
             default_capacity: 500,
             connections: listen::ConnectionLimits::default(),
+            max_campaigns_per_day: 50,
         }
     }
 }
@@ -141,7 +144,7 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         }
         None => None,
     };
-    let campaigns = campaigns::Campaigns::new(lapse_model::campaign::CampaignStore::new(&config.campaigns));
+    let campaigns = campaigns::Campaigns::new(lapse_model::campaign::CampaignStore::new(&config.campaigns), config.limits.max_campaigns_per_day);
     Ok(Arc::new(AppState {
         current: ArcSwap::from_pointee(book),
         config,

@@ -70,11 +70,15 @@ pub struct LogPolicy {
     /// Files of days older than this many days are deleted (at start and at each day's change);
     /// None keeps everything.
     pub retention_days: Option<u32>,
+    /// The log's files add up to at most this many bytes: after each part is compressed (and at
+    /// start) the oldest closed files are deleted until they do, counted in
+    /// `lapse_score_log_dropped_bytes`. None: no cap.
+    pub max_total_bytes: Option<u64>,
 }
 
 impl Default for LogPolicy {
     fn default() -> Self {
-        LogPolicy { max_file_bytes: 256 << 20, retention_days: Some(800) }
+        LogPolicy { max_file_bytes: 256 << 20, retention_days: Some(800), max_total_bytes: Some(50 << 30) }
     }
 }
 
@@ -114,11 +118,49 @@ fn compress(part: &Path) -> std::io::Result<()> {
     lapse_core::io_util::sync_dir(part.parent().unwrap_or(Path::new(".")))
 }
 
-/// Compresses `part` on a thread of its own; the writer joins it before it exits.
-fn compress_in_background(part: PathBuf) -> Option<std::thread::JoinHandle<()>> {
+/// Deletes the oldest closed files of the log (earliest day first, a day's parts before its
+/// open file; never today's open file) until the log's files add up to at most `cap` bytes.
+fn enforce_total_cap(dir: &Path, cap: u64, metrics: &Metrics) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let today = (now_ms() / 86_400_000) as Day;
+    let mut files: Vec<(Day, u32, String, u64)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let day = log_file_day(&name).filter(|_| lapse_model::score_log::is_log_file(&name))?;
+            Some((day, log_file_part(&name).unwrap_or(u32::MAX), name, e.metadata().ok()?.len()))
+        })
+        .collect();
+    files.sort();
+    let mut total: u64 = files.iter().map(|f| f.3).sum();
+    for (day, part, name, bytes) in files {
+        if total <= cap {
+            break;
+        }
+        if day == today && part == u32::MAX {
+            continue;
+        }
+        match std::fs::remove_file(dir.join(&name)) {
+            Ok(()) => {
+                total -= bytes;
+                metrics.score_log_dropped(bytes);
+                tracing::warn!(file = %name, bytes, cap, "score-log file deleted to keep the log within its size cap");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= bytes,
+            Err(e) => tracing::warn!(file = %name, error = %e, "cannot delete a score-log file over the size cap"),
+        }
+    }
+}
+
+/// Compresses `part` on a thread of its own, then keeps the log within its size cap; the
+/// writer joins it before it exits.
+fn compress_in_background(part: PathBuf, cap: Option<(u64, Arc<Metrics>)>) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new().name("score-log-zstd".into()).spawn(move || {
         if let Err(e) = compress(&part) {
             tracing::error!(file = %part.display(), error = %e, "compressing a closed score-log part failed; it stays uncompressed");
+        }
+        if let (Some((cap, metrics)), Some(dir)) = (cap, part.parent()) {
+            enforce_total_cap(dir, cap, &metrics);
         }
     });
     spawned.map_err(|e| tracing::error!(error = %e, "cannot start the score-log compressor")).ok()
@@ -126,7 +168,7 @@ fn compress_in_background(part: PathBuf) -> Option<std::thread::JoinHandle<()>> 
 
 /// Deletes files past the retention; at start (`leftovers`) also closes and compresses the
 /// files a previous run left (earlier days' open files, parts not yet compressed).
-fn sweep(dir: &Path, today: Day, policy: &LogPolicy, leftovers: bool) -> Vec<std::thread::JoinHandle<()>> {
+fn sweep(dir: &Path, today: Day, policy: &LogPolicy, leftovers: bool, metrics: &Arc<Metrics>) -> Vec<std::thread::JoinHandle<()>> {
     let mut compressors = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return compressors };
     let mut names: Vec<String> = entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().to_str().map(str::to_string)).collect();
@@ -150,7 +192,7 @@ fn sweep(dir: &Path, today: Day, policy: &LogPolicy, leftovers: bool) -> Vec<std
             None if day < today => close_file(dir, &path, day).map_err(|e| tracing::warn!(file = %name, error = %e, "cannot close")).ok(),
             None => None,
         };
-        if let Some(handle) = part.and_then(compress_in_background) {
+        if let Some(handle) = part.and_then(|part| compress_in_background(part, policy.max_total_bytes.map(|c| (c, Arc::clone(metrics))))) {
             compressors.push(handle);
         }
     }
@@ -174,7 +216,10 @@ impl ScoreLog {
     /// Starts the writer for `dir` (created if needed).
     pub fn start(dir: &Path, economics_actions: Vec<String>, metrics: Arc<Metrics>, policy: LogPolicy) -> std::io::Result<ScoreLog> {
         std::fs::create_dir_all(dir)?;
-        let compressors = sweep(dir, (now_ms() / 86_400_000) as Day, &policy, true);
+        let compressors = sweep(dir, (now_ms() / 86_400_000) as Day, &policy, true, &metrics);
+        if let Some(cap) = policy.max_total_bytes {
+            enforce_total_cap(dir, cap, &metrics);
+        }
         let (tx, rx) = sync_channel(QUEUE);
         let writer_dir = dir.to_path_buf();
         let writer = std::thread::Builder::new()
@@ -254,7 +299,7 @@ struct Writer<'a> {
     /// Compressions under way (joined before the writer exits).
     compressors: Vec<std::thread::JoinHandle<()>>,
     actions: &'a [String],
-    metrics: &'a Metrics,
+    metrics: &'a Arc<Metrics>,
     current: Option<DayFile>,
     line: Vec<u8>,
     dirty: bool,
@@ -270,7 +315,7 @@ impl Writer<'_> {
         if self.current.as_ref().is_none_or(|f| f.day != day) {
             if let Some(old) = self.current.take() {
                 self.close(old);
-                self.compressors.extend(sweep(self.dir, day, &self.policy, false));
+                self.compressors.extend(sweep(self.dir, day, &self.policy, false, self.metrics));
             }
             match open_day(self.dir, day) {
                 Ok((file, torn)) => {
@@ -337,7 +382,7 @@ impl Writer<'_> {
         drop(file.out);
         self.compressors.retain(|c| !c.is_finished());
         match close_file(self.dir, &path, file.day) {
-            Ok(part) => self.compressors.extend(compress_in_background(part)),
+            Ok(part) => self.compressors.extend(compress_in_background(part, self.policy.max_total_bytes.map(|c| (c, Arc::clone(self.metrics))))),
             Err(e) => {
                 self.metrics.score_log_error();
                 tracing::error!(file = %path.display(), error = %e, "cannot close a score-log file; it is appended to again");
@@ -371,7 +416,7 @@ fn write_loop(
     dir: &Path,
     rx: Receiver<LogBatch>,
     actions: &[String],
-    metrics: &Metrics,
+    metrics: &Arc<Metrics>,
     policy: LogPolicy,
     compressors: Vec<std::thread::JoinHandle<()>>,
 ) {
