@@ -530,7 +530,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         score_log_policy: lapse_api::score_log::LogPolicy {
             max_file_bytes: (args.score_log_max_mb.max(0.001) * 1_048_576.0) as u64,
             retention_days: (args.score_log_retention_days > 0).then_some(args.score_log_retention_days),
-            max_total_bytes: (args.score_log_max_total_gb > 0.0).then(|| (args.score_log_max_total_gb * 1_073_741_824.0) as u64),
+            max_total_bytes: (args.score_log_max_total_gb > 0.0).then_some((args.score_log_max_total_gb * 1_073_741_824.0) as u64),
         },
         thresholds: args.thresholds.checked().map_err(anyhow::Error::msg)?,
         campaigns: args.campaigns,
