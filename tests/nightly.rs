@@ -419,6 +419,24 @@ fn two_runs_never_overlap_and_bad_input_is_rejected_with_nothing_written() {
     let message = stderr(&rejected);
     assert!(message.contains("installments.csv") && message.contains("due_date") && message.contains("2026-02-30"), "{message}");
     assert_eq!(ws.state(), before);
+    assert!(!ws.reports().join(".staging").exists(), "a failed night leaves no staging area");
+
+    // A quote that never closes: said in a few lines with the row, not the rest of the file
+    // repeated (1 MB of stderr before, six times over in the nightly).
+    let quoted = ws.path().join("quoted");
+    generate(&GenerateConfig::new(3000, 4)).write(&quoted, FileFormat::Csv).unwrap();
+    let path = quoted.join("policies.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[7] = lines[7].replacen(',', ",\"", 1);
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let rejected = ws.command_on(&quoted, SECOND).output().unwrap();
+    assert_eq!(rejected.status.code(), Some(2), "{}", stderr(&rejected));
+    let message = stderr(&rejected);
+    assert!(message.len() < 10_000, "{} bytes on stderr", message.len());
+    assert!(message.contains("policies.csv") && message.contains("row 7") && message.contains("never closed"), "{message}");
+    assert_eq!(ws.state(), before);
+    assert!(!ws.reports().join(".staging").exists());
 }
 
 #[test]

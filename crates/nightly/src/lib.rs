@@ -169,7 +169,17 @@ pub fn run(config: &NightlyConfig) -> Result<NightlyOutcome> {
             tracing::warn!(staging = %staging.display(), "a killed run's staging area found: starting the night again");
             fs::remove_dir_all(&staging).map_err(|e| NightlyError::file(&staging, e))?;
         }
-        let mut summary = compute::compute(config, &mut steps)?;
+        let mut summary = match compute::compute(config, &mut steps) {
+            Ok(summary) => summary,
+            Err(e) => {
+                // A night that failed before its plan was written has nothing to finish: its
+                // staging area goes (a rerun starts it again anyway), and `.staging` with it
+                // when no other night is in it.
+                let _ = fs::remove_dir_all(&staging);
+                let _ = fs::remove_dir(config.out.join(".staging"));
+                return Err(e);
+            }
+        };
         summary.steps.append(&mut steps.times);
         (summary, false)
     };

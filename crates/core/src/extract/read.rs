@@ -108,7 +108,7 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
             .map(|c| Field::new(c.name.into(), DataType::Float64)),
     ));
     let unreadable = |e: PolarsError| {
-        let mut message = e.to_string();
+        let mut message = shorten(&e.to_string());
         if encoding == Encoding::Utf8 && message.contains("utf-8") {
             message.push_str(" (a GB18030/GBK export? read it with --encoding gb18030)");
         }
@@ -139,16 +139,21 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
                 .into_reader_with_file_handle(std::io::Cursor::new(bytes))
                 .finish()
         };
+        let first_row = table.as_ref().map_or(0, TableFrame::height);
         let df = match read(bytes.clone(), Some(numeric.clone())) {
             Ok(df) => df,
             // A numeric cell polars cannot parse: read the block as text and let the cell checks
             // name every bad cell.
             Err(e) => {
                 tracing::trace!(error = %e, "typed read failed; reading as text");
-                read(bytes, None).map_err(unreadable)?
+                read(bytes.clone(), None).map_err(|e| match unbalanced_quote(&bytes[header_line.len()..], first_row) {
+                    // The CSV library's own message repeats the rest of the file (1 MB of stderr
+                    // for a 3,000-policy book): said in a line, with the row and an excerpt.
+                    Some(message) => ExtractError::Unreadable { file: path.to_path_buf(), message },
+                    None => unreadable(e),
+                })?
             }
         };
-        let first_row = table.as_ref().map_or(0, TableFrame::height);
         let frame = TableFrame::convert(spec, path.to_path_buf(), df, first_row);
         match &mut table {
             None => table = Some(frame),
@@ -156,6 +161,47 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
         }
     }
     Ok(table.unwrap_or_else(|| TableFrame::convert(spec, path.to_path_buf(), DataFrame::empty(), 0)))
+}
+
+/// A library's error message cut to at most 400 characters (some quote the input at length).
+fn shorten(message: &str) -> String {
+    match message.char_indices().nth(400) {
+        Some((end, _)) => format!("{}... ({} characters cut)", &message[..end], message.chars().count() - 400),
+        None => message.to_string(),
+    }
+}
+
+/// When a block of records (after the header) has a quote that opens a field and is never
+/// closed, the row where it opens (1-based data row, counting `first_row` rows before the
+/// block) and an excerpt of it, in a sentence; None when the quotes balance.
+fn unbalanced_quote(block: &[u8], first_row: usize) -> Option<String> {
+    let mut in_quotes = false;
+    let (mut row, mut opened_at) = (first_row + 1, None);
+    let mut line_start = 0;
+    for (i, &b) in block.iter().enumerate() {
+        match b {
+            b'"' => {
+                in_quotes = !in_quotes;
+                if in_quotes && opened_at.is_none() {
+                    opened_at = Some((row, line_start));
+                }
+            }
+            b'\n' if !in_quotes => {
+                row += 1;
+                line_start = i + 1;
+                opened_at = None;
+            }
+            _ => {}
+        }
+    }
+    let (row, start) = opened_at.filter(|_| in_quotes)?;
+    let line = block[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let excerpt: String = line.chars().take(120).collect();
+    let more = if line.chars().count() > 120 { "..." } else { "" };
+    Some(format!(
+        "row {row}: a quote (\") opens a field and is never closed, so the rest of the file would be one field; the row begins: {excerpt}{more}"
+    ))
 }
 
 /// Reads a CSV file in blocks that end on record boundaries (a newline outside quotes).
