@@ -564,7 +564,7 @@ async fn model_current(State(state): State<Shared>) -> Result<Response, ApiError
         ece: report.as_ref().map(|r| r.ece),
         features: book.model.model.schema.columns.len(),
         snapshot: SnapshotInfo {
-            path: book.snapshot_path.display().to_string(),
+            file: book.snapshot_path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
             as_of: Date(book.as_of),
             renewals: book.rows.len(),
             horizon_days: book.horizon_days,
@@ -858,15 +858,47 @@ async fn fallback() -> ApiError {
 
 /// Maps the body-limit layer's bare 413 to the JSON error shape.
 async fn json_errors(request: Request, next: Next) -> Response {
+    // Past hyper's own limits a request is refused before it gets here (with an empty body);
+    // these lower ones answer with the JSON error every other refusal has.
+    let uri_len = request.uri().to_string().len();
+    if uri_len > MAX_URI_BYTES {
+        return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long", format!("the request URI is {uri_len} bytes; at most {MAX_URI_BYTES}"))
+            .into_response();
+    }
+    let header_bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
+        )
+        .into_response();
+    }
     let response = next.run(request).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v != "application/json") {
+    let status = response.status();
+    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is larger than the server accepts").into_response();
     }
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+    if status == StatusCode::METHOD_NOT_ALLOWED {
         return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method").into_response();
+    }
+    // Any other error a framework layer answered in plain text (an undecodable path segment,
+    // a rejected extractor): the same JSON error, its text as the message.
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+        let code = if status.is_server_error() { "internal" } else { "bad_request" };
+        return ApiError::new(status, code, message).into_response();
     }
     response
 }
+
+/// The longest request URI and the most header bytes a request may send (hyper refuses far
+/// longer ones itself, with an empty body).
+const MAX_URI_BYTES: usize = 8 << 10;
+const MAX_HEADER_BYTES: usize = 32 << 10;
 
 /// The application: routes, auth and every layer.
 /// How long `POST /v1/admin/reload` may take before it is answered 503 `timeout` (the reload

@@ -274,7 +274,8 @@ pub struct ModelInfo {
 /// The snapshot being served.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SnapshotInfo {
-    pub path: String,
+    /// The snapshot's file name (not its path: the server's layout is not the caller's business).
+    pub file: String,
     #[schema(value_type = String, format = Date)]
     pub as_of: Date,
     pub renewals: usize,

@@ -71,6 +71,15 @@ impl Scorebook {
         let drift = snapshot_drift(models, &model.version, &scored.frame, &scored.rows, thresholds);
         let ScoredSnapshot { rows, as_of, horizon_days, grace_days, frame } = scored;
         drop(frame);
+        // An empty snapshot (a failed extract, a wrong date) would serve an empty work list as
+        // if all were well, with no date to tell: refused, at start and on reload (the old one
+        // serves on).
+        if rows.is_empty() {
+            return Err(LoadError::Snapshot {
+                path: snapshot.to_path_buf(),
+                message: "holds no renewal: nothing to serve (is it the right file, built on a complete extract?)".into(),
+            });
+        }
         let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, horizon_days, grace_days);
         Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
     }

@@ -881,3 +881,42 @@ async fn request_derived_values_are_bounded_before_they_reach_metrics_logs_or_an
 fn super_safe(id: &str) -> bool {
     lapse_api::telemetry::acceptable_request_id(id.as_bytes())
 }
+
+/// The smaller refusals of issue 22, each answered with the JSON error: an undecodable path,
+/// an oversized URI or header block, an empty snapshot (refused at start), the bearer scheme
+/// in any case, and no server path in `/v1/models/current`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_requests_get_the_json_error_and_the_server_shows_no_paths() {
+    let app = app();
+    let (status, body) = call(&app, "GET", "/v1/campaigns/%ff", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["code"].is_string() && body["message"].is_string(), "JSON error: {body}");
+    let (status, body) = call(&app, "GET", &format!("/healthz?x={}", "a".repeat(9_000)), None, None).await;
+    assert_error(status, &body, 414, "uri_too_long", None);
+    let request = Request::builder().uri("/healthz").header("x-padding", "b".repeat(40_000)).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["code"], "headers_too_large");
+
+    // The scheme is case-insensitive.
+    let request = Request::builder().uri("/v1/models/current").header("authorization", format!("bearer {SCORE_TOKEN}")).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let info: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(info["snapshot"]["file"], "snapshot.parquet", "{info}");
+    let text = info.to_string();
+    assert!(!text.contains(&fixture().snapshot.parent().unwrap().display().to_string()), "a server path in {text}");
+
+    // A snapshot with no renewal: the server does not start on it.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.parquet");
+    let loaded = lapse_core::extract::load_book(&fixture().book, lapse_core::extract::OnError::Strict).unwrap();
+    let day = lapse_core::dates::parse_day("1990-01-31").unwrap();
+    lapse_core::features::BuildPlan { as_of: vec![day], horizon_days: 30, grace_days: 60, extract_date: day }.write(&loaded.book, &empty).unwrap();
+    let mut config = config(&fixture().models, None);
+    config.snapshot = empty;
+    let err = build_state(config, tokens()).err().expect("an empty snapshot is refused").to_string();
+    assert!(err.contains("holds no renewal"), "{err}");
+}
