@@ -103,11 +103,11 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         plan(&request, &scored.rows, &order, &economics, gains.as_ref(), scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
-        store.check(&campaign.settings).map_err(anyhow::Error::from)?;
+        store.check(&campaign.settings)?;
     }
     let written = write_campaign(&args.out, &campaign).map_err(anyhow::Error::from)?;
     if args.campaign.is_some() {
-        let stored = store.save(&campaign).map_err(anyhow::Error::from)?;
+        let stored = store.save(&campaign)?;
         tracing::info!(campaign = %name, ?stored, dir = %store.dir().display(), "campaign recorded");
     }
     let (treatment, control) = (campaign.count(Arm::Treatment), campaign.count(Arm::Control));

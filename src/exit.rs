@@ -73,6 +73,11 @@ impl Classify for lapse_core::table::TableError {
         true
     }
 }
+impl Classify for lapse_model::campaign::StoreError {
+    fn is_input(&self) -> bool {
+        lapse_model::campaign::StoreError::is_input(self)
+    }
+}
 impl Classify for lapse_core::features::WriteError {}
 impl Classify for lapse_core::generate::GenerateError {}
 impl Classify for lapse_core::io_util::IoContext {}

@@ -90,7 +90,8 @@ fn lapse_queue_writes_a_campaign_with_a_stratified_holdout_and_refuses_what_it_m
     let refused = dir.path().join("refused.csv");
     let r = refused.to_str().unwrap();
     let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.3", "--campaign", "spring", "--out", r], models, &campaigns);
-    assert!(!run.status.success() && stderr(&run).contains("exists with other settings (holdout 0.25 vs 0.3)"), "{}", stderr(&run));
+    assert!(stderr(&run).contains("exists with other settings (holdout 0.25 vs 0.3)"), "{}", stderr(&run));
+    assert_eq!(run.status.code(), Some(2), "the caller's input, as the API's 409: {}", stderr(&run));
     let run = lapse(&["--capacity", CAPACITY, "--holdout", "0.95", "--campaign", "summer", "--out", r], models, &campaigns);
     assert!(!run.status.success() && stderr(&run).contains("outside [0, 0.9]"), "{}", stderr(&run));
     let empty_registry = dir.path().join("no-models");

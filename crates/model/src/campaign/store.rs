@@ -45,6 +45,14 @@ pub enum StoreError {
     File(#[from] CampaignFileError),
 }
 
+impl StoreError {
+    /// Whether the caller's input is at fault: a name bound to other settings or not allowed,
+    /// or no such campaign (the API answers these 409, 422 and 404; the CLI exits 2).
+    pub fn is_input(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::NotFound(_) | StoreError::Name(_))
+    }
+}
+
 /// A campaigns directory.
 #[derive(Debug, Clone)]
 pub struct CampaignStore {
