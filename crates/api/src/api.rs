@@ -81,6 +81,17 @@ fn caller_of(headers: &HeaderMap) -> String {
     }
 }
 
+/// The largest page offset a request may give (the document's maximum).
+pub const MAX_OFFSET: usize = i32::MAX as usize;
+
+/// A page's `offset` parameter, checked against [`MAX_OFFSET`].
+fn page_offset(offset: Option<usize>) -> Result<usize, ApiError> {
+    match offset {
+        Some(o) if o > MAX_OFFSET => Err(ApiError::invalid("offset", format!("offset must be 0..={MAX_OFFSET}"))),
+        o => Ok(o.unwrap_or(0)),
+    }
+}
+
 /// The longest policy id a request may name.
 pub const MAX_POLICY_ID_BYTES: usize = 128;
 
@@ -405,7 +416,7 @@ async fn queue(
     if params.due_within_days.is_some_and(|d| !(-36_500..=36_500).contains(&d)) {
         return Err(ApiError::invalid("due_within_days", "due_within_days must be within +-36500"));
     }
-    let offset = params.offset.unwrap_or(0);
+    let offset = page_offset(params.offset)?;
     let book = state.current.load_full();
     let rows = &book.rows;
     // An empty filter value (`channel=`) filters nothing.
@@ -523,7 +534,7 @@ async fn winback(
     let Some(list) = state.winback.load_full() else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_winback_list", "this server has no win-back list (lapse serve --winback FILE)"));
     };
-    let offset = params.offset.unwrap_or(0);
+    let offset = page_offset(params.offset)?;
     let mut matching = 0usize;
     let mut items = Vec::with_capacity(limit.min(list.items.len()));
     for item in list.items.iter().filter(|i| super::winback::matches(i, &params)) {
@@ -763,6 +774,12 @@ impl utoipa::Modify for ContractRecords {
                     }
                 };
                 let property = match column.kind {
+                    // The contract's one closed set: the four frequencies, as an enum (the server
+                    // also reads `Annual`, `semi-annual`, `yearly`... as the extract reader does).
+                    ColumnKind::Text if column.name == "premium_frequency" => ObjectBuilder::new()
+                        .schema_type(SchemaType::new(Type::String))
+                        .enum_values(Some(lapse_core::extract::schema::Frequency::ALL.map(|f| f.as_str())))
+                        .description(Some("annual, semiannual, quarterly or monthly (case, '-' and '_' are ignored)")),
                     ColumnKind::Text => ObjectBuilder::new()
                         .schema_type(text_types(column.required))
                         .min_length(column.required.then_some(1))
@@ -988,7 +1005,7 @@ pub async fn get_campaign(
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit must be 1..=10000"));
     }
-    let offset = params.offset.unwrap_or(0);
+    let offset = page_offset(params.offset)?;
     let store = state.campaigns.store.clone();
     let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
     let chosen: Vec<&lapse_model::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();

@@ -204,7 +204,7 @@ pub struct QueueParams {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Rank to start the page after (0 = from the top).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<usize>,
     /// Run the work list as this campaign (letters, digits, '-', '_', '.'): a share `holdout`
     /// of every action x segment is held out as control and never listed. The name is bound to
@@ -346,6 +346,7 @@ pub struct CampaignParams {
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
     /// Renewals to skip (in work-list order).
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<usize>,
 }
 

@@ -171,7 +171,7 @@ pub struct WinbackParams {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Matching candidates to skip (0 = from the top).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<usize>,
 }
 

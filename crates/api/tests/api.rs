@@ -891,6 +891,15 @@ async fn edge_requests_get_the_json_error_and_the_server_shows_no_paths() {
     let (status, body) = call(&app, "GET", "/v1/campaigns/%ff", Some(SCORE_TOKEN), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["code"].is_string() && body["message"].is_string(), "JSON error: {body}");
+    // An offset past the document's maximum is a 422 naming it, on every paged route.
+    for route in ["/v1/queue", "/v1/winback", "/v1/campaigns/spring"] {
+        let (status, body) = call(&app, "GET", &format!("{route}?offset=8208143770067165773824"), Some(SCORE_TOKEN), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{route}: {body}");
+        let (status, body) = call(&app, "GET", &format!("{route}?offset=2147483648"), Some(SCORE_TOKEN), None).await;
+        assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::NOT_FOUND, "{route}: {status} {body}");
+    }
+    let (status, body) = call(&app, "GET", "/v1/queue?offset=2147483648", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 422, "invalid_field", Some("offset"));
     let (status, body) = call(&app, "GET", &format!("/healthz?x={}", "a".repeat(9_000)), None, None).await;
     assert_error(status, &body, 414, "uri_too_long", None);
     let request = Request::builder().uri("/healthz").header("x-padding", "b".repeat(40_000)).body(Body::empty()).unwrap();
