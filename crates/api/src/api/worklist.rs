@@ -1,0 +1,249 @@
+//! The work lists: `GET /v1/queue` (with campaigns), `GET /v1/winback`, `GET /v1/campaigns/{name}`.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The control share of a campaign asked for without `holdout`.
+pub(super) const DEFAULT_HOLDOUT: f64 = 0.1;
+
+/// The ranked work list: renewals by expected gain of their best action.
+#[utoipa::path(get, path = "/v1/queue", params(QueueParams),
+    responses(
+        (status = 200, description = "The work list page", body = QueueResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 409, description = "The campaign exists with other settings", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+        (status = 429, description = "This token created its most campaigns today", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) async fn queue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let lang = request_lang(&state, &headers, params.lang.as_deref())?;
+    if let Some(h) = params.holdout
+        && !(h.is_finite() && (0.0..=lapse_model::campaign::MAX_HOLDOUT).contains(&h))
+    {
+        return Err(ApiError::invalid("holdout", format!("holdout must be 0 to {}", lapse_model::campaign::MAX_HOLDOUT)));
+    }
+    let limits = &state.config.limits;
+    let economics = &state.config.economics;
+    let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
+    let capacity = match &params.capacity {
+        None => Capacity::Total(limits.default_capacity),
+        Some(text) => Capacity::parse(text, &action_names).map_err(|e| ApiError::invalid("capacity", e.to_string()))?,
+    };
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > limits.max_page {
+        return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
+    }
+    if let Some(v) = params.min_value
+        && (!v.is_finite() || v < 0.0)
+    {
+        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
+    }
+    if params.due_within_days.is_some_and(|d| !(-36_500..=36_500).contains(&d)) {
+        return Err(ApiError::invalid("due_within_days", "due_within_days must be within +-36500"));
+    }
+    let offset = page_offset(params.offset)?;
+    let book = state.current.load_full();
+    let rows = &book.rows;
+    // An empty filter value (`channel=`) filters nothing.
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let filters = Filters {
+        channel: given(params.channel),
+        region: given(params.region),
+        agent_id: given(params.agent_id),
+        product: given(params.product),
+        min_value: params.min_value,
+        due_within_days: params.due_within_days,
+        overdue: params.overdue,
+        include_no_action: params.include_no_action.unwrap_or(false),
+    };
+    let (matching, listed, page, assigned, campaign) = match params.campaign.as_deref() {
+        None => {
+            let per_action = matches!(capacity, Capacity::PerAction(_));
+            let list = select(rows, &book.queue_order, &filters, &capacity, economics, offset..offset.saturating_add(limit));
+            let assigned: Option<Vec<(u8, f64)>> = per_action.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
+            (list.matching, list.listed, list.page, assigned, None)
+        }
+        Some(name) => {
+            let holdout = params.holdout.unwrap_or(DEFAULT_HOLDOUT);
+            let request = CampaignRequest { name, holdout, capacity: &capacity, filters: &filters };
+            let (served, created) = state.campaigns.serve(&request, &book, economics, &caller_of(&headers)).await?;
+            if let (Some(log), Some(planned)) = (&state.score_log, created) {
+                // Both arms, once, when the campaign is created: the control renewals are in
+                // the log although no page ever lists them.
+                log.append(LogBatch {
+                    time_ms: now_ms(),
+                    request_id: request_id(&headers),
+                    endpoint: "campaign",
+                    model_version: book.version.clone(),
+                    picks: planned.list.iter().map(|l| (l.row as u32, l.rank)).collect(),
+                    assigned: Some(planned.list.iter().map(|l| (l.action, l.gain)).collect()),
+                    campaign: Some((Arc::clone(&served.name), planned.campaign.rows.iter().map(|r| r.arm).collect())),
+                    rows: LoggedRows::Snapshot(Arc::clone(&book)),
+                });
+            }
+            let page: Vec<Listed> = served.treatment.iter().skip(offset).take(limit).copied().collect();
+            let assigned = Some(page.iter().map(|l| (l.action, l.gain)).collect());
+            let info =
+                CampaignInfo { name: served.name.to_string(), holdout: served.holdout, treatment: served.treatment.len(), control: served.control };
+            (served.matching, served.treatment.len(), page, assigned, Some(info))
+        }
+    };
+    let page: Vec<(usize, u32)> = page.iter().map(|l| (l.row, l.rank)).collect();
+    let end = offset + page.len();
+    let items: Vec<ScoredRenewal<'_>> = page
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, rank))| match &assigned {
+            Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i], lang),
+            None => renewal(&book, rows, economics, r, rank, "snapshot", lang),
+        })
+        .collect();
+    let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; page.len()]));
+    let response = hand_written(
+        &QueueResponse {
+            model_version: &book.version,
+            as_of: Date(book.as_of),
+            matching,
+            listed,
+            offset,
+            next_offset: (end < listed && !page.is_empty()).then_some(end),
+            campaign,
+            items,
+        },
+        crate::json::queue_response,
+    );
+    state.metrics.scores_served("queue", page.len());
+    if let Some(log) = &state.score_log
+        && !page.is_empty()
+    {
+        log.append(LogBatch {
+            time_ms: now_ms(),
+            request_id: request_id(&headers),
+            endpoint: "queue",
+            model_version: book.version.clone(),
+            picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
+            assigned,
+            campaign: log_campaign,
+            rows: LoggedRows::Snapshot(Arc::clone(&book)),
+        });
+    }
+    Ok(in_language(response, lang))
+}
+
+/// The win-back list: lapsed policies that can still be reinstated, highest priority first,
+/// with the queue's filters and paging.
+#[utoipa::path(get, path = "/v1/winback", params(WinbackParams),
+    responses(
+        (status = 200, description = "A page of the win-back list", body = WinbackResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "The server was started without a win-back list (--winback)", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) async fn winback(
+    State(state): State<Shared>,
+    params: Result<Query<WinbackParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let max_page = state.config.limits.max_page;
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > max_page {
+        return Err(ApiError::invalid("limit", format!("limit must be 1..={max_page}")));
+    }
+    if params.min_value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
+    }
+    if params.min_days_left.is_some_and(|d| !(0..=36_500).contains(&d)) {
+        return Err(ApiError::invalid("min_days_left", "min_days_left must be 0..=36500"));
+    }
+    let Some(list) = state.winback.load_full() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_winback_list", "this server has no win-back list (lapse serve --winback FILE)"));
+    };
+    let offset = page_offset(params.offset)?;
+    let mut matching = 0usize;
+    let mut items = Vec::with_capacity(limit.min(list.items.len()));
+    for item in list.items.iter().filter(|i| crate::winback::matches(i, &params)) {
+        if matching >= offset && items.len() < limit {
+            items.push(item);
+        }
+        matching += 1;
+    }
+    let end = offset + items.len();
+    state.metrics.scores_served("winback", items.len());
+    Ok(json_response(&WinbackResponse {
+        as_of: Date(list.as_of),
+        priority_basis: &list.priority_basis,
+        matching,
+        offset,
+        next_offset: (end < matching && !items.is_empty()).then_some(end),
+        items,
+    }))
+}
+
+/// A stored campaign: its settings and a page of its assignment (both arms, or one).
+#[utoipa::path(get, path = "/v1/campaigns/{name}", params(CampaignPath, CampaignParams),
+    responses(
+        (status = 200, description = "The campaign and a page of its renewals", body = CampaignResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_campaign(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    params: Result<Query<CampaignParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+    let arm = match params.arm.as_deref() {
+        None => None,
+        Some(text) => Some(Arm::parse(text).ok_or_else(|| ApiError::invalid("arm", "arm must be treatment or control"))?),
+    };
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be 1..=10000"));
+    }
+    let offset = page_offset(params.offset)?;
+    let store = state.campaigns.store.clone();
+    let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
+    let chosen: Vec<&lapse_model::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
+    let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
+    let end = offset + page.len();
+    let s = &campaign.settings;
+    let response = CampaignResponse {
+        name: &s.name,
+        as_of: Date(s.as_of),
+        model_version: &s.model_version,
+        holdout: s.holdout,
+        capacity: &s.capacity,
+        filters: &s.filters,
+        created_at: &record.created_at,
+        treatment: record.treatment,
+        control: record.control,
+        matching: chosen.len(),
+        offset,
+        next_offset: (end < chosen.len() && !page.is_empty()).then_some(end),
+        items: page
+            .iter()
+            .map(|r| CampaignItem {
+                rank: r.rank,
+                policy_id: &r.policy_id,
+                installment_no: r.installment_no,
+                due_date: Date(r.due_date),
+                action: &r.action,
+                arm: r.arm.as_str(),
+                probability: r.probability,
+                value_at_risk: r.value_at_risk,
+                expected_gain: r.expected_gain,
+                segment: &r.segment,
+            })
+            .collect(),
+    };
+    Ok(Json(response).into_response())
+}
