@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lapse_core::extract::OnError;
+use lapse_core::features::SnapshotSpec;
 use lapse_model::train::{Family, Validation};
 
 /// Lapse-risk prediction and retention prioritization for life insurers.
@@ -163,7 +164,7 @@ pub struct EffectArgs {
     /// Outcomes known as of this date. Default: the extract date.
     #[arg(long)]
     pub as_of: Option<String>,
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// The economics the campaign ran with (contact costs, and the prior save rates of
     /// --economics-out). Default: the built-in economics.
@@ -202,7 +203,7 @@ pub struct UpliftArgs {
     /// Outcomes known as of this date. Default: the extract date.
     #[arg(long)]
     pub as_of: Option<String>,
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// Model registry directory (the uplift pair goes to DIR/uplift).
     #[arg(long, default_value = "models")]
@@ -243,7 +244,7 @@ pub struct RealisedArgs {
     /// Outcomes known as of this date. Default: the extract date.
     #[arg(long)]
     pub as_of: Option<String>,
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     #[command(flatten)]
     pub report: ReportFiles,
@@ -304,7 +305,7 @@ pub struct FunnelArgs {
     #[arg(long)]
     pub score_log: Option<PathBuf>,
     /// A premium due on D lapses when unpaid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     #[command(flatten)]
     pub report: ReportFiles,
@@ -340,7 +341,7 @@ pub struct WinbackArgs {
     #[arg(long)]
     pub economics: Option<PathBuf>,
     /// A premium due on D lapses when unpaid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
@@ -375,7 +376,7 @@ pub struct WinbackTableArgs {
     #[arg(long, default_value_t = 730)]
     pub reinstatement_days: i32,
     /// A premium due on D lapses when unpaid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// Economics JSON (its `value_cap_years`); default: the built-in one.
     #[arg(long)]
@@ -457,7 +458,7 @@ pub struct PersistencyArgs {
     #[arg(long)]
     pub as_of: Option<String>,
     /// A premium due on D is paid in time when paid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     #[command(flatten)]
     pub report: ReportFiles,
@@ -510,9 +511,9 @@ pub struct NightlyArgs {
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
     /// Renewals due up to T + this many days are in a snapshot.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_HORIZON_DAYS)]
     pub horizon_days: i32,
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// Monthly training snapshots, counted back from T - horizon - grace.
     #[arg(long, default_value_t = 12)]
@@ -894,10 +895,10 @@ pub struct FeaturesArgs {
     #[arg(long, default_value = "1mo")]
     pub every: String,
     /// Renewals due up to T + horizon days are scored.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_HORIZON_DAYS)]
     pub horizon_days: i32,
     /// A renewal due on D lapses when it is not paid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// The day the extract was taken (labels whose deadline is not before it are null).
     /// Default: the latest date the extract records (a payment, an event, a status change...).
@@ -948,7 +949,7 @@ pub struct AggregatesArgs {
     #[arg(long, default_value = "1mo")]
     pub every: String,
     /// A renewal due on D lapses when it is not paid by D + grace days.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
     /// Output CSV: as_of,agent_id,renewals,lapses (agent_id empty: the whole book).
     #[arg(long)]
