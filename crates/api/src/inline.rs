@@ -187,18 +187,15 @@ impl<'de> serde::de::Visitor<'de> for ColumnSeed<'_> {
         }
         let Some(column) = spec.columns.iter().find(|c| c.name == name) else {
             let known: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
-            return Err(E::custom(format_args!("{} has no column {:?} (columns: {})", spec.name, excerpt(name), known.join(", "))));
+            return Err(E::custom(format_args!(
+                "{} has no column {:?} (columns: {})",
+                spec.name,
+                lapse_core::text::excerpt(name, 60),
+                known.join(", ")
+            )));
         };
         table.columns.push(RawColumn { name: column.name, cells: Vec::new(), last_row: usize::MAX, first_string: None, first_number: None });
         Ok(table.columns.len() - 1)
-    }
-}
-
-/// At most 60 characters of a text taken from a request, for an error message.
-pub fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(60) {
-        Some((end, _)) => format!("{}... ({} bytes)", &text[..end], text.len()),
-        None => text.to_string(),
     }
 }
 

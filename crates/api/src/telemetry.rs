@@ -227,10 +227,7 @@ pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
 
 /// At most 200 characters of a request path, for a log line.
 pub fn path_for_log(path: &str) -> &str {
-    match path.char_indices().nth(200) {
-        Some((end, _)) => &path[..end],
-        None => path,
-    }
+    lapse_core::text::prefix(path, 200)
 }
 
 /// Request ids `<boot>-<n>`: unique within a server's life and across restarts, cheap (no

@@ -18,4 +18,5 @@ pub mod json;
 pub mod table;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod text;
 pub mod winback;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::artifact::LapseModel;
 use crate::dataset::{Dataset, ImmatureSnapshot};
-use crate::fitted::{FittedRenewals, renewal_key};
+use crate::fitted::{FittedRenewals, row_key};
 use crate::metrics::Evaluation;
 
 /// The evaluation of one model on one table.
@@ -28,10 +28,7 @@ pub struct EvaluateReport {
 
 /// Scores every labelled, matured row of `data` the model was not fitted on and evaluates.
 pub fn evaluate(model: &LapseModel, version: &str, fitted: Option<&FittedRenewals>, data: &Dataset) -> Result<EvaluateReport, String> {
-    let seen = |r: usize| -> bool {
-        let (Some(keys), Some(ids), Some(numbers)) = (fitted, &data.group, &data.installment_no) else { return false };
-        keys.contains(renewal_key(&ids[r], numbers[r]))
-    };
+    let seen = |r: usize| fitted.zip(row_key(data, r)).is_some_and(|(keys, key)| keys.contains(key));
     let rows: Vec<usize> = (0..data.len()).filter(|&r| !seen(r)).collect();
     if rows.is_empty() {
         return Err(format!("the model was fitted on every one of the {} matured labelled rows: nothing held out to judge it on", data.len()));

@@ -34,6 +34,12 @@ pub fn renewal_key(policy_id: &str, installment_no: i64) -> u64 {
     lapse_core::hash::fnv1a(0x6669_7474_6564, policy_id.bytes().chain(std::iter::once(0xff)).chain(number.bytes()))
 }
 
+/// The key hash of a table row's renewal, when the table names its renewals (`policy_id` and
+/// `installment_no`).
+pub fn row_key(data: &crate::dataset::Dataset, row: usize) -> Option<u64> {
+    Some(renewal_key(data.group.as_ref()?.get(row)?, *data.installment_no.as_ref()?.get(row)?))
+}
+
 impl FittedRenewals {
     /// The renewals of `rows` of a table with keys (`policy_id`, `installment_no`).
     pub fn of_rows(policy_id: &[String], installment_no: &[i64], rows: impl IntoIterator<Item = usize>) -> Self {

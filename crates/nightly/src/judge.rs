@@ -6,7 +6,7 @@ use lapse_core::features::FEATURES;
 use lapse_core::table::FeatureColumn;
 use lapse_model::artifact::LapseModel;
 use lapse_model::drift::SCORE;
-use lapse_model::fitted::{FittedRenewals, renewal_key};
+use lapse_model::fitted::{FittedRenewals, row_key};
 use lapse_model::metrics::Evaluation;
 use lapse_model::promotion::{self, ChallengerFacts, ChampionState, Comparison, Decision, GuardRail};
 use lapse_model::registry::Registry;
@@ -86,16 +86,11 @@ impl ChampionFitted {
 
     fn contains(&self, data: &Dataset, row: usize) -> bool {
         match self {
-            ChampionFitted::Keys(keys) => renewal_key_of(data, row).is_none_or(|k| keys.contains(k)),
+            ChampionFitted::Keys(keys) => row_key(data, row).is_none_or(|k| keys.contains(k)),
             ChampionFitted::DueWindow { from, to } => data.due_date.as_ref().is_none_or(|d| (*from..=*to).contains(&d[row])),
             ChampionFitted::Unknown => true,
         }
     }
-}
-
-/// The renewal key hash of a row, when the table names its renewals.
-fn renewal_key_of(data: &Dataset, row: usize) -> Option<u64> {
-    Some(renewal_key(data.group.as_ref()?.get(row)?, *data.installment_no.as_ref()?.get(row)?))
 }
 
 fn evaluate(rows: &[usize], labels: &[u8], scores: &[f64], values: &[f64]) -> Evaluation {
@@ -134,10 +129,8 @@ pub(crate) fn judge(
     let rails = promotion::guard_rails(&config.policy, &facts);
     // The challenger's own validation models never saw a held-out renewal (the out-of-time gap);
     // checked, not assumed.
-    let challenger_fitted: Vec<bool> = rows
-        .iter()
-        .map(|&r| outcome.held_out_fitted.as_ref().is_some_and(|keys| renewal_key_of(data, r).is_some_and(|k| keys.contains(k))))
-        .collect();
+    let challenger_fitted: Vec<bool> =
+        rows.iter().map(|&r| outcome.held_out_fitted.as_ref().is_some_and(|keys| row_key(data, r).is_some_and(|k| keys.contains(k)))).collect();
     let champion_before = registry.champion()?;
     let mut notes = Vec::new();
     let (mut champion_scores, mut champion_eval, mut champion_model) = (None, None, None);

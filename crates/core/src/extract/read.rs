@@ -108,7 +108,8 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
             .map(|c| Field::new(c.name.into(), DataType::Float64)),
     ));
     let unreadable = |e: PolarsError| {
-        let mut message = shorten(&e.to_string());
+        // Cut: some libraries' messages quote the input at length.
+        let mut message = crate::text::excerpt(&e.to_string(), 400);
         if encoding == Encoding::Utf8 && message.contains("utf-8") {
             message.push_str(" (a GB18030/GBK export? read it with --encoding gb18030)");
         }
@@ -163,14 +164,6 @@ fn read_csv(path: &Path, spec: &'static TableSpec, block_bytes: usize, encoding:
     Ok(table.unwrap_or_else(|| TableFrame::convert(spec, path.to_path_buf(), DataFrame::empty(), 0)))
 }
 
-/// A library's error message cut to at most 400 characters (some quote the input at length).
-fn shorten(message: &str) -> String {
-    match message.char_indices().nth(400) {
-        Some((end, _)) => format!("{}... ({} characters cut)", &message[..end], message.chars().count() - 400),
-        None => message.to_string(),
-    }
-}
-
 /// When a block of records (after the header) has a quote that opens a field and is never
 /// closed, the row where it opens (1-based data row, counting `first_row` rows before the
 /// block) and an excerpt of it, in a sentence; None when the quotes balance.
@@ -197,10 +190,9 @@ fn unbalanced_quote(block: &[u8], first_row: usize) -> Option<String> {
     let (row, start) = opened_at.filter(|_| in_quotes)?;
     let line = block[start..].split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
-    let excerpt: String = line.chars().take(120).collect();
-    let more = if line.chars().count() > 120 { "..." } else { "" };
     Some(format!(
-        "row {row}: a quote (\") opens a field and is never closed, so the rest of the file would be one field; the row begins: {excerpt}{more}"
+        "row {row}: a quote (\") opens a field and is never closed, so the rest of the file would be one field; the row begins: {}",
+        crate::text::excerpt(&line, 120)
     ))
 }
 
