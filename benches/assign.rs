@@ -1,4 +1,4 @@
-//! The capacitated work list (`lapse_model::scoring::assign`) on a million renewals: gains
+//! The capacitated work list (`lapse_retention::assign`) on a million renewals: gains
 //! p x s_a x V - c_a with the default economics' save rates and costs, p and V drawn like a
 //! book's (seeded), three capacity settings. Prints wall time per setting (median of 5).
 //!
@@ -6,8 +6,9 @@
 
 use std::time::Instant;
 
-use lapse_model::scoring::Economics;
-use lapse_model::scoring::assign::{Gains, UNASSIGNED, assign, total_gain};
+use lapse_retention::Economics;
+use lapse_retention::NO_ACTION;
+use lapse_retention::assign::{GainMatrix, assign, total_gain};
 use rand::{Rng, SeedableRng};
 
 fn main() {
@@ -21,7 +22,7 @@ fn main() {
         let v = 1_000.0 * (rng.random::<f64>() * 4.6).exp();
         gains.extend(economics.actions.iter().map(|a| p * a.save_rate * v - a.cost));
     }
-    let g = Gains { values: &gains, actions: economics.actions.len() };
+    let g = GainMatrix { values: &gains, actions: economics.actions.len() };
     println!("| capacity (sms, call, visit) | listed | total gain | median s (5 runs) |\n|---|---|---|---|");
     // (1, 0, 0): one renewal listed, so the time is the fixed cost (gains, heaps).
     for capacity in [[1, 0, 0], [5_000, 800, 300], [50_000, 8_000, 3_000], [300_000, 100_000, 20_000]] {
@@ -33,7 +34,7 @@ fn main() {
             times.push(started.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
-        let listed = result.iter().filter(|&&a| a != UNASSIGNED).count();
+        let listed = result.iter().filter(|&&a| a != NO_ACTION).count();
         println!("| {capacity:?} | {listed} | {:.0} | {:.3} |", total_gain(g, &result), times[2]);
     }
 }

@@ -3,36 +3,38 @@
 
 use std::time::Instant;
 
-use crate::cli::{EffectArgs, QueueArgs, RankBy, UpliftArgs, WorkListFilters};
+use crate::cli::{EffectArgs, QueueArgs, UpliftArgs};
 use crate::commands::{as_of_or_extract_date, html_context};
 use crate::exit::{Context, Failure, fail};
 use lapse_core::dates::format_day;
-use lapse_model::campaign::{Arm, CampaignRequest, CampaignStore, Gains, plan, read_campaign, write_campaign};
 use lapse_model::registry::Registry;
-use lapse_model::scoring::assign::Capacity;
-use lapse_model::scoring::{Economics, Filters, NO_ACTION, score_snapshot, work_order};
+use lapse_model::scoring::score_snapshot;
 use lapse_reports::effect::{EffectOptions, measured_economics};
 use lapse_reports::pages::effect_page;
 use lapse_reports::{write_html, write_json};
+use lapse_retention::campaign::{Arm, CampaignRequest, CampaignStore, plan, read_campaign, write_campaign};
+use lapse_retention::spec::DEFAULT_CAPACITY;
+use lapse_retention::{Economics, RankBy, Ranking, WorkListRequest, work_order};
 
-impl WorkListFilters {
-    /// The filters as the work list takes them, checked.
-    pub fn checked(&self) -> Result<Filters, Failure> {
-        if let Some(v) = self.min_value
-            && !(v.is_finite() && v >= 0.0)
-        {
-            fail!("--min-value must be a number >= 0");
+impl QueueArgs {
+    /// The work-list request these flags make (checked by the retention crate's spec, as
+    /// `GET /v1/queue`'s parameters are).
+    fn work_list(&self) -> WorkListRequest {
+        let f = &self.filters;
+        WorkListRequest {
+            capacity: self.capacity.clone(),
+            channel: f.channel.clone(),
+            region: f.region.clone(),
+            agent_id: f.agent_id.clone(),
+            product: f.product.clone(),
+            min_value: f.min_value,
+            due_within_days: f.due_within_days,
+            overdue: f.overdue,
+            include_no_action: Some(f.include_no_action),
+            campaign: self.campaign.clone(),
+            holdout: self.holdout,
+            rank_by: Some(self.rank_by.clone()),
         }
-        Ok(Filters {
-            channel: self.channel.clone(),
-            region: self.region.clone(),
-            agent_id: self.agent_id.clone(),
-            product: self.product.clone(),
-            min_value: self.min_value,
-            due_within_days: self.due_within_days,
-            overdue: self.overdue,
-            include_no_action: self.include_no_action,
-        })
     }
 }
 
@@ -46,33 +48,13 @@ pub fn economics_arg(path: Option<&std::path::Path>) -> Result<Economics, Failur
 
 pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    if !(args.holdout.is_finite() && (0.0..=lapse_model::campaign::MAX_HOLDOUT).contains(&args.holdout)) {
-        fail!("--holdout {} is outside [0, {}]", args.holdout, lapse_model::campaign::MAX_HOLDOUT);
-    }
-    if args.campaign.is_none() && args.holdout > 0.0 {
-        fail!("--holdout needs --campaign NAME: the name keys the holdout draw and keeps it from being redrawn");
-    }
-    if let Some(name) = &args.campaign {
-        lapse_model::campaign::check_name(name).map_err(anyhow::Error::from)?;
-    }
     if lapse_core::extract::read::FileFormat::of(&args.out).is_none() {
         fail!("--out {}: expected a .csv or .parquet file", args.out.display());
     }
     let economics = economics_arg(args.economics.as_deref())?;
-    let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
-    let capacity = Capacity::parse(&args.capacity, &action_names).map_err(|e| anyhow::anyhow!("--capacity: {e}"))?;
-    let filters = args.filters.checked()?;
-
+    let spec = args.work_list().check(&economics, DEFAULT_CAPACITY).map_err(|e| Failure::input(anyhow::anyhow!("{}: {}", e.flag(), e.reason)))?;
     let model = Registry::new(&args.models).load_champion()?;
-    let uplift = match args.rank_by {
-        RankBy::Risk => None,
-        RankBy::Uplift => Some(
-            lapse_model::uplift::registered(&args.models)
-                .map_err(anyhow::Error::from)?
-                .context("--rank-by uplift: no uplift learner is registered (run lapse uplift on a campaign with a holdout first)")?,
-        ),
-    };
-    let mut scored =
+    let scored =
         score_snapshot(&args.snapshot, &model.model, &economics, false).map_err(|e| Failure { input: !e.model, error: anyhow::Error::new(e) })?;
     if scored.rows.is_empty() {
         return Err(Failure {
@@ -80,27 +62,23 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
             error: anyhow::anyhow!("snapshot {}: no renewals to list (is --as-of right?); nothing written", args.snapshot.display()),
         });
     }
-    let uplift_values = match &uplift {
-        None => None,
-        Some(pointer) => {
-            let values =
-                lapse_model::uplift::uplift_gains(&args.models, pointer, &scored.frame, &scored.rows, &economics).map_err(anyhow::Error::from)?;
-            // Each renewal's best action and gain by effect, for the order and a total capacity.
-            let k = economics.actions.len();
-            for (r, x) in scored.rows.renewals.iter_mut().enumerate() {
-                let (action, gain) =
-                    (0..k).map(|a| (a, values[r * k + a])).fold((NO_ACTION, 0.0), |best, (a, g)| if g > best.1 { (a as u8, g) } else { best });
-                (x.action, x.gain) = (action, gain);
-            }
-            Some((values, format!("uplift:{}@{}", pointer.learner, pointer.campaign)))
-        }
+    let uplift = match spec.rank_by {
+        RankBy::Risk => None,
+        RankBy::Uplift => Some(
+            lapse_retention::uplift::ranking(&args.models, &scored.frame, &scored.rows, &economics)
+                .map_err(anyhow::Error::from)?
+                .context("--rank-by uplift: no uplift learner is registered (run lapse uplift on a campaign with a holdout first)")?,
+        ),
     };
-    let gains = uplift_values.as_ref().map(|(values, ranking)| Gains { values, ranking: ranking.clone() });
     let order = work_order(&scored.rows);
-    let name = args.campaign.clone().unwrap_or_else(|| format!("worklist-{}", format_day(scored.as_of)));
-    let request = CampaignRequest { name: &name, holdout: args.holdout, capacity: &capacity, filters: &filters };
-    let campaign =
-        plan(&request, &scored.rows, &order, &economics, gains.as_ref(), scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
+    let ranking = match &uplift {
+        None => Ranking::Risk { order: &order },
+        Some(gains) => Ranking::Gains(gains),
+    };
+    let name = spec.campaign.as_ref().map_or_else(|| format!("worklist-{}", format_day(scored.as_of)), |c| c.name.clone());
+    let holdout = spec.campaign.as_ref().map_or(0.0, |c| c.holdout);
+    let request = CampaignRequest { name: &name, holdout, capacity: &spec.capacity, filters: &spec.filters };
+    let campaign = plan(&request, &scored.rows, ranking, &economics, scored.as_of, &model.version).map_err(anyhow::Error::from)?.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings)?;
@@ -213,7 +191,7 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
 }
 
 pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
-    use lapse_model::uplift::{UpliftPointer, fit, register};
+    use lapse_retention::uplift::{UpliftPointer, fit, register};
     let started = Instant::now();
     if args.rounds == 0 {
         fail!("--rounds must be at least 1");
@@ -227,7 +205,7 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
     let fitted = fit(&campaign, &args.snapshot, &loaded.book, as_of, args.grace_days, &params, &staging).map_err(|e| {
         let _ = std::fs::remove_dir_all(&staging);
         Failure {
-            input: matches!(e, lapse_model::uplift::UpliftError::Data(_) | lapse_model::uplift::UpliftError::Snapshot { .. }),
+            input: matches!(e, lapse_retention::uplift::UpliftError::Data(_) | lapse_retention::uplift::UpliftError::Snapshot { .. }),
             error: anyhow::Error::new(e),
         }
     })?;
@@ -252,7 +230,7 @@ pub fn run_uplift(args: UpliftArgs) -> Result<(), Failure> {
     };
     let report = lapse_reports::uplift::report(&campaign.name, &format_day(as_of), &fitted, registered.clone());
     if let Some(path) = &args.rows_out {
-        lapse_model::uplift::write_rows(path, &fitted).map_err(anyhow::Error::from)?;
+        lapse_retention::uplift::write_rows(path, &fitted).map_err(anyhow::Error::from)?;
     }
     if let Some(path) = &args.economics_out {
         let economics = fitted.stratified.economics(&base_economics);

@@ -117,12 +117,13 @@ pub struct QueueArgs {
     #[arg(long)]
     pub snapshot: PathBuf,
     /// Contacts the team can make: one number (a total, best action each) or per action
-    /// (`visit=300,call=800,sms=5000`, an exact assignment).
+    /// (`visit=300,call=800,sms=5000`, an exact assignment). Default: 500 (a total), as the API.
     #[arg(long)]
-    pub capacity: String,
+    pub capacity: Option<String>,
     /// Share of the listed renewals held out as control (0 to 0.9), in every action x segment.
-    #[arg(long, default_value_t = 0.0)]
-    pub holdout: f64,
+    /// Needs --campaign. Default with a campaign: 0.1, as the API.
+    #[arg(long)]
+    pub holdout: Option<f64>,
     /// The campaign's name (letters, digits, '-', '_', '.'): it keys the holdout draw and is
     /// bound to these settings in the campaigns directory. Default: worklist-<as_of>, which
     /// allows no holdout and is not recorded.
@@ -140,17 +141,10 @@ pub struct QueueArgs {
     pub economics: Option<PathBuf>,
     /// risk: expected gain p x save rate x value - cost from the economics. uplift: the lapses
     /// a contact prevents, from the uplift learner registered by `lapse uplift`, x value - cost.
-    #[arg(long, value_enum, default_value_t = RankBy::Risk)]
-    pub rank_by: RankBy,
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(lapse_retention::RankBy::NAMES), default_value = "risk")]
+    pub rank_by: String,
     #[command(flatten)]
     pub filters: WorkListFilters,
-}
-
-/// What orders a work list (`--rank-by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RankBy {
-    Risk,
-    Uplift,
 }
 
 #[derive(Debug, Args)]

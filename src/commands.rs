@@ -807,13 +807,13 @@ pub fn as_of_or_extract_date(as_of: Option<&str>, book: &lapse_core::extract::Bo
 /// A campaign file as the generator replays it.
 pub fn campaign_plan(path: &std::path::Path) -> Result<lapse_core::generate::campaign::CampaignPlan, Failure> {
     use lapse_core::generate::campaign::{CampaignPlan, PlannedContact};
-    let file = lapse_model::campaign::read_campaign(path).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
+    let file = lapse_retention::campaign::read_campaign(path).map_err(|e| Failure { input: true, error: anyhow::Error::new(e) })?;
     let mut plan = CampaignPlan { name: file.name, as_of: file.as_of, by_policy: Default::default() };
     for row in file.rows {
         plan.by_policy.entry(row.policy_id).or_default().push(PlannedContact {
             installment_no: row.installment_no,
             action: row.action,
-            treated: row.arm == lapse_model::campaign::Arm::Treatment,
+            treated: row.arm == lapse_retention::campaign::Arm::Treatment,
             segment: row.segment,
         });
     }

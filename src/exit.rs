@@ -34,6 +34,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure the caller's input (data, flags, configuration) is at fault for: exit 2.
+    pub fn input(error: anyhow::Error) -> Failure {
+        Failure { error, input: true }
+    }
+
     /// The exit this failure ends the process with.
     pub fn exit(&self) -> Exit {
         if self.input { Exit::InputRejected } else { Exit::Failed }
@@ -73,9 +78,9 @@ impl Classify for lapse_core::table::TableError {
         true
     }
 }
-impl Classify for lapse_model::campaign::StoreError {
+impl Classify for lapse_retention::campaign::StoreError {
     fn is_input(&self) -> bool {
-        lapse_model::campaign::StoreError::is_input(self)
+        lapse_retention::campaign::StoreError::is_input(self)
     }
 }
 impl Classify for lapse_core::features::WriteError {}
@@ -86,7 +91,7 @@ impl Classify for lapse_reports::realised::RealisedError {}
 impl Classify for lapse_reports::ExportError {}
 impl Classify for lapse_api::ServeError {}
 impl Classify for lapse_api::auth::TokenError {}
-impl Classify for lapse_model::scoring::EconomicsError {}
+impl Classify for lapse_retention::EconomicsError {}
 impl Classify for serde_json::Error {}
 impl Classify for std::io::Error {}
 

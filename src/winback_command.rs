@@ -22,11 +22,11 @@ pub fn run_winback(args: WinbackArgs) -> Result<(), Failure> {
     let economics = crate::campaign_commands::economics_arg(args.economics.as_deref())?;
     let mut list = lapse_core::winback::candidates(&loaded.book, as_of, args.grace_days, args.reinstatement_days, economics.value_cap_years);
     let ranked = match &args.models {
-        Some(dir) => lapse_model::winback::rank_with_champion(dir, &loaded.book, &mut list, as_of).map_err(anyhow::Error::from)?,
+        Some(dir) => lapse_retention::winback::rank_with_champion(dir, &loaded.book, &mut list, as_of).map_err(anyhow::Error::from)?,
         None => None,
     };
     let basis = ranked.clone().unwrap_or_else(|| lapse_core::winback::FALLBACK_BASIS.to_string());
-    let reasons = lapse_model::winback::reasons(&list, lang);
+    let reasons = lapse_retention::winback::reasons(&list, lang);
     let rows = lapse_core::winback::write(&args.out, &loaded.book, &list, as_of, &basis, &reasons).map_err(anyhow::Error::from)?;
     let mut arrears: Vec<f64> = list.iter().map(|c| c.arrears).collect();
     arrears.sort_by(f64::total_cmp);

@@ -9,7 +9,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::common::{SCORE_TOKEN, client, fixture, get, start_server};
-use lapse_model::campaign::{Arm, read_campaign};
+use lapse_retention::campaign::{Arm, read_campaign};
 
 fn lapse(args: &[&str], models: &Path, campaigns: &Path) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
@@ -340,7 +340,7 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         assert!(dc < 0.1, "{action}: control renewals delivered {dc}");
     }
     // Measured economics: valid, used by the work list.
-    let measured = lapse_model::scoring::Economics::from_file(&dir.path().join("measured.json")).unwrap();
+    let measured = lapse_retention::Economics::from_file(&dir.path().join("measured.json")).unwrap();
     assert_eq!(measured.actions.len(), 3);
     assert!(std::fs::read_to_string(p("effect.html")).unwrap().contains("<svg"));
     let requeued = run(&[
@@ -432,7 +432,7 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         assert!(u > r, "top {share}: uplift saves {u}, risk {r}");
     }
     let judged: Value = serde_json::from_str(&std::fs::read_to_string(p("uplift.json")).unwrap()).unwrap();
-    let by_effect = lapse_model::scoring::Economics::from_file(&dir.path().join("uplift-economics.json")).unwrap();
+    let by_effect = lapse_retention::Economics::from_file(&dir.path().join("uplift-economics.json")).unwrap();
     assert!(by_effect.actions.iter().any(|a| a.segment_save_rates.len() == 9), "a segment gets its risk band's rate");
     assert_eq!(judged["learners"].as_array().unwrap().len(), 2);
     // Registered only when it ranks better than risk on the held-out Qini (outcomes, not the
@@ -471,7 +471,7 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         truth.iter().map(|t| (t.policy_id.as_str(), t.installment_no, format!("{}/{}", t.action, t.segment))).collect();
     let (mut missed, mut tried) = (0, 0);
     for draw in 0..200 {
-        let arms = lapse_model::campaign::assign_arms(&format!("redraw-{draw}"), 0.5, &keys);
+        let arms = lapse_retention::campaign::assign_arms(&format!("redraw-{draw}"), 0.5, &keys);
         for action in ["sms", "call", "visit"] {
             let mut a = lapse_reports::effect::Arms { treated: 0, treated_lapses: 0, control: 0, control_lapses: 0 };
             let (mut y0, mut y1) = (0usize, 0usize);

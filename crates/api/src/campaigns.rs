@@ -12,8 +12,9 @@ use axum::http::StatusCode;
 use super::error::ApiError;
 use super::pool::on_compute_pool;
 use super::scorebook::Scorebook;
-use lapse_model::campaign::{Arm, CampaignRequest, CampaignStore, Planned, StoreError, Stored, plan};
-use lapse_model::scoring::Listed;
+use lapse_retention::Listed;
+use lapse_retention::campaign::{Arm, CampaignRequest, CampaignStore, Planned, StoreError, Stored, plan};
+use lapse_retention::{RankBy, Ranking};
 
 /// A campaign being served: its treatment arm as rows of one scored snapshot.
 pub struct ServedCampaign {
@@ -92,11 +93,12 @@ impl Campaigns {
         &self,
         request: &CampaignRequest<'_>,
         book: &Arc<Scorebook>,
-        economics: &lapse_model::scoring::Economics,
+        rank_by: RankBy,
+        economics: &lapse_retention::Economics,
         caller: &str,
     ) -> Result<(Arc<ServedCampaign>, Option<Planned>), ApiError> {
         let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
-        let key = format!("{}|{}|{}", request.holdout, request.capacity.canonical(&action_names), request.filters.canonical());
+        let key = format!("{}|{}|{}|{}", rank_by.as_str(), request.holdout, request.capacity.canonical(&action_names), request.filters.canonical());
         if let Some(hit) = self.cached(request.name, &key, book) {
             return Ok((hit, None));
         }
@@ -121,8 +123,15 @@ impl Campaigns {
         let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
-            let planned = plan(&request, &b.rows, &b.queue_order, &planned_economics, None, b.as_of, &b.version).map_err(|e| {
-                ApiError::invalid(if matches!(e, lapse_model::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
+            let ranking = match rank_by {
+                RankBy::Risk => Ranking::Risk { order: &b.queue_order },
+                RankBy::Uplift => Ranking::Gains(b.uplift.as_ref().ok_or_else(|| {
+                    ApiError::new(StatusCode::CONFLICT, "no_uplift_learner", "rank_by=uplift: no uplift learner is registered with the served models")
+                        .with_field("rank_by")
+                })?),
+            };
+            let planned = plan(&request, &b.rows, ranking, &planned_economics, b.as_of, &b.version).map_err(|e| {
+                ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
             let stored = store.save(&planned.campaign)?;
             Ok((planned, stored))

@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::inline::InlineRecords;
 use super::schema;
 use lapse_core::dates::{Day, day_bytes};
-use lapse_model::scoring::Economics;
 use lapse_model::scoring::reasons::ReasonValue;
+use lapse_retention::Economics;
 
 /// A renewal to score from the loaded snapshot.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -213,13 +213,40 @@ pub struct QueueParams {
     #[param(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")]
     pub campaign: Option<String>,
     /// Share of the campaign's list held out as control, 0 to 0.9 (default 0.1 with
-    /// `campaign`; without one it has no meaning and is ignored).
+    /// `campaign`); a holdout above 0 without `campaign` is refused (422): nothing would key
+    /// its draw.
     #[param(minimum = 0.0, maximum = 0.9)]
     pub holdout: Option<f64>,
+    /// `risk` (default): by expected gain from the economics' save rates; `uplift`: by the
+    /// registered uplift learner's expected gain per renewal and action (409 when the served
+    /// models have none).
+    #[param(pattern = "^(risk|uplift)$")]
+    pub rank_by: Option<String>,
     /// Language of reasons and labels: `en` or `zh-CN` (else `Accept-Language`, else the
     /// server's default).
     #[param(pattern = "^(en|zh-CN)$")]
     pub lang: Option<String>,
+}
+
+impl QueueParams {
+    /// The work-list request these parameters make (checked by the retention crate's spec, as
+    /// `lapse queue`'s flags are).
+    pub fn work_list(&self) -> lapse_retention::WorkListRequest {
+        lapse_retention::WorkListRequest {
+            capacity: self.capacity.clone(),
+            channel: self.channel.clone(),
+            region: self.region.clone(),
+            agent_id: self.agent_id.clone(),
+            product: self.product.clone(),
+            min_value: self.min_value,
+            due_within_days: self.due_within_days,
+            overdue: self.overdue,
+            include_no_action: self.include_no_action,
+            campaign: self.campaign.clone(),
+            holdout: self.holdout,
+            rank_by: self.rank_by.clone(),
+        }
+    }
 }
 
 /// The campaign a queue page belongs to.

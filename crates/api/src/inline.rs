@@ -16,7 +16,8 @@ use lapse_core::extract::schema::{AGENTS, CUSTOMERS, EVENTS, INSTALLMENTS, POLIC
 use lapse_core::extract::{ExtractError, OnError, assemble_book};
 use lapse_core::features::{KnownCodes, Snapshot, SnapshotSpec};
 use lapse_model::artifact::LapseModel;
-use lapse_model::scoring::{Economics, RenewalKeys, ScoredRows, SnapshotSource};
+use lapse_model::scoring::{RenewalKeys, ScoredRows, SnapshotSource};
+use lapse_retention::Economics;
 
 /// One contract table sent inline (an array of records: column -> string, number or null, as
 /// the OpenAPI document states per column), deserialized straight into text columns as a CSV

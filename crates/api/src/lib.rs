@@ -30,7 +30,7 @@ use arc_swap::ArcSwap;
 
 pub use api::{AppState, openapi_document, router};
 use lapse_model::drift::Thresholds;
-pub use lapse_model::scoring::Economics;
+pub use lapse_retention::Economics;
 pub use scorebook::{LoadError, Scorebook};
 
 /// Request limits.
@@ -63,7 +63,7 @@ impl Default for Limits {
             timeout_seconds: 10.0,
             max_in_flight: 1024,
             max_page: 1000,
-            default_capacity: 500,
+            default_capacity: lapse_retention::spec::DEFAULT_CAPACITY,
             connections: listen::ConnectionLimits::default(),
             max_campaigns_per_day: 50,
         }
@@ -144,7 +144,7 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         }
         None => None,
     };
-    let campaigns = campaigns::Campaigns::new(lapse_model::campaign::CampaignStore::new(&config.campaigns), config.limits.max_campaigns_per_day);
+    let campaigns = campaigns::Campaigns::new(lapse_retention::campaign::CampaignStore::new(&config.campaigns), config.limits.max_campaigns_per_day);
     Ok(Arc::new(AppState {
         current: ArcSwap::from_pointee(book),
         config,

@@ -100,7 +100,7 @@ pub struct Economics {
 impl Default for Economics {
     /// The model crate's defaults.
     fn default() -> Self {
-        let e = lapse_model::scoring::Economics::default();
+        let e = lapse_retention::Economics::default();
         Economics {
             value_cap_years: e.value_cap_years,
             actions: e

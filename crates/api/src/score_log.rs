@@ -8,7 +8,7 @@
 //! ~100 ms of scores); on a power loss, at most ~1 s. A crash mid-write can tear the last line:
 //! reopening the file closes it off (`open_day`), and readers skip lines that do not parse.
 
-use lapse_model::campaign::Arm;
+use lapse_retention::campaign::Arm;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

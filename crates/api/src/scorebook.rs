@@ -11,7 +11,8 @@ use lapse_core::dates::{Day, now_utc_rfc3339};
 use lapse_core::table::column_of_frame;
 use lapse_model::drift::{DriftReport, Thresholds};
 use lapse_model::registry::{LoadedModel, Registry, RegistryError};
-use lapse_model::scoring::{Economics, NONE, ScoredRows, ScoredSnapshot, score_snapshot, work_order};
+use lapse_model::scoring::{NONE, ScoredRows, ScoredSnapshot, score_snapshot};
+use lapse_retention::{Economics, RankedGains, work_order};
 
 /// The served state: a champion model and the scored snapshot, swapped whole on reload.
 pub struct Scorebook {
@@ -28,6 +29,9 @@ pub struct Scorebook {
     next_of_policy: Vec<u32>,
     /// All rows in work-list order ([`work_order`]: by expected gain of the best action).
     pub queue_order: Vec<u32>,
+    /// The ranking by the uplift learner registered with the models (`rank_by=uplift`), None
+    /// without one (or when it cannot be read: logged).
+    pub uplift: Option<RankedGains>,
     pub loaded_at: String,
     pub load_seconds: f64,
     /// The snapshot's drift against the model's training reference (features and score);
@@ -69,6 +73,13 @@ impl Scorebook {
         let model = Registry::new(models).load_champion()?;
         let scored = score_snapshot(snapshot, &model.model, economics, true).map_err(|e| LoadError::Snapshot { path: e.path, message: e.message })?;
         let drift = snapshot_drift(models, &model.version, &scored.frame, &scored.rows, thresholds);
+        let uplift = match lapse_retention::uplift::ranking(models, &scored.frame, &scored.rows, economics) {
+            Ok(uplift) => uplift,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot rank by the registered uplift learner; rank_by=uplift answers 409");
+                None
+            }
+        };
         let ScoredSnapshot { rows, as_of, horizon_days, grace_days, frame } = scored;
         drop(frame);
         // An empty snapshot (a failed extract, a wrong date) would serve an empty work list as
@@ -81,7 +92,7 @@ impl Scorebook {
             });
         }
         let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, horizon_days, grace_days);
-        Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, ..book })
+        Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, uplift, ..book })
     }
 
     fn index(model: LoadedModel, rows: ScoredRows, snapshot_path: PathBuf, as_of: Day, horizon_days: i32, grace_days: i32) -> Scorebook {
@@ -106,6 +117,7 @@ impl Scorebook {
             first_of_policy,
             next_of_policy,
             queue_order,
+            uplift: None,
             loaded_at: now_utc_rfc3339(),
             load_seconds: 0.0,
             drift: None,

@@ -785,7 +785,7 @@ fn write_winback(path: &Path, as_of: &str) -> usize {
     let book = load_book(&fixture().book, OnError::Strict).unwrap().book;
     let t = lapse_core::dates::parse_day(as_of).unwrap();
     let list = lapse_core::winback::candidates(&book, t, 60, 730, 5.0);
-    let reasons = lapse_model::winback::reasons(&list, Default::default());
+    let reasons = lapse_retention::winback::reasons(&list, Default::default());
     lapse_core::winback::write(path, &book, &list, t, lapse_core::winback::FALLBACK_BASIS, &reasons).unwrap()
 }
 

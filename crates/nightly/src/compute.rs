@@ -10,8 +10,6 @@ use lapse_core::features::BuildPlan;
 use lapse_core::io_util::atomic_write_with;
 use lapse_core::table::{FeatureColumn, read_features};
 use lapse_model::artifact::LapseModel;
-use lapse_model::campaign::CampaignStore;
-use lapse_model::campaign::file::CampaignFile;
 use lapse_model::drift::{Reference, SCORE, Status};
 use lapse_model::registry::{Registry, sha256_file, sha256_hex};
 use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train};
@@ -21,6 +19,8 @@ use lapse_reports::pages::{drift_page, effect_page, evaluation_page, index_page,
 use lapse_reports::persistency::{self, PersistencyReport};
 use lapse_reports::realised::{self, RealisedReport};
 use lapse_reports::{Context, Exporter, write_html, write_json};
+use lapse_retention::campaign::CampaignStore;
+use lapse_retention::campaign::file::CampaignFile;
 
 use crate::config::CAMPAIGN_REPORT_DAYS;
 use crate::error::{NightlyError, Result};
@@ -168,14 +168,14 @@ impl<'c> Night<'c> {
         // ranked by the reinstatement model of `<models>/winback` when it has a champion,
         // written with the reports; a failure costs the list (or its model ranking), never the
         // night.
-        let cap = lapse_model::scoring::Economics::default().value_cap_years;
+        let cap = lapse_retention::Economics::default().value_cap_years;
         let mut list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730, cap);
-        let basis = lapse_model::winback::rank_with_champion(&c.models.join("winback"), book, &mut list, c.as_of)
+        let basis = lapse_retention::winback::rank_with_champion(&c.models.join("winback"), book, &mut list, c.as_of)
             .map_err(|e| tracing::warn!(error = %e, "win-back list ranked by value x recency tonight"))
             .ok()
             .flatten()
             .unwrap_or_else(|| lapse_core::winback::FALLBACK_BASIS.to_string());
-        let reasons = lapse_model::winback::reasons(&list, c.report_lang);
+        let reasons = lapse_retention::winback::reasons(&list, c.report_lang);
         let written = std::fs::create_dir_all(&self.report_dir).map_err(|e| e.to_string()).and_then(|()| {
             lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of, &basis, &reasons).map_err(|e| e.to_string())
         });
@@ -353,7 +353,7 @@ impl<'c> Night<'c> {
         } else {
             judged.champion_model.as_ref().and_then(|(v, _)| self.registry.fitted(v).ok().flatten())
         };
-        match lapse_reports::why::why_table(&self.training_path, &drift_model, model, fitted.as_ref(), &lapse_model::scoring::Economics::default()) {
+        match lapse_reports::why::why_table(&self.training_path, &drift_model, model, fitted.as_ref(), &lapse_retention::Economics::default()) {
             Ok(why) => out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?,
             Err(e) => tracing::warn!(error = %e, "no why report tonight"),
         }

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use lapse_model::campaign::Arm;
-use lapse_model::uplift::{BudgetRow, DecileRow, QiniPoint, UpliftFit, UpliftPointer, deciles, qini_coefficient, qini_curve};
+use lapse_retention::campaign::Arm;
+use lapse_retention::uplift::{BudgetRow, DecileRow, QiniPoint, UpliftFit, UpliftPointer, deciles, qini_coefficient, qini_curve};
 
 /// The arms' models, as judged out of fold.
 #[derive(Debug, Clone, Serialize)]

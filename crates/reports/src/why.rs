@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use lapse_core::dates::{Day, format_day};
-use lapse_model::scoring::{Economics, NONE, ScoredRows, segment_name};
+use lapse_model::scoring::{NONE, ScoredRows};
+use lapse_retention::{Economics, segment_name};
 
 /// Reasons listed per group.
 const TOP_REASONS: usize = 3;

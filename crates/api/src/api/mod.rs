@@ -31,12 +31,12 @@ use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::winback::{WinbackItem, WinbackParams, WinbackResponse};
 use super::{Limits, ServeConfig};
-use lapse_model::campaign::{Arm, CampaignRequest};
 use lapse_model::scoring::ScoredRows;
-use lapse_model::scoring::assign::Capacity;
 use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in};
-use lapse_model::scoring::{BAND_NAMES, Economics, segment_name};
-use lapse_model::scoring::{Filters, Listed, select};
+use lapse_retention::assign::Capacity;
+use lapse_retention::campaign::{Arm, CampaignRequest};
+use lapse_retention::{BAND_NAMES, Economics, segment_name};
+use lapse_retention::{Listed, RankBy, Ranking, select};
 
 /// Everything the handlers share.
 pub struct AppState {

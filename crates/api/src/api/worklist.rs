@@ -3,15 +3,12 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// The control share of a campaign asked for without `holdout`.
-pub(super) const DEFAULT_HOLDOUT: f64 = 0.1;
-
 /// The ranked work list: renewals by expected gain of their best action.
 #[utoipa::path(get, path = "/v1/queue", params(QueueParams),
     responses(
         (status = 200, description = "The work list page", body = QueueResponse),
         (status = 401, description = "Missing or wrong token", body = ErrorBody),
-        (status = 409, description = "The campaign exists with other settings", body = ErrorBody),
+        (status = 409, description = "The campaign exists with other settings, or rank_by=uplift without a registered uplift learner", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
         (status = 429, description = "This token created its most campaigns today", body = ErrorBody),
     ),
@@ -23,56 +20,38 @@ pub(super) async fn queue(
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
     let lang = request_lang(&state, &headers, params.lang.as_deref())?;
-    if let Some(h) = params.holdout
-        && !(h.is_finite() && (0.0..=lapse_model::campaign::MAX_HOLDOUT).contains(&h))
-    {
-        return Err(ApiError::invalid("holdout", format!("holdout must be 0 to {}", lapse_model::campaign::MAX_HOLDOUT)));
-    }
     let limits = &state.config.limits;
     let economics = &state.config.economics;
-    let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
-    let capacity = match &params.capacity {
-        None => Capacity::Total(limits.default_capacity),
-        Some(text) => Capacity::parse(text, &action_names).map_err(|e| ApiError::invalid("capacity", e.to_string()))?,
-    };
     let limit = params.limit.unwrap_or(100);
     if limit == 0 || limit > limits.max_page {
         return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
     }
-    if let Some(v) = params.min_value
-        && (!v.is_finite() || v < 0.0)
-    {
-        return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
-    }
-    if params.due_within_days.is_some_and(|d| !(-36_500..=36_500).contains(&d)) {
-        return Err(ApiError::invalid("due_within_days", "due_within_days must be within +-36500"));
-    }
     let offset = page_offset(params.offset)?;
+    let spec = params.work_list().check(economics, limits.default_capacity).map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let book = state.current.load_full();
     let rows = &book.rows;
-    // An empty filter value (`channel=`) filters nothing.
-    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
-    let filters = Filters {
-        channel: given(params.channel),
-        region: given(params.region),
-        agent_id: given(params.agent_id),
-        product: given(params.product),
-        min_value: params.min_value,
-        due_within_days: params.due_within_days,
-        overdue: params.overdue,
-        include_no_action: params.include_no_action.unwrap_or(false),
+    let ranking = match spec.rank_by {
+        RankBy::Risk => Ranking::Risk { order: &book.queue_order },
+        RankBy::Uplift => Ranking::Gains(book.uplift.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no_uplift_learner",
+                "rank_by=uplift: no uplift learner is registered with the served models (lapse uplift on a campaign with a holdout registers one; the server reads it at start and on reload)",
+            )
+            .with_field("rank_by")
+        })?),
     };
-    let (matching, listed, page, assigned, campaign) = match params.campaign.as_deref() {
+    let (matching, listed, page, assigned, campaign) = match &spec.campaign {
         None => {
-            let per_action = matches!(capacity, Capacity::PerAction(_));
-            let list = select(rows, &book.queue_order, &filters, &capacity, economics, offset..offset.saturating_add(limit));
-            let assigned: Option<Vec<(u8, f64)>> = per_action.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
+            // The rows carry their best action by risk: any other assignment is sent along.
+            let given = matches!(spec.capacity, Capacity::PerAction(_)) || spec.rank_by != RankBy::Risk;
+            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, offset..offset.saturating_add(limit));
+            let assigned: Option<Vec<(u8, f64)>> = given.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
             (list.matching, list.listed, list.page, assigned, None)
         }
-        Some(name) => {
-            let holdout = params.holdout.unwrap_or(DEFAULT_HOLDOUT);
-            let request = CampaignRequest { name, holdout, capacity: &capacity, filters: &filters };
-            let (served, created) = state.campaigns.serve(&request, &book, economics, &caller_of(&headers)).await?;
+        Some(asked) => {
+            let request = CampaignRequest { name: &asked.name, holdout: asked.holdout, capacity: &spec.capacity, filters: &spec.filters };
+            let (served, created) = state.campaigns.serve(&request, &book, spec.rank_by, economics, &caller_of(&headers)).await?;
             if let (Some(log), Some(planned)) = (&state.score_log, created) {
                 // Both arms, once, when the campaign is created: the control renewals are in
                 // the log although no page ever lists them.
@@ -212,7 +191,7 @@ pub async fn get_campaign(
     let offset = page_offset(params.offset)?;
     let store = state.campaigns.store.clone();
     let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
-    let chosen: Vec<&lapse_model::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
+    let chosen: Vec<&lapse_retention::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
     let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
     let end = offset + page.len();
     let s = &campaign.settings;

@@ -130,7 +130,7 @@ pub struct SnapshotError {
 pub fn score_snapshot(
     path: &std::path::Path,
     model: &crate::artifact::LapseModel,
-    economics: &super::Economics,
+    valuation: &dyn super::Valuation,
     explain: bool,
 ) -> Result<ScoredSnapshot, SnapshotError> {
     let fail = |message: String, model: bool| SnapshotError { path: path.to_path_buf(), message, model };
@@ -142,7 +142,7 @@ pub fn score_snapshot(
         return Err(fail("holds more than one snapshot date; use one snapshot (lapse features --as-of T)".into(), false));
     }
     let as_of = first.unwrap_or_else(lapse_core::dates::today_utc);
-    let rows = super::ScoredRows::score_explained(model, economics, keys, &FrameSource(&df), explain)
+    let rows = super::ScoredRows::score_explained(model, valuation, keys, &FrameSource(&df), explain)
         .map_err(|e| fail(e.to_string(), matches!(e, ScoreError::Model(_))))?;
     Ok(ScoredSnapshot {
         rows,

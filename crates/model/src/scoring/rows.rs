@@ -11,13 +11,27 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::economics::{Economics, NO_ACTION};
 use super::reasons::{ReasonValue, sentence, top_positive};
 use crate::artifact::LapseModel;
 use crate::estimators::Estimator;
 use lapse_core::categories::{Categories, Dictionary};
 use lapse_core::dates::Day;
 use lapse_core::table::{FeatureColumn, FeatureKind, FeatureValues};
+
+/// What a renewal is worth and the best action for it: the value at risk from its premium and
+/// remaining payment years, and the action of largest expected gain (an index into the
+/// actions, or [`NO_ACTION`]) with that gain. The retention crate's economics implements it;
+/// scoring only asks.
+pub trait Valuation: Sync {
+    /// The value at risk of a renewal.
+    fn value(&self, annualized_premium: f64, remaining_payment_years: f64) -> f64;
+    /// The best action for a renewal of lapse probability `probability` and value `value`, and
+    /// its expected gain; [`NO_ACTION`] (gain 0) when none pays.
+    fn best_action(&self, probability: f64, value: f64) -> (u8, f64);
+}
+
+/// The action of a renewal for which no action pays (and of a renewal not assigned one).
+pub const NO_ACTION: u8 = u8::MAX;
 
 /// Reasons kept per renewal.
 pub const REASONS: usize = 3;
@@ -186,15 +200,15 @@ impl ScoredRows {
     /// Scores every renewal of `keys` with `model`, its features from `source`. Big inputs are
     /// scored in parallel chunks; a small one (an inline request) on the calling thread, where
     /// handing a few rows to the thread pool would cost more than scoring them.
-    pub fn score(model: &LapseModel, economics: &Economics, keys: RenewalKeys, source: &impl FeatureSource) -> Result<ScoredRows, ScoreError> {
-        Self::score_explained(model, economics, keys, source, true)
+    pub fn score(model: &LapseModel, valuation: &dyn Valuation, keys: RenewalKeys, source: &impl FeatureSource) -> Result<ScoredRows, ScoreError> {
+        Self::score_explained(model, valuation, keys, source, true)
     }
 
     /// [`ScoredRows::score`], with `explain` false for probabilities, values and actions only
     /// (no reasons: a batch work list of a million renewals in seconds instead of twenty).
     pub fn score_explained(
         model: &LapseModel,
-        economics: &Economics,
+        valuation: &dyn Valuation,
         keys: RenewalKeys,
         source: &impl FeatureSource,
         explain: bool,
@@ -236,8 +250,8 @@ impl ScoredRows {
                     };
                     *slot = Reason { feature, text_len: 0, contribution, value };
                 }
-                let value = economics.value(keys.annualized_premium[r], keys.remaining_payment_years[r]);
-                let (action, gain) = economics.best_action(probability, value);
+                let value = valuation.value(keys.annualized_premium[r], keys.remaining_payment_years[r]);
+                let (action, gain) = valuation.best_action(probability, value);
                 out.renewals.push(Renewal {
                     probability,
                     value,

@@ -18,10 +18,10 @@ use serde::Serialize;
 use lapse_core::dates::{Day, format_day};
 use lapse_core::extract::Book;
 use lapse_core::features::history::outcome_known_at;
-use lapse_model::campaign::file::CampaignFile;
-pub use lapse_model::campaign::stats::{self, Arms, Estimate};
-use lapse_model::campaign::{Arm, CampaignRow};
-use lapse_model::scoring::{Economics, segments};
+use lapse_retention::campaign::file::CampaignFile;
+pub use lapse_retention::campaign::stats::{self, Arms, Estimate};
+use lapse_retention::campaign::{Arm, CampaignRow};
+use lapse_retention::{Economics, segments};
 
 /// How to read the outcomes.
 #[derive(Debug, Clone)]

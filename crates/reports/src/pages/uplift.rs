@@ -8,7 +8,7 @@ use crate::uplift::UpliftReport;
 
 /// How well the uplift model ranks, against risk and chance.
 pub fn uplift_page(context: &Context, report: &UpliftReport) -> Markup {
-    let series = |name: &str, curve: &[lapse_model::uplift::QiniPoint], color| Series {
+    let series = |name: &str, curve: &[lapse_retention::uplift::QiniPoint], color| Series {
         name: name.into(),
         points: curve.iter().map(|p| (p.share, p.prevented)).collect(),
         color,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::scoring::assign::Capacity;
+use crate::assign::Capacity;
 
 fn row(rank: u32, policy: &str, action: &str, arm: Arm, segment: &str) -> CampaignRow {
     CampaignRow {
@@ -27,7 +27,7 @@ fn settings(name: &str, holdout: f64) -> Settings {
         model_version: "v0003".into(),
         holdout,
         capacity: Capacity::PerAction(vec![10, 5, 0]).canonical(&["sms", "call", "visit"]),
-        filters: crate::scoring::Filters { channel: Some("agent".into()), overdue: Some(true), ..Default::default() }.canonical(),
+        filters: crate::worklist::Filters { channel: Some("agent".into()), overdue: Some(true), ..Default::default() }.canonical(),
         economics: Economics::default(),
         list_digest: String::new(),
         ranking: "risk".into(),

@@ -14,11 +14,13 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scoring::assign::Capacity;
-use crate::scoring::{Economics, Filters, Listed, ScoredRows, segment_name, select, select_with};
+use crate::assign::Capacity;
+use crate::economics::{Economics, segment_name};
+use crate::worklist::{Filters, Listed, Ranking, select};
 pub use arms::{Arm, assign_arms};
 pub use file::{CampaignFileError, read_campaign, write_campaign};
 use lapse_core::dates::Day;
+use lapse_model::scoring::ScoredRows;
 pub use store::{CampaignStore, StoreError, Stored};
 
 /// The largest holdout share: a campaign that contacts fewer than one in ten renewals is not a
@@ -159,13 +161,6 @@ pub struct CampaignRequest<'a> {
     pub filters: &'a Filters,
 }
 
-/// Expected gains per (row, action), row-major, from a ranking other than the economics' save
-/// rates, and the ranking's name.
-pub struct Gains<'a> {
-    pub values: &'a [f64],
-    pub ranking: String,
-}
-
 /// A campaign planned on scored rows: the campaign, and its work list (rows of the scored
 /// snapshot, in rank order; `campaign.rows[i]` is `list[i]`).
 #[derive(Debug, Clone)]
@@ -176,24 +171,19 @@ pub struct Planned {
     pub list: Vec<Listed>,
 }
 
-/// The campaign of the work list of `rows` (in `order`) under the request's capacity and
-/// filters: every listed renewal, with its arm. The settings are checked (name, holdout).
+/// The campaign of the work list of `rows` ranked by `ranking` under the request's capacity
+/// and filters: every listed renewal, with its arm. The settings are checked (name, holdout).
 pub fn plan(
     request: &CampaignRequest<'_>,
     rows: &ScoredRows,
-    order: &[u32],
+    ranking: Ranking<'_>,
     economics: &Economics,
-    gains: Option<&Gains<'_>>,
     as_of: Day,
     model_version: &str,
 ) -> Result<Planned, SettingsError> {
     check_name(request.name)?;
     check_holdout(request.holdout)?;
-    let k = economics.actions.len();
-    let list = match gains {
-        None => select(rows, order, request.filters, request.capacity, economics, 0..usize::MAX),
-        Some(g) => select_with(rows, order, request.filters, request.capacity, k, |r, a| g.values[r * k + a], 0..usize::MAX),
-    };
+    let list = select(rows, ranking, request.filters, request.capacity, economics, 0..usize::MAX);
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
     let settings = Settings {
         name: request.name.to_string(),
@@ -204,7 +194,7 @@ pub fn plan(
         filters: request.filters.canonical(),
         economics: economics.clone(),
         list_digest: String::new(),
-        ranking: gains.map_or_else(risk_ranking, |g| g.ranking.clone()),
+        ranking: ranking.name().to_string(),
     };
     let campaign = Campaign::of_work_list(settings, rows, &list.page, economics);
     Ok(Planned { campaign, matching: list.matching, list: list.page })

@@ -8,11 +8,11 @@ use std::path::Path;
 use lapse_core::extract::Book;
 use lapse_core::winback::{Candidate, features, model_basis, rank_by_model};
 
-use crate::artifact::LapseModel;
-use crate::registry::{Registry, RegistryError};
-use crate::scoring::lang::Lang;
-use crate::scoring::reasons::top_positive;
-use crate::scoring::{FeatureSource, FrameSource, ScoreError};
+use lapse_model::artifact::LapseModel;
+use lapse_model::registry::{Registry, RegistryError};
+use lapse_model::scoring::lang::Lang;
+use lapse_model::scoring::reasons::top_positive;
+use lapse_model::scoring::{FeatureSource, FrameSource, ScoreError};
 
 /// Inputs named per candidate as its drivers.
 const DRIVERS: usize = 3;

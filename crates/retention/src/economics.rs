@@ -63,8 +63,9 @@ impl Default for Economics {
     }
 }
 
-/// The recommended action of a renewal: an index into [`Economics::actions`], or none.
-pub const NO_ACTION: u8 = u8::MAX;
+/// The recommended action of a renewal: an index into [`Economics::actions`], or none (the
+/// scoring rows' code, one value for "no action pays" and "not assigned").
+pub use lapse_model::scoring::NO_ACTION;
 
 /// An economics file that cannot be used: the file, and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +101,7 @@ impl Economics {
                 return Err(format!("action {}: save_rate must be in [0, 1], not {}", a.name, a.save_rate));
             }
             for (segment, rate) in &a.segment_save_rates {
-                if !super::segments().any(|s| s == segment) {
+                if !segments().any(|s| s == segment) {
                     return Err(format!("action {}: no segment {segment:?} (segments are like high_risk_low_value)", a.name));
                 }
                 if !(0.0..=1.0).contains(rate) {
@@ -180,6 +181,17 @@ fn band(x: f64, bounds: [f64; 2]) -> u8 {
     }
 }
 
+/// Scoring asks the economics for a renewal's value and best action.
+impl lapse_model::scoring::Valuation for Economics {
+    fn value(&self, annualized_premium: f64, remaining_payment_years: f64) -> f64 {
+        Economics::value(self, annualized_premium, remaining_payment_years)
+    }
+
+    fn best_action(&self, probability: f64, value: f64) -> (u8, f64) {
+        Economics::best_action(self, probability, value)
+    }
+}
+
 /// Names of the three bands.
 pub const BAND_NAMES: [&str; 3] = ["low", "medium", "high"];
 
@@ -191,6 +203,11 @@ pub fn segment_name(risk: u8, value: u8) -> &'static str {
         ["high_risk_low_value", "high_risk_medium_value", "high_risk_high_value"],
     ];
     NAMES[usize::from(risk.min(2))][usize::from(value.min(2))]
+}
+
+/// Every segment name (risk band x value band), low risk low value first.
+pub fn segments() -> impl Iterator<Item = &'static str> {
+    (0..3u8).flat_map(|r| (0..3u8).map(move |v| segment_name(r, v)))
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use crate::economics::NO_ACTION;
+
 /// The daily capacities of a work list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Capacity {
@@ -37,8 +39,6 @@ pub struct CapacityError {
 }
 
 impl Capacity {
-    /// Parses `2500` (a total) or `visit=300,call=800,sms=5000` (also `visit:300,...`) against
-    /// the action names.
     /// The canonical text of a capacity: a number, or `name=n` per action in the economics'
     /// order (actions without capacity left out).
     pub fn canonical(&self, actions: &[&str]) -> String {
@@ -50,6 +50,8 @@ impl Capacity {
         }
     }
 
+    /// Parses `2500` (a total) or `visit=300,call=800,sms=5000` (also `visit:300,...`) against
+    /// the action names.
     pub fn parse(text: &str, actions: &[&str]) -> Result<Capacity, CapacityError> {
         let fail = |reason: String| CapacityError { text: text.to_string(), reason };
         let text = text.trim();
@@ -74,12 +76,12 @@ impl Capacity {
 
 /// A renewal's expected gain under each action, row-major: `gains[r * actions + a]`.
 #[derive(Debug, Clone, Copy)]
-pub struct Gains<'a> {
+pub struct GainMatrix<'a> {
     pub values: &'a [f64],
     pub actions: usize,
 }
 
-impl Gains<'_> {
+impl GainMatrix<'_> {
     fn get(&self, r: usize, a: usize) -> f64 {
         self.values[r * self.actions + a]
     }
@@ -88,9 +90,6 @@ impl Gains<'_> {
         self.values.len() / self.actions.max(1)
     }
 }
-
-/// Not assigned.
-pub const UNASSIGNED: u8 = u8::MAX;
 
 /// A heap entry: a gain and the renewal it belongs to; larger gain first, then lower row
 /// (deterministic ties), and the renewal's version when pushed (stale once it moved).
@@ -120,13 +119,13 @@ impl PartialOrd for Entry {
 const TOLERANCE: f64 = 1e-9;
 
 /// The assignment of largest total gain within `capacity` (per action; see [`Capacity`]): an
-/// action index per renewal, or [`UNASSIGNED`]. Renewals whose every gain is <= 0 are never
+/// action index per renewal, or [`NO_ACTION`]. Renewals whose every gain is <= 0 are never
 /// assigned. At most 16 actions.
-pub fn assign(gains: Gains<'_>, capacity: &[usize]) -> Vec<u8> {
+pub fn assign(gains: GainMatrix<'_>, capacity: &[usize]) -> Vec<u8> {
     let k = gains.actions;
     assert!(k <= 16 && capacity.len() == k, "one capacity per action, at most 16 actions");
     let n = gains.renewals();
-    let mut assigned = vec![UNASSIGNED; n];
+    let mut assigned = vec![NO_ACTION; n];
     let mut version = vec![0u32; n];
     let mut count = vec![0usize; k];
     if k == 0 || capacity.iter().all(|&c| c == 0) {
@@ -154,7 +153,7 @@ pub fn assign(gains: Gains<'_>, capacity: &[usize]) -> Vec<u8> {
     loop {
         // The best entry per action and shift per pair, stale entries dropped.
         for a in 0..k {
-            while entry[a].peek().is_some_and(|e| assigned[e.renewal as usize] != UNASSIGNED) {
+            while entry[a].peek().is_some_and(|e| assigned[e.renewal as usize] != NO_ACTION) {
                 entry[a].pop();
             }
             dist[a] = entry[a].peek().map_or(f64::NEG_INFINITY, |e| e.gain);
@@ -227,7 +226,7 @@ pub fn assign(gains: Gains<'_>, capacity: &[usize]) -> Vec<u8> {
 }
 
 /// Assigns `r` to action `a` and offers its shifts out of `a`.
-fn place(r: usize, a: usize, gains: Gains<'_>, assigned: &mut [u8], version: &mut [u32], shift: &mut [BinaryHeap<Entry>]) {
+fn place(r: usize, a: usize, gains: GainMatrix<'_>, assigned: &mut [u8], version: &mut [u32], shift: &mut [BinaryHeap<Entry>]) {
     let k = gains.actions;
     assigned[r] = a as u8;
     version[r] += 1;
@@ -238,8 +237,8 @@ fn place(r: usize, a: usize, gains: Gains<'_>, assigned: &mut [u8], version: &mu
 }
 
 /// The total gain of an assignment.
-pub fn total_gain(gains: Gains<'_>, assigned: &[u8]) -> f64 {
-    assigned.iter().enumerate().filter(|(_, a)| **a != UNASSIGNED).map(|(r, &a)| gains.get(r, usize::from(a))).sum()
+pub fn total_gain(gains: GainMatrix<'_>, assigned: &[u8]) -> f64 {
+    assigned.iter().enumerate().filter(|(_, a)| **a != NO_ACTION).map(|(r, &a)| gains.get(r, usize::from(a))).sum()
 }
 
 #[cfg(test)]
@@ -248,7 +247,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The best total by trying every assignment.
-    fn brute_force(gains: Gains<'_>, capacity: &[usize]) -> f64 {
+    fn brute_force(gains: GainMatrix<'_>, capacity: &[usize]) -> f64 {
         let (n, k) = (gains.renewals(), gains.actions);
         let mut best = 0.0f64;
         let mut choice = vec![0usize; n]; // 0 = none, a + 1 = action a
@@ -281,10 +280,10 @@ mod tests {
     }
 
     fn check(gains: &[f64], k: usize, capacity: &[usize]) {
-        let g = Gains { values: gains, actions: k };
+        let g = GainMatrix { values: gains, actions: k };
         let assigned = assign(g, capacity);
         let mut used = vec![0usize; k];
-        for &a in assigned.iter().filter(|&&a| a != UNASSIGNED) {
+        for &a in assigned.iter().filter(|&&a| a != NO_ACTION) {
             used[usize::from(a)] += 1;
         }
         assert!(used.iter().zip(capacity).all(|(u, c)| u <= c), "capacity exceeded: {used:?} > {capacity:?}");
@@ -324,7 +323,7 @@ mod tests {
         // Greedy by best gain gives A the visit (10) and leaves B the call (1): 11. Giving B the
         // visit (9) and A the call (8) gives 17.
         let gains = [10.0, 8.0, 9.0, 1.0]; // rows: A, B; columns: visit, call
-        let assigned = assign(Gains { values: &gains, actions: 2 }, &[1, 1]);
+        let assigned = assign(GainMatrix { values: &gains, actions: 2 }, &[1, 1]);
         assert_eq!(assigned, [1, 0]);
         check(&gains, 2, &[1, 1]);
     }
@@ -353,7 +352,7 @@ mod tests {
                 (0..3).map(move |a| p * save[a] * v - cost[a])
             })
             .collect();
-        let g = Gains { values: &gains, actions: 3 };
+        let g = GainMatrix { values: &gains, actions: 3 };
         let capacity = [5000, 800, 300];
         let assigned = assign(g, &capacity);
         let used: Vec<usize> = (0..3).map(|a| assigned.iter().filter(|&&x| x == a as u8).count()).collect();
@@ -361,13 +360,13 @@ mod tests {
         // No single swap of two renewals' actions, or of an assigned for an unassigned one,
         // gains anything (a local optimum check on a case too big for brute force).
         let total = total_gain(g, &assigned);
-        let assigned_rows: Vec<usize> = (0..n).filter(|&r| assigned[r] != UNASSIGNED).collect();
+        let assigned_rows: Vec<usize> = (0..n).filter(|&r| assigned[r] != NO_ACTION).collect();
         for _ in 0..20_000 {
             let r = assigned_rows[rng.random_range(0..assigned_rows.len())];
             let s = rng.random_range(0..n);
             let (a, b) = (usize::from(assigned[r]), assigned[s]);
-            let before = g.get(r, a) + if b == UNASSIGNED { 0.0 } else { g.get(s, usize::from(b)) };
-            let after = g.get(s, a) + if b == UNASSIGNED { 0.0 } else { g.get(r, usize::from(b)) };
+            let before = g.get(r, a) + if b == NO_ACTION { 0.0 } else { g.get(s, usize::from(b)) };
+            let after = g.get(s, a) + if b == NO_ACTION { 0.0 } else { g.get(r, usize::from(b)) };
             assert!(after <= before + 1e-6, "swapping {r} and {s} would gain {}", after - before);
         }
         assert!(total > 0.0);

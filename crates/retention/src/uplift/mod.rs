@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::Arm;
 use crate::campaign::file::CampaignFile;
-use crate::registry::{Registry, RegistryError};
-use crate::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, TrainError, TrainOutcome, Validation, train};
 use lapse_core::dates::Day;
 use lapse_core::extract::Book;
 use lapse_core::features::history::outcome_known_at;
 use lapse_core::io_util::{IoContext, atomic_write};
 use lapse_core::table::read_frame;
+use lapse_model::registry::{Registry, RegistryError};
+use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, TrainError, TrainOutcome, Validation, train};
 pub use qini::{BudgetRow, DecileRow, QiniPoint, deciles, qini_coefficient, qini_curve};
 
 /// The feature that carries the listed action.
@@ -366,13 +366,13 @@ impl StratumRates {
     /// `economics` with these save rates (clamped to [0, 1]): each action's rate, and every
     /// segment's from its risk band. A work list ranked with it (`lapse serve --economics`,
     /// `lapse queue --economics`) ranks by this learner's uplift.
-    pub fn economics(&self, economics: &crate::scoring::Economics) -> crate::scoring::Economics {
+    pub fn economics(&self, economics: &crate::economics::Economics) -> crate::economics::Economics {
         let mut out = economics.clone();
         for action in &mut out.actions {
             if let Some(&rate) = self.by_action.get(&action.name) {
                 action.save_rate = rate.clamp(0.0, 1.0);
             }
-            for segment in crate::scoring::segments() {
+            for segment in crate::economics::segments() {
                 if let Some(&rate) = self.by_stratum.get(&format!("{}/{}", action.name, risk_band_of(segment))) {
                     action.segment_save_rates.insert(segment.to_string(), rate.clamp(0.0, 1.0));
                 }
@@ -473,8 +473,8 @@ pub fn uplift_gains(
     models: &Path,
     pointer: &UpliftPointer,
     frame: &DataFrame,
-    rows: &crate::scoring::ScoredRows,
-    economics: &crate::scoring::Economics,
+    rows: &lapse_model::scoring::ScoredRows,
+    economics: &crate::economics::Economics,
 ) -> Result<Vec<f64>, UpliftError> {
     let k = economics.actions.len();
     let n = rows.len();
@@ -488,7 +488,7 @@ pub fn uplift_gains(
                 with_action
                     .with_column(Column::new(ACTION_FEATURE.into(), vec![action.name.as_str(); n]))
                     .map_err(|e| UpliftError::Data(e.to_string()))?;
-                let predict = |model: &crate::artifact::LapseModel| -> Result<Vec<f64>, UpliftError> {
+                let predict = |model: &lapse_model::artifact::LapseModel| -> Result<Vec<f64>, UpliftError> {
                     let features = model
                         .schema
                         .columns
@@ -509,7 +509,7 @@ pub fn uplift_gains(
         }
         _ => {
             for (r, x) in rows.renewals.iter().enumerate() {
-                let segment = crate::scoring::segment_name(economics.risk_band(x.probability), economics.value_band(x.value));
+                let segment = crate::economics::segment_name(economics.risk_band(x.probability), economics.value_band(x.value));
                 for (a, action) in economics.actions.iter().enumerate() {
                     uplift[r * k + a] = x.probability * pointer.rates.save_rate(&action.name, segment);
                 }
@@ -523,6 +523,21 @@ pub fn uplift_gains(
         .flat_map(|(r, x)| economics.actions.iter().enumerate().map(move |(a, action)| (r, a, x.value, action.cost)))
         .map(|(r, a, value, cost)| uplift[r * k + a] * value - cost)
         .collect())
+}
+
+/// The work-list ranking by the uplift learner registered in `models` ([`uplift_gains`] on
+/// the snapshot `frame` that `rows` were scored from), named `uplift:<learner>@<campaign>`;
+/// None when no learner is registered.
+pub fn ranking(
+    models: &Path,
+    frame: &DataFrame,
+    rows: &lapse_model::scoring::ScoredRows,
+    economics: &crate::economics::Economics,
+) -> Result<Option<crate::worklist::RankedGains>, UpliftError> {
+    let Some(pointer) = registered(models)? else { return Ok(None) };
+    let gains = uplift_gains(models, &pointer, frame, rows, economics)?;
+    let name = format!("uplift:{}@{}", pointer.learner, pointer.campaign);
+    Ok(Some(crate::worklist::RankedGains::new(name, gains, economics.actions.len(), rows)))
 }
 
 #[cfg(test)]
@@ -565,7 +580,7 @@ mod tests {
         let all: Vec<usize> = (0..control.len()).collect();
         let whole = fit.model.predict(&control, &all).unwrap();
         let crossed = cross_fitted(&fit, &control).unwrap();
-        let auc = |scores: &[f64]| crate::metrics::roc_auc(&control.labels, scores).unwrap();
+        let auc = |scores: &[f64]| lapse_model::metrics::roc_auc(&control.labels, scores).unwrap();
         let (leaky, honest) = (auc(&whole), auc(&crossed));
         assert!(leaky > 0.6, "the model fitted on every treated row knows the policies' outcomes: AUC {leaky}");
         assert!((honest - 0.5).abs() < 0.06, "cross-fitted, noise ranks like noise: AUC {honest}");
