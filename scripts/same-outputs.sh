@@ -30,13 +30,18 @@ run train --features "$OUT/train.csv" --model logistic --validation kfold --mode
 run drift --model champion --models "$OUT/hand-models" --current "$OUT/snapshot.parquet" --out "$OUT/drift.json"
 run drift --reference "$OUT/train.parquet" --current "$OUT/snapshot.parquet" --out "$OUT/drift-tables.json"
 run persistency --data "$BOOK" --out "$OUT/persistency.json"
+# Work lists: an exact assignment per action, and a campaign with a holdout (flags given in
+# full, so binaries with other defaults list the same).
+run queue --models "$OUT/hand-models" --snapshot "$OUT/snapshot.parquet" --capacity visit=50,call=100,sms=300 --out "$OUT/queue-per-action.csv"
+run queue --models "$OUT/hand-models" --snapshot "$OUT/snapshot.parquet" --capacity 400 --campaign same-outputs --holdout 0.2 \
+    --campaigns "$OUT/campaigns" --out "$OUT/queue-campaign.csv"
 "$BIN" catalog --format json > "$OUT/catalog.json"
 "$BIN" catalog > "$OUT/catalog.md"
 "$BIN" openapi > "$OUT/openapi.json"
 python3 - "$OUT" << 'PY'
 import hashlib, json, os, sys
 out = sys.argv[1]
-CLOCK = {"created_at", "started_at", "finished_at", "generated_at", "decided_at", "fit_seconds", "seconds", "steps", "load_seconds", "trained_at"}
+CLOCK = {"created_at", "started_at", "finished_at", "generated_at", "decided_at", "fit_seconds", "search_seconds", "seconds", "steps", "load_seconds", "trained_at"}
 def scrub(v):
     if isinstance(v, dict):
         return {k: scrub(x) for k, x in v.items() if k not in CLOCK}

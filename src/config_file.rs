@@ -14,8 +14,8 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
 use crate::exit::Failure;
+use crate::flags::Cli;
 
 /// The commands that take a configuration file.
 pub const LAYERED: [&str; 2] = ["serve", "nightly"];
@@ -30,8 +30,13 @@ pub enum Source {
 }
 
 /// The command line with the file's and the environment's values placed before the user's
-/// flags, and each flag's source. Untouched for commands without layering.
+/// flags, and each flag's source. Untouched for commands without layering. A file that cannot
+/// be used is the caller's input (exit 2, as a bad flag).
 pub fn layered(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, Source>), Failure> {
+    layer(argv).map_err(|failure| Failure { input: true, ..failure })
+}
+
+fn layer(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, Source>), Failure> {
     let Some(sub) = argv.get(1).and_then(|a| a.to_str()).filter(|s| LAYERED.contains(s)).map(str::to_string) else {
         return Ok((argv, BTreeMap::new()));
     };

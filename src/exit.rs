@@ -84,6 +84,11 @@ impl Classify for lapse_retention::campaign::StoreError {
     }
 }
 impl Classify for lapse_core::features::WriteError {}
+impl Classify for lapse_core::features::sharded::ShardedError {
+    fn is_input(&self) -> bool {
+        lapse_core::features::sharded::ShardedError::is_input(self)
+    }
+}
 impl Classify for lapse_core::generate::GenerateError {}
 impl Classify for lapse_core::io_util::IoContext {}
 impl Classify for lapse_model::registry::RegistryError {}
@@ -93,6 +98,42 @@ impl Classify for lapse_api::ServeError {}
 impl Classify for lapse_api::auth::TokenError {}
 impl Classify for lapse_retention::EconomicsError {}
 impl Classify for serde_json::Error {}
+impl Classify for lapse_retention::winback::WinbackRankError {}
+impl Classify for lapse_retention::uplift::UpliftError {
+    fn is_input(&self) -> bool {
+        lapse_retention::uplift::UpliftError::is_input(self)
+    }
+}
+/// A snapshot the model cannot score is the snapshot's fault unless the model is.
+impl Classify for lapse_model::scoring::SnapshotError {
+    fn is_input(&self) -> bool {
+        !self.model
+    }
+}
+impl Classify for lapse_reports::why::WhyError {
+    fn is_input(&self) -> bool {
+        self.input
+    }
+}
+/// The caller's input, always: a work-list request, campaign settings, a value given, a table
+/// judged, the nightly's settings, a campaign read before its outcomes.
+macro_rules! always_input {
+    ($($error:ty),* $(,)?) => {
+        $(impl Classify for $error {
+            fn is_input(&self) -> bool {
+                true
+            }
+        })*
+    };
+}
+always_input!(
+    lapse_retention::SpecError,
+    lapse_retention::campaign::SettingsError,
+    lapse_core::error::InvalidInput,
+    lapse_model::evaluate::EvaluateError,
+    lapse_nightly::ConfigError,
+    lapse_reports::effect::EffectError,
+);
 impl Classify for std::io::Error {}
 
 impl<E: Classify> From<E> for Failure {
@@ -139,10 +180,11 @@ impl<T> Context<T> for Option<T> {
     }
 }
 
-/// Fails with a message (a bad flag or configuration): exit 1.
+/// Fails with a message about the caller's flags or configuration: exit 2, as clap's own
+/// usage errors and a value parser's.
 macro_rules! fail {
     ($($arg:tt)*) => {
-        return Err($crate::exit::Failure { error: anyhow::anyhow!($($arg)*), input: false })
+        return Err($crate::exit::Failure { error: anyhow::anyhow!($($arg)*), input: true })
     };
 }
 pub(crate) use fail;

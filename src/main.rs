@@ -1,22 +1,19 @@
 //! The `lapse` binary: parses the command line, runs the library, turns the outcome into one
 //! clear message and an exit code (0 done, 1 failed, 2 input rejected; `nightly` also 3, done
-//! without promotion). Flags live in `cli`, what each command does in `commands`, exit codes
-//! in `exit`; everything else is in the crates under `crates/`.
+//! without promotion). Flags live in `flags`, what each command does in `commands` (a file
+//! each), exit codes in `exit`; everything else is in the crates under `crates/`.
 
-mod campaign_commands;
-mod cli;
 mod commands;
 mod config_file;
 mod exit;
-mod why_command;
-mod winback_command;
+mod flags;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use cli::{CatalogFormat, Cli, Command};
 use exit::{Exit, Failure};
+use flags::{CatalogFormat, Cli, Command};
 use lapse_core::features::{catalog, catalog_markdown};
 
 // mimalloc: polars and the feature builder allocate many short-lived buffers from several
@@ -91,24 +88,24 @@ fn init_tracing() {
 /// Runs a command.
 fn run(command: Command) -> Result<Exit, Failure> {
     match command {
-        Command::Nightly(args) => return commands::run_nightly(args),
-        Command::Generate(args) => commands::run_generate(args)?,
-        Command::Features(args) => commands::run_features(args)?,
-        Command::Train(args) => commands::run_train(args)?,
-        Command::Models(args) => commands::run_models(args)?,
-        Command::Evaluate(args) => commands::run_evaluate(args)?,
-        Command::Serve(args) => commands::run_serve(args)?,
-        Command::Drift(args) => commands::run_drift(args)?,
-        Command::Persistency(args) => commands::run_persistency(args)?,
-        Command::Realised(args) => commands::run_realised(args)?,
-        Command::Why(args) => why_command::run_why(args)?,
-        Command::Aggregates(args) => commands::run_aggregates(args)?,
-        Command::Winback(args) => winback_command::run_winback(args)?,
-        Command::WinbackTable(args) => winback_command::run_winback_table(args)?,
-        Command::Funnel(args) => winback_command::run_funnel(args)?,
-        Command::Queue(args) => campaign_commands::run_queue(args)?,
-        Command::Effect(args) => campaign_commands::run_effect(args)?,
-        Command::Uplift(args) => campaign_commands::run_uplift(args)?,
+        Command::Nightly(args) => return commands::nightly::run_nightly(args),
+        Command::Generate(args) => commands::generate::run_generate(args)?,
+        Command::Features(args) => commands::features::run_features(args)?,
+        Command::Train(args) => commands::train::run_train(args)?,
+        Command::Models(args) => commands::models::run_models(args)?,
+        Command::Evaluate(args) => commands::evaluate::run_evaluate(args)?,
+        Command::Serve(args) => commands::serve::run_serve(args)?,
+        Command::Drift(args) => commands::drift::run_drift(args)?,
+        Command::Persistency(args) => commands::persistency::run_persistency(args)?,
+        Command::Realised(args) => commands::realised::run_realised(args)?,
+        Command::Why(args) => commands::why::run_why(args)?,
+        Command::Aggregates(args) => commands::aggregates::run_aggregates(args)?,
+        Command::Winback(args) => commands::winback::run_winback(args)?,
+        Command::WinbackTable(args) => commands::winback_table::run_winback_table(args)?,
+        Command::Funnel(args) => commands::funnel::run_funnel(args)?,
+        Command::Queue(args) => commands::queue::run_queue(args)?,
+        Command::Effect(args) => commands::effect::run_effect(args)?,
+        Command::Uplift(args) => commands::uplift::run_uplift(args)?,
         Command::Openapi => print!("{}", lapse_api::openapi_document()),
         Command::Catalog(args) => match args.format {
             CatalogFormat::Markdown => print!("{}", catalog_markdown()),

@@ -110,8 +110,9 @@ fn skip_mode_writes_a_rejects_file_and_says_how_many() {
 
 #[test]
 fn bad_flags_are_refused_with_a_message() {
+    // Flags are the caller's input: exit 2, as clap's own usage errors.
     let out = lapse(&["features", "--data", "nowhere", "--as-of", "2024-13-01", "--out", "x.parquet"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of \"2024-13-01\" is not a date"));
     let out = lapse(&["features", "--data", "nowhere", "--as-of", "2024-01-01", "--out", "x.parquet"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"), "names the missing directory");
@@ -216,7 +217,7 @@ fn serve_and_nightly_settings_layer_defaults_file_environment_flags_and_say_wher
     // Secrets and unknown settings are refused, naming the key.
     fs::write(&file, "[serve]\nscore_token = \"s3cret\"\n").unwrap();
     let out = lapse(&["serve", "--config", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("secrets are not read from the configuration file"),
         "{}",
@@ -391,4 +392,125 @@ fn train_leaves_out_immature_snapshots_and_evaluate_judges_on_unseen_renewals() 
     assert_eq!(report["fitted_rows"], 0);
     assert_eq!(report["evaluation"]["rows"], report["rows"]);
     assert!(report["evaluation"]["roc_auc"].as_f64().unwrap() > 0.6, "{report}");
+}
+
+/// Every `[default: X]` that `--help` prints for a flag, per subcommand: `(command, flag,
+/// value)`. Subcommands are read from `lapse --help`, so a new one is covered without a change
+/// here.
+fn help_defaults() -> Vec<(String, String, String)> {
+    let top = String::from_utf8(lapse(&["--help"]).stdout).unwrap();
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 15, "read the subcommands from `lapse --help`: {commands:?}");
+    let mut out = Vec::new();
+    for command in commands {
+        let help = String::from_utf8(lapse(&[&command, "--help"]).stdout).unwrap();
+        // A flag's block runs from its `--name` line to the next flag.
+        let mut flag: Option<String> = None;
+        for line in help.lines() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("--") || trimmed.starts_with("-h,") {
+                flag = trimmed.split([' ', ',']).find(|w| w.starts_with("--")).map(|w| w.trim_start_matches("--").to_string());
+            }
+            if let (Some(name), Some(at)) = (&flag, line.find("[default: ")) {
+                let value = line[at + "[default: ".len()..].split(']').next().unwrap().to_string();
+                out.push((command.clone(), name.clone(), value));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_default_in_help_agrees_with_the_library() {
+    use lapse_core::features::SnapshotSpec;
+    let limits = lapse_api::Limits::default();
+    let log = lapse_api::score_log::LogPolicy::default();
+    let night = lapse_nightly::NightlyConfig::new("d".into(), "m".into(), 0, "o".into());
+    let reload = lapse_nightly::ReloadOptions::default();
+    let train = lapse_model::train::TrainConfig::default();
+    let psi = lapse_model::drift::Thresholds::default();
+    // (command or "*" for every command, flag, the library's value)
+    let expected: Vec<(&str, &str, f64)> = vec![
+        ("*", "grace-days", f64::from(SnapshotSpec::DEFAULT_GRACE_DAYS)),
+        ("features", "horizon-days", f64::from(SnapshotSpec::DEFAULT_HORIZON_DAYS)),
+        ("nightly", "horizon-days", f64::from(night.horizon_days)),
+        ("winback-table", "horizon-days", f64::from(lapse_core::winback::features::DEFAULT_LABEL_DAYS)),
+        ("*", "reinstatement-days", f64::from(lapse_core::winback::REINSTATEMENT_DAYS)),
+        ("nightly", "window-months", f64::from(night.window_months)),
+        ("nightly", "validation-snapshots", night.validation_snapshots as f64),
+        ("nightly", "max-extract-age-days", f64::from(night.max_extract_age_days)),
+        ("nightly", "max-train-rows", night.max_train_rows.unwrap() as f64),
+        ("nightly", "reload-timeout-seconds", reload.timeout.as_secs_f64()),
+        ("nightly", "reload-attempts", f64::from(reload.attempts)),
+        ("train", "folds", train.folds as f64),
+        ("train", "validation-snapshots", train.validation_snapshots as f64),
+        ("*", "watch", psi.watch),
+        ("*", "act", psi.act),
+        ("serve", "max-body-bytes", limits.max_body_bytes as f64),
+        ("serve", "max-batch", limits.max_batch as f64),
+        ("serve", "max-inline-rows", limits.max_inline_rows as f64),
+        ("serve", "timeout-seconds", limits.timeout_seconds),
+        ("serve", "max-in-flight", limits.max_in_flight as f64),
+        ("serve", "max-connections", limits.connections.max_connections as f64),
+        ("serve", "header-timeout-seconds", limits.connections.header_timeout.as_secs_f64()),
+        ("serve", "shutdown-grace-seconds", limits.connections.shutdown_grace.as_secs_f64()),
+        ("serve", "max-campaigns-per-day", limits.max_campaigns_per_day as f64),
+        ("serve", "score-log-max-mb", (log.max_file_bytes >> 20) as f64),
+        ("serve", "score-log-retention-days", f64::from(log.retention_days.unwrap())),
+        ("serve", "score-log-max-total-gb", (log.max_total_bytes.unwrap() >> 30) as f64),
+        ("effect", "prior-sd", lapse_reports::effect::DEFAULT_PRIOR_SD),
+        ("effect", "min-segment-control-lapses", lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES as f64),
+        ("funnel", "months", f64::from(lapse_reports::funnel::DEFAULT_MONTHS)),
+    ];
+    let defaults = help_defaults();
+    for (command, flag, value) in &expected {
+        let shown: Vec<&(String, String, String)> = defaults.iter().filter(|(c, f, _)| (*command == "*" || c == command) && f == flag).collect();
+        assert!(!shown.is_empty(), "`lapse {command} --help` shows no default for --{flag}");
+        for (c, f, text) in shown {
+            let number: f64 = text.parse().unwrap_or_else(|_| panic!("lapse {c} --{f}: default {text:?} is not a number"));
+            assert_eq!(number, *value, "lapse {c} --help: --{f} defaults to {text}, the library to {value}");
+        }
+    }
+    // Every other numeric default with the same flag name agrees across commands (one
+    // meaning, one default), except where a command's flag means something else: the
+    // reinstatement label's window, and the nightly's validation window inside its rolling
+    // training window (train's covers a whole table).
+    let differs = |command: &str, flag: &str| {
+        matches!((command, flag), ("winback-table", "horizon-days") | ("winback-table", "snapshots") | ("nightly", "validation-snapshots"))
+    };
+    let numeric = |v: &str| v.parse::<f64>().is_ok();
+    for (c, f, v) in &defaults {
+        for (d, g, w) in &defaults {
+            if f == g && v != w && numeric(v) && !differs(c, f) && !differs(d, g) {
+                panic!("--{f} defaults to {v} in `lapse {c}` but {w} in `lapse {d}`");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_work_list_takes_the_same_defaults_and_errors_from_the_command_line_as_from_the_api() {
+    // The spec names the field; the command line shows it as its flag and exits 2.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.csv");
+    let run = lapse(&["queue", "--snapshot", "nowhere.parquet", "--holdout", "0.2", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--holdout: a holdout needs a campaign name"), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = lapse(&["queue", "--snapshot", "nowhere.parquet", "--capacity", "fax=3", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("--capacity: capacity \"fax=3\": no action \"fax\""),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run = lapse(&["queue", "--snapshot", "nowhere.parquet", "--rank-by", "value", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "clap refuses a ranking the spec does not know");
+    assert!(!out.exists(), "nothing written");
 }

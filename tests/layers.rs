@@ -67,8 +67,56 @@ fn framework_crates_stay_in_their_layer() {
     }
 }
 
-/// The modules of a crate (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) and the modules each
-/// one's code refers to (`crate::...` and `super::...` paths, tests left out).
+/// The paths a `use` tree or a path expression names, from the text after `crate::` or
+/// `super::`: `a::b::C` is one path, `{a::B, c::{D, e}}` is several (grouped imports count).
+fn paths_from(rest: &str) -> Vec<Vec<String>> {
+    let rest = rest.trim_start();
+    if let Some(inner) = rest.strip_prefix('{') {
+        // The group up to its closing brace, split at top-level commas.
+        let (mut depth, mut end) = (1usize, inner.len());
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let group = &inner[..end];
+        let (mut parts, mut depth, mut start) = (Vec::new(), 0usize, 0usize);
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(&group[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(&group[start..]);
+        return parts.into_iter().filter(|p| !p.trim().is_empty()).flat_map(paths_from).collect();
+    }
+    let head: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':').collect();
+    let segments: Vec<String> = head.split("::").filter(|s| !s.is_empty()).map(str::to_string).collect();
+    // `a::b::{C, d}`: the group continues the path.
+    let after = &rest[head.len()..];
+    if head.ends_with("::") && after.starts_with('{') {
+        return paths_from(after).into_iter().map(|tail| segments.iter().cloned().chain(tail).collect()).collect();
+    }
+    vec![segments]
+}
+
+/// The modules of a crate (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`; the crate root,
+/// `lib.rs` or `main.rs`, is the empty path) and the modules each one's code refers to
+/// (`crate::...` and `super::...` paths, grouped imports expanded; the root's `module::...`
+/// paths; an item of the root is the empty path), tests left out.
 fn module_references(src: &Path) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
     fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -82,6 +130,10 @@ fn module_references(src: &Path) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
     }
     let mut files = Vec::new();
     walk(src, &mut files);
+    let is_module = |target: &[String]| {
+        let base = src.join(target.join("/"));
+        base.with_extension("rs").is_file() || base.join("mod.rs").is_file()
+    };
     let mut out = Vec::new();
     for file in files {
         let relative = file.strip_prefix(src).unwrap().with_extension("");
@@ -89,37 +141,51 @@ fn module_references(src: &Path) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
         if matches!(module.last().map(String::as_str), Some("tests" | "testkit")) {
             continue;
         }
-        let is_mod_file = matches!(module.last().map(String::as_str), Some("mod" | "lib"));
-        if is_mod_file {
+        if matches!(module.last().map(String::as_str), Some("mod" | "lib")) || module == ["main"] {
             module.pop();
         }
         let text = std::fs::read_to_string(&file).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap();
         let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
         let mut targets = Vec::new();
-        for (start, _) in code.match_indices("crate::").chain(code.match_indices("super::")) {
-            if start > 0 && code.as_bytes()[start - 1].is_ascii_alphanumeric() {
+        let mut starts: Vec<(usize, bool)> = code.match_indices("crate::").map(|(i, _)| (i, true)).collect();
+        starts.extend(code.match_indices("super::").map(|(i, _)| (i, false)));
+        for (start, from_crate) in starts {
+            if start > 0 && (code.as_bytes()[start - 1].is_ascii_alphanumeric() || code.as_bytes()[start - 1] == b'_') {
                 continue;
             }
-            let rest = &code[start..];
-            let path: Vec<&str> = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).next().unwrap().split("::").collect();
-            let mut target: Vec<String> = if path[0] == "crate" {
-                Vec::new()
-            } else {
-                // `super` from `a/b.rs` is `a`; from `a/b/mod.rs` (module `a::b`) it is `a` too.
-                module[..module.len().saturating_sub(1)].to_vec()
-            };
-            target.extend(path[1..].iter().filter(|s| !s.is_empty() && s.chars().next().unwrap().is_ascii_lowercase()).map(|s| s.to_string()));
-            // The longest prefix that is a module file.
-            while !target.is_empty() {
-                let base = src.join(target.join("/"));
-                if base.with_extension("rs").is_file() || base.join("mod.rs").is_file() {
-                    break;
+            let skip = if from_crate { "crate::".len() } else { "super::".len() };
+            for path in paths_from(&code[start + skip..]) {
+                let mut target: Vec<String> = if from_crate {
+                    Vec::new()
+                } else {
+                    // `super` from `a/b.rs` is `a`; from `a/b/mod.rs` (module `a::b`) it is `a` too.
+                    module[..module.len().saturating_sub(1)].to_vec()
+                };
+                target.extend(path.into_iter().filter(|s| s.chars().next().is_some_and(|c| c.is_ascii_lowercase())));
+                // The longest prefix that is a module file; none: an item of the root.
+                while !target.is_empty() && !is_module(&target) {
+                    target.pop();
                 }
-                target.pop();
-            }
-            if !target.is_empty() {
                 targets.push(target);
+            }
+        }
+        // The root names its modules without `crate::` (`use api::AppState`, `api::run(..)`).
+        if module.is_empty() {
+            let declared: Vec<&str> = code
+                .lines()
+                .filter_map(|l| l.trim().trim_start_matches("pub ").trim_start_matches("pub(crate) ").strip_prefix("mod "))
+                .map(|l| l.trim_end_matches(';').trim())
+                .collect();
+            for name in declared {
+                let needle = format!("{name}::");
+                let used = code.match_indices(&needle).any(|(i, _)| {
+                    let before = code[..i].chars().last();
+                    before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                });
+                if used {
+                    targets.push(vec![name.to_string()]);
+                }
             }
         }
         out.push((module, targets));
@@ -158,22 +224,81 @@ fn cycles(edges: &BTreeSet<(String, String)>) -> Vec<BTreeSet<String>> {
 /// and its children are one unit and may refer to each other.
 #[test]
 fn no_module_imports_form_a_cycle() {
+    let mut found_any = Vec::new();
     for src in ["crates/core/src", "crates/model/src", "crates/retention/src", "crates/reports/src", "crates/nightly/src", "crates/api/src", "src"] {
         let references = module_references(&Path::new(env!("CARGO_MANIFEST_DIR")).join(src));
         for top_level in [true, false] {
-            let name = |m: &[String]| if top_level { m.first().cloned().unwrap_or_default() } else { m.join("::") };
+            // The root is `crate`: it and its modules may not need each other either (a root
+            // holds declarations and re-exports, and nothing its modules import back).
+            let name = |m: &[String]| {
+                if m.is_empty() {
+                    "crate".to_string()
+                } else if top_level {
+                    m[0].clone()
+                } else {
+                    m.join("::")
+                }
+            };
             let mut edges = BTreeSet::new();
             for (module, targets) in &references {
                 for target in targets {
                     let (a, b) = (name(module), name(target));
-                    let related = a.is_empty() || b.is_empty() || a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"));
-                    if !related {
+                    let nested = a != "crate" && b != "crate" && (a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::")));
+                    if a != b && !nested {
                         edges.insert((a, b));
                     }
                 }
             }
-            let found = cycles(&edges);
-            assert!(found.is_empty(), "{src}: modules that import each other: {found:?}");
+            for group in cycles(&edges) {
+                let edges: Vec<String> =
+                    edges.iter().filter(|(a, b)| group.contains(a) && group.contains(b)).map(|(a, b)| format!("{a} -> {b}")).collect();
+                found_any.push(format!("{src}: modules that import each other: {group:?} ({})", edges.join(", ")));
+            }
         }
     }
+    found_any.dedup();
+    assert!(found_any.is_empty(), "{}", found_any.join("\n"));
+}
+
+/// ARCHITECTURE.md names every module of every crate (its code map has a section per crate:
+/// `### lapse-core`, ...; the binary's is `### lapse (the binary)`): a module is named by its
+/// path (`features::history`), its own name or its file, in backticks.
+#[test]
+fn the_architecture_names_every_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let section = |heading: &str| -> String {
+        let start = doc.find(&format!("### {heading}")).unwrap_or_else(|| panic!("ARCHITECTURE.md has no section ### {heading}"));
+        let rest = &doc[start + 4..];
+        rest[..rest.find("\n### ").or_else(|| rest.find("\n## ")).unwrap_or(rest.len())].to_string()
+    };
+    let mut missing = Vec::new();
+    for (src, heading) in [
+        ("crates/core/src", "lapse-core"),
+        ("crates/model/src", "lapse-model"),
+        ("crates/retention/src", "lapse-retention"),
+        ("crates/reports/src", "lapse-reports"),
+        ("crates/nightly/src", "lapse-nightly"),
+        ("crates/api/src", "lapse-api"),
+        ("src", "lapse (the binary)"),
+    ] {
+        let text = section(heading);
+        for (module, _) in module_references(&root.join(src)) {
+            if module.is_empty() {
+                continue;
+            }
+            // `features::history`, `history`, `features/history.rs`, or the start of a path in
+            // backticks (`history::PolicyHistory::at`, `mod.rs` files as `api/mod.rs`).
+            let candidates =
+                [module.join("::"), module.last().unwrap().clone(), format!("{}.rs", module.join("/")), format!("{}/mod.rs", module.join("/"))];
+            let named = candidates.iter().any(|name| {
+                text.match_indices(&format!("`{name}")).any(|(i, m)| text[i + m.len()..].starts_with(['`', ':', '(']) || name.ends_with(".rs"))
+            });
+            if !named {
+                missing.push(format!("{heading}: {}", module.join("::")));
+            }
+        }
+    }
+    missing.sort();
+    assert!(missing.is_empty(), "ARCHITECTURE.md does not name these modules:\n{}", missing.join("\n"));
 }

@@ -70,11 +70,19 @@ fn day_of(text: &str, name: &str, row: usize) -> Result<Day, String> {
     lapse_core::dates::parse_day(text).ok_or_else(|| format!("column {name:?}, row {}: {text:?} is not a date", row + 2))
 }
 
+/// A win-back list file that cannot be served: the file, and the column and row at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("win-back list {}: {reason}", path.display())]
+pub struct WinbackFileError {
+    pub path: std::path::PathBuf,
+    pub reason: String,
+}
+
 impl WinbackList {
     /// Reads a list written by `lapse winback` (CSV or Parquet); an error names the file, and
     /// the column and row at fault.
-    pub fn load(path: &Path) -> Result<WinbackList, String> {
-        let fail = |m: String| format!("win-back list {}: {m}", path.display());
+    pub fn load(path: &Path) -> Result<WinbackList, WinbackFileError> {
+        let fail = |reason: String| WinbackFileError { path: path.to_path_buf(), reason };
         let (df, metadata) = lapse_core::table::read_frame(path).map_err(|e| fail(e.message))?;
         let read = || -> Result<WinbackList, String> {
             let texts = |n: &str| text_column(&df, n);

@@ -162,20 +162,20 @@ pub enum Step {
 
 impl Step {
     /// Parses `<n>d`, `<n>w`, `<n>mo` or `<n>y` with n >= 1.
-    pub fn parse(text: &str) -> Result<Step, String> {
+    pub fn parse(text: &str) -> Result<Step, crate::error::InvalidInput> {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
         let n: i32 = number.parse().map_err(|_| format!("`{text}` is not a step like 7d, 2w, 1mo or 1y"))?;
         if n < 1 {
-            return Err(format!("step `{text}` must be at least 1"));
+            return Err(format!("step `{text}` must be at least 1").into());
         }
         match unit {
             "d" => Ok(Step::Days(n)),
             "w" => Ok(Step::Days(7 * n)),
             "mo" | "m" => Ok(Step::Months(n)),
             "y" => Ok(Step::Months(12 * n)),
-            _ => Err(format!("`{text}`: unit must be d, w, mo or y")),
+            _ => Err(format!("`{text}`: unit must be d, w, mo or y").into()),
         }
     }
 

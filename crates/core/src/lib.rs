@@ -9,6 +9,7 @@
 
 pub mod categories;
 pub mod dates;
+pub mod error;
 pub mod extract;
 pub mod features;
 pub mod generate;

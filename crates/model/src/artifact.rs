@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::Calibrator;
 use crate::dataset::{Dataset, FeatureColumn};
-use crate::encode::{Design, FeatureSchema};
+use crate::encode::{Design, FeatureSchema, SchemaMismatch};
 use crate::estimators::{BlendMember, Estimator, Family, design_block};
 use crate::shap::TreeExplainer;
 
@@ -28,6 +28,18 @@ pub struct LapseModel {
     explainer: std::sync::OnceLock<TreeExplainer>,
 }
 
+/// Artifact bytes that are not a model this build can load (a registry file: not the
+/// caller's input).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("not a model artifact: {0}")]
+    NotAnArtifact(String),
+    #[error("artifact format {found} is not supported (this build reads format {FORMAT_VERSION})")]
+    Format { found: u32 },
+    #[error("corrupt model artifact: {0}")]
+    Corrupt(String),
+}
+
 impl LapseModel {
     pub fn new(family: Family, label: String, schema: FeatureSchema, estimator: Estimator, calibrator: Calibrator) -> Self {
         LapseModel { format_version: FORMAT_VERSION, family, label, schema, estimator, calibrator, explainer: std::sync::OnceLock::new() }
@@ -35,14 +47,14 @@ impl LapseModel {
 
     /// Calibrated P(lapse) for `rows` of `data`; an error when the table lacks a feature the
     /// model needs or has it with another type.
-    pub fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>, String> {
+    pub fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>, SchemaMismatch> {
         let design = self.design(&data.features, rows)?;
         Ok(self.calibrator.apply_all(&self.estimator.predict(&design)))
     }
 
     /// The design matrix of `rows` of `features` for this model's family (after
     /// [`FeatureSchema::check_columns`]).
-    pub fn design(&self, features: &[FeatureColumn], rows: &[usize]) -> Result<Design, String> {
+    pub fn design(&self, features: &[FeatureColumn], rows: &[usize]) -> Result<Design, SchemaMismatch> {
         self.schema.check_columns(features)?;
         match &self.estimator {
             // A blend reads its members' designs side by side.
@@ -137,15 +149,15 @@ impl LapseModel {
     }
 
     /// Parses artifact bytes, refusing other format versions.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ArtifactError> {
         #[derive(Deserialize)]
         struct Header {
             format_version: u32,
         }
-        let header: Header = serde_json::from_slice(bytes).map_err(|e| format!("not a model artifact: {e}"))?;
+        let header: Header = serde_json::from_slice(bytes).map_err(|e| ArtifactError::NotAnArtifact(e.to_string()))?;
         if header.format_version != FORMAT_VERSION {
-            return Err(format!("artifact format {} is not supported (this build reads format {FORMAT_VERSION})", header.format_version));
+            return Err(ArtifactError::Format { found: header.format_version });
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("corrupt model artifact: {e}"))
+        serde_json::from_slice(bytes).map_err(|e| ArtifactError::Corrupt(e.to_string()))
     }
 }

@@ -154,6 +154,22 @@ impl Design {
     }
 }
 
+/// A table that lacks what a model needs: the table (the caller's input) is at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SchemaMismatch {
+    #[error("feature {0:?} is missing from the table")]
+    Missing(String),
+    #[error("feature {name:?} is {table:?} in the table but {model:?} in the model")]
+    Kind { name: String, table: FeatureKind, model: FeatureKind },
+}
+
+impl SchemaMismatch {
+    /// Always true: the table is the caller's.
+    pub fn is_input(&self) -> bool {
+        true
+    }
+}
+
 impl FeatureSchema {
     /// Learns the schema from the training rows `rows` of `data`. A category level needs
     /// `min_level_count` training rows to get its own column.
@@ -277,18 +293,16 @@ impl FeatureSchema {
     }
 
     /// Checks that `data` has every column this schema needs, with the same kind.
-    pub fn check(&self, data: &Dataset) -> Result<(), String> {
+    pub fn check(&self, data: &Dataset) -> Result<(), SchemaMismatch> {
         self.check_columns(&data.features)
     }
 
     /// Checks that `features` has every column this schema needs, with the same kind.
-    pub fn check_columns(&self, features: &[FeatureColumn]) -> Result<(), String> {
+    pub fn check_columns(&self, features: &[FeatureColumn]) -> Result<(), SchemaMismatch> {
         for c in &self.columns {
             match features.iter().find(|f| f.name == c.name) {
-                None => return Err(format!("feature {:?} is missing from the table", c.name)),
-                Some(f) if f.kind() != c.kind => {
-                    return Err(format!("feature {:?} is {:?} in the table but {:?} in the model", c.name, f.kind(), c.kind));
-                }
+                None => return Err(SchemaMismatch::Missing(c.name.clone())),
+                Some(f) if f.kind() != c.kind => return Err(SchemaMismatch::Kind { name: c.name.clone(), table: f.kind(), model: c.kind }),
                 Some(_) => {}
             }
         }

@@ -26,12 +26,28 @@ pub struct EvaluateReport {
     pub evaluation: Evaluation,
 }
 
+/// Why a table cannot judge a model: both are the caller's choice (exit 2).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvaluateError {
+    #[error("model cannot score the table: {0}")]
+    Schema(#[from] crate::encode::SchemaMismatch),
+    #[error("the model was fitted on every one of the {0} matured labelled rows: nothing held out to judge it on")]
+    NothingHeldOut(usize),
+}
+
+impl EvaluateError {
+    /// Always true: the table (or the model chosen for it) is the caller's.
+    pub fn is_input(&self) -> bool {
+        true
+    }
+}
+
 /// Scores every labelled, matured row of `data` the model was not fitted on and evaluates.
-pub fn evaluate(model: &LapseModel, version: &str, fitted: Option<&FittedRenewals>, data: &Dataset) -> Result<EvaluateReport, String> {
+pub fn evaluate(model: &LapseModel, version: &str, fitted: Option<&FittedRenewals>, data: &Dataset) -> Result<EvaluateReport, EvaluateError> {
     let seen = |r: usize| fitted.zip(row_key(data, r)).is_some_and(|(keys, key)| keys.contains(key));
     let rows: Vec<usize> = (0..data.len()).filter(|&r| !seen(r)).collect();
     if rows.is_empty() {
-        return Err(format!("the model was fitted on every one of the {} matured labelled rows: nothing held out to judge it on", data.len()));
+        return Err(EvaluateError::NothingHeldOut(data.len()));
     }
     let scores = model.predict(data, &rows)?;
     let labels: Vec<u8> = rows.iter().map(|&r| data.labels[r]).collect();

@@ -40,6 +40,14 @@ pub fn row_key(data: &crate::dataset::Dataset, row: usize) -> Option<u64> {
     Some(renewal_key(data.group.as_ref()?.get(row)?, *data.installment_no.as_ref()?.get(row)?))
 }
 
+/// A fitted-renewals file that cannot be read (a registry file: not the caller's input).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{reason}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+pub struct FittedFileError {
+    pub path: Option<std::path::PathBuf>,
+    pub reason: String,
+}
+
 impl FittedRenewals {
     /// The renewals of `rows` of a table with keys (`policy_id`, `installment_no`).
     pub fn of_rows(policy_id: &[String], installment_no: &[i64], rows: impl IntoIterator<Item = usize>) -> Self {
@@ -75,7 +83,11 @@ impl FittedRenewals {
     }
 
     /// Reads [`FittedRenewals::to_bytes`] back; says what is wrong with a file that is not one.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, FittedFileError> {
+        Self::parse(bytes).map_err(|reason| FittedFileError { path: None, reason })
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self, String> {
         let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or("not a fitted-renewals file (bad header)")?;
         if body.len() < 8 {
             return Err("truncated: no count".into());
@@ -99,9 +111,10 @@ impl FittedRenewals {
     }
 
     /// Reads a set written by [`FittedRenewals::write`].
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<Self, FittedFileError> {
+        let fail = |reason: String| FittedFileError { path: Some(path.to_path_buf()), reason };
+        let bytes = fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        Self::parse(&bytes).map_err(fail)
     }
 }
 
@@ -122,7 +135,7 @@ mod tests {
         let back = FittedRenewals::from_bytes(&set.to_bytes()).unwrap();
         assert_eq!(back, set);
         let bytes = set.to_bytes();
-        assert!(FittedRenewals::from_bytes(&bytes[..bytes.len() - 3]).unwrap_err().contains("truncated"));
-        assert!(FittedRenewals::from_bytes(b"hello").unwrap_err().contains("header"));
+        assert!(FittedRenewals::from_bytes(&bytes[..bytes.len() - 3]).unwrap_err().reason.contains("truncated"));
+        assert!(FittedRenewals::from_bytes(b"hello").unwrap_err().reason.contains("header"));
     }
 }

@@ -8,9 +8,10 @@ use lapse_model::registry::Registry;
 use lapse_reports::night::RunSummary;
 use lapse_reports::write_json;
 
+use crate::config::NightlyConfig;
 use crate::decision_log::upsert_decision;
 use crate::error::{NightlyError, Result};
-use crate::{DECISION_LOG, NightlyConfig, SUMMARY, Steps, crash_point};
+use crate::steps::{DECISION_LOG, SUMMARY, Steps, crash_point};
 
 /// The commit phase: applies the plan; every step can run again after a crash.
 pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -> Result<()> {

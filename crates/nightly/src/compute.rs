@@ -23,9 +23,10 @@ use lapse_retention::campaign::CampaignStore;
 use lapse_retention::campaign::file::CampaignFile;
 
 use crate::config::CAMPAIGN_REPORT_DAYS;
+use crate::config::NightlyConfig;
 use crate::error::{NightlyError, Result};
 use crate::judge::{Judged, judge};
-use crate::{NightlyConfig, SUMMARY, Steps, Verdict};
+use crate::steps::{SUMMARY, Steps, Verdict};
 
 /// What every step of the compute phase shares: the configuration, the registry, the staging
 /// paths and the training window.
@@ -169,22 +170,28 @@ impl<'c> Night<'c> {
         // written with the reports; a failure costs the list (or its model ranking), never the
         // night.
         let cap = lapse_retention::Economics::default().value_cap_years;
-        let mut list = lapse_core::winback::candidates(book, c.as_of, c.grace_days, 730, cap);
-        let basis = lapse_retention::winback::rank_with_champion(&c.models.join("winback"), book, &mut list, c.as_of)
-            .map_err(|e| tracing::warn!(error = %e, "win-back list ranked by value x recency tonight"))
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| lapse_core::winback::FALLBACK_BASIS.to_string());
-        let reasons = lapse_retention::winback::reasons(&list, c.report_lang);
+        let models = c.models.join("winback");
+        let days = lapse_core::winback::REINSTATEMENT_DAYS;
+        let list = lapse_retention::winback::winback_list(book, c.as_of, c.grace_days, days, cap, Some(&models), c.report_lang).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "win-back list ranked by value x recency tonight");
+            lapse_retention::winback::fallback_list(book, c.as_of, c.grace_days, days, cap, c.report_lang)
+        });
         let written = std::fs::create_dir_all(&self.report_dir).map_err(|e| e.to_string()).and_then(|()| {
-            lapse_core::winback::write(&self.report_dir.join("winback.parquet"), book, &list, c.as_of, &basis, &reasons).map_err(|e| e.to_string())
+            let path = self.report_dir.join("winback.parquet");
+            lapse_core::winback::write(&path, book, &list.candidates, c.as_of, &list.basis, &list.reasons).map_err(|e| e.to_string())
         });
         let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
         // The funnel, with the `listed` step when the night has a score log.
         let listed = c.score_log.as_deref().filter(|dir| dir.exists()).and_then(|dir| {
             lapse_reports::funnel::listed_from_log(dir, c.as_of).map_err(|e| tracing::warn!(error = %e, "funnel without the score log tonight")).ok()
         });
-        let funnel = lapse_reports::funnel::report(book, c.as_of, c.grace_days, 12, listed.as_ref().map(|(l, read)| (l, read.log_lines)));
+        let funnel = lapse_reports::funnel::report(
+            book,
+            c.as_of,
+            c.grace_days,
+            lapse_reports::funnel::DEFAULT_MONTHS,
+            listed.as_ref().map(|(l, read)| (l, read.log_lines)),
+        );
         Ok(BookReports { persistency, realised, campaigns, winback, funnel })
     }
 
@@ -223,8 +230,8 @@ impl<'c> Night<'c> {
                 as_of: c.as_of,
                 grace_days: c.grace_days,
                 economics: record.settings.economics.clone(),
-                prior_sd: 0.1,
-                min_segment_control_lapses: 30,
+                prior_sd: lapse_reports::effect::DEFAULT_PRIOR_SD,
+                min_segment_control_lapses: lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
             };
             match effect::report(&file, book, &options) {
                 Ok(report) => reports.push(report),

@@ -61,7 +61,44 @@ pub const DEFAULT_MAX_TRAIN_ROWS: usize = 3_000_000;
 /// reads the nightly reports sees it, whatever the cadence).
 pub const CAMPAIGN_REPORT_DAYS: i32 = 31;
 
+/// A configuration that cannot run: the setting at fault and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ConfigError {
+    /// The setting as its flag names it (`window-months`).
+    pub setting: &'static str,
+    pub reason: String,
+}
+
 impl NightlyConfig {
+    /// Monthly training snapshots by default.
+    pub const DEFAULT_WINDOW_MONTHS: u32 = 12;
+    /// The latest training snapshots held out to judge both models, by default.
+    pub const DEFAULT_VALIDATION_SNAPSHOTS: usize = 2;
+    /// An extract whose latest record is older than this many days before T is refused.
+    pub const DEFAULT_MAX_EXTRACT_AGE_DAYS: i32 = 7;
+
+    /// Checks the settings a night cannot run with (before anything is read or written).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let fail = |setting, reason: String| Err(ConfigError { setting, reason });
+        if self.horizon_days < 0 || self.grace_days < 0 {
+            return fail("horizon-days", "--horizon-days and --grace-days must be >= 0".into());
+        }
+        if self.window_months == 0 || self.validation_snapshots == 0 {
+            return fail("window-months", "--window-months and --validation-snapshots must be >= 1".into());
+        }
+        if self.window_months as usize <= self.validation_snapshots {
+            return fail(
+                "window-months",
+                format!("--window-months ({}) must be more than --validation-snapshots ({})", self.window_months, self.validation_snapshots),
+            );
+        }
+        if !(self.policy.min_log_loss_gain.is_finite() && self.policy.min_log_loss_gain >= 0.0) {
+            return fail("margin", "--margin must be >= 0".into());
+        }
+        Ok(())
+    }
+
     /// A configuration with the documented defaults.
     pub fn new(data: PathBuf, models: PathBuf, as_of: Day, out: PathBuf) -> Self {
         let snapshot = out.join("snapshot.parquet");
@@ -73,15 +110,15 @@ impl NightlyConfig {
             as_of,
             out,
             snapshot,
-            horizon_days: 30,
-            grace_days: 60,
-            window_months: 12,
-            validation_snapshots: 2,
+            horizon_days: lapse_core::features::SnapshotSpec::DEFAULT_HORIZON_DAYS,
+            grace_days: lapse_core::features::SnapshotSpec::DEFAULT_GRACE_DAYS,
+            window_months: Self::DEFAULT_WINDOW_MONTHS,
+            validation_snapshots: Self::DEFAULT_VALIDATION_SNAPSHOTS,
             families: vec![Family::Gbdt],
             params: Params::default(),
             policy: PromotionPolicy::default(),
             thresholds: Thresholds::default(),
-            max_extract_age_days: 7,
+            max_extract_age_days: Self::DEFAULT_MAX_EXTRACT_AGE_DAYS,
             score_log: None,
             campaigns: None,
             report_lang: Default::default(),

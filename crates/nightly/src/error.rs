@@ -15,6 +15,9 @@ use lapse_reports::realised::RealisedError;
 /// Why a night failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NightlyError {
+    /// A setting the night cannot run with.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The extract was refused before anything was done (stale, empty).
     #[error("input rejected: {0}")]
     InputRejected(String),
@@ -53,7 +56,7 @@ impl NightlyError {
     /// Whether the input (the extract or a table made from it) is at fault: exit code 2.
     pub fn is_input(&self) -> bool {
         match self {
-            NightlyError::InputRejected(_) => true,
+            NightlyError::InputRejected(_) | NightlyError::Config(_) => true,
             NightlyError::Step { source, .. } => source.is_input(),
             NightlyError::Extract(e) => e.is_input(),
             NightlyError::Dataset(e) => e.is_input(),

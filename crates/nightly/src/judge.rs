@@ -12,7 +12,7 @@ use lapse_model::promotion::{self, ChallengerFacts, ChampionState, Comparison, D
 use lapse_model::registry::Registry;
 use lapse_model::train::{Dataset, TrainOutcome};
 
-use crate::NightlyConfig;
+use crate::config::NightlyConfig;
 use crate::error::Result;
 
 /// The challenger and the champion judged on the same held-out rows, and the decision.
@@ -118,7 +118,7 @@ pub(crate) fn judge(
     let today = outcome.reference.compare(snapshot_features, config.thresholds);
     let mut missing_today: Vec<String> = today.missing_features.iter().filter(|f| f.as_str() != SCORE).cloned().collect();
     missing_today.extend(today.features.iter().filter(|f| f.missing_current >= 0.999 && f.missing_reference < 0.999).map(|f| f.feature.clone()));
-    let cannot_score_today = outcome.model.design(snapshot_features, &[0]).err().filter(|_| snapshot_rows > 0);
+    let cannot_score_today = outcome.model.design(snapshot_features, &[0]).err().filter(|_| snapshot_rows > 0).map(|e| e.to_string());
     let facts = ChallengerFacts {
         train_rows: outcome.report.rows_train,
         evaluation: &challenger_held_out,

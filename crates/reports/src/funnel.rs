@@ -92,6 +92,9 @@ pub fn first_contact_bucket(days_before_due: Option<i32>) -> &'static str {
 ///
 /// With `listed` (from [`listed_from_log`], and the lines read), the `listed` step and a
 /// `listed_action` breakdown.
+/// Due months a funnel covers by default (`lapse funnel`, the nightly's page).
+pub const DEFAULT_MONTHS: i32 = 12;
+
 pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Option<(&Listed, usize)>) -> FunnelReport {
     let inst = &book.installments;
     let events = &book.events;

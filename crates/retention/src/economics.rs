@@ -81,42 +81,47 @@ impl Economics {
         let fail = |message: String| EconomicsError { path: path.to_path_buf(), message };
         let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
         let economics: Economics = serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
-        economics.validate().map_err(fail)?;
+        economics.validate().map_err(|e| fail(e.0))?;
         Ok(economics)
     }
 
     /// Checks the numbers make sense.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), lapse_core::error::InvalidInput> {
+        self.problem().map_or(Ok(()), |reason| Err(lapse_core::error::InvalidInput(reason)))
+    }
+
+    /// What is wrong with the numbers, if anything.
+    fn problem(&self) -> Option<String> {
         if !(self.value_cap_years.is_finite() && self.value_cap_years > 0.0) {
-            return Err(format!("value_cap_years must be > 0, not {}", self.value_cap_years));
+            return Some(format!("value_cap_years must be > 0, not {}", self.value_cap_years));
         }
         if self.actions.is_empty() || self.actions.len() > 16 {
-            return Err("give between 1 and 16 actions".into());
+            return Some("give between 1 and 16 actions".into());
         }
         for a in &self.actions {
             if a.name.is_empty() || a.name == "none" || !a.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) {
-                return Err(format!("action name {:?} is not allowed (letters, digits, '-' and '_'; not none)", a.name));
+                return Some(format!("action name {:?} is not allowed (letters, digits, '-' and '_'; not none)", a.name));
             }
             if !(0.0..=1.0).contains(&a.save_rate) {
-                return Err(format!("action {}: save_rate must be in [0, 1], not {}", a.name, a.save_rate));
+                return Some(format!("action {}: save_rate must be in [0, 1], not {}", a.name, a.save_rate));
             }
             for (segment, rate) in &a.segment_save_rates {
                 if !segments().any(|s| s == segment) {
-                    return Err(format!("action {}: no segment {segment:?} (segments are like high_risk_low_value)", a.name));
+                    return Some(format!("action {}: no segment {segment:?} (segments are like high_risk_low_value)", a.name));
                 }
                 if !(0.0..=1.0).contains(rate) {
-                    return Err(format!("action {}, segment {segment}: save rate must be in [0, 1], not {rate}", a.name));
+                    return Some(format!("action {}, segment {segment}: save rate must be in [0, 1], not {rate}", a.name));
                 }
             }
             if !(a.cost.is_finite() && a.cost >= 0.0) {
-                return Err(format!("action {}: cost must be >= 0, not {}", a.name, a.cost));
+                return Some(format!("action {}: cost must be >= 0, not {}", a.name, a.cost));
             }
         }
         let ascending = |b: [f64; 2]| b[0].is_finite() && b[1].is_finite() && b[0] <= b[1];
         if !ascending(self.risk_bands) || !ascending(self.value_bands) {
-            return Err("band thresholds must be finite and ascending".into());
+            return Some("band thresholds must be finite and ascending".into());
         }
-        Ok(())
+        None
     }
 
     /// Value at risk of a renewal.

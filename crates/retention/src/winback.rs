@@ -38,7 +38,7 @@ pub fn score(model: &LapseModel, book: &Book, list: &[Candidate], as_of: lapse_c
     let source = FrameSource(&frame);
     let columns = source.features(model, 0..list.len())?;
     let rows: Vec<usize> = (0..list.len()).collect();
-    let design = model.design(&columns, &rows).map_err(ScoreError::Model)?;
+    let design = model.design(&columns, &rows).map_err(|e| ScoreError::Model(e.to_string()))?;
     let probability = model.predict_design(&design);
     let width = model.schema.columns.len();
     let drivers = match model.contributions(&design) {
@@ -70,6 +70,56 @@ pub fn rank_with_champion(
         score(&loaded.model, book, list, as_of).map_err(|source| WinbackRankError::Score { version: version.clone(), source })?;
     rank_by_model(book, list, &probability, drivers);
     Ok(Some(model_basis(&version, horizon)))
+}
+
+/// The win-back list of a night: the candidates in priority order, the basis of that
+/// priority, and each candidate's reasons.
+#[derive(Debug, Clone)]
+pub struct WinbackList {
+    pub candidates: Vec<Candidate>,
+    /// How the list is ranked ([`model_basis`] or [`lapse_core::winback::FALLBACK_BASIS`]).
+    pub basis: String,
+    /// Whether a reinstatement model ranked it.
+    pub ranked_by_model: bool,
+    pub reasons: Vec<String>,
+}
+
+/// The win-back list at `as_of` (`lapse winback` and the nightly job): the policies lapsed
+/// within `reinstatement_days` that can still be reinstated, ranked by the reinstatement
+/// model registered in `models` when it has a champion, else by value x recency, with each
+/// one's reasons in `lang`. A registry that cannot be used is an error (the caller decides
+/// whether to fall back).
+pub fn winback_list(
+    book: &Book,
+    as_of: lapse_core::dates::Day,
+    grace_days: i32,
+    reinstatement_days: i32,
+    value_cap_years: f64,
+    models: Option<&Path>,
+    lang: Lang,
+) -> Result<WinbackList, WinbackRankError> {
+    let mut list = fallback_list(book, as_of, grace_days, reinstatement_days, value_cap_years, lang);
+    if let Some(dir) = models
+        && let Some(basis) = rank_with_champion(dir, book, &mut list.candidates, as_of)?
+    {
+        list.reasons = reasons(&list.candidates, lang);
+        (list.basis, list.ranked_by_model) = (basis, true);
+    }
+    Ok(list)
+}
+
+/// The win-back list ranked by value x recency ([`winback_list`] without a model).
+pub fn fallback_list(
+    book: &Book,
+    as_of: lapse_core::dates::Day,
+    grace_days: i32,
+    reinstatement_days: i32,
+    value_cap_years: f64,
+    lang: Lang,
+) -> WinbackList {
+    let candidates = lapse_core::winback::candidates(book, as_of, grace_days, reinstatement_days, value_cap_years);
+    let reasons = reasons(&candidates, lang);
+    WinbackList { candidates, basis: lapse_core::winback::FALLBACK_BASIS.to_string(), ranked_by_model: false, reasons }
 }
 
 /// What each reinstatement input means, in English and Chinese (a driver of a candidate's

@@ -29,11 +29,51 @@ pub(super) fn caller_of(headers: &HeaderMap) -> String {
 /// The largest page offset a request may give (the document's maximum).
 pub const MAX_OFFSET: usize = i32::MAX as usize;
 
-/// A page's `offset` parameter, checked against [`MAX_OFFSET`].
-pub(super) fn page_offset(offset: Option<usize>) -> Result<usize, ApiError> {
-    match offset {
-        Some(o) if o > MAX_OFFSET => Err(ApiError::invalid("offset", format!("offset must be 0..={MAX_OFFSET}"))),
-        o => Ok(o.unwrap_or(0)),
+/// Query parameters, deserialized; a rejection (an unknown parameter, a number that is not
+/// one) is the one error shape: 422 `invalid_field`.
+pub(super) struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Params(params)),
+            Err(e) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text())),
+        }
+    }
+}
+
+/// A page of a list: where it starts and how long it may be, checked (`offset` 0 to
+/// [`MAX_OFFSET`], `limit` 1 to the route's maximum).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Page {
+    /// The page asked for, `limit` defaulting to `default`.
+    pub fn of(offset: Option<usize>, limit: Option<usize>, default: usize, max: usize) -> Result<Page, ApiError> {
+        let limit = limit.unwrap_or(default);
+        if limit == 0 || limit > max {
+            return Err(ApiError::invalid("limit", format!("limit must be 1..={max}")));
+        }
+        match offset {
+            Some(o) if o > MAX_OFFSET => Err(ApiError::invalid("offset", format!("offset must be 0..={MAX_OFFSET}"))),
+            o => Ok(Page { offset: o.unwrap_or(0), limit }),
+        }
+    }
+
+    /// The positions of the page.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset.saturating_add(self.limit)
+    }
+
+    /// Where the next page starts, when this one showed `shown` of `total` items.
+    pub fn next_offset(&self, shown: usize, total: usize) -> Option<usize> {
+        let end = self.offset + shown;
+        (end < total && shown > 0).then_some(end)
     }
 }
 

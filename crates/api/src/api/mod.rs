@@ -22,6 +22,7 @@ use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLay
 use utoipa::OpenApi;
 
 use super::auth::{Role, Tokens};
+use super::config::{Limits, ServeConfig};
 use super::dto::*;
 use super::error::{ApiError, ErrorBody};
 use super::inline::InlineRecords;
@@ -30,7 +31,6 @@ use super::score_log::{LogBatch, LoggedRows, ScoreLog, now_ms};
 use super::scorebook::Scorebook;
 use super::telemetry::{self, Metrics, SequentialIds};
 use super::winback::{WinbackItem, WinbackParams, WinbackResponse};
-use super::{Limits, ServeConfig};
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in};
 use lapse_retention::assign::Capacity;
@@ -73,7 +73,7 @@ use worklist::*;
 
 pub use openapi::{openapi_document, openapi_document_for};
 pub use ops::reload;
-pub use worklist::get_campaign;
+use worklist::get_campaign;
 
 // ---------------------------------------------------------------------------------------
 // Router

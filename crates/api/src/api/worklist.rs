@@ -13,20 +13,12 @@ use super::*;
         (status = 429, description = "This token created its most campaigns today", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-pub(super) async fn queue(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    params: Result<Query<QueueParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
+pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Params(params): Params<QueueParams>) -> Result<Response, ApiError> {
     let lang = request_lang(&state, &headers, params.lang.as_deref())?;
     let limits = &state.config.limits;
     let economics = &state.config.economics;
-    let limit = params.limit.unwrap_or(100);
-    if limit == 0 || limit > limits.max_page {
-        return Err(ApiError::invalid("limit", format!("limit must be 1..={}", limits.max_page)));
-    }
-    let offset = page_offset(params.offset)?;
+    let page_asked = Page::of(params.offset, params.limit, 100, limits.max_page)?;
+    let (offset, limit) = (page_asked.offset, page_asked.limit);
     let spec = params.work_list().check(economics, limits.default_capacity).map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let book = state.current.load_full();
     let rows = &book.rows;
@@ -45,7 +37,7 @@ pub(super) async fn queue(
         None => {
             // The rows carry their best action by risk: any other assignment is sent along.
             let given = matches!(spec.capacity, Capacity::PerAction(_)) || spec.rank_by != RankBy::Risk;
-            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, offset..offset.saturating_add(limit));
+            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, page_asked.range());
             let assigned: Option<Vec<(u8, f64)>> = given.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
             (list.matching, list.listed, list.page, assigned, None)
         }
@@ -74,7 +66,6 @@ pub(super) async fn queue(
         }
     };
     let page: Vec<(usize, u32)> = page.iter().map(|l| (l.row, l.rank)).collect();
-    let end = offset + page.len();
     let items: Vec<ScoredRenewal<'_>> = page
         .iter()
         .enumerate()
@@ -91,7 +82,7 @@ pub(super) async fn queue(
             matching,
             listed,
             offset,
-            next_offset: (end < listed && !page.is_empty()).then_some(end),
+            next_offset: page_asked.next_offset(page.len(), listed),
             campaign,
             items,
         },
@@ -125,16 +116,9 @@ pub(super) async fn queue(
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-pub(super) async fn winback(
-    State(state): State<Shared>,
-    params: Result<Query<WinbackParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
-    let max_page = state.config.limits.max_page;
-    let limit = params.limit.unwrap_or(100);
-    if limit == 0 || limit > max_page {
-        return Err(ApiError::invalid("limit", format!("limit must be 1..={max_page}")));
-    }
+pub(super) async fn winback(State(state): State<Shared>, Params(params): Params<WinbackParams>) -> Result<Response, ApiError> {
+    let page = Page::of(params.offset, params.limit, 100, state.config.limits.max_page)?;
+    let (offset, limit) = (page.offset, page.limit);
     if params.min_value.is_some_and(|v| !v.is_finite() || v < 0.0) {
         return Err(ApiError::invalid("min_value", "min_value must be a number >= 0"));
     }
@@ -144,7 +128,6 @@ pub(super) async fn winback(
     let Some(list) = state.winback.load_full() else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_winback_list", "this server has no win-back list (lapse serve --winback FILE)"));
     };
-    let offset = page_offset(params.offset)?;
     let mut matching = 0usize;
     let mut items = Vec::with_capacity(limit.min(list.items.len()));
     for item in list.items.iter().filter(|i| crate::winback::matches(i, &params)) {
@@ -153,14 +136,13 @@ pub(super) async fn winback(
         }
         matching += 1;
     }
-    let end = offset + items.len();
     state.metrics.scores_served("winback", items.len());
     Ok(json_response(&WinbackResponse {
         as_of: Date(list.as_of),
         priority_basis: &list.priority_basis,
         matching,
         offset,
-        next_offset: (end < matching && !items.is_empty()).then_some(end),
+        next_offset: page.next_offset(items.len(), matching),
         items,
     }))
 }
@@ -174,26 +156,21 @@ pub(super) async fn winback(
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-pub async fn get_campaign(
+pub(super) async fn get_campaign(
     State(state): State<Shared>,
     Path(name): Path<String>,
-    params: Result<Query<CampaignParams>, axum::extract::rejection::QueryRejection>,
+    Params(params): Params<CampaignParams>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.body_text()))?;
     let arm = match params.arm.as_deref() {
         None => None,
         Some(text) => Some(Arm::parse(text).ok_or_else(|| ApiError::invalid("arm", "arm must be treatment or control"))?),
     };
-    let limit = params.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be 1..=10000"));
-    }
-    let offset = page_offset(params.offset)?;
+    let asked = Page::of(params.offset, params.limit, 1000, 10_000)?;
+    let (offset, limit) = (asked.offset, asked.limit);
     let store = state.campaigns.store.clone();
     let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
     let chosen: Vec<&lapse_retention::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
     let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
-    let end = offset + page.len();
     let s = &campaign.settings;
     let response = CampaignResponse {
         name: &s.name,
@@ -207,7 +184,7 @@ pub async fn get_campaign(
         control: record.control,
         matching: chosen.len(),
         offset,
-        next_offset: (end < chosen.len() && !page.is_empty()).then_some(end),
+        next_offset: asked.next_offset(page.len(), chosen.len()),
         items: page
             .iter()
             .map(|r| CampaignItem {

@@ -218,9 +218,9 @@ const FIXED_GIB: f64 = 1.75;
 
 /// The fewest customer shards whose [`estimated_peak_gib`] fits `budget_gib`; an error when no
 /// number does (the budget is below the fixed part).
-pub fn shards_for_budget(policies: usize, budget_gib: f64) -> Result<usize, String> {
+pub fn shards_for_budget(policies: usize, budget_gib: f64) -> Result<usize, crate::error::InvalidInput> {
     if !(budget_gib.is_finite() && budget_gib > 2.0) {
-        return Err(format!("a memory budget of {budget_gib} GiB is below what any split needs (more than 2 GiB)"));
+        return Err(format!("a memory budget of {budget_gib} GiB is below what any split needs (more than 2 GiB)").into());
     }
     let shards = (1.5 * policies as f64 / 1e6 / (budget_gib - FIXED_GIB)).ceil().max(1.0) as usize;
     Ok(shards)

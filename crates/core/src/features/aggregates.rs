@@ -121,7 +121,11 @@ impl BookAggregates {
 
     /// Reads a file written by [`BookAggregates::write`] (or by the Spark job); an error names
     /// the line and the field.
-    pub fn read(path: &Path) -> Result<Self, String> {
+    pub fn read(path: &Path) -> Result<Self, crate::error::InvalidInput> {
+        Self::read_text(path).map_err(crate::error::InvalidInput)
+    }
+
+    fn read_text(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut lines = text.lines();
         let header = lines.next().unwrap_or_default().trim().trim_start_matches('\u{feff}');

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod history;
 pub mod output;
 pub mod sample;
+pub mod sharded;
 pub mod snapshot;
 
 use std::path::Path;

@@ -16,6 +16,10 @@ use crate::features::output::{WriteError, write_frames};
 
 /// The label column of a reinstatement table with horizon N: `reinstated_<N>d` (the model
 /// keeps its label's name, so a ranked list can say what its probability is of).
+/// The reinstatement label's window by default: reinstated within this many days of the
+/// snapshot date (`lapse winback-table --horizon-days`).
+pub const DEFAULT_LABEL_DAYS: i32 = 90;
+
 pub fn label_column(horizon_days: i32) -> String {
     format!("reinstated_{horizon_days}d")
 }

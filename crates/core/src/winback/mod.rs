@@ -25,6 +25,10 @@ use crate::features::output::{WriteError, write_frames};
 /// Statuses that end a policy for good: it cannot be reinstated.
 pub const FINAL_STATUSES: [&str; 4] = ["surrendered", "death_claim", "matured", "cancelled"];
 
+/// How long after its lapse date a policy can be reinstated by default (the contract's
+/// window), in days.
+pub const REINSTATEMENT_DAYS: i32 = 730;
+
 /// What the fallback priority says it is.
 pub const FALLBACK_BASIS: &str = "value x recency (no reinstatement model registered)";
 

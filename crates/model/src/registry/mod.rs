@@ -243,7 +243,7 @@ impl Registry {
         if recorded != actual {
             return Err(corrupt(format!("{ARTIFACT} has SHA-256 {actual} but {CHECKSUM} records {recorded} (truncated or modified)")));
         }
-        let model = LapseModel::from_json(&artifact).map_err(corrupt)?;
+        let model = LapseModel::from_json(&artifact).map_err(|e| corrupt(e.to_string()))?;
         let schema: FeatureSchema = serde_json::from_slice(&read(SCHEMA)?).map_err(|e| corrupt(format!("{SCHEMA} is not a feature schema: {e}")))?;
         if schema != model.schema {
             return Err(corrupt(format!("{SCHEMA} does not match the schema inside {ARTIFACT}")));
@@ -322,7 +322,7 @@ impl Registry {
         if actual != recorded {
             return Err(corrupt(format!("{FITTED} has SHA-256 {actual} but {MANIFEST} records {recorded} (truncated or modified)")));
         }
-        FittedRenewals::from_bytes(&bytes).map(Some).map_err(|e| corrupt(format!("{FITTED}: {e}")))
+        FittedRenewals::from_bytes(&bytes).map(Some).map_err(|e| corrupt(format!("{FITTED}: {}", e.reason)))
     }
 
     /// The model card of a version.

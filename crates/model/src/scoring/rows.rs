@@ -171,7 +171,7 @@ fn score_chunk(model: &LapseModel, source: &impl FeatureSource, rows: Range<usiz
     let height = rows.len();
     let features = source.features(model, rows)?;
     let all: Vec<usize> = (0..height).collect();
-    let design = model.design(&features, &all).map_err(ScoreError::Model)?;
+    let design = model.design(&features, &all).map_err(|e| ScoreError::Model(e.to_string()))?;
     let probability = model.predict_design(&design);
     let width = model.schema.columns.len();
     let empty = || std::array::from_fn(|_| (NO_FEATURE, 0.0f32, f64::NAN, None));

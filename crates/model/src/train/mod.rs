@@ -724,7 +724,7 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     // table whole took longer than the rest of the reference).
     let step = data.len().div_ceil(REFERENCE_SCORE_ROWS).max(1);
     let scored_rows: Vec<usize> = (0..data.len()).step_by(step).collect();
-    let scores = model.predict(data, &scored_rows).map_err(|message| TrainError::Fit(FitError { family: chosen.as_str(), message }))?;
+    let scores = model.predict(data, &scored_rows).map_err(|e| TrainError::Fit(FitError { family: chosen.as_str(), message: e.to_string() }))?;
     tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), rows = scored_rows.len(), "rows scored for the score's reference");
     let reference = crate::drift::Reference::fit_with_score(&data.features, scores);
     tracing::debug!(seconds = search_started.elapsed().as_secs_f64(), "drift reference");

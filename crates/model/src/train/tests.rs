@@ -179,7 +179,7 @@ fn plain_table_kfold_on_its_fold_column_with_unseen_and_missing_values() {
     let partial = dir.path().join("partial.csv");
     fs::write(&partial, "lapse,channel,fold\n0,online,0\n1,agent,1\n").unwrap();
     let partial = Dataset::read(&partial, &DatasetOptions::default()).unwrap();
-    assert!(outcome.model.predict(&partial, &[0]).unwrap_err().contains("\"premium\" is missing"));
+    assert!(outcome.model.predict(&partial, &[0]).unwrap_err().to_string().contains("\"premium\" is missing"));
 }
 
 #[test]

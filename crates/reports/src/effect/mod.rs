@@ -23,6 +23,11 @@ pub use lapse_retention::campaign::stats::{self, Arms, Estimate};
 use lapse_retention::campaign::{Arm, CampaignRow};
 use lapse_retention::{Economics, segments};
 
+/// How far a measured save rate may pull from its prior, by default (`lapse effect --prior-sd`).
+pub const DEFAULT_PRIOR_SD: f64 = 0.1;
+/// Fewest control lapses for a segment to get a save rate of its own, by default.
+pub const DEFAULT_MIN_SEGMENT_CONTROL_LAPSES: usize = 30;
+
 /// How to read the outcomes.
 #[derive(Debug, Clone)]
 pub struct EffectOptions {
@@ -363,20 +368,15 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
     })
 }
 
-/// Precision-weighted shrinkage of a measured rate toward its prior.
+/// Precision-weighted shrinkage of a measured rate toward its prior, within [0, 1] (a save
+/// rate an economics file takes).
 fn shrink(prior: f64, prior_sd: f64, measured: Option<f64>, se: Option<f64>) -> f64 {
-    match (measured, se) {
-        (Some(m), Some(se)) if se > 0.0 && prior_sd > 0.0 => {
-            let (wp, wm) = (1.0 / (prior_sd * prior_sd), 1.0 / (se * se));
-            ((prior * wp + m * wm) / (wp + wm)).clamp(0.0, 1.0)
-        }
-        _ => prior.clamp(0.0, 1.0),
-    }
+    stats::shrink(prior, prior_sd, measured.zip(se), (0.0, 1.0))
 }
 
 /// The standard error of a save rate, read off its 95% interval.
 fn standard_error(e: &GroupEffect) -> Option<f64> {
-    e.ci_low.zip(e.ci_high).map(|(lo, hi)| (hi - lo) / (2.0 * stats::Z_95)).filter(|se| se.is_finite() && *se > 0.0)
+    stats::standard_error(e.ci_low, e.ci_high)
 }
 
 /// Each configured action's save rate shrunk toward its prior by the campaign's uncertainty,

@@ -7,7 +7,25 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-pub type Chart = Result<String, String>;
+/// An SVG chart, or why it cannot be drawn.
+pub type Chart = Result<String, ChartError>;
+
+/// Why a chart cannot be drawn (shown in its place on the page).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChartError(pub String);
+
+impl From<&str> for ChartError {
+    fn from(reason: &str) -> Self {
+        ChartError(reason.to_string())
+    }
+}
+
+impl From<String> for ChartError {
+    fn from(reason: String) -> Self {
+        ChartError(reason)
+    }
+}
 
 /// Colours: the reference/champion in grey-blue, the current/challenger in orange, statuses.
 pub const BLUE: RGBColor = RGBColor(54, 101, 160);
@@ -19,8 +37,8 @@ pub const GREY: RGBColor = RGBColor(150, 150, 150);
 
 const WIDTH: u32 = 760;
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
 }
 
 /// Horizontal bars, one per label (top to bottom in the given order), coloured one by one, with

@@ -237,3 +237,19 @@ pub fn read_campaign(path: &Path) -> Result<CampaignFile, CampaignFileError> {
         .unwrap_or_default();
     Ok(CampaignFile { name, as_of, model_version, rows, settings })
 }
+
+/// The campaign as the generator replays it (`lapse generate --campaign`): each listed
+/// policy's contacts, with their arm.
+pub fn generator_plan(file: CampaignFile) -> lapse_core::generate::campaign::CampaignPlan {
+    use lapse_core::generate::campaign::{CampaignPlan, PlannedContact};
+    let mut plan = CampaignPlan { name: file.name, as_of: file.as_of, by_policy: Default::default() };
+    for row in file.rows {
+        plan.by_policy.entry(row.policy_id).or_default().push(PlannedContact {
+            installment_no: row.installment_no,
+            action: row.action,
+            treated: row.arm == Arm::Treatment,
+            segment: row.segment,
+        });
+    }
+    plan
+}

@@ -66,6 +66,28 @@ pub fn min_detectable_save_rate(r_c: f64, n_t: f64, n_c: f64) -> Option<f64> {
     Some(hi)
 }
 
+/// The standard error of an estimate read off its 95% interval; None when the interval is
+/// missing, empty or not finite.
+pub fn standard_error(ci_low: Option<f64>, ci_high: Option<f64>) -> Option<f64> {
+    ci_low.zip(ci_high).map(|(lo, hi)| (hi - lo) / (2.0 * Z_95)).filter(|se| se.is_finite() && *se > 0.0)
+}
+
+/// Precision-weighted shrinkage of a measured save rate toward a prior: the posterior mean of a
+/// normal prior (`prior`, `prior_sd`) and a normal measurement (`measured` = rate and standard
+/// error), kept within `bounds`; the prior (kept within `bounds`) without a usable measurement.
+/// The effect report's measured economics bound it to [0, 1] (a save rate an economics file
+/// takes); the stratified uplift learner to [-0.5, 1] (a contact may raise lapses, and the
+/// ranking should see it).
+pub fn shrink(prior: f64, prior_sd: f64, measured: Option<(f64, f64)>, bounds: (f64, f64)) -> f64 {
+    match measured {
+        Some((rate, se)) if se > 0.0 && prior_sd > 0.0 && rate.is_finite() => {
+            let (wp, wm) = (1.0 / (prior_sd * prior_sd), 1.0 / (se * se));
+            ((prior * wp + rate * wm) / (wp + wm)).clamp(bounds.0, bounds.1)
+        }
+        _ => prior.clamp(bounds.0, bounds.1),
+    }
+}
+
 /// P(|Z| > |z|) for a standard normal Z.
 pub fn two_sided_p(z: f64) -> f64 {
     libm::erfc(z.abs() / std::f64::consts::SQRT_2)

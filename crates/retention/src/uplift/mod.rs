@@ -48,6 +48,17 @@ pub enum UpliftError {
     Io(#[from] IoContext),
 }
 
+impl UpliftError {
+    /// Whether the caller's input (the campaign, the snapshot, the extract) is at fault.
+    pub fn is_input(&self) -> bool {
+        match self {
+            UpliftError::Snapshot { .. } | UpliftError::Data(_) => true,
+            UpliftError::Train { source, .. } => source.is_input(),
+            UpliftError::Registry(_) | UpliftError::Io(_) => false,
+        }
+    }
+}
+
 /// A fitted T-learner with its cross-fitted uplifts.
 pub struct UpliftFit {
     pub treated: TrainOutcome,
@@ -275,7 +286,7 @@ fn cross_fitted(outcome: &TrainOutcome, other: &Dataset) -> Result<Vec<f64>, Upl
     }
     for (fold, rows) in by_fold {
         let model = outcome.fold_models.iter().find(|(f, _)| *f == fold).map_or(&outcome.model, |(_, m)| m);
-        for (&r, p) in rows.iter().zip(model.predict(other, &rows).map_err(UpliftError::Data)?) {
+        for (&r, p) in rows.iter().zip(model.predict(other, &rows).map_err(|e| UpliftError::Data(e.to_string()))?) {
             scores[r] = p;
         }
     }
@@ -303,19 +314,13 @@ const MIN_BAND_SD: f64 = 0.02;
 /// A save rate and its standard error, when the arms have one.
 fn measured(arms: &crate::campaign::stats::Arms) -> Option<(f64, f64)> {
     let e = arms.estimate();
-    let (s, (lo, hi)) = (e.save_rate?, e.ci_low.zip(e.ci_high)?);
-    let se = (hi - lo) / (2.0 * crate::campaign::stats::Z_95);
-    (se.is_finite() && se > 0.0 && s.is_finite()).then_some((s, se))
+    let (s, se) = (e.save_rate?, crate::campaign::stats::standard_error(e.ci_low, e.ci_high)?);
+    s.is_finite().then_some((s, se))
 }
 
+/// The stratified learner's shrinkage: a rate may fall below 0 (a contact that raises lapses).
 fn shrink_toward(prior: f64, prior_sd: f64, estimate: Option<(f64, f64)>) -> f64 {
-    match estimate {
-        Some((s, se)) => {
-            let (wp, wm) = (1.0 / (prior_sd * prior_sd), 1.0 / (se * se));
-            ((prior * wp + s * wm) / (wp + wm)).clamp(-0.5, 1.0)
-        }
-        None => prior,
-    }
+    crate::campaign::stats::shrink(prior, prior_sd, estimate, (-0.5, 1.0))
 }
 
 /// The risk band of a segment name (`medium_risk_high_value` -> `medium`).
@@ -498,7 +503,7 @@ pub fn uplift_gains(
                                 .ok_or_else(|| UpliftError::Data(format!("the snapshot lacks {} (needed by the uplift model)", c.name)))
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    let design = model.design(&features, &(0..n).collect::<Vec<_>>()).map_err(UpliftError::Data)?;
+                    let design = model.design(&features, &(0..n).collect::<Vec<_>>()).map_err(|e| UpliftError::Data(e.to_string()))?;
                     Ok(model.predict_design(&design))
                 };
                 let (p_t, p_c) = (predict(&treated.model)?, predict(&control.model)?);

@@ -1,20 +1,19 @@
-//! `lapse why`: why customers lapse across a feature table, by channel, product type, region,
-//! age band, policy year and segment (`lapse_reports::why`).
+//! `lapse why`: why customers lapse, by group.
 
-use crate::campaign_commands::economics_arg;
-use crate::cli::WhyArgs;
-use crate::commands::html_context;
+use super::{economics_arg, html_context};
 use crate::exit::Failure;
+use crate::flags::WhyArgs;
+
 use lapse_reports::pages::why_page;
 use lapse_reports::why::why_table;
-use lapse_reports::{write_html, write_json};
+use lapse_reports::write_html;
+use lapse_reports::write_json;
 
 pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
     let (registry, loaded) = args.registry.load()?;
     let economics = economics_arg(args.economics.as_deref())?;
     let fitted = registry.fitted(&loaded.version)?;
-    let report = why_table(&args.features, &loaded.version, &loaded.model, fitted.as_ref(), &economics)
-        .map_err(|e| Failure { input: e.input, error: anyhow::Error::new(e) })?;
+    let report = why_table(&args.features, &loaded.version, &loaded.model, fitted.as_ref(), &economics)?;
     println!(
         "{} renewals ({} with a known outcome), snapshots {}, model {}",
         report.renewals,
@@ -40,7 +39,7 @@ pub fn run_why(args: WhyArgs) -> Result<(), Failure> {
     println!("full report (every dimension, three reasons per group): {}", args.out.display());
     if let Some(path) = &args.html {
         let night = report.snapshots.last().cloned().unwrap_or_default();
-        write_html(path, &why_page(&html_context(&night, &args.lang), &report))?;
+        write_html(path, &why_page(&html_context(&night, args.lang), &report))?;
     }
     Ok(())
 }

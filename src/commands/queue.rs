@@ -1,0 +1,115 @@
+//! `lapse queue`: the work list as a campaign file, with a holdout.
+
+use std::time::Instant;
+
+use super::economics_arg;
+use crate::exit::Context;
+use crate::exit::Failure;
+use crate::exit::fail;
+use crate::flags::QueueArgs;
+
+use lapse_core::dates::format_day;
+use lapse_model::registry::Registry;
+use lapse_model::scoring::score_snapshot;
+use lapse_retention::RankBy;
+use lapse_retention::Ranking;
+use lapse_retention::WorkListRequest;
+use lapse_retention::campaign::Arm;
+use lapse_retention::campaign::CampaignRequest;
+use lapse_retention::campaign::CampaignStore;
+use lapse_retention::campaign::plan;
+use lapse_retention::campaign::write_campaign;
+use lapse_retention::spec::DEFAULT_CAPACITY;
+use lapse_retention::work_order;
+
+impl QueueArgs {
+    /// The work-list request these flags make (checked by the retention crate's spec, as
+    /// `GET /v1/queue`'s parameters are).
+    fn work_list(&self) -> WorkListRequest {
+        let f = &self.filters;
+        WorkListRequest {
+            capacity: self.capacity.clone(),
+            channel: f.channel.clone(),
+            region: f.region.clone(),
+            agent_id: f.agent_id.clone(),
+            product: f.product.clone(),
+            min_value: f.min_value,
+            due_within_days: f.due_within_days,
+            overdue: f.overdue,
+            include_no_action: Some(f.include_no_action),
+            campaign: self.campaign.clone(),
+            holdout: self.holdout,
+            rank_by: Some(self.rank_by.clone()),
+        }
+    }
+}
+
+pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    if lapse_core::extract::read::FileFormat::of(&args.out).is_none() {
+        fail!("--out {}: expected a .csv or .parquet file", args.out.display());
+    }
+    let economics = economics_arg(args.economics.as_deref())?;
+    let spec = args.work_list().check(&economics, DEFAULT_CAPACITY).map_err(|e| Failure::input(anyhow::anyhow!("{}: {}", e.flag(), e.reason)))?;
+    let model = Registry::new(&args.models).load_champion()?;
+    let scored = score_snapshot(&args.snapshot, &model.model, &economics, false)?;
+    if scored.rows.is_empty() {
+        return Err(Failure {
+            input: true,
+            error: anyhow::anyhow!("snapshot {}: no renewals to list (is --as-of right?); nothing written", args.snapshot.display()),
+        });
+    }
+    let uplift = match spec.rank_by {
+        RankBy::Risk => None,
+        RankBy::Uplift => Some(
+            lapse_retention::uplift::ranking(&args.models, &scored.frame, &scored.rows, &economics)
+                .map_err(anyhow::Error::from)?
+                .context("--rank-by uplift: no uplift learner is registered (run lapse uplift on a campaign with a holdout first)")?,
+        ),
+    };
+    let order = work_order(&scored.rows);
+    let ranking = match &uplift {
+        None => Ranking::Risk { order: &order },
+        Some(gains) => Ranking::Gains(gains),
+    };
+    let name = spec.campaign.as_ref().map_or_else(|| format!("worklist-{}", format_day(scored.as_of)), |c| c.name.clone());
+    let holdout = spec.campaign.as_ref().map_or(0.0, |c| c.holdout);
+    let request = CampaignRequest { name: &name, holdout, capacity: &spec.capacity, filters: &spec.filters };
+    let campaign = plan(&request, &scored.rows, ranking, &economics, scored.as_of, &model.version)?.campaign;
+    let store = CampaignStore::new(&args.campaigns);
+    if args.campaign.is_some() {
+        store.check(&campaign.settings)?;
+    }
+    let written = write_campaign(&args.out, &campaign).map_err(anyhow::Error::from)?;
+    if args.campaign.is_some() {
+        let stored = store.save(&campaign)?;
+        tracing::info!(campaign = %name, ?stored, dir = %store.dir().display(), "campaign recorded");
+    }
+    let (treatment, control) = (campaign.count(Arm::Treatment), campaign.count(Arm::Control));
+    let mut per_action: Vec<(String, usize, usize)> = Vec::new();
+    for row in &campaign.rows {
+        let at = match per_action.iter().position(|(a, _, _)| *a == row.action) {
+            Some(i) => i,
+            None => {
+                per_action.push((row.action.clone(), 0, 0));
+                per_action.len() - 1
+            }
+        };
+        match row.arm {
+            Arm::Treatment => per_action[at].1 += 1,
+            Arm::Control => per_action[at].2 += 1,
+        }
+    }
+    tracing::info!(campaign = %name, renewals = written, treatment, control, elapsed_ms = started.elapsed().as_millis() as u64, "campaign written");
+    println!(
+        "campaign {name} (snapshot {}, model {}, ranked by {}): {written} renewals, {treatment} to contact, {control} held out as control -> {}",
+        format_day(scored.as_of),
+        model.version,
+        campaign.settings.ranking,
+        args.out.display()
+    );
+    for (action, t, c) in per_action {
+        println!("  {action}: {t} to contact, {c} control");
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Flags of the commands that read a book: generate, features, aggregates, catalog,
+//! persistency, funnel, winback, winback-table.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::*;
+use lapse_core::dates::Day;
+use lapse_core::features::SnapshotSpec;
+use lapse_model::scoring::lang::Lang;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of policies.
+    #[arg(long, default_value_t = 10_000)]
+    pub policies: usize,
+    /// Random seed: the same seed and flags write the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// File format of the tables.
+    #[arg(long, value_enum, default_value_t = TableFormat::Csv)]
+    pub format: TableFormat,
+    /// The extract date: nothing after it is recorded.
+    #[arg(long, default_value = "2026-09-30", value_parser = day)]
+    pub extract_date: Day,
+    /// The first issue date of the book.
+    #[arg(long, default_value = "2016-01-01", value_parser = day)]
+    pub start: Day,
+    /// Replay a campaign file (`lapse queue`) in the book: the simulated customers answer its
+    /// contacts (treatment arm only) with effects documented in docs/campaigns.md, and the
+    /// truth is written to OUT/campaign_truth.csv. Use the seed and flags of the book the
+    /// campaign was planned on: the book is the same up to each listed renewal.
+    #[arg(long)]
+    pub campaign: Option<PathBuf>,
+    /// Also write every drawn renewal's true lapse probability to OUT/lapse_probabilities.csv
+    /// (the bound a model of this book can reach; not part of the extract).
+    #[arg(long)]
+    pub truth: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// Snapshot date T (YYYY-MM-DD), or a range FROM..TO stepped by --every for a stacked
+    /// training set.
+    #[arg(long)]
+    pub as_of: String,
+    /// Step between snapshot dates of a range: 7d, 2w, 1mo, 3mo, 1y.
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// Renewals due up to T + horizon days are scored.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_HORIZON_DAYS)]
+    pub horizon_days: i32,
+    /// A renewal due on D lapses when it is not paid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// The day the extract was taken (labels whose deadline is not before it are null).
+    /// Default: the latest date the extract records (a payment, an event, a status change...).
+    #[arg(long, value_parser = day)]
+    pub extract_date: Option<Day>,
+    /// Output file: .parquet or .csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// At most this many rows in all (each snapshot at most its share, a sample stratified by
+    /// label, the same on every run): a training table bounded whatever the book's size.
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Build the table a customer shard at a time: split the extract by customer into this many
+    /// shards on disk (beside --out), build each with the whole book's agent and book records,
+    /// and put the rows back in the book's order: the same table as without shards, with a peak
+    /// memory of about one shard's book instead of the whole book's.
+    #[arg(long, default_value_t = 1, conflicts_with_all = ["max_rows", "aggregates"])]
+    pub shards: usize,
+    /// Bound the peak memory instead of the book's size: the fewest customer shards whose
+    /// estimated peak (1.5 GiB per million policies in a shard, plus 1.75 GiB) fits this many GiB
+    /// (docs/scale.md). Instead of --shards.
+    #[arg(long, conflicts_with_all = ["max_rows", "aggregates", "shards"])]
+    pub memory_budget_gib: Option<f64>,
+    /// The extract is a part of a book split by customer: take the agents' and the book's
+    /// lapse records from this file (`lapse aggregates` over the whole book) so the rows are
+    /// the whole book's. Needs --extract-date (the whole book's: a part's latest date may be
+    /// earlier).
+    #[arg(long, requires = "extract_date")]
+    pub aggregates: Option<PathBuf>,
+    /// strict: any broken row stops the run and nothing is written. skip: broken rows are left
+    /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregatesArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// Snapshot date T, or a range FROM..TO stepped by --every (as `lapse features`).
+    #[arg(long)]
+    pub as_of: String,
+    /// Step between snapshot dates of a range.
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// A renewal due on D lapses when it is not paid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// Output CSV: as_of,agent_id,renewals,lapses (agent_id empty: the whole book).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Markdown)]
+    pub format: CatalogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CatalogFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PersistencyArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// Only premiums whose grace ended before this date count. Default: the extract date
+    /// (the latest date the extract records).
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    /// A premium due on D is paid in time when paid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The report date. Default: the extract date.
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    /// Renewals due in this many months up to the report date.
+    #[arg(long, default_value_t = lapse_reports::funnel::DEFAULT_MONTHS)]
+    pub months: i32,
+    /// The score log (`lapse serve --score-log`): adds the step "listed" (put on a work list by
+    /// GET /v1/queue or a campaign's treatment arm) and a breakdown by the action it gave.
+    #[arg(long)]
+    pub score_log: Option<PathBuf>,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
+}
+
+#[derive(Debug, Args)]
+pub struct WinbackArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The date T. Default: the extract date (the latest date the extract records).
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    /// The list (.csv or .parquet), written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A lapsed policy can be reinstated for this many days after its lapse date.
+    #[arg(long, default_value_t = lapse_core::winback::REINSTATEMENT_DAYS)]
+    pub reinstatement_days: i32,
+    /// Reinstatement model registry: when it has a champion, the list is ranked by
+    /// P(reinstated within N days) x value if reinstated; without one (or without this flag),
+    /// by value x recency. Every row says which.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Language of the reasons: en or zh-CN.
+    #[arg(long, default_value = "en", value_parser = lang)]
+    pub lang: Lang,
+    /// Economics JSON (its `value_cap_years` caps the premium years a policy's value counts, as
+    /// in the work list); default: the built-in one.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct WinbackTableArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The latest snapshot date. Default: the extract date less the horizon (the latest date
+    /// whose label is known).
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    /// Snapshots, ending at --as-of, --every apart.
+    #[arg(long, default_value_t = 12)]
+    pub snapshots: usize,
+    /// Step between snapshots: 7d, 2w, 1mo, ...
+    #[arg(long, default_value = "1mo")]
+    pub every: String,
+    /// The label: reinstated within this many days of the snapshot date.
+    #[arg(long, default_value_t = lapse_core::winback::features::DEFAULT_LABEL_DAYS)]
+    pub horizon_days: i32,
+    /// The table (.parquet or .csv), written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A lapsed policy can be reinstated for this many days after its lapse date.
+    #[arg(long, default_value_t = lapse_core::winback::REINSTATEMENT_DAYS)]
+    pub reinstatement_days: i32,
+    /// A premium due on D lapses when unpaid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// Economics JSON (its `value_cap_years`); default: the built-in one.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}

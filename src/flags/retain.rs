@@ -1,0 +1,163 @@
+//! Flags of the retention commands: queue (a work list, a campaign), effect, uplift, realised.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::*;
+use lapse_core::dates::Day;
+use lapse_core::features::SnapshotSpec;
+
+/// The work list's filters (as `GET /v1/queue`).
+#[derive(Debug, Args)]
+pub struct WorkListFilters {
+    /// Only renewals sold through this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub agent_id: Option<String>,
+    /// Product code or product type.
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only renewals with at least this value at risk.
+    #[arg(long)]
+    pub min_value: Option<f64>,
+    /// Only renewals due at most this many days after the snapshot date (overdue ones count).
+    #[arg(long, allow_hyphen_values = true)]
+    pub due_within_days: Option<i32>,
+    /// true: only renewals past due; false: only those not yet due.
+    #[arg(long)]
+    pub overdue: Option<bool>,
+    /// Also renewals where no action pays (action `none`; only with a total capacity).
+    #[arg(long)]
+    pub include_no_action: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Model registry directory (its champion scores the snapshot).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The scoring snapshot built by `lapse features --as-of T`.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Contacts the team can make: one number (a total, best action each) or per action
+    /// (`visit=300,call=800,sms=5000`, an exact assignment). Default: 500 (a total), as the API.
+    #[arg(long)]
+    pub capacity: Option<String>,
+    /// Share of the listed renewals held out as control (0 to 0.9), in every action x segment.
+    /// Needs --campaign. Default with a campaign: 0.1, as the API.
+    #[arg(long)]
+    pub holdout: Option<f64>,
+    /// The campaign's name (letters, digits, '-', '_', '.'): it keys the holdout draw and is
+    /// bound to these settings in the campaigns directory. Default: worklist-<as_of>, which
+    /// allows no holdout and is not recorded.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// The campaigns directory shared with `lapse serve`.
+    #[arg(long, default_value = "campaigns")]
+    pub campaigns: PathBuf,
+    /// The campaign file to write: .csv or .parquet (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Value cap, actions (save rate, cost) and band thresholds as JSON (see docs/serving.md);
+    /// a file written by `lapse effect --economics-out` uses measured save rates.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// risk: expected gain p x save rate x value - cost from the economics. uplift: the lapses
+    /// a contact prevents, from the uplift learner registered by `lapse uplift`, x value - cost.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(lapse_retention::RankBy::NAMES), default_value = "risk")]
+    pub rank_by: String,
+    #[command(flatten)]
+    pub filters: WorkListFilters,
+}
+
+#[derive(Debug, Args)]
+pub struct EffectArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The campaign file written by `lapse queue` (.csv or .parquet).
+    #[arg(long)]
+    pub campaign: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// The economics the campaign ran with (contact costs, and the prior save rates of
+    /// --economics-out). Default: the built-in economics.
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    /// Write the economics with the measured save rates (shrunk toward the priors) here, for
+    /// `lapse queue --economics` and `lapse serve --economics`.
+    #[arg(long)]
+    pub economics_out: Option<PathBuf>,
+    /// The prior's standard deviation: how far a measured save rate may move its prior.
+    #[arg(long, default_value_t = lapse_reports::effect::DEFAULT_PRIOR_SD)]
+    pub prior_sd: f64,
+    /// Fewest control lapses for a segment to get a measured save rate of its own.
+    #[arg(long, default_value_t = lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES)]
+    pub min_segment_control_lapses: usize,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct UpliftArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The campaign file written by `lapse queue`.
+    #[arg(long)]
+    pub campaign: PathBuf,
+    /// The snapshot the campaign was planned on (`lapse features --as-of` the campaign date).
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// Model registry directory (the uplift pair goes to DIR/uplift).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Judge only; register nothing.
+    #[arg(long)]
+    pub no_register: bool,
+    /// Boosting rounds of each arm's model.
+    #[arg(long, default_value_t = 100)]
+    pub rounds: usize,
+    /// Also write every matured renewal's held-out uplift (both learners) as CSV here.
+    #[arg(long)]
+    pub rows_out: Option<PathBuf>,
+    /// Write the economics (from --economics, else the defaults) with the stratified learner's
+    /// save rates here: `lapse serve --economics FILE` then ranks the API's work list by it.
+    #[arg(long)]
+    pub economics_out: Option<PathBuf>,
+    /// The economics the work list runs with (costs, value cap, bands).
+    #[arg(long)]
+    pub economics: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportFiles,
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct RealisedArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The score log directory of `lapse serve`.
+    #[arg(long)]
+    pub score_log: PathBuf,
+    /// Outcomes known as of this date. Default: the extract date.
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
+}
