@@ -4,7 +4,8 @@
 #   bash benches/serve/run.sh            # needs wrk (apt-get install wrk) and oha (cargo install oha)
 #
 # Phase A, a 1,000,000-renewal snapshot: server memory; batches of 100 keys (wrk, random keys);
-# single keys at max rate (wrk) and at a fixed 2,000 requests/s (oha, latency-corrected).
+# single keys at max rate (wrk) and at a fixed 2,000 requests/s (oha, latency-corrected); work-list
+# pages (total and per-action capacities).
 # Phase B, a 60,000-policy book's snapshot: inline raw records (features built per request);
 # a reload every second during a load run.
 # Data is generated once into $LAPSE_BENCH_DIR (default $CARGO_TARGET_DIR/bench-books/serve).
@@ -91,6 +92,14 @@ memory "after batch run"
 
 wrk -t1 -c16 -d"${SECONDS_PER_RUN}s" --latency -s "$HERE/batch.lua" "$BASE" -- "$WORK/keys-1m.jsonl" 1 "$TOKEN" > "$WORK/wrk-single.txt"
 summary "single key, max rate (wrk -t1 -c16)" 1 "$WORK/wrk-single.txt"
+
+# The work list: a page of 100 from a total capacity (a filtered walk of the sorted list), and a
+# page of 100 under per-action capacities (an exact assignment over every matching renewal of the
+# 1M-renewal snapshot, per request).
+wrk -t1 -c4 -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/v1/queue?capacity=2500&limit=100" > "$WORK/wrk-queue.txt"
+summary "queue page of 100, capacity 2500 (wrk -t1 -c4)" 100 "$WORK/wrk-queue.txt"
+wrk -t1 -c2 -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/v1/queue?capacity=visit:300,call:800,sms:5000&limit=100" > "$WORK/wrk-queue-assign.txt"
+summary "queue page of 100, per-action capacities over 1M renewals (wrk -t1 -c2)" 100 "$WORK/wrk-queue-assign.txt"
 
 if [ "$HAVE_OHA" = 1 ]; then
 # 20,000 single-key bodies drawn at random (seeded), one per line; oha sends them in turn.
