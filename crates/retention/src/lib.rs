@@ -8,12 +8,16 @@
 //! and [`assign`] gives actions under per-action capacities exactly; [`campaign`] draws holdouts,
 //! stores campaigns and holds the effect statistics (save rates, intervals, shrinkage) that the
 //! effect report and [`uplift`] share; [`uplift`] learns who responds to a contact from a
-//! campaign's two arms; [`winback`] ranks the win-back list by the reinstatement model. See
+//! campaign's two arms; [`outcomes`] are what agents recorded after a contact (checked a batch at
+//! a time) and [`contact`] the rules they imply (refusals, promises, do-not-contact, wrong
+//! numbers, frequency caps); [`winback`] ranks the win-back list by the reinstatement model. See
 //! `ARCHITECTURE.md`.
 
 pub mod assign;
 pub mod campaign;
+pub mod contact;
 pub mod economics;
+pub mod outcomes;
 pub mod spec;
 pub mod uplift;
 pub mod winback;

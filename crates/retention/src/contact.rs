@@ -1,0 +1,329 @@
+//! The contact rules: who may be contacted, with which action, on a list's date, given what
+//! agents recorded ([`crate::outcomes`]). Judged on the list's date (the snapshot's as-of
+//! date); an outcome dated after it counts as that date (it happened; the list must not
+//! ignore it). Configured in `[contact_rules]` of `lapse.toml`; the defaults are the issue's:
+//!
+//! - `refused`: the customer is not listed for `refused_days` (30) after the outcome's day;
+//! - `promised`: the renewal is not listed until `promise_grace_days` (3) after the promised
+//!   date; then it returns with "promise to pay broken" among its reasons;
+//! - `do_not_contact`: the customer is never listed until a later `contact_allowed`;
+//! - `wrong_number`: no `call` or `sms` for the customer until a later `contact_allowed`;
+//! - frequency caps per customer and action over a rolling window, counting every recorded
+//!   attempt: at most one call per 3 days, two SMS per 7 days, one visit per 14 days.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::outcomes::{ContactResult, DEFAULT_REFUSAL_REASONS, Outcome};
+use lapse_core::dates::Day;
+
+/// At most `max` attempts of an action per customer within `days` days (the list's day and the
+/// `days - 1` before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    pub max: u32,
+    pub days: i32,
+}
+
+/// The contact rules' settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactRules {
+    /// Days after a refusal's day the customer stays off every list.
+    pub refused_days: i32,
+    /// Days after a promised date the renewal stays off the list.
+    pub promise_grace_days: i32,
+    /// Frequency caps per action name.
+    pub caps: BTreeMap<String, Cap>,
+    /// The refusal reasons an outcome may give.
+    pub refusal_reasons: Vec<String>,
+    /// The actions a renewal whose servicing agent has left (or who has none) may get.
+    pub orphan_actions: Vec<String>,
+}
+
+impl Default for ContactRules {
+    fn default() -> Self {
+        ContactRules {
+            refused_days: 30,
+            promise_grace_days: 3,
+            caps: [("call", Cap { max: 1, days: 3 }), ("sms", Cap { max: 2, days: 7 }), ("visit", Cap { max: 1, days: 14 })]
+                .into_iter()
+                .map(|(a, c)| (a.to_string(), c))
+                .collect(),
+            refusal_reasons: DEFAULT_REFUSAL_REASONS.iter().map(|s| s.to_string()).collect(),
+            orphan_actions: vec!["call".into(), "sms".into()],
+        }
+    }
+}
+
+impl ContactRules {
+    /// Checks the settings (positive windows, at least one refusal reason).
+    pub fn check(&self) -> Result<(), lapse_core::error::InvalidInput> {
+        let fail = |m: String| Err(lapse_core::error::InvalidInput(format!("[contact_rules] {m}")));
+        if self.refused_days < 0 || self.promise_grace_days < 0 {
+            return fail("refused_days and promise_grace_days must be >= 0".into());
+        }
+        if let Some((action, cap)) = self.caps.iter().find(|(_, c)| c.days < 1) {
+            return fail(format!("caps.{action}: days must be >= 1, not {}", cap.days));
+        }
+        if self.refusal_reasons.is_empty() {
+            return fail("refusal_reasons: give at least one".into());
+        }
+        Ok(())
+    }
+}
+
+/// A rule that kept a renewal (or one of its actions) off a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    DoNotContact,
+    Refused,
+    Promised,
+    WrongNumber,
+    FrequencyCap,
+    /// The servicing agent has left (or there is none): the action is not one orphans get.
+    Orphan,
+    /// The customer is in the control arm of a campaign whose outcome window is open.
+    Holdout,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 7] = [Rule::DoNotContact, Rule::Refused, Rule::Promised, Rule::WrongNumber, Rule::FrequencyCap, Rule::Orphan, Rule::Holdout];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::DoNotContact => "do_not_contact",
+            Rule::Refused => "refused",
+            Rule::Promised => "promised",
+            Rule::WrongNumber => "wrong_number",
+            Rule::FrequencyCap => "frequency_cap",
+            Rule::Orphan => "orphan",
+            Rule::Holdout => "holdout",
+        }
+    }
+}
+
+/// The outcomes the rules read, by customer (in time order).
+#[derive(Debug, Clone, Default)]
+pub struct OutcomeIndex {
+    by_customer: HashMap<String, Vec<Outcome>>,
+    len: usize,
+}
+
+/// Why a customer's renewal may not be listed today (None: it may), and whether a promise on it
+/// was broken (it returns with that reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenewalVerdict {
+    pub held: Option<Rule>,
+    pub broken_promise: bool,
+}
+
+impl OutcomeIndex {
+    pub fn new(outcomes: impl IntoIterator<Item = Outcome>) -> OutcomeIndex {
+        let mut index = OutcomeIndex::default();
+        for o in outcomes {
+            index.add(o);
+        }
+        index
+    }
+
+    /// Adds an outcome (kept in time order within its customer; the same id twice is kept once).
+    pub fn add(&mut self, outcome: Outcome) {
+        let list = self.by_customer.entry(outcome.customer_id.clone()).or_default();
+        if list.iter().any(|o| o.id == outcome.id) {
+            return;
+        }
+        let at = list.partition_point(|o| (o.at_ms, &o.id) <= (outcome.at_ms, &outcome.id));
+        list.insert(at, outcome);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A customer's outcomes, oldest first.
+    pub fn of_customer(&self, customer: &str) -> &[Outcome] {
+        self.by_customer.get(customer).map_or(&[], Vec::as_slice)
+    }
+
+    /// The renewal-level verdict for `customer`'s renewal (`policy_id`, `installment_no`) on a
+    /// list dated `date`: do-not-contact, a recent refusal, an open promise.
+    pub fn renewal(&self, rules: &ContactRules, customer: &str, policy_id: &str, installment_no: u32, date: Day) -> RenewalVerdict {
+        let outcomes = self.of_customer(customer);
+        if outcomes.is_empty() {
+            return RenewalVerdict::default();
+        }
+        let day = |o: &Outcome| o.day.min(date);
+        // The latest permission change decides do-not-contact.
+        let dnc = outcomes
+            .iter()
+            .rev()
+            .find(|o| matches!(o.result, ContactResult::DoNotContact | ContactResult::ContactAllowed))
+            .is_some_and(|o| o.result == ContactResult::DoNotContact);
+        if dnc {
+            return RenewalVerdict { held: Some(Rule::DoNotContact), broken_promise: false };
+        }
+        if outcomes.iter().any(|o| o.result == ContactResult::Refused && date - day(o) <= rules.refused_days) {
+            return RenewalVerdict { held: Some(Rule::Refused), broken_promise: false };
+        }
+        let promise = outcomes
+            .iter()
+            .rev()
+            .find(|o| o.result == ContactResult::Promised && o.policy_id == policy_id && o.installment_no == installment_no);
+        match promise.and_then(|o| o.promised_date) {
+            Some(promised) if date < promised + rules.promise_grace_days => RenewalVerdict { held: Some(Rule::Promised), broken_promise: false },
+            Some(_) => RenewalVerdict { held: None, broken_promise: true },
+            None => RenewalVerdict::default(),
+        }
+    }
+
+    /// Whether `action` may be used on `customer` on `date`: a wrong number (no call or SMS),
+    /// the action's frequency cap.
+    pub fn action(&self, rules: &ContactRules, customer: &str, action: &str, date: Day) -> Option<Rule> {
+        let outcomes = self.of_customer(customer);
+        if outcomes.is_empty() {
+            return None;
+        }
+        if matches!(action, "call" | "sms") {
+            let wrong = outcomes
+                .iter()
+                .rev()
+                .find(|o| matches!(o.result, ContactResult::WrongNumber | ContactResult::ContactAllowed))
+                .is_some_and(|o| o.result == ContactResult::WrongNumber);
+            if wrong {
+                return Some(Rule::WrongNumber);
+            }
+        }
+        if let Some(cap) = rules.caps.get(action) {
+            let recent = outcomes
+                .iter()
+                .filter(|o| o.result.is_attempt() && o.action == action && date - o.day.min(date) < cap.days)
+                .count();
+            if recent as u64 >= u64::from(cap.max) {
+                return Some(Rule::FrequencyCap);
+            }
+        }
+        None
+    }
+}
+
+/// How many renewals each rule kept off a list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HeldBack(pub BTreeMap<&'static str, usize>);
+
+impl HeldBack {
+    pub fn add(&mut self, rule: Rule) {
+        *self.0.entry(rule.as_str()).or_default() += 1;
+    }
+
+    pub fn total(&self) -> usize {
+        self.0.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcomes::parse_instant;
+    use lapse_core::dates::parse_day;
+
+    fn day(s: &str) -> Day {
+        parse_day(s).unwrap()
+    }
+
+    fn outcome(id: &str, action: &str, result: ContactResult, at: &str) -> Outcome {
+        let (at_ms, day) = parse_instant(at).unwrap();
+        Outcome {
+            id: id.into(),
+            policy_id: "P1".into(),
+            installment_no: 5,
+            customer_id: "C1".into(),
+            action: action.into(),
+            result,
+            at: at.into(),
+            at_ms,
+            day,
+            reason: (result == ContactResult::Refused).then(|| "cannot_afford".into()),
+            promised_date: None,
+            agent_id: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_customer_off_for_thirty_days() {
+        let rules = ContactRules::default();
+        let index = OutcomeIndex::new([outcome("a", "call", ContactResult::Refused, "2026-03-01T10:00:00+08:00")]);
+        let held = |d: &str| index.renewal(&rules, "C1", "P9", 1, day(d)).held;
+        assert_eq!(held("2026-03-01"), Some(Rule::Refused));
+        assert_eq!(held("2026-03-31"), Some(Rule::Refused), "30 days after the outcome's day");
+        assert_eq!(held("2026-04-01"), None);
+        assert_eq!(index.renewal(&rules, "C2", "P1", 5, day("2026-03-02")).held, None, "another customer");
+        // Recorded after the list's date: it counts as that date.
+        let later = OutcomeIndex::new([outcome("b", "call", ContactResult::Refused, "2026-03-05T10:00:00+08:00")]);
+        assert_eq!(later.renewal(&rules, "C1", "P1", 5, day("2026-03-03")).held, Some(Rule::Refused));
+    }
+
+    #[test]
+    fn a_promise_holds_its_renewal_then_returns_broken() {
+        let rules = ContactRules::default();
+        let mut promised = outcome("p", "call", ContactResult::Promised, "2026-03-01T10:00:00+08:00");
+        promised.promised_date = Some(day("2026-03-06"));
+        let index = OutcomeIndex::new([promised]);
+        let verdict = |d: &str| index.renewal(&rules, "C1", "P1", 5, day(d));
+        assert_eq!(verdict("2026-03-08").held, Some(Rule::Promised));
+        assert_eq!(verdict("2026-03-09"), RenewalVerdict { held: None, broken_promise: true }, "3 days after the promised date");
+        assert_eq!(index.renewal(&rules, "C1", "P1", 6, day("2026-03-02")).held, None, "the promise is for installment 5 only");
+    }
+
+    #[test]
+    fn do_not_contact_and_wrong_number_last_until_contact_is_allowed() {
+        let rules = ContactRules::default();
+        let mut index = OutcomeIndex::new([
+            outcome("d", "visit", ContactResult::DoNotContact, "2026-01-01T10:00:00+08:00"),
+            outcome("w", "call", ContactResult::WrongNumber, "2026-01-02T10:00:00+08:00"),
+        ]);
+        let date = day("2026-06-01");
+        assert_eq!(index.renewal(&rules, "C1", "P1", 5, date).held, Some(Rule::DoNotContact));
+        index.add(outcome("ok", "call", ContactResult::ContactAllowed, "2026-02-01T10:00:00+08:00"));
+        assert_eq!(index.renewal(&rules, "C1", "P1", 5, date).held, None);
+        assert_eq!(index.action(&rules, "C1", "call", date), None, "contact_allowed lifts the wrong number too");
+        index.add(outcome("w2", "sms", ContactResult::WrongNumber, "2026-03-01T10:00:00+08:00"));
+        assert_eq!(index.action(&rules, "C1", "sms", date), Some(Rule::WrongNumber));
+        assert_eq!(index.action(&rules, "C1", "visit", date), None, "a visit needs no number");
+    }
+
+    #[test]
+    fn frequency_caps_count_every_attempt_in_the_window() {
+        let rules = ContactRules::default();
+        let index = OutcomeIndex::new([
+            outcome("c1", "call", ContactResult::NoAnswer, "2026-03-01T09:00:00+08:00"),
+            outcome("s1", "sms", ContactResult::Reached, "2026-03-01T09:00:00+08:00"),
+            outcome("s2", "sms", ContactResult::NoAnswer, "2026-03-04T09:00:00+08:00"),
+        ]);
+        let rule = |a: &str, d: &str| index.action(&rules, "C1", a, day(d));
+        assert_eq!(rule("call", "2026-03-03"), Some(Rule::FrequencyCap), "one call per 3 days");
+        assert_eq!(rule("call", "2026-03-04"), None);
+        assert_eq!(rule("sms", "2026-03-07"), Some(Rule::FrequencyCap), "two SMS per 7 days");
+        assert_eq!(rule("sms", "2026-03-08"), None, "the first SMS left the window");
+        assert_eq!(rule("visit", "2026-03-04"), None);
+    }
+
+    #[test]
+    fn the_same_outcome_twice_is_kept_once_and_order_is_by_time() {
+        let a = outcome("a", "call", ContactResult::DoNotContact, "2026-03-02T10:00:00+08:00");
+        let b = outcome("b", "call", ContactResult::ContactAllowed, "2026-03-01T10:00:00+08:00");
+        let index = OutcomeIndex::new([a.clone(), b, a]);
+        assert_eq!(index.len(), 2);
+        // Allowed on the 1st, refused contact on the 2nd: the later one decides.
+        assert_eq!(index.renewal(&ContactRules::default(), "C1", "P1", 5, day("2026-03-10")).held, Some(Rule::DoNotContact));
+    }
+}
