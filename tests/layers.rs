@@ -27,14 +27,15 @@ const FRAMEWORKS: [&str; 7] = ["axum", "tokio", "tower", "tower-http", "utoipa",
 
 #[test]
 fn each_crate_depends_only_on_the_layers_below_it() {
-    let layers: [(&str, &[&str]); 7] = [
+    let layers: [(&str, &[&str]); 8] = [
         ("crates/core/Cargo.toml", &[]),
         ("crates/model/Cargo.toml", &["lapse-core"]),
         ("crates/retention/Cargo.toml", &["lapse-core", "lapse-model"]),
+        ("crates/store/Cargo.toml", &["lapse-core", "lapse-retention"]),
         ("crates/reports/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention"]),
         ("crates/nightly/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-reports"]),
-        ("crates/api/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention"]),
-        ("Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-reports", "lapse-nightly", "lapse-api"]),
+        ("crates/api/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-store"]),
+        ("Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-store", "lapse-reports", "lapse-nightly", "lapse-api"]),
     ];
     for (manifest, allowed) in layers {
         for dev in [false, true] {
@@ -58,6 +59,9 @@ fn framework_crates_stay_in_their_layer() {
             }
         }
     }
+    // The store is async by nature (sqlx on tokio), and nothing else: no web or CLI framework.
+    let store = dependencies("crates/store/Cargo.toml", false);
+    assert!(store.contains("sqlx") && !FRAMEWORKS.iter().any(|f| store.contains(*f)), "{store:?}");
     let api = dependencies("crates/api/Cargo.toml", false);
     assert!(api.contains("axum") && api.contains("utoipa") && !api.contains("clap") && !api.contains("anyhow"));
     let binary: BTreeSet<String> = dependencies("Cargo.toml", false).union(&dependencies("Cargo.toml", true)).cloned().collect();
@@ -225,7 +229,16 @@ fn cycles(edges: &BTreeSet<(String, String)>) -> Vec<BTreeSet<String>> {
 #[test]
 fn no_module_imports_form_a_cycle() {
     let mut found_any = Vec::new();
-    for src in ["crates/core/src", "crates/model/src", "crates/retention/src", "crates/reports/src", "crates/nightly/src", "crates/api/src", "src"] {
+    for src in [
+        "crates/core/src",
+        "crates/model/src",
+        "crates/retention/src",
+        "crates/store/src",
+        "crates/reports/src",
+        "crates/nightly/src",
+        "crates/api/src",
+        "src",
+    ] {
         let references = module_references(&Path::new(env!("CARGO_MANIFEST_DIR")).join(src));
         for top_level in [true, false] {
             // The root is `crate`: it and its modules may not need each other either (a root
@@ -277,6 +290,7 @@ fn the_architecture_names_every_module() {
         ("crates/core/src", "lapse-core"),
         ("crates/model/src", "lapse-model"),
         ("crates/retention/src", "lapse-retention"),
+        ("crates/store/src", "lapse-store"),
         ("crates/reports/src", "lapse-reports"),
         ("crates/nightly/src", "lapse-nightly"),
         ("crates/api/src", "lapse-api"),

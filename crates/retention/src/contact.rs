@@ -91,7 +91,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [Rule::DoNotContact, Rule::Refused, Rule::Promised, Rule::WrongNumber, Rule::FrequencyCap, Rule::Orphan, Rule::Holdout];
+    pub const ALL: [Rule; 7] =
+        [Rule::DoNotContact, Rule::Refused, Rule::Promised, Rule::WrongNumber, Rule::FrequencyCap, Rule::Orphan, Rule::Holdout];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -174,10 +175,8 @@ impl OutcomeIndex {
         if outcomes.iter().any(|o| o.result == ContactResult::Refused && date - day(o) <= rules.refused_days) {
             return RenewalVerdict { held: Some(Rule::Refused), broken_promise: false };
         }
-        let promise = outcomes
-            .iter()
-            .rev()
-            .find(|o| o.result == ContactResult::Promised && o.policy_id == policy_id && o.installment_no == installment_no);
+        let promise =
+            outcomes.iter().rev().find(|o| o.result == ContactResult::Promised && o.policy_id == policy_id && o.installment_no == installment_no);
         match promise.and_then(|o| o.promised_date) {
             Some(promised) if date < promised + rules.promise_grace_days => RenewalVerdict { held: Some(Rule::Promised), broken_promise: false },
             Some(_) => RenewalVerdict { held: None, broken_promise: true },
@@ -203,10 +202,7 @@ impl OutcomeIndex {
             }
         }
         if let Some(cap) = rules.caps.get(action) {
-            let recent = outcomes
-                .iter()
-                .filter(|o| o.result.is_attempt() && o.action == action && date - o.day.min(date) < cap.days)
-                .count();
+            let recent = outcomes.iter().filter(|o| o.result.is_attempt() && o.action == action && date - o.day.min(date) < cap.days).count();
             if recent as u64 >= u64::from(cap.max) {
                 return Some(Rule::FrequencyCap);
             }

@@ -209,12 +209,10 @@ impl RawOutcome {
             return Err(fail("action", format!("{action:?} is not an action (actions: {})", rules.actions.join(", "))));
         }
         let result_text = text(&self.result, index, "result", 64, true)?.unwrap_or_default();
-        let result = ContactResult::parse(&result_text).ok_or_else(|| {
-            fail("result", format!("{result_text:?}: use one of {}", ContactResult::ALL.map(ContactResult::as_str).join(", ")))
-        })?;
+        let result = ContactResult::parse(&result_text)
+            .ok_or_else(|| fail("result", format!("{result_text:?}: use one of {}", ContactResult::ALL.map(ContactResult::as_str).join(", "))))?;
         let at = text(&self.at, index, "at", 64, true)?.unwrap_or_default();
-        let (at_ms, day) =
-            parse_instant(&at).ok_or_else(|| fail("at", format!("{at:?} is not an RFC 3339 time like 2026-02-28T10:15:00+08:00")))?;
+        let (at_ms, day) = parse_instant(&at).ok_or_else(|| fail("at", format!("{at:?} is not an RFC 3339 time like 2026-02-28T10:15:00+08:00")))?;
         let reason = text(&self.reason, index, "reason", 64, false)?;
         match (&result, &reason) {
             (ContactResult::Refused, None) => {
@@ -245,9 +243,8 @@ impl RawOutcome {
         let note = text(&self.note, index, "note", MAX_NOTE_BYTES, false)?;
         let customer_id = match text(&self.customer_id, index, "customer_id", MAX_ID_BYTES, false)? {
             Some(c) => c,
-            None => customer_of(&policy_id).ok_or_else(|| {
-                fail("customer_id", format!("policy {policy_id:?} is not in the served snapshot: give the customer_id"))
-            })?,
+            None => customer_of(&policy_id)
+                .ok_or_else(|| fail("customer_id", format!("policy {policy_id:?} is not in the served snapshot: give the customer_id")))?,
         };
         Ok(Outcome { id, policy_id, installment_no, customer_id, action, result, at, at_ms, day, reason, promised_date, agent_id, note })
     }
@@ -256,11 +253,7 @@ impl RawOutcome {
 /// Checks a whole batch: every outcome, and no id twice with different content (the same
 /// outcome twice in one batch is a duplicate). The first fault is returned; nothing of a batch
 /// with a fault may be stored.
-pub fn check_batch(
-    raw: &[RawOutcome],
-    rules: &OutcomeRules<'_>,
-    customer_of: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<Outcome>, OutcomeError> {
+pub fn check_batch(raw: &[RawOutcome], rules: &OutcomeRules<'_>, customer_of: impl Fn(&str) -> Option<String>) -> Result<Vec<Outcome>, OutcomeError> {
     let mut out: Vec<Outcome> = Vec::with_capacity(raw.len());
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (index, r) in raw.iter().enumerate() {

@@ -1,0 +1,139 @@
+//! The store's contract, run on SQLite (a temp file) and, when `LAPSE_TEST_POSTGRES_URL` names a
+//! database (`.ci/run` starts a throwaway cluster and sets it), on PostgreSQL too.
+
+use super::*;
+use lapse_retention::outcomes::parse_instant;
+
+fn outcome(id: &str, policy: &str, customer: &str, result: ContactResult, at: &str) -> Outcome {
+    let (at_ms, day) = parse_instant(at).unwrap();
+    Outcome {
+        id: id.into(),
+        policy_id: policy.into(),
+        installment_no: 3,
+        customer_id: customer.into(),
+        action: "call".into(),
+        result,
+        at: at.into(),
+        at_ms,
+        day,
+        reason: (result == ContactResult::Refused).then(|| "cannot_afford".into()),
+        promised_date: (result == ContactResult::Promised).then_some(day + 5),
+        agent_id: Some("A12".into()),
+        note: Some("说好下周五交 \"quoted\"".into()),
+    }
+}
+
+/// The URLs of a fresh store on every backend this machine has: a SQLite file in `dir` always;
+/// a new PostgreSQL database named `name` when `LAPSE_TEST_POSTGRES_URL` is set (tests run in
+/// parallel: each has its own database).
+async fn store_urls(dir: &std::path::Path, name: &str) -> Vec<String> {
+    let mut out = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
+    if let Ok(url) = std::env::var("LAPSE_TEST_POSTGRES_URL") {
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+        admin.close().await;
+        let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+        out.push(format!("{base}/{name}"));
+    }
+    out
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+#[test]
+fn a_batch_is_stored_whole_once_and_read_back_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        for url in store_urls(dir.path(), "lapse_test_batch").await {
+            let store = Store::open(&url).await.unwrap();
+            let batch = vec![
+                outcome("a", "P1", "C1", ContactResult::NoAnswer, "2026-02-27T09:00:00+08:00"),
+                outcome("b", "P1", "C1", ContactResult::Promised, "2026-02-28T10:15:00+08:00"),
+                outcome("c", "P2", "C1", ContactResult::Refused, "2026-02-28T11:00:00+08:00"),
+            ];
+            assert_eq!(store.record(&batch, 1).await.unwrap(), Recorded { recorded: 3, duplicates: 0 }, "{:?}", store.backend());
+            // The same batch again stores nothing new.
+            assert_eq!(store.record(&batch, 2).await.unwrap(), Recorded { recorded: 0, duplicates: 3 });
+            let history = store.of_policy("P1").await.unwrap();
+            assert_eq!(history.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["b", "a"], "newest first");
+            assert_eq!(history[0], batch[1], "every field read back as written");
+            assert_eq!(store.of_customer("C1").await.unwrap().len(), 3);
+            // One outcome with another content under a stored id: nothing of the batch is stored.
+            let mut changed = batch[0].clone();
+            changed.result = ContactResult::Reached;
+            let clash = vec![outcome("d", "P3", "C2", ContactResult::Reached, "2026-03-01T09:00:00+08:00"), changed];
+            match store.record(&clash, 3).await {
+                Err(StoreError::Conflict { index, id }) => assert_eq!((index, id.as_str()), (1, "a")),
+                other => panic!("expected a conflict, got {other:?}"),
+            }
+            assert_eq!(store.count().await.unwrap(), 3, "the batch's first outcome was not kept either");
+            assert!(store.of_customer("C2").await.unwrap().is_empty());
+            assert_eq!(store.recorded_since(2).await.unwrap().len(), 0);
+            assert_eq!(store.recorded_since(0).await.unwrap().len(), 3);
+            store.close().await;
+        }
+    });
+}
+
+#[test]
+fn two_writers_on_one_database_never_lose_or_duplicate_an_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        for url in store_urls(dir.path(), "lapse_test_writers").await {
+            let first = Store::open(&url).await.unwrap();
+            // A second pool on the same database: another server.
+            let second = Store::open(&url).await.unwrap();
+            let batches: Vec<Vec<Outcome>> = (0..20)
+                .map(|b| {
+                    (0..50)
+                        .map(|i| {
+                            // Batches overlap by half: the same outcome posted by both servers.
+                            let n = b * 25 + i;
+                            outcome(&format!("o{n}"), &format!("P{n}"), &format!("C{}", n % 7), ContactResult::NoAnswer, "2026-03-01T09:00:00Z")
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut tasks = Vec::new();
+            for (b, batch) in batches.into_iter().enumerate() {
+                let store = if b % 2 == 0 { first.clone() } else { second.clone() };
+                tasks.push(tokio::spawn(async move { store.record(&batch, 10).await.unwrap() }));
+            }
+            let mut recorded = 0;
+            for t in tasks {
+                recorded += t.await.unwrap().recorded;
+            }
+            let distinct = 19 * 25 + 50;
+            assert_eq!(recorded, distinct, "{:?}", first.backend());
+            assert_eq!(first.count().await.unwrap() as usize, distinct);
+            assert_eq!(second.of_policy("P30").await.unwrap().len(), 1, "each server reads the other's at once");
+            second.close().await;
+            first.close().await;
+        }
+    });
+}
+
+#[test]
+fn a_database_from_a_newer_binary_is_refused_and_a_bad_url_named() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("newer.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(Store::schema_version(), 1);
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99, 'future', TRUE, x'00', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.close().await;
+        match Store::open(&url).await {
+            Err(e @ StoreError::NewerDatabase { found: 99, known: 1, .. }) => assert!(e.to_string().contains("newer than this binary's 1")),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(matches!(Store::open("mysql://x").await, Err(StoreError::Url { .. })));
+        assert_eq!(redact("postgres://lapse:s3cret@db:5432/lapse"), "postgres://lapse:***@db:5432/lapse");
+    });
+}
