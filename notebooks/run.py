@@ -52,7 +52,8 @@ def serve_a_little(binary, work):
     """Starts the real server, fills the score log with a call list and a few scores, stops it."""
     server = subprocess.Popen(
         [str(binary), "serve", "--no-auth", "--addr", "127.0.0.1:0", "--models", str(work / "models"),
-         "--snapshot", str(work / "reports" / "snapshot.parquet"), "--score-log", str(work / "score-log")],
+         "--snapshot", str(work / "reports" / "snapshot.parquet"), "--score-log", str(work / "score-log"),
+         "--store", f"sqlite://{work / 'store.sqlite'}"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn"})
     try:
         base = server.stdout.readline().strip().removeprefix("listening on ")

@@ -56,7 +56,8 @@ def main():
         "--out", str(work / "winback.parquet"))
     server = subprocess.Popen(
         [binary, "serve", "--addr", "127.0.0.1:0", "--models", str(work / "models"), "--snapshot", str(work / "snapshot.parquet"),
-         "--winback", str(work / "winback.parquet"), "--no-score-log", "--campaigns", str(work / "campaigns")],
+         "--winback", str(work / "winback.parquet"), "--no-score-log", "--campaigns", str(work / "campaigns"),
+         "--store", f"sqlite://{work / 'store.sqlite'}"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn", "LAPSE_SCORE_TOKEN": SCORE, "LAPSE_ADMIN_TOKEN": ADMIN})
     try:
         base = server.stdout.readline().strip().removeprefix("listening on ")

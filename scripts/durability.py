@@ -82,7 +82,7 @@ def main():
     log = work / "score-log"
     server = subprocess.Popen(["strace", "-f", "-y", "-qq", "-e", "trace=rename,renameat,renameat2,fsync,fdatasync,openat", "-o", str(trace), binary, "serve",
                                "--no-auth", "--addr", "127.0.0.1:0", "--models", str(models), "--snapshot", str(reports / "snapshot.parquet"),
-                               "--score-log", str(log)], stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn"})
+                               "--score-log", str(log), "--store", f"sqlite://{work / 'store.sqlite'}"], stdout=subprocess.PIPE, text=True, env={**os.environ, "LAPSE_LOG": "warn"})
     base = server.stdout.readline().strip().removeprefix("listening on ")
     urllib.request.urlopen(f"{base}/v1/queue?capacity=5", timeout=30).read()
     time.sleep(0.3)

@@ -99,6 +99,11 @@ impl Classify for lapse_api::auth::TokenError {}
 impl Classify for lapse_retention::EconomicsError {}
 impl Classify for serde_json::Error {}
 impl Classify for lapse_retention::winback::WinbackRankError {}
+impl Classify for lapse_store::StoreError {
+    fn is_input(&self) -> bool {
+        lapse_store::StoreError::is_input(self)
+    }
+}
 impl Classify for lapse_retention::uplift::UpliftError {
     fn is_input(&self) -> bool {
         lapse_retention::uplift::UpliftError::is_input(self)

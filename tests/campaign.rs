@@ -254,12 +254,17 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     run(&["features", "--data", &p("book0"), "--as-of", "2026-06-30", "--out", &p("snapshot.parquet")]);
     let models = fixture().models.to_str().unwrap().to_string();
     let campaign = p("june.csv");
+    // The simulated world answers a visit whether or not the policy's agent is still in service
+    // (the generator does not model who visits): its rules let orphans be visited too.
+    std::fs::write(p("rules.json"), r#"{"orphan_actions": ["sms", "call", "visit"]}"#).unwrap();
     run(&[
         "queue",
         "--models",
         &models,
         "--snapshot",
         &p("snapshot.parquet"),
+        "--contact-rules",
+        &p("rules.json"),
         // Every renewal where some action pays, half held out.
         "--capacity",
         "1000000",

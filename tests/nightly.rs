@@ -444,7 +444,7 @@ fn a_night_tells_the_running_server_to_reload() {
     let ws = after_first_night().copy();
     let token = "nightly-admin-token-0123456789";
     let mut server = Command::new(env!("CARGO_BIN_EXE_lapse"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "1", "--no-score-log"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "1", "--no-score-log", "--no-store"])
         .arg("--models")
         .arg(ws.models())
         .arg("--snapshot")

@@ -258,7 +258,7 @@ fn https_serves_with_the_given_certificate_rereads_it_on_sighup_and_never_logs_a
     std::fs::write(&ca_path, &ca).unwrap();
     let log = dir.path().join("server.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lapse"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2", "--no-score-log", "--tls-cert"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2", "--no-score-log", "--no-store", "--tls-cert"])
         .arg(&cert_path)
         .arg("--tls-key")
         .arg(&key_path)

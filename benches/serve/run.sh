@@ -49,9 +49,9 @@ stop_server() {
 trap stop_server EXIT
 
 start_server() { # snapshot
-  rm -rf "$WORK/score-log"
+  rm -rf "$WORK/score-log" "$WORK"/store.sqlite*
   local started=$(date +%s.%N)
-  "$BIN" serve --models "$WORK/models" --snapshot "$1" --addr "127.0.0.1:$PORT" --score-log "$WORK/score-log" > "$WORK/server.out" 2> "$WORK/server.err" &
+  "$BIN" serve --models "$WORK/models" --snapshot "$1" --addr "127.0.0.1:$PORT" --score-log "$WORK/score-log" --store "sqlite://$WORK/store.sqlite" > "$WORK/server.out" 2> "$WORK/server.err" &
   SERVER_PID=$!
   until grep -q "listening on" "$WORK/server.out" 2> /dev/null; do
     kill -0 "$SERVER_PID" 2> /dev/null || { cat "$WORK/server.err"; exit 1; }

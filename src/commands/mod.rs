@@ -85,3 +85,17 @@ pub fn economics_arg(path: Option<&std::path::Path>) -> Result<Economics, Failur
 pub fn read_campaign_file(path: &std::path::Path) -> Result<lapse_retention::campaign::file::CampaignFile, Failure> {
     lapse_retention::campaign::read_campaign(path).map_err(|e| Failure::input(anyhow::Error::new(e)))
 }
+
+/// The contact rules of `--contact-rules FILE` (JSON, any subset of the settings), or the
+/// documented defaults.
+pub fn contact_rules_arg(path: Option<&std::path::Path>) -> Result<lapse_retention::contact::ContactRules, Failure> {
+    let rules: lapse_retention::contact::ContactRules = match path {
+        None => Default::default(),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Failure::input(anyhow::anyhow!("--contact-rules {}: {e}", path.display())))?;
+            serde_json::from_slice(&bytes).map_err(|e| Failure::input(anyhow::anyhow!("--contact-rules {}: {e}", path.display())))?
+        }
+    };
+    rules.check()?;
+    Ok(rules)
+}

@@ -75,7 +75,18 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let name = spec.campaign.as_ref().map_or_else(|| format!("worklist-{}", format_day(scored.as_of)), |c| c.name.clone());
     let holdout = spec.campaign.as_ref().map_or(0.0, |c| c.holdout);
     let request = CampaignRequest { name: &name, holdout, capacity: &spec.capacity, filters: &spec.filters };
-    let campaign = plan(&request, &scored.rows, ranking, &economics, scored.as_of, &model.version)?.campaign;
+    // The contact rules, when the list is to obey a store's outcomes.
+    let rules = super::contact_rules_arg(args.contact_rules.as_deref())?;
+    let index = match &args.store {
+        Some(url) => Some(lapse_retention::contact::OutcomeIndex::new(lapse_store::read_all_blocking(url)?)),
+        None => None,
+    };
+    let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &scored.rows, &economics, scored.as_of);
+    let planned = plan(&request, &scored.rows, ranking, &economics, Some(&contacts), scored.as_of, &model.version)?;
+    for (rule, n) in &planned.held.0 {
+        println!("  held back by {rule}: {n} renewals");
+    }
+    let campaign = planned.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings)?;

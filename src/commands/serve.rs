@@ -60,6 +60,8 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         },
         thresholds: args.thresholds.checked()?,
         campaigns: args.campaigns,
+        store: (!args.no_store).then_some(args.store),
+        contact_rules: super::contact_rules_arg(args.contact_rules.as_deref())?,
         lang: args.lang,
         tls: args.tls_cert.zip(args.tls_key).map(|(cert, key)| lapse_api::TlsFiles { cert, key }),
     };

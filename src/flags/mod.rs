@@ -210,6 +210,9 @@ impl Extract {
     }
 }
 
+/// The outcome store when none is named: a SQLite file in the working directory.
+pub const DEFAULT_STORE: &str = "sqlite://lapse.sqlite";
+
 /// A date flag: YYYY-MM-DD.
 pub fn day(text: &str) -> Result<Day, String> {
     parse_day(text).ok_or_else(|| format!("{text:?} is not a date (expected YYYY-MM-DD)"))

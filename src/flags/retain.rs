@@ -70,6 +70,13 @@ pub struct QueueArgs {
     /// a contact prevents, from the uplift learner registered by `lapse uplift`, x value - cost.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(lapse_retention::RankBy::NAMES), default_value = "risk")]
     pub rank_by: String,
+    /// The outcome store whose contact rules the list obeys (as `lapse serve --store`); none:
+    /// the list ignores what agents recorded.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The contact rules as JSON (as `lapse serve --contact-rules`).
+    #[arg(long)]
+    pub contact_rules: Option<PathBuf>,
     #[command(flatten)]
     pub filters: WorkListFilters,
 }

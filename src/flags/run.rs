@@ -93,6 +93,18 @@ pub struct ServeArgs {
     /// `GET /v1/queue?campaign=NAME` are kept here.
     #[arg(long, default_value = "campaigns")]
     pub campaigns: PathBuf,
+    /// The outcome store: what agents record (`POST /v1/outcomes`) and the contact rules read.
+    /// An embedded SQLite file by default; `postgres://USER@HOST:PORT/DB` when several servers
+    /// share one state.
+    #[arg(long, default_value = DEFAULT_STORE)]
+    pub store: String,
+    /// Serve without an outcome store (no outcomes, no contact rules).
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
+    /// The contact rules as JSON (any of refused_days, promise_grace_days, caps, refusal_reasons,
+    /// orphan_actions; docs/contact-rules.md); default: the documented rules.
+    #[arg(long)]
+    pub contact_rules: Option<PathBuf>,
     /// Language of reasons and labels when a request asks for none: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = lang)]
     pub lang: Lang,

@@ -68,6 +68,8 @@ pub fn start_server(models: &std::path::Path, score_log: &std::path::Path, extra
         .arg(&fixture().snapshot)
         .arg("--score-log")
         .arg(score_log)
+        .arg("--store")
+        .arg(format!("sqlite://{}", score_log.with_extension("store.sqlite").display()))
         .args(extra)
         .env("LAPSE_SCORE_TOKEN", SCORE_TOKEN)
         .env("LAPSE_ADMIN_TOKEN", ADMIN_TOKEN)

@@ -28,6 +28,8 @@ pub struct ServedCampaign {
     /// The treatment arm in rank order (`rank` renumbered 1..).
     pub treatment: Vec<Listed>,
     pub control: usize,
+    /// What the contact rules kept off the campaign when it was planned.
+    pub held: lapse_retention::contact::HeldBack,
 }
 
 /// The campaigns the server has planned, by name, and the directory they are kept in.
@@ -95,6 +97,8 @@ impl Campaigns {
         book: &Arc<Scorebook>,
         rank_by: RankBy,
         economics: &lapse_retention::Economics,
+        outcomes: Option<Arc<crate::outcomes::OutcomeBook>>,
+        rules: &lapse_retention::contact::ContactRules,
         caller: &str,
     ) -> Result<(Arc<ServedCampaign>, Option<Planned>), ApiError> {
         let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
@@ -119,7 +123,7 @@ impl Campaigns {
             .with_field("campaign"));
         }
         let (name, holdout, capacity, filters) = (request.name.to_string(), request.holdout, request.capacity.clone(), request.filters.clone());
-        let (planned_book, planned_economics, store) = (Arc::clone(book), economics.clone(), self.store.clone());
+        let (planned_book, planned_economics, store, rules) = (Arc::clone(book), economics.clone(), self.store.clone(), rules.clone());
         let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
@@ -130,7 +134,9 @@ impl Campaigns {
                         .with_field("rank_by")
                 })?),
             };
-            let planned = plan(&request, &b.rows, ranking, &planned_economics, b.as_of, &b.version).map_err(|e| {
+            let index = outcomes.as_ref().map(|o| o.index());
+            let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), &b.rows, &planned_economics, b.as_of);
+            let planned = plan(&request, &b.rows, ranking, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
             let stored = store.save(&planned.campaign)?;
@@ -154,6 +160,7 @@ impl Campaigns {
             matching,
             control: planned.campaign.count(Arm::Control),
             treatment,
+            held: planned.held.clone(),
         });
         self.served.lock().expect("not poisoned").insert(request.name.to_string(), Arc::clone(&served));
         if stored == Stored::Created {

@@ -47,6 +47,11 @@ impl Default for Limits {
 /// What the server serves and how.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// The outcome store's URL (`sqlite://PATH`, `postgres://...`); None: no outcomes, no
+    /// contact rules.
+    pub store: Option<String>,
+    /// The contact rules the work list applies with the store's outcomes.
+    pub contact_rules: lapse_retention::contact::ContactRules,
     pub models: PathBuf,
     pub snapshot: PathBuf,
     pub economics: Economics,

@@ -148,6 +148,14 @@ pub struct ScoredRenewal<'a> {
     pub region: Option<&'a str>,
     pub agent_id: Option<&'a str>,
     pub product_code: Option<&'a str>,
+    /// The policyholder (the contact rules count per customer).
+    pub customer_id: Option<&'a str>,
+    /// No servicing agent in service at `as_of` (no agent, or the agent left: an orphan policy,
+    /// 孤儿单): only the orphan actions (`call`, `sms` by default) are given.
+    pub orphan: bool,
+    /// The customer promised to pay this renewal by a date now more than the grace days past
+    /// (`promised` outcome): "promise to pay broken".
+    pub promise_broken: bool,
     /// `snapshot` (looked up) or `inline` (built from the request's records).
     pub source: &'static str,
     pub model_version: &'a str,
@@ -276,6 +284,10 @@ pub struct QueueResponse<'a> {
     /// With `campaign`: the campaign (`listed` then counts its treatment arm only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignInfo>,
+    /// Renewals matching the filters that a contact rule kept off the list, per rule
+    /// (`do_not_contact`, `refused`, `promised`, `wrong_number`, `frequency_cap`, `orphan`):
+    /// empty without an outcome store.
+    pub held_back: std::collections::BTreeMap<&'static str, usize>,
     pub items: Vec<ScoredRenewal<'a>>,
 }
 
@@ -415,4 +427,131 @@ pub struct CampaignResponse<'a> {
     pub offset: usize,
     pub next_offset: Option<usize>,
     pub items: Vec<CampaignItem<'a>>,
+}
+
+/// One contact outcome as an agent records it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeIn {
+    /// The client's idempotency key (1-128 bytes): the same id again is a duplicate; the same id
+    /// with other content is refused (409).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f]+$")]
+    pub id: String,
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f]+$")]
+    pub policy_id: String,
+    #[schema(minimum = 1, maximum = 2147483647)]
+    pub installment_no: i64,
+    /// The policyholder; default: the served snapshot's (a policy it does not list needs one).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f]+$")]
+    pub customer_id: Option<String>,
+    /// The action taken: one of the economics' actions.
+    #[schema(pattern = "^(ACTIONS)$")]
+    pub action: String,
+    /// `no_answer`, `wrong_number`, `reached`, `promised` (needs `promised_date`), `refused`
+    /// (needs `reason`), `do_not_contact`, `contact_allowed` (lifts `do_not_contact` and
+    /// `wrong_number`).
+    #[schema(pattern = "^(no_answer|wrong_number|reached|promised|refused|do_not_contact|contact_allowed)$")]
+    pub result: String,
+    /// When, RFC 3339 with its offset (`2026-02-28T10:15:00+08:00`); the rules count days in
+    /// that offset.
+    #[schema(format = DateTime, example = "2026-02-28T10:15:00+08:00")]
+    pub at: String,
+    /// With `refused` only: `cannot_afford`, `dissatisfied`, `bought_elsewhere`,
+    /// `no_longer_needed`, `other` (the configured list).
+    pub reason: Option<String>,
+    /// With `promised` only: the day the customer promised to pay by (YYYY-MM-DD, not before
+    /// the outcome's day).
+    #[schema(format = Date)]
+    pub promised_date: Option<String>,
+    #[schema(max_length = 128)]
+    pub agent_id: Option<String>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+impl OutcomeIn {
+    /// The outcome as the retention crate checks it.
+    pub fn into_raw(self) -> lapse_retention::outcomes::RawOutcome {
+        lapse_retention::outcomes::RawOutcome {
+            id: Some(self.id),
+            policy_id: Some(self.policy_id),
+            installment_no: Some(self.installment_no),
+            customer_id: self.customer_id,
+            action: Some(self.action),
+            result: Some(self.result),
+            at: Some(self.at),
+            reason: self.reason,
+            promised_date: self.promised_date,
+            agent_id: self.agent_id,
+            note: self.note,
+        }
+    }
+}
+
+/// `POST /v1/outcomes` request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesRequest {
+    /// At most the batch limit (`--max-batch`, 1000 by default): stored all or none.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub outcomes: Vec<OutcomeIn>,
+}
+
+/// `POST /v1/outcomes` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomesRecorded {
+    /// Outcomes stored by this request.
+    pub recorded: usize,
+    /// Outcomes already stored with the same id and content (not stored twice).
+    pub duplicates: usize,
+}
+
+/// `GET /v1/outcomes` parameters: one of the two.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutcomesParams {
+    pub policy_id: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+/// One stored outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeOut<'a> {
+    pub id: &'a str,
+    pub policy_id: &'a str,
+    pub installment_no: u32,
+    pub customer_id: &'a str,
+    pub action: &'a str,
+    pub result: &'static str,
+    pub at: &'a str,
+    pub reason: Option<&'a str>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub promised_date: Option<Date>,
+    pub agent_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+impl<'a> OutcomeOut<'a> {
+    pub fn of(o: &'a lapse_retention::outcomes::Outcome) -> OutcomeOut<'a> {
+        OutcomeOut {
+            id: &o.id,
+            policy_id: &o.policy_id,
+            installment_no: o.installment_no,
+            customer_id: &o.customer_id,
+            action: &o.action,
+            result: o.result.as_str(),
+            at: &o.at,
+            reason: o.reason.as_deref(),
+            promised_date: o.promised_date.map(Date),
+            agent_id: o.agent_id.as_deref(),
+            note: o.note.as_deref(),
+        }
+    }
+}
+
+/// `GET /v1/outcomes` response: newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomesHistory<'a> {
+    pub outcomes: Vec<OutcomeOut<'a>>,
 }

@@ -81,6 +81,12 @@ pub fn renewal(out: &mut Vec<u8>, r: &ScoredRenewal<'_>) {
     optional(out, r.agent_id);
     key(out, ",\"product_code");
     optional(out, r.product_code);
+    key(out, ",\"customer_id");
+    optional(out, r.customer_id);
+    key(out, ",\"orphan");
+    out.extend_from_slice(if r.orphan { b"true" } else { b"false" });
+    key(out, ",\"promise_broken");
+    out.extend_from_slice(if r.promise_broken { b"true" } else { b"false" });
     key(out, ",\"source");
     string(out, r.source);
     key(out, ",\"model_version");
@@ -146,6 +152,17 @@ pub fn queue_response(response: &QueueResponse<'_>) -> Vec<u8> {
         integer(&mut out, campaign.control);
         out.push(b'}');
     }
+    key(&mut out, ",\"held_back");
+    out.push(b'{');
+    for (i, (rule, n)) in response.held_back.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(&mut out, rule);
+        out.push(b':');
+        integer(&mut out, *n);
+    }
+    out.push(b'}');
     key(&mut out, ",\"items");
     renewals(&mut out, &response.items);
     out.push(b'}');

@@ -67,6 +67,12 @@ pub enum LoadError {
 }
 
 impl Scorebook {
+    /// The customer of `policy_id` in the snapshot, when it lists the policy.
+    pub fn customer_of(&self, policy_id: &str) -> Option<&str> {
+        let r = *self.first_of_policy.get(policy_id)?;
+        self.rows.text(self.rows.renewals[r as usize].customer)
+    }
+
     /// Loads the champion of `models` and scores the snapshot at `snapshot` with it.
     pub fn load(models: &Path, snapshot: &Path, economics: &Economics, thresholds: Thresholds) -> Result<Scorebook, LoadError> {
         let started = std::time::Instant::now();

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::api::{self, AppState, router};
 use crate::config::ServeConfig;
+use crate::outcomes::OutcomeBook;
 use crate::scorebook::{LoadError, Scorebook};
 use crate::{auth, campaigns, listen, score_log, telemetry, winback};
 
@@ -29,11 +30,28 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Winback(#[from] winback::WinbackFileError),
+    #[error(transparent)]
+    Store(#[from] lapse_store::StoreError),
+}
+
+/// The outcome book of `config.store` (None without one): the store opened and migrated, every
+/// stored outcome read.
+pub async fn open_outcomes(config: &ServeConfig) -> Result<Option<OutcomeBook>, ServeError> {
+    config.contact_rules.check().map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))?;
+    match &config.store {
+        None => Ok(None),
+        Some(url) => Ok(Some(OutcomeBook::open(url, config.contact_rules.clone()).await?)),
+    }
 }
 
 /// Builds the shared state: loads the champion and scores the snapshot (fails if either is
 /// broken: a server never starts without a model).
 pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppState>, ServeError> {
+    build_state_with(config, tokens, None)
+}
+
+/// [`build_state`] with the outcome book (opened from `config.store`, see [`open_outcomes`]).
+pub fn build_state_with(config: ServeConfig, tokens: auth::Tokens, outcomes: Option<OutcomeBook>) -> Result<Arc<AppState>, ServeError> {
     let book = Scorebook::load(&config.models, &config.snapshot, &config.economics, config.thresholds)?;
     tracing::info!(version = %book.version, renewals = book.rows.len(), seconds = book.load_seconds, "model and snapshot loaded");
     let metrics = Arc::new(telemetry::Metrics::default());
@@ -65,6 +83,7 @@ pub fn build_state(config: ServeConfig, tokens: auth::Tokens) -> Result<Arc<AppS
         score_log,
         campaigns,
         winback: arc_swap::ArcSwapOption::new(winback),
+        outcomes: outcomes.map(Arc::new),
         reload_lock: tokio::sync::Mutex::new(()),
         shutting_down: AtomicBool::new(false),
     }))
@@ -80,8 +99,11 @@ pub fn serve_blocking(config: ServeConfig, tokens: auth::Tokens, addr: SocketAdd
         runtime.worker_threads(workers.max(1));
     }
     let runtime = runtime.enable_all().build()?;
-    let state = build_state(config, tokens)?;
-    runtime.block_on(run(state, addr))
+    runtime.block_on(async move {
+        let outcomes = open_outcomes(&config).await?;
+        let state = build_state_with(config, tokens, outcomes)?;
+        run(state, addr).await
+    })
 }
 
 /// Serves `state` on `addr` until SIGTERM or Ctrl-C.

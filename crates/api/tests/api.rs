@@ -50,6 +50,8 @@ fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
         lang: Default::default(),
         tls: None,
         winback: None,
+        store: None,
+        contact_rules: Default::default(),
     }
 }
 
@@ -213,9 +215,12 @@ async fn per_action_capacities_give_each_renewal_one_action_within_every_capacit
                 (
                     i["probability"].as_f64().unwrap() * a.save_rate * i["value_at_risk"].as_f64().unwrap() - a.cost,
                     format!("{}#{}", i["policy_id"], i["installment_no"]),
+                    // An orphan renewal gets no visit (the rules' orphan actions).
+                    i["orphan"] == true && a.name == "visit",
                 )
             })
-            .filter(|(g, key)| *g > 0.0 && !taken.contains(key))
+            .filter(|(g, key, forbidden)| *g > 0.0 && !taken.contains(key) && !forbidden)
+            .map(|(g, key, _)| (g, key))
             .collect();
         options.sort_by(|x, y| y.0.total_cmp(&x.0));
         for (g, key) in options.into_iter().take(cap) {
@@ -924,4 +929,133 @@ async fn edge_requests_get_the_json_error_and_the_server_shows_no_paths() {
     config.snapshot = empty;
     let err = build_state(config, tokens()).err().expect("an empty snapshot is refused").to_string();
     assert!(err.contains("holds no renewal"), "{err}");
+}
+
+/// The served app with a fresh SQLite outcome store.
+async fn app_with_store() -> (Router, Arc<AppState>) {
+    let dir = fresh_dir("store");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = ServeConfig { store: Some(format!("sqlite://{}", dir.join("store.sqlite").display())), ..config(&fixture().models, None) };
+    let outcomes = lapse_api::open_outcomes(&config).await.unwrap();
+    let state = lapse_api::build_state_with(config, tokens(), outcomes).unwrap();
+    (router(Arc::clone(&state)), state)
+}
+
+fn outcome_json(id: &str, item: &Value, action: &str, result: &str, extra: Value) -> Value {
+    let mut o = json!({
+        "id": id, "policy_id": item["policy_id"], "installment_no": item["installment_no"], "action": action,
+        "result": result, "at": format!("{}T10:15:00+08:00", item["as_of"].as_str().unwrap()), "agent_id": "A12", "note": "测试"
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_outcomes_keep_customers_off_the_next_list_as_the_rules_say() {
+    let (app, _state) = app_with_store().await;
+    let (status, before) = call(&app, "GET", "/v1/queue?capacity=400&limit=400", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["held_back"], json!({}));
+    let items = before["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 40, "a list to work on: {}", items.len());
+    // One renewal per distinct customer, from the top of the list.
+    let mut seen = std::collections::HashSet::new();
+    let picks: Vec<&Value> = items.iter().filter(|i| seen.insert(i["customer_id"].as_str().unwrap().to_string())).take(6).collect();
+    assert_eq!(picks.len(), 6, "six customers");
+    let as_of = picks[0]["as_of"].as_str().unwrap().to_string();
+    let promised = lapse_core::dates::format_day(lapse_core::dates::parse_day(&as_of).unwrap() + 5);
+    let batch = json!({"outcomes": [
+        outcome_json("o-refused", picks[0], "call", "refused", json!({"reason": "cannot_afford"})),
+        outcome_json("o-promised", picks[1], "call", "promised", json!({"promised_date": promised})),
+        outcome_json("o-dnc", picks[2], "visit", "do_not_contact", json!({})),
+        outcome_json("o-wrong", picks[3], "call", "wrong_number", json!({})),
+        outcome_json("o-noanswer-call", picks[4], "call", "no_answer", json!({})),
+        outcome_json("o-reached", picks[5], "sms", "reached", json!({})),
+    ]});
+    let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(batch.to_string())).await;
+    assert_eq!((status, body.clone()), (StatusCode::OK, json!({"recorded": 6, "duplicates": 0})));
+    // The same batch again stores nothing new.
+    let (_, again) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(batch.to_string())).await;
+    assert_eq!(again, json!({"recorded": 0, "duplicates": 6}));
+
+    // The next list, without a reload.
+    let (status, after) = call(&app, "GET", "/v1/queue?capacity=400&limit=400", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let listed = after["items"].as_array().unwrap();
+    let customer = |i: usize| picks[i]["customer_id"].as_str().unwrap();
+    let of_customer = |c: &str| listed.iter().filter(|x| x["customer_id"] == c).collect::<Vec<_>>();
+    assert!(of_customer(customer(0)).is_empty(), "refused: not listed");
+    assert!(of_customer(customer(2)).is_empty(), "do not contact: not listed");
+    let key = |x: &Value| (x["policy_id"].clone(), x["installment_no"].clone());
+    assert!(!listed.iter().any(|x| key(x) == key(picks[1])), "promised: the renewal is held");
+    for x in of_customer(customer(3)) {
+        assert!(x["action"] != "call" && x["action"] != "sms", "wrong number: no call or SMS: {x}");
+    }
+    for x in of_customer(customer(4)) {
+        assert!(x["action"] != "call", "one call per 3 days: {x}");
+    }
+    let held = after["held_back"].as_object().unwrap();
+    for rule in ["refused", "do_not_contact", "promised"] {
+        assert!(held.get(rule).and_then(Value::as_u64).unwrap_or(0) >= 1, "{rule} in {held:?}");
+    }
+    // No customer twice in one... (a renewal list: customers with two renewals may appear twice
+    // until contacts are grouped); no visit for an orphan renewal.
+    for x in listed {
+        if x["orphan"] == true {
+            assert_ne!(x["action"], "visit", "an orphan renewal gets no visit: {x}");
+        }
+    }
+
+    // The case history, newest first.
+    let policy = picks[1]["policy_id"].as_str().unwrap();
+    let (status, history) = call(&app, "GET", &format!("/v1/outcomes?policy_id={policy}"), Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(history["outcomes"].as_array().unwrap().iter().any(|o| o["id"] == "o-promised" && o["promised_date"] == promised), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_batch_stores_nothing_and_names_the_outcome_and_field() {
+    let without_store = app();
+    let (app, state) = app_with_store().await;
+    let (_, queue) = call(&app, "GET", "/v1/queue?limit=2", Some(SCORE_TOKEN), None).await;
+    let item = &queue["items"][0];
+    let good = outcome_json("g-1", item, "call", "reached", json!({}));
+    let bad = outcome_json("g-2", item, "call", "maybe", json!({}));
+    let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [good.clone(), bad]}).to_string())).await;
+    assert_error(status, &body, 422, "invalid_field", Some("outcomes[1].result"));
+    let store = &state.outcomes.as_ref().unwrap().store;
+    assert_eq!(store.count().await.unwrap(), 0, "nothing of the batch is stored");
+    // A promise without its date, a refusal without a reason: named.
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/v1/outcomes",
+        Some(SCORE_TOKEN),
+        Some(json!({"outcomes": [outcome_json("g-3", item, "call", "promised", json!({}))]}).to_string()),
+    )
+    .await;
+    assert_error(status, &body, 422, "invalid_field", Some("outcomes[0].promised_date"));
+    // The same id with other content: 409, and nothing of that batch stored.
+    let (status, _) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [good.clone()]}).to_string())).await;
+    assert_eq!(status, StatusCode::OK);
+    let changed = outcome_json("g-1", item, "call", "no_answer", json!({}));
+    let new_one = outcome_json("g-4", item, "sms", "reached", json!({}));
+    let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [new_one, changed]}).to_string())).await;
+    assert_error(status, &body, 409, "outcome_conflict", Some("outcomes[1].id"));
+    assert_eq!(store.count().await.unwrap(), 1);
+    // Unknown fields, a policy the snapshot does not list without its customer, no token.
+    let (status, body) =
+        call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [json!({"id": "x", "bogus": 1})]}).to_string())).await;
+    assert_eq!(status.as_u16(), 422, "{body}");
+    let mut stranger = outcome_json("g-5", item, "call", "reached", json!({}));
+    stranger["policy_id"] = json!("NO-SUCH-POLICY");
+    let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [stranger]}).to_string())).await;
+    assert_error(status, &body, 422, "invalid_field", Some("outcomes[0].customer_id"));
+    let (status, _) = call(&app, "POST", "/v1/outcomes", None, Some(json!({"outcomes": [good]}).to_string())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Without a store: 404.
+    let (status, body) = call(&without_store, "GET", "/v1/outcomes?policy_id=P1", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &body, 404, "no_store", None);
 }

@@ -150,6 +150,11 @@ impl OutcomeIndex {
         self.len == 0
     }
 
+    /// The customers with outcomes.
+    pub fn customers(&self) -> impl Iterator<Item = &str> {
+        self.by_customer.keys().map(String::as_str)
+    }
+
     /// A customer's outcomes, oldest first.
     pub fn of_customer(&self, customer: &str) -> &[Outcome] {
         self.by_customer.get(customer).map_or(&[], Vec::as_slice)

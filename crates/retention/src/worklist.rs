@@ -4,9 +4,13 @@
 use std::ops::Range;
 
 use crate::assign::{Capacity, GainMatrix, assign};
+use crate::contact::{ContactRules, HeldBack, OutcomeIndex, RenewalVerdict, Rule};
 use crate::economics::Economics;
 use crate::economics::NO_ACTION;
+use lapse_core::dates::Day;
 use lapse_model::scoring::ScoredRows;
+use rustc_hash::FxHashSet;
+use std::collections::BinaryHeap;
 
 /// Which renewals a work list considers.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -130,36 +134,90 @@ impl Ranking<'_> {
 }
 
 /// One renewal on a work list: its row, its rank (1 = first), the action given and its
-/// expected gain.
+/// expected gain, and whether a promise to pay on it was broken (the contact rules' reason).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Listed {
     pub row: usize,
     pub rank: u32,
     pub action: u8,
     pub gain: f64,
+    pub broken_promise: bool,
 }
 
 /// A page of a work list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkList {
-    /// Renewals matching the filters (before the capacity).
+    /// Renewals matching the filters and not held back by a contact rule (before the capacity).
     pub matching: usize,
     /// Renewals on the list.
     pub listed: usize,
     /// The requested ranks of the list (0-based positions), in rank order.
     pub page: Vec<Listed>,
+    /// Renewals matching the filters that a contact rule kept off the list, per rule.
+    pub held: HeldBack,
+}
+
+/// The contact rules as a list applies them: the rules, the outcomes (None: no store, only the
+/// orphan rule applies), the list's date, and which rows' customers have outcomes at all (the
+/// rest need no lookup).
+pub struct Contacts<'a> {
+    rules: &'a ContactRules,
+    index: Option<&'a OutcomeIndex>,
+    date: Day,
+    /// Row string codes of customers with outcomes.
+    customers: FxHashSet<u32>,
+    /// Per action (by index): its name, and whether an orphan renewal may get it.
+    actions: Vec<(&'a str, bool)>,
+}
+
+impl<'a> Contacts<'a> {
+    /// The rules over `index` for a list of `rows` dated `date`.
+    pub fn new(rules: &'a ContactRules, index: Option<&'a OutcomeIndex>, rows: &ScoredRows, economics: &'a Economics, date: Day) -> Contacts<'a> {
+        let customers = index.into_iter().flat_map(OutcomeIndex::customers).filter_map(|c| rows.strings.find(c)).collect();
+        let actions = economics.actions.iter().map(|a| (a.name.as_str(), rules.orphan_actions.contains(&a.name))).collect();
+        Contacts { rules, index, date, customers, actions }
+    }
+
+    fn customer<'r>(&self, rows: &'r ScoredRows, r: usize) -> Option<&'r str> {
+        let code = rows.renewals[r].customer;
+        if self.customers.contains(&code) { rows.text(code) } else { None }
+    }
+
+    /// The renewal-level verdict on row `r`.
+    fn renewal(&self, rows: &ScoredRows, r: usize) -> RenewalVerdict {
+        match (self.index, self.customer(rows, r)) {
+            (Some(index), Some(c)) => {
+                let x = &rows.renewals[r];
+                index.renewal(self.rules, c, &rows.policy_id[r], x.installment_no, self.date)
+            }
+            _ => RenewalVerdict::default(),
+        }
+    }
+
+    /// Why action `a` may not be used on row `r` (None: it may).
+    fn action(&self, rows: &ScoredRows, r: usize, a: usize) -> Option<Rule> {
+        let (name, orphan_ok) = self.actions[a];
+        if rows.renewals[r].orphan && !orphan_ok {
+            return Some(Rule::Orphan);
+        }
+        let index = self.index?;
+        self.customer(rows, r).and_then(|c| index.action(self.rules, c, name, self.date))
+    }
 }
 
 /// The work list of `rows` ranked by `ranking` under `filters` and `capacity`, and the
-/// positions `page` of it. One number: the top renewals with their best action. Per action:
-/// the assignment of largest total gain within every capacity ([`assign`]), ranked by the gain
-/// of the action given (ties in the ranking's order).
+/// positions `page` of it, the contact rules applied when `contacts` is given (a held renewal is
+/// left out; a held action is not given, the renewal gets its best allowed one). One number:
+/// the top renewals with their best action. Per action: the assignment of largest total gain
+/// within every capacity ([`assign`]), ranked by the gain of the action given (ties in the
+/// ranking's order).
 pub fn select(
     rows: &ScoredRows,
     ranking: Ranking<'_>,
     filters: &Filters,
     capacity: &Capacity,
     economics: &Economics,
+    contacts: Option<&Contacts<'_>>,
     page: Range<usize>,
 ) -> WorkList {
     let k = economics.actions.len();
@@ -169,17 +227,52 @@ pub fn select(
                 let x = &rows.renewals[r];
                 economics.gain(&economics.actions[a], x.probability, x.value)
             };
-            select_with(rows, order, filters, capacity, k, gain, |r| (rows.renewals[r].action, rows.renewals[r].gain), page)
+            select_with(rows, order, filters, capacity, k, gain, |r| (rows.renewals[r].action, rows.renewals[r].gain), contacts, page)
         }
         Ranking::Gains(g) => {
             assert_eq!(g.actions, k, "gains for the economics' actions");
-            select_with(rows, &g.order, filters, capacity, k, |r, a| g.gains[r * k + a], |r| g.best[r], page)
+            select_with(rows, &g.order, filters, capacity, k, |r, a| g.gains[r * k + a], |r| g.best[r], contacts, page)
         }
     }
 }
 
+/// A renewal waiting for its place in a list (it was given a lesser action): largest gain
+/// first, then earliest in the order.
+struct Waiting {
+    gain: f64,
+    seq: usize,
+    row: usize,
+    action: u8,
+    broken_promise: bool,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Waiting {}
+
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.gain.total_cmp(&other.gain).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// A gain no assignment takes (an action a contact rule forbids): far below any real loss, and
+/// finite (the assignment subtracts gains).
+const FORBIDDEN: f64 = -1e15;
+
 /// [`select`] over `order` with the expected gain of each (row, action) given by `gain` and
-/// each row's best action and gain by `best` (used with a total capacity).
+/// each row's best action and gain by `best`.
+#[allow(clippy::too_many_arguments)]
 fn select_with(
     rows: &ScoredRows,
     order: &[u32],
@@ -188,15 +281,15 @@ fn select_with(
     actions: usize,
     gain: impl Fn(usize, usize) -> f64,
     best: impl Fn(usize) -> (u8, f64),
+    contacts: Option<&Contacts<'_>>,
     page: Range<usize>,
 ) -> WorkList {
     // Filters on interned columns compare codes; a value never seen matches nothing.
     let code = |text: &Option<String>| text.as_ref().map(|t| rows.strings.find(t));
     let (channel, region, agent, product) = (code(&filters.channel), code(&filters.region), code(&filters.agent_id), code(&filters.product));
-    let matches = |r: usize| -> bool {
+    let filtered = |r: usize| -> bool {
         let x = &rows.renewals[r];
-        (filters.include_no_action || best(r).0 != NO_ACTION)
-            && channel.is_none_or(|c| c == Some(x.channel))
+        channel.is_none_or(|c| c == Some(x.channel))
             && region.is_none_or(|c| c == Some(x.region))
             && agent.is_none_or(|c| c == Some(x.agent))
             && product.is_none_or(|c| c == Some(x.product_code) || c == Some(x.product_type))
@@ -204,41 +297,146 @@ fn select_with(
             && filters.due_within_days.is_none_or(|d| x.due - x.as_of <= d)
             && filters.overdue.is_none_or(|o| (x.due < x.as_of) == o)
     };
-    match capacity {
-        Capacity::Total(capacity) => {
-            let mut matching = 0usize;
-            let mut listed = Vec::new();
-            for &r in order {
-                let r = r as usize;
-                if !matches(r) {
-                    continue;
-                }
-                matching += 1;
-                let position = matching - 1;
-                if position < *capacity && page.contains(&position) {
-                    let (action, gain) = best(r);
-                    listed.push(Listed { row: r, rank: matching as u32, action, gain });
+    let mut held = HeldBack::default();
+    // The contact rules on one row: its verdict, and its best allowed action (None: every
+    // action that pays is forbidden, by the returned rule).
+    let allowed_best = |r: usize, held: &mut HeldBack| -> Option<(u8, f64, bool)> {
+        let (action, g) = best(r);
+        let Some(c) = contacts else {
+            return (filters.include_no_action || action != NO_ACTION).then_some((action, g, false));
+        };
+        let verdict = c.renewal(rows, r);
+        if let Some(rule) = verdict.held {
+            held.add(rule);
+            return None;
+        }
+        if action == NO_ACTION {
+            return filters.include_no_action.then_some((action, g, verdict.broken_promise));
+        }
+        match c.action(rows, r, usize::from(action)) {
+            None => Some((action, g, verdict.broken_promise)),
+            Some(rule) => {
+                // The best action the rules allow, if one still pays.
+                let next = (0..actions)
+                    .filter(|&a| c.action(rows, r, a).is_none())
+                    .map(|a| (a as u8, gain(r, a)))
+                    .filter(|&(_, g)| g > 0.0)
+                    .max_by(|x, y| x.1.total_cmp(&y.1).then(y.0.cmp(&x.0)));
+                match next {
+                    Some((a, g)) => Some((a, g, verdict.broken_promise)),
+                    None => {
+                        held.add(rule);
+                        None
+                    }
                 }
             }
-            WorkList { matching, listed: matching.min(*capacity), page: listed }
+        }
+    };
+    match capacity {
+        Capacity::Total(capacity) => {
+            // A renewal the rules gave a lesser action gains less than its place in `order`
+            // says: it waits in a heap and is listed where its gain falls (the list stays
+            // ranked by the gain of the action given; ties keep the order).
+            let mut waiting: BinaryHeap<Waiting> = BinaryHeap::new();
+            let mut matching = 0usize;
+            let mut listed = Vec::new();
+            let mut emit = |row: usize, action: u8, gain: f64, broken_promise: bool, matching: &mut usize| {
+                *matching += 1;
+                let position = *matching - 1;
+                if position < *capacity && page.contains(&position) {
+                    listed.push(Listed { row, rank: *matching as u32, action, gain, broken_promise });
+                }
+            };
+            for (seq, &r) in order.iter().enumerate() {
+                let r = r as usize;
+                if !filtered(r) {
+                    continue;
+                }
+                let Some((action, gain, broken_promise)) = allowed_best(r, &mut held) else { continue };
+                if action != best(r).0 {
+                    waiting.push(Waiting { gain, seq, row: r, action, broken_promise });
+                    continue;
+                }
+                while waiting.peek().is_some_and(|w| w.gain > gain) {
+                    let w = waiting.pop().expect("peeked");
+                    emit(w.row, w.action, w.gain, w.broken_promise, &mut matching);
+                }
+                emit(r, action, gain, broken_promise, &mut matching);
+            }
+            while let Some(w) = waiting.pop() {
+                emit(w.row, w.action, w.gain, w.broken_promise, &mut matching);
+            }
+            WorkList { matching, listed: matching.min(*capacity), page: listed, held }
         }
         Capacity::PerAction(capacities) => {
-            let candidates: Vec<usize> = order.iter().map(|&r| r as usize).filter(|&r| matches(r)).collect();
             let k = actions;
-            let gains: Vec<f64> = candidates.iter().flat_map(|&r| (0..k).map(move |a| (r, a))).map(|(r, a)| gain(r, a)).collect();
+            let mut candidates: Vec<(usize, bool)> = Vec::new();
+            let mut gains: Vec<f64> = Vec::new();
+            for &r in order {
+                let r = r as usize;
+                if !filtered(r) {
+                    continue;
+                }
+                let broken_promise = match contacts {
+                    None => {
+                        if !(filters.include_no_action || best(r).0 != NO_ACTION) {
+                            continue;
+                        }
+                        false
+                    }
+                    Some(c) => {
+                        let verdict = c.renewal(rows, r);
+                        if let Some(rule) = verdict.held {
+                            held.add(rule);
+                            continue;
+                        }
+                        if !(filters.include_no_action || best(r).0 != NO_ACTION) {
+                            continue;
+                        }
+                        verdict.broken_promise
+                    }
+                };
+                let start = gains.len();
+                gains.extend((0..k).map(|a| gain(r, a)));
+                if let Some(c) = contacts {
+                    let mut forbidden_by = None;
+                    for a in 0..k {
+                        if let Some(rule) = c.action(rows, r, a) {
+                            forbidden_by.get_or_insert(rule);
+                            gains[start + a] = FORBIDDEN;
+                        }
+                    }
+                    // Every paying action forbidden: the renewal is held by the first rule.
+                    if let Some(rule) = forbidden_by
+                        && gains[start..].iter().all(|&g| g <= 0.0)
+                        && (0..k).any(|a| gain(r, a) > 0.0)
+                    {
+                        held.add(rule);
+                        gains.truncate(start);
+                        continue;
+                    }
+                }
+                candidates.push((r, broken_promise));
+            }
             let chosen = assign(GainMatrix { values: &gains, actions: k }, capacities);
             let mut list: Vec<Listed> = chosen
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| **a != NO_ACTION)
-                .map(|(i, &a)| Listed { row: candidates[i], rank: 0, action: a, gain: gains[i * k + usize::from(a)] })
+                .map(|(i, &a)| Listed {
+                    row: candidates[i].0,
+                    rank: 0,
+                    action: a,
+                    gain: gains[i * k + usize::from(a)],
+                    broken_promise: candidates[i].1,
+                })
                 .collect();
             // Stable: equal gains keep the work list's order.
             list.sort_by(|x, y| y.gain.total_cmp(&x.gain));
             let listed = list.len();
             let page: Vec<Listed> =
                 list.into_iter().enumerate().filter(|(i, _)| page.contains(i)).map(|(i, item)| Listed { rank: (i + 1) as u32, ..item }).collect();
-            WorkList { matching: candidates.len(), listed, page }
+            WorkList { matching: candidates.len(), listed, page, held }
         }
     }
 }

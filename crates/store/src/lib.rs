@@ -226,6 +226,21 @@ impl Store {
     }
 }
 
+/// Every outcome of the store at `url`, for a command-line tool (a runtime of its own for the
+/// call; the API server uses [`Store`] on its runtime).
+pub fn read_all_blocking(url: &str) -> Result<Vec<Outcome>, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Open { url: redact(url), source: sqlx::Error::Io(e) })?;
+    runtime.block_on(async {
+        let store = Store::open(url).await?;
+        let all = store.recorded_since(0).await;
+        store.close().await;
+        all
+    })
+}
+
 /// A URL with its password replaced by `***`.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

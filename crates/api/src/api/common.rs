@@ -153,6 +153,9 @@ pub(super) fn assigned_renewal<'a>(
         region: rows.text(x.region),
         agent_id: rows.text(x.agent),
         product_code: rows.text(x.product_code),
+        customer_id: rows.text(x.customer),
+        orphan: x.orphan,
+        promise_broken: false,
         source,
         model_version: &book.version,
     }

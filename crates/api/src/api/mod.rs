@@ -33,8 +33,8 @@ use super::telemetry::{self, Metrics, SequentialIds};
 use super::winback::{WinbackItem, WinbackParams, WinbackResponse};
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in};
-use lapse_retention::assign::Capacity;
 use lapse_retention::campaign::{Arm, CampaignRequest};
+use lapse_retention::worklist::Contacts;
 use lapse_retention::{BAND_NAMES, Economics, segment_name};
 use lapse_retention::{Listed, RankBy, Ranking, select};
 
@@ -51,6 +51,8 @@ pub struct AppState {
     pub campaigns: super::campaigns::Campaigns,
     /// The win-back list (`lapse serve --winback`), re-read on every reload.
     pub winback: arc_swap::ArcSwapOption<super::winback::WinbackList>,
+    /// The outcome store, the contact rules and the outcomes' index (`lapse serve --store`).
+    pub outcomes: Option<Arc<super::outcomes::OutcomeBook>>,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
     pub shutting_down: AtomicBool,
@@ -62,6 +64,7 @@ mod common;
 mod layers;
 mod openapi;
 mod ops;
+mod outcomes;
 mod score;
 mod worklist;
 
@@ -73,6 +76,7 @@ use worklist::*;
 
 pub use openapi::{openapi_document, openapi_document_for};
 pub use ops::reload;
+use outcomes::*;
 use worklist::get_campaign;
 
 // ---------------------------------------------------------------------------------------
@@ -93,6 +97,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/queue", get(queue))
         .route("/v1/winback", get(winback))
         .route("/v1/campaigns/{name}", get(get_campaign))
+        .route("/v1/outcomes", post(record_outcomes).get(outcome_history))
         .route("/v1/models/current", get(model_current))
         .route("/v1/drift", get(drift))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), |State(s): State<Shared>, req, next| require(s, Role::Score, req, next)))

@@ -22,6 +22,12 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
     let spec = params.work_list().check(economics, limits.default_capacity).map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let book = state.current.load_full();
     let rows = &book.rows;
+    // What other servers recorded in the same store since this one last looked.
+    if let Some(outcomes) = &state.outcomes
+        && let Err(e) = outcomes.catch_up().await
+    {
+        tracing::warn!(error = %e, "outcomes recorded by other servers not read; this list applies the ones this server knows");
+    }
     let ranking = match spec.rank_by {
         RankBy::Risk => Ranking::Risk { order: &book.queue_order },
         RankBy::Uplift => Ranking::Gains(book.uplift.as_ref().ok_or_else(|| {
@@ -33,17 +39,21 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
             .with_field("rank_by")
         })?),
     };
-    let (matching, listed, page, assigned, campaign) = match &spec.campaign {
+    let (matching, listed, page, assigned, campaign, held) = match &spec.campaign {
         None => {
-            // The rows carry their best action by risk: any other assignment is sent along.
-            let given = matches!(spec.capacity, Capacity::PerAction(_)) || spec.rank_by != RankBy::Risk;
-            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, page_asked.range());
-            let assigned: Option<Vec<(u8, f64)>> = given.then(|| list.page.iter().map(|l| (l.action, l.gain)).collect());
-            (list.matching, list.listed, list.page, assigned, None)
+            let index = state.outcomes.as_ref().map(|o| o.index());
+            let contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), rows, economics, book.as_of);
+            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, Some(&contacts), page_asked.range());
+            // The rules may give another action than the row's best by risk: the one given is sent.
+            let assigned: Option<Vec<(u8, f64)>> = Some(list.page.iter().map(|l| (l.action, l.gain)).collect());
+            (list.matching, list.listed, list.page, assigned, None, list.held)
         }
         Some(asked) => {
             let request = CampaignRequest { name: &asked.name, holdout: asked.holdout, capacity: &spec.capacity, filters: &spec.filters };
-            let (served, created) = state.campaigns.serve(&request, &book, spec.rank_by, economics, &caller_of(&headers)).await?;
+            let (served, created) = state
+                .campaigns
+                .serve(&request, &book, spec.rank_by, economics, state.outcomes.clone(), &state.config.contact_rules, &caller_of(&headers))
+                .await?;
             if let (Some(log), Some(planned)) = (&state.score_log, created) {
                 // Both arms, once, when the campaign is created: the control renewals are in
                 // the log although no page ever lists them.
@@ -62,16 +72,21 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
             let assigned = Some(page.iter().map(|l| (l.action, l.gain)).collect());
             let info =
                 CampaignInfo { name: served.name.to_string(), holdout: served.holdout, treatment: served.treatment.len(), control: served.control };
-            (served.matching, served.treatment.len(), page, assigned, Some(info))
+            (served.matching, served.treatment.len(), page, assigned, Some(info), served.held.clone())
         }
     };
+    let broken: Vec<bool> = page.iter().map(|l| l.broken_promise).collect();
     let page: Vec<(usize, u32)> = page.iter().map(|l| (l.row, l.rank)).collect();
     let items: Vec<ScoredRenewal<'_>> = page
         .iter()
         .enumerate()
-        .map(|(i, &(r, rank))| match &assigned {
-            Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i], lang),
-            None => renewal(&book, rows, economics, r, rank, "snapshot", lang),
+        .map(|(i, &(r, rank))| {
+            let mut item = match &assigned {
+                Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i], lang),
+                None => renewal(&book, rows, economics, r, rank, "snapshot", lang),
+            };
+            item.promise_broken = broken[i];
+            item
         })
         .collect();
     let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; page.len()]));
@@ -84,6 +99,7 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
             offset,
             next_offset: page_asked.next_offset(page.len(), listed),
             campaign,
+            held_back: held.0,
             items,
         },
         crate::json::queue_response,

@@ -74,6 +74,13 @@ impl RenewalKeys {
                 Err(_) => Ok(Categories { codes: vec![Categories::MISSING; df.height()], levels: Vec::new() }),
             }
         };
+        let agent = optional("agent_id")?;
+        // An orphan: no agent, or the feature builder's `orphan_policy` (the agent left before T).
+        let left = match df.column("orphan_policy") {
+            Ok(_) => number_column(df, "orphan_policy")?,
+            Err(_) => vec![0.0; df.height()],
+        };
+        let orphan = agent.codes.iter().zip(&left).map(|(&code, &l)| code == Categories::MISSING || l == 1.0).collect();
         Ok(RenewalKeys {
             policy_id,
             installment_no,
@@ -81,11 +88,13 @@ impl RenewalKeys {
             as_of,
             annualized_premium: number_column(df, "annualized_premium")?,
             remaining_payment_years: number_column(df, "remaining_payment_years")?,
-            agent: optional("agent_id")?,
+            agent,
             channel: optional("channel")?,
             region: optional("region")?,
             product_code: optional("product_code")?,
             product_type: optional("product_type")?,
+            customer: optional("customer_id")?,
+            orphan,
         })
     }
 }

@@ -72,6 +72,10 @@ pub struct Renewal {
     pub region: u32,
     pub product_code: u32,
     pub product_type: u32,
+    /// The policyholder's interned id ([`NONE`] when the snapshot has none).
+    pub customer: u32,
+    /// No servicing agent in service at the snapshot date.
+    pub orphan: bool,
     pub action: u8,
     pub reasons: [Reason; REASONS],
     /// Where this row's reason sentences start in [`ScoredRows::reason_texts`].
@@ -120,6 +124,10 @@ pub struct RenewalKeys {
     pub region: Categories,
     pub product_code: Categories,
     pub product_type: Categories,
+    /// The policyholder (missing in a snapshot built before customers were keyed).
+    pub customer: Categories,
+    /// The servicing agent has left before T, or there is none (an orphan policy, 孤儿单).
+    pub orphan: Vec<bool>,
 }
 
 impl RenewalKeys {
@@ -237,6 +245,7 @@ impl ScoredRows {
         let region = intern(&keys.region);
         let product_code = intern(&keys.product_code);
         let product_type = intern(&keys.product_type);
+        let customer = intern(&keys.customer);
 
         out.renewals.reserve(height);
         let mut r = 0;
@@ -264,6 +273,8 @@ impl ScoredRows {
                     region: region[r],
                     product_code: product_code[r],
                     product_type: product_type[r],
+                    customer: customer[r],
+                    orphan: keys.orphan[r],
                     action,
                     reasons,
                     text_start: 0,

@@ -42,6 +42,13 @@ impl RenewalKeys {
         let book = snapshot.book;
         let rows = &snapshot.rows;
         let all = 0..rows.len();
+        let agent = Categories::from_values(rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize)));
+        let left = numbers(snapshot, "orphan_policy", all.clone())?;
+        let orphan = agent.codes.iter().zip(&left).map(|(&code, &l)| code == Categories::MISSING || l == 1.0).collect();
+        let customer = Categories::from_values(rows.iter().map(|r| {
+            let c = book.policies.customer[r.policy as usize] as usize;
+            book.customers.id.get(c).map(String::as_str)
+        }));
         Ok(RenewalKeys {
             policy_id: rows.iter().map(|r| Box::from(book.policies.id[r.policy as usize].as_str())).collect(),
             installment_no: rows.iter().map(|r| book.installments.number[r.installment as usize]).collect(),
@@ -49,11 +56,13 @@ impl RenewalKeys {
             as_of: vec![snapshot.spec.as_of; rows.len()],
             annualized_premium: numbers(snapshot, "annualized_premium", all.clone())?,
             remaining_payment_years: numbers(snapshot, "remaining_payment_years", all.clone())?,
-            agent: Categories::from_values(rows.iter().map(|r| book.policies.agent_id.get(r.policy as usize))),
+            agent,
             channel: categories(snapshot, "channel", all.clone())?,
             region: categories(snapshot, "region", all.clone())?,
             product_code: categories(snapshot, "product_code", all.clone())?,
             product_type: categories(snapshot, "product_type", all)?,
+            customer,
+            orphan,
         })
     }
 }

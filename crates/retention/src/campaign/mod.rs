@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assign::Capacity;
 use crate::economics::{Economics, segment_name};
-use crate::worklist::{Filters, Listed, Ranking, select};
+use crate::worklist::{Contacts, Filters, Listed, Ranking, select};
 pub use arms::{Arm, assign_arms};
 pub use file::{CampaignFileError, read_campaign, write_campaign};
 use lapse_core::dates::Day;
@@ -169,21 +169,25 @@ pub struct Planned {
     /// Renewals matching the filters (before the capacity).
     pub matching: usize,
     pub list: Vec<Listed>,
+    /// What the contact rules kept off it.
+    pub held: crate::contact::HeldBack,
 }
 
 /// The campaign of the work list of `rows` ranked by `ranking` under the request's capacity
-/// and filters: every listed renewal, with its arm. The settings are checked (name, holdout).
+/// and filters (and the contact rules, when given): every listed renewal, with its arm. The
+/// settings are checked (name, holdout).
 pub fn plan(
     request: &CampaignRequest<'_>,
     rows: &ScoredRows,
     ranking: Ranking<'_>,
     economics: &Economics,
+    contacts: Option<&Contacts<'_>>,
     as_of: Day,
     model_version: &str,
 ) -> Result<Planned, SettingsError> {
     check_name(request.name)?;
     check_holdout(request.holdout)?;
-    let list = select(rows, ranking, request.filters, request.capacity, economics, 0..usize::MAX);
+    let list = select(rows, ranking, request.filters, request.capacity, economics, contacts, 0..usize::MAX);
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
     let settings = Settings {
         name: request.name.to_string(),
@@ -197,7 +201,7 @@ pub fn plan(
         ranking: ranking.name().to_string(),
     };
     let campaign = Campaign::of_work_list(settings, rows, &list.page, economics);
-    Ok(Planned { campaign, matching: list.matching, list: list.page })
+    Ok(Planned { campaign, matching: list.matching, list: list.page, held: list.held })
 }
 
 /// SHA-256 over the listed renewals and their actions, in list order.
