@@ -447,3 +447,39 @@ fn the_score_log_keeps_to_its_total_cap_and_campaign_creation_is_capped_per_toke
     // The cap (16 KiB) plus at most the open part (4 KiB) and the part being compressed.
     assert!(total() <= 16 * 1024 + 8 * 1024, "{} bytes on disk", total());
 }
+
+#[test]
+fn an_acknowledged_outcome_survives_kill_9_and_applies_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = models_copy(dir.path());
+    let store = format!("sqlite://{}", dir.path().join("outcomes.sqlite").display());
+    let extra = [std::ffi::OsStr::new("--store"), std::ffi::OsStr::new(&store)];
+    let mut server = start_server(&models, &dir.path().join("score-log"), &extra);
+    let agent = client();
+    let (status, list) = get(&agent, &format!("{}/v1/queue?capacity=50&limit=50", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200, "{list}");
+    let first = &list["items"][0];
+    let customer = first["customer_id"].as_str().unwrap().to_string();
+    let at = format!("{}T09:30:00+08:00", first["as_of"].as_str().unwrap());
+    let batch = json!({"outcomes": [{
+        "id": "kill-9", "policy_id": first["policy_id"], "installment_no": first["installment_no"], "action": "call",
+        "result": "do_not_contact", "at": at, "agent_id": "A7", "note": "请不要再打电话"
+    }]});
+    let (status, body) = post(&agent, &format!("{}/v1/outcomes", server.base), SCORE_TOKEN, &batch.to_string());
+    assert_eq!((status, body), (200, json!({"recorded": 1, "duplicates": 0})));
+    // SIGKILL right after the acknowledgement: nothing flushed on the way out.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = start_server(&models, &dir.path().join("score-log-2"), &extra);
+    let (status, history) = get(&agent, &format!("{}/v1/outcomes?customer_id={customer}", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["outcomes"][0]["id"], "kill-9", "the acknowledged outcome is there: {history}");
+    assert_eq!(history["outcomes"][0]["note"], "请不要再打电话");
+    let (_, list) = get(&agent, &format!("{}/v1/queue?capacity=1000&limit=1000", server.base), SCORE_TOKEN);
+    assert!(list["items"].as_array().unwrap().iter().all(|i| i["customer_id"] != customer.as_str()), "do not contact holds after the restart");
+    assert!(list["held_back"]["do_not_contact"].as_u64().unwrap() >= 1, "{}", list["held_back"]);
+    // The same outcome posted again is a duplicate.
+    let (_, again) = post(&agent, &format!("{}/v1/outcomes", server.base), SCORE_TOKEN, &batch.to_string());
+    assert_eq!(again, json!({"recorded": 0, "duplicates": 1}));
+}

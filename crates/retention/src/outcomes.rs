@@ -181,10 +181,15 @@ pub fn parse_instant(text: &str) -> Option<(i64, Day)> {
     Some((local_ms - offset_minutes * 60_000, day))
 }
 
+/// Optional fields that, when given, may not be empty (an empty customer id or date is a
+/// mistake, not an absence).
+const NOT_EMPTY_WHEN_GIVEN: [&str; 2] = ["customer_id", "promised_date"];
+
 fn text(value: &Option<String>, index: usize, field: &'static str, max: usize, required: bool) -> Result<Option<String>, OutcomeError> {
     let fail = |reason: String| OutcomeError { index, field, reason };
     match value.as_deref().map(str::trim) {
         None | Some("") if required => Err(fail("required".into())),
+        Some("") if NOT_EMPTY_WHEN_GIVEN.contains(&field) => Err(fail("empty: leave it out or give a value".into())),
         None | Some("") => Ok(None),
         Some(v) if v.len() > max => Err(fail(format!("at most {max} bytes"))),
         Some(v) if v.chars().any(char::is_control) && field != "note" => Err(fail("control characters are not allowed".into())),
@@ -325,6 +330,8 @@ mod tests {
         assert_eq!(check(RawOutcome { installment_no: Some(0), ..raw("reached") }).unwrap_err().field, "installment_no");
         assert_eq!(check(RawOutcome { policy_id: Some("P9".into()), ..raw("reached") }).unwrap_err().field, "customer_id");
         assert!(check(RawOutcome { policy_id: Some("P9".into()), customer_id: Some("C9".into()), ..raw("reached") }).is_ok());
+        assert_eq!(check(RawOutcome { customer_id: Some(String::new()), ..raw("reached") }).unwrap_err().field, "customer_id");
+        assert_eq!(check(RawOutcome { promised_date: Some(String::new()), ..raw("reached") }).unwrap_err().field, "promised_date");
         assert_eq!(check(RawOutcome { at: Some("yesterday".into()), ..raw("reached") }).unwrap_err().field, "at");
     }
 
