@@ -1,9 +1,9 @@
 //! The outcomes a server serves with: the store (`--store`), the contact rules, and an index of
 //! every stored outcome in memory that the work list consults on each request. An outcome
 //! recorded through this server is in the index as soon as it is acknowledged; outcomes other
-//! servers stored in the same database are read before each work list (everything recorded
-//! since this server last looked, with an overlap for clocks and slow commits: the index keeps
-//! one copy of each id).
+//! servers stored in the same database are read before each work list: when the store holds
+//! more outcomes than the index, everything recorded since this server last looked, with an
+//! overlap for clocks and slow commits (the index keeps one copy of each id).
 
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -54,6 +54,12 @@ impl OutcomeBook {
     /// Reads what other servers recorded since the last look (with the overlap).
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let now = crate::score_log::now_ms() as i64;
+        // Nothing recorded elsewhere (the store holds what the index holds): nothing to read.
+        let stored = self.store.count().await?;
+        if usize::try_from(stored).is_ok_and(|n| n == self.index().len()) {
+            self.synced_ms.store(now, Ordering::Relaxed);
+            return Ok(());
+        }
         let since = self.synced_ms.load(Ordering::Relaxed) - CATCH_UP_OVERLAP_MS;
         let fresh = self.store.recorded_since(since).await?;
         if !fresh.is_empty() {

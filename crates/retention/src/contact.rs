@@ -163,57 +163,65 @@ impl OutcomeIndex {
     /// The renewal-level verdict for `customer`'s renewal (`policy_id`, `installment_no`) on a
     /// list dated `date`: do-not-contact, a recent refusal, an open promise.
     pub fn renewal(&self, rules: &ContactRules, customer: &str, policy_id: &str, installment_no: u32, date: Day) -> RenewalVerdict {
-        let outcomes = self.of_customer(customer);
-        if outcomes.is_empty() {
-            return RenewalVerdict::default();
-        }
-        let day = |o: &Outcome| o.day.min(date);
-        // The latest permission change decides do-not-contact.
-        let dnc = outcomes
-            .iter()
-            .rev()
-            .find(|o| matches!(o.result, ContactResult::DoNotContact | ContactResult::ContactAllowed))
-            .is_some_and(|o| o.result == ContactResult::DoNotContact);
-        if dnc {
-            return RenewalVerdict { held: Some(Rule::DoNotContact), broken_promise: false };
-        }
-        if outcomes.iter().any(|o| o.result == ContactResult::Refused && date - day(o) <= rules.refused_days) {
-            return RenewalVerdict { held: Some(Rule::Refused), broken_promise: false };
-        }
-        let promise =
-            outcomes.iter().rev().find(|o| o.result == ContactResult::Promised && o.policy_id == policy_id && o.installment_no == installment_no);
-        match promise.and_then(|o| o.promised_date) {
-            Some(promised) if date < promised + rules.promise_grace_days => RenewalVerdict { held: Some(Rule::Promised), broken_promise: false },
-            Some(_) => RenewalVerdict { held: None, broken_promise: true },
-            None => RenewalVerdict::default(),
-        }
+        renewal_verdict(self.of_customer(customer), rules, policy_id, installment_no, date)
     }
 
     /// Whether `action` may be used on `customer` on `date`: a wrong number (no call or SMS),
     /// the action's frequency cap.
     pub fn action(&self, rules: &ContactRules, customer: &str, action: &str, date: Day) -> Option<Rule> {
-        let outcomes = self.of_customer(customer);
-        if outcomes.is_empty() {
-            return None;
-        }
-        if matches!(action, "call" | "sms") {
-            let wrong = outcomes
-                .iter()
-                .rev()
-                .find(|o| matches!(o.result, ContactResult::WrongNumber | ContactResult::ContactAllowed))
-                .is_some_and(|o| o.result == ContactResult::WrongNumber);
-            if wrong {
-                return Some(Rule::WrongNumber);
-            }
-        }
-        if let Some(cap) = rules.caps.get(action) {
-            let recent = outcomes.iter().filter(|o| o.result.is_attempt() && o.action == action && date - o.day.min(date) < cap.days).count();
-            if recent as u64 >= u64::from(cap.max) {
-                return Some(Rule::FrequencyCap);
-            }
-        }
-        None
+        action_verdict(self.of_customer(customer), rules, action, date)
     }
+}
+
+/// [`OutcomeIndex::renewal`] on one customer's outcomes (oldest first).
+pub fn renewal_verdict(outcomes: &[Outcome], rules: &ContactRules, policy_id: &str, installment_no: u32, date: Day) -> RenewalVerdict {
+    if outcomes.is_empty() {
+        return RenewalVerdict::default();
+    }
+    let day = |o: &Outcome| o.day.min(date);
+    // The latest permission change decides do-not-contact.
+    let dnc = outcomes
+        .iter()
+        .rev()
+        .find(|o| matches!(o.result, ContactResult::DoNotContact | ContactResult::ContactAllowed))
+        .is_some_and(|o| o.result == ContactResult::DoNotContact);
+    if dnc {
+        return RenewalVerdict { held: Some(Rule::DoNotContact), broken_promise: false };
+    }
+    if outcomes.iter().any(|o| o.result == ContactResult::Refused && date - day(o) <= rules.refused_days) {
+        return RenewalVerdict { held: Some(Rule::Refused), broken_promise: false };
+    }
+    let promise =
+        outcomes.iter().rev().find(|o| o.result == ContactResult::Promised && o.policy_id == policy_id && o.installment_no == installment_no);
+    match promise.and_then(|o| o.promised_date) {
+        Some(promised) if date < promised + rules.promise_grace_days => RenewalVerdict { held: Some(Rule::Promised), broken_promise: false },
+        Some(_) => RenewalVerdict { held: None, broken_promise: true },
+        None => RenewalVerdict::default(),
+    }
+}
+
+/// [`OutcomeIndex::action`] on one customer's outcomes (oldest first).
+pub fn action_verdict(outcomes: &[Outcome], rules: &ContactRules, action: &str, date: Day) -> Option<Rule> {
+    if outcomes.is_empty() {
+        return None;
+    }
+    if matches!(action, "call" | "sms") {
+        let wrong = outcomes
+            .iter()
+            .rev()
+            .find(|o| matches!(o.result, ContactResult::WrongNumber | ContactResult::ContactAllowed))
+            .is_some_and(|o| o.result == ContactResult::WrongNumber);
+        if wrong {
+            return Some(Rule::WrongNumber);
+        }
+    }
+    if let Some(cap) = rules.caps.get(action) {
+        let recent = outcomes.iter().filter(|o| o.result.is_attempt() && o.action == action && date - o.day.min(date) < cap.days).count();
+        if recent as u64 >= u64::from(cap.max) {
+            return Some(Rule::FrequencyCap);
+        }
+    }
+    None
 }
 
 /// How many renewals each rule kept off a list.

@@ -4,12 +4,13 @@
 use std::ops::Range;
 
 use crate::assign::{Capacity, GainMatrix, assign};
-use crate::contact::{ContactRules, HeldBack, OutcomeIndex, RenewalVerdict, Rule};
+use crate::contact::{ContactRules, HeldBack, OutcomeIndex, RenewalVerdict, Rule, action_verdict, renewal_verdict};
 use crate::economics::Economics;
 use crate::economics::NO_ACTION;
+use crate::outcomes::Outcome;
 use lapse_core::dates::Day;
 use lapse_model::scoring::ScoredRows;
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use std::collections::BinaryHeap;
 
 /// Which renewals a work list considers.
@@ -157,41 +158,46 @@ pub struct WorkList {
     pub held: HeldBack,
 }
 
-/// The contact rules as a list applies them: the rules, the outcomes (None: no store, only the
-/// orphan rule applies), the list's date, and which rows' customers have outcomes at all (the
-/// rest need no lookup).
+/// The contact rules as a list applies them: the rules, each customer's outcomes by the rows'
+/// code for the customer (looked up once a list: a row costs one integer lookup, and none when
+/// no customer has outcomes), the list's date, and which actions orphans may get.
 pub struct Contacts<'a> {
     rules: &'a ContactRules,
-    index: Option<&'a OutcomeIndex>,
     date: Day,
-    /// Row string codes of customers with outcomes.
-    customers: FxHashSet<u32>,
+    /// Row string code of a customer -> its outcomes, oldest first.
+    by_code: FxHashMap<u32, &'a [Outcome]>,
     /// Per action (by index): its name, and whether an orphan renewal may get it.
     actions: Vec<(&'a str, bool)>,
 }
 
 impl<'a> Contacts<'a> {
-    /// The rules over `index` for a list of `rows` dated `date`.
+    /// The rules over `index` (None: no store, only the orphan rule applies) for a list of
+    /// `rows` dated `date`.
     pub fn new(rules: &'a ContactRules, index: Option<&'a OutcomeIndex>, rows: &ScoredRows, economics: &'a Economics, date: Day) -> Contacts<'a> {
-        let customers = index.into_iter().flat_map(OutcomeIndex::customers).filter_map(|c| rows.strings.find(c)).collect();
+        let by_code = index
+            .into_iter()
+            .flat_map(|index| index.customers().map(move |c| (c, index.of_customer(c))))
+            .filter_map(|(c, outcomes)| rows.strings.find(c).map(|code| (code, outcomes)))
+            .collect();
         let actions = economics.actions.iter().map(|a| (a.name.as_str(), rules.orphan_actions.contains(&a.name))).collect();
-        Contacts { rules, index, date, customers, actions }
+        Contacts { rules, date, by_code, actions }
     }
 
-    fn customer<'r>(&self, rows: &'r ScoredRows, r: usize) -> Option<&'r str> {
-        let code = rows.renewals[r].customer;
-        if self.customers.contains(&code) { rows.text(code) } else { None }
+    /// Row `r`'s customer's outcomes (empty for most rows).
+    fn outcomes(&self, rows: &ScoredRows, r: usize) -> &'a [Outcome] {
+        if self.by_code.is_empty() {
+            return &[];
+        }
+        self.by_code.get(&rows.renewals[r].customer).copied().unwrap_or(&[])
     }
 
     /// The renewal-level verdict on row `r`.
     fn renewal(&self, rows: &ScoredRows, r: usize) -> RenewalVerdict {
-        match (self.index, self.customer(rows, r)) {
-            (Some(index), Some(c)) => {
-                let x = &rows.renewals[r];
-                index.renewal(self.rules, c, &rows.policy_id[r], x.installment_no, self.date)
-            }
-            _ => RenewalVerdict::default(),
+        let outcomes = self.outcomes(rows, r);
+        if outcomes.is_empty() {
+            return RenewalVerdict::default();
         }
+        renewal_verdict(outcomes, self.rules, &rows.policy_id[r], rows.renewals[r].installment_no, self.date)
     }
 
     /// Why action `a` may not be used on row `r` (None: it may).
@@ -200,8 +206,11 @@ impl<'a> Contacts<'a> {
         if rows.renewals[r].orphan && !orphan_ok {
             return Some(Rule::Orphan);
         }
-        let index = self.index?;
-        self.customer(rows, r).and_then(|c| index.action(self.rules, c, name, self.date))
+        let outcomes = self.outcomes(rows, r);
+        if outcomes.is_empty() {
+            return None;
+        }
+        action_verdict(outcomes, self.rules, name, self.date)
     }
 }
 
