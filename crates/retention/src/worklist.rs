@@ -166,6 +166,10 @@ pub struct Contacts<'a> {
     date: Day,
     /// Row string code of a customer -> its outcomes, oldest first.
     by_code: FxHashMap<u32, &'a [Outcome]>,
+    /// One bit per row: its customer has outcomes (built in one sequential pass, so a list's
+    /// random walk over the rows reads a bitset that stays in cache instead of each row's
+    /// customer).
+    flagged: Vec<u64>,
     /// Per action (by index): its name, and whether an orphan renewal may get it.
     actions: Vec<(&'a str, bool)>,
 }
@@ -180,12 +184,22 @@ impl<'a> Contacts<'a> {
             .filter_map(|(c, outcomes)| rows.strings.find(c).map(|code| (code, outcomes)))
             .collect();
         let actions = economics.actions.iter().map(|a| (a.name.as_str(), rules.orphan_actions.contains(&a.name))).collect();
-        Contacts { rules, date, by_code, actions }
+        let by_code: FxHashMap<u32, &'a [Outcome]> = by_code;
+        let mut flagged = Vec::new();
+        if !by_code.is_empty() {
+            flagged = vec![0u64; rows.len().div_ceil(64)];
+            for (r, x) in rows.renewals.iter().enumerate() {
+                if by_code.contains_key(&x.customer) {
+                    flagged[r / 64] |= 1 << (r % 64);
+                }
+            }
+        }
+        Contacts { rules, date, by_code, flagged, actions }
     }
 
     /// Row `r`'s customer's outcomes (empty for most rows).
     fn outcomes(&self, rows: &ScoredRows, r: usize) -> &'a [Outcome] {
-        if self.by_code.is_empty() {
+        if self.flagged.get(r / 64).is_none_or(|w| w & (1 << (r % 64)) == 0) {
             return &[];
         }
         self.by_code.get(&rows.renewals[r].customer).copied().unwrap_or(&[])
@@ -200,10 +214,18 @@ impl<'a> Contacts<'a> {
         renewal_verdict(outcomes, self.rules, &rows.policy_id[r], rows.renewals[r].installment_no, self.date)
     }
 
+    /// Whether no rule can touch row `r` with its best action `action` (no outcomes for its
+    /// customer; the action is one orphans may get, or the row is not an orphan).
+    fn untouched(&self, rows: &ScoredRows, r: usize, action: u8) -> bool {
+        let flagged = self.flagged.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0);
+        !flagged && (action == NO_ACTION || self.actions[usize::from(action)].1 || !rows.renewals[r].orphan)
+    }
+
     /// Why action `a` may not be used on row `r` (None: it may).
     fn action(&self, rows: &ScoredRows, r: usize, a: usize) -> Option<Rule> {
         let (name, orphan_ok) = self.actions[a];
-        if rows.renewals[r].orphan && !orphan_ok {
+        // The orphan flag is read only for an action orphans may not get.
+        if !orphan_ok && rows.renewals[r].orphan {
             return Some(Rule::Orphan);
         }
         let outcomes = self.outcomes(rows, r);
@@ -236,11 +258,12 @@ pub fn select(
                 let x = &rows.renewals[r];
                 economics.gain(&economics.actions[a], x.probability, x.value)
             };
-            select_with(rows, order, filters, capacity, k, gain, |r| (rows.renewals[r].action, rows.renewals[r].gain), contacts, page)
+            let best = |r: usize| (rows.renewals[r].action, rows.renewals[r].gain);
+            select_with(rows, order, filters, capacity, k, gain, best, |r| rows.renewals[r].action, contacts, page)
         }
         Ranking::Gains(g) => {
             assert_eq!(g.actions, k, "gains for the economics' actions");
-            select_with(rows, &g.order, filters, capacity, k, |r, a| g.gains[r * k + a], |r| g.best[r], contacts, page)
+            select_with(rows, &g.order, filters, capacity, k, |r, a| g.gains[r * k + a], |r| g.best[r], |r| g.best[r].0, contacts, page)
         }
     }
 }
@@ -290,6 +313,7 @@ fn select_with(
     actions: usize,
     gain: impl Fn(usize, usize) -> f64,
     best: impl Fn(usize) -> (u8, f64),
+    best_action: impl Fn(usize) -> u8,
     contacts: Option<&Contacts<'_>>,
     page: Range<usize>,
 ) -> WorkList {
@@ -309,10 +333,12 @@ fn select_with(
     let mut held = HeldBack::default();
     // The contact rules on one row: its verdict, and its best allowed action (None: every
     // action that pays is forbidden, by the returned rule).
-    let allowed_best = |r: usize, held: &mut HeldBack| -> Option<(u8, f64, bool)> {
-        let (action, g) = best(r);
+    // Only the action is read here: a row's gain is another cache line, loaded when the row
+    // is shown (a list walks a million rows at random; most are only counted).
+    let allowed_best = |r: usize, held: &mut HeldBack| -> Option<(u8, Option<f64>, bool)> {
+        let action = best_action(r);
         let Some(c) = contacts else {
-            return (filters.include_no_action || action != NO_ACTION).then_some((action, g, false));
+            return (filters.include_no_action || action != NO_ACTION).then_some((action, None, false));
         };
         let verdict = c.renewal(rows, r);
         if let Some(rule) = verdict.held {
@@ -320,10 +346,10 @@ fn select_with(
             return None;
         }
         if action == NO_ACTION {
-            return filters.include_no_action.then_some((action, g, verdict.broken_promise));
+            return filters.include_no_action.then_some((action, None, verdict.broken_promise));
         }
         match c.action(rows, r, usize::from(action)) {
-            None => Some((action, g, verdict.broken_promise)),
+            None => Some((action, None, verdict.broken_promise)),
             Some(rule) => {
                 // The best action the rules allow, if one still pays.
                 let next = (0..actions)
@@ -332,7 +358,7 @@ fn select_with(
                     .filter(|&(_, g)| g > 0.0)
                     .max_by(|x, y| x.1.total_cmp(&y.1).then(y.0.cmp(&x.0)));
                 match next {
-                    Some((a, g)) => Some((a, g, verdict.broken_promise)),
+                    Some((a, g)) => Some((a, Some(g), verdict.broken_promise)),
                     None => {
                         held.add(rule);
                         None
@@ -356,21 +382,45 @@ fn select_with(
                     listed.push(Listed { row, rank: *matching as u32, action, gain, broken_promise });
                 }
             };
-            for (seq, &r) in order.iter().enumerate() {
+            // Past the last position a page can show (or the capacity), order no longer
+            // matters: the rest is only counted.
+            let shown = page.end.min(*capacity);
+            let mut seq = 0;
+            while seq < order.len() && matching < shown {
+                let r = order[seq] as usize;
+                seq += 1;
+                if !filtered(r) {
+                    continue;
+                }
+                let Some((action, lesser, broken_promise)) = allowed_best(r, &mut held) else { continue };
+                if let Some(gain) = lesser {
+                    waiting.push(Waiting { gain, seq, row: r, action, broken_promise });
+                    continue;
+                }
+                let gain = best(r).1;
+                while waiting.peek().is_some_and(|w| w.gain > gain) {
+                    if let Some(w) = waiting.pop() {
+                        emit(w.row, w.action, w.gain, w.broken_promise, &mut matching);
+                    }
+                }
+                emit(r, action, gain, broken_promise, &mut matching);
+            }
+            // The rest is only counted: a tight loop (the row's action, and the rules only for a
+            // row they may touch), so the memory reads of many rows overlap.
+            for &r in &order[seq..] {
                 let r = r as usize;
                 if !filtered(r) {
                     continue;
                 }
-                let Some((action, gain, broken_promise)) = allowed_best(r, &mut held) else { continue };
-                if action != best(r).0 {
-                    waiting.push(Waiting { gain, seq, row: r, action, broken_promise });
-                    continue;
+                let quick = match contacts {
+                    None => true,
+                    Some(c) => c.untouched(rows, r, best_action(r)),
+                };
+                if quick {
+                    matching += usize::from(filters.include_no_action || best_action(r) != NO_ACTION);
+                } else if allowed_best(r, &mut held).is_some() {
+                    matching += 1;
                 }
-                while waiting.peek().is_some_and(|w| w.gain > gain) {
-                    let w = waiting.pop().expect("peeked");
-                    emit(w.row, w.action, w.gain, w.broken_promise, &mut matching);
-                }
-                emit(r, action, gain, broken_promise, &mut matching);
             }
             while let Some(w) = waiting.pop() {
                 emit(w.row, w.action, w.gain, w.broken_promise, &mut matching);
@@ -388,7 +438,7 @@ fn select_with(
                 }
                 let broken_promise = match contacts {
                     None => {
-                        if !(filters.include_no_action || best(r).0 != NO_ACTION) {
+                        if !(filters.include_no_action || best_action(r) != NO_ACTION) {
                             continue;
                         }
                         false
@@ -399,7 +449,7 @@ fn select_with(
                             held.add(rule);
                             continue;
                         }
-                        if !(filters.include_no_action || best(r).0 != NO_ACTION) {
+                        if !(filters.include_no_action || best_action(r) != NO_ACTION) {
                             continue;
                         }
                         verdict.broken_promise
