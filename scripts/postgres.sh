@@ -20,6 +20,8 @@ find_bin() {
 }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 BIN=$(find_bin)
+# The postgres user's tools start by entering the working directory: use one it can enter.
+cd /
 case "$ACTION" in
   start)
     mkdir -p "$DIR"
