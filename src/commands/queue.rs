@@ -12,7 +12,6 @@ use lapse_core::dates::format_day;
 use lapse_model::registry::Registry;
 use lapse_model::scoring::score_snapshot;
 use lapse_retention::RankBy;
-use lapse_retention::Ranking;
 use lapse_retention::WorkListRequest;
 use lapse_retention::campaign::Arm;
 use lapse_retention::campaign::CampaignRequest;
@@ -20,7 +19,7 @@ use lapse_retention::campaign::CampaignStore;
 use lapse_retention::campaign::plan;
 use lapse_retention::campaign::write_campaign;
 use lapse_retention::spec::DEFAULT_CAPACITY;
-use lapse_retention::work_order;
+use lapse_retention::CustomerOrder;
 
 impl QueueArgs {
     /// The work-list request these flags make (checked by the retention crate's spec, as
@@ -36,6 +35,7 @@ impl QueueArgs {
             min_value: f.min_value,
             due_within_days: f.due_within_days,
             overdue: f.overdue,
+            orphan: f.orphan,
             include_no_action: Some(f.include_no_action),
             campaign: self.campaign.clone(),
             holdout: self.holdout,
@@ -67,10 +67,9 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
                 .context("--rank-by uplift: no uplift learner is registered (run lapse uplift on a campaign with a holdout first)")?,
         ),
     };
-    let order = work_order(&scored.rows);
-    let ranking = match &uplift {
-        None => Ranking::Risk { order: &order },
-        Some(gains) => Ranking::Gains(gains),
+    let order = match uplift {
+        None => CustomerOrder::by_risk(&scored.rows, &economics),
+        Some(order) => order,
     };
     let name = spec.campaign.as_ref().map_or_else(|| format!("worklist-{}", format_day(scored.as_of)), |c| c.name.clone());
     let holdout = spec.campaign.as_ref().map_or(0.0, |c| c.holdout);
@@ -81,8 +80,8 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         Some(url) => Some(lapse_retention::contact::OutcomeIndex::new(lapse_store::read_all_blocking(url)?)),
         None => None,
     };
-    let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &scored.rows, &economics, scored.as_of);
-    let planned = plan(&request, &scored.rows, ranking, &economics, Some(&contacts), scored.as_of, &model.version)?;
+    let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &order, &scored.rows, &economics, scored.as_of);
+    let planned = plan(&request, &scored.rows, &order, &economics, Some(&contacts), scored.as_of, &model.version)?;
     for (rule, n) in &planned.held.0 {
         println!("  held back by {rule}: {n} renewals");
     }
@@ -97,6 +96,7 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         tracing::info!(campaign = %name, ?stored, dir = %store.dir().display(), "campaign recorded");
     }
     let (treatment, control) = (campaign.count(Arm::Treatment), campaign.count(Arm::Control));
+    let (treated_customers, control_customers) = (campaign.contacts(Arm::Treatment), campaign.contacts(Arm::Control));
     let mut per_action: Vec<(String, usize, usize)> = Vec::new();
     for row in &campaign.rows {
         let at = match per_action.iter().position(|(a, _, _)| *a == row.action) {
@@ -113,10 +113,11 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     }
     tracing::info!(campaign = %name, renewals = written, treatment, control, elapsed_ms = started.elapsed().as_millis() as u64, "campaign written");
     println!(
-        "campaign {name} (snapshot {}, model {}, ranked by {}): {written} renewals, {treatment} to contact, {control} held out as control -> {}",
+        "campaign {name} (snapshot {}, model {}, ranked by {}): {written} renewals of {} customers; {treated_customers} customers to contact ({treatment} renewals), {control_customers} held out as control ({control} renewals) -> {}",
         format_day(scored.as_of),
         model.version,
         campaign.settings.ranking,
+        treated_customers + control_customers,
         args.out.display()
     );
     for (action, t, c) in per_action {

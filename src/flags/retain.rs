@@ -14,8 +14,10 @@ pub struct WorkListFilters {
     /// Only renewals sold through this channel.
     #[arg(long)]
     pub channel: Option<String>,
+    /// Only renewals of policyholders in this region.
     #[arg(long)]
     pub region: Option<String>,
+    /// Only renewals serviced by this agent.
     #[arg(long)]
     pub agent_id: Option<String>,
     /// Product code or product type.
@@ -30,6 +32,10 @@ pub struct WorkListFilters {
     /// true: only renewals past due; false: only those not yet due.
     #[arg(long)]
     pub overdue: Option<bool>,
+    /// true: only orphan renewals (no servicing agent in service: the list of the team that
+    /// takes them over); false: none of them.
+    #[arg(long)]
+    pub orphan: Option<bool>,
     /// Also renewals where no action pays (action `none`; only with a total capacity).
     #[arg(long)]
     pub include_no_action: bool,

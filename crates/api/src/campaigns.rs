@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use super::error::ApiError;
 use super::pool::on_compute_pool;
 use super::scorebook::Scorebook;
-use lapse_retention::Listed;
+use lapse_retention::Contact;
+use lapse_retention::RankBy;
 use lapse_retention::campaign::{Arm, CampaignRequest, CampaignStore, Planned, StoreError, Stored, plan};
-use lapse_retention::{RankBy, Ranking};
 
 /// A campaign being served: its treatment arm as rows of one scored snapshot.
 pub struct ServedCampaign {
@@ -23,10 +23,11 @@ pub struct ServedCampaign {
     book: Weak<Scorebook>,
     pub name: Arc<str>,
     pub holdout: f64,
-    /// Renewals matching the filters (before the capacity).
+    /// Contacts the list could make (before the capacity).
     pub matching: usize,
-    /// The treatment arm in rank order (`rank` renumbered 1..).
-    pub treatment: Vec<Listed>,
+    /// The treatment arm's contacts in rank order (`rank` renumbered 1..).
+    pub treatment: Vec<Contact>,
+    /// Contacts held out.
     pub control: usize,
     /// What the contact rules kept off the campaign when it was planned.
     pub held: lapse_retention::contact::HeldBack,
@@ -127,16 +128,16 @@ impl Campaigns {
         let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
-            let ranking = match rank_by {
-                RankBy::Risk => Ranking::Risk { order: &b.queue_order },
-                RankBy::Uplift => Ranking::Gains(b.uplift.as_ref().ok_or_else(|| {
+            let order = match rank_by {
+                RankBy::Risk => &b.queue,
+                RankBy::Uplift => b.uplift.as_ref().ok_or_else(|| {
                     ApiError::new(StatusCode::CONFLICT, "no_uplift_learner", "rank_by=uplift: no uplift learner is registered with the served models")
                         .with_field("rank_by")
-                })?),
+                })?,
             };
             let index = outcomes.as_ref().map(|o| o.index());
-            let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), &b.rows, &planned_economics, b.as_of);
-            let planned = plan(&request, &b.rows, ranking, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
+            let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), order, &b.rows, &planned_economics, b.as_of);
+            let planned = plan(&request, &b.rows, order, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
             let stored = store.save(&planned.campaign)?;
@@ -144,13 +145,25 @@ impl Campaigns {
         })
         .await??;
         let matching = planned.matching;
-        let treatment: Vec<Listed> = planned
+        // The campaign's rows are the contacts' renewals in order: a contact's arm is its first
+        // renewal's.
+        let mut arms = Vec::with_capacity(planned.list.len());
+        let mut at = 0;
+        for contact in &planned.list {
+            arms.push(planned.campaign.rows.get(at).map_or(Arm::Treatment, |r| r.arm));
+            at += contact.renewals.len();
+        }
+        let treatment: Vec<Contact> = planned
             .list
             .iter()
-            .zip(&planned.campaign.rows)
-            .filter(|(_, row)| row.arm == Arm::Treatment)
+            .zip(&arms)
+            .filter(|(_, arm)| **arm == Arm::Treatment)
             .enumerate()
-            .map(|(i, (item, _))| Listed { rank: (i + 1) as u32, ..*item })
+            .map(|(i, (contact, _))| {
+                let rank = (i + 1) as u32;
+                let renewals = contact.renewals.iter().map(|l| lapse_retention::Listed { rank, ..*l }).collect();
+                Contact { rank, renewals, ..contact.clone() }
+            })
             .collect();
         let served = Arc::new(ServedCampaign {
             key,
@@ -158,7 +171,7 @@ impl Campaigns {
             name: request.name.into(),
             holdout: request.holdout,
             matching,
-            control: planned.campaign.count(Arm::Control),
+            control: planned.campaign.contacts(Arm::Control),
             treatment,
             held: planned.held.clone(),
         });

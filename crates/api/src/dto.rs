@@ -183,10 +183,11 @@ pub struct ScoreResponse<'a> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
-    /// How many contacts the team can make today. One number: at most this many renewals, each
-    /// with its best action. Per action (`visit:300,call:800,sms:5000`, or `=`): each renewal
-    /// gets at most one action, every action at most its capacity (an action not named: none),
-    /// chosen to maximize the total expected gain (an exact assignment).
+    /// How many contacts the team can make today (a contact is one customer, with all the
+    /// renewals of theirs it covers). One number: at most this many contacts, each with its
+    /// best action. Per action (`visit:300,call:800,sms:5000`, or `=`): each customer gets at
+    /// most one action, every action at most its capacity (an action not named: none), chosen
+    /// to maximize the total expected gain (an exact assignment).
     #[param(
         pattern = r"^\s*([0-9]{1,9}|(ACTIONS)\s*[:=]\s*[0-9]{1,9}(\s*,\s*(ACTIONS)\s*[:=]\s*[0-9]{1,9})*)\s*$",
         example = "visit:300,call:800,sms:5000"
@@ -198,6 +199,9 @@ pub struct QueueParams {
     pub due_within_days: Option<i32>,
     /// true: only renewals already past due; false: only those not yet due.
     pub overdue: Option<bool>,
+    /// true: only orphan renewals (no servicing agent in service: the list of the team that
+    /// takes them over, 收展); false: none of them.
+    pub orphan: Option<bool>,
     pub channel: Option<String>,
     pub region: Option<String>,
     pub agent_id: Option<String>,
@@ -249,6 +253,7 @@ impl QueueParams {
             min_value: self.min_value,
             due_within_days: self.due_within_days,
             overdue: self.overdue,
+            orphan: self.orphan,
             include_no_action: self.include_no_action,
             campaign: self.campaign.clone(),
             holdout: self.holdout,
@@ -262,10 +267,33 @@ impl QueueParams {
 pub struct CampaignInfo {
     pub name: String,
     pub holdout: f64,
-    /// Renewals to contact (the pages list these).
+    /// Contacts (customers) to make: the pages list these.
     pub treatment: usize,
-    /// Renewals held out: not to be contacted for this campaign.
+    /// Customers held out: not to be contacted for this campaign (nor by the plain work list or
+    /// another campaign while its outcome window is open).
     pub control: usize,
+}
+
+/// One contact on a work list: a customer, the action, and the renewals of theirs it covers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueContact<'a> {
+    /// Position on the work list (1 = contact first), by the contact's expected gain.
+    pub rank: u32,
+    /// The customer (null: the snapshot had no customer id; the renewal is its own contact).
+    pub customer_id: Option<&'a str>,
+    /// `sms`, `call`, `visit`, or `none` (with `include_no_action`).
+    pub action: &'a str,
+    /// The action in words, in the request's language.
+    #[schema(value_type = String)]
+    pub action_label: std::borrow::Cow<'static, str>,
+    /// The sum over the covered renewals of probability x save rate x value, less the action's
+    /// cost once (each renewal's `expected_gain` is its share: they sum to this).
+    pub expected_gain: f64,
+    /// The covered renewals' value at risk, summed.
+    pub value_at_risk: f64,
+    /// The renewals this contact is about, largest gain first (`rank` and `action` are the
+    /// contact's).
+    pub renewals: Vec<ScoredRenewal<'a>>,
 }
 
 /// `GET /v1/queue` response.
@@ -274,9 +302,10 @@ pub struct QueueResponse<'a> {
     pub model_version: &'a str,
     #[schema(value_type = String, format = Date)]
     pub as_of: Date,
-    /// Renewals matching the filters (before the capacity cut).
+    /// Contacts the list could make: customers with a renewal matching the filters and not
+    /// held back (before the capacity cut).
     pub matching: usize,
-    /// Renewals in the work list: min(capacity, matching).
+    /// Contacts in the work list: min(capacity, matching).
     pub listed: usize,
     pub offset: usize,
     /// The offset of the next page, if there is one.
@@ -284,11 +313,12 @@ pub struct QueueResponse<'a> {
     /// With `campaign`: the campaign (`listed` then counts its treatment arm only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignInfo>,
-    /// Renewals matching the filters that a contact rule kept off the list, per rule
-    /// (`do_not_contact`, `refused`, `promised`, `wrong_number`, `frequency_cap`, `orphan`):
-    /// empty without an outcome store.
+    /// Renewals matching the filters that a rule kept off the list, per rule
+    /// (`do_not_contact`, `refused`, `promised`, `wrong_number`, `frequency_cap`, `orphan`,
+    /// `holdout`).
     pub held_back: std::collections::BTreeMap<&'static str, usize>,
-    pub items: Vec<ScoredRenewal<'a>>,
+    /// One item per customer.
+    pub items: Vec<QueueContact<'a>>,
 }
 
 /// `GET /v1/models/current` response.
@@ -384,23 +414,32 @@ pub struct CampaignParams {
     /// Page size (default 1000, at most 10000).
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
-    /// Renewals to skip (in work-list order).
+    /// Contacts to skip (in work-list order).
     #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<usize>,
+}
+
+/// One contact of a campaign: a customer, their arm, and their renewals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignContact<'a> {
+    /// Rank on the campaign's work list (both arms; 1 = first).
+    pub rank: u32,
+    pub customer_id: Option<&'a str>,
+    pub action: &'a str,
+    /// `treatment` (contact) or `control` (do not contact for this campaign).
+    pub arm: &'a str,
+    /// The renewals' shares, summed.
+    pub expected_gain: f64,
+    pub renewals: Vec<CampaignItem<'a>>,
 }
 
 /// One renewal of a campaign, as the campaign file has it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignItem<'a> {
-    /// Rank on the campaign's work list (both arms; 1 = first).
-    pub rank: u32,
     pub policy_id: &'a str,
     pub installment_no: u32,
     #[schema(value_type = String, format = Date)]
     pub due_date: Date,
-    pub action: &'a str,
-    /// `treatment` (contact) or `control` (do not contact for this campaign).
-    pub arm: &'a str,
     pub probability: f64,
     pub value_at_risk: f64,
     pub expected_gain: f64,
@@ -420,13 +459,15 @@ pub struct CampaignResponse<'a> {
     /// The work list's filters, canonical form (empty: none).
     pub filters: &'a str,
     pub created_at: &'a str,
+    /// Contacts (customers) in the treatment arm.
     pub treatment: usize,
+    /// Contacts (customers) in the control arm.
     pub control: usize,
-    /// Renewals of the asked arm (both when none asked).
+    /// Contacts of the asked arm (both when none asked).
     pub matching: usize,
     pub offset: usize,
     pub next_offset: Option<usize>,
-    pub items: Vec<CampaignItem<'a>>,
+    pub items: Vec<CampaignContact<'a>>,
 }
 
 /// One contact outcome as an agent records it.

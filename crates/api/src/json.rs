@@ -8,7 +8,7 @@
 //! documented shape (they generate the OpenAPI document) and a test checks both writers give
 //! the same JSON.
 
-use super::dto::{QueueResponse, Reason, ScoreResponse, ScoredRenewal};
+use super::dto::{QueueContact, QueueResponse, Reason, ScoreResponse, ScoredRenewal};
 use lapse_core::json::{date, integer, key, number, optional, string};
 use lapse_model::scoring::reasons::ReasonValue;
 
@@ -164,7 +164,32 @@ pub fn queue_response(response: &QueueResponse<'_>) -> Vec<u8> {
     }
     out.push(b'}');
     key(&mut out, ",\"items");
-    renewals(&mut out, &response.items);
-    out.push(b'}');
+    out.push(b'[');
+    for (i, c) in response.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        contact(&mut out, c);
+    }
+    out.extend_from_slice(b"]}");
     out
+}
+
+/// One contact, fields in the order of [`QueueContact`].
+fn contact(out: &mut Vec<u8>, c: &QueueContact<'_>) {
+    key(out, "{\"rank");
+    integer(out, c.rank);
+    key(out, ",\"customer_id");
+    optional(out, c.customer_id);
+    key(out, ",\"action");
+    string(out, c.action);
+    key(out, ",\"action_label");
+    string(out, &c.action_label);
+    key(out, ",\"expected_gain");
+    number(out, c.expected_gain);
+    key(out, ",\"value_at_risk");
+    number(out, c.value_at_risk);
+    key(out, ",\"renewals");
+    renewals(out, &c.renewals);
+    out.push(b'}');
 }

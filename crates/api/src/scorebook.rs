@@ -12,7 +12,7 @@ use lapse_core::table::column_of_frame;
 use lapse_model::drift::{DriftReport, Thresholds};
 use lapse_model::registry::{LoadedModel, Registry, RegistryError};
 use lapse_model::scoring::{NONE, ScoredRows, ScoredSnapshot, score_snapshot};
-use lapse_retention::{Economics, RankedGains, work_order};
+use lapse_retention::{CustomerOrder, Economics};
 
 /// The served state: a champion model and the scored snapshot, swapped whole on reload.
 pub struct Scorebook {
@@ -27,11 +27,11 @@ pub struct Scorebook {
     /// policy_id -> first row; `next_of_policy[r]` chains the policy's other rows.
     first_of_policy: FxHashMap<Box<str>, u32>,
     next_of_policy: Vec<u32>,
-    /// All rows in work-list order ([`work_order`]: by expected gain of the best action).
-    pub queue_order: Vec<u32>,
-    /// The ranking by the uplift learner registered with the models (`rank_by=uplift`), None
+    /// Every customer in work-list order by the economics' expected gains.
+    pub queue: CustomerOrder,
+    /// The order by the uplift learner registered with the models (`rank_by=uplift`), None
     /// without one (or when it cannot be read: logged).
-    pub uplift: Option<RankedGains>,
+    pub uplift: Option<CustomerOrder>,
     pub loaded_at: String,
     pub load_seconds: f64,
     /// The snapshot's drift against the model's training reference (features and score);
@@ -97,11 +97,19 @@ impl Scorebook {
                 message: "holds no renewal: nothing to serve (is it the right file, built on a complete extract?)".into(),
             });
         }
-        let book = Scorebook::index(model, rows, snapshot.to_path_buf(), as_of, horizon_days, grace_days);
+        let book = Scorebook::index(model, rows, economics, snapshot.to_path_buf(), as_of, horizon_days, grace_days);
         Ok(Scorebook { load_seconds: started.elapsed().as_secs_f64(), drift, uplift, ..book })
     }
 
-    fn index(model: LoadedModel, rows: ScoredRows, snapshot_path: PathBuf, as_of: Day, horizon_days: i32, grace_days: i32) -> Scorebook {
+    fn index(
+        model: LoadedModel,
+        rows: ScoredRows,
+        economics: &Economics,
+        snapshot_path: PathBuf,
+        as_of: Day,
+        horizon_days: i32,
+        grace_days: i32,
+    ) -> Scorebook {
         let n = rows.len();
         let mut first_of_policy: FxHashMap<Box<str>, u32> = FxHashMap::with_capacity_and_hasher(n, Default::default());
         let mut next_of_policy = vec![NONE; n];
@@ -111,7 +119,7 @@ impl Scorebook {
                 next_of_policy[r] = previous;
             }
         }
-        let queue_order = work_order(&rows);
+        let queue = CustomerOrder::by_risk(&rows, economics);
         Scorebook {
             version: model.version.clone(),
             model,
@@ -122,7 +130,7 @@ impl Scorebook {
             grace_days,
             first_of_policy,
             next_of_policy,
-            queue_order,
+            queue,
             uplift: None,
             loaded_at: now_utc_rfc3339(),
             load_seconds: 0.0,

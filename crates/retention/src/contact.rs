@@ -230,7 +230,14 @@ pub struct HeldBack(pub BTreeMap<&'static str, usize>);
 
 impl HeldBack {
     pub fn add(&mut self, rule: Rule) {
-        *self.0.entry(rule.as_str()).or_default() += 1;
+        self.add_n(rule, 1);
+    }
+
+    /// Counts `n` renewals held by `rule` (none: nothing recorded).
+    pub fn add_n(&mut self, rule: Rule, n: usize) {
+        if n > 0 {
+            *self.0.entry(rule.as_str()).or_default() += n;
+        }
     }
 
     pub fn total(&self) -> usize {

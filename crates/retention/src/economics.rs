@@ -144,7 +144,12 @@ impl Economics {
     /// The expected gain of action `a` for lapse probability `p` and value `v`:
     /// p x s_a x V - c_a.
     pub fn gain(&self, a: &Action, p: f64, v: f64) -> f64 {
-        p * self.save_rate(a, p, v) * v - a.cost
+        self.benefit(a, p, v) - a.cost
+    }
+
+    /// What action `a` is expected to save before its cost: p x s_a x V.
+    pub fn benefit(&self, a: &Action, p: f64, v: f64) -> f64 {
+        p * self.save_rate(a, p, v) * v
     }
 
     /// The best action and its gain for lapse probability `p` and value `v`; [`NO_ACTION`]

@@ -25,4 +25,4 @@ pub mod worklist;
 
 pub use economics::{Action, BAND_NAMES, Economics, EconomicsError, NO_ACTION, segment_name, segments};
 pub use spec::{RankBy, SpecError, WorkListRequest, WorkListSpec};
-pub use worklist::{Filters, Listed, RankedGains, Ranking, WorkList, select, work_order};
+pub use worklist::{Contact, CustomerOrder, Filters, Listed, WorkList, select};

@@ -60,6 +60,8 @@ pub struct WorkListRequest {
     pub min_value: Option<f64>,
     pub due_within_days: Option<i32>,
     pub overdue: Option<bool>,
+    /// true: only orphan renewals (the team that takes them over); false: none.
+    pub orphan: Option<bool>,
     pub include_no_action: Option<bool>,
     /// A campaign name: the list becomes a campaign with a randomized holdout.
     pub campaign: Option<String>,
@@ -154,6 +156,7 @@ impl WorkListRequest {
             min_value: self.min_value,
             due_within_days: self.due_within_days,
             overdue: self.overdue,
+            orphan: self.orphan,
             include_no_action: self.include_no_action.unwrap_or(false),
         };
         Ok(WorkListSpec { capacity, filters, campaign, rank_by })

@@ -36,7 +36,7 @@ use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in}
 use lapse_retention::campaign::{Arm, CampaignRequest};
 use lapse_retention::worklist::Contacts;
 use lapse_retention::{BAND_NAMES, Economics, segment_name};
-use lapse_retention::{Listed, RankBy, Ranking, select};
+use lapse_retention::{Contact, Listed, RankBy, select};
 
 /// Everything the handlers share.
 pub struct AppState {

@@ -3,7 +3,8 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// The ranked work list: renewals by expected gain of their best action.
+/// The ranked work list: one contact per customer, by the expected gain of its best action,
+/// with the renewals it covers.
 #[utoipa::path(get, path = "/v1/queue", params(QueueParams),
     responses(
         (status = 200, description = "The work list page", body = QueueResponse),
@@ -28,25 +29,23 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
     {
         tracing::warn!(error = %e, "outcomes recorded by other servers not read; this list applies the ones this server knows");
     }
-    let ranking = match spec.rank_by {
-        RankBy::Risk => Ranking::Risk { order: &book.queue_order },
-        RankBy::Uplift => Ranking::Gains(book.uplift.as_ref().ok_or_else(|| {
+    let order = match spec.rank_by {
+        RankBy::Risk => &book.queue,
+        RankBy::Uplift => book.uplift.as_ref().ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
                 "no_uplift_learner",
                 "rank_by=uplift: no uplift learner is registered with the served models (lapse uplift on a campaign with a holdout registers one; the server reads it at start and on reload)",
             )
             .with_field("rank_by")
-        })?),
+        })?,
     };
-    let (matching, listed, page, assigned, campaign, held) = match &spec.campaign {
+    let (matching, listed, page, campaign, held) = match &spec.campaign {
         None => {
             let index = state.outcomes.as_ref().map(|o| o.index());
-            let contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), rows, economics, book.as_of);
-            let list = select(rows, ranking, &spec.filters, &spec.capacity, economics, Some(&contacts), page_asked.range());
-            // The rules may give another action than the row's best by risk: the one given is sent.
-            let assigned: Option<Vec<(u8, f64)>> = Some(list.page.iter().map(|l| (l.action, l.gain)).collect());
-            (list.matching, list.listed, list.page, assigned, None, list.held)
+            let contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), order, rows, economics, book.as_of);
+            let list = select(rows, order, &spec.filters, &spec.capacity, Some(&contacts), page_asked.range());
+            (list.matching, list.listed, list.page, None, list.held)
         }
         Some(asked) => {
             let request = CampaignRequest { name: &asked.name, holdout: asked.holdout, capacity: &spec.capacity, filters: &spec.filters };
@@ -57,39 +56,49 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
             if let (Some(log), Some(planned)) = (&state.score_log, created) {
                 // Both arms, once, when the campaign is created: the control renewals are in
                 // the log although no page ever lists them.
+                let renewals: Vec<&Listed> = planned.list.iter().flat_map(|c| &c.renewals).collect();
                 log.append(LogBatch {
                     time_ms: now_ms(),
                     request_id: request_id(&headers),
                     endpoint: "campaign",
                     model_version: book.version.clone(),
-                    picks: planned.list.iter().map(|l| (l.row as u32, l.rank)).collect(),
-                    assigned: Some(planned.list.iter().map(|l| (l.action, l.gain)).collect()),
+                    picks: renewals.iter().map(|l| (l.row as u32, l.rank)).collect(),
+                    assigned: Some(renewals.iter().map(|l| (l.action, l.gain)).collect()),
                     campaign: Some((Arc::clone(&served.name), planned.campaign.rows.iter().map(|r| r.arm).collect())),
                     rows: LoggedRows::Snapshot(Arc::clone(&book)),
                 });
             }
-            let page: Vec<Listed> = served.treatment.iter().skip(offset).take(limit).copied().collect();
-            let assigned = Some(page.iter().map(|l| (l.action, l.gain)).collect());
+            let page: Vec<Contact> = served.treatment.iter().skip(offset).take(limit).cloned().collect();
             let info =
                 CampaignInfo { name: served.name.to_string(), holdout: served.holdout, treatment: served.treatment.len(), control: served.control };
-            (served.matching, served.treatment.len(), page, assigned, Some(info), served.held.clone())
+            (served.matching, served.treatment.len(), page, Some(info), served.held.clone())
         }
     };
-    let broken: Vec<bool> = page.iter().map(|l| l.broken_promise).collect();
-    let page: Vec<(usize, u32)> = page.iter().map(|l| (l.row, l.rank)).collect();
-    let items: Vec<ScoredRenewal<'_>> = page
+    let items: Vec<QueueContact<'_>> = page
         .iter()
-        .enumerate()
-        .map(|(i, &(r, rank))| {
-            let mut item = match &assigned {
-                Some(assigned) => assigned_renewal(&book, rows, economics, r, rank, "snapshot", assigned[i], lang),
-                None => renewal(&book, rows, economics, r, rank, "snapshot", lang),
-            };
-            item.promise_broken = broken[i];
-            item
+        .map(|c| {
+            let renewals: Vec<ScoredRenewal<'_>> = c
+                .renewals
+                .iter()
+                .map(|l| {
+                    let mut item = assigned_renewal(&book, rows, economics, l.row, l.rank, "snapshot", (l.action, l.gain), lang);
+                    item.promise_broken = l.broken_promise;
+                    item
+                })
+                .collect();
+            QueueContact {
+                rank: c.rank,
+                customer_id: rows.text(c.customer),
+                action: economics.action_name(c.action),
+                action_label: action_label(lang, economics.action_name(c.action)),
+                expected_gain: c.gain,
+                value_at_risk: renewals.iter().map(|r| r.value_at_risk).sum(),
+                renewals,
+            }
         })
         .collect();
-    let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; page.len()]));
+    let picked: Vec<&Listed> = page.iter().flat_map(|c| &c.renewals).collect();
+    let log_campaign = campaign.as_ref().map(|c| (Arc::from(c.name.as_str()), vec![Arm::Treatment; picked.len()]));
     let response = hand_written(
         &QueueResponse {
             model_version: &book.version,
@@ -104,17 +113,17 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
         },
         crate::json::queue_response,
     );
-    state.metrics.scores_served("queue", page.len());
+    state.metrics.scores_served("queue", picked.len());
     if let Some(log) = &state.score_log
-        && !page.is_empty()
+        && !picked.is_empty()
     {
         log.append(LogBatch {
             time_ms: now_ms(),
             request_id: request_id(&headers),
             endpoint: "queue",
             model_version: book.version.clone(),
-            picks: page.iter().map(|&(r, rank)| (r as u32, rank)).collect(),
-            assigned,
+            picks: picked.iter().map(|l| (l.row as u32, l.rank)).collect(),
+            assigned: Some(picked.iter().map(|l| (l.action, l.gain)).collect()),
             campaign: log_campaign,
             rows: LoggedRows::Snapshot(Arc::clone(&book)),
         });
@@ -163,10 +172,10 @@ pub(super) async fn winback(State(state): State<Shared>, Params(params): Params<
     }))
 }
 
-/// A stored campaign: its settings and a page of its assignment (both arms, or one).
+/// A stored campaign: its settings and a page of its contacts (both arms, or one).
 #[utoipa::path(get, path = "/v1/campaigns/{name}", params(CampaignPath, CampaignParams),
     responses(
-        (status = 200, description = "The campaign and a page of its renewals", body = CampaignResponse),
+        (status = 200, description = "The campaign and a page of its contacts", body = CampaignResponse),
         (status = 401, description = "Missing or wrong token", body = ErrorBody),
         (status = 404, description = "No such campaign", body = ErrorBody),
         (status = 422, description = "A parameter is invalid", body = ErrorBody),
@@ -185,7 +194,16 @@ pub(super) async fn get_campaign(
     let (offset, limit) = (asked.offset, asked.limit);
     let store = state.campaigns.store.clone();
     let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
-    let chosen: Vec<&lapse_retention::campaign::CampaignRow> = campaign.rows.iter().filter(|r| arm.is_none_or(|a| r.arm == a)).collect();
+    // The stored rows are the contacts' renewals in rank order: group them back.
+    let mut contacts: Vec<&[lapse_retention::campaign::CampaignRow]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=campaign.rows.len() {
+        if i == campaign.rows.len() || campaign.rows[i].rank != campaign.rows[start].rank {
+            contacts.push(&campaign.rows[start..i]);
+            start = i;
+        }
+    }
+    let chosen: Vec<&[lapse_retention::campaign::CampaignRow]> = contacts.into_iter().filter(|c| arm.is_none_or(|a| c[0].arm == a)).collect();
     let page = &chosen[offset.min(chosen.len())..offset.saturating_add(limit).min(chosen.len())];
     let s = &campaign.settings;
     let response = CampaignResponse {
@@ -196,24 +214,31 @@ pub(super) async fn get_campaign(
         capacity: &s.capacity,
         filters: &s.filters,
         created_at: &record.created_at,
-        treatment: record.treatment,
-        control: record.control,
+        treatment: campaign.contacts(Arm::Treatment),
+        control: campaign.contacts(Arm::Control),
         matching: chosen.len(),
         offset,
         next_offset: asked.next_offset(page.len(), chosen.len()),
         items: page
             .iter()
-            .map(|r| CampaignItem {
-                rank: r.rank,
-                policy_id: &r.policy_id,
-                installment_no: r.installment_no,
-                due_date: Date(r.due_date),
-                action: &r.action,
-                arm: r.arm.as_str(),
-                probability: r.probability,
-                value_at_risk: r.value_at_risk,
-                expected_gain: r.expected_gain,
-                segment: &r.segment,
+            .map(|c| CampaignContact {
+                rank: c[0].rank,
+                customer_id: c[0].customer_id.as_deref(),
+                action: &c[0].action,
+                arm: c[0].arm.as_str(),
+                expected_gain: c.iter().map(|r| r.expected_gain).sum(),
+                renewals: c
+                    .iter()
+                    .map(|r| CampaignItem {
+                        policy_id: &r.policy_id,
+                        installment_no: r.installment_no,
+                        due_date: Date(r.due_date),
+                        probability: r.probability,
+                        value_at_risk: r.value_at_risk,
+                        expected_gain: r.expected_gain,
+                        segment: &r.segment,
+                    })
+                    .collect(),
             })
             .collect(),
     };

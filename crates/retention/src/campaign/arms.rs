@@ -1,7 +1,9 @@
 //! Which renewals of a campaign are held out.
 //!
-//! Every renewal gets a keyed hash h = SHA-256(campaign, policy_id, installment_no) (first 8
-//! bytes): the same campaign name and renewal always hash alike, on any machine, in the batch
+//! Arms are drawn per customer: all of a customer's renewals on a list are one contact and share
+//! its arm. Every customer gets a keyed hash h = SHA-256(campaign, customer_id) (first 8 bytes;
+//! a renewal without a customer id hashes (campaign, policy_id, installment_no) and is its own
+//! unit): the same campaign name and customer always hash alike, on any machine, in the batch
 //! file and in the API. Within each stratum (action x segment) the renewals with the smallest
 //! hashes are control, as many as floor(n x F + u), where u in [0, 1) is the hash of the
 //! campaign and stratum: each stratum holds out its share to within one renewal, and the
@@ -57,14 +59,26 @@ pub fn renewal_hash(campaign: &str, policy_id: &str, installment_no: u32) -> u64
     hash64(&[campaign.as_bytes(), policy_id.as_bytes(), &installment_no.to_le_bytes()])
 }
 
-/// The arms of `renewals` ((policy_id, installment_no, stratum) each) in campaign `campaign`
-/// with control share `holdout`.
+/// The keyed hash of one customer of a campaign.
+pub fn customer_hash(campaign: &str, customer_id: &str) -> u64 {
+    hash64(&[campaign.as_bytes(), b"customer", customer_id.as_bytes()])
+}
+
+/// The arms of `renewals` ((policy_id, installment_no, stratum) each, each its own unit) in
+/// campaign `campaign` with control share `holdout`.
 pub fn assign_arms<S: AsRef<str>>(campaign: &str, holdout: f64, renewals: &[(&str, u32, S)]) -> Vec<Arm> {
+    let units: Vec<(u64, &str)> = renewals.iter().map(|(p, i, s)| (renewal_hash(campaign, p, *i), s.as_ref())).collect();
+    assign_unit_arms(campaign, holdout, &units)
+}
+
+/// The arms of units (a customer or a renewal: its keyed hash, and its stratum) in campaign
+/// `campaign` with control share `holdout`.
+pub fn assign_unit_arms(campaign: &str, holdout: f64, units: &[(u64, &str)]) -> Vec<Arm> {
     let mut strata: HashMap<&str, Vec<(u64, usize)>> = HashMap::new();
-    for (i, (policy, installment, stratum)) in renewals.iter().enumerate() {
-        strata.entry(stratum.as_ref()).or_default().push((renewal_hash(campaign, policy, *installment), i));
+    for (i, &(hash, stratum)) in units.iter().enumerate() {
+        strata.entry(stratum).or_default().push((hash, i));
     }
-    let mut arms = vec![Arm::Treatment; renewals.len()];
+    let mut arms = vec![Arm::Treatment; units.len()];
     for (stratum, mut members) in strata {
         // Ties in the hash (never seen, but possible) are broken by position: still a total order.
         members.sort_unstable();

@@ -2,7 +2,7 @@
 //! atomically (a temp file renamed into place). Parquet files also carry the settings as
 //! key-value metadata (`lapse.campaign`).
 //!
-//! Columns: campaign, as_of, rank, policy_id, installment_no, due_date, action, arm,
+//! Columns: campaign, as_of, rank, customer_id, policy_id, installment_no, due_date, action, arm,
 //! probability, value_at_risk, expected_gain, segment, channel, product_type, region, agent_id,
 //! model_version.
 
@@ -16,10 +16,11 @@ use lapse_core::features::{WriteError, write_frames};
 use lapse_core::table::read_frame;
 
 /// The columns of a campaign file, in order.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "campaign",
     "as_of",
     "rank",
+    "customer_id",
     "policy_id",
     "installment_no",
     "due_date",
@@ -56,6 +57,7 @@ fn frame(campaign: &Campaign) -> PolarsResult<DataFrame> {
         Column::new("campaign".into(), vec![s.name.as_str(); n]),
         dates("as_of", vec![s.as_of; n]),
         Column::new("rank".into(), rows.iter().map(|r| r.rank).collect::<Vec<_>>()),
+        text("customer_id", &|r| r.customer_id.as_deref()),
         text("policy_id", &|r| Some(&r.policy_id)),
         Column::new("installment_no".into(), rows.iter().map(|r| r.installment_no).collect::<Vec<_>>()),
         dates("due_date", rows.iter().map(|r| r.due_date).collect()),
@@ -97,7 +99,8 @@ pub struct CampaignFile {
 }
 
 /// Reads a campaign file written by [`write_campaign`] (or by hand, with the same columns:
-/// rank, channel, product_type, region, agent_id and model_version may be left out). Every
+/// rank, customer_id, channel, product_type, region, agent_id and model_version may be left
+/// out: a renewal without a customer id is its own contact). Every
 /// row must belong to one campaign and one snapshot date.
 pub fn read_campaign(path: &Path) -> Result<CampaignFile, CampaignFileError> {
     let fail = |at: Option<(usize, &str)>, message: String| CampaignFileError {
@@ -147,6 +150,7 @@ pub fn read_campaign(path: &Path) -> Result<CampaignFile, CampaignFileError> {
     let (channel, product_type, region, agent) =
         (strings("channel", false)?, strings("product_type", false)?, strings("region", false)?, strings("agent_id", false)?);
     let model_version = strings("model_version", false)?;
+    let customer = strings("customer_id", false)?;
 
     let mut name: Option<String> = None;
     let mut day: Option<Day> = None;
@@ -205,6 +209,7 @@ pub fn read_campaign(path: &Path) -> Result<CampaignFile, CampaignFileError> {
         }
         rows.push(CampaignRow {
             rank: rank.as_ref().and_then(|r| r.get(i)).map_or(line as u32, |r| r as u32),
+            customer_id: optional(&customer),
             policy_id,
             installment_no,
             due_date: date(&due, "due_date")?,

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::assign::Capacity;
 use crate::economics::{Economics, segment_name};
-use crate::worklist::{Contacts, Filters, Listed, Ranking, select};
-pub use arms::{Arm, assign_arms};
+use crate::worklist::{Contact, Contacts, CustomerOrder, Filters, select};
+pub use arms::{Arm, assign_arms, assign_unit_arms, customer_hash, renewal_hash};
 pub use file::{CampaignFileError, read_campaign, write_campaign};
 use lapse_core::dates::Day;
 use lapse_model::scoring::ScoredRows;
@@ -83,8 +83,11 @@ pub fn check_holdout(holdout: f64) -> Result<(), SettingsError> {
 /// One renewal of a campaign.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignRow {
-    /// 1 = first on the work list.
+    /// Its contact's rank: 1 = first on the work list (a customer's renewals share one).
     pub rank: u32,
+    /// The customer contacted (None: the snapshot had no customer id; the renewal was its own
+    /// contact).
+    pub customer_id: Option<String>,
     pub policy_id: String,
     pub installment_no: u32,
     pub due_date: Day,
@@ -108,17 +111,21 @@ pub struct Campaign {
 }
 
 impl Campaign {
-    /// The campaign of a work list: `list` (every listed renewal, in rank order) of `rows`,
-    /// with arms assigned by [`assign_arms`] within action x segment strata.
+    /// The campaign of a work list: `list` (every listed contact, in rank order) of `rows`, a
+    /// row per renewal, with arms drawn per customer by [`assign_unit_arms`] within action x
+    /// segment strata (a contact's stratum is its first renewal's segment).
     /// `settings.list_digest` is filled in here.
-    pub fn of_work_list(mut settings: Settings, rows: &ScoredRows, list: &[Listed], economics: &Economics) -> Campaign {
-        let mut out: Vec<CampaignRow> = list
-            .iter()
-            .map(|item| {
+    pub fn of_work_list(mut settings: Settings, rows: &ScoredRows, list: &[Contact], economics: &Economics) -> Campaign {
+        let mut out: Vec<CampaignRow> = Vec::new();
+        let mut units: Vec<(u64, String)> = Vec::with_capacity(list.len());
+        for contact in list {
+            let customer_id = rows.text(contact.customer).map(str::to_string);
+            for item in &contact.renewals {
                 let x = &rows.renewals[item.row];
                 let (risk, value) = (economics.risk_band(x.probability), economics.value_band(x.value));
-                CampaignRow {
+                out.push(CampaignRow {
                     rank: item.rank,
+                    customer_id: customer_id.clone(),
                     policy_id: rows.policy_id[item.row].to_string(),
                     installment_no: x.installment_no,
                     due_date: x.due,
@@ -132,17 +139,42 @@ impl Campaign {
                     product_type: rows.text(x.product_type).map(str::to_string),
                     region: rows.text(x.region).map(str::to_string),
                     agent_id: rows.text(x.agent).map(str::to_string),
-                }
-            })
-            .collect();
-        let keys: Vec<(&str, u32, String)> =
-            out.iter().map(|r| (r.policy_id.as_str(), r.installment_no, format!("{}/{}", r.action, r.segment))).collect();
-        let arms = assign_arms(&settings.name, settings.holdout, &keys);
-        for (row, arm) in out.iter_mut().zip(arms) {
-            row.arm = arm;
+                });
+            }
+            let Some(first) = contact.renewals.first() else { continue };
+            let hash = match &customer_id {
+                Some(c) => customer_hash(&settings.name, c),
+                None => renewal_hash(&settings.name, &rows.policy_id[first.row], rows.renewals[first.row].installment_no),
+            };
+            let last = &out[out.len() - 1];
+            let first_row = &out[out.len() - contact.renewals.len()];
+            debug_assert_eq!(last.rank, first_row.rank);
+            units.push((hash, format!("{}/{}", first_row.action, first_row.segment)));
+        }
+        let keys: Vec<(u64, &str)> = units.iter().map(|(h, s)| (*h, s.as_str())).collect();
+        let arms = assign_unit_arms(&settings.name, settings.holdout, &keys);
+        let mut at = 0;
+        for (contact, arm) in list.iter().filter(|c| !c.renewals.is_empty()).zip(arms) {
+            for row in &mut out[at..at + contact.renewals.len()] {
+                row.arm = arm;
+            }
+            at += contact.renewals.len();
         }
         settings.list_digest = list_digest(&out);
         Campaign { settings, rows: out }
+    }
+
+    /// Customers (contacts) in `arm`.
+    pub fn contacts(&self, arm: Arm) -> usize {
+        let mut n = 0;
+        let mut previous = None;
+        for r in self.rows.iter().filter(|r| r.arm == arm) {
+            if previous != Some(r.rank) {
+                n += 1;
+                previous = Some(r.rank);
+            }
+        }
+        n
     }
 
     /// Renewals in `arm`.
@@ -161,25 +193,25 @@ pub struct CampaignRequest<'a> {
     pub filters: &'a Filters,
 }
 
-/// A campaign planned on scored rows: the campaign, and its work list (rows of the scored
-/// snapshot, in rank order; `campaign.rows[i]` is `list[i]`).
+/// A campaign planned on scored rows: the campaign, and its work list (contacts in rank order;
+/// `campaign.rows` are their renewals in the same order).
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub campaign: Campaign,
-    /// Renewals matching the filters (before the capacity).
+    /// Contacts the list could make (before the capacity).
     pub matching: usize,
-    pub list: Vec<Listed>,
+    pub list: Vec<Contact>,
     /// What the contact rules kept off it.
     pub held: crate::contact::HeldBack,
 }
 
-/// The campaign of the work list of `rows` ranked by `ranking` under the request's capacity
+/// The campaign of the work list of `rows` in `order` under the request's capacity
 /// and filters (and the contact rules, when given): every listed renewal, with its arm. The
 /// settings are checked (name, holdout).
 pub fn plan(
     request: &CampaignRequest<'_>,
     rows: &ScoredRows,
-    ranking: Ranking<'_>,
+    order: &CustomerOrder,
     economics: &Economics,
     contacts: Option<&Contacts<'_>>,
     as_of: Day,
@@ -187,7 +219,7 @@ pub fn plan(
 ) -> Result<Planned, SettingsError> {
     check_name(request.name)?;
     check_holdout(request.holdout)?;
-    let list = select(rows, ranking, request.filters, request.capacity, economics, contacts, 0..usize::MAX);
+    let list = select(rows, order, request.filters, request.capacity, contacts, 0..usize::MAX);
     let action_names: Vec<&str> = economics.actions.iter().map(|a| a.name.as_str()).collect();
     let settings = Settings {
         name: request.name.to_string(),
@@ -198,7 +230,7 @@ pub fn plan(
         filters: request.filters.canonical(),
         economics: economics.clone(),
         list_digest: String::new(),
-        ranking: ranking.name().to_string(),
+        ranking: order.name().to_string(),
     };
     let campaign = Campaign::of_work_list(settings, rows, &list.page, economics);
     Ok(Planned { campaign, matching: list.matching, list: list.page, held: list.held })

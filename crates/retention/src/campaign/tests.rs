@@ -4,6 +4,7 @@ use crate::assign::Capacity;
 fn row(rank: u32, policy: &str, action: &str, arm: Arm, segment: &str) -> CampaignRow {
     CampaignRow {
         rank,
+        customer_id: Some(format!("C-{policy}")),
         policy_id: policy.into(),
         installment_no: 3,
         due_date: 20_700 + rank as i32,

@@ -538,11 +538,11 @@ pub fn ranking(
     frame: &DataFrame,
     rows: &lapse_model::scoring::ScoredRows,
     economics: &crate::economics::Economics,
-) -> Result<Option<crate::worklist::RankedGains>, UpliftError> {
+) -> Result<Option<crate::worklist::CustomerOrder>, UpliftError> {
     let Some(pointer) = registered(models)? else { return Ok(None) };
     let gains = uplift_gains(models, &pointer, frame, rows, economics)?;
     let name = format!("uplift:{}@{}", pointer.learner, pointer.campaign);
-    Ok(Some(crate::worklist::RankedGains::new(name, gains, economics.actions.len(), rows)))
+    Ok(Some(crate::worklist::CustomerOrder::new(rows, economics, crate::worklist::Benefits::Gains { name, gains: &gains })))
 }
 
 #[cfg(test)]
