@@ -59,12 +59,13 @@ def serve_a_little(binary, work):
         base = server.stdout.readline().strip().removeprefix("listening on ")
         with urllib.request.urlopen(f"{base}/v1/queue?capacity=200&limit=200", timeout=30) as response:
             queue = json.load(response)
-        keys = [{"policy_id": r["policy_id"]} for r in queue["items"][:20]]
+        renewals = [r for contact in queue["items"] for r in contact["renewals"]]
+        keys = [{"policy_id": r["policy_id"]} for r in renewals[:20]]
         request = urllib.request.Request(f"{base}/v1/score", data=json.dumps({"renewals": keys}).encode(),
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             scored = json.load(response)
-        print(f"served {len(queue['items'])} queue entries and {len(scored['results'])} scores from {base}")
+        print(f"served {len(queue['items'])} contacts ({len(renewals)} renewals) and {len(scored['results'])} scores from {base}")
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: drains and syncs the score log
         if server.wait(timeout=60) != 0:

@@ -92,10 +92,13 @@ def main():
         client = pkg.AuthenticatedClient(base_url=base, token=SCORE)
         page = queue_api.sync(client=client, capacity="visit:20,call:50,sms:200", limit=25)
         assert page is not None and len(page.items) == 25, page
-        assert page.items[0].rank == 1 and page.items[0].reasons, page.items[0]
+        assert page.items[0].rank == 1 and page.items[0].renewals[0].reasons, page.items[0]
+        customers = [item.customer_id for item in page.items]
+        assert len(set(customers)) == len(customers), "one contact per customer"
         zh = queue_api.sync(client=client, capacity="visit:20,call:50,sms:200", limit=5, lang="zh-CN")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.items[0].action_label), zh.items[0].action_label
-        keys = [models.RenewalKey(policy_id=item.policy_id, installment_no=item.installment_no) for item in page.items[:10]]
+        renewals = [r for item in page.items for r in item.renewals]
+        keys = [models.RenewalKey(policy_id=r.policy_id, installment_no=r.installment_no) for r in renewals[:10]]
         scored = score_api.sync(client=client, body=models.ScoreRequest(renewals=keys))
         assert scored is not None and len(scored.results) == 10, scored
         assert {(r.policy_id, r.installment_no) for r in scored.results} == {(k.policy_id, k.installment_no) for k in keys}
@@ -103,8 +106,22 @@ def main():
         wb = winback_api.sync(client=client, limit=10, action="call")
         assert wb is not None and 0 < len(wb.items) <= 10 and all(i.action == "call" for i in wb.items), wb
         assert all(0 < i.reinstatement_probability < 1 for i in wb.items), wb.items[0]
-        print(f"generated client ({package.name}): queue page of {len(page.items)}, {len(scored.results)} renewals scored by key, Chinese labels, "
-              f"win-back page of {len(wb.items)} of {wb.matching}")
+        # Outcomes: a refusal recorded through the generated client keeps its customer off the next
+        # page, and the case history reads it back.
+        record_api = importlib.import_module(f"{package.name}.api.default.record_outcomes")
+        history_api = importlib.import_module(f"{package.name}.api.default.outcome_history")
+        first = page.items[0].renewals[0]
+        outcome = models.OutcomeIn.from_dict({"id": "contract-1", "policy_id": first.policy_id, "installment_no": first.installment_no,
+                                              "action": "call", "result": "refused", "reason": "cannot_afford",
+                                              "at": f"{first.as_of}T10:00:00+08:00"})
+        recorded = record_api.sync(client=client, body=models.OutcomesRequest(outcomes=[outcome]))
+        assert recorded is not None and recorded.recorded == 1, recorded
+        again = queue_api.sync(client=client, capacity="visit:20,call:50,sms:200", limit=25)
+        assert all(item.customer_id != page.items[0].customer_id for item in again.items), "the refusal holds the customer"
+        history = history_api.sync(client=client, policy_id=first.policy_id)
+        assert history is not None and history.outcomes[0].id == "contract-1", history
+        print(f"generated client ({package.name}): queue page of {len(page.items)} contacts, {len(scored.results)} renewals scored by key, "
+              f"Chinese labels, win-back page of {len(wb.items)} of {wb.matching}, an outcome recorded and applied")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

@@ -62,18 +62,25 @@ fn lapse_queue_writes_a_campaign_with_a_stratified_holdout_and_refuses_what_it_m
     let file = read_campaign(&out).unwrap();
     assert_eq!(file.name, "spring");
     assert_eq!(file.model_version, "v0001");
-    // Within every capacity, and each action x segment holds out a quarter to within one.
-    let mut strata: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    // Within every capacity (of contacts: a customer's renewals share a rank, an action and an
+    // arm), and each action x segment holds out a quarter of its contacts to within one.
+    let mut contacts: BTreeMap<u32, Vec<&lapse_retention::campaign::CampaignRow>> = BTreeMap::new();
     for row in &file.rows {
-        let e = strata.entry((row.action.clone(), row.segment.clone())).or_default();
-        match row.arm {
+        contacts.entry(row.rank).or_default().push(row);
+    }
+    assert!(contacts.len() < file.rows.len(), "the fixture has customers with several renewals on the list");
+    let mut strata: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for rows in contacts.values() {
+        assert!(rows.iter().all(|r| r.arm == rows[0].arm && r.action == rows[0].action && r.customer_id == rows[0].customer_id));
+        let e = strata.entry((rows[0].action.clone(), rows[0].segment.clone())).or_default();
+        match rows[0].arm {
             Arm::Treatment => e.0 += 1,
             Arm::Control => e.1 += 1,
         }
     }
     for (action, cap) in [("visit", 5), ("call", 20), ("sms", 120)] {
         let listed: usize = strata.iter().filter(|((a, _), _)| a == action).map(|(_, (t, c))| t + c).sum();
-        assert_eq!(listed, cap, "{action}: the fixture has enough gaining renewals to fill it");
+        assert_eq!(listed, cap, "{action}: the fixture has enough gaining customers to fill it");
     }
     for ((action, segment), (t, c)) in &strata {
         let expected = (t + c) as f64 * 0.25;
@@ -147,6 +154,7 @@ fn the_api_serves_the_same_campaign_as_the_batch_file_and_never_lists_a_control_
                 .as_array()
                 .unwrap()
                 .iter()
+                .flat_map(|c| c["renewals"].as_array().unwrap())
                 .map(|i| (i["policy_id"].as_str().unwrap().to_string(), i["installment_no"].as_u64().unwrap() as u32, i["action"].clone())),
         );
         match page["next_offset"].as_u64() {
@@ -172,8 +180,10 @@ fn the_api_serves_the_same_campaign_as_the_batch_file_and_never_lists_a_control_
     loop {
         let (status, page) = get(&agent, &format!("{}/v1/campaigns/may?limit=50&offset={offset}", server.base), SCORE_TOKEN);
         assert_eq!(status, 200, "{page}");
-        stored.extend(page["items"].as_array().unwrap().iter().map(|i| {
-            (i["policy_id"].as_str().unwrap().to_string(), i["installment_no"].as_u64().unwrap() as u32, i["arm"].as_str().unwrap().to_string())
+        stored.extend(page["items"].as_array().unwrap().iter().flat_map(|c| {
+            c["renewals"].as_array().unwrap().iter().map(|i| {
+                (i["policy_id"].as_str().unwrap().to_string(), i["installment_no"].as_u64().unwrap() as u32, c["arm"].as_str().unwrap().to_string())
+            })
         }));
         match page["next_offset"].as_u64() {
             Some(next) => offset = next as usize,
@@ -546,7 +556,9 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(night.join("campaign-june.json")).unwrap()).unwrap();
     assert_eq!(report["campaign"], "june");
     assert_eq!(report["readable"], true);
-    assert_eq!(report["renewals"].as_u64(), Some(500));
+    let june = read_campaign(&dir.path().join("june.csv")).unwrap();
+    assert_eq!(june.rows.iter().map(|r| r.rank).collect::<BTreeSet<_>>().len(), 500, "500 contacts");
+    assert_eq!(report["renewals"].as_u64(), Some(june.rows.len() as u64), "every renewal of them");
     assert!(!night.join("campaign-september.json").exists());
     let index = std::fs::read_to_string(night.join("index.html")).unwrap();
     assert!(index.contains("href=\"campaign-june.html\""), "the index links the campaign report");

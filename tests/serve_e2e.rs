@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use lapse_model::registry::Registry;
 
-use crate::common::{ADMIN_TOKEN, SCORE_TOKEN, client, get, models_copy, post, start_server};
+use crate::common::{ADMIN_TOKEN, SCORE_TOKEN, client, get, models_copy, post, renewals, start_server};
 
 #[test]
 fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_down_cleanly() {
@@ -26,7 +26,7 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
     // Keys to score: the top of the work list.
     let (_, queue) = get(&agent, &format!("{base}/v1/queue?capacity=20&limit=20"), SCORE_TOKEN);
     let keys: Vec<Value> =
-        queue["items"].as_array().unwrap().iter().map(|i| json!({"policy_id": i["policy_id"], "installment_no": i["installment_no"]})).collect();
+        renewals(&queue).iter().take(20).map(|i| json!({"policy_id": i["policy_id"], "installment_no": i["installment_no"]})).collect();
     assert_eq!(keys.len(), 20);
     let body = json!({ "renewals": keys }).to_string();
 
@@ -108,8 +108,9 @@ fn the_binary_serves_reloads_under_traffic_without_a_failed_request_and_shuts_do
         }
     }
     assert_eq!(by_endpoint.get("score").copied().unwrap_or(0), served * 20, "{by_endpoint:?}");
-    assert_eq!(by_endpoint.get("queue").copied().unwrap_or(0), 20);
-    assert_eq!(lines, served * 20 + 20);
+    let queued = renewals(&queue).len();
+    assert_eq!(by_endpoint.get("queue").copied().unwrap_or(0), queued);
+    assert_eq!(lines, served * 20 + queued);
 }
 
 #[test]
@@ -121,6 +122,7 @@ fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_
     let mut server = start_server(&models, &log_dir, &[]);
     let (status, body) = get(&agent, &format!("{}/v1/queue?capacity=6", server.base), SCORE_TOKEN);
     assert_eq!(status, 200, "{body}");
+    let whole = renewals(&body).len() - 1;
     let stopped = server.stop();
     assert!(stopped.success(), "first life: {stopped}");
     // What a kill mid-write leaves: the last line cut short.
@@ -135,12 +137,13 @@ fn after_a_crash_mid_write_the_restarted_server_loses_no_score_and_the_realised_
     assert!(stopped.success(), "second life: {stopped}");
     let text = std::fs::read_to_string(&file).unwrap();
     let good: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert_eq!(good.len(), 5 + 4, "the five whole first-life lines and every score served after the restart");
-    let served: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|i| &i["policy_id"]).collect();
-    assert_eq!(good[5..].iter().map(|l| &l["policy_id"]).collect::<Vec<_>>(), served);
+    let page = renewals(&page);
+    assert_eq!(good.len(), whole + page.len(), "the whole first-life lines and every score served after the restart");
+    let served: Vec<&Value> = page.iter().map(|i| &i["policy_id"]).collect();
+    assert_eq!(good[whole..].iter().map(|l| &l["policy_id"]).collect::<Vec<_>>(), served);
     let report = realised_report(&log_dir, dir.path());
-    assert_eq!((report["log_lines"].as_u64(), report["malformed_lines"].as_u64()), (Some(9), Some(1)));
-    assert_eq!(report["malformed_examples"][0]["line"].as_u64(), Some(6));
+    assert_eq!((report["log_lines"].as_u64(), report["malformed_lines"].as_u64()), (Some((whole + page.len()) as u64), Some(1)));
+    assert_eq!(report["malformed_examples"][0]["line"].as_u64(), Some(whole as u64 + 1));
 }
 
 #[test]
@@ -165,7 +168,7 @@ fn the_score_log_rotates_by_size_compresses_closed_parts_and_keeps_to_its_retent
     for _ in 0..12 {
         let (status, page) = get(&agent, &format!("{}/v1/queue?capacity=20&limit=20", server.base), SCORE_TOKEN);
         assert_eq!(status, 200, "{page}");
-        served += page["items"].as_array().unwrap().len();
+        served += renewals(&page).len();
     }
     assert!(server.stop().success());
     // Compression runs beside the writer: wait for it.
@@ -458,7 +461,7 @@ fn an_acknowledged_outcome_survives_kill_9_and_applies_after_restart() {
     let agent = client();
     let (status, list) = get(&agent, &format!("{}/v1/queue?capacity=50&limit=50", server.base), SCORE_TOKEN);
     assert_eq!(status, 200, "{list}");
-    let first = &list["items"][0];
+    let first = &list["items"][0]["renewals"][0];
     let customer = first["customer_id"].as_str().unwrap().to_string();
     let at = format!("{}T09:30:00+08:00", first["as_of"].as_str().unwrap());
     let batch = json!({"outcomes": [{

@@ -33,7 +33,7 @@ def keys(base, token, out):
     with open(out, "w") as f:
         while True:
             page = call(base, token, "GET", f"/v1/queue?include_no_action=true&capacity=100000000&limit=1000&offset={offset}")
-            for item in page["items"]:
+            for item in (r for contact in page["items"] for r in contact["renewals"]):
                 f.write(json.dumps({"policy_id": item["policy_id"], "installment_no": item["installment_no"]}, separators=(",", ":")) + "\n")
                 written += 1
             if page["next_offset"] is None:

@@ -11,6 +11,7 @@ use crate::flags::QueueArgs;
 use lapse_core::dates::format_day;
 use lapse_model::registry::Registry;
 use lapse_model::scoring::score_snapshot;
+use lapse_retention::CustomerOrder;
 use lapse_retention::RankBy;
 use lapse_retention::WorkListRequest;
 use lapse_retention::campaign::Arm;
@@ -19,7 +20,6 @@ use lapse_retention::campaign::CampaignStore;
 use lapse_retention::campaign::plan;
 use lapse_retention::campaign::write_campaign;
 use lapse_retention::spec::DEFAULT_CAPACITY;
-use lapse_retention::CustomerOrder;
 
 impl QueueArgs {
     /// The work-list request these flags make (checked by the retention crate's spec, as

@@ -95,6 +95,11 @@ pub fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> (u16, Va
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// The renewals of a work-list page, contact by contact.
+pub fn renewals(page: &Value) -> Vec<Value> {
+    page["items"].as_array().unwrap().iter().flat_map(|c| c["renewals"].as_array().unwrap().iter().cloned()).collect()
+}
+
 pub fn get(agent: &ureq::Agent, url: &str, token: &str) -> (u16, Value) {
     let mut response = agent.get(url).header("Authorization", &format!("Bearer {token}")).call().expect("a response");
     let status = response.status().as_u16();

@@ -104,6 +104,11 @@ fn snapshot_keys() -> Vec<(String, u32, String)> {
     ids.into_iter().zip(numbers).zip(agents).map(|((p, n), a)| (p, n.parse().unwrap(), a)).collect()
 }
 
+/// The renewals of a work-list page, contact by contact.
+fn renewals(page: &Value) -> Vec<Value> {
+    page["items"].as_array().unwrap().iter().flat_map(|c| c["renewals"].as_array().unwrap().iter().cloned()).collect()
+}
+
 fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str, want_field: Option<&str>) {
     assert_eq!(status.as_u16(), want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
@@ -186,22 +191,32 @@ async fn per_action_capacities_give_each_renewal_one_action_within_every_capacit
     for (action, cap) in capacity {
         let used = items.iter().filter(|i| i["action"] == action).count();
         assert!(used <= cap, "{action}: {used} > {cap}");
-        assert_eq!(used, cap, "the fixture has more than enough gaining renewals for {action}");
+        assert_eq!(used, cap, "the fixture has more than enough gaining customers for {action}");
     }
-    // Each renewal's gain is that of the action it was given, and the list is ranked by it.
+    let mut customers = std::collections::HashSet::new();
+    assert!(items.iter().all(|i| customers.insert(i["customer_id"].to_string())), "one contact per customer");
+    // A contact's gain: its renewals' p x s x V less the action's cost once; the renewals' shares
+    // sum to it; the list is ranked by it.
+    let contact_gain = |contact: &Value, a: &lapse_retention::Action| -> Option<f64> {
+        let covered: Vec<&Value> = contact["renewals"].as_array().unwrap().iter().filter(|r| !(r["orphan"] == true && a.name == "visit")).collect();
+        (!covered.is_empty()).then(|| {
+            covered.iter().map(|r| r["probability"].as_f64().unwrap() * a.save_rate * r["value_at_risk"].as_f64().unwrap()).sum::<f64>() - a.cost
+        })
+    };
     let mut total = 0.0;
     for item in items {
         let a = economics.actions.iter().find(|a| item["action"] == a.name.as_str()).unwrap();
-        let (p, v) = (item["probability"].as_f64().unwrap(), item["value_at_risk"].as_f64().unwrap());
         let gain = item["expected_gain"].as_f64().unwrap();
-        assert!((gain - (p * a.save_rate * v - a.cost)).abs() < 1e-6 * (1.0 + gain.abs()));
+        assert!((gain - contact_gain(item, a).unwrap()).abs() < 1e-6 * (1.0 + gain.abs()), "{item}");
+        let shares: f64 = item["renewals"].as_array().unwrap().iter().map(|r| r["expected_gain"].as_f64().unwrap()).sum();
+        assert!((shares - gain).abs() < 1e-6 * (1.0 + gain.abs()));
         assert!(gain > 0.0);
         total += gain;
     }
     let gains: Vec<f64> = items.iter().map(|i| i["expected_gain"].as_f64().unwrap()).collect();
     assert!(gains.windows(2).all(|w| w[0] >= w[1]), "ranked by the gain of the action given");
     // Better than (or as good as) filling the actions greedily, dearest first, from the
-    // renewals by their best gain.
+    // customers by their best gain.
     let (_, all) = get("/v1/queue?capacity=1000000&limit=1000&include_no_action=true".into()).await;
     let mut greedy = 0.0;
     let mut taken = std::collections::BTreeSet::new();
@@ -211,16 +226,8 @@ async fn per_action_capacities_give_each_renewal_one_action_within_every_capacit
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| {
-                (
-                    i["probability"].as_f64().unwrap() * a.save_rate * i["value_at_risk"].as_f64().unwrap() - a.cost,
-                    format!("{}#{}", i["policy_id"], i["installment_no"]),
-                    // An orphan renewal gets no visit (the rules' orphan actions).
-                    i["orphan"] == true && a.name == "visit",
-                )
-            })
-            .filter(|(g, key, forbidden)| *g > 0.0 && !taken.contains(key) && !forbidden)
-            .map(|(g, key, _)| (g, key))
+            .filter_map(|i| Some((contact_gain(i, a)?, i["customer_id"].to_string())))
+            .filter(|(g, key)| *g > 0.0 && !taken.contains(key))
             .collect();
         options.sort_by(|x, y| y.0.total_cmp(&x.0));
         for (g, key) in options.into_iter().take(cap) {
@@ -235,13 +242,13 @@ async fn per_action_capacities_give_each_renewal_one_action_within_every_capacit
     loop {
         let (status, page) = get(format!("/v1/queue?capacity=visit:4,call=6,sms:30&limit=7&offset={offset}")).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        paged.extend(page["items"].as_array().unwrap().iter().map(|i| (i["policy_id"].clone(), i["action"].clone(), i["rank"].clone())));
+        paged.extend(page["items"].as_array().unwrap().iter().map(|i| (i["customer_id"].clone(), i["action"].clone(), i["rank"].clone())));
         match page["next_offset"].as_u64() {
             Some(next) => offset = next as usize,
             None => break,
         }
     }
-    let whole: Vec<(Value, Value, Value)> = items.iter().map(|i| (i["policy_id"].clone(), i["action"].clone(), i["rank"].clone())).collect();
+    let whole: Vec<(Value, Value, Value)> = items.iter().map(|i| (i["customer_id"].clone(), i["action"].clone(), i["rank"].clone())).collect();
     assert_eq!(paged, whole);
     // A bad capacity names the field.
     let (status, error) = get("/v1/queue?capacity=fax:3".into()).await;
@@ -264,8 +271,13 @@ async fn the_queue_ranks_by_expected_gain_with_filters_capacity_and_pages() {
     assert!(gains.windows(2).all(|w| w[0] >= w[1]), "ranked by expected gain");
     assert!(gains.iter().all(|&g| g > 0.0), "no action-none renewals unless asked");
     assert!(items.iter().enumerate().all(|(i, item)| item["rank"] == i as u64 + 1));
+    assert!(items.iter().all(|c| c["renewals"].as_array().unwrap().iter().all(|r| r["rank"] == c["rank"] && r["action"] == c["action"])));
+    let mut customers = std::collections::HashSet::new();
+    assert!(items.iter().all(|i| customers.insert(i["customer_id"].to_string())), "one contact per customer");
+    let flat = renewals(&all);
+    assert!(flat.len() > items.len(), "the fixture has customers with several renewals due: {} renewals, {} contacts", flat.len(), items.len());
     // Not by probability alone: some renewal outranks a more likely lapse.
-    let probs: Vec<f64> = items.iter().map(|i| i["probability"].as_f64().unwrap()).collect();
+    let probs: Vec<f64> = flat.iter().map(|i| i["probability"].as_f64().unwrap()).collect();
     assert!(probs.windows(2).any(|w| w[0] < w[1]), "value changes the order");
 
     // Capacity cuts the list; pages of it join up to the same list.
@@ -277,31 +289,32 @@ async fn the_queue_ranks_by_expected_gain_with_filters_capacity_and_pages() {
     loop {
         let (status, page) = get(format!("/v1/queue?capacity=25&limit=10&offset={offset}")).await;
         assert_eq!(status, StatusCode::OK);
-        paged.extend(page["items"].as_array().unwrap().iter().map(|i| i["policy_id"].clone()));
+        paged.extend(page["items"].as_array().unwrap().iter().map(|i| i["customer_id"].clone()));
         match page["next_offset"].as_u64() {
             Some(next) => offset = next as usize,
             None => break,
         }
     }
-    let top: Vec<Value> = items.iter().take(25).map(|i| i["policy_id"].clone()).collect();
+    let top: Vec<Value> = items.iter().take(25).map(|i| i["customer_id"].clone()).collect();
     assert_eq!(paged, top);
 
-    // Filters.
-    let channel = items[0]["channel"].as_str().unwrap().to_string();
+    // Filters keep a contact's matching renewals only.
+    let channel = flat[0]["channel"].as_str().unwrap().to_string();
     let (_, by_channel) = get(format!("/v1/queue?capacity=100000&limit=1000&channel={channel}")).await;
-    let by_channel = by_channel["items"].as_array().unwrap();
+    let by_channel = renewals(&by_channel);
     assert!(!by_channel.is_empty() && by_channel.iter().all(|i| i["channel"] == channel.as_str()));
-    assert_eq!(by_channel.len(), items.iter().filter(|i| i["channel"] == channel.as_str()).count());
     let (_, overdue) = get("/v1/queue?capacity=100000&limit=1000&overdue=true".into()).await;
-    let overdue = overdue["items"].as_array().unwrap();
+    let overdue = renewals(&overdue);
     assert!(!overdue.is_empty() && overdue.iter().all(|i| i["days_overdue"].as_i64().unwrap() > 0));
     let (_, upcoming) = get("/v1/queue?capacity=100000&limit=1000&overdue=false&due_within_days=10".into()).await;
-    let upcoming = upcoming["items"].as_array().unwrap();
+    let upcoming = renewals(&upcoming);
     assert!(upcoming.iter().all(|i| i["days_overdue"] == 0 && i["days_until_due"].as_i64().unwrap() <= 10));
     let (_, rich) = get("/v1/queue?capacity=100000&limit=1000&min_value=50000".into()).await;
-    let rich = rich["items"].as_array().unwrap();
-    assert!(rich.iter().all(|i| i["value_at_risk"].as_f64().unwrap() >= 50000.0));
-    assert_eq!(rich.len(), items.iter().filter(|i| i["value_at_risk"].as_f64().unwrap() >= 50000.0).count());
+    let rich = renewals(&rich);
+    assert!(!rich.is_empty() && rich.iter().all(|i| i["value_at_risk"].as_f64().unwrap() >= 50000.0));
+    let (_, orphans) = get("/v1/queue?capacity=100000&limit=1000&orphan=true".into()).await;
+    let orphans = renewals(&orphans);
+    assert!(!orphans.is_empty() && orphans.iter().all(|i| i["orphan"] == true && i["action"] != "visit"), "the orphan team's list");
     let (_, nobody) = get("/v1/queue?region=Atlantis".into()).await;
     assert_eq!(nobody["matching"], 0);
     let (_, with_none) = get("/v1/queue?capacity=100000&limit=1000&include_no_action=true".into()).await;
@@ -573,7 +586,7 @@ async fn every_score_served_is_in_the_score_log() {
     assert_eq!(files.len(), 1, "one daily file");
     assert!(files[0].file_name().unwrap().to_str().unwrap().starts_with("scores-"));
     let lines: Vec<Value> = fs::read_to_string(&files[0]).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 7 + queue["items"].as_array().unwrap().len() + 3);
+    assert_eq!(lines.len(), 7 + renewals(&queue).len() + renewals(&assigned).len());
     let scored: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "score").collect();
     assert_eq!(scored.len(), 7);
     for (line, (policy, number, _)) in scored.iter().zip(&keys) {
@@ -586,10 +599,11 @@ async fn every_score_served_is_in_the_score_log() {
         }
     }
     let queued: Vec<u64> = lines.iter().filter(|l| l["endpoint"] == "queue").map(|l| l["rank"].as_u64().unwrap()).collect();
-    assert_eq!(queued, vec![1, 2, 3, 4, 5, 1, 2, 3]);
+    let ranks: Vec<u64> = renewals(&queue).iter().chain(&renewals(&assigned)).map(|r| r["rank"].as_u64().unwrap()).collect();
+    assert_eq!(queued, ranks);
     // A work list within per-action capacities logs the action each renewal was given.
-    let logged: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "queue").skip(5).collect();
-    for (line, item) in logged.iter().zip(assigned["items"].as_array().unwrap()) {
+    let logged: Vec<&Value> = lines.iter().filter(|l| l["endpoint"] == "queue").skip(renewals(&queue).len()).collect();
+    for (line, item) in logged.iter().zip(&renewals(&assigned)) {
         assert_eq!((&line["policy_id"], &line["action"], &line["expected_gain"]), (&item["policy_id"], &item["action"], &item["expected_gain"]));
     }
 }
@@ -717,9 +731,11 @@ async fn a_score_log_torn_by_a_crash_is_closed_off_on_restart_and_no_new_score_i
     let parsed: Vec<Result<Value, _>> = text.lines().map(serde_json::from_str::<Value>).collect();
     assert_eq!(parsed.iter().filter(|p| p.is_err()).count(), 1, "only the torn line is malformed");
     let good: Vec<Value> = parsed.into_iter().filter_map(Result::ok).collect();
-    assert_eq!(good.len(), 3 + 3, "three first-life lines survive whole, and every new score is there");
-    let new_ids: Vec<&Value> = good[3..].iter().map(|l| &l["policy_id"]).collect();
-    let served: Vec<&Value> = second["items"].as_array().unwrap().iter().map(|i| &i["policy_id"]).collect();
+    let survived = renewals(&first).len() - 1;
+    assert_eq!(good.len(), survived + renewals(&second).len(), "the first life's whole lines survive, and every new score is there");
+    let new_ids: Vec<&Value> = good[survived..].iter().map(|l| &l["policy_id"]).collect();
+    let second = renewals(&second);
+    let served: Vec<&Value> = second.iter().map(|i| &i["policy_id"]).collect();
     assert_eq!(new_ids, served);
     assert_eq!(first["items"].as_array().unwrap().len(), 4);
     let metrics = state.metrics.render();
@@ -749,10 +765,14 @@ async fn accept_language_zh_cn_gives_chinese_reasons_actions_and_segments() {
     assert_eq!((status, language.as_deref()), (StatusCode::OK, Some("en")));
     let (status, language, chinese) = get_with("/v1/queue?capacity=20&limit=20", Some("zh-CN,zh;q=0.9,en;q=0.8")).await;
     assert_eq!((status, language.as_deref()), (StatusCode::OK, Some("zh-CN")));
-    let (en_items, zh_items) = (english["items"].as_array().unwrap(), chinese["items"].as_array().unwrap());
+    let (en_items, zh_items) = (renewals(&english), renewals(&chinese));
+    for (en, zh) in english["items"].as_array().unwrap().iter().zip(chinese["items"].as_array().unwrap()) {
+        assert_eq!(en["action"], zh["action"]);
+        assert!(is_chinese(zh["action_label"].as_str().unwrap()) && !is_chinese(en["action_label"].as_str().unwrap()));
+    }
     assert_eq!(en_items.len(), zh_items.len());
     let mut reasons = 0;
-    for (en, zh) in en_items.iter().zip(zh_items) {
+    for (en, zh) in en_items.iter().zip(&zh_items) {
         // The same renewals, actions and segments (machine codes), in other words.
         assert_eq!((&en["policy_id"], &en["action"], &en["segment"]["name"]), (&zh["policy_id"], &zh["action"], &zh["segment"]["name"]));
         assert!(is_chinese(zh["action_label"].as_str().unwrap()) && is_chinese(zh["segment"]["label"].as_str().unwrap()), "{zh}");
@@ -957,13 +977,13 @@ async fn recorded_outcomes_keep_customers_off_the_next_list_as_the_rules_say() {
     let (app, _state) = app_with_store().await;
     let (status, before) = call(&app, "GET", "/v1/queue?capacity=400&limit=400", Some(SCORE_TOKEN), None).await;
     assert_eq!(status, StatusCode::OK, "{before}");
-    assert_eq!(before["held_back"], json!({}));
+    // Before any outcome only the orphan rule holds renewals back (orphan renewals of customers
+    // whose best contact is a visit by their other policy's agent).
+    assert!(before["held_back"].as_object().unwrap().keys().all(|rule| rule == "orphan"), "{}", before["held_back"]);
     let items = before["items"].as_array().unwrap().clone();
     assert!(items.len() >= 40, "a list to work on: {}", items.len());
-    // One renewal per distinct customer, from the top of the list.
-    let mut seen = std::collections::HashSet::new();
-    let picks: Vec<&Value> = items.iter().filter(|i| seen.insert(i["customer_id"].as_str().unwrap().to_string())).take(6).collect();
-    assert_eq!(picks.len(), 6, "six customers");
+    // The first renewal of each of the first six contacts (six customers).
+    let picks: Vec<&Value> = items.iter().take(6).map(|c| &c["renewals"][0]).collect();
     let as_of = picks[0]["as_of"].as_str().unwrap().to_string();
     let promised = lapse_core::dates::format_day(lapse_core::dates::parse_day(&as_of).unwrap() + 5);
     let batch = json!({"outcomes": [
@@ -983,7 +1003,10 @@ async fn recorded_outcomes_keep_customers_off_the_next_list_as_the_rules_say() {
     // The next list, without a reload.
     let (status, after) = call(&app, "GET", "/v1/queue?capacity=400&limit=400", Some(SCORE_TOKEN), None).await;
     assert_eq!(status, StatusCode::OK, "{after}");
-    let listed = after["items"].as_array().unwrap();
+    let contacts = after["items"].as_array().unwrap();
+    let mut customers = std::collections::HashSet::new();
+    assert!(contacts.iter().all(|c| customers.insert(c["customer_id"].to_string())), "no customer listed twice");
+    let listed = renewals(&after);
     let customer = |i: usize| picks[i]["customer_id"].as_str().unwrap();
     let of_customer = |c: &str| listed.iter().filter(|x| x["customer_id"] == c).collect::<Vec<_>>();
     assert!(of_customer(customer(0)).is_empty(), "refused: not listed");
@@ -1000,9 +1023,8 @@ async fn recorded_outcomes_keep_customers_off_the_next_list_as_the_rules_say() {
     for rule in ["refused", "do_not_contact", "promised"] {
         assert!(held.get(rule).and_then(Value::as_u64).unwrap_or(0) >= 1, "{rule} in {held:?}");
     }
-    // No customer twice in one... (a renewal list: customers with two renewals may appear twice
-    // until contacts are grouped); no visit for an orphan renewal.
-    for x in listed {
+    // No visit for an orphan renewal.
+    for x in &listed {
         if x["orphan"] == true {
             assert_ne!(x["action"], "visit", "an orphan renewal gets no visit: {x}");
         }
@@ -1020,7 +1042,7 @@ async fn a_bad_batch_stores_nothing_and_names_the_outcome_and_field() {
     let without_store = app();
     let (app, state) = app_with_store().await;
     let (_, queue) = call(&app, "GET", "/v1/queue?limit=2", Some(SCORE_TOKEN), None).await;
-    let item = &queue["items"][0];
+    let item = &queue["items"][0]["renewals"][0];
     let good = outcome_json("g-1", item, "call", "reached", json!({}));
     let bad = outcome_json("g-2", item, "call", "maybe", json!({}));
     let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(json!({"outcomes": [good.clone(), bad]}).to_string())).await;

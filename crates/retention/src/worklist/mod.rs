@@ -77,7 +77,6 @@ impl Filters {
     }
 }
 
-
 /// One renewal on a work list: its row, its contact's rank (1 = first) and action, its share of
 /// the contact's expected gain (its benefit less an equal share of the action's cost: the
 /// shares sum to the contact's gain), and whether a promise to pay on it was broken.
@@ -263,7 +262,8 @@ impl<'a> Walk<'a> {
         match self.contacts {
             None => true,
             Some(c) => {
-                !c.flagged(p) && (!self.order.has_orphan(p) || { self.order.best(p).0 == NO_ACTION || c.orphan_ok(usize::from(self.order.best(p).0)) })
+                !c.flagged(p)
+                    && (!self.order.has_orphan(p) || { self.order.best(p).0 == NO_ACTION || c.orphan_ok(usize::from(self.order.best(p).0)) })
             }
         }
     }

@@ -86,10 +86,7 @@ impl CustomerOrder {
             }
         };
         // Each renewal's own best gain orders it within its customer.
-        let own: Vec<f64> = (0..rows.len())
-            .into_par_iter()
-            .map(|r| (0..k).map(|a| benefit_of(r, a) - costs[a]).fold(0.0, f64::max))
-            .collect();
+        let own: Vec<f64> = (0..rows.len()).into_par_iter().map(|r| (0..k).map(|a| benefit_of(r, a) - costs[a]).fold(0.0, f64::max)).collect();
         let key = |r: usize| -> (u32, u32) {
             let c = rows.renewals[r].customer;
             if c == NONE { (NONE, r as u32) } else { (c, 0) }

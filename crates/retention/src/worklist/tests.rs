@@ -66,16 +66,17 @@ fn customers(list: &WorkList, rows: &ScoredRows) -> Vec<String> {
 #[test]
 fn a_customer_with_two_renewals_is_one_contact_paying_the_action_once() {
     let e = Economics::default();
-    // C1 has two renewals worth a visit together (0.3 x 0.35 x 2 x 1000 = 210 - 120 = 90) but not
-    // apart (105 - 120 < 0: a call each, 0.3 x 0.2 x 1000 - 15 = 45).
-    let rows = rows(&[("P1", "C1", 0.3, 1000.0, false, "agent"), ("P2", "C1", 0.3, 1000.0, false, "agent"), ("P3", "C2", 0.3, 1200.0, false, "agent")], &e);
+    // C1 has two renewals: one call about both gains 2 x 0.3 x 0.2 x 1000 - 15 = 105 (two
+    // calls would gain 45 each: the cost is paid once).
+    let rows =
+        rows(&[("P1", "C1", 0.3, 1000.0, false, "agent"), ("P2", "C1", 0.3, 1000.0, false, "agent"), ("P3", "C2", 0.3, 1200.0, false, "agent")], &e);
     let order = CustomerOrder::by_risk(&rows, &e);
     let list = select(&rows, &order, &Filters::default(), &Capacity::Total(10), None, 0..10);
     assert_eq!(customers(&list, &rows), ["C1", "C2"]);
     assert_eq!((list.matching, list.listed), (2, 2), "capacity counts contacts");
     let c1 = &list.page[0];
-    assert_eq!(e.action_name(c1.action), "visit");
-    assert!((c1.gain - 90.0).abs() < 1e-9, "{}", c1.gain);
+    assert_eq!(e.action_name(c1.action), "call");
+    assert!((c1.gain - 105.0).abs() < 1e-9, "{}", c1.gain);
     assert_eq!(c1.renewals.len(), 2);
     let shares: f64 = c1.renewals.iter().map(|l| l.gain).sum();
     assert!((shares - c1.gain).abs() < 1e-9, "the renewals' shares sum to the contact's gain");
@@ -196,7 +197,9 @@ fn the_walk_ranks_as_evaluating_every_customer_would() {
             .collect();
         let specs: Vec<Spec<'_>> = names
             .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str(), g.next() * 0.8, 500.0 + g.next() * 60_000.0, g.next() < 0.15, if g.next() < 0.5 { "agent" } else { "bank" }))
+            .map(|(p, c)| {
+                (p.as_str(), c.as_str(), g.next() * 0.8, 500.0 + g.next() * 60_000.0, g.next() < 0.15, if g.next() < 0.5 { "agent" } else { "bank" })
+            })
             .collect();
         let rows = rows(&specs, &e);
         let order = CustomerOrder::by_risk(&rows, &e);
@@ -204,7 +207,7 @@ fn the_walk_ranks_as_evaluating_every_customer_would() {
             .map(|i| {
                 let r = (g.next() * n as f64) as usize;
                 let result = [ContactResult::Refused, ContactResult::NoAnswer, ContactResult::WrongNumber][i % 3];
-                outcome(&i.to_string(), &specs[r].0, &format!("C{}", (g.next() * 120.0) as usize), "call", result, AS_OF - 1, None)
+                outcome(&i.to_string(), specs[r].0, &format!("C{}", (g.next() * 120.0) as usize), "call", result, AS_OF - 1, None)
             })
             .collect();
         let index = OutcomeIndex::new(outcomes);
