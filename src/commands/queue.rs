@@ -44,6 +44,10 @@ impl QueueArgs {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let started = Instant::now();
     if lapse_core::extract::read::FileFormat::of(&args.out).is_none() {
@@ -76,11 +80,19 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let request = CampaignRequest { name: &name, holdout, capacity: &spec.capacity, filters: &spec.filters };
     // The contact rules, when the list is to obey a store's outcomes.
     let rules = super::contact_rules_arg(args.contact_rules.as_deref())?;
-    let index = match &args.store {
-        Some(url) => Some(lapse_retention::contact::OutcomeIndex::new(lapse_store::read_all_blocking(url)?)),
-        None => None,
+    // With a store: its outcomes, and the customers other campaigns hold out.
+    let (index, holdouts) = match &args.store {
+        Some(url) => {
+            let (outcomes, holdouts) =
+                lapse_store::with_store_blocking(url, async |store| Ok((store.recorded_since(0).await?, store.holdouts_open(scored.as_of).await?)))?;
+            let holdouts: Vec<String> =
+                holdouts.into_iter().filter(|h| args.campaign.as_deref() != Some(h.campaign.as_str())).map(|h| h.customer_id).collect();
+            (Some(lapse_retention::contact::OutcomeIndex::new(outcomes)), holdouts)
+        }
+        None => (None, Vec::new()),
     };
-    let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &order, &scored.rows, &economics, scored.as_of);
+    let mut contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &order, &scored.rows, &economics, scored.as_of);
+    contacts.hold_out(&holdouts, &scored.rows, &order);
     let planned = plan(&request, &scored.rows, &order, &economics, Some(&contacts), scored.as_of, &model.version)?;
     for (rule, n) in &planned.held.0 {
         println!("  held back by {rule}: {n} renewals");
@@ -94,6 +106,12 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     if args.campaign.is_some() {
         let stored = store.save(&campaign)?;
         tracing::info!(campaign = %name, ?stored, dir = %store.dir().display(), "campaign recorded");
+        // Its control customers stay off every other list (any server or command sharing the
+        // store) until its outcome window closes.
+        if let (Some(url), Some((customers, until))) = (&args.store, campaign.holdout(scored.grace_days)) {
+            let added = lapse_store::with_store_blocking(url, async |store| store.hold_out(&name, &customers, until, now_ms()).await)?;
+            println!("  {} control customers held out of other lists until {} ({added} new in the store)", customers.len(), format_day(until));
+        }
     }
     let (treatment, control) = (campaign.count(Arm::Treatment), campaign.count(Arm::Control));
     let (treated_customers, control_customers) = (campaign.contacts(Arm::Treatment), campaign.contacts(Arm::Control));

@@ -125,6 +125,7 @@ impl Campaigns {
         }
         let (name, holdout, capacity, filters) = (request.name.to_string(), request.holdout, request.capacity.clone(), request.filters.clone());
         let (planned_book, planned_economics, store, rules) = (Arc::clone(book), economics.clone(), self.store.clone(), rules.clone());
+        let store_outcomes = outcomes.clone();
         let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
@@ -136,7 +137,11 @@ impl Campaigns {
                 })?,
             };
             let index = outcomes.as_ref().map(|o| o.index());
-            let contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), order, &b.rows, &planned_economics, b.as_of);
+            let mut contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), order, &b.rows, &planned_economics, b.as_of);
+            // Other campaigns' control customers stay out of this one.
+            if let Some(o) = &outcomes {
+                contacts.hold_out(o.holdouts_open(b.as_of, Some(&name)), &b.rows, order);
+            }
             let planned = plan(&request, &b.rows, order, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
@@ -144,6 +149,11 @@ impl Campaigns {
             Ok((planned, stored))
         })
         .await??;
+        // Its control customers stay off every other list until its outcome window closes, on
+        // every server sharing the store.
+        if let (Some(o), Some((customers, until))) = (&store_outcomes, planned.campaign.holdout(book.grace_days)) {
+            o.hold_out(request.name, &customers, until).await.map_err(ApiError::internal)?;
+        }
         let matching = planned.matching;
         // The campaign's rows are the contacts' renewals in order: a contact's arm is its first
         // renewal's.

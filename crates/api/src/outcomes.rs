@@ -3,14 +3,17 @@
 //! recorded through this server is in the index as soon as it is acknowledged; outcomes other
 //! servers stored in the same database are read before each work list: when the store holds
 //! more outcomes than the index, everything recorded since this server last looked, with an
-//! overlap for clocks and slow commits (the index keeps one copy of each id).
+//! overlap for clocks and slow commits (the index keeps one copy of each id). The customers
+//! campaigns hold out are kept the same way: read at open, added when this server creates a
+//! campaign, read again when the store holds another number of them.
 
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 
+use lapse_core::dates::Day;
 use lapse_retention::contact::{ContactRules, OutcomeIndex};
 use lapse_retention::outcomes::Outcome;
-use lapse_store::{Recorded, Store, StoreError};
+use lapse_store::{Holdout, Recorded, Store, StoreError};
 
 /// How far back a catch-up reads before the last one: covers servers' clocks a little apart and
 /// a transaction that commits after a later one started.
@@ -23,6 +26,8 @@ pub struct OutcomeBook {
     index: RwLock<OutcomeIndex>,
     /// When this server last read what others recorded (its clock, ms).
     synced_ms: AtomicI64,
+    /// Every campaign holdout stored, and how many rows the store held when read.
+    holdouts: RwLock<(Arc<Vec<Holdout>>, i64)>,
 }
 
 impl std::fmt::Debug for OutcomeBook {
@@ -37,8 +42,37 @@ impl OutcomeBook {
         let store = Store::open(url).await?;
         let now = crate::score_log::now_ms() as i64;
         let all = store.recorded_since(0).await?;
-        tracing::info!(store = %store.url(), outcomes = all.len(), "outcome store opened");
-        Ok(OutcomeBook { store, rules, index: RwLock::new(OutcomeIndex::new(all)), synced_ms: AtomicI64::new(now) })
+        let count = store.holdout_count().await?;
+        let holdouts = store.holdouts_open(Day::MIN).await?;
+        tracing::info!(store = %store.url(), outcomes = all.len(), holdouts = holdouts.len(), "outcome store opened");
+        Ok(OutcomeBook {
+            store,
+            rules,
+            index: RwLock::new(OutcomeIndex::new(all)),
+            synced_ms: AtomicI64::new(now),
+            holdouts: RwLock::new((Arc::new(holdouts), count)),
+        })
+    }
+
+    /// Records the customers `campaign` holds out until `until`, and keeps them in memory.
+    pub async fn hold_out(&self, campaign: &str, customers: &[String], until: Day) -> Result<usize, StoreError> {
+        let added = self.store.hold_out(campaign, customers, until, crate::score_log::now_ms() as i64).await?;
+        self.reread_holdouts().await?;
+        Ok(added)
+    }
+
+    async fn reread_holdouts(&self) -> Result<(), StoreError> {
+        let count = self.store.holdout_count().await?;
+        let all = self.store.holdouts_open(Day::MIN).await?;
+        *self.holdouts.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(all), count);
+        Ok(())
+    }
+
+    /// The customers held out by campaigns whose window is open on `day`, but `except` (the
+    /// campaign being planned).
+    pub fn holdouts_open(&self, day: Day, except: Option<&str>) -> Vec<String> {
+        let all = Arc::clone(&self.holdouts.read().unwrap_or_else(|e| e.into_inner()).0);
+        all.iter().filter(|h| h.until >= day && except != Some(h.campaign.as_str())).map(|h| h.customer_id.clone()).collect()
     }
 
     /// Stores a checked batch and adds it to the index.
@@ -54,6 +88,10 @@ impl OutcomeBook {
     /// Reads what other servers recorded since the last look (with the overlap).
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let now = crate::score_log::now_ms() as i64;
+        let known = self.holdouts.read().unwrap_or_else(|e| e.into_inner()).1;
+        if self.store.holdout_count().await? != known {
+            self.reread_holdouts().await?;
+        }
         // Nothing recorded elsewhere (the store holds what the index holds): nothing to read.
         let stored = self.store.count().await?;
         if usize::try_from(stored).is_ok_and(|n| n == self.index().len()) {

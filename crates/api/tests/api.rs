@@ -1081,3 +1081,37 @@ async fn a_bad_batch_stores_nothing_and_names_the_outcome_and_field() {
     let (status, body) = call(&without_store, "GET", "/v1/outcomes?policy_id=P1", Some(SCORE_TOKEN), None).await;
     assert_error(status, &body, 404, "no_store", None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaigns_control_customers_stay_off_every_other_list_while_its_window_is_open() {
+    let (app, state) = app_with_store().await;
+    let get = |uri: &'static str| call(&app, "GET", uri, Some(SCORE_TOKEN), None);
+    let (status, first) = get("/v1/queue?capacity=60&limit=60&campaign=holdout-a&holdout=0.5").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The control customers, from the stored campaign.
+    let (_, stored) = get("/v1/campaigns/holdout-a?arm=control&limit=1000").await;
+    let control: std::collections::HashSet<String> =
+        stored["items"].as_array().unwrap().iter().map(|c| c["customer_id"].as_str().unwrap().to_string()).collect();
+    assert!(control.len() >= 10, "a control arm: {}", control.len());
+    assert_eq!(stored["control"].as_u64().unwrap() as usize, control.len());
+    assert!(
+        first["items"].as_array().unwrap().iter().all(|c| !control.contains(c["customer_id"].as_str().unwrap())),
+        "the campaign lists its treatment arm"
+    );
+    // The plain list and another campaign leave them out, and say so.
+    let (_, plain) = get("/v1/queue?capacity=100000&limit=1000").await;
+    let listed: Vec<&str> = plain["items"].as_array().unwrap().iter().filter_map(|c| c["customer_id"].as_str()).collect();
+    assert!(listed.len() > 100);
+    assert!(listed.iter().all(|c| !control.contains(*c)), "a held-out customer on the plain list");
+    assert!(plain["held_back"]["holdout"].as_u64().unwrap() as usize >= control.len(), "{}", plain["held_back"]);
+    let (_, other) = get("/v1/queue?capacity=100000&limit=1000&campaign=holdout-b&holdout=0.1").await;
+    assert!(other["items"].as_array().unwrap().iter().all(|c| !control.contains(c["customer_id"].as_str().unwrap())));
+    assert!(other["held_back"]["holdout"].as_u64().unwrap() >= 1, "{}", other["held_back"]);
+    // The holdout is in the store, for every server sharing it.
+    let store = &state.outcomes.as_ref().unwrap().store;
+    let open = store.holdouts_open(0).await.unwrap();
+    assert!(control.iter().all(|c| open.iter().any(|h| h.campaign == "holdout-a" && &h.customer_id == c)));
+    // Asked again, the campaign is the same and does not hold itself out.
+    let (_, again) = get("/v1/queue?capacity=60&limit=60&campaign=holdout-a&holdout=0.5").await;
+    assert_eq!(again["items"], first["items"]);
+}

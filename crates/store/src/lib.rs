@@ -1,4 +1,5 @@
-//! lapse store: the contact outcomes agents record, kept in a real database. An embedded
+//! lapse store: the contact outcomes agents record and the customers campaigns hold out, kept
+//! in a real database. An embedded
 //! SQLite file by default (`sqlite://PATH`, nothing to install; WAL with full sync, so an
 //! outcome acknowledged is on disk), PostgreSQL when several servers share one state
 //! (`postgres://...`). One code path: sqlx's Any driver runs the same SQL on both (`$N`
@@ -11,6 +12,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+use lapse_core::dates::Day;
 use lapse_retention::outcomes::{ContactResult, Outcome};
 
 /// The migrations, embedded.
@@ -220,10 +222,75 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) FROM outcomes").fetch_one(&self.pool).await?.try_get::<i64, _>(0)?)
     }
 
+    /// Records the customers `campaign` holds out until `until` (its outcome window's last
+    /// day); a customer already recorded for the campaign keeps its row. Returns the rows added.
+    pub async fn hold_out(&self, campaign: &str, customers: &[String], until: Day, recorded_ms: i64) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for customer in customers {
+            let done = sqlx::query(
+                "INSERT INTO campaign_holdouts (campaign, customer_id, until_day, recorded_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (campaign, customer_id) DO NOTHING",
+            )
+            .bind(campaign.to_string())
+            .bind(customer.clone())
+            .bind(i64::from(until))
+            .bind(recorded_ms)
+            .execute(&mut *tx)
+            .await?;
+            added += done.rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Every holdout whose window is open on `day` (its last day not before it).
+    pub async fn holdouts_open(&self, day: Day) -> Result<Vec<Holdout>, StoreError> {
+        let rows = sqlx::query("SELECT campaign, customer_id, until_day FROM campaign_holdouts WHERE until_day >= $1 ORDER BY campaign, customer_id")
+            .bind(i64::from(day))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let until: i64 = row.try_get("until_day")?;
+                let campaign: String = row.try_get("campaign")?;
+                let until = i32::try_from(until).map_err(|_| StoreError::Corrupt { id: campaign.clone(), reason: format!("until_day {until}") })?;
+                Ok(Holdout { campaign, customer_id: row.try_get("customer_id")?, until })
+            })
+            .collect()
+    }
+
+    /// How many holdout rows are stored (a server reads them again when this changes).
+    pub async fn holdout_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM campaign_holdouts").fetch_one(&self.pool).await?.try_get::<i64, _>(0)?)
+    }
+
     /// Closes the pool (pending writes are committed or not; nothing half-written).
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A customer a campaign holds out, and the last day of its outcome window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holdout {
+    pub campaign: String,
+    pub customer_id: String,
+    pub until: Day,
+}
+
+/// Runs `f` on the store at `url` on a runtime of its own (for a command-line tool; the API
+/// server uses [`Store`] on its runtime).
+pub fn with_store_blocking<T>(url: &str, f: impl AsyncFnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Open { url: redact(url), source: sqlx::Error::Io(e) })?;
+    runtime.block_on(async {
+        let store = Store::open(url).await?;
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
 }
 
 /// Every outcome of the store at `url`, for a command-line tool (a runtime of its own for the

@@ -137,3 +137,27 @@ fn a_database_from_a_newer_binary_is_refused_and_a_bad_url_named() {
         assert_eq!(redact("postgres://lapse:s3cret@db:5432/lapse"), "postgres://lapse:***@db:5432/lapse");
     });
 }
+
+#[test]
+fn campaign_holdouts_are_kept_once_and_read_while_their_window_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        for url in store_urls(dir.path(), "lapse_test_holdouts").await {
+            let store = Store::open(&url).await.unwrap();
+            let customers: Vec<String> = vec!["C1".into(), "C2".into()];
+            assert_eq!(store.hold_out("spring", &customers, 20_100, 1).await.unwrap(), 2, "{url}");
+            // Again (a restarted server planning the same campaign): nothing new.
+            assert_eq!(store.hold_out("spring", &customers, 20_100, 2).await.unwrap(), 0, "{url}");
+            assert_eq!(store.hold_out("summer", &["C3".to_string()], 20_200, 3).await.unwrap(), 1);
+            assert_eq!(store.holdout_count().await.unwrap(), 3);
+            let open = |day| {
+                let store = store.clone();
+                async move { store.holdouts_open(day).await.unwrap().into_iter().map(|h| (h.campaign, h.customer_id)).collect::<Vec<_>>() }
+            };
+            assert_eq!(open(20_100).await.len(), 3, "the last day is still open");
+            assert_eq!(open(20_101).await, vec![("summer".to_string(), "C3".to_string())], "{url}");
+            assert!(open(20_201).await.is_empty());
+            store.close().await;
+        }
+    });
+}

@@ -43,7 +43,10 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
     let (matching, listed, page, campaign, held) = match &spec.campaign {
         None => {
             let index = state.outcomes.as_ref().map(|o| o.index());
-            let contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), order, rows, economics, book.as_of);
+            let mut contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), order, rows, economics, book.as_of);
+            if let Some(outcomes) = &state.outcomes {
+                contacts.hold_out(outcomes.holdouts_open(book.as_of, None), rows, order);
+            }
             let list = select(rows, order, &spec.filters, &spec.capacity, Some(&contacts), page_asked.range());
             (list.matching, list.listed, list.page, None, list.held)
         }

@@ -164,6 +164,17 @@ impl Campaign {
         Campaign { settings, rows: out }
     }
 
+    /// The customers of the control arm (with an id), and the last day of the campaign's outcome
+    /// window: the last control renewal's due date plus `grace_days`. None without control.
+    pub fn holdout(&self, grace_days: i32) -> Option<(Vec<String>, Day)> {
+        let control: Vec<&CampaignRow> = self.rows.iter().filter(|r| r.arm == Arm::Control).collect();
+        let until = control.iter().map(|r| r.due_date).max()? + grace_days;
+        let mut customers: Vec<String> = control.iter().filter_map(|r| r.customer_id.clone()).collect();
+        customers.sort();
+        customers.dedup();
+        Some((customers, until))
+    }
+
     /// Customers (contacts) in `arm`.
     pub fn contacts(&self, arm: Arm) -> usize {
         let mut n = 0;

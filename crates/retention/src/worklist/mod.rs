@@ -167,11 +167,11 @@ impl<'a> Contacts<'a> {
         self.flagged[p / 64] |= 1 << (p % 64);
     }
 
-    /// Keeps `customers` (interned ids) off the list: they are in the control arm of a campaign
-    /// whose outcome window is open.
-    pub fn hold_out(&mut self, customers: impl IntoIterator<Item = u32>, order: &CustomerOrder) {
+    /// Keeps `customers` off the list: they are in the control arm of a campaign whose outcome
+    /// window is open (ids the snapshot does not hold are ignored).
+    pub fn hold_out<S: AsRef<str>>(&mut self, customers: impl IntoIterator<Item = S>, rows: &ScoredRows, order: &CustomerOrder) {
         for c in customers {
-            if let Some(p) = order.position_of(c) {
+            if let Some(p) = rows.strings.find(c.as_ref()).and_then(|code| order.position_of(code)) {
                 self.holdout.insert(p as u32);
                 self.flag(p);
             }

@@ -144,7 +144,7 @@ fn the_rules_hold_customers_renewals_and_actions() {
     ]);
     let order = CustomerOrder::by_risk(&rows, &e);
     let mut contacts = Contacts::new(&rules, Some(&index), &order, &rows, &e, AS_OF);
-    contacts.hold_out([rows.strings.find("HELD_OUT").unwrap()], &order);
+    contacts.hold_out(["HELD_OUT", "NOT_IN_THIS_SNAPSHOT"], &rows, &order);
     for capacity in [Capacity::Total(10), Capacity::PerAction(vec![10, 10, 10])] {
         let list = select(&rows, &order, &Filters::default(), &capacity, Some(&contacts), 0..10);
         let mut listed = customers(&list, &rows);
