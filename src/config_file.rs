@@ -3,6 +3,10 @@
 //! keeps naming the trainer's parameters; sections `[serve]` and `[nightly]`, keys named as the flags with
 //! `_`) < the environment (`LAPSE_SERVE_<FLAG>`, `LAPSE_NIGHTLY_<FLAG>`) < command-line flags.
 //!
+//! `[contact_rules]` (the work list's contact rules, a nested table) is not a flag: when the
+//! file has it, `--contact-rules FILE.toml` is placed before the user's flags (a command that
+//! takes rules then reads that section of the same file).
+//!
 //! Done by turning the file and the environment into flags placed before the command line's,
 //! with clap told that a later flag overrides an earlier one: one parser, one set of checks,
 //! and `lapse config show` reports where each effective value came from. Secrets never come
@@ -19,6 +23,9 @@ use crate::flags::Cli;
 
 /// The commands that take a configuration file.
 pub const LAYERED: [&str; 2] = ["serve", "nightly"];
+
+/// The file's sections: one per layered command, and the contact rules.
+const SECTIONS: [&str; 3] = ["serve", "nightly", "contact_rules"];
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +78,15 @@ fn layer(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, Source>
         let path = Path::new(path);
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
-        if let Some((section, _)) = table.iter().find(|(s, _)| !LAYERED.contains(&s.as_str())) {
-            return Err(anyhow::anyhow!("--config {}: unknown section [{section}] (sections: [serve], [nightly])", path.display()).into());
+        if let Some((section, _)) = table.iter().find(|(s, _)| !SECTIONS.contains(&s.as_str())) {
+            return Err(
+                anyhow::anyhow!("--config {}: unknown section [{section}] (sections: [serve], [nightly], [contact_rules])", path.display()).into()
+            );
+        }
+        if table.contains_key("contact_rules") && known.contains_key("contact_rules") {
+            front.push("--contact-rules".into());
+            front.push(path.as_os_str().to_owned());
+            sources.insert("contact_rules".into(), Source::File);
         }
         if let Some(values) = table.get(&sub) {
             let values = values.as_table().ok_or_else(|| anyhow::anyhow!("--config {}: [{sub}] must be a table", path.display()))?;
@@ -166,6 +180,29 @@ pub fn show(argv: Vec<OsString>) -> Result<(), Failure> {
             Source::Flag => "flag".to_string(),
         };
         println!("{key} = {value}  # {from}");
+    }
+    if let Ok(Some(path)) = sub_matches.try_get_one::<std::path::PathBuf>("contact_rules") {
+        print_rules(Some(path))?;
+    } else if sub_matches.try_get_one::<std::path::PathBuf>("contact_rules").is_ok() {
+        print_rules(None)?;
+    }
+    Ok(())
+}
+
+/// The effective contact rules as the `[contact_rules]` section that gives them.
+fn print_rules(path: Option<&std::path::PathBuf>) -> Result<(), Failure> {
+    let rules = crate::commands::contact_rules_arg(path.map(|p| p.as_path()))?;
+    let from = path.map_or("defaults".to_string(), |p| p.display().to_string());
+    // Written out by hand: five keys, and the toml crate is built without its writer.
+    let list = |items: &[String]| items.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>().join(", ");
+    println!("\n# the contact rules in force ({from})\n[contact_rules]");
+    println!("refused_days = {}", rules.refused_days);
+    println!("promise_grace_days = {}", rules.promise_grace_days);
+    println!("refusal_reasons = [{}]", list(&rules.refusal_reasons));
+    println!("orphan_actions = [{}]", list(&rules.orphan_actions));
+    println!("[contact_rules.caps]");
+    for (action, cap) in &rules.caps {
+        println!("{action} = {{ max = {}, days = {} }}", cap.max, cap.days);
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod layers;
 mod nightly;
+mod outcomes;
 mod serve_e2e;
 mod why;
 mod winback;

@@ -23,6 +23,7 @@ pub mod funnel;
 pub mod generate;
 pub mod models;
 pub mod nightly;
+pub mod outcomes;
 pub mod persistency;
 pub mod queue;
 pub mod realised;
@@ -92,8 +93,17 @@ pub fn contact_rules_arg(path: Option<&std::path::Path>) -> Result<lapse_retenti
     let rules: lapse_retention::contact::ContactRules = match path {
         None => Default::default(),
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Failure::input(anyhow::anyhow!("--contact-rules {}: {e}", path.display())))?;
-            serde_json::from_slice(&bytes).map_err(|e| Failure::input(anyhow::anyhow!("--contact-rules {}: {e}", path.display())))?
+            let fail = |e: String| Failure::input(anyhow::anyhow!("--contact-rules {}: {e}", path.display()));
+            let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+                // A lapse.toml: its [contact_rules] section (or the whole file when it is only rules).
+                let text = String::from_utf8(bytes).map_err(|e| fail(e.to_string()))?;
+                let mut table: toml::Table = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                let section = table.remove("contact_rules").unwrap_or(toml::Value::Table(table));
+                section.try_into().map_err(|e: toml::de::Error| fail(format!("[contact_rules] {e}")))?
+            } else {
+                serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?
+            }
         }
     };
     rules.check()?;

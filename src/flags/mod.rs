@@ -87,6 +87,8 @@ pub enum Command {
     /// dates, each with its inputs known at that date and its label (reinstated within N days);
     /// train it with `lapse train --features TABLE --models models/winback`.
     WinbackTable(WinbackTableArgs),
+    /// Contact outcomes in the store: import a call-centre export, export them all.
+    Outcomes(OutcomesArgs),
     /// The renewal funnel from an extract: per due month, how many renewals were reminded,
     /// contacted, paid before due, paid in grace, lapsed; by channel, first action and the
     /// days before due of the first contact.

@@ -80,7 +80,8 @@ pub struct QueueArgs {
     /// the list ignores what agents recorded.
     #[arg(long)]
     pub store: Option<String>,
-    /// The contact rules as JSON (as `lapse serve --contact-rules`).
+    /// The contact rules: a JSON file, or a lapse.toml with a [contact_rules] section (as
+    /// `lapse serve --contact-rules`).
     #[arg(long)]
     pub contact_rules: Option<PathBuf>,
     #[command(flatten)]
@@ -173,4 +174,39 @@ pub struct RealisedArgs {
     pub grace_days: i32,
     #[command(flatten)]
     pub report: ReportFiles,
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesArgs {
+    /// The outcome store (as `lapse serve --store`).
+    #[arg(long, default_value = super::DEFAULT_STORE, global = true)]
+    pub store: String,
+    #[command(subcommand)]
+    pub action: OutcomesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutcomesAction {
+    /// Record a call-centre export (CSV or Parquet) of outcomes: the columns of `POST
+    /// /v1/outcomes` (id, policy_id, installment_no, action, result, at, reason, promised_date,
+    /// agent_id, note, and customer_id unless --snapshot gives it). All rows or none: a bad row
+    /// is named (row, field, why) and nothing is stored; an id already stored is a duplicate.
+    Import {
+        /// The file to import (.csv or .parquet).
+        file: PathBuf,
+        /// A scoring snapshot to take each policy's customer from when a row has none.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// The economics (their action names are the actions an outcome may name).
+        #[arg(long)]
+        economics: Option<PathBuf>,
+        /// The contact rules (their refusal reasons are the reasons a refusal may give).
+        #[arg(long)]
+        contact_rules: Option<PathBuf>,
+    },
+    /// Write every stored outcome, oldest first, to a CSV or Parquet file (atomically).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }

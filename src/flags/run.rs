@@ -101,8 +101,10 @@ pub struct ServeArgs {
     /// Serve without an outcome store (no outcomes, no contact rules).
     #[arg(long, conflicts_with = "store")]
     pub no_store: bool,
-    /// The contact rules as JSON (any of refused_days, promise_grace_days, caps, refusal_reasons,
-    /// orphan_actions; docs/contact-rules.md); default: the documented rules.
+    /// The contact rules: a JSON file or a TOML file's [contact_rules] section (any of
+    /// refused_days, promise_grace_days, caps, refusal_reasons, orphan_actions;
+    /// docs/contact-rules.md); `[contact_rules]` in the --config file sets it; default: the
+    /// documented rules.
     #[arg(long)]
     pub contact_rules: Option<PathBuf>,
     /// Language of reasons and labels when a request asks for none: en or zh-CN.

@@ -136,12 +136,10 @@ impl Campaigns {
                         .with_field("rank_by")
                 })?,
             };
-            let index = outcomes.as_ref().map(|o| o.index());
-            let mut contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_deref(), order, &b.rows, &planned_economics, b.as_of);
-            // Other campaigns' control customers stay out of this one.
-            if let Some(o) = &outcomes {
-                contacts.hold_out(o.holdouts_open(b.as_of, Some(&name)), &b.rows, order);
-            }
+            // The rules, and other campaigns' control customers kept out of this one.
+            let verdicts = outcomes.as_ref().map(|o| o.verdicts(b, order, &planned_economics));
+            let contacts =
+                crate::outcomes::contacts_in_force(outcomes.as_deref(), verdicts.as_deref(), &rules, b, order, &planned_economics, Some(&name));
             let planned = plan(&request, &b.rows, order, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;

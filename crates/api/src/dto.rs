@@ -596,3 +596,70 @@ impl<'a> OutcomeOut<'a> {
 pub struct OutcomesHistory<'a> {
     pub outcomes: Vec<OutcomeOut<'a>>,
 }
+
+/// `GET /v1/queue/explain` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainParams {
+    #[param(min_length = 1, max_length = 128)]
+    pub policy_id: String,
+    #[param(minimum = 1, maximum = 4294967295u64)]
+    pub installment_no: u32,
+    /// The list's capacity (a total number of contacts; default the server's).
+    #[param(minimum = 0, maximum = 1000000000)]
+    pub capacity: Option<usize>,
+    /// Language of the action labels: `en` or `zh-CN`.
+    #[param(pattern = "^(en|zh-CN)$")]
+    pub lang: Option<String>,
+}
+
+/// One action considered for the customer's contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplainedAction {
+    pub action: String,
+    /// The contact's expected gain with this action (null: it can serve none of the customer's
+    /// renewals: the orphan rule).
+    pub expected_gain: Option<f64>,
+    /// The rule that forbids it today (`wrong_number`, `frequency_cap`, `orphan`), or null.
+    pub forbidden_by: Option<&'static str>,
+}
+
+/// `GET /v1/queue/explain` response: why a renewal is or is not on today's work list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplainResponse {
+    pub policy_id: String,
+    pub installment_no: u32,
+    pub customer_id: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    /// `listed`; `beyond_capacity` (on the list, past the capacity); `held` (a rule keeps it
+    /// off: `held_by`); `no_action_pays`; `not_covered` (the customer's contact is an action
+    /// this renewal cannot get: an orphan renewal and a visit about the customer's other
+    /// policies); `not_in_snapshot`.
+    pub verdict: &'static str,
+    /// The rule keeping it off the list (`holdout`, `do_not_contact`, `refused`, `promised`,
+    /// `wrong_number`, `frequency_cap`, `orphan`), or null.
+    pub held_by: Option<&'static str>,
+    pub promise_broken: bool,
+    /// The contact's rank on the list without filters or capacity (null: not on it).
+    pub rank: Option<u32>,
+    pub capacity: usize,
+    /// The customer's contact: its action and expected gain.
+    pub action: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub action_label: Option<std::borrow::Cow<'static, str>>,
+    pub expected_gain: Option<f64>,
+    /// The renewals the contact covers.
+    pub covers: Vec<RenewalKeyOut>,
+    pub actions: Vec<ExplainedAction>,
+    /// The customer's recorded outcomes, newest first (the rules read these).
+    pub outcomes: usize,
+}
+
+/// A renewal's key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenewalKeyOut {
+    pub policy_id: String,
+    pub installment_no: u32,
+}

@@ -1115,3 +1115,50 @@ async fn a_campaigns_control_customers_stay_off_every_other_list_while_its_windo
     let (_, again) = get("/v1/queue?capacity=60&limit=60&campaign=holdout-a&holdout=0.5").await;
     assert_eq!(again["items"], first["items"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_why_a_renewal_is_or_is_not_listed() {
+    let (app, _state) = app_with_store().await;
+    let get = |uri: String| {
+        let app = app.clone();
+        async move { call(&app, "GET", &uri, Some(SCORE_TOKEN), None).await }
+    };
+    let (_, list) = get("/v1/queue?capacity=100000&limit=1000".into()).await;
+    let items = list["items"].as_array().unwrap();
+    // A listed renewal: its contact's rank, action and gain.
+    let contact = &items[7];
+    let renewal = &contact["renewals"][0];
+    let explain = |r: &Value| format!("/v1/queue/explain?policy_id={}&installment_no={}", r["policy_id"].as_str().unwrap(), r["installment_no"]);
+    let (status, why) = get(explain(renewal)).await;
+    assert_eq!(status, StatusCode::OK, "{why}");
+    assert_eq!((why["verdict"].as_str(), why["rank"].as_u64()), (Some("listed"), Some(8)), "{why}");
+    assert_eq!(
+        (&why["action"], &why["expected_gain"], &why["customer_id"]),
+        (&contact["action"], &contact["expected_gain"], &contact["customer_id"])
+    );
+    assert_eq!(why["covers"].as_array().unwrap().len(), contact["renewals"].as_array().unwrap().len());
+    assert_eq!(why["actions"].as_array().unwrap().len(), 3);
+    // Past a small capacity: on the list, beyond it.
+    let (_, why) = get(format!("{}&capacity=3", explain(renewal))).await;
+    assert_eq!(why["verdict"], "beyond_capacity");
+    // A refusal holds the customer: the verdict names the rule.
+    let top = &items[0]["renewals"][0];
+    let batch = json!({"outcomes": [outcome_json("x-refused", top, "call", "refused", json!({"reason": "dissatisfied"}))]});
+    let (status, _) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(batch.to_string())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, why) = get(explain(top)).await;
+    assert_eq!((why["verdict"].as_str(), why["held_by"].as_str(), why["rank"].is_null()), (Some("held"), Some("refused"), true), "{why}");
+    assert_eq!(why["outcomes"], 1);
+    // An orphan renewal: a visit is forbidden by the orphan rule.
+    let orphan =
+        renewals(&list).into_iter().find(|r| r["orphan"] == true && r["customer_id"] != top["customer_id"]).expect("the fixture has orphan renewals");
+    let (_, why) = get(explain(&orphan)).await;
+    let visit = why["actions"].as_array().unwrap().iter().find(|a| a["action"] == "visit").unwrap().clone();
+    assert!(visit["forbidden_by"] == "orphan" || why["covers"].as_array().unwrap().len() > 1, "{why}");
+    // Unknown renewals and bad parameters.
+    let (_, why) = get("/v1/queue/explain?policy_id=NOPE&installment_no=2".into()).await;
+    assert_eq!(why["verdict"], "not_in_snapshot");
+    let (status, error) = get("/v1/queue/explain?policy_id=P1".into()).await;
+    assert_error(status, &error, 422, "invalid_field", None);
+    assert!(error["message"].as_str().unwrap().contains("installment_no"), "{error}");
+}

@@ -112,6 +112,9 @@ impl Rule {
 pub struct OutcomeIndex {
     by_customer: HashMap<String, Vec<Outcome>>,
     len: usize,
+    /// The customer of every outcome added, in the order added: a reader that compiled the
+    /// rules at generation g recompiles `touched[g..]` only.
+    touched: Vec<String>,
 }
 
 /// Why a customer's renewal may not be listed today (None: it may), and whether a promise on it
@@ -138,8 +141,19 @@ impl OutcomeIndex {
             return;
         }
         let at = list.partition_point(|o| (o.at_ms, &o.id) <= (outcome.at_ms, &outcome.id));
+        self.touched.push(outcome.customer_id.clone());
         list.insert(at, outcome);
         self.len += 1;
+    }
+
+    /// How many outcomes were added (it grows with every one).
+    pub fn generation(&self) -> usize {
+        self.touched.len()
+    }
+
+    /// The customers of the outcomes added since `generation`.
+    pub fn touched_since(&self, generation: usize) -> impl Iterator<Item = &str> {
+        self.touched.get(generation..).unwrap_or(&[]).iter().map(String::as_str)
     }
 
     pub fn len(&self) -> usize {

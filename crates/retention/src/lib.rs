@@ -9,7 +9,7 @@
 //! stores campaigns and holds the effect statistics (save rates, intervals, shrinkage) that the
 //! effect report and [`uplift`] share; [`uplift`] learns who responds to a contact from a
 //! campaign's two arms; [`outcomes`] are what agents recorded after a contact (checked a batch at
-//! a time) and [`contact`] the rules they imply (refusals, promises, do-not-contact, wrong
+//! a time; [`outcome_file`] reads a call-centre export and writes them all out) and [`contact`] the rules they imply (refusals, promises, do-not-contact, wrong
 //! numbers, frequency caps); [`winback`] ranks the win-back list by the reinstatement model. See
 //! `ARCHITECTURE.md`.
 
@@ -17,6 +17,7 @@ pub mod assign;
 pub mod campaign;
 pub mod contact;
 pub mod economics;
+pub mod outcome_file;
 pub mod outcomes;
 pub mod spec;
 pub mod uplift;

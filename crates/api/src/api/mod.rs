@@ -34,7 +34,6 @@ use super::winback::{WinbackItem, WinbackParams, WinbackResponse};
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::lang::{Lang, action_label, segment_label, sentence_in};
 use lapse_retention::campaign::{Arm, CampaignRequest};
-use lapse_retention::worklist::Contacts;
 use lapse_retention::{BAND_NAMES, Economics, segment_name};
 use lapse_retention::{Contact, Listed, RankBy, select};
 
@@ -95,6 +94,7 @@ pub fn router(state: Shared) -> Router {
     let scoring = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/queue", get(queue))
+        .route("/v1/queue/explain", get(explain_queue))
         .route("/v1/winback", get(winback))
         .route("/v1/campaigns/{name}", get(get_campaign))
         .route("/v1/outcomes", post(record_outcomes).get(outcome_history))

@@ -7,7 +7,7 @@ use super::*;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lapse scoring API", description = "Lapse risk, value and next best action for renewals, ranked for collection teams."),
-    paths(score, queue, winback, get_campaign, record_outcomes, outcome_history, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
+    paths(score, queue, explain_queue, winback, get_campaign, record_outcomes, outcome_history, model_current, drift, admin_reload, healthz, readyz, metrics, openapi_json),
     components(schemas(OutcomesRequest, OutcomeIn, OutcomesRecorded, OutcomesHistory, OutcomeOut, WinbackResponse, WinbackItem, ReasonValueSchema, ScoreRequest, RenewalKey, OnUnknown, InlineRecords, ScoreResponse, ScoredRenewal, Reason, Segment, NotScored, QueueResponse, CampaignInfo, CampaignResponse, CampaignItem, Window, ModelInfo, SnapshotInfo, ReloadResponse, Health, ErrorBody, schema::Economics, schema::Action, DriftResponse, schema::DriftReport, schema::FeatureDrift, schema::BinShares, schema::Thresholds)),
     modifiers(&BearerAuth, &OneOfRenewalsOrRecords, &ContractRecords)
 )]

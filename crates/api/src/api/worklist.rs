@@ -42,11 +42,16 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
     };
     let (matching, listed, page, campaign, held) = match &spec.campaign {
         None => {
-            let index = state.outcomes.as_ref().map(|o| o.index());
-            let mut contacts = Contacts::new(&state.config.contact_rules, index.as_deref(), order, rows, economics, book.as_of);
-            if let Some(outcomes) = &state.outcomes {
-                contacts.hold_out(outcomes.holdouts_open(book.as_of, None), rows, order);
-            }
+            let verdicts = state.outcomes.as_ref().map(|o| o.verdicts(&book, order, economics));
+            let contacts = crate::outcomes::contacts_in_force(
+                state.outcomes.as_deref(),
+                verdicts.as_deref(),
+                &state.config.contact_rules,
+                &book,
+                order,
+                economics,
+                None,
+            );
             let list = select(rows, order, &spec.filters, &spec.capacity, Some(&contacts), page_asked.range());
             (list.matching, list.listed, list.page, None, list.held)
         }
@@ -132,6 +137,120 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
         });
     }
     Ok(in_language(response, lang))
+}
+
+/// Why a renewal is or is not on today's work list (no filters): the rule holding it, each
+/// action's gain and what forbids it, its contact's rank.
+#[utoipa::path(get, path = "/v1/queue/explain", params(ExplainParams),
+    responses(
+        (status = 200, description = "The verdict on the renewal", body = ExplainResponse),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) async fn explain_queue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Params(params): Params<ExplainParams>,
+) -> Result<Response, ApiError> {
+    let lang = request_lang(&state, &headers, params.lang.as_deref())?;
+    if params.policy_id.is_empty() || params.policy_id.len() > 128 {
+        return Err(ApiError::invalid("policy_id", "policy_id must be 1 to 128 bytes"));
+    }
+    let capacity = params.capacity.unwrap_or(state.config.limits.default_capacity);
+    let book = state.current.load_full();
+    if let Some(outcomes) = &state.outcomes
+        && let Err(e) = outcomes.catch_up().await
+    {
+        tracing::warn!(error = %e, "outcomes recorded by other servers not read");
+    }
+    let economics = &state.config.economics;
+    let rows = &book.rows;
+    let row = book.lookup(&params.policy_id, Some(params.installment_no)).next();
+    let mut response = ExplainResponse {
+        policy_id: params.policy_id.clone(),
+        installment_no: params.installment_no,
+        customer_id: None,
+        as_of: Date(book.as_of),
+        verdict: "not_in_snapshot",
+        held_by: None,
+        promise_broken: false,
+        rank: None,
+        capacity,
+        action: None,
+        action_label: None,
+        expected_gain: None,
+        covers: Vec::new(),
+        actions: Vec::new(),
+        outcomes: 0,
+    };
+    if let Some(row) = row {
+        let customer = rows.text(rows.renewals[row].customer).map(str::to_string);
+        let state_for = Arc::clone(&state);
+        let book_for = Arc::clone(&book);
+        let explained = on_compute_pool(move || {
+            let (state, book) = (&state_for, &book_for);
+            let economics = &state.config.economics;
+            let verdicts = state.outcomes.as_ref().map(|o| o.verdicts(book, &book.queue, economics));
+            let contacts = crate::outcomes::contacts_in_force(
+                state.outcomes.as_deref(),
+                verdicts.as_deref(),
+                &state.config.contact_rules,
+                book,
+                &book.queue,
+                economics,
+                None,
+            );
+            let outcomes = match (&state.outcomes, book.rows.text(book.rows.renewals[row].customer)) {
+                (Some(o), Some(c)) => o.index().of_customer(c).len(),
+                _ => 0,
+            };
+            (lapse_retention::worklist::explain(&book.rows, &book.queue, &contacts, row), outcomes)
+        })
+        .await?;
+        let (x, outcomes) = explained;
+        response.customer_id = customer;
+        response.outcomes = outcomes;
+        response.held_by = x.held.map(|r| r.as_str());
+        response.promise_broken = x.broken_promise;
+        response.rank = x.rank;
+        if let Some((action, gain)) = x.contact {
+            response.action = Some(economics.action_name(action).to_string());
+            response.action_label = Some(action_label(lang, economics.action_name(action)));
+            response.expected_gain = Some(gain);
+        }
+        response.covers = x
+            .covers
+            .iter()
+            .map(|&r| RenewalKeyOut { policy_id: rows.policy_id[r].to_string(), installment_no: rows.renewals[r].installment_no })
+            .collect();
+        response.actions = x
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(a, (gain, rule))| ExplainedAction {
+                action: economics.actions[a].name.clone(),
+                expected_gain: *gain,
+                forbidden_by: rule.map(|r| r.as_str()),
+            })
+            .collect();
+        let forbidding = x.actions.iter().filter_map(|(g, r)| g.filter(|&g| g > 0.0).and(*r)).next();
+        response.verdict = match (x.held, x.contact, x.rank) {
+            (Some(_), _, _) => "held",
+            (None, None, _) if forbidding.is_some() => {
+                response.held_by = forbidding.map(|r| r.as_str());
+                "held"
+            }
+            (None, None, _) => "no_action_pays",
+            (None, Some(_), None) => {
+                response.held_by = Some(lapse_retention::contact::Rule::Orphan.as_str());
+                "not_covered"
+            }
+            (None, Some(_), Some(rank)) if rank as usize > capacity => "beyond_capacity",
+            (None, Some(_), Some(_)) => "listed",
+        };
+    }
+    Ok(in_language(Json(response).into_response(), lang))
 }
 
 /// The win-back list: lapsed policies that can still be reinstated, highest priority first,

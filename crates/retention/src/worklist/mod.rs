@@ -7,20 +7,21 @@
 //!   walk that selects a list ([`select`]).
 
 pub mod order;
+pub mod verdicts;
 
 use std::collections::BinaryHeap;
 use std::ops::Range;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::assign::{Capacity, GainMatrix, assign};
-use crate::contact::{ContactRules, HeldBack, OutcomeIndex, Rule, action_verdict, renewal_verdict};
+use crate::contact::{ContactRules, HeldBack, OutcomeIndex, Rule};
 use crate::economics::{Economics, NO_ACTION};
-use crate::outcomes::Outcome;
 use lapse_core::dates::Day;
 use lapse_model::scoring::ScoredRows;
 use order::Entry;
 pub use order::{Benefits, CustomerOrder};
+pub use verdicts::RuleVerdicts;
 
 /// Which renewals a work list considers.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -123,18 +124,16 @@ impl WorkList {
     }
 }
 
-/// The contact rules as one list applies them: the rules, each customer's outcomes by position
-/// in the order (looked up once a list: a customer without outcomes costs one bit test), the
-/// customers other campaigns hold out, the list's date, and which actions orphans may get.
+/// The contact rules as one list applies them: the rules' verdicts on each customer with
+/// outcomes ([`RuleVerdicts`], by position in the order: a customer without outcomes costs one
+/// bit test), the customers other campaigns hold out, and which actions orphans may get.
 pub struct Contacts<'a> {
-    rules: &'a ContactRules,
-    date: Day,
-    by_position: FxHashMap<u32, &'a [Outcome]>,
+    verdicts: std::borrow::Cow<'a, RuleVerdicts>,
     holdout: FxHashSet<u32>,
-    /// One bit per position: outcomes or a holdout (the rules must look).
+    /// One bit per position: a verdict or a holdout (the rules must look).
     flagged: Vec<u64>,
-    /// Per action (by index): its name, and whether an orphan renewal may get it.
-    actions: Vec<(&'a str, bool)>,
+    /// Per action (by index): whether an orphan renewal may get it.
+    orphan_ok: Vec<bool>,
 }
 
 impl<'a> Contacts<'a> {
@@ -148,15 +147,23 @@ impl<'a> Contacts<'a> {
         economics: &'a Economics,
         date: Day,
     ) -> Contacts<'a> {
-        let by_position: FxHashMap<u32, &'a [Outcome]> = index
-            .into_iter()
-            .flat_map(|index| index.customers().map(move |c| (c, index.of_customer(c))))
-            .filter_map(|(c, outcomes)| rows.strings.find(c).and_then(|code| order.position_of(code)).map(|p| (p as u32, outcomes)))
-            .collect();
-        let actions = economics.actions.iter().map(|a| (a.name.as_str(), rules.orphan_actions.contains(&a.name))).collect();
-        let mut contacts = Contacts { rules, date, by_position, holdout: FxHashSet::default(), flagged: Vec::new(), actions };
-        contacts.flagged = vec![0u64; order.len().div_ceil(64)];
-        let positions: Vec<u32> = contacts.by_position.keys().copied().collect();
+        let verdicts = match index {
+            Some(index) => RuleVerdicts::new(rules, index, order, rows, economics, date),
+            None => RuleVerdicts::default(),
+        };
+        Self::compiled(std::borrow::Cow::Owned(verdicts), rules, order, economics)
+    }
+
+    /// The rules from verdicts compiled before (a server keeps them between lists).
+    pub fn compiled(
+        verdicts: std::borrow::Cow<'a, RuleVerdicts>,
+        rules: &ContactRules,
+        order: &CustomerOrder,
+        economics: &Economics,
+    ) -> Contacts<'a> {
+        let orphan_ok = economics.actions.iter().map(|a| rules.orphan_actions.contains(&a.name)).collect();
+        let mut contacts = Contacts { verdicts, holdout: FxHashSet::default(), flagged: vec![0u64; order.len().div_ceil(64)], orphan_ok };
+        let positions: Vec<u32> = contacts.verdicts.by_position.keys().copied().collect();
         for p in positions {
             contacts.flag(p as usize);
         }
@@ -164,7 +171,9 @@ impl<'a> Contacts<'a> {
     }
 
     fn flag(&mut self, p: usize) {
-        self.flagged[p / 64] |= 1 << (p % 64);
+        if let Some(word) = self.flagged.get_mut(p / 64) {
+            *word |= 1 << (p % 64);
+        }
     }
 
     /// Keeps `customers` off the list: they are in the control arm of a campaign whose outcome
@@ -179,18 +188,21 @@ impl<'a> Contacts<'a> {
     }
 
     fn flagged(&self, p: usize) -> bool {
-        self.flagged[p / 64] & (1 << (p % 64)) != 0
+        self.flagged.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0)
     }
 
     /// Whether an orphan renewal may get action `a`.
     fn orphan_ok(&self, a: usize) -> bool {
-        self.actions[a].1
+        self.orphan_ok[a]
+    }
+
+    fn verdict(&self, p: usize) -> Option<&verdicts::Verdict> {
+        self.verdicts.by_position.get(&(p as u32))
     }
 
     /// The customer-level rule against action `a` at position `p` (wrong number, frequency cap).
     fn action_rule(&self, p: usize, a: usize) -> Option<Rule> {
-        let outcomes = self.by_position.get(&(p as u32))?;
-        action_verdict(outcomes, self.rules, self.actions[a].0, self.date)
+        self.verdict(p).and_then(|v| v.actions.get(a).copied().flatten())
     }
 }
 
@@ -215,7 +227,6 @@ const FORBIDDEN: f64 = -1e15;
 /// One list's walk over an order: the filters, the rules, the gains.
 struct Walk<'a> {
     order: &'a CustomerOrder,
-    rows: &'a ScoredRows,
     filters: &'a Filters,
     contacts: Option<&'a Contacts<'a>>,
     /// The filters on interned columns as codes (Some(None): a value never seen, matches nothing).
@@ -230,7 +241,6 @@ impl<'a> Walk<'a> {
         let code = |text: &Option<String>| text.as_ref().map(|t| rows.strings.find(t));
         Walk {
             order,
-            rows,
             filters,
             contacts,
             channel: code(&filters.channel),
@@ -286,10 +296,13 @@ impl<'a> Walk<'a> {
                 held.add_n(Rule::Holdout, s.members.len());
                 return false;
             }
-            if let Some(outcomes) = c.by_position.get(&(p as u32)) {
+            if let Some(v) = c.verdict(p) {
+                if let Some(rule) = v.held {
+                    held.add_n(rule, s.members.len());
+                    return false;
+                }
                 s.members.retain_mut(|(e, broken)| {
-                    let r = order.entries[*e as usize].row as usize;
-                    let verdict = renewal_verdict(outcomes, c.rules, &self.rows.policy_id[r], self.rows.renewals[r].installment_no, c.date);
+                    let verdict = v.renewal(order.entries[*e as usize].row as usize);
                     match verdict.held {
                         Some(rule) => {
                             held.add(rule);
@@ -335,6 +348,29 @@ impl<'a> Walk<'a> {
             }
         }
         true
+    }
+
+    /// The contact at `p` under the filters and rules (its action and gain), evaluated into `s`;
+    /// None when none can be made.
+    fn best_contact(&self, p: usize, include_no_action: bool, held: &mut HeldBack, s: &mut Scratch) -> Option<(u8, f64)> {
+        if !self.evaluate(p, s, held) {
+            return None;
+        }
+        self.choose(include_no_action, held, s)
+    }
+
+    /// The best contact of evaluated `s` (see [`Walk::best_contact`]).
+    fn choose(&self, include_no_action: bool, held: &mut HeldBack, s: &Scratch) -> Option<(u8, f64)> {
+        let (action, gain) = best_of(&s.gains);
+        if action != NO_ACTION {
+            return Some((action, gain));
+        }
+        if best_of(&s.free).0 != NO_ACTION {
+            // An action would pay but the rules forbid every one that does.
+            held.add_n(s.forbidden_by.unwrap_or(Rule::Orphan), s.members.len());
+            return None;
+        }
+        include_no_action.then_some((NO_ACTION, 0.0))
     }
 
     /// The contact for evaluated `s` with action `a` (None: no action; every member listed).
@@ -427,22 +463,7 @@ pub fn select(
     let include_no_action = filters.include_no_action;
     let mut held = HeldBack::default();
     let mut s = Scratch::default();
-    // The contact at `p` under the filters and rules: None when none can be made.
-    let evaluated = |p: usize, held: &mut HeldBack, s: &mut Scratch| -> Option<(u8, f64)> {
-        if !walk.evaluate(p, s, held) {
-            return None;
-        }
-        let (action, gain) = best_of(&s.gains);
-        if action != NO_ACTION {
-            return Some((action, gain));
-        }
-        if best_of(&s.free).0 != NO_ACTION {
-            // An action would pay but the rules forbid every one that does.
-            held.add_n(s.forbidden_by.unwrap_or(Rule::Orphan), s.members.len());
-            return None;
-        }
-        include_no_action.then_some((NO_ACTION, 0.0))
-    };
+    let evaluated = |p: usize, held: &mut HeldBack, s: &mut Scratch| walk.best_contact(p, include_no_action, held, s);
     match capacity {
         Capacity::Total(capacity) => {
             let mut waiting: BinaryHeap<Waiting> = BinaryHeap::new();
@@ -534,6 +555,90 @@ pub fn select(
             WorkList { matching: candidates.len(), listed, page, held }
         }
     }
+}
+
+/// Why one renewal is or is not on the work list without filters (`GET /v1/queue/explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The rule that keeps the renewal itself off every list today (a holdout, do-not-contact, a
+    /// refusal, an open promise), if any.
+    pub held: Option<Rule>,
+    pub broken_promise: bool,
+    /// Per action (by index): the gain of a contact with it about the customer's renewals it
+    /// may serve (None: it serves none of them, the orphan rule), and the rule forbidding it.
+    pub actions: Vec<(Option<f64>, Option<Rule>)>,
+    /// The customer's contact under the rules: its action and gain (None: no contact).
+    pub contact: Option<(u8, f64)>,
+    /// The contact's rank on the whole list (no capacity), when it is on it and covers this
+    /// renewal.
+    pub rank: Option<u32>,
+    /// The rows the contact covers.
+    pub covers: Vec<usize>,
+}
+
+/// Explains row `row` of `rows` on the list of `order` under `contacts` (no filters).
+pub fn explain(rows: &ScoredRows, order: &CustomerOrder, contacts: &Contacts<'_>, row: usize) -> Explanation {
+    let filters = Filters::default();
+    let walk = Walk::new(order, rows, &filters, Some(contacts));
+    let Some((p, entry)) = (0..order.len()).find_map(|p| order.span(p).find(|&e| order.entries[e].row as usize == row).map(|e| (p, e))) else {
+        return Explanation { held: None, broken_promise: false, actions: Vec::new(), contact: None, rank: None, covers: Vec::new() };
+    };
+    let mut s = Scratch::default();
+    let mut held = HeldBack::default();
+    let evaluated = walk.evaluate(p, &mut s, &mut held);
+    if !evaluated {
+        // Every renewal of the customer was held: nothing of the scratch applies.
+        s = Scratch::default();
+    }
+    let contact = if evaluated { walk.choose(false, &mut held, &s) } else { None };
+    let member = s.members.iter().find(|(e, _)| *e as usize == entry).copied();
+    // The renewal's own verdict: in the evaluated members, or the rule that took it out.
+    let held_rule = match member {
+        Some(_) => None,
+        None if contacts.holdout.contains(&(p as u32)) => Some(Rule::Holdout),
+        None => contacts.verdict(p).and_then(|v| v.renewal(row).held),
+    };
+    let actions = (0..order.actions())
+        .map(|a| {
+            let gain = s.free.get(a).copied().filter(|&g| g > FORBIDDEN);
+            let rule = if evaluated && gain.is_none() && s.members.iter().any(|(e, _)| order.entries[*e as usize].orphan) {
+                Some(Rule::Orphan)
+            } else {
+                contacts.action_rule(p, a)
+            };
+            (gain, rule)
+        })
+        .collect();
+    let covers: Vec<usize> = match contact {
+        Some((action, _)) => s
+            .members
+            .iter()
+            .filter(|(e, _)| action == NO_ACTION || walk.orphan_ok(usize::from(action)) || !order.entries[*e as usize].orphan)
+            .map(|(e, _)| order.entries[*e as usize].row as usize)
+            .collect(),
+        None => Vec::new(),
+    };
+    let rank = match contact {
+        Some((_, gain)) if covers.contains(&row) => {
+            // Contacts before this one: larger gains, and equal ones earlier in the order.
+            let mut before = 0u32;
+            let mut scratch = Scratch::default();
+            for q in 0..order.len() {
+                let g = if walk.untouched(q) {
+                    let (a, g) = order.best(q);
+                    (a != NO_ACTION).then_some(g)
+                } else {
+                    walk.best_contact(q, false, &mut HeldBack::default(), &mut scratch).map(|(_, g)| g)
+                };
+                if g.is_some_and(|g| g > gain || (g == gain && q < p)) {
+                    before += 1;
+                }
+            }
+            Some(before + 1)
+        }
+        _ => None,
+    };
+    Explanation { held: held_rule, broken_promise: member.is_some_and(|(_, b)| b), actions, contact, rank, covers }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! contact rules, holdouts, and the walk against a brute-force ranking.
 
 use super::*;
-use crate::outcomes::ContactResult;
+use crate::outcomes::{ContactResult, Outcome};
 use lapse_core::categories::Dictionary;
 use lapse_model::scoring::{NONE, Reason, Renewal};
 
@@ -251,4 +251,33 @@ fn the_walk_ranks_as_evaluating_every_customer_would() {
             assert!(per_action.page.iter().filter(|c| usize::from(c.action) == a).count() <= cap);
         }
     }
+}
+
+#[test]
+fn verdicts_updated_for_new_outcomes_are_those_compiled_afresh() {
+    let e = Economics::default();
+    let rules = ContactRules::default();
+    let rows =
+        rows(&[("P1", "A", 0.5, 8000.0, false, "agent"), ("P2", "B", 0.5, 8000.0, false, "agent"), ("P3", "B", 0.4, 9000.0, false, "agent")], &e);
+    let order = CustomerOrder::by_risk(&rows, &e);
+    let mut index = OutcomeIndex::new([outcome("1", "P1", "A", "call", ContactResult::NoAnswer, AS_OF - 1, None)]);
+    let mut kept = RuleVerdicts::new(&rules, &index, &order, &rows, &e, AS_OF);
+    let generation = index.generation();
+    index.add(outcome("2", "P2", "B", "call", ContactResult::Promised, AS_OF, Some(AS_OF + 4)));
+    index.add(outcome("3", "P1", "A", "sms", ContactResult::DoNotContact, AS_OF, None));
+    let touched: Vec<String> = index.touched_since(generation).map(str::to_string).collect();
+    assert_eq!(touched, ["B", "A"]);
+    kept.update(&rules, &index, touched.iter().map(String::as_str), &order, &rows, &e);
+    let fresh = RuleVerdicts::new(&rules, &index, &order, &rows, &e, AS_OF);
+    assert_eq!(kept.by_position, fresh.by_position);
+    let list = select(
+        &rows,
+        &order,
+        &Filters::default(),
+        &Capacity::Total(10),
+        Some(&Contacts::compiled(std::borrow::Cow::Borrowed(&kept), &rules, &order, &e)),
+        0..10,
+    );
+    assert_eq!(customers(&list, &rows), ["B"]);
+    assert_eq!(list.page[0].renewals.len(), 1, "P2's promise holds it; P3 is listed");
 }
