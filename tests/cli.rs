@@ -514,3 +514,24 @@ fn a_work_list_takes_the_same_defaults_and_errors_from_the_command_line_as_from_
     assert_eq!(run.status.code(), Some(2), "clap refuses a ranking the spec does not know");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn contact_rules_come_from_the_settings_file_and_config_show_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lapse.toml");
+    std::fs::write(&file, "[serve]\naddr = \"127.0.0.1:9999\"\nsnapshot = \"s.parquet\"\n\n[contact_rules]\nrefused_days = 45\n[contact_rules.caps]\ncall = { max = 2, days = 5 }\n").unwrap();
+    let run = lapse(&["config", "show", "serve", "--config", file.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.contains("contact_rules = ") && out.contains("# file"), "{out}");
+    assert!(out.contains("refused_days = 45") && out.contains("call = { max = 2, days = 5 }"), "{out}");
+    assert!(out.contains("promise_grace_days = 3"), "unset rules keep their defaults: {out}");
+    // Without the section: the documented defaults.
+    let run = lapse(&["config", "show", "serve", "--snapshot", "s.parquet"]);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("refused_days = 30"), "{}", String::from_utf8_lossy(&run.stdout));
+    // A misspelt rule is refused, naming it.
+    std::fs::write(&file, "[contact_rules]\nrefused_dayz = 45\n").unwrap();
+    let run = lapse(&["config", "show", "serve", "--snapshot", "s.parquet", "--config", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("refused_dayz"), "{}", String::from_utf8_lossy(&run.stderr));
+}

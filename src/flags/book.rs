@@ -161,6 +161,10 @@ pub struct FunnelArgs {
     /// GET /v1/queue or a campaign's treatment arm) and a breakdown by the action it gave.
     #[arg(long)]
     pub score_log: Option<PathBuf>,
+    /// The outcome store (`lapse serve --store`): adds the steps "reached", "promised" and
+    /// "promise kept" from what agents recorded before the report date.
+    #[arg(long)]
+    pub store: Option<String>,
     /// A premium due on D lapses when unpaid by D + grace days.
     #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,

@@ -191,6 +191,7 @@ impl<'c> Night<'c> {
             c.grace_days,
             lapse_reports::funnel::DEFAULT_MONTHS,
             listed.as_ref().map(|(l, read)| (l, read.log_lines)),
+            None,
         );
         Ok(BookReports { persistency, realised, campaigns, winback, funnel })
     }

@@ -6,6 +6,11 @@
 //! Only what the extract says before the report date counts: a payment or contact on or after
 //! it is not seen, and a renewal whose grace has not ended unpaid is "open", not lapsed.
 //!
+//! Given the outcome store, three steps follow the contact: **reached** (an agent recorded
+//! speaking to the customer about this renewal: reached, promised, refused or do-not-contact),
+//! **promised** (a promise to pay it) and **promise kept** (paid by the promised date plus
+//! [`PROMISE_KEPT_DAYS`]), all recorded before the report date.
+//!
 //! Given the score log, a step comes first: **listed**, the renewal was put on a work list
 //! (`GET /v1/queue`, or a campaign's treatment arm) before the report date, and a breakdown by
 //! the action the list gave it: how much of the funnel's contact the lists drove.
@@ -40,6 +45,44 @@ pub struct FunnelRow {
     pub lapsed: usize,
     /// Neither paid nor past grace at the report date.
     pub open: usize,
+    /// An agent recorded reaching the customer about it (only with the outcome store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<usize>,
+    /// A promise to pay it was recorded (only with the outcome store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promised: Option<usize>,
+    /// Promised and paid by the promised date plus [`PROMISE_KEPT_DAYS`] (only with the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise_kept: Option<usize>,
+}
+
+/// Days after the promised date a payment still keeps the promise (the contact rules' default
+/// grace before a promise counts as broken).
+pub const PROMISE_KEPT_DAYS: i32 = 3;
+
+/// What agents recorded about one renewal before the report date.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Recorded {
+    pub reached: bool,
+    /// The latest promised date.
+    pub promised: Option<Day>,
+}
+
+/// Recorded outcomes by (policy, installment).
+pub type RecordedOutcomes = HashMap<(String, u32), Recorded>;
+
+/// The outcomes recorded before `as_of` (by the agent's day), per renewal.
+pub fn recorded_outcomes(outcomes: &[lapse_retention::outcomes::Outcome], as_of: Day) -> RecordedOutcomes {
+    use lapse_retention::outcomes::ContactResult;
+    let mut out = RecordedOutcomes::new();
+    for o in outcomes.iter().filter(|o| o.day < as_of) {
+        let r = out.entry((o.policy_id.clone(), o.installment_no)).or_default();
+        r.reached |= matches!(o.result, ContactResult::Reached | ContactResult::Promised | ContactResult::Refused | ContactResult::DoNotContact);
+        if o.result == ContactResult::Promised {
+            r.promised = r.promised.max(o.promised_date);
+        }
+    }
+    out
 }
 
 /// The report `lapse funnel` writes.
@@ -50,6 +93,9 @@ pub struct FunnelReport {
     /// Score-log lines read for the `listed` step (None: no score log given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_log_lines: Option<usize>,
+    /// Renewals with an outcome recorded before the report date (None: no outcome store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewals_with_outcomes: Option<usize>,
     pub rows: Vec<FunnelRow>,
 }
 
@@ -95,7 +141,14 @@ pub fn first_contact_bucket(days_before_due: Option<i32>) -> &'static str {
 /// Due months a funnel covers by default (`lapse funnel`, the nightly's page).
 pub const DEFAULT_MONTHS: i32 = 12;
 
-pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Option<(&Listed, usize)>) -> FunnelReport {
+pub fn report(
+    book: &Book,
+    as_of: Day,
+    grace_days: i32,
+    months: i32,
+    listed: Option<(&Listed, usize)>,
+    recorded: Option<&RecordedOutcomes>,
+) -> FunnelReport {
     let inst = &book.installments;
     let events = &book.events;
     let kind_of: Vec<Option<&'static str>> = events
@@ -149,6 +202,8 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Opt
                 ("first_action", first.map_or("none", |(_, k)| *k).to_string()),
                 ("first_contact", first_contact_bucket(first.map(|(d, _)| due - d)).to_string()),
             ];
+            let outcome = recorded.map(|r| r.get(&(book.policies.id[p].to_string(), inst.number[i])).copied().unwrap_or_default());
+            let kept = outcome.and_then(|o| o.promised).is_some_and(|promised| paid.is_some_and(|d| d <= promised + PROMISE_KEPT_DAYS));
             if let Some(on_list) = on_list {
                 groups.push(("listed_action", on_list.map_or("not listed".to_string(), |(_, _, action)| action.clone())));
             }
@@ -163,6 +218,11 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Opt
                 if let Some(on_list) = on_list {
                     *row.listed.get_or_insert(0) += usize::from(on_list.is_some());
                 }
+                if let Some(o) = outcome {
+                    *row.reached.get_or_insert(0) += usize::from(o.reached);
+                    *row.promised.get_or_insert(0) += usize::from(o.promised.is_some());
+                    *row.promise_kept.get_or_insert(0) += usize::from(kept);
+                }
                 row.reminded += usize::from(reminded);
                 row.contacted += usize::from(contacted);
                 row.paid_before_due += usize::from(before);
@@ -175,7 +235,13 @@ pub fn report(book: &Book, as_of: Day, grace_days: i32, months: i32, listed: Opt
     let order = |d: &str| ["all", "channel", "first_action", "first_contact", "listed_action"].iter().position(|x| *x == d).unwrap_or(9);
     let mut rows: Vec<FunnelRow> = tallies.into_values().collect();
     rows.sort_by(|a, b| order(&a.dimension).cmp(&order(&b.dimension)).then(a.group.cmp(&b.group)).then(a.due_month.cmp(&b.due_month)));
-    FunnelReport { as_of: format_day(as_of), grace_days, score_log_lines: listed.map(|(_, lines)| lines), rows }
+    FunnelReport {
+        as_of: format_day(as_of),
+        grace_days,
+        score_log_lines: listed.map(|(_, lines)| lines),
+        renewals_with_outcomes: recorded.map(|r| r.len()),
+        rows,
+    }
 }
 
 #[cfg(test)]
@@ -206,7 +272,7 @@ mod tests {
         book.annual_policy("P6", "2024-03-15").installment("P6", 2, "2025-03-15", "2025-03-15");
         let dir = book.write(dir.path());
         let loaded = load_book(&dir, OnError::Strict).unwrap();
-        let report = report(&loaded.book, day("2025-06-20"), 60, 3, None);
+        let report = report(&loaded.book, day("2025-06-20"), 60, 3, None, None);
         assert!(report.rows.iter().all(|r| r.listed.is_none() && r.dimension != "listed_action"));
         let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
         let month = |m: &str| all.iter().find(|r| r.due_month == m).copied().cloned().unwrap_or_default();
@@ -228,6 +294,39 @@ mod tests {
         );
         let action = |g: &str| report.rows.iter().filter(|r| r.dimension == "first_action" && r.group == g).map(|r| r.renewals).sum::<usize>();
         assert_eq!((action("sms"), action("visit"), action("none")), (2, 1, 2));
+
+        // With the outcome store: P2 promised to pay by 2025-05-18 and paid on 05-20 (within the
+        // 3 days: kept); P3 promised and never paid; P1 no answer (not reached); P4 refused after
+        // the report date (not seen).
+        let outcome = |policy: &str, result, day_text: &str, promised: Option<&str>| lapse_retention::outcomes::Outcome {
+            id: format!("{policy}-{day_text}"),
+            policy_id: policy.into(),
+            installment_no: 2,
+            customer_id: "C".into(),
+            action: "call".into(),
+            result,
+            at: String::new(),
+            at_ms: 0,
+            day: day(day_text),
+            reason: None,
+            promised_date: promised.map(day),
+            agent_id: None,
+            note: None,
+        };
+        use lapse_retention::outcomes::ContactResult;
+        let outcomes = [
+            outcome("P2", ContactResult::Promised, "2025-05-05", Some("2025-05-18")),
+            outcome("P3", ContactResult::Promised, "2025-05-01", Some("2025-05-10")),
+            outcome("P1", ContactResult::NoAnswer, "2025-04-01", None),
+            outcome("P4", ContactResult::Refused, "2025-06-20", None),
+        ];
+        let recorded = recorded_outcomes(&outcomes, day("2025-06-20"));
+        let with_outcomes = super::report(&loaded.book, day("2025-06-20"), 60, 3, None, Some(&recorded));
+        assert_eq!(with_outcomes.renewals_with_outcomes, Some(3));
+        let april = with_outcomes.rows.iter().find(|r| r.dimension == "all" && r.due_month == "2025-04").unwrap();
+        assert_eq!((april.reached, april.promised, april.promise_kept), (Some(2), Some(2), Some(1)));
+        let may = with_outcomes.rows.iter().find(|r| r.dimension == "all" && r.due_month == "2025-05").unwrap();
+        assert_eq!((may.reached, may.promised), (Some(0), Some(0)), "P4's refusal is on the report date: not seen");
 
         // With the score log: P1 listed by the queue (a call), then again later (the first
         // listing counts); P2 in a campaign's treatment arm; P3 in its control arm and P4 scored
@@ -268,7 +367,7 @@ mod tests {
         std::fs::write(log.path().join(lapse_model::score_log::file_name(day("2025-04-01"))), text).unwrap();
         let (listed, read) = listed_from_log(log.path(), day("2025-06-20")).unwrap();
         assert_eq!((read.log_lines, read.malformed_lines), (6, 1));
-        let with_log = super::report(&loaded.book, day("2025-06-20"), 60, 3, Some((&listed, read.log_lines)));
+        let with_log = super::report(&loaded.book, day("2025-06-20"), 60, 3, Some((&listed, read.log_lines)), None);
         assert_eq!(with_log.score_log_lines, Some(6));
         let listed_in = |m: &str| with_log.rows.iter().find(|r| r.dimension == "all" && r.due_month == m).unwrap().listed;
         assert_eq!((listed_in("2025-04"), listed_in("2025-05"), listed_in("2025-06")), (Some(2), Some(0), Some(0)));

@@ -20,14 +20,20 @@ fn share(part: usize, whole: usize) -> Option<f64> {
 
 /// A funnel row as table cells: renewals and each step's share (listed when the score log was
 /// read).
-fn cells(label: &str, r: &FunnelRow, with_listed: bool) -> Vec<Markup> {
+fn cells(label: &str, r: &FunnelRow, with_listed: bool, with_outcomes: bool) -> Vec<Markup> {
     let mut cells = vec![text(label), text(r.renewals)];
     if with_listed {
         cells.push(pct(share(r.listed.unwrap_or(0), r.renewals)));
     }
+    cells.extend([pct(share(r.reminded, r.renewals)), pct(share(r.contacted, r.renewals))]);
+    if with_outcomes {
+        cells.extend([
+            pct(share(r.reached.unwrap_or(0), r.renewals)),
+            pct(share(r.promised.unwrap_or(0), r.renewals)),
+            pct(share(r.promise_kept.unwrap_or(0), r.promised.unwrap_or(0))),
+        ]);
+    }
     cells.extend([
-        pct(share(r.reminded, r.renewals)),
-        pct(share(r.contacted, r.renewals)),
         pct(share(r.paid_before_due, r.renewals)),
         pct(share(r.paid_in_grace, r.renewals)),
         pct(share(r.lapsed, r.renewals)),
@@ -38,8 +44,11 @@ fn cells(label: &str, r: &FunnelRow, with_listed: bool) -> Vec<Markup> {
 
 const HEADER: [&str; 8] = ["Group", "Renewals", "Reminded", "Contacted", "Paid before due", "Paid in grace", "Lapsed", "Open"];
 
-fn header(with_listed: bool) -> Vec<&'static str> {
+fn header(with_listed: bool, with_outcomes: bool) -> Vec<&'static str> {
     let mut header = HEADER.to_vec();
+    if with_outcomes {
+        header.splice(4..4, ["Reached", "Promised", "Promise kept (of promised)"]);
+    }
     if with_listed {
         header.insert(2, "Listed");
     }
@@ -50,6 +59,7 @@ fn header(with_listed: bool) -> Vec<&'static str> {
 pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
     let all: Vec<&FunnelRow> = report.rows.iter().filter(|r| r.dimension == "all").collect();
     let with_listed = report.score_log_lines.is_some();
+    let with_outcomes = report.renewals_with_outcomes.is_some();
     let months: Vec<String> = all.iter().map(|r| r.due_month.clone()).collect();
     let series = |name: &str, pick: fn(&FunnelRow) -> usize, color| CategorySeries {
         name: name.into(),
@@ -72,6 +82,11 @@ pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
             }
             sum.reminded += r.reminded;
             sum.contacted += r.contacted;
+            for (total, n) in [(&mut sum.reached, r.reached), (&mut sum.promised, r.promised), (&mut sum.promise_kept, r.promise_kept)] {
+                if let Some(n) = n {
+                    *total.get_or_insert(0) += n;
+                }
+            }
             sum.paid_before_due += r.paid_before_due;
             sum.paid_in_grace += r.paid_in_grace;
             sum.lapsed += r.lapsed;
@@ -86,12 +101,15 @@ pub fn funnel_page(context: &Context, report: &FunnelReport) -> Markup {
         @if let Some(lines) = report.score_log_lines {
             p { "Listed = put on a work list (GET /v1/queue, or a campaign's treatment arm) before the report date, from " (lines) " score-log lines." }
         }
-        (table(&header(with_listed), &all.iter().map(|r| cells(&r.due_month, r, with_listed)).collect::<Vec<_>>(), 1))
+        @if let Some(n) = report.renewals_with_outcomes {
+            p { "Reached, promised and promise kept come from the outcomes agents recorded (" (n) " renewals with an outcome before the report date): reached = spoke to the customer about the renewal (reached, promised, refused or asked not to be contacted); promise kept = paid by the promised date + " (crate::funnel::PROMISE_KEPT_DAYS) " days, as a share of the promised." }
+        }
+        (table(&header(with_listed, with_outcomes), &all.iter().map(|r| cells(&r.due_month, r, with_listed, with_outcomes)).collect::<Vec<_>>(), 1))
         @for (dimension, heading) in BREAKDOWNS {
             @let groups: std::collections::BTreeSet<&str> = report.rows.iter().filter(|r| r.dimension == dimension).map(|r| r.group.as_str()).collect();
             @if !groups.is_empty() {
                 h2 { (heading) }
-                (table(&header(with_listed), &groups.iter().map(|g| cells(g, &total(dimension, g), with_listed)).collect::<Vec<_>>(), 1))
+                (table(&header(with_listed, with_outcomes), &groups.iter().map(|g| cells(g, &total(dimension, g), with_listed, with_outcomes)).collect::<Vec<_>>(), 1))
             }
         }
     };

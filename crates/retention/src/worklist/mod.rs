@@ -163,9 +163,9 @@ impl<'a> Contacts<'a> {
     ) -> Contacts<'a> {
         let orphan_ok = economics.actions.iter().map(|a| rules.orphan_actions.contains(&a.name)).collect();
         let mut contacts = Contacts { verdicts, holdout: FxHashSet::default(), flagged: vec![0u64; order.len().div_ceil(64)], orphan_ok };
-        let positions: Vec<u32> = contacts.verdicts.by_position.keys().copied().collect();
+        let positions: Vec<usize> = contacts.verdicts.positions().collect();
         for p in positions {
-            contacts.flag(p as usize);
+            contacts.flag(p);
         }
         contacts
     }
@@ -197,12 +197,12 @@ impl<'a> Contacts<'a> {
     }
 
     fn verdict(&self, p: usize) -> Option<&verdicts::Verdict> {
-        self.verdicts.by_position.get(&(p as u32))
+        self.verdicts.at(p)
     }
 
     /// The customer-level rule against action `a` at position `p` (wrong number, frequency cap).
     fn action_rule(&self, p: usize, a: usize) -> Option<Rule> {
-        self.verdict(p).and_then(|v| v.actions.get(a).copied().flatten())
+        self.verdict(p).and_then(|v| v.action(a))
     }
 }
 
@@ -319,6 +319,7 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+        let verdict = self.contacts.and_then(|c| c.verdict(p));
         s.forbidden_by = None;
         s.gains.clear();
         s.free.clear();
@@ -339,7 +340,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             s.free.push(gain);
-            match self.contacts.and_then(|c| c.action_rule(p, a)) {
+            match verdict.and_then(|v| v.action(a)) {
                 Some(rule) => {
                     s.forbidden_by.get_or_insert(rule);
                     s.gains.push(FORBIDDEN);

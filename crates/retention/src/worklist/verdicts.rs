@@ -5,26 +5,32 @@
 //! 100,000 recorded outcomes then costs what it costs without them, plus a lookup per customer
 //! with outcomes.
 
-use rustc_hash::FxHashMap;
-
 use super::CustomerOrder;
 use crate::contact::{ContactRules, OutcomeIndex, RenewalVerdict, Rule, action_verdict, renewal_verdict};
 use crate::economics::Economics;
 use lapse_core::dates::Day;
-use lapse_model::scoring::ScoredRows;
+use lapse_model::scoring::{NONE, ScoredRows};
 
 /// What the rules say about one customer on the list's date.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Verdict {
     /// The rule holding every renewal of the customer (do-not-contact, a recent refusal).
     pub held: Option<Rule>,
-    /// Per action (by index): the rule forbidding it (wrong number, frequency cap).
-    pub actions: Vec<Option<Rule>>,
+    /// Per action (by index, 4 bits each, at most 16 actions): the rule forbidding it (wrong
+    /// number, frequency cap) as its position in [`Rule::ALL`] + 1, 0 for none. Packed: a list
+    /// reads it for every action of every customer with outcomes.
+    pub forbidden: u64,
     /// The customer's renewals a promise holds back or marks broken: (row, verdict).
     pub promises: Vec<(u32, RenewalVerdict)>,
 }
 
 impl Verdict {
+    /// The rule forbidding action `a`.
+    pub fn action(&self, a: usize) -> Option<Rule> {
+        let code = (self.forbidden >> (4 * a)) & 0xF;
+        (a < 16 && code > 0).then(|| Rule::ALL[code as usize - 1])
+    }
+
     /// The verdict on row `r` of this customer.
     pub fn renewal(&self, r: usize) -> RenewalVerdict {
         if let Some(rule) = self.held {
@@ -38,13 +44,17 @@ impl Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct RuleVerdicts {
     date: Day,
-    pub(crate) by_position: FxHashMap<u32, Verdict>,
+    /// Per position: its verdict's index in `verdicts`, [`NONE`] for none (a list walks the
+    /// positions in order: this array is read front to back).
+    slot: Vec<u32>,
+    verdicts: Vec<Verdict>,
+    len: usize,
 }
 
 impl RuleVerdicts {
     /// The verdicts on every customer of `index` that `order` lists, on `date`.
     pub fn new(rules: &ContactRules, index: &OutcomeIndex, order: &CustomerOrder, rows: &ScoredRows, economics: &Economics, date: Day) -> Self {
-        let mut verdicts = RuleVerdicts { date, by_position: FxHashMap::default() };
+        let mut verdicts = RuleVerdicts { date, slot: vec![NONE; order.len()], verdicts: Vec::new(), len: 0 };
         verdicts.update(rules, index, index.customers(), order, rows, economics);
         verdicts
     }
@@ -61,14 +71,26 @@ impl RuleVerdicts {
     ) {
         for customer in customers {
             let Some(p) = rows.strings.find(customer).and_then(|code| order.position_of(code)) else { continue };
+            if self.slot.len() < order.len() {
+                self.slot.resize(order.len(), NONE);
+            }
             let outcomes = index.of_customer(customer);
             if outcomes.is_empty() {
-                self.by_position.remove(&(p as u32));
+                if self.slot[p] != NONE {
+                    self.slot[p] = NONE;
+                    self.len -= 1;
+                }
                 continue;
             }
             let date = self.date;
-            let actions = economics.actions.iter().map(|a| action_verdict(outcomes, rules, &a.name, date)).collect();
-            let mut verdict = Verdict { held: None, actions, promises: Vec::new() };
+            let mut forbidden = 0u64;
+            for (a, action) in economics.actions.iter().enumerate().take(16) {
+                if let Some(rule) = action_verdict(outcomes, rules, &action.name, date) {
+                    let code = Rule::ALL.iter().position(|r| *r == rule).map_or(0, |i| i as u64 + 1);
+                    forbidden |= code << (4 * a);
+                }
+            }
+            let mut verdict = Verdict { held: None, forbidden, promises: Vec::new() };
             for e in order.span(p) {
                 let r = order.entries[e].row as usize;
                 let v = renewal_verdict(outcomes, rules, &rows.policy_id[r], rows.renewals[r].installment_no, date);
@@ -81,8 +103,28 @@ impl RuleVerdicts {
                     _ => {}
                 }
             }
-            self.by_position.insert(p as u32, verdict);
+            match self.slot[p] {
+                NONE => {
+                    self.slot[p] = self.verdicts.len() as u32;
+                    self.verdicts.push(verdict);
+                    self.len += 1;
+                }
+                i => self.verdicts[i as usize] = verdict,
+            }
         }
+    }
+
+    /// The verdict at position `p`.
+    pub(crate) fn at(&self, p: usize) -> Option<&Verdict> {
+        match self.slot.get(p) {
+            Some(&i) if i != NONE => Some(&self.verdicts[i as usize]),
+            _ => None,
+        }
+    }
+
+    /// The positions with a verdict.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slot.iter().enumerate().filter(|(_, i)| **i != NONE).map(|(p, _)| p)
     }
 
     /// The list date the verdicts were compiled for.
@@ -92,10 +134,10 @@ impl RuleVerdicts {
 
     /// Customers with a verdict.
     pub fn len(&self) -> usize {
-        self.by_position.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_position.is_empty()
+        self.len == 0
     }
 }
