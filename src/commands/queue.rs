@@ -94,7 +94,7 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let mut contacts = lapse_retention::worklist::Contacts::new(&rules, index.as_ref(), &order, &scored.rows, &economics, scored.as_of);
     contacts.hold_out(&holdouts, &scored.rows, &order);
     let planned = plan(&request, &scored.rows, &order, &economics, Some(&contacts), scored.as_of, &model.version)?;
-    for (rule, n) in &planned.held.0 {
+    for (rule, n) in &planned.held.to_map() {
         println!("  held back by {rule}: {n} renewals");
     }
     let campaign = planned.campaign;

@@ -238,122 +238,38 @@ pub fn action_verdict(outcomes: &[Outcome], rules: &ContactRules, action: &str, 
     None
 }
 
-/// How many renewals each rule kept off a list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct HeldBack(pub BTreeMap<&'static str, usize>);
+/// How many renewals each rule kept off a list (counted in an array while a list walks a
+/// million renewals; read as a map by rule name).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeldBack([usize; Rule::ALL.len()]);
 
 impl HeldBack {
     pub fn add(&mut self, rule: Rule) {
         self.add_n(rule, 1);
     }
 
-    /// Counts `n` renewals held by `rule` (none: nothing recorded).
+    /// Counts `n` renewals held by `rule`.
     pub fn add_n(&mut self, rule: Rule, n: usize) {
-        if n > 0 {
-            *self.0.entry(rule.as_str()).or_default() += n;
-        }
+        self.0[rule as usize] += n;
+    }
+
+    /// The renewals `rule` held.
+    pub fn get(&self, rule: Rule) -> usize {
+        self.0[rule as usize]
     }
 
     pub fn total(&self) -> usize {
-        self.0.values().sum()
+        self.0.iter().sum()
+    }
+
+    /// The rules that held any, by name.
+    pub fn to_map(&self) -> BTreeMap<&'static str, usize> {
+        Rule::ALL.iter().filter(|r| self.get(**r) > 0).map(|r| (r.as_str(), self.get(*r))).collect()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outcomes::parse_instant;
-    use lapse_core::dates::parse_day;
-
-    fn day(s: &str) -> Day {
-        parse_day(s).unwrap()
-    }
-
-    fn outcome(id: &str, action: &str, result: ContactResult, at: &str) -> Outcome {
-        let (at_ms, day) = parse_instant(at).unwrap();
-        Outcome {
-            id: id.into(),
-            policy_id: "P1".into(),
-            installment_no: 5,
-            customer_id: "C1".into(),
-            action: action.into(),
-            result,
-            at: at.into(),
-            at_ms,
-            day,
-            reason: (result == ContactResult::Refused).then(|| "cannot_afford".into()),
-            promised_date: None,
-            agent_id: None,
-            note: None,
-        }
-    }
-
-    #[test]
-    fn a_refusal_keeps_the_customer_off_for_thirty_days() {
-        let rules = ContactRules::default();
-        let index = OutcomeIndex::new([outcome("a", "call", ContactResult::Refused, "2026-03-01T10:00:00+08:00")]);
-        let held = |d: &str| index.renewal(&rules, "C1", "P9", 1, day(d)).held;
-        assert_eq!(held("2026-03-01"), Some(Rule::Refused));
-        assert_eq!(held("2026-03-31"), Some(Rule::Refused), "30 days after the outcome's day");
-        assert_eq!(held("2026-04-01"), None);
-        assert_eq!(index.renewal(&rules, "C2", "P1", 5, day("2026-03-02")).held, None, "another customer");
-        // Recorded after the list's date: it counts as that date.
-        let later = OutcomeIndex::new([outcome("b", "call", ContactResult::Refused, "2026-03-05T10:00:00+08:00")]);
-        assert_eq!(later.renewal(&rules, "C1", "P1", 5, day("2026-03-03")).held, Some(Rule::Refused));
-    }
-
-    #[test]
-    fn a_promise_holds_its_renewal_then_returns_broken() {
-        let rules = ContactRules::default();
-        let mut promised = outcome("p", "call", ContactResult::Promised, "2026-03-01T10:00:00+08:00");
-        promised.promised_date = Some(day("2026-03-06"));
-        let index = OutcomeIndex::new([promised]);
-        let verdict = |d: &str| index.renewal(&rules, "C1", "P1", 5, day(d));
-        assert_eq!(verdict("2026-03-08").held, Some(Rule::Promised));
-        assert_eq!(verdict("2026-03-09"), RenewalVerdict { held: None, broken_promise: true }, "3 days after the promised date");
-        assert_eq!(index.renewal(&rules, "C1", "P1", 6, day("2026-03-02")).held, None, "the promise is for installment 5 only");
-    }
-
-    #[test]
-    fn do_not_contact_and_wrong_number_last_until_contact_is_allowed() {
-        let rules = ContactRules::default();
-        let mut index = OutcomeIndex::new([
-            outcome("d", "visit", ContactResult::DoNotContact, "2026-01-01T10:00:00+08:00"),
-            outcome("w", "call", ContactResult::WrongNumber, "2026-01-02T10:00:00+08:00"),
-        ]);
-        let date = day("2026-06-01");
-        assert_eq!(index.renewal(&rules, "C1", "P1", 5, date).held, Some(Rule::DoNotContact));
-        index.add(outcome("ok", "call", ContactResult::ContactAllowed, "2026-02-01T10:00:00+08:00"));
-        assert_eq!(index.renewal(&rules, "C1", "P1", 5, date).held, None);
-        assert_eq!(index.action(&rules, "C1", "call", date), None, "contact_allowed lifts the wrong number too");
-        index.add(outcome("w2", "sms", ContactResult::WrongNumber, "2026-03-01T10:00:00+08:00"));
-        assert_eq!(index.action(&rules, "C1", "sms", date), Some(Rule::WrongNumber));
-        assert_eq!(index.action(&rules, "C1", "visit", date), None, "a visit needs no number");
-    }
-
-    #[test]
-    fn frequency_caps_count_every_attempt_in_the_window() {
-        let rules = ContactRules::default();
-        let index = OutcomeIndex::new([
-            outcome("c1", "call", ContactResult::NoAnswer, "2026-03-01T09:00:00+08:00"),
-            outcome("s1", "sms", ContactResult::Reached, "2026-03-01T09:00:00+08:00"),
-            outcome("s2", "sms", ContactResult::NoAnswer, "2026-03-04T09:00:00+08:00"),
-        ]);
-        let rule = |a: &str, d: &str| index.action(&rules, "C1", a, day(d));
-        assert_eq!(rule("call", "2026-03-03"), Some(Rule::FrequencyCap), "one call per 3 days");
-        assert_eq!(rule("call", "2026-03-04"), None);
-        assert_eq!(rule("sms", "2026-03-07"), Some(Rule::FrequencyCap), "two SMS per 7 days");
-        assert_eq!(rule("sms", "2026-03-08"), None, "the first SMS left the window");
-        assert_eq!(rule("visit", "2026-03-04"), None);
-    }
-
-    #[test]
-    fn the_same_outcome_twice_is_kept_once_and_order_is_by_time() {
-        let a = outcome("a", "call", ContactResult::DoNotContact, "2026-03-02T10:00:00+08:00");
-        let b = outcome("b", "call", ContactResult::ContactAllowed, "2026-03-01T10:00:00+08:00");
-        let index = OutcomeIndex::new([a.clone(), b, a]);
-        assert_eq!(index.len(), 2);
-        // Allowed on the 1st, refused contact on the 2nd: the later one decides.
-        assert_eq!(index.renewal(&ContactRules::default(), "C1", "P1", 5, day("2026-03-10")).held, Some(Rule::DoNotContact));
+impl Serialize for HeldBack {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
     }
 }

@@ -116,7 +116,7 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
             offset,
             next_offset: page_asked.next_offset(page.len(), listed),
             campaign,
-            held_back: held.0,
+            held_back: held.to_map(),
             items,
         },
         crate::json::queue_response,

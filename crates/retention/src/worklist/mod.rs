@@ -292,7 +292,7 @@ impl<'a> Walk<'a> {
             return false;
         }
         if let Some(c) = self.contacts {
-            if c.holdout.contains(&(p as u32)) {
+            if !c.holdout.is_empty() && c.holdout.contains(&(p as u32)) {
                 held.add_n(Rule::Holdout, s.members.len());
                 return false;
             }

@@ -109,7 +109,7 @@ fn an_orphan_renewal_is_never_covered_by_a_visit() {
         }
         let c2 = list.page.iter().find(|c| rows.text(c.customer) == Some("C2")).unwrap();
         if e.action_name(c2.action) == "visit" {
-            assert_eq!(list.held.0.get("orphan"), Some(&1), "{capacity:?}: the orphan renewal a visit cannot serve is counted");
+            assert_eq!(list.held.get(Rule::Orphan), 1, "{capacity:?}: the orphan renewal a visit cannot serve is counted");
         } else {
             assert_eq!(c2.renewals.len(), 2);
         }
@@ -154,9 +154,9 @@ fn the_rules_hold_customers_renewals_and_actions() {
         assert_eq!(promised.renewals.iter().map(|l| &*rows.policy_id[l.row]).collect::<Vec<_>>(), ["P4"], "only the promised renewal waits");
         let called = list.page.iter().find(|c| rows.text(c.customer) == Some("CALLED")).unwrap();
         assert_ne!(e.action_name(called.action), "call", "{capacity:?}: called yesterday, the call cap holds");
-        assert_eq!(list.held.0.get("refused"), Some(&2));
-        assert_eq!(list.held.0.get("promised"), Some(&1));
-        assert_eq!(list.held.0.get("holdout"), Some(&1));
+        assert_eq!(list.held.get(Rule::Refused), 2);
+        assert_eq!(list.held.get(Rule::Promised), 1);
+        assert_eq!(list.held.get(Rule::Holdout), 1);
     }
 }
 

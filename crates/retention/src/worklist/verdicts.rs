@@ -112,6 +112,19 @@ impl RuleVerdicts {
                 i => self.verdicts[i as usize] = verdict,
             }
         }
+        self.lay_out();
+    }
+
+    /// Puts the verdicts in position order (dropping removed ones), so a list, which walks the
+    /// positions in order, reads them front to back.
+    fn lay_out(&mut self) {
+        let mut verdicts = Vec::with_capacity(self.len);
+        let mut old = std::mem::take(&mut self.verdicts);
+        for slot in self.slot.iter_mut().filter(|s| **s != NONE) {
+            verdicts.push(std::mem::take(&mut old[*slot as usize]));
+            *slot = (verdicts.len() - 1) as u32;
+        }
+        self.verdicts = verdicts;
     }
 
     /// The verdict at position `p`.
