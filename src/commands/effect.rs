@@ -31,6 +31,10 @@ pub fn run_effect(args: EffectArgs) -> Result<(), Failure> {
         economics,
         prior_sd: args.prior_sd,
         min_segment_control_lapses: args.min_segment_control_lapses,
+        recorded_contacts: match &args.store {
+            Some(url) => lapse_reports::effect::recorded_contacts(&lapse_store::read_all_blocking(url)?),
+            None => Default::default(),
+        },
     };
     let report = lapse_reports::effect::report(&campaign, &loaded.book, &options)?;
     println!(

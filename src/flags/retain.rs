@@ -98,8 +98,14 @@ pub struct EffectArgs {
     /// Outcomes known as of this date. Default: the extract date.
     #[arg(long, value_parser = day)]
     pub as_of: Option<Day>,
+    /// A premium due on D lapses when unpaid by D + grace days (the outcome of a renewal is
+    /// read once its grace has ended).
     #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
     pub grace_days: i32,
+    /// The outcome store (`lapse serve --store`): contact attempts agents recorded count as
+    /// delivered contacts, besides the extract's contact events.
+    #[arg(long)]
+    pub store: Option<String>,
     /// The economics the campaign ran with (contact costs, and the prior save rates of
     /// --economics-out). Default: the built-in economics.
     #[arg(long)]

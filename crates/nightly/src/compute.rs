@@ -233,6 +233,7 @@ impl<'c> Night<'c> {
                 economics: record.settings.economics.clone(),
                 prior_sd: lapse_reports::effect::DEFAULT_PRIOR_SD,
                 min_segment_control_lapses: lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
+                recorded_contacts: Default::default(),
             };
             match effect::report(&file, book, &options) {
                 Ok(report) => reports.push(report),

@@ -41,6 +41,22 @@ pub struct EffectOptions {
     /// Fewest control lapses for a segment to get a save rate of its own in the measured
     /// economics.
     pub min_segment_control_lapses: usize,
+    /// Contact attempts agents recorded in the outcome store (`lapse effect --store`): counted
+    /// as delivered like the extract's contact events (for a core system that keeps no
+    /// contact events, the only record of delivery).
+    pub recorded_contacts: RecordedContacts,
+}
+
+/// Contact attempts from the outcome store: (policy, installment) -> (day, action) each.
+pub type RecordedContacts = std::collections::HashMap<(String, u32), Vec<(Day, String)>>;
+
+/// The attempts among `outcomes` (every result but `contact_allowed`), by renewal.
+pub fn recorded_contacts(outcomes: &[lapse_retention::outcomes::Outcome]) -> RecordedContacts {
+    let mut out = RecordedContacts::new();
+    for o in outcomes.iter().filter(|o| o.result.is_attempt()) {
+        out.entry((o.policy_id.clone(), o.installment_no)).or_default().push((o.day, o.action.clone()));
+    }
+    out
 }
 
 /// The effect on one group of a campaign's renewals.
@@ -302,10 +318,13 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         // date (and before the outcome date): what the campaign delivered, not the collection
         // calls a renewal going unpaid gets in its grace period.
         let pre_due = due >= campaign.as_of;
-        let delivered = pre_due
-            && events
-                .of_policy(p)
-                .any(|e| events.date[e] >= campaign.as_of && events.date[e] < due.min(options.as_of) && events.kind.get(e) == Some(contact.as_str()));
+        let in_window = |d: Day| d >= campaign.as_of && d < due.min(options.as_of);
+        let recorded = options
+            .recorded_contacts
+            .get(&(row.policy_id.clone(), row.installment_no))
+            .is_some_and(|attempts| attempts.iter().any(|(d, action)| in_window(*d) && *action == row.action));
+        let delivered =
+            pre_due && (recorded || events.of_policy(p).any(|e| in_window(events.date[e]) && events.kind.get(e) == Some(contact.as_str())));
         joined.push(Joined {
             row,
             // Matured only once the grace has ended, paid or not: counting early payers as
@@ -448,5 +467,85 @@ fn work_list_change(rows: &[CampaignRow], configured: &Economics, measured: &Eco
         moves: moves.into_iter().map(|((from, to), renewals)| ActionMove { from, to, renewals }).collect(),
         expected_gain_configured: before,
         expected_gain_measured: after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapse_core::extract::{OnError, load_book};
+    use lapse_core::testkit::{CsvBook, day};
+    use lapse_retention::campaign::{Arm, CampaignRow};
+    use lapse_retention::outcomes::{ContactResult, Outcome};
+
+    #[test]
+    fn contact_attempts_recorded_in_the_store_count_as_delivered_in_their_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = CsvBook::new();
+        for p in ["P1", "P2", "P3", "P4"] {
+            book.annual_policy(p, "2024-07-01").installment(p, 2, "2025-07-01", "");
+        }
+        let loaded = load_book(&book.write(dir.path()), OnError::Strict).unwrap();
+        let row = |policy: &str, arm| CampaignRow {
+            rank: 1,
+            customer_id: Some(format!("C-{policy}")),
+            policy_id: policy.into(),
+            installment_no: 2,
+            due_date: day("2025-07-01"),
+            action: "call".into(),
+            arm,
+            probability: 0.3,
+            value_at_risk: 10_000.0,
+            expected_gain: 10.0,
+            segment: "high_risk_low_value".into(),
+            channel: None,
+            product_type: None,
+            region: None,
+            agent_id: None,
+        };
+        let campaign = CampaignFile {
+            name: "june".into(),
+            as_of: day("2025-06-01"),
+            model_version: "v1".into(),
+            rows: vec![row("P1", Arm::Treatment), row("P2", Arm::Treatment), row("P3", Arm::Control), row("P4", Arm::Control)],
+            settings: None,
+        };
+        // P1 called in the window (a no-answer is still a call made); P2 called after due (a
+        // collection call, not the campaign's); P3 sent an SMS (another action).
+        let attempt = |policy: &str, action: &str, result, on: &str| Outcome {
+            id: format!("{policy}-{on}"),
+            policy_id: policy.into(),
+            installment_no: 2,
+            customer_id: format!("C-{policy}"),
+            action: action.into(),
+            result,
+            at: String::new(),
+            at_ms: 0,
+            day: day(on),
+            reason: None,
+            promised_date: None,
+            agent_id: None,
+            note: None,
+        };
+        let outcomes = [
+            attempt("P1", "call", ContactResult::NoAnswer, "2025-06-10"),
+            attempt("P2", "call", ContactResult::Reached, "2025-07-05"),
+            attempt("P3", "sms", ContactResult::Reached, "2025-06-10"),
+        ];
+        let options = |recorded_contacts| EffectOptions {
+            as_of: day("2025-10-01"),
+            grace_days: 60,
+            economics: Economics::default(),
+            prior_sd: DEFAULT_PRIOR_SD,
+            min_segment_control_lapses: DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
+            recorded_contacts,
+        };
+        let delivered = |options: &EffectOptions| {
+            let r = report(&campaign, &loaded.book, options).unwrap();
+            let all = r.actions.iter().find(|g| g.action == "call" && g.dimension == "all").unwrap().clone();
+            (all.delivered_treated, all.delivered_control)
+        };
+        assert_eq!(delivered(&options(Default::default())), (Some(0.0), Some(0.0)), "the extract has no contact events");
+        assert_eq!(delivered(&options(recorded_contacts(&outcomes))), (Some(0.5), Some(0.0)));
     }
 }
