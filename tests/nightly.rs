@@ -272,7 +272,30 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         })
         .collect();
     fs::write(log_dir.join("scores-2026-07-15.jsonl"), lines).unwrap();
-    let out = ws.command(SECOND).arg("--score-log").arg(&log_dir).output().unwrap();
+    // Outcomes recorded in the store for the same three renewals (one promise, one refusal, one
+    // no-answer), imported as a call centre would.
+    let store = format!("sqlite://{}", ws.path().join("outcomes.sqlite").display());
+    let calls: String = ["promised,,2026-07-25", "refused,cannot_afford,", "no_answer,,"]
+        .iter()
+        .enumerate()
+        .map(|(i, fields)| {
+            let mut f = fields.split(',');
+            let (result, reason, promised) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+            format!("n{i},{},{},call,{result},2026-07-16T10:00:00+08:00,{reason},{promised}\n", ids.get(i).unwrap(), numbers.get(i).unwrap())
+        })
+        .collect();
+    let calls_file = ws.path().join("calls.csv");
+    fs::write(&calls_file, format!("id,policy_id,installment_no,action,result,at,reason,promised_date\n{calls}")).unwrap();
+    let import = Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["outcomes", "import"])
+        .arg(&calls_file)
+        .args(["--store", &store, "--snapshot"])
+        .arg(ws.reports().join("snapshot.parquet"))
+        .env("LAPSE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", stderr(&import));
+    let out = ws.command(SECOND).arg("--score-log").arg(&log_dir).args(["--store", &store]).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
     let dir = ws.reports().join(SECOND);
     let summary = ws.summary(SECOND);
@@ -312,6 +335,8 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     // The funnel read the score log: three scores by key, none of them a work list.
     let funnel: Value = serde_json::from_slice(&fs::read(dir.join("funnel.json")).unwrap()).unwrap();
     assert_eq!(funnel["score_log_lines"], 3);
+    assert_eq!(funnel["renewals_with_outcomes"], 3, "the store's outcomes before the night");
+    assert!(fs::read_to_string(dir.join("funnel.html")).unwrap().contains("Promise kept"));
     assert!(funnel["rows"].as_array().unwrap().iter().filter(|r| r["dimension"] == "all").all(|r| r["listed"] == 0), "{funnel}");
     let drift: Value = serde_json::from_slice(&fs::read(dir.join("drift.json")).unwrap()).unwrap();
     let features = drift["features"].as_array().unwrap();

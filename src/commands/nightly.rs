@@ -43,6 +43,9 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.thresholds = thresholds;
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
+    if let Some(url) = &args.store {
+        config.outcomes = Some(std::sync::Arc::new(lapse_store::read_all_blocking(url)?));
+    }
     config.campaigns = args.campaigns;
     config.refit = !args.no_refit;
     config.report_lang = args.lang;

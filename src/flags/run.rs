@@ -174,6 +174,11 @@ pub struct NightlyArgs {
     /// The scoring API's score-log directory, for the realised-performance report.
     #[arg(long)]
     pub score_log: Option<PathBuf>,
+    /// The outcome store the servers record into (`lapse serve --store`): the funnel gains
+    /// reached / promised / promise kept, and campaign effects count recorded contact attempts
+    /// as delivered (only outcomes before the night's date).
+    #[arg(long)]
+    pub store: Option<String>,
     /// Language of the HTML reports' headings and labels: en or zh-CN.
     #[arg(long, default_value = "en", value_parser = lang)]
     pub lang: Lang,

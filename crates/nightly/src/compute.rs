@@ -181,6 +181,10 @@ impl<'c> Night<'c> {
             lapse_core::winback::write(&path, book, &list.candidates, c.as_of, &list.basis, &list.reasons).map_err(|e| e.to_string())
         });
         let winback = written.map_err(|e| tracing::warn!(error = %e, "no win-back list tonight")).ok();
+        // What agents recorded before tonight (the outcome store, when the night has one).
+        let before_tonight: Option<Vec<lapse_retention::outcomes::Outcome>> =
+            c.outcomes.as_ref().map(|all| all.iter().filter(|o| o.day < c.as_of).cloned().collect());
+        let recorded = before_tonight.as_deref().map(|o| lapse_reports::funnel::recorded_outcomes(o, c.as_of));
         // The funnel, with the `listed` step when the night has a score log.
         let listed = c.score_log.as_deref().filter(|dir| dir.exists()).and_then(|dir| {
             lapse_reports::funnel::listed_from_log(dir, c.as_of).map_err(|e| tracing::warn!(error = %e, "funnel without the score log tonight")).ok()
@@ -191,7 +195,7 @@ impl<'c> Night<'c> {
             c.grace_days,
             lapse_reports::funnel::DEFAULT_MONTHS,
             listed.as_ref().map(|(l, read)| (l, read.log_lines)),
-            None,
+            recorded.as_ref(),
         );
         Ok(BookReports { persistency, realised, campaigns, winback, funnel })
     }
@@ -233,7 +237,11 @@ impl<'c> Night<'c> {
                 economics: record.settings.economics.clone(),
                 prior_sd: lapse_reports::effect::DEFAULT_PRIOR_SD,
                 min_segment_control_lapses: lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
-                recorded_contacts: Default::default(),
+                recorded_contacts: c
+                    .outcomes
+                    .as_ref()
+                    .map(|all| lapse_reports::effect::recorded_contacts(&all.iter().filter(|o| o.day < c.as_of).cloned().collect::<Vec<_>>()))
+                    .unwrap_or_default(),
             };
             match effect::report(&file, book, &options) {
                 Ok(report) => reports.push(report),

@@ -51,6 +51,10 @@ pub struct NightlyConfig {
     /// At most this many training rows: a sample stratified by snapshot date and label
     /// (`lapse_core::features::sample`); None: every row of the window.
     pub max_train_rows: Option<usize>,
+    /// The outcomes agents recorded (read from the outcome store by the caller; None: no
+    /// store). Only those before the night's date are used: the funnel's reached / promised /
+    /// promise-kept steps, and contact attempts as delivered contacts in campaign effects.
+    pub outcomes: Option<std::sync::Arc<Vec<lapse_retention::outcomes::Outcome>>>,
 }
 
 /// The default training-row budget: above what a 1M-policy book's window holds (about 2M rows),
@@ -125,6 +129,7 @@ impl NightlyConfig {
             refit: true,
             progress: false,
             max_train_rows: Some(DEFAULT_MAX_TRAIN_ROWS),
+            outcomes: None,
         }
     }
 
