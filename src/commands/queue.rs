@@ -97,6 +97,9 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     for (rule, n) in &planned.held.to_map() {
         println!("  held back by {rule}: {n} renewals");
     }
+    if planned.held.held_out_customers() > 0 {
+        println!("  {} customers held out by other campaigns' control arms", planned.held.held_out_customers());
+    }
     let campaign = planned.campaign;
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {

@@ -272,6 +272,8 @@ pub struct CampaignInfo {
     /// Customers held out: not to be contacted for this campaign (nor by the plain work list or
     /// another campaign while its outcome window is open).
     pub control: usize,
+    /// Customers left out of this campaign because another campaign holds them out.
+    pub held_out_by_other_campaigns: usize,
 }
 
 /// One contact on a work list: a customer, the action, and the renewals of theirs it covers.

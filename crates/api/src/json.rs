@@ -150,6 +150,8 @@ pub fn queue_response(response: &QueueResponse<'_>) -> Vec<u8> {
         integer(&mut out, campaign.treatment);
         key(&mut out, ",\"control");
         integer(&mut out, campaign.control);
+        key(&mut out, ",\"held_out_by_other_campaigns");
+        integer(&mut out, campaign.held_out_by_other_campaigns);
         out.push(b'}');
     }
     key(&mut out, ",\"held_back");

@@ -1107,6 +1107,8 @@ async fn a_campaigns_control_customers_stay_off_every_other_list_while_its_windo
     let (_, other) = get("/v1/queue?capacity=100000&limit=1000&campaign=holdout-b&holdout=0.1").await;
     assert!(other["items"].as_array().unwrap().iter().all(|c| !control.contains(c["customer_id"].as_str().unwrap())));
     assert!(other["held_back"]["holdout"].as_u64().unwrap() >= 1, "{}", other["held_back"]);
+    assert!(other["campaign"]["held_out_by_other_campaigns"].as_u64().unwrap() >= 1, "{}", other["campaign"]);
+    assert_eq!(first["campaign"]["held_out_by_other_campaigns"], 0);
     // The holdout is in the store, for every server sharing it.
     let store = &state.outcomes.as_ref().unwrap().store;
     let open = store.holdouts_open(0).await.unwrap();

@@ -241,25 +241,40 @@ pub fn action_verdict(outcomes: &[Outcome], rules: &ContactRules, action: &str, 
 /// How many renewals each rule kept off a list (counted in an array while a list walks a
 /// million renewals; read as a map by rule name).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeldBack([usize; Rule::ALL.len()]);
+pub struct HeldBack {
+    renewals: [usize; Rule::ALL.len()],
+    /// Customers other campaigns hold out (their renewals are counted under `holdout`).
+    held_out_customers: usize,
+}
 
 impl HeldBack {
+    /// Counts a customer held out by another campaign, with their `renewals`.
+    pub fn held_out(&mut self, renewals: usize) {
+        self.add_n(Rule::Holdout, renewals);
+        self.held_out_customers += 1;
+    }
+
+    /// Customers other campaigns' holdouts kept off the list.
+    pub fn held_out_customers(&self) -> usize {
+        self.held_out_customers
+    }
+
     pub fn add(&mut self, rule: Rule) {
         self.add_n(rule, 1);
     }
 
     /// Counts `n` renewals held by `rule`.
     pub fn add_n(&mut self, rule: Rule, n: usize) {
-        self.0[rule as usize] += n;
+        self.renewals[rule as usize] += n;
     }
 
     /// The renewals `rule` held.
     pub fn get(&self, rule: Rule) -> usize {
-        self.0[rule as usize]
+        self.renewals[rule as usize]
     }
 
     pub fn total(&self) -> usize {
-        self.0.iter().sum()
+        self.renewals.iter().sum()
     }
 
     /// The rules that held any, by name.

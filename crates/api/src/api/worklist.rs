@@ -77,8 +77,13 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap, Param
                 });
             }
             let page: Vec<Contact> = served.treatment.iter().skip(offset).take(limit).cloned().collect();
-            let info =
-                CampaignInfo { name: served.name.to_string(), holdout: served.holdout, treatment: served.treatment.len(), control: served.control };
+            let info = CampaignInfo {
+                name: served.name.to_string(),
+                holdout: served.holdout,
+                treatment: served.treatment.len(),
+                control: served.control,
+                held_out_by_other_campaigns: served.held.held_out_customers(),
+            };
             (served.matching, served.treatment.len(), page, Some(info), served.held.clone())
         }
     };

@@ -293,7 +293,7 @@ impl<'a> Walk<'a> {
         }
         if let Some(c) = self.contacts {
             if !c.holdout.is_empty() && c.holdout.contains(&(p as u32)) {
-                held.add_n(Rule::Holdout, s.members.len());
+                held.held_out(s.members.len());
                 return false;
             }
             if let Some(v) = c.verdict(p) {
