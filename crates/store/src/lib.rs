@@ -13,6 +13,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 use lapse_core::dates::Day;
+use lapse_retention::campaign::store::{Record, Stored};
+use lapse_retention::campaign::{Arm, Campaign, CampaignRow, Settings};
 use lapse_retention::outcomes::{ContactResult, Outcome};
 
 /// The migrations, embedded.
@@ -46,12 +48,15 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("store: a stored outcome {id:?} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
+    /// A campaign name stored (by any server or command sharing the store) with other settings.
+    #[error("campaign {name:?} exists with other settings ({differences}); choose a new name")]
+    CampaignConflict { name: String, differences: String },
 }
 
 impl StoreError {
     /// Whether the caller's input is at fault (a bad URL, a conflicting outcome).
     pub fn is_input(&self) -> bool {
-        matches!(self, StoreError::Url { .. } | StoreError::Conflict { .. })
+        matches!(self, StoreError::Url { .. } | StoreError::Conflict { .. } | StoreError::CampaignConflict { .. })
     }
 }
 
@@ -264,6 +269,112 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) FROM campaign_holdouts").fetch_one(&self.pool).await?.try_get::<i64, _>(0)?)
     }
 
+    /// Stores a campaign's record and assignment in one transaction, or confirms it is stored
+    /// with the same settings; a name stored with other settings is refused
+    /// ([`StoreError::CampaignConflict`]) and nothing is written. The insert of the name
+    /// decides, so two servers creating one name at once cannot both win.
+    pub async fn save_campaign(&self, campaign: &Campaign, created_at: &str, recorded_ms: i64) -> Result<Stored, StoreError> {
+        let s = &campaign.settings;
+        let settings = serde_json::to_string(s).map_err(|e| StoreError::Corrupt { id: s.name.clone(), reason: e.to_string() })?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query("INSERT INTO campaigns (name, settings, created_at, recorded_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+            .bind(s.name.clone())
+            .bind(settings)
+            .bind(created_at.to_string())
+            .bind(recorded_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            let row = sqlx::query("SELECT settings FROM campaigns WHERE name = $1").bind(s.name.clone()).fetch_one(&mut *tx).await?;
+            let stored: Settings = parse_settings(&s.name, &row.try_get::<String, _>("settings")?)?;
+            tx.rollback().await?;
+            let differences = lapse_retention::campaign::store::differences(&stored, s);
+            return if differences.is_empty() { Ok(Stored::Existing) } else { Err(StoreError::CampaignConflict { name: s.name.clone(), differences }) };
+        }
+        for (position, r) in campaign.rows.iter().enumerate() {
+            sqlx::query(concat!(
+                "INSERT INTO campaign_rows (campaign, position, rank, customer_id, policy_id, installment_no, due_day, action, arm, ",
+                "probability, value_at_risk, expected_gain, segment, channel, product_type, region, agent_id) ",
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ))
+            .bind(s.name.clone())
+            .bind(position as i64)
+            .bind(i64::from(r.rank))
+            .bind(r.customer_id.clone())
+            .bind(r.policy_id.clone())
+            .bind(i64::from(r.installment_no))
+            .bind(i64::from(r.due_date))
+            .bind(r.action.clone())
+            .bind(r.arm.as_str().to_string())
+            .bind(r.probability)
+            .bind(r.value_at_risk)
+            .bind(r.expected_gain)
+            .bind(r.segment.clone())
+            .bind(r.channel.clone())
+            .bind(r.product_type.clone())
+            .bind(r.region.clone())
+            .bind(r.agent_id.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Stored::Created)
+    }
+
+    /// A stored campaign (its record and rows, in list order), if any.
+    pub async fn campaign(&self, name: &str) -> Result<Option<(Record, Campaign)>, StoreError> {
+        let Some(head) = sqlx::query("SELECT settings, created_at FROM campaigns WHERE name = $1").bind(name.to_string()).fetch_optional(&self.pool).await?
+        else {
+            return Ok(None);
+        };
+        let settings = parse_settings(name, &head.try_get::<String, _>("settings")?)?;
+        let rows = sqlx::query(concat!(
+            "SELECT rank, customer_id, policy_id, installment_no, due_day, action, arm, probability, value_at_risk, expected_gain, ",
+            "segment, channel, product_type, region, agent_id FROM campaign_rows WHERE campaign = $1 ORDER BY position"
+        ))
+        .bind(name.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let corrupt = |reason: String| StoreError::Corrupt { id: name.to_string(), reason };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let int = |column: &str| -> Result<i64, StoreError> { Ok(row.try_get::<i64, _>(column)?) };
+            let arm: String = row.try_get("arm")?;
+            out.push(CampaignRow {
+                rank: u32::try_from(int("rank")?).map_err(|e| corrupt(e.to_string()))?,
+                customer_id: row.try_get("customer_id")?,
+                policy_id: row.try_get("policy_id")?,
+                installment_no: u32::try_from(int("installment_no")?).map_err(|e| corrupt(e.to_string()))?,
+                due_date: i32::try_from(int("due_day")?).map_err(|e| corrupt(e.to_string()))?,
+                action: row.try_get("action")?,
+                arm: Arm::parse(&arm).ok_or_else(|| corrupt(format!("arm {arm:?}")))?,
+                probability: row.try_get("probability")?,
+                value_at_risk: row.try_get("value_at_risk")?,
+                expected_gain: row.try_get("expected_gain")?,
+                segment: row.try_get("segment")?,
+                channel: row.try_get("channel")?,
+                product_type: row.try_get("product_type")?,
+                region: row.try_get("region")?,
+                agent_id: row.try_get("agent_id")?,
+            });
+        }
+        let campaign = Campaign { settings: settings.clone(), rows: out };
+        let record = Record {
+            settings,
+            created_at: head.try_get("created_at")?,
+            treatment: campaign.count(Arm::Treatment),
+            control: campaign.count(Arm::Control),
+        };
+        Ok(Some((record, campaign)))
+    }
+
+    /// The names of the stored campaigns, sorted.
+    pub async fn campaign_names(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT name FROM campaigns ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>("name")?)).collect()
+    }
+
     /// Closes the pool (pending writes are committed or not; nothing half-written).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -320,6 +431,10 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+fn parse_settings(name: &str, text: &str) -> Result<Settings, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { id: name.to_string(), reason: format!("campaign settings: {e}") })
 }
 
 fn from_row(row: &AnyRow) -> Result<Outcome, StoreError> {

@@ -123,14 +123,14 @@ fn a_database_from_a_newer_binary_is_refused_and_a_bad_url_named() {
     runtime().block_on(async {
         let url = format!("sqlite://{}", dir.path().join("newer.sqlite").display());
         let store = Store::open(&url).await.unwrap();
-        assert_eq!(Store::schema_version(), 2, "0001 outcomes, 0002 campaign holdouts");
+        assert_eq!(Store::schema_version(), 3, "0001 outcomes, 0002 campaign holdouts, 0003 campaigns");
         sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99, 'future', TRUE, x'00', 0)")
             .execute(&store.pool)
             .await
             .unwrap();
         store.close().await;
         match Store::open(&url).await {
-            Err(e @ StoreError::NewerDatabase { found: 99, known: 2, .. }) => assert!(e.to_string().contains("newer than this binary's 2")),
+            Err(e @ StoreError::NewerDatabase { found: 99, known: 3, .. }) => assert!(e.to_string().contains("newer than this binary's 3")),
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(matches!(Store::open("mysql://x").await, Err(StoreError::Url { .. })));
@@ -158,6 +158,64 @@ fn campaign_holdouts_are_kept_once_and_read_while_their_window_is_open() {
             assert_eq!(open(20_101).await, vec![("summer".to_string(), "C3".to_string())], "{url}");
             assert!(open(20_201).await.is_empty());
             store.close().await;
+        }
+    });
+}
+
+#[test]
+fn a_campaign_is_stored_whole_bound_to_its_settings_and_read_back_by_any_server() {
+    use lapse_retention::campaign::{Arm, Campaign, CampaignRow, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let row = |rank: u32, policy: &str, arm: Arm, customer: Option<&str>| CampaignRow {
+        rank,
+        customer_id: customer.map(str::to_string),
+        policy_id: policy.into(),
+        installment_no: 3,
+        due_date: 20_700,
+        action: "call".into(),
+        arm,
+        probability: 0.25,
+        value_at_risk: 12_000.5,
+        expected_gain: 42.125,
+        segment: "high_risk_low_value".into(),
+        channel: Some("agent".into()),
+        product_type: None,
+        region: Some("上海".into()),
+        agent_id: None,
+    };
+    let settings = |holdout: f64| Settings {
+        name: "spring".into(),
+        as_of: 20_690,
+        model_version: "v0003".into(),
+        holdout,
+        capacity: "100".into(),
+        filters: String::new(),
+        economics: lapse_retention::Economics::default(),
+        list_digest: "abc".into(),
+        ranking: "risk".into(),
+    };
+    let campaign = Campaign {
+        settings: settings(0.2),
+        rows: vec![row(1, "P1", Arm::Treatment, Some("C1")), row(1, "P2", Arm::Treatment, Some("C1")), row(2, "P3", Arm::Control, None)],
+    };
+    runtime().block_on(async {
+        for url in store_urls(dir.path(), "lapse_test_campaigns").await {
+            let (first, second) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
+            assert_eq!(first.save_campaign(&campaign, "2026-12-06T04:00:00Z", 1).await.unwrap(), Stored::Created, "{url}");
+            // The other server: the same campaign is the stored one; other settings are refused.
+            assert_eq!(second.save_campaign(&campaign, "2026-12-06T05:00:00Z", 2).await.unwrap(), Stored::Existing);
+            let other = Campaign { settings: settings(0.3), ..campaign.clone() };
+            match second.save_campaign(&other, "2026-12-06T05:00:00Z", 3).await {
+                Err(e @ StoreError::CampaignConflict { .. }) => assert!(e.to_string().contains("holdout 0.2 vs 0.3"), "{e}"),
+                other => panic!("{url}: expected a conflict, got {other:?}"),
+            }
+            let (record, back) = second.campaign("spring").await.unwrap().expect("stored");
+            assert_eq!(back, campaign, "{url}: read back whole, in order");
+            assert_eq!((record.created_at.as_str(), record.treatment, record.control), ("2026-12-06T04:00:00Z", 2, 1));
+            assert!(second.campaign("summer").await.unwrap().is_none());
+            assert_eq!(first.campaign_names().await.unwrap(), ["spring"]);
+            first.close().await;
+            second.close().await;
         }
     });
 }

@@ -59,8 +59,8 @@ pub struct CampaignStore {
     dir: PathBuf,
 }
 
-/// The settings fields that differ, named.
-fn differences(old: &Settings, new: &Settings) -> String {
+/// The settings fields that differ, named (empty: the same campaign).
+pub fn differences(old: &Settings, new: &Settings) -> String {
     let mut out = Vec::new();
     if old.as_of != new.as_of {
         out.push(format!("as_of {} vs {}", lapse_core::dates::format_day(old.as_of), lapse_core::dates::format_day(new.as_of)));
