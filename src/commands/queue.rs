@@ -104,6 +104,14 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings)?;
+        // With an outcome store, the store binds the name for every server and command sharing
+        // it (a name another server bound to other settings is refused here, nothing written).
+        if let Some(url) = &args.store {
+            let stored =
+                lapse_store::with_store_blocking(url, async |s| s.save_campaign(&campaign, &lapse_core::dates::now_utc_rfc3339(), now_ms()).await)
+                    .map_err(|e| if e.is_input() { Failure::input(e.into()) } else { Failure::from(anyhow::Error::from(e)) })?;
+            tracing::info!(campaign = %name, ?stored, "campaign recorded in the store");
+        }
     }
     let written = write_campaign(&args.out, &campaign).map_err(anyhow::Error::from)?;
     if args.campaign.is_some() {

@@ -111,7 +111,11 @@ impl Campaigns {
         if let Some(hit) = self.cached(request.name, &key, book) {
             return Ok((hit, None));
         }
-        let new_name = self.store.record(request.name)?.is_none();
+        let in_shared_store = match &outcomes {
+            Some(o) => o.store.campaign_settings(request.name).await.map_err(ApiError::internal)?.is_some(),
+            None => false,
+        };
+        let new_name = self.store.record(request.name)?.is_none() && !in_shared_store;
         if new_name && self.created_today(caller) >= self.max_per_day {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -126,7 +130,7 @@ impl Campaigns {
         let (name, holdout, capacity, filters) = (request.name.to_string(), request.holdout, request.capacity.clone(), request.filters.clone());
         let (planned_book, planned_economics, store, rules) = (Arc::clone(book), economics.clone(), self.store.clone(), rules.clone());
         let store_outcomes = outcomes.clone();
-        let (planned, stored) = on_compute_pool(move || -> Result<(Planned, Stored), ApiError> {
+        let planned = on_compute_pool(move || -> Result<Planned, ApiError> {
             let request = CampaignRequest { name: &name, holdout, capacity: &capacity, filters: &filters };
             let b = &planned_book;
             let order = match rank_by {
@@ -143,10 +147,29 @@ impl Campaigns {
             let planned = plan(&request, &b.rows, order, &planned_economics, Some(&contacts), b.as_of, &b.version).map_err(|e| {
                 ApiError::invalid(if matches!(e, lapse_retention::campaign::SettingsError::Name(_)) { "campaign" } else { "holdout" }, e.to_string())
             })?;
-            let stored = store.save(&planned.campaign)?;
-            Ok((planned, stored))
+            // A name this directory binds to other settings: refused before anything is written.
+            store.check(&planned.campaign.settings)?;
+            Ok(planned)
         })
         .await??;
+        // With an outcome store, the store binds the name (for every server sharing it) and
+        // keeps the assignment; the directory keeps its copy for the nightly's effect reports.
+        let shared = match &store_outcomes {
+            Some(o) => Some(
+                o.store.save_campaign(&planned.campaign, &lapse_core::dates::now_utc_rfc3339(), crate::score_log::now_ms() as i64).await.map_err(
+                    |e| match e {
+                        lapse_store::StoreError::CampaignConflict { .. } => {
+                            ApiError::new(StatusCode::CONFLICT, "campaign_conflict", e.to_string()).with_field("campaign")
+                        }
+                        other => ApiError::internal(other),
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let (campaign_copy, directory) = (planned.campaign.clone(), self.store.clone());
+        let in_directory = on_compute_pool(move || directory.save(&campaign_copy)).await??;
+        let stored = shared.unwrap_or(in_directory);
         // Its control customers stay off every other list until its outcome window closes, on
         // every server sharing the store.
         if let (Some(o), Some((customers, until))) = (&store_outcomes, planned.campaign.holdout(book.grace_days)) {

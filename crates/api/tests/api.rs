@@ -1164,3 +1164,35 @@ async fn explain_says_why_a_renewal_is_or_is_not_listed() {
     assert_error(status, &error, 422, "invalid_field", None);
     assert!(error["message"].as_str().unwrap().contains("installment_no"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_store_share_their_campaigns_and_refuse_a_name_bound_elsewhere() {
+    // Two servers: one store, each its own campaigns directory (started in different places).
+    let dir = fresh_dir("shared-store");
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let server = || async {
+        let config = ServeConfig { store: Some(url.clone()), ..config(&fixture().models, None) };
+        let outcomes = lapse_api::open_outcomes(&config).await.unwrap();
+        router(lapse_api::build_state_with(config, tokens(), outcomes).unwrap())
+    };
+    let (a, b) = (server().await, server().await);
+    let (status, created) = call(&a, "GET", "/v1/queue?capacity=40&limit=40&campaign=shared&holdout=0.3", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    // B serves the campaign A created, from the store.
+    let (status, on_a) = call(&a, "GET", "/v1/campaigns/shared?limit=1000", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, on_b) = call(&b, "GET", "/v1/campaigns/shared?limit=1000", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{on_b}");
+    assert_eq!(on_a["items"], on_b["items"]);
+    assert_eq!((on_a["treatment"].clone(), on_a["control"].clone()), (on_b["treatment"].clone(), on_b["control"].clone()));
+    // B asked for it with the same settings: the same campaign; with another holdout: refused.
+    let (status, same) = call(&b, "GET", "/v1/queue?capacity=40&limit=40&campaign=shared&holdout=0.3", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["items"], created["items"]);
+    let (status, error) = call(&b, "GET", "/v1/queue?capacity=40&limit=40&campaign=shared&holdout=0.5", Some(SCORE_TOKEN), None).await;
+    assert_error(status, &error, 409, "campaign_conflict", Some("campaign"));
+    assert!(error["message"].as_str().unwrap().contains("holdout 0.3 vs 0.5"), "{error}");
+    let (status, _) = call(&b, "GET", "/v1/campaigns/nowhere", Some(SCORE_TOKEN), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

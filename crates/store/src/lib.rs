@@ -277,20 +277,25 @@ impl Store {
         let s = &campaign.settings;
         let settings = serde_json::to_string(s).map_err(|e| StoreError::Corrupt { id: s.name.clone(), reason: e.to_string() })?;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query("INSERT INTO campaigns (name, settings, created_at, recorded_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
-            .bind(s.name.clone())
-            .bind(settings)
-            .bind(created_at.to_string())
-            .bind(recorded_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let inserted =
+            sqlx::query("INSERT INTO campaigns (name, settings, created_at, recorded_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+                .bind(s.name.clone())
+                .bind(settings)
+                .bind(created_at.to_string())
+                .bind(recorded_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if inserted == 0 {
             let row = sqlx::query("SELECT settings FROM campaigns WHERE name = $1").bind(s.name.clone()).fetch_one(&mut *tx).await?;
             let stored: Settings = parse_settings(&s.name, &row.try_get::<String, _>("settings")?)?;
             tx.rollback().await?;
             let differences = lapse_retention::campaign::store::differences(&stored, s);
-            return if differences.is_empty() { Ok(Stored::Existing) } else { Err(StoreError::CampaignConflict { name: s.name.clone(), differences }) };
+            return if differences.is_empty() {
+                Ok(Stored::Existing)
+            } else {
+                Err(StoreError::CampaignConflict { name: s.name.clone(), differences })
+            };
         }
         for (position, r) in campaign.rows.iter().enumerate() {
             sqlx::query(concat!(
@@ -324,7 +329,8 @@ impl Store {
 
     /// A stored campaign (its record and rows, in list order), if any.
     pub async fn campaign(&self, name: &str) -> Result<Option<(Record, Campaign)>, StoreError> {
-        let Some(head) = sqlx::query("SELECT settings, created_at FROM campaigns WHERE name = $1").bind(name.to_string()).fetch_optional(&self.pool).await?
+        let Some(head) =
+            sqlx::query("SELECT settings, created_at FROM campaigns WHERE name = $1").bind(name.to_string()).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
         };
@@ -367,6 +373,12 @@ impl Store {
             control: campaign.count(Arm::Control),
         };
         Ok(Some((record, campaign)))
+    }
+
+    /// The settings a campaign name is bound to, if stored.
+    pub async fn campaign_settings(&self, name: &str) -> Result<Option<Settings>, StoreError> {
+        let row = sqlx::query("SELECT settings FROM campaigns WHERE name = $1").bind(name.to_string()).fetch_optional(&self.pool).await?;
+        row.map(|row| parse_settings(name, &row.try_get::<String, _>("settings")?)).transpose()
     }
 
     /// The names of the stored campaigns, sorted.

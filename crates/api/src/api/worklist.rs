@@ -320,7 +320,20 @@ pub(super) async fn get_campaign(
     let asked = Page::of(params.offset, params.limit, 1000, 10_000)?;
     let (offset, limit) = (asked.offset, asked.limit);
     let store = state.campaigns.store.clone();
-    let (record, campaign) = on_compute_pool(move || store.load(&name)).await??;
+    // The campaigns directory, else the shared store (a campaign another server created).
+    let wanted = name.clone();
+    let (record, campaign) = match on_compute_pool(move || store.load(&wanted)).await? {
+        Ok(found) => found,
+        Err(lapse_retention::campaign::StoreError::NotFound(_)) if state.outcomes.is_some() => {
+            let shared = state.outcomes.as_ref().map(|o| o.store.clone()).expect("checked");
+            shared
+                .campaign(&name)
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::from(lapse_retention::campaign::StoreError::NotFound(name.clone())))?
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The stored rows are the contacts' renewals in rank order: group them back.
     let mut contacts: Vec<&[lapse_retention::campaign::CampaignRow]> = Vec::new();
     let mut start = 0;
