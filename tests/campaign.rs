@@ -519,7 +519,10 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
     run(&["features", "--data", &p("book"), "--as-of", "2026-06-30", "--out", &p("june.parquet")]);
     run(&["features", "--data", &p("book"), "--as-of", "2026-09-15", "--out", &p("september.parquet")]);
     let models = fixture().models.to_str().unwrap().to_string();
-    for (name, snapshot) in [("june", "june.parquet"), ("september", "september.parquet")] {
+    // June's campaign is made by a command run elsewhere (its own campaigns directory) on the
+    // shared outcome store; September's in the nightly's campaigns directory.
+    let store = format!("sqlite://{}", dir.path().join("store.sqlite").display());
+    for (name, snapshot, campaigns) in [("june", "june.parquet", "campaigns-elsewhere"), ("september", "september.parquet", "campaigns")] {
         run(&[
             "queue",
             "--models",
@@ -533,7 +536,9 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
             "--campaign",
             name,
             "--campaigns",
-            &p("campaigns"),
+            &p(campaigns),
+            "--store",
+            &store,
             "--out",
             &p(&format!("{name}.csv")),
         ]);
@@ -550,6 +555,8 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
         "2026-09-30",
         "--campaigns",
         &p("campaigns"),
+        "--store",
+        &store,
     ]);
     let night = dir.path().join("reports/2026-09-30");
     // June's renewals have all passed their grace by the night; September's have not.

@@ -19,8 +19,9 @@ use lapse_reports::pages::{drift_page, effect_page, evaluation_page, index_page,
 use lapse_reports::persistency::{self, PersistencyReport};
 use lapse_reports::realised::{self, RealisedReport};
 use lapse_reports::{Context, Exporter, write_html, write_json};
-use lapse_retention::campaign::CampaignStore;
 use lapse_retention::campaign::file::CampaignFile;
+use lapse_retention::campaign::store::Record;
+use lapse_retention::campaign::{Campaign, CampaignStore};
 
 use crate::config::CAMPAIGN_REPORT_DAYS;
 use crate::config::NightlyConfig;
@@ -161,10 +162,7 @@ impl<'c> Night<'c> {
             }
             None => None,
         };
-        let campaigns = match &c.campaigns {
-            Some(dir) => self.matured_campaigns(dir, book),
-            None => Vec::new(),
-        };
+        let campaigns = self.matured_campaigns(c.campaigns.as_deref(), book);
         // The lapsed policies that can still be won back tonight (the contract's 730-day window),
         // ranked by the reinstatement model of `<models>/winback` when it has a champion,
         // written with the reports; a failure costs the list (or its model ranking), never the
@@ -203,22 +201,32 @@ impl<'c> Night<'c> {
     /// The effect reports of the stored campaigns whose every renewal matured within the last
     /// [`CAMPAIGN_REPORT_DAYS`] days (costs from the economics each ran with). A campaign that
     /// cannot be read is logged and skipped: it never fails the night.
-    fn matured_campaigns(&self, dir: &Path, book: &Book) -> Vec<EffectReport> {
+    fn matured_campaigns(&self, dir: Option<&Path>, book: &Book) -> Vec<EffectReport> {
         let c = self.config;
-        let store = CampaignStore::new(dir);
         let mut reports = Vec::new();
-        let names = store.names().unwrap_or_else(|e| {
-            tracing::warn!(dir = %dir.display(), error = %e, "cannot list the campaigns: no campaign reports tonight");
-            Vec::new()
-        });
-        for name in names {
-            let (record, campaign) = match store.load(&name) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    tracing::warn!(campaign = %name, error = %e, "cannot read the campaign: no effect report for it");
-                    continue;
+        // The directory's campaigns, then the store's the directory does not hold (created by a
+        // server started elsewhere).
+        let mut found: Vec<(Record, Campaign)> = Vec::new();
+        if let Some(dir) = dir {
+            let store = CampaignStore::new(dir);
+            let names = store.names().unwrap_or_else(|e| {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot list the campaigns: no campaign reports from the directory tonight");
+                Vec::new()
+            });
+            for name in names {
+                match store.load(&name) {
+                    Ok(loaded) => found.push(loaded),
+                    Err(e) => tracing::warn!(campaign = %name, error = %e, "cannot read the campaign: no effect report for it"),
                 }
-            };
+            }
+        }
+        for (record, campaign) in c.stored_campaigns.iter().flat_map(|all| all.iter()) {
+            if !found.iter().any(|(r, _)| r.settings.name == record.settings.name) {
+                found.push((record.clone(), campaign.clone()));
+            }
+        }
+        for (record, campaign) in found {
+            let name = record.settings.name.clone();
             let last_due = campaign.rows.iter().map(|r| r.due_date).max().unwrap_or(record.settings.as_of);
             let readable_on = last_due + c.grace_days + 1;
             if !(readable_on <= c.as_of && c.as_of - readable_on < CAMPAIGN_REPORT_DAYS) {

@@ -55,6 +55,9 @@ pub struct NightlyConfig {
     /// store). Only those before the night's date are used: the funnel's reached / promised /
     /// promise-kept steps, and contact attempts as delivered contacts in campaign effects.
     pub outcomes: Option<std::sync::Arc<Vec<lapse_retention::outcomes::Outcome>>>,
+    /// The campaigns the outcome store holds (read by the caller), reported like the campaigns
+    /// directory's; a name in both is read from the directory.
+    pub stored_campaigns: Option<std::sync::Arc<Vec<(lapse_retention::campaign::store::Record, lapse_retention::campaign::Campaign)>>>,
 }
 
 /// The default training-row budget: above what a 1M-policy book's window holds (about 2M rows),
@@ -130,6 +133,7 @@ impl NightlyConfig {
             progress: false,
             max_train_rows: Some(DEFAULT_MAX_TRAIN_ROWS),
             outcomes: None,
+            stored_campaigns: None,
         }
     }
 
