@@ -15,6 +15,30 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
     if args.policies == 0 {
         fail!("--policies must be at least 1");
     }
+    if let Some(path) = &args.outcomes
+        && lapse_core::extract::read::FileFormat::of(path).is_none()
+    {
+        fail!("--outcomes {}: expected a .csv or .parquet file", path.display());
+    }
+    let outcomes = args.outcomes.clone();
+    let (seed, extract_date, out) = (args.seed, args.extract_date, args.out.clone());
+    generate_book(args)?;
+    // The call centre's outcomes, drawn from the written book (its contacts and payments).
+    if let Some(path) = outcomes {
+        let loaded = lapse_core::extract::load_book(&out, lapse_core::extract::OnError::Strict).context("reading the generated book back")?;
+        let all = lapse_retention::outcome_file::simulated_outcomes(
+            &loaded.book,
+            seed,
+            extract_date,
+            lapse_core::features::SnapshotSpec::DEFAULT_GRACE_DAYS,
+        );
+        let written = lapse_retention::outcome_file::write_outcomes_file(&path, &all).map_err(anyhow::Error::from)?;
+        println!("{written} simulated call-centre outcomes -> {} (lapse outcomes import)", path.display());
+    }
+    Ok(())
+}
+
+fn generate_book(args: GenerateArgs) -> Result<(), Failure> {
     let mut config = GenerateConfig::new(args.policies, args.seed);
     config.extract_date = args.extract_date;
     config.start = args.start;

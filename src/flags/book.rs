@@ -40,6 +40,11 @@ pub struct GenerateArgs {
     /// (the bound a model of this book can reach; not part of the extract).
     #[arg(long)]
     pub truth: bool,
+    /// Also write the outcomes a call centre would have recorded for the book's contacts
+    /// (CSV or Parquet, for `lapse outcomes import`; docs/contact-rules.md says how they are
+    /// drawn).
+    #[arg(long)]
+    pub outcomes: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
