@@ -419,16 +419,7 @@ pub fn with_store_blocking<T>(url: &str, f: impl AsyncFnOnce(&Store) -> Result<T
 /// Every outcome of the store at `url`, for a command-line tool (a runtime of its own for the
 /// call; the API server uses [`Store`] on its runtime).
 pub fn read_all_blocking(url: &str) -> Result<Vec<Outcome>, StoreError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::Open { url: redact(url), source: sqlx::Error::Io(e) })?;
-    runtime.block_on(async {
-        let store = Store::open(url).await?;
-        let all = store.recorded_since(0).await;
-        store.close().await;
-        all
-    })
+    with_store_blocking(url, async |store| store.recorded_since(0).await)
 }
 
 /// A URL with its password replaced by `***`.
