@@ -1,6 +1,6 @@
 //! Who gets which action when every action has its own daily capacity: the work list that
-//! maximizes the total expected gain, each renewal given at most one action, no action used
-//! beyond its capacity.
+//! maximizes the total expected gain, each row (a contact, for the work list) given at most one
+//! action, no action used beyond its capacity.
 //!
 //! This is a transportation problem with few destinations (the actions) and many sources (the
 //! renewals). It is solved exactly by successive shortest paths on its flow network (source ->
@@ -22,11 +22,11 @@ use crate::economics::NO_ACTION;
 /// The daily capacities of a work list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Capacity {
-    /// At most this many renewals in all, each with its best action (a capacity given as one
-    /// number).
+    /// At most this many contacts in all (a contact is a customer), each with its best action (a
+    /// capacity given as one number).
     Total(usize),
-    /// Per action (by index into the economics' actions): at most this many of each. An action
-    /// not named has no capacity.
+    /// Per action (by index into the economics' actions): at most this many contacts of each.
+    /// An action not named has no capacity.
     PerAction(Vec<usize>),
 }
 
