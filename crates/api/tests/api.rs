@@ -1166,6 +1166,44 @@ async fn explain_says_why_a_renewal_is_or_is_not_listed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_number_holds_until_the_extract_shows_new_contact_details() {
+    let (app, _state) = app_with_store().await;
+    // Two customers of the served snapshot: one whose address or phone changed before T (the
+    // snapshot's `days_since_contact_change`), one with no change on record.
+    let snapshot = read_parquet(&fixture().snapshot);
+    let customer = column_strings(&snapshot, "customer_id");
+    let since = column_strings(&snapshot, "days_since_contact_change");
+    let (policy, number) = (column_strings(&snapshot, "policy_id"), column_strings(&snapshot, "installment_no"));
+    let changed = (0..snapshot.height()).find(|&r| since[r] != "null").expect("the generator records address changes");
+    let never = (0..snapshot.height())
+        .find(|&r| since[r] == "null" && (0..snapshot.height()).all(|o| customer[o] != customer[r] || since[o] == "null"))
+        .expect("customers without a change");
+    let days: f64 = since[changed].parse().unwrap();
+    let as_of = lapse_core::dates::parse_day(&column_strings(&snapshot, "as_of")[0]).unwrap();
+    // A wrong number recorded for each, 5 days before the change.
+    let day = lapse_core::dates::format_day(as_of - days as i32 - 5);
+    let renewal = |r: usize| json!({"policy_id": policy[r], "installment_no": number[r].parse::<f64>().unwrap() as u32, "as_of": day});
+    let batch = json!({"outcomes": [
+        outcome_json("w-changed", &renewal(changed), "call", "wrong_number", json!({})),
+        outcome_json("w-never", &renewal(never), "sms", "wrong_number", json!({})),
+    ]});
+    let (status, body) = call(&app, "POST", "/v1/outcomes", Some(SCORE_TOKEN), Some(batch.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let forbidden =
+        |why: &Value, action: &str| why["actions"].as_array().unwrap().iter().find(|a| a["action"] == action).unwrap()["forbidden_by"].clone();
+    let explain = |r: usize| format!("/v1/queue/explain?policy_id={}&installment_no={}", policy[r], renewal(r)["installment_no"]);
+    let (_, why) = call(&app, "GET", &explain(changed), Some(SCORE_TOKEN), None).await;
+    assert_eq!(why["outcomes"], 1, "{why}");
+    for action in ["call", "sms"] {
+        assert!(forbidden(&why, action) != "wrong_number", "the change after the wrong number lifts it: {why}");
+    }
+    let (_, why) = call(&app, "GET", &explain(never), Some(SCORE_TOKEN), None).await;
+    for action in ["call", "sms"] {
+        assert_eq!(forbidden(&why, action), "wrong_number", "{why}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_store_share_their_campaigns_and_refuse_a_name_bound_elsewhere() {
     // Two servers: one store, each its own campaigns directory (started in different places).
     let dir = fresh_dir("shared-store");

@@ -7,7 +7,8 @@
 //! - `promised`: the renewal is not listed until `promise_grace_days` (3) after the promised
 //!   date; then it returns with "promise to pay broken" among its reasons;
 //! - `do_not_contact`: the customer is never listed until a later `contact_allowed`;
-//! - `wrong_number`: no `call` or `sms` for the customer until a later `contact_allowed`;
+//! - `wrong_number`: no `call` or `sms` for the customer until a later `contact_allowed`, or a
+//!   change of address or phone in the extract after it (feature `days_since_contact_change`);
 //! - frequency caps per customer and action over a rolling window, counting every recorded
 //!   attempt: at most one call per 3 days, two SMS per 7 days, one visit per 14 days.
 
@@ -180,10 +181,11 @@ impl OutcomeIndex {
         renewal_verdict(self.of_customer(customer), rules, policy_id, installment_no, date)
     }
 
-    /// Whether `action` may be used on `customer` on `date`: a wrong number (no call or SMS),
-    /// the action's frequency cap.
-    pub fn action(&self, rules: &ContactRules, customer: &str, action: &str, date: Day) -> Option<Rule> {
-        action_verdict(self.of_customer(customer), rules, action, date)
+    /// Whether `action` may be used on `customer` on `date`: a wrong number (no call or SMS)
+    /// unless the extract shows a change of contact details after it (`contact_changed`), the
+    /// action's frequency cap.
+    pub fn action(&self, rules: &ContactRules, customer: &str, action: &str, date: Day, contact_changed: Option<Day>) -> Option<Rule> {
+        action_verdict(self.of_customer(customer), rules, action, date, contact_changed)
     }
 }
 
@@ -215,16 +217,18 @@ pub fn renewal_verdict(outcomes: &[Outcome], rules: &ContactRules, policy_id: &s
 }
 
 /// [`OutcomeIndex::action`] on one customer's outcomes (oldest first).
-pub fn action_verdict(outcomes: &[Outcome], rules: &ContactRules, action: &str, date: Day) -> Option<Rule> {
+pub fn action_verdict(outcomes: &[Outcome], rules: &ContactRules, action: &str, date: Day, contact_changed: Option<Day>) -> Option<Rule> {
     if outcomes.is_empty() {
         return None;
     }
     if matches!(action, "call" | "sms") {
+        // The latest of a wrong number and a permission decides, and a change of address or
+        // phone in the extract after the wrong number (before the list's date) lifts it.
         let wrong = outcomes
             .iter()
             .rev()
             .find(|o| matches!(o.result, ContactResult::WrongNumber | ContactResult::ContactAllowed))
-            .is_some_and(|o| o.result == ContactResult::WrongNumber);
+            .is_some_and(|o| o.result == ContactResult::WrongNumber && contact_changed.is_none_or(|c| c <= o.day.min(date)));
         if wrong {
             return Some(Rule::WrongNumber);
         }

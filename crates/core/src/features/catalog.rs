@@ -214,6 +214,12 @@ pub static FEATURES: &[Feature] = &[
     num("days_since_last_loan", CustomerEvents, "Days from the policy's last policy loan before T to T.", |r| {
         r.history().events.days_since_last_loan.map(f64::from)
     }),
+    num(
+        "days_since_contact_change",
+        CustomerEvents,
+        "Days from the last change of the customer's address or phone (any of their policies) before T to T.",
+        |r| r.history().contact_changed.map(|d| f64::from(r.as_of() - d)),
+    ),
     num("contacts_90d", CustomerEvents, "Contacts (sms, call, visit) in the 90 days before T.", |r| count(r.history().events.contacts_90d)),
     // The customer's other policies.
     num("household_lapses_12m", Household, "The customer's other policies' renewals whose grace ended unpaid in the 365 days before T.", |r| {

@@ -45,6 +45,8 @@ pub enum EventKind {
     PartialWithdrawal,
     BankAccountChange,
     AddressChange,
+    /// A new phone number or other contact detail (`phone_change`, `contact_change`).
+    PhoneChange,
     AgentChange,
     Reinstatement,
     Contact,
@@ -60,6 +62,7 @@ impl EventKind {
             "partial_withdrawal" => EventKind::PartialWithdrawal,
             "bank_account_change" => EventKind::BankAccountChange,
             "address_change" => EventKind::AddressChange,
+            "phone_change" | "contact_change" => EventKind::PhoneChange,
             "agent_change" => EventKind::AgentChange,
             "reinstatement" => EventKind::Reinstatement,
             "contact_sms" | "contact_call" | "contact_visit" => EventKind::Contact,
@@ -152,6 +155,10 @@ pub struct PolicyHistory {
     /// The customer's other policies' renewals whose grace ended unpaid in the 365 days
     /// before T: a lapse elsewhere in the household.
     pub household_lapses_12m: u32,
+    /// The last day before T on which any of the customer's policies recorded a change of
+    /// address or phone (`address_change`, `phone_change`, `contact_change`): a wrong number
+    /// recorded before it no longer holds.
+    pub contact_changed: Option<Day>,
 }
 
 impl PolicyHistory {
@@ -274,6 +281,20 @@ impl PolicyHistory {
         }
     }
 
+    /// Moves `contact_changed` to `other`'s last contact-detail change before T.
+    fn contact_changes_of(&mut self, book: &Book, codes: &KnownCodes, other: usize, t: Day) {
+        let events = &book.events;
+        for e in events.of_policy(other) {
+            let date = events.date[e];
+            if date >= t {
+                break; // events are in date order
+            }
+            if matches!(codes.event_kind(events.kind.codes[e]), Some(EventKind::AddressChange | EventKind::PhoneChange)) {
+                self.contact_changed = Some(self.contact_changed.map_or(date, |d| d.max(date)));
+            }
+        }
+    }
+
     fn customer(&mut self, book: &Book, codes: &KnownCodes, policy: usize, t: Day, grace_days: i32) {
         let policies = &book.policies;
         let customer = policies.customer[policy] as usize;
@@ -285,6 +306,7 @@ impl PolicyHistory {
                 continue;
             }
             first_issue = Some(first_issue.map_or(issued, |f| f.min(issued)));
+            self.contact_changes_of(book, codes, other, t);
             if other == policy {
                 continue;
             }
@@ -333,7 +355,7 @@ fn event_counts(book: &Book, codes: &KnownCodes, policy: usize, t: Day) -> Event
             EventKind::AgentChange => counts.agent_changes += 1,
             EventKind::Contact => counts.contacts += 1,
             EventKind::DebitFailed => counts.debit_failures += 1,
-            EventKind::Reinstatement => {}
+            EventKind::Reinstatement | EventKind::PhoneChange => {}
         }
     }
     counts

@@ -328,6 +328,11 @@ fn household_and_recency_features_read_the_other_policies_before_t() {
     book.events.push("P1,2024-04-01,contact_sms,".into());
     book.events.push("P1,2024-05-25,contact_call,".into());
     book.events.push("P1,2023-12-01,contact_call,".into()); // more than 90 days before T
+    // The customer's contact details: an address change on P2, a new phone on P1 (the last
+    // before T, 47 days before it), an address change after T (not visible).
+    book.events.push("P2,2024-03-01,address_change,".into());
+    book.events.push("P1,2024-04-15,phone_change,".into());
+    book.events.push("P3,2024-06-05,address_change,".into());
     let dir = book.write(dir.path());
     let frame = snapshot_of(&dir, day("2024-06-01"), day("2024-09-30"));
     let ids = column_strings(&frame, "policy_id");
@@ -340,6 +345,8 @@ fn household_and_recency_features_read_the_other_policies_before_t() {
     // Another policy's loan is its own: P2's renewal is not in the snapshot, P5's and P6's are.
     let p6 = ids.iter().position(|p| p == "P6").unwrap();
     assert_eq!(column_strings(&frame, "household_lapses_12m")[p6], "1.0", "P3's lapse is news for P6 too");
+    assert_eq!(get("days_since_contact_change"), "47.0");
+    assert_eq!(column_strings(&frame, "days_since_contact_change")[p6], "47.0", "a customer's change, whichever policy recorded it");
 }
 
 /// A book split by customer, each part built with the whole book's agent and book records,

@@ -81,6 +81,10 @@ impl RenewalKeys {
             Err(_) => vec![0.0; df.height()],
         };
         let orphan = agent.codes.iter().zip(&left).map(|(&code, &l)| code == Categories::MISSING || l == 1.0).collect();
+        let contact_changed = match df.column("days_since_contact_change") {
+            Ok(_) => contact_changed(&as_of, &number_column(df, "days_since_contact_change")?),
+            Err(_) => vec![None; df.height()],
+        };
         Ok(RenewalKeys {
             policy_id,
             installment_no,
@@ -95,8 +99,15 @@ impl RenewalKeys {
             product_type: optional("product_type")?,
             customer: optional("customer_id")?,
             orphan,
+            contact_changed,
         })
     }
+}
+
+/// The day of the customer's last contact-detail change from the snapshot date and the feature
+/// `days_since_contact_change` (NaN: none).
+pub(crate) fn contact_changed(as_of: &[Day], days_since: &[f64]) -> Vec<Option<Day>> {
+    as_of.iter().zip(days_since).map(|(&t, &d)| (0.0..1e6).contains(&d).then(|| t - d as Day)).collect()
 }
 
 /// The model's features read from a frame.

@@ -11,5 +11,5 @@ mod snapshot;
 
 pub use frame::{FrameSource, ScoredSnapshot, SnapshotError, number_column, score_snapshot};
 pub use reasons::ReasonValue;
-pub use rows::{FeatureSource, NO_ACTION, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows, Valuation};
+pub use rows::{FeatureSource, NO_ACTION, NO_CONTACT_CHANGE, NONE, REASONS, Reason, Renewal, RenewalKeys, ScoreError, ScoredRows, Valuation};
 pub use snapshot::SnapshotSource;

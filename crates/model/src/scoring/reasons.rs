@@ -53,6 +53,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("days_since_last_contact", Missing) => Some("never contacted".to_string()),
         ("late_share_12m", Missing) => Some("no renewal premium settled in the last 12 months".to_string()),
         ("days_since_last_loan", Missing) => Some("no policy loan on record".to_string()),
+        ("days_since_contact_change", Missing) => Some("no change of address or phone on record".to_string()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("the sum assured is not recorded".to_string()),
         (_, Missing) => None,
         ("prior_renewals", Number(n)) => Some(format!("{} due so far", plural(n, "renewal premium", "renewal premiums"))),
@@ -122,6 +123,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("days_since_last_contact", Number(n)) => Some(format!("no contact for {}", plural(n, "day", "days"))),
         ("late_share_12m", Number(x)) => Some(format!("{} of the renewal premiums of the last 12 months were late or lapsed", pct(x))),
         ("days_since_last_loan", Number(n)) => Some(format!("a policy loan {} ago", plural(n, "day", "days"))),
+        ("days_since_contact_change", Number(n)) => Some(format!("the address or phone changed {} ago", plural(n, "day", "days"))),
         ("contacts_90d", Number(n)) => Some(format!("{} in the last 90 days", plural(n, "contact", "contacts"))),
         ("household_lapses_12m", Number(n)) => {
             Some(format!("the customer let {} on other policies lapse in the last 12 months", plural(n, "renewal premium", "renewal premiums")))

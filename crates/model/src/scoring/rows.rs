@@ -77,10 +77,16 @@ pub struct Renewal {
     /// No servicing agent in service at the snapshot date.
     pub orphan: bool,
     pub action: u8,
+    /// The customer's last change of address or phone before the snapshot date
+    /// ([`NO_CONTACT_CHANGE`] when none): lifts a wrong number recorded before it.
+    pub contact_changed: Day,
     pub reasons: [Reason; REASONS],
     /// Where this row's reason sentences start in [`ScoredRows::reason_texts`].
     pub text_start: u32,
 }
+
+/// [`Renewal::contact_changed`] when the customer's contact details never changed.
+pub const NO_CONTACT_CHANGE: Day = Day::MIN;
 
 /// Scored renewals.
 #[derive(Debug, Default)]
@@ -128,6 +134,9 @@ pub struct RenewalKeys {
     pub customer: Categories,
     /// The servicing agent has left before T, or there is none (an orphan policy, 孤儿单).
     pub orphan: Vec<bool>,
+    /// The customer's last change of address or phone before T (feature
+    /// `days_since_contact_change`; none in a snapshot built before it existed).
+    pub contact_changed: Vec<Option<Day>>,
 }
 
 impl RenewalKeys {
@@ -276,6 +285,7 @@ impl ScoredRows {
                     customer: customer[r],
                     orphan: keys.orphan[r],
                     action,
+                    contact_changed: keys.contact_changed.get(r).copied().flatten().unwrap_or(NO_CONTACT_CHANGE),
                     reasons,
                     text_start: 0,
                 });

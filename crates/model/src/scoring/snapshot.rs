@@ -63,6 +63,10 @@ impl RenewalKeys {
             product_type: categories(snapshot, "product_type", all)?,
             customer,
             orphan,
+            contact_changed: super::frame::contact_changed(
+                &vec![snapshot.spec.as_of; rows.len()],
+                &numbers(snapshot, "days_since_contact_change", 0..rows.len())?,
+            ),
         })
     }
 }

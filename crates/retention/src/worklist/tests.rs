@@ -33,6 +33,7 @@ fn rows(specs: &[Spec<'_>], economics: &Economics) -> ScoredRows {
             customer,
             orphan,
             action,
+            contact_changed: lapse_model::scoring::NO_CONTACT_CHANGE,
             reasons: [Reason { feature: u16::MAX, text_len: 0, contribution: 0.0, value: f64::NAN }; 3],
             text_start: 0,
         });
@@ -158,6 +159,41 @@ fn the_rules_hold_customers_renewals_and_actions() {
         assert_eq!(list.held.get(Rule::Promised), 1);
         assert_eq!(list.held.get(Rule::Holdout), 1);
     }
+}
+
+#[test]
+fn a_change_of_contact_details_after_a_wrong_number_lifts_it() {
+    let e = Economics::default();
+    let rules = ContactRules::default();
+    // Orphans: only a call or an SMS may reach them, both barred by a wrong number.
+    let mut rows = rows(
+        &[
+            ("P1", "CHANGED_BEFORE", 0.5, 8000.0, true, "agent"),
+            ("P2", "CHANGED_AFTER", 0.5, 8000.0, true, "agent"),
+            ("P3", "CHANGED_AFTER", 0.4, 8000.0, true, "agent"),
+            ("P4", "NEVER_CHANGED", 0.5, 8000.0, true, "agent"),
+        ],
+        &e,
+    );
+    rows.renewals[0].contact_changed = AS_OF - 30;
+    // The change is known on one of the customer's renewals: it holds for the customer.
+    rows.renewals[2].contact_changed = AS_OF - 5;
+    let index = OutcomeIndex::new([
+        outcome("1", "P1", "CHANGED_BEFORE", "call", ContactResult::WrongNumber, AS_OF - 20, None),
+        outcome("2", "P2", "CHANGED_AFTER", "call", ContactResult::WrongNumber, AS_OF - 20, None),
+        outcome("3", "P4", "NEVER_CHANGED", "sms", ContactResult::WrongNumber, AS_OF - 40, None),
+    ]);
+    let order = CustomerOrder::by_risk(&rows, &e);
+    let contacts = Contacts::new(&rules, Some(&index), &order, &rows, &e, AS_OF);
+    let list = select(&rows, &order, &Filters::default(), &Capacity::Total(10), Some(&contacts), 0..10);
+    assert_eq!(customers(&list, &rows), ["CHANGED_AFTER"]);
+    assert!(["call", "sms"].contains(&e.action_name(list.page[0].action)));
+    assert_eq!(list.page[0].renewals.len(), 2);
+    assert_eq!(list.held.get(Rule::WrongNumber), 2, "{:?}", list.held.to_map());
+    // The same on the index's own answer.
+    assert_eq!(index.action(&rules, "CHANGED_AFTER", "call", AS_OF, Some(AS_OF - 5)), None);
+    assert_eq!(index.action(&rules, "CHANGED_AFTER", "call", AS_OF, Some(AS_OF - 20)), Some(Rule::WrongNumber), "same day: not after");
+    assert_eq!(index.action(&rules, "CHANGED_AFTER", "call", AS_OF, None), Some(Rule::WrongNumber));
 }
 
 #[test]

@@ -83,9 +83,15 @@ impl RuleVerdicts {
                 continue;
             }
             let date = self.date;
+            // The customer's last change of contact details the snapshot knows (any renewal).
+            let contact_changed = order
+                .span(p)
+                .map(|e| rows.renewals[order.entries[e].row as usize].contact_changed)
+                .max()
+                .filter(|&d| d != lapse_model::scoring::NO_CONTACT_CHANGE);
             let mut forbidden = 0u64;
             for (a, action) in economics.actions.iter().enumerate().take(16) {
-                if let Some(rule) = action_verdict(outcomes, rules, &action.name, date) {
+                if let Some(rule) = action_verdict(outcomes, rules, &action.name, date, contact_changed) {
                     let code = Rule::ALL.iter().position(|r| *r == rule).map_or(0, |i| i as u64 + 1);
                     forbidden |= code << (4 * a);
                 }
