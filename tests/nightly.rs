@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use lapse_core::extract::read::FileFormat;
 use lapse_core::generate::{GenerateConfig, generate};
 use lapse_nightly::{DECISION_LOG, STEPS, SUMMARY};
-use polars::prelude::{ParquetReader, SerReader};
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
 use serde_json::Value;
 
 const FIRST: &str = "2026-06-30";
@@ -257,17 +257,38 @@ fn first_night_promotes_then_a_night_is_judged_against_the_champion_and_logged()
 fn the_reports_are_written_as_json_and_self_contained_html() {
     let ws = after_first_night().copy();
     // A score log as the server writes it: three renewals of the served snapshot scored in July.
+    // Three renewals still at risk on the second night (so tonight's snapshot shows their
+    // recorded outcomes as features): the first of the served snapshot that are in a
+    // snapshot built for that night.
     let served = ParquetReader::new(fs::File::open(ws.reports().join("snapshot.parquet")).unwrap()).finish().unwrap();
-    let ids = served.column("policy_id").unwrap().str().unwrap().clone();
-    let numbers = served.column("installment_no").unwrap().i32().unwrap().clone();
+    let next = ws.path().join("next.parquet");
+    let built = Command::new(env!("CARGO_BIN_EXE_lapse"))
+        .args(["features", "--data"])
+        .arg(book())
+        .args(["--as-of", SECOND, "--out"])
+        .arg(&next)
+        .env("LAPSE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr(&built));
+    let next = ParquetReader::new(fs::File::open(&next).unwrap()).finish().unwrap();
+    let keys = |frame: &DataFrame| -> Vec<(String, i32)> {
+        let p = frame.column("policy_id").unwrap().str().unwrap().clone();
+        let n = frame.column("installment_no").unwrap().i32().unwrap().clone();
+        (0..frame.height()).map(|r| (p.get(r).unwrap().to_string(), n.get(r).unwrap())).collect()
+    };
+    let at_risk_next: std::collections::HashSet<(String, i32)> = keys(&next).into_iter().collect();
+    let picked: Vec<(String, i32)> = keys(&served).into_iter().filter(|k| at_risk_next.contains(k)).take(3).collect();
+    assert_eq!(picked.len(), 3);
+    let ids: Vec<&str> = picked.iter().map(|(p, _)| p.as_str()).collect();
+    let numbers: Vec<i32> = picked.iter().map(|(_, n)| *n).collect();
     let log_dir = ws.path().join("score-log");
     fs::create_dir_all(&log_dir).unwrap();
     let lines: String = (0..3)
         .map(|i| {
             format!(
                 "{{\"time\":\"2026-07-15T08:00:00Z\",\"request_id\":\"r{i}\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"{}\",\"installment_no\":{},\"due_date\":\"2026-08-01\",\"probability\":0.2,\"value\":1000.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}}\n",
-                ids.get(i).unwrap(),
-                numbers.get(i).unwrap()
+                ids[i], numbers[i]
             )
         })
         .collect();
@@ -281,7 +302,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         .map(|(i, fields)| {
             let mut f = fields.split(',');
             let (result, reason, promised) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
-            format!("n{i},{},{},call,{result},2026-07-16T10:00:00+08:00,{reason},{promised}\n", ids.get(i).unwrap(), numbers.get(i).unwrap())
+            format!("n{i},{},{},call,{result},2026-07-16T10:00:00+08:00,{reason},{promised}\n", ids[i], numbers[i])
         })
         .collect();
     let calls_file = ws.path().join("calls.csv");
@@ -336,6 +357,25 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     let funnel: Value = serde_json::from_slice(&fs::read(dir.join("funnel.json")).unwrap()).unwrap();
     assert_eq!(funnel["score_log_lines"], 3);
     assert_eq!(funnel["renewals_with_outcomes"], 3, "the store's outcomes before the night");
+    // The outcomes are features of tonight's snapshot: the promise (for 2026-07-25) broken, the
+    // refusal's reason, the attempt that reached no one.
+    let served = ParquetReader::new(fs::File::open(ws.reports().join("snapshot.parquet")).unwrap()).finish().unwrap();
+    let row_of = |i: usize| {
+        let (policy, number) = (ids[i], numbers[i]);
+        let p = served.column("policy_id").unwrap().str().unwrap().clone();
+        let n = served.column("installment_no").unwrap().i32().unwrap().clone();
+        (0..served.height()).find(|&r| p.get(r) == Some(policy) && n.get(r) == Some(number)).expect("still at risk")
+    };
+    let text = |name: &str, r: usize| served.column(name).unwrap().str().unwrap().get(r).map(str::to_string);
+    assert_eq!(text("promise_to_pay", row_of(0)).as_deref(), Some("broken"));
+    assert_eq!(text("refusal_reason_90d", row_of(1)).as_deref(), Some("cannot_afford"));
+    assert_eq!(served.column("unreached_attempts_30d").unwrap().f64().unwrap().get(row_of(2)), Some(1.0));
+    // The challenger's report says whether the family was kept, on held-out log loss.
+    let challenger = summary["challenger"]["version"].as_str().expect("a challenger version");
+    let metrics: Value = serde_json::from_slice(&fs::read(ws.models().join(challenger).join("metrics.json")).unwrap()).unwrap();
+    let decision = &metrics["feature_groups"][0];
+    assert_eq!(decision["family"], "recorded contact outcomes", "{metrics}");
+    assert!(decision["log_loss_with"].is_number() && decision["log_loss_without"].is_number(), "{decision}");
     assert!(fs::read_to_string(dir.join("funnel.html")).unwrap().contains("Promise kept"));
     assert!(funnel["rows"].as_array().unwrap().iter().filter(|r| r["dimension"] == "all").all(|r| r["listed"] == 0), "{funnel}");
     let drift: Value = serde_json::from_slice(&fs::read(dir.join("drift.json")).unwrap()).unwrap();

@@ -37,11 +37,16 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
             lapse_core::extract::split::estimated_peak_gib(policies, args.shards)
         );
     }
+    let outcomes = super::outcomes::outcomes_for_features(args.store.as_deref(), args.outcomes.as_deref())?;
     if args.shards > 1 {
-        return run_features_sharded(args, as_of);
+        return run_features_sharded(args, as_of, outcomes.as_deref());
     }
     let started = Instant::now();
-    let loaded = args.extract.load(args.on_error.into()).with_context(|| format!("reading the extract in {}", args.extract.data.display()))?;
+    let mut loaded = args.extract.load(args.on_error.into()).with_context(|| format!("reading the extract in {}", args.extract.data.display()))?;
+    if let Some(outcomes) = &outcomes {
+        let unmatched = loaded.book.attach_contacts(outcomes.iter().map(|o| o.recorded()));
+        println!("{} recorded contact outcomes attached ({unmatched} about policies the extract does not hold: not used)", outcomes.len());
+    }
     let book = &loaded.book;
     tracing::info!(
         policies = book.policies.len(),
@@ -90,13 +95,14 @@ pub fn run_features(args: FeaturesArgs) -> Result<(), Failure> {
 
 /// `lapse features --shards K`: the build a customer shard at a time
 /// ([`lapse_core::features::sharded`]), its work directory beside `--out`.
-fn run_features_sharded(args: FeaturesArgs, as_of: Vec<Day>) -> Result<(), Failure> {
+fn run_features_sharded(args: FeaturesArgs, as_of: Vec<Day>, outcomes: Option<&[lapse_retention::outcomes::Outcome]>) -> Result<(), Failure> {
     if OnError::from(args.on_error) != OnError::Strict {
         fail!("--shards: only with --on-error strict (a skipped row's number would be its shard's, not the file's)");
     }
     let started = Instant::now();
     let parent = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let work = parent.join(format!(".lapse-shards-{}", std::process::id()));
+    let recorded: Option<Vec<_>> = outcomes.map(|all| all.iter().map(|o| o.recorded()).collect());
     let build = lapse_core::features::sharded::ShardedBuild {
         data: &args.extract.data,
         encoding: args.extract.encoding.into(),
@@ -105,6 +111,7 @@ fn run_features_sharded(args: FeaturesArgs, as_of: Vec<Day>) -> Result<(), Failu
         horizon_days: args.horizon_days,
         grace_days: args.grace_days,
         extract_date: args.extract_date,
+        contacts: recorded.as_deref(),
     };
     let summary = build.write(&args.out, &work)?;
     println!(

@@ -6,7 +6,37 @@ use crate::exit::Failure;
 use crate::flags::{OutcomesAction, OutcomesArgs};
 
 use lapse_retention::outcome_file::{read_outcomes_file, write_outcomes_file};
-use lapse_retention::outcomes::{OutcomeRules, check_batch};
+use lapse_retention::outcomes::{Outcome, OutcomeRules, check_batch};
+
+/// The outcomes a feature build reads: the store's (`--store`), or a file's (`--outcomes`,
+/// checked as `lapse outcomes import` checks it, but with the action and refusal-reason names
+/// the file uses: the store accepted them under its own configuration). None: neither given.
+pub fn outcomes_for_features(store: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<Vec<Outcome>>, Failure> {
+    if let Some(url) = store {
+        let all = lapse_store::with_store_blocking(url, async |store| store.recorded_since(0).await).map_err(anyhow::Error::from)?;
+        return Ok(Some(all));
+    }
+    let Some(file) = file else { return Ok(None) };
+    let raw = read_outcomes_file(file).map_err(|e| Failure::input(e.into()))?;
+    let mut actions: Vec<&str> = raw.iter().filter_map(|o| o.action.as_deref()).collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let mut reasons: Vec<String> = raw.iter().filter_map(|o| o.reason.clone()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    let check = OutcomeRules { actions: &actions, refusal_reasons: &reasons };
+    let outcomes = check_batch(&raw, &check, |_| Some(String::new())).map_err(|e| {
+        Failure::input(anyhow::anyhow!(
+            "--outcomes {}: row {} (line {} with the header), {}: {}",
+            file.display(),
+            e.index + 1,
+            e.index + 2,
+            e.field,
+            e.reason
+        ))
+    })?;
+    Ok(Some(outcomes))
+}
 
 pub fn run_outcomes(args: OutcomesArgs) -> Result<(), Failure> {
     match args.action {

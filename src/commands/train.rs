@@ -15,7 +15,7 @@ use lapse_model::train::DatasetOptions;
 use lapse_model::train::Family;
 use lapse_model::train::Params;
 use lapse_model::train::TrainConfig;
-use lapse_model::train::train;
+use lapse_model::train::train_deciding_groups;
 
 pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
     let mut params: Params = match &args.config {
@@ -73,8 +73,9 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         search: args.model == ModelChoice::Auto && !args.no_search,
         blend: args.model == ModelChoice::Auto && !args.no_search,
         keep_fold_models: false,
+        leave_out: Vec::new(),
     };
-    let outcome = train(&data, &config)?;
+    let outcome = train_deciding_groups(&data, &config)?;
     let registry = Registry::new(&args.models);
     let created_at = now_utc_rfc3339();
     let source_sha256 = source_sha256.join().map_err(|_| Failure::from(anyhow::anyhow!("the checksum thread panicked")))??;
@@ -134,6 +135,18 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
             selection.candidates_tried,
             selection.search_seconds
         );
+    }
+    for group in &report.feature_groups {
+        match (group.log_loss_with, group.log_loss_without) {
+            (Some(with), Some(without)) => println!(
+                "{}: {} ({}: held-out log loss {with:.4} with, {without:.4} without; {})",
+                group.family,
+                if group.kept { "kept" } else { "left out" },
+                group.probe,
+                group.reason
+            ),
+            _ => println!("{}: left out ({})", group.family, group.reason),
+        }
     }
     println!(
         "registered {} in {} ({}){} in {:.1} s",

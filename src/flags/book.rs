@@ -102,6 +102,16 @@ pub struct FeaturesArgs {
     /// out and written with their reasons to OUT's rejects file (<out stem>.rejects.csv).
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,
+    /// The outcome store (as `lapse serve --store`): the contact outcomes agents recorded
+    /// before each T become the features of the family "recorded contact outcomes" (a
+    /// refusal and its reason, an open or broken promise, attempts without reaching the
+    /// customer, do-not-contact). Without it (or --outcomes) those features are missing.
+    #[arg(long, conflicts_with = "outcomes")]
+    pub store: Option<String>,
+    /// The same from a file of outcomes (CSV or Parquet, as `lapse outcomes export` writes
+    /// and `lapse outcomes import` reads; checked the same way).
+    #[arg(long)]
+    pub outcomes: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,11 @@
 //! [`extract::Book`]; [`features`] builds point-in-time feature rows for the renewals at risk
 //! (the snapshot rule lives in [`features::history`]); [`table`] reads feature tables back with
 //! the one typing rule for feature columns; [`generate`] writes realistic synthetic books;
+//! [`contacts`] holds what agents recorded (attached by the caller, not in the extract);
 //! [`dates`], [`categories`] and [`io_util`] are the shared vocabulary. See `ARCHITECTURE.md`.
 
 pub mod categories;
+pub mod contacts;
 pub mod dates;
 pub mod error;
 pub mod extract;

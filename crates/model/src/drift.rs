@@ -259,6 +259,17 @@ impl Reference {
                 missing_features.push(name.clone());
                 continue;
             };
+            // A column with no value at all in the reference (an optional family not attached
+            // then, e.g. the recorded contact outcomes) has no kind of its own there: read as the
+            // current column's kind, every reference row missing.
+            let empty_categorical;
+            let reference = match (reference, &column.values) {
+                (FeatureReference::Numeric { missing, .. }, FeatureValues::Categorical(_)) if *missing >= 1.0 => {
+                    empty_categorical = FeatureReference::Categorical { levels: BTreeMap::new(), missing: 1.0 };
+                    &empty_categorical
+                }
+                _ => reference,
+            };
             let drift = match (reference, &column.values) {
                 (FeatureReference::Numeric { edges, shares, percentiles, cdf, missing }, FeatureValues::Numeric(values)) => {
                     current_rows = values.len();
@@ -429,6 +440,17 @@ mod tests {
         assert_eq!(f.unseen_share, Some(0.5));
         assert_eq!((f.missing_reference, f.missing_current), (0.25, 0.0));
         assert_eq!(f.status, Status::Act);
+    }
+
+    #[test]
+    fn a_category_empty_in_the_reference_is_compared_as_all_missing_there() {
+        // An all-missing column reads back as numbers (nothing says it holds text).
+        let fitted = Reference::fit(&[numeric("c", vec![f64::NAN; 4])]);
+        let cat = FeatureColumn { name: "c".into(), values: FeatureValues::Categorical(Categories::from_values([Some("open"), None, None, None])) };
+        let f = &fitted.compare(&[cat], Thresholds::default()).features[0];
+        assert_eq!(f.kind, "categorical");
+        assert_eq!((f.missing_reference, f.missing_current, f.unseen_share), (1.0, 0.75, Some(0.25)));
+        assert!(f.psi.is_finite() && f.bins.len() == 2, "{f:?}");
     }
 
     #[test]

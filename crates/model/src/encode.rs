@@ -174,16 +174,18 @@ impl FeatureSchema {
     /// Learns the schema from the training rows `rows` of `data`. A category level needs
     /// `min_level_count` training rows to get its own column.
     pub fn fit(data: &Dataset, rows: &[usize], min_level_count: usize) -> Self {
-        Self::fit_for(data, rows, min_level_count, true)
+        Self::fit_for(data, rows, min_level_count, true, &[])
     }
 
     /// As [`FeatureSchema::fit`]; without `splines` the spline knots are not learnt (the
     /// spline style then encodes every number as a plain term), which saves a pass over each
-    /// numeric column when no spline model is trained.
-    pub fn fit_for(data: &Dataset, rows: &[usize], min_level_count: usize, splines: bool) -> Self {
+    /// numeric column when no spline model is trained. Columns named in `leave_out` are not
+    /// in the schema (the model does not read them).
+    pub fn fit_for(data: &Dataset, rows: &[usize], min_level_count: usize, splines: bool, leave_out: &[String]) -> Self {
         let columns = data
             .features
             .iter()
+            .filter(|column| !leave_out.contains(&column.name))
             .map(|column| match &column.values {
                 FeatureValues::Numeric(values) => {
                     let mut present: Vec<f64> = rows.iter().map(|&r| values[r]).filter(|v| !v.is_nan()).collect();

@@ -12,7 +12,7 @@ use lapse_core::table::{FeatureColumn, read_features};
 use lapse_model::artifact::LapseModel;
 use lapse_model::drift::{Reference, SCORE, Status};
 use lapse_model::registry::{Registry, sha256_file, sha256_hex};
-use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train};
+use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train_deciding_groups};
 use lapse_reports::effect::{self, EffectOptions, EffectReport};
 use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
 use lapse_reports::pages::{drift_page, effect_page, evaluation_page, index_page, persistency_page, realised_page};
@@ -113,7 +113,13 @@ impl<'c> Night<'c> {
     /// `load`: the extract, checked; refused when stale.
     fn load(&self) -> Result<LoadedBook> {
         let config = self.config;
-        let loaded = load_book_encoded(&config.data, config.on_error, config.encoding)?;
+        let mut loaded = load_book_encoded(&config.data, config.on_error, config.encoding)?;
+        // What agents recorded: the features of the family "recorded contact outcomes" (each
+        // snapshot reads only those dated before its T).
+        if let Some(outcomes) = &config.outcomes {
+            let unmatched = loaded.book.attach_contacts(outcomes.iter().map(|o| o.recorded()));
+            tracing::info!(outcomes = outcomes.len(), unmatched, "recorded contact outcomes attached");
+        }
         let latest = loaded.book.latest_observed;
         match latest {
             Some(latest) if latest >= config.as_of - config.max_extract_age_days => {}
@@ -275,8 +281,10 @@ impl<'c> Night<'c> {
             search: c.families.len() > 1,
             blend: c.families.len() > 1,
             keep_fold_models: false,
+            leave_out: Vec::new(),
         };
-        let outcome = train(&data, &train_config)?;
+        // The recorded contact outcomes stay in the model only when they lower the held-out log loss.
+        let outcome = train_deciding_groups(&data, &train_config)?;
         let sha256 = sha256_hex(&outcome.model.to_json());
         Ok(Trained { data, outcome, sha256 })
     }

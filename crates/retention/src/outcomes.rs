@@ -5,56 +5,7 @@
 
 use lapse_core::dates::{Day, format_day, parse_day};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ContactResult {
-    NoAnswer,
-    WrongNumber,
-    Reached,
-    /// The customer promised to pay by `promised_date`.
-    Promised,
-    /// The customer refused to pay (`reason` from the configured list).
-    Refused,
-    /// The customer asked not to be contacted again.
-    DoNotContact,
-    /// Lifts `do_not_contact` and `wrong_number` (the customer agreed again, or gave a new number).
-    ContactAllowed,
-}
-
-impl ContactResult {
-    /// Every result, in the order the documentation lists them.
-    pub const ALL: [ContactResult; 7] = [
-        ContactResult::NoAnswer,
-        ContactResult::WrongNumber,
-        ContactResult::Reached,
-        ContactResult::Promised,
-        ContactResult::Refused,
-        ContactResult::DoNotContact,
-        ContactResult::ContactAllowed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactResult::NoAnswer => "no_answer",
-            ContactResult::WrongNumber => "wrong_number",
-            ContactResult::Reached => "reached",
-            ContactResult::Promised => "promised",
-            ContactResult::Refused => "refused",
-            ContactResult::DoNotContact => "do_not_contact",
-            ContactResult::ContactAllowed => "contact_allowed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ContactResult> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-
-    /// Whether this result is a contact attempt (it counts against the frequency caps):
-    /// everything but `contact_allowed`, which only records a permission.
-    pub fn is_attempt(self) -> bool {
-        self != ContactResult::ContactAllowed
-    }
-}
+pub use lapse_core::contacts::ContactResult;
 
 /// The refusal reasons accepted by default.
 pub const DEFAULT_REFUSAL_REASONS: [&str; 5] = ["cannot_afford", "dissatisfied", "bought_elsewhere", "no_longer_needed", "other"];
@@ -91,6 +42,18 @@ impl Outcome {
     /// Whether `other` records the same thing (an idempotent retry), field by field.
     pub fn same_as(&self, other: &Outcome) -> bool {
         self == other
+    }
+
+    /// The outcome as the feature builder reads it ([`lapse_core::extract::Book::attach_contacts`]).
+    pub fn recorded(&self) -> lapse_core::contacts::RecordedContact<'_> {
+        lapse_core::contacts::RecordedContact {
+            policy_id: &self.policy_id,
+            installment_no: self.installment_no,
+            day: self.day,
+            result: self.result,
+            reason: self.reason.as_deref(),
+            promised_date: self.promised_date,
+        }
     }
 }
 

@@ -162,9 +162,19 @@ pub struct Book {
     /// The latest date the extract records as having happened (a payment, an event, a status
     /// change, an agent hire or leave, an issue): the default extract date.
     pub latest_observed: Option<Day>,
+    /// What agents recorded about contacts (the outcome store's rows), when the caller attached
+    /// them ([`Book::attach_contacts`]); not part of the extract.
+    pub contacts: crate::contacts::ContactHistory,
 }
 
 impl Book {
+    /// Attaches the recorded contact outcomes (only those dated before a snapshot's T are read
+    /// by its features); returns how many name a policy the book does not hold.
+    pub fn attach_contacts<'a>(&mut self, outcomes: impl IntoIterator<Item = crate::contacts::RecordedContact<'a>>) -> usize {
+        self.contacts = crate::contacts::ContactHistory::build(&self.policies.id, outcomes);
+        self.contacts.unmatched
+    }
+
     /// Orders rows by policy, then by `key` within a policy (stable), returning the permutation
     /// and the per-policy offsets.
     pub(crate) fn group_order(policies: usize, policy: &[u32], key: &[Day]) -> (Vec<u32>, Vec<usize>) {

@@ -175,7 +175,8 @@ pub fn assemble_book(
     .into_iter()
     .flatten()
     .max();
-    let book = Book { customers, agents, policies, installments, events, customer_policies, agent_policies, latest_observed };
+    let book =
+        Book { customers, agents, policies, installments, events, customer_policies, agent_policies, latest_observed, contacts: Default::default() };
     Ok((book, log))
 }
 

@@ -21,6 +21,8 @@ pub enum FeatureFamily {
     Renewal,
     /// The customer's other policies.
     Household,
+    /// What agents recorded about contacts (the outcome store), when attached.
+    ContactOutcomes,
 }
 
 impl FeatureFamily {
@@ -33,6 +35,7 @@ impl FeatureFamily {
             FeatureFamily::CustomerEvents => "customer and events",
             FeatureFamily::Renewal => "renewal",
             FeatureFamily::Household => "household",
+            FeatureFamily::ContactOutcomes => "recorded contact outcomes",
         }
     }
 }
@@ -224,6 +227,31 @@ pub static FEATURES: &[Feature] = &[
     // The customer's other policies.
     num("household_lapses_12m", Household, "The customer's other policies' renewals whose grace ended unpaid in the 365 days before T.", |r| {
         count(r.history().household_lapses_12m)
+    }),
+    // What agents recorded (the outcome store; all missing when no outcomes are attached).
+    num("days_since_refusal", ContactOutcomes, "Days from the customer's last recorded refusal to pay before T to T.", |r| {
+        r.history().contacts.and_then(|c| c.last_refusal).map(|(day, _)| f64::from(r.as_of() - day))
+    }),
+    cat("refusal_reason_90d", ContactOutcomes, "The reason of the customer's last refusal in the 90 days before T (`none` if none).", |r| {
+        r.refusal_reason_within(90)
+    }),
+    cat(
+        "promise_to_pay",
+        ContactOutcomes,
+        "This renewal's last promise to pay recorded before T: `open` (for T or later), `broken` (for a day before T, still unpaid) or `none`.",
+        |r| r.promise().map(|p| p.as_str()),
+    ),
+    num(
+        "unreached_attempts_30d",
+        ContactOutcomes,
+        "Contact attempts in the 30 days before T that did not reach the customer (no answer, wrong number).",
+        |r| r.history().contacts.map(|c| f64::from(c.unreached_30d)),
+    ),
+    num("reached_90d", ContactOutcomes, "Contacts in the 90 days before T that reached the customer (reached, promised, refused).", |r| {
+        r.history().contacts.map(|c| f64::from(c.reached_90d))
+    }),
+    num("do_not_contact", ContactOutcomes, "1 when the customer's last word on contact before T was \"do not contact\".", |r| {
+        r.history().contacts.map(|c| if c.do_not_contact { 1.0 } else { 0.0 })
     }),
 ];
 

@@ -159,6 +159,9 @@ pub struct PolicyHistory {
     /// address or phone (`address_change`, `phone_change`, `contact_change`): a wrong number
     /// recorded before it no longer holds.
     pub contact_changed: Option<Day>,
+    /// What agents recorded about the customer before T (any of their policies); None when no
+    /// outcomes are attached to the book.
+    pub contacts: Option<crate::contacts::ContactSummary>,
 }
 
 impl PolicyHistory {
@@ -299,6 +302,7 @@ impl PolicyHistory {
         let policies = &book.policies;
         let customer = policies.customer[policy] as usize;
         let mut first_issue: Option<Day> = None;
+        self.contacts = book.contacts.attached.then(crate::contacts::ContactSummary::default);
         for &other in book.customer_policies.of(customer) {
             let other = other as usize;
             let issued = policies.issue_date[other];
@@ -307,6 +311,9 @@ impl PolicyHistory {
             }
             first_issue = Some(first_issue.map_or(issued, |f| f.min(issued)));
             self.contact_changes_of(book, codes, other, t);
+            if let Some(summary) = &mut self.contacts {
+                summary.add_policy(&book.contacts, other, t);
+            }
             if other == policy {
                 continue;
             }

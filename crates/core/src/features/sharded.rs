@@ -22,6 +22,8 @@ pub struct ShardedBuild<'a> {
     pub grace_days: i32,
     /// The day the extract was taken; default: the latest date any shard records.
     pub extract_date: Option<Day>,
+    /// Recorded contact outcomes to attach to every shard's book (each keeps its policies').
+    pub contacts: Option<&'a [crate::contacts::RecordedContact<'a>]>,
 }
 
 /// Why a sharded build failed.
@@ -88,7 +90,10 @@ impl ShardedBuild<'_> {
         // Pass 2: each shard's rows, with the whole book's records.
         let mut parts = Vec::new();
         for k in 0..self.shards {
-            let loaded = load(k)?;
+            let mut loaded = load(k)?;
+            if let Some(contacts) = self.contacts {
+                loaded.book.attach_contacts(contacts.iter().copied());
+            }
             let part = work.join(format!("part-{k}.parquet"));
             plan.write_part(&loaded.book, &part, false, Some(&aggregates))?;
             parts.push(part);

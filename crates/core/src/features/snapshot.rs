@@ -59,6 +59,21 @@ impl<'a> RenewalCtx<'a> {
     fn installment(self) -> usize {
         self.row.installment as usize
     }
+    /// The state of this renewal's promise to pay at T (None: no outcomes attached).
+    pub fn promise(self) -> Option<crate::contacts::PromiseState> {
+        let book = self.snapshot.book;
+        book.contacts.attached.then(|| crate::contacts::PromiseState::of(&book.contacts, self.policy(), self.installment_no(), self.as_of()))
+    }
+
+    /// The reason of the customer's last refusal before T, when it is within `days` of T.
+    pub fn refusal_reason_within(self, days: i32) -> Option<&'a str> {
+        let summary = self.history().contacts.as_ref()?;
+        Some(match summary.last_refusal {
+            Some((day, code)) if self.as_of() - day <= days => self.snapshot.book.contacts.reason.level(code).unwrap_or("unknown"),
+            _ => "none",
+        })
+    }
+
     /// The policy's state at T.
     pub fn history(self) -> &'a PolicyHistory {
         &self.snapshot.histories[self.row.history as usize]

@@ -438,3 +438,76 @@ fn a_row_budget_keeps_a_stratified_reproducible_subset_of_the_rows() {
         assert!((rate - full_rate).abs() < 0.01, "{date}: {rate} vs {full_rate}");
     }
 }
+
+#[test]
+fn recorded_contact_outcomes_become_features_only_before_t_and_only_when_attached() {
+    use crate::contacts::{ContactResult, RecordedContact};
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    // T = 2024-06-01; one customer with two renewals at risk: P1's #4 (overdue) and P2's #2.
+    book.annual_policy("P1", "2021-05-20")
+        .installment("P1", 2, "2022-05-20", "2022-05-20")
+        .installment("P1", 3, "2023-05-20", "2023-05-20")
+        .installment("P1", 4, "2024-05-20", "");
+    book.annual_policy("P2", "2023-06-10").installment("P2", 2, "2024-06-10", "");
+    let dir = book.write(dir.path());
+    let t = day("2024-06-01");
+    let mut loaded = load_book(&dir, OnError::Strict).unwrap();
+    let without = plan(t, day("2024-09-30")).frame(&loaded.book, t).unwrap();
+    let names = ["days_since_refusal", "refusal_reason_90d", "promise_to_pay", "unreached_attempts_30d", "reached_90d", "do_not_contact"];
+    for name in names {
+        assert!(column_strings(&without, name).iter().all(|v| v == "null"), "{name}: unknown without outcomes, never 0");
+    }
+    let o = |policy: &'static str, n: u32, d: &str, result: ContactResult, reason: Option<&'static str>, promised: Option<&str>| RecordedContact {
+        policy_id: policy,
+        installment_no: n,
+        day: day(d),
+        result,
+        reason,
+        promised_date: promised.map(day),
+    };
+    let outcomes = [
+        o("P1", 4, "2024-05-21", ContactResult::Promised, None, Some("2024-05-28")), // passed unpaid: broken
+        o("P2", 2, "2024-05-30", ContactResult::Promised, None, Some("2024-06-05")), // open
+        o("P2", 2, "2024-04-01", ContactResult::Refused, Some("dissatisfied"), None), // 61 days before T
+        o("P1", 4, "2024-06-01", ContactResult::Refused, Some("cannot_afford"), None), // on T: not visible
+        o("P1", 4, "2024-05-10", ContactResult::NoAnswer, None, None),               // 22 days before T
+        o("P2", 2, "2024-04-15", ContactResult::WrongNumber, None, None),            // 47 days: not in 30
+        o("P1", 4, "2024-05-01", ContactResult::DoNotContact, None, None),
+        o("P2", 2, "2024-05-15", ContactResult::ContactAllowed, None, None), // lifts it
+        o("P1", 4, "2024-06-02", ContactResult::DoNotContact, None, None),   // after T
+        o("P9", 2, "2024-05-01", ContactResult::Reached, None, None),        // not in the book
+    ];
+    assert_eq!(loaded.book.attach_contacts(outcomes), 1, "the unknown policy's outcome is counted");
+    let with = plan(t, day("2024-09-30")).frame(&loaded.book, t).unwrap();
+    let ids = column_strings(&with, "policy_id");
+    let at = |policy: &str, name: &str| column_strings(&with, name)[ids.iter().position(|p| p == policy).unwrap()].clone();
+    for policy in ["P1", "P2"] {
+        // The customer's: whichever policy recorded it.
+        assert_eq!(at(policy, "days_since_refusal"), "61.0");
+        assert_eq!(at(policy, "refusal_reason_90d"), "dissatisfied");
+        assert_eq!(at(policy, "unreached_attempts_30d"), "1.0");
+        assert_eq!(at(policy, "reached_90d"), "3.0", "refusal and two promises");
+        assert_eq!(at(policy, "do_not_contact"), "0.0", "allowed again before T; the later request is after T");
+    }
+    // The renewal's own promise.
+    assert_eq!(at("P1", "promise_to_pay"), "broken");
+    assert_eq!(at("P2", "promise_to_pay"), "open");
+    // Two months later the refusal dated T is visible, and the latest.
+    let later = day("2024-08-01");
+    let frame = plan(later, day("2024-09-30")).frame(&loaded.book, later).unwrap();
+    assert_eq!(column_strings(&frame, "refusal_reason_90d"), ["cannot_afford"]);
+    assert_eq!(column_strings(&frame, "days_since_refusal"), ["61.0"]);
+    // P3's renewal on 2024-09-05: the last refusal is 96 days old, its reason no longer given.
+    let dir = tempfile::tempdir().unwrap();
+    book.annual_policy("P3", "2023-09-20").installment("P3", 2, "2024-09-20", "");
+    let mut loaded = load_book(&book.write(dir.path()), OnError::Strict).unwrap();
+    loaded.book.attach_contacts(outcomes);
+    let latest = day("2024-09-05");
+    let frame = plan(latest, day("2024-12-31")).frame(&loaded.book, latest).unwrap();
+    assert_eq!(column_strings(&frame, "policy_id"), ["P3"]);
+    assert_eq!(
+        (column_strings(&frame, "refusal_reason_90d"), column_strings(&frame, "days_since_refusal")),
+        (vec!["none".to_string()], vec!["96.0".to_string()])
+    );
+}

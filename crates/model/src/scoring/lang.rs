@@ -65,6 +65,18 @@ pub fn sentence_in(lang: Lang, feature: &str, value: ReasonValue<'_>) -> String 
 
 /// A category value as Chinese teams write it (channels, product types, payment methods and
 /// frequencies the generator and common core systems use); other values as they are.
+/// A refusal reason of the default list in Chinese (a configured one is shown as given).
+fn zh_refusal_reason(reason: &str) -> &str {
+    match reason {
+        "cannot_afford" => "经济困难，无力缴费",
+        "dissatisfied" => "对产品或服务不满",
+        "bought_elsewhere" => "已在他处投保",
+        "no_longer_needed" => "不再需要保障",
+        "other" => "其他",
+        other => other,
+    }
+}
+
 pub fn zh_value(value: &str) -> &str {
     match value {
         "agent" => "个险代理人",
@@ -121,6 +133,7 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("late_share_12m", Missing) => Some("近12个月没有已结清的续期保费".into()),
         ("days_since_last_loan", Missing) => Some("无保单贷款记录".into()),
         ("days_since_contact_change", Missing) => Some("无地址或电话变更记录".into()),
+        ("days_since_refusal", Missing) => Some("无拒缴记录".into()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("未记录保额".into()),
         (_, Missing) => None,
         ("prior_renewals", Number(x)) => Some(format!("至今已到期{}期续期保费", n(x))),
@@ -184,6 +197,15 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("days_since_last_loan", Number(x)) => Some(format!("{}天前办理过保单贷款", n(x))),
         ("days_since_contact_change", Number(x)) => Some(format!("{}天前变更过地址或电话", n(x))),
         ("contacts_90d", Number(x)) => Some(format!("近90天联系{}次", n(x))),
+        ("days_since_refusal", Number(x)) => Some(format!("客户{}天前明确拒绝缴费", n(x))),
+        ("refusal_reason_90d", Category("none")) => Some("近90天无拒缴记录".into()),
+        ("refusal_reason_90d", Category(c)) => Some(format!("近90天拒绝缴费，原因：{}", zh_refusal_reason(c))),
+        ("promise_to_pay", Category("open")) => Some("已承诺缴费，承诺日期未到".into()),
+        ("promise_to_pay", Category("broken")) => Some("承诺缴费未兑现：承诺日期已过仍未缴费".into()),
+        ("promise_to_pay", Category(_)) => Some("本期保费无承诺缴费记录".into()),
+        ("unreached_attempts_30d", Number(x)) => Some(format!("近30天联系{}次未能联系上客户", n(x))),
+        ("reached_90d", Number(x)) => Some(format!("近90天联系上客户{}次", n(x))),
+        ("do_not_contact", Number(x)) => Some(if x == 1.0 { "客户要求不再联系".into() } else { "客户接受联系".into() }),
         ("household_lapses_12m", Number(x)) => Some(format!("客户名下其他保单近12个月有{}期续期保费失效", n(x))),
         _ => None,
     };

@@ -54,6 +54,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("late_share_12m", Missing) => Some("no renewal premium settled in the last 12 months".to_string()),
         ("days_since_last_loan", Missing) => Some("no policy loan on record".to_string()),
         ("days_since_contact_change", Missing) => Some("no change of address or phone on record".to_string()),
+        ("days_since_refusal", Missing) => Some("no refusal to pay recorded".to_string()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("the sum assured is not recorded".to_string()),
         (_, Missing) => None,
         ("prior_renewals", Number(n)) => Some(format!("{} due so far", plural(n, "renewal premium", "renewal premiums"))),
@@ -125,6 +126,19 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("days_since_last_loan", Number(n)) => Some(format!("a policy loan {} ago", plural(n, "day", "days"))),
         ("days_since_contact_change", Number(n)) => Some(format!("the address or phone changed {} ago", plural(n, "day", "days"))),
         ("contacts_90d", Number(n)) => Some(format!("{} in the last 90 days", plural(n, "contact", "contacts"))),
+        ("days_since_refusal", Number(n)) => Some(format!("the customer refused to pay {} ago", plural(n, "day", "days"))),
+        ("refusal_reason_90d", Category("none")) => Some("no refusal to pay in the last 90 days".to_string()),
+        ("refusal_reason_90d", Category(c)) => Some(format!("refused to pay in the last 90 days: {}", c.replace('_', " "))),
+        ("promise_to_pay", Category("open")) => Some("promised to pay; the promised day has not come".to_string()),
+        ("promise_to_pay", Category("broken")) => Some("promise to pay broken: the promised day passed unpaid".to_string()),
+        ("promise_to_pay", Category(_)) => Some("no promise to pay recorded for this premium".to_string()),
+        ("unreached_attempts_30d", Number(n)) => {
+            Some(format!("{} without reaching the customer in the last 30 days", plural(n, "attempt", "attempts")))
+        }
+        ("reached_90d", Number(n)) => Some(format!("reached {} in the last 90 days", plural(n, "time", "times"))),
+        ("do_not_contact", Number(x)) => {
+            Some(if x == 1.0 { "the customer asked not to be contacted".to_string() } else { "the customer accepts contact".to_string() })
+        }
         ("household_lapses_12m", Number(n)) => {
             Some(format!("the customer let {} on other policies lapse in the last 12 months", plural(n, "renewal premium", "renewal premiums")))
         }

@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::LapseModel;
 use crate::calibrate::{self, Calibrator, Method};
 
+pub mod groups;
 mod select;
 mod steps;
 pub use crate::dataset::{Dataset, DatasetError, DatasetOptions};
 use crate::encode::FeatureSchema;
 pub use crate::estimators::{BlendMember, Estimator, Family, FitError, Params};
 use crate::metrics::{Evaluation, ReliabilityBin};
+pub use groups::train_deciding_groups;
 use lapse_core::dates::{Day, format_day};
 pub use steps::train;
 
@@ -55,6 +57,9 @@ pub struct TrainConfig {
     /// held-out predictions ([`TrainOutcome::fold_models`]), for predictions on other tables'
     /// rows of the same folds that no model of theirs saw (uplift's cross-fitting).
     pub keep_fold_models: bool,
+    /// Feature columns the model does not read (an optional family found not to help:
+    /// [`groups`]).
+    pub leave_out: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -70,6 +75,7 @@ impl Default for TrainConfig {
             search: false,
             blend: false,
             keep_fold_models: false,
+            leave_out: Vec::new(),
         }
     }
 }
@@ -165,6 +171,9 @@ pub struct TrainReport {
     #[serde(default)]
     pub partial_dependence: Vec<crate::partial_dependence::PartialDependence>,
     pub params: Params,
+    /// Optional feature families (the recorded contact outcomes): kept or left out, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_groups: Vec<groups::GroupDecision>,
 }
 
 /// The choice among settings, judged honestly.
@@ -319,10 +328,11 @@ fn fit_fold(
     family: Family,
     params: &Params,
     splines: bool,
+    leave_out: &[String],
     train: &[usize],
     valid: &[usize],
 ) -> Result<(FeatureSchema, Estimator, Vec<f64>), TrainError> {
-    let schema = FeatureSchema::fit_for(data, train, params.min_level_count, splines);
+    let schema = FeatureSchema::fit_for(data, train, params.min_level_count, splines, leave_out);
     let fit_on = rows_to_fit(family, params, train);
     let design = schema.design(data, &fit_on, family.style());
     let estimator = Estimator::fit(family, params, &design, &labels_of(data, &fit_on))?;

@@ -120,7 +120,7 @@ fn fit_settings(data: &Dataset, config: &TrainConfig, plan: &Plan, layout: &Layo
         let mut kept = None;
         for (train_rows, valid_rows) in &plan.folds {
             bar.set_message(format!("{} ({} rows)", family.as_str(), train_rows.len()));
-            let (schema, estimator, predictions) = fit_fold(data, family, &candidate.params, splines, train_rows, valid_rows)?;
+            let (schema, estimator, predictions) = fit_fold(data, family, &candidate.params, splines, &config.leave_out, train_rows, valid_rows)?;
             for (&r, p) in valid_rows.iter().zip(predictions) {
                 raw[layout.slot[r]] = p;
             }
@@ -255,7 +255,7 @@ fn refit(
     let splines = config.families.contains(&Family::Spline);
     let keep_fold_models = plan.validation == Validation::OutOfTime && !config.refit;
     let fit_rows: Vec<usize> = if keep_fold_models { plan.folds[0].0.clone() } else { (0..data.len()).collect() };
-    let schema_for_fit = || -> FeatureSchema { FeatureSchema::fit_for(data, &fit_rows, config.params.min_level_count, splines) };
+    let schema_for_fit = || -> FeatureSchema { FeatureSchema::fit_for(data, &fit_rows, config.params.min_level_count, splines, &config.leave_out) };
     // A fold model kept out of time, taken once.
     let take_kept = |oot: &mut Vec<Option<(FeatureSchema, Estimator)>>, c: usize| -> Result<(FeatureSchema, Estimator), TrainError> {
         oot[c].take().ok_or_else(|| TrainError::Validation(format!("setting {} has no fold model to keep", candidates[c].setting)))
@@ -400,6 +400,7 @@ fn describe(
         partial_dependence,
         params: config.params.clone(),
         families: reports,
+        feature_groups: Vec::new(),
     };
     // The score's reference distribution: every row up to 100,000, else 100,000 evenly spaced
     // rows (its deciles and PSI bins are as exact as the statistic needs; scoring a 1M-row

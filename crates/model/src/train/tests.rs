@@ -405,3 +405,52 @@ fn snapshots_whose_outcomes_are_not_all_known_are_left_out_or_refused() {
     let strict = Dataset::read(&parquet, &DatasetOptions { strict_maturity: true, ..DatasetOptions::default() }).unwrap_err();
     assert!(strict.to_string().contains("2026-07-31") && strict.to_string().contains("--strict"), "{strict}");
 }
+
+#[test]
+fn the_recorded_contact_outcomes_are_kept_only_when_they_lower_the_held_out_log_loss() {
+    use crate::train::train_deciding_groups;
+    use lapse_core::table::FeatureValues;
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 2500, 8);
+    let mut data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let family: Vec<String> = lapse_core::features::FEATURES
+        .iter()
+        .filter(|f| f.family == lapse_core::features::FeatureFamily::ContactOutcomes)
+        .map(|f| f.name.to_string())
+        .collect();
+    let in_schema = |outcome: &crate::train::TrainOutcome, name: &str| outcome.model.schema.columns.iter().any(|c| c.name == name);
+    // No outcomes attached: every column of the family is empty, left out without a probe.
+    let none = train_deciding_groups(&data, &config(&[Family::Gbdt])).unwrap();
+    let decision = &none.report.feature_groups[0];
+    assert_eq!((decision.kept, decision.log_loss_with, &decision.columns), (false, None, &family));
+    assert!(family.iter().all(|name| !in_schema(&none, name)));
+    // A column of the family that knows something of the outcome (what a refusal is): kept.
+    fn column<'d>(data: &'d mut Dataset, name: &str) -> &'d mut Vec<f64> {
+        match &mut data.features.iter_mut().find(|c| c.name == name).unwrap().values {
+            FeatureValues::Numeric(v) => v,
+            FeatureValues::Categorical(_) => unreachable!("numeric"),
+        }
+    }
+    let labels = data.labels.clone();
+    let mut state = 7u64;
+    let mut draw = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    *column(&mut data, "do_not_contact") = labels.iter().map(|&y| if y == 1 && draw() < 0.4 { 1.0 } else { 0.0 }).collect();
+    let informed = train_deciding_groups(&data, &config(&[Family::Gbdt])).unwrap();
+    let decision = &informed.report.feature_groups[0];
+    assert!(decision.kept, "{decision:?}");
+    assert!(decision.log_loss_with.unwrap() < decision.log_loss_without.unwrap());
+    assert!(in_schema(&informed, "do_not_contact"));
+    // The same column as noise: it does not help, and the model does not read it.
+    *column(&mut data, "do_not_contact") = (0..labels.len()).map(|_| if draw() < 0.3 { 1.0 } else { 0.0 }).collect();
+    *column(&mut data, "reached_90d") = (0..labels.len()).map(|_| (draw() * 4.0).floor()).collect();
+    let noise = train_deciding_groups(&data, &config(&[Family::Gbdt])).unwrap();
+    let decision = &noise.report.feature_groups[0];
+    assert!(!decision.kept && decision.log_loss_with.unwrap() >= decision.log_loss_without.unwrap(), "{decision:?}");
+    assert!(family.iter().all(|name| !in_schema(&noise, name)));
+    // The report says so in metrics.json.
+    let json = serde_json::to_value(&noise.report).unwrap();
+    assert_eq!(json["feature_groups"][0]["family"], "recorded contact outcomes");
+}
