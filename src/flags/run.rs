@@ -175,8 +175,9 @@ pub struct NightlyArgs {
     #[arg(long)]
     pub score_log: Option<PathBuf>,
     /// The outcome store the servers record into (`lapse serve --store`): the funnel gains
-    /// reached / promised / promise kept, and campaign effects count recorded contact attempts
-    /// as delivered (only outcomes before the night's date).
+    /// reached / promised / promise kept, campaign effects count recorded contact attempts
+    /// as delivered, and the outcomes become features (kept in the challenger when they lower
+    /// its held-out log loss); only outcomes before each snapshot's date count.
     #[arg(long)]
     pub store: Option<String>,
     /// Language of the HTML reports' headings and labels: en or zh-CN.
