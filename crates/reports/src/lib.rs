@@ -5,7 +5,9 @@
 //! evaluation, decision line), the drift report ([`lapse_model::drift::DriftReport`], computed
 //! in the model crate because the registry stores its reference), the [`pages`] that render them
 //! (maud templates, plotters charts) and the [`export`] that writes them; [`why`] is why
-//! customers lapse across the book (groups, observed and predicted rates, top reasons). Reports never import
+//! customers lapse across the book (groups, observed and predicted rates, top reasons);
+//! [`performance`] is renewal team performance (collection rate by agent, team, branch, region,
+//! channel and product, against targets, risk-adjusted). Reports never import
 //! the nightly job that makes some of them.
 
 pub mod effect;
@@ -13,6 +15,7 @@ pub mod export;
 pub mod funnel;
 pub mod night;
 pub mod pages;
+pub mod performance;
 pub mod persistency;
 pub mod realised;
 pub mod uplift;

@@ -21,6 +21,9 @@ pub struct Agents {
     pub id: Vec<String>,
     pub hire_date: Vec<Option<Day>>,
     pub leave_date: Vec<Option<Day>>,
+    /// The agent's team and branch (optional columns; all missing when the table lacks them).
+    pub team: Categories,
+    pub branch: Categories,
 }
 
 /// `policies`: one row per policy, with keys resolved.

@@ -351,9 +351,20 @@ fn build_agents(mut frame: TableFrame, log: &mut IssueLog) -> (Agents, FxHashMap
     let ids = frame.text("agent_id");
     let hire = frame.dates("hire_date");
     let leave = frame.dates("leave_date");
+    let (team, branch) = (frame.text("team"), frame.text("branch"));
     flag_duplicates(&mut frame, &ids, "agent_id");
     let (keep, rejected) = settle_keys(&frame, &ids);
-    let agents = Agents { id: kept_ids(&ids, &frame.bad), hire_date: select(&hire, &keep), leave_date: select(&leave, &keep) };
+    let kept = |column: &TextColumn| -> Categories {
+        let values: Vec<Option<&str>> = column.iter().map(|v| v.and_then(clean)).collect();
+        Categories::from_values(keep.iter().map(|&r| values[r as usize]))
+    };
+    let agents = Agents {
+        id: kept_ids(&ids, &frame.bad),
+        hire_date: select(&hire, &keep),
+        leave_date: select(&leave, &keep),
+        team: kept(&team),
+        branch: kept(&branch),
+    };
     log.extend(frame.issues);
     (agents, rejected)
 }

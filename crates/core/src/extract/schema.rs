@@ -113,7 +113,13 @@ pub const EVENTS: TableSpec = TableSpec {
 pub const AGENTS: TableSpec = TableSpec {
     name: "agents",
     required: false,
-    columns: &[col("agent_id", Text, true), col("hire_date", Date, false), col("leave_date", Date, false)],
+    columns: &[
+        col("agent_id", Text, true),
+        col("hire_date", Date, false),
+        col("leave_date", Date, false),
+        col("team", Text, false),
+        col("branch", Text, false),
+    ],
 };
 
 /// Every table of the contract, in the order they are read (keys before the rows that use them).

@@ -230,7 +230,7 @@ pub static FEATURES: &[Feature] = &[
     }),
     // What agents recorded (the outcome store; all missing when no outcomes are attached).
     num("days_since_refusal", ContactOutcomes, "Days from the customer's last recorded refusal to pay before T to T.", |r| {
-        r.history().contacts.and_then(|c| c.last_refusal).map(|(day, _)| f64::from(r.as_of() - day))
+        r.history().contacts.as_ref().and_then(|c| c.last_refusal).map(|(day, _)| f64::from(r.as_of() - day))
     }),
     cat("refusal_reason_90d", ContactOutcomes, "The reason of the customer's last refusal in the 90 days before T (`none` if none).", |r| {
         r.refusal_reason_within(90)
@@ -245,13 +245,13 @@ pub static FEATURES: &[Feature] = &[
         "unreached_attempts_30d",
         ContactOutcomes,
         "Contact attempts in the 30 days before T that did not reach the customer (no answer, wrong number).",
-        |r| r.history().contacts.map(|c| f64::from(c.unreached_30d)),
+        |r| r.history().contacts.as_ref().map(|c| f64::from(c.unreached_30d)),
     ),
     num("reached_90d", ContactOutcomes, "Contacts in the 90 days before T that reached the customer (reached, promised, refused).", |r| {
-        r.history().contacts.map(|c| f64::from(c.reached_90d))
+        r.history().contacts.as_ref().map(|c| f64::from(c.reached_90d))
     }),
     num("do_not_contact", ContactOutcomes, "1 when the customer's last word on contact before T was \"do not contact\".", |r| {
-        r.history().contacts.map(|c| if c.do_not_contact { 1.0 } else { 0.0 })
+        r.history().contacts.as_ref().map(|c| if c.do_not_contact { 1.0 } else { 0.0 })
     }),
 ];
 

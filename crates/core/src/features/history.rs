@@ -160,8 +160,9 @@ pub struct PolicyHistory {
     /// recorded before it no longer holds.
     pub contact_changed: Option<Day>,
     /// What agents recorded about the customer before T (any of their policies); None when no
-    /// outcomes are attached to the book.
-    pub contacts: Option<crate::contacts::ContactSummary>,
+    /// outcomes are attached to the book. Boxed: a history is kept for every policy of a
+    /// snapshot, and a book without outcomes should not pay for the summary's 40 bytes.
+    pub contacts: Option<Box<crate::contacts::ContactSummary>>,
 }
 
 impl PolicyHistory {
@@ -302,7 +303,7 @@ impl PolicyHistory {
         let policies = &book.policies;
         let customer = policies.customer[policy] as usize;
         let mut first_issue: Option<Day> = None;
-        self.contacts = book.contacts.attached.then(crate::contacts::ContactSummary::default);
+        self.contacts = book.contacts.attached.then(Box::default);
         for &other in book.customer_policies.of(customer) {
             let other = other as usize;
             let issued = policies.issue_date[other];

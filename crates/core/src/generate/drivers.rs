@@ -15,6 +15,9 @@ pub struct RenewalDrivers<'a> {
     pub payment_method: &'a str,
     /// The servicing agent left before the due date.
     pub orphan: bool,
+    /// The serving agent's collection skill (0 for an orphan or without skill in the book):
+    /// lowers the lapse log-odds.
+    pub agent_skill: f64,
     pub age: i32,
     /// The customer's financial stress at the due date: persistent, plus the customer's
     /// shock of the quarter (shared by all their policies) and the policy's yearly shock.
@@ -97,6 +100,7 @@ pub fn yearly_lapse_probability(d: &RenewalDrivers<'_>) -> f64 {
     if d.orphan {
         z += if d.policy_year <= 3 { 1.2 } else { 0.7 };
     }
+    z -= d.agent_skill;
     z += 0.75 * d.stress;
     // Premium burden matters only past a threshold, and more for the young.
     let excess = (d.premium_burden + 2.3).max(0.0);

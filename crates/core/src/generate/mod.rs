@@ -36,6 +36,9 @@ pub struct GenerateConfig {
     pub campaign: Option<campaign::CampaignPlan>,
     /// Keep each drawn renewal's lapse probability ([`GeneratedBook::lapse_probabilities`]).
     pub record_lapse_probabilities: bool,
+    /// Agents differ in how well they collect: each agent's skill is drawn N(0, sd) and lowers
+    /// the lapse log-odds of the renewals they serve (team-performance tests; 0: no skill).
+    pub agent_skill_sd: f64,
 }
 
 impl GenerateConfig {
@@ -50,6 +53,7 @@ impl GenerateConfig {
             format: FileFormat::Csv,
             campaign: None,
             record_lapse_probabilities: false,
+            agent_skill_sd: 0.0,
         }
     }
 }
@@ -156,6 +160,8 @@ impl GeneratedBook {
                 Column::new("agent_id".into(), a.iter().map(|r| r.agent_id.as_str()).collect::<Vec<_>>()),
                 dates("hire_date", a.iter().map(|r| Some(r.hire_date))),
                 dates("leave_date", a.iter().map(|r| r.leave_date)),
+                Column::new("team".into(), a.iter().map(|r| r.team.as_str()).collect::<Vec<_>>()),
+                Column::new("branch".into(), a.iter().map(|r| r.branch.as_str()).collect::<Vec<_>>()),
             ],
         )?;
         let c = &self.customers;

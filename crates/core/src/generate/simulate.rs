@@ -1,7 +1,7 @@
 //! The per-customer simulation: customers, their policies, premium schedules, payments, lapses,
 //! reinstatements, surrenders, deaths and events.
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Normal, Poisson};
 
@@ -18,6 +18,12 @@ pub struct AgentRow {
     pub agent_id: String,
     pub hire_date: Day,
     pub leave_date: Option<Day>,
+    /// Eight agents a team, five teams a branch.
+    pub team: String,
+    pub branch: String,
+    /// How much better than their book's risk the agent collects: subtracted from the lapse
+    /// log-odds of the renewals they serve (0 unless [`super::GenerateConfig::agent_skill_sd`]).
+    pub skill: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +156,17 @@ fn product_code(product_type: &str, variant: u32) -> &'static str {
     CODES.iter().find(|(t, _)| *t == product_type).map(|(_, c)| c[variant as usize % 3]).unwrap_or("XX01")
 }
 
+/// Agent `i`'s collection skill: normal with sd `config.agent_skill_sd`, from a stream of its
+/// own (so a book without skill draws exactly what it drew before skill existed).
+fn agent_skill(config: &GenerateConfig, i: usize) -> f64 {
+    if config.agent_skill_sd <= 0.0 {
+        return 0.0;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5c11_1000 ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let normal = Normal::new(0.0, config.agent_skill_sd).expect("finite sd");
+    normal.sample(&mut rng)
+}
+
 /// The sales force: hires spread from six years before the book starts; some have left.
 pub fn agents(config: &GenerateConfig, rng: &mut ChaCha8Rng) -> Vec<AgentRow> {
     let count = (config.policies / 60).max(5);
@@ -158,7 +175,14 @@ pub fn agents(config: &GenerateConfig, rng: &mut ChaCha8Rng) -> Vec<AgentRow> {
         .map(|i| {
             let hire_date = uniform_day(rng, config.start - 6 * 365, config.extract_date - 60);
             let leave = hire_date + 30 + tenure.sample(rng) as i32;
-            AgentRow { agent_id: format!("A{:06}", i + 1), hire_date, leave_date: (leave <= config.extract_date).then_some(leave) }
+            AgentRow {
+                agent_id: format!("A{:06}", i + 1),
+                hire_date,
+                leave_date: (leave <= config.extract_date).then_some(leave),
+                team: format!("T{:03}", i / 8 + 1),
+                branch: format!("B{:02}", i / 40 + 1),
+                skill: agent_skill(config, i),
+            }
         })
         .collect()
 }
@@ -592,6 +616,10 @@ fn schedule(
             frequency_per_year: per_year,
             payment_method: p.payment_method,
             orphan: agent_left.is_some_and(|l| l < due),
+            agent_skill: match agent_left {
+                Some(l) if l < due => 0.0,
+                _ => p.agent.map_or(0.0, |a| agents[a as usize].skill),
+            },
             age: whole_years_between(birth, due),
             stress: 0.6 * latent.stress + 0.7 * latent.shock_at(config.start, due) + 0.25 * yearly_shock,
             habitual_late: latent.habitual_late,

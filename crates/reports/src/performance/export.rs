@@ -1,0 +1,106 @@
+//! The incentive-scheme export (`lapse performance --csv`): one row per agent and month, the
+//! columns documented in `docs/performance.md` and never renamed (a scheme's spreadsheet reads
+//! them by name). UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it as UTF-8.
+
+use std::path::Path;
+
+use lapse_core::extract::Book;
+use lapse_core::io_util::{IoContext, atomic_write};
+
+use super::{GroupMonth, Level, NO_AGENT, PerformanceReport};
+
+/// The export's columns, in order.
+pub const COLUMNS: [&str; 21] = [
+    "month",
+    "agent_id",
+    "team",
+    "branch",
+    "renewals_due",
+    "premium_due",
+    "renewals_collected",
+    "premium_collected",
+    "collection_rate",
+    "count_rate",
+    "open",
+    "renewals_open",
+    "premium_open",
+    "target_rate",
+    "attainment",
+    "gap_premium",
+    "expected_rate",
+    "observed_to_expected",
+    "oe_low",
+    "oe_high",
+    "shrunk_collection_rate",
+];
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn number(x: Option<f64>) -> String {
+    x.map_or_else(String::new, |x| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_string())
+}
+
+fn money(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// The agent rows of `report` as CSV text (with the header, without the byte-order mark).
+pub fn agent_rows(report: &PerformanceReport, book: &Book) -> String {
+    // Each agent's team and branch, from the agents table.
+    let agents = &book.agents;
+    let team_branch = |agent: &str| -> (String, String) {
+        if agent == NO_AGENT {
+            return (String::new(), String::new());
+        }
+        match agents.id.iter().position(|id| id == agent) {
+            Some(a) => (agents.team.get(a).unwrap_or("").to_string(), agents.branch.get(a).unwrap_or("").to_string()),
+            None => (String::new(), String::new()),
+        }
+    };
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    let mut rows: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Agent).collect();
+    rows.sort_by(|a, b| a.month.cmp(&b.month).then(a.key.cmp(&b.key)));
+    let index: std::collections::HashMap<&str, (String, String)> = rows.iter().map(|g| (g.key.as_str(), team_branch(&g.key))).collect();
+    for g in rows {
+        let (team, branch) = &index[g.key.as_str()];
+        let cells = [
+            g.month.clone(),
+            field(&g.key),
+            field(team),
+            field(branch),
+            g.renewals_due.to_string(),
+            money(g.premium_due),
+            g.renewals_collected.to_string(),
+            money(g.premium_collected),
+            number(g.collection_rate),
+            number(g.count_rate),
+            g.open.to_string(),
+            g.renewals_open.to_string(),
+            money(g.premium_open),
+            number(g.target_rate),
+            number(g.attainment),
+            g.gap_premium.map_or_else(String::new, money),
+            number(g.expected_rate),
+            number(g.observed_to_expected),
+            number(g.oe_low),
+            number(g.oe_high),
+            number(g.shrunk_collection_rate),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes the export to `path` (temp file, then rename).
+pub fn write_agent_csv(path: &Path, report: &PerformanceReport, book: &Book) -> Result<(), IoContext> {
+    let text = agent_rows(report, book);
+    atomic_write(path, |w| {
+        w.write_all("\u{feff}".as_bytes())?;
+        w.write_all(text.as_bytes())
+    })
+}

@@ -1,0 +1,506 @@
+//! Renewal team performance (续期考核): the collection rate of `DATA_CONTRACT.md` ("Renewal
+//! collection KPIs") per due month and group (agent, team, branch, region, channel, product
+//! type, all), against targets, and risk-adjusted: observed against what the lapse model
+//! expected of the group's renewals, with an interval, and shrunk (empirical Bayes) for the
+//! league tables so a group with three renewals does not top them by luck.
+//!
+//! The tallies are arrays indexed by (group code, month): one pass over the installments,
+//! no hashing per renewal (a million-policy book, twelve months: BENCHMARKS.md).
+
+pub mod expected;
+pub mod export;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use lapse_core::categories::Categories;
+use lapse_core::dates::{Day, add_months, civil_from_days, format_day, parse_day};
+use lapse_core::extract::Book;
+
+/// The definition, as the report prints it.
+pub const DEFINITION: &str = "For a due month M measured at T: premium due = the sum of amount_due over the renewals \
+(installment_no >= 2) due in M; premium collected = the sum of amount_paid over those paid on or before due_date + grace_days \
+and before T; collection rate = collected / due (by premium, and by count). A renewal whose due_date + grace_days is on or after \
+T is open: counted in the due figures, and its group's month is open. A renewal belongs to its policy's agent (\"no agent\" \
+when none), that agent's team and branch, and the policy's region, channel and product type.";
+
+/// The key of renewals whose policy has no agent (and of their team and branch).
+pub const NO_AGENT: &str = "no agent";
+
+/// A level of grouping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    All,
+    Agent,
+    Team,
+    Branch,
+    Region,
+    Channel,
+    Product,
+}
+
+impl Level {
+    pub const ALL: [Level; 7] = [Level::All, Level::Agent, Level::Team, Level::Branch, Level::Region, Level::Channel, Level::Product];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::All => "all",
+            Level::Agent => "agent",
+            Level::Team => "team",
+            Level::Branch => "branch",
+            Level::Region => "region",
+            Level::Channel => "channel",
+            Level::Product => "product",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Level> {
+        Self::ALL.into_iter().find(|l| l.as_str() == text.trim())
+    }
+}
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    /// The month `day` falls in.
+    pub fn of(day: Day) -> Month {
+        let (year, month, _) = civil_from_days(day);
+        Month { year, month }
+    }
+
+    /// `2026-01`.
+    pub fn parse(text: &str) -> Option<Month> {
+        let day = parse_day(&format!("{}-01", text.trim()))?;
+        Some(Month::of(day))
+    }
+
+    pub fn first_day(self) -> Day {
+        parse_day(&format!("{:04}-{:02}-01", self.year, self.month)).expect("a valid month")
+    }
+
+    pub fn last_day(self) -> Day {
+        add_months(self.first_day(), 1) - 1
+    }
+
+    pub fn next(self) -> Month {
+        Month::of(add_months(self.first_day(), 1))
+    }
+
+    pub fn label(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    /// FROM..TO (inclusive), or one month.
+    pub fn range(text: &str) -> Option<Vec<Month>> {
+        let (from, to) = match text.split_once("..") {
+            Some((a, b)) => (Month::parse(a)?, Month::parse(b)?),
+            None => {
+                let m = Month::parse(text)?;
+                (m, m)
+            }
+        };
+        if to < from || (to.year - from.year) * 12 + to.month as i32 - from.month as i32 > 120 {
+            return None;
+        }
+        let mut months = vec![from];
+        while *months.last().expect("one") < to {
+            months.push(months.last().expect("one").next());
+        }
+        Some(months)
+    }
+}
+
+/// A target rate for a group and month (`--targets`: level, key, month, target_rate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub level: Level,
+    pub key: String,
+    pub month: Month,
+    pub target_rate: f64,
+}
+
+/// What the report is asked for.
+#[derive(Debug, Clone)]
+pub struct PerformanceOptions {
+    pub as_of: Day,
+    /// Ascending.
+    pub months: Vec<Month>,
+    pub levels: Vec<Level>,
+    pub grace_days: i32,
+    pub targets: Vec<Target>,
+}
+
+/// One group's month.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupMonth {
+    pub level: Level,
+    pub key: String,
+    /// `2026-01`, or the whole period `2026-01..2026-12` (a report of several months).
+    pub month: String,
+    pub renewals_due: u64,
+    pub premium_due: f64,
+    pub renewals_collected: u64,
+    pub premium_collected: f64,
+    /// premium collected / premium due (None when nothing was due).
+    pub collection_rate: Option<f64>,
+    /// renewals collected / renewals due.
+    pub count_rate: Option<f64>,
+    /// Some renewal's grace is not over at T: the month is still in progress for this group.
+    pub open: bool,
+    pub renewals_open: u64,
+    pub premium_open: f64,
+    pub target_rate: Option<f64>,
+    /// collection rate / target rate.
+    pub attainment: Option<f64>,
+    /// target rate x premium due - premium collected: the premium still short of target
+    /// (negative: ahead of it).
+    pub gap_premium: Option<f64>,
+    /// Closed months with a model: the premium the model expected collected (each renewal's
+    /// amount due x (1 - P(lapse)) at the start of its due month), its rate, observed / expected
+    /// and its 95% interval (the model's own variance of the collected premium).
+    pub expected_collected: Option<f64>,
+    pub expected_rate: Option<f64>,
+    pub observed_to_expected: Option<f64>,
+    pub oe_low: Option<f64>,
+    pub oe_high: Option<f64>,
+    /// Shrunk towards the level's month (empirical Bayes): O/E with a model, and the collection
+    /// rate (with a model: expected rate x shrunk O/E); what the league tables rank by.
+    pub shrunk_observed_to_expected: Option<f64>,
+    pub shrunk_collection_rate: Option<f64>,
+    /// Place in the level's league table of the month (closed months; 1 is best).
+    pub rank: Option<u32>,
+}
+
+/// The model the expectations came from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RiskModel {
+    pub version: String,
+    /// Inputs describing the agent's own record, set to the book's typical value when scoring
+    /// (the expectation is of an average agent on this book: a good agent's record must not
+    /// lower what is expected of them).
+    pub neutralized: Vec<String>,
+    /// Renewals scored (due in the report's months, not paid before their month began).
+    pub scored: u64,
+    /// Of them, the share the model was fitted or calibrated on (its expectations there are
+    /// in-sample and lean towards what happened).
+    pub fitted_share: Option<f64>,
+}
+
+/// The performance report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerformanceReport {
+    pub as_of: String,
+    pub grace_days: i32,
+    pub definition: &'static str,
+    pub months: Vec<String>,
+    pub levels: Vec<Level>,
+    /// Levels asked for but not reportable, and why (e.g. the agents table has no `team`).
+    pub omitted_levels: Vec<(Level, String)>,
+    pub risk_model: Option<RiskModel>,
+    /// Targets that named no group of the report (level, key, month).
+    pub unmatched_targets: Vec<String>,
+    /// Renewals paid in grace whose `amount_paid` is missing: counted as collected with 0.
+    pub paid_without_amount: u64,
+    pub groups: Vec<GroupMonth>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    due_n: u64,
+    due: f64,
+    collected_n: u64,
+    collected: f64,
+    open_n: u64,
+    open: f64,
+    /// Closed renewals with an expectation: their amount due, expected collected, variance.
+    scored_due: f64,
+    expected: f64,
+    variance: f64,
+}
+
+/// One level's groups: a code per policy and the keys.
+struct Grouping {
+    level: Level,
+    keys: Vec<String>,
+    /// Per policy: its group's index in `keys`.
+    of_policy: Vec<u32>,
+}
+
+/// Interns `column`'s policy values (with `missing` for none) into a grouping.
+fn grouping(level: Level, policies: usize, value: impl Fn(usize) -> Option<String>, missing: &str) -> Grouping {
+    let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut keys = Vec::new();
+    let of_policy = (0..policies)
+        .map(|p| {
+            let key = value(p).unwrap_or_else(|| missing.to_string());
+            *index.entry(key.clone()).or_insert_with(|| {
+                keys.push(key);
+                (keys.len() - 1) as u32
+            })
+        })
+        .collect();
+    Grouping { level, keys, of_policy }
+}
+
+fn category(c: &Categories, row: usize) -> Option<String> {
+    c.get(row).map(str::to_string)
+}
+
+/// The groupings of `levels` that `book` can report, and the levels it cannot.
+fn groupings(book: &Book, levels: &[Level]) -> (Vec<Grouping>, Vec<(Level, String)>) {
+    let policies = &book.policies;
+    let n = policies.len();
+    let agents = &book.agents;
+    let mut out = Vec::new();
+    let mut omitted = Vec::new();
+    for &level in levels {
+        let of_agent = |column: &Categories, what: &str| -> Option<Grouping> {
+            if column.levels.is_empty() {
+                return None;
+            }
+            Some(grouping(
+                level,
+                n,
+                |p| match (policies.agent_id.get(p), policies.agent[p]) {
+                    (None, _) => Some(NO_AGENT.to_string()),
+                    (Some(_), Some(a)) => Some(column.get(a as usize).map_or_else(|| format!("no {what}"), str::to_string)),
+                    (Some(_), None) => Some(format!("no {what}")),
+                },
+                NO_AGENT,
+            ))
+        };
+        let grouped = match level {
+            Level::All => Some(grouping(level, n, |_| Some("all".to_string()), "all")),
+            Level::Agent => Some(grouping(level, n, |p| category(&policies.agent_id, p), NO_AGENT)),
+            Level::Team => of_agent(&agents.team, "team"),
+            Level::Branch => of_agent(&agents.branch, "branch"),
+            Level::Region => Some(grouping(level, n, |p| category(&policies.region, p), "(missing)")),
+            Level::Channel => Some(grouping(level, n, |p| category(&policies.channel, p), "(missing)")),
+            Level::Product => Some(grouping(level, n, |p| category(&policies.product_type, p), "(missing)")),
+        };
+        match grouped {
+            Some(g) => out.push(g),
+            None => omitted.push((level, format!("the agents table has no {} column (or no value in it)", level.as_str()))),
+        }
+    }
+    (out, omitted)
+}
+
+/// The report of `book` at `options.as_of`; `expected`, when given, is each installment row's
+/// P(lapse) at the start of its due month (NaN: not scored; 0 for renewals paid before it),
+/// from [`expected::expected_lapse`].
+pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32], RiskModel)>) -> PerformanceReport {
+    let t = options.as_of;
+    let grace = options.grace_days;
+    let months = &options.months;
+    let (groupings, omitted_levels) = groupings(book, &options.levels);
+    // Per group: one tally per month, then (several months) the period's total.
+    let periods = months.len() + usize::from(months.len() > 1);
+    let mut tallies: Vec<Vec<Tally>> = groupings.iter().map(|g| vec![Tally::default(); g.keys.len() * periods]).collect();
+    let (first, last) = match (months.first(), months.last()) {
+        (Some(a), Some(b)) => (a.first_day(), b.last_day()),
+        _ => (0, -1),
+    };
+    let month_starts: Vec<Day> = months.iter().map(|m| m.first_day()).collect();
+    let inst = &book.installments;
+    let mut paid_without_amount = 0u64;
+    for p in 0..book.policies.len() {
+        for i in inst.of_policy(p) {
+            let due = inst.due[i];
+            if inst.number[i] < 2 || due < first || due > last {
+                continue;
+            }
+            let m = month_starts.partition_point(|&s| s <= due) - 1;
+            let amount = inst.amount_due[i];
+            let deadline = due + grace;
+            let collected = inst.paid[i].is_some_and(|paid| paid <= deadline && paid < t);
+            if collected && inst.amount_paid[i].is_none() {
+                paid_without_amount += 1;
+            }
+            let paid_amount = if collected { inst.amount_paid[i].unwrap_or(0.0) } else { 0.0 };
+            let open = deadline >= t;
+            let lapse = expected.as_ref().and_then(|(p, _)| p.get(i).copied()).filter(|p| !p.is_nan()).map(f64::from);
+            for (g, grouping) in groupings.iter().enumerate() {
+                let base = grouping.of_policy[p] as usize * periods;
+                for slot in [base + m, base + periods - 1].into_iter().take(if periods > months.len() { 2 } else { 1 }) {
+                    let tally = &mut tallies[g][slot];
+                    tally.due_n += 1;
+                    tally.due += amount;
+                    if collected {
+                        tally.collected_n += 1;
+                        tally.collected += paid_amount;
+                    }
+                    if open {
+                        tally.open_n += 1;
+                        tally.open += amount;
+                    } else if let Some(q) = lapse {
+                        tally.scored_due += amount;
+                        tally.expected += amount * (1.0 - q);
+                        tally.variance += amount * amount * q * (1.0 - q);
+                    }
+                }
+            }
+        }
+    }
+    let target_of = |level: Level, key: &str, month: Month| {
+        options.targets.iter().find(|x| x.level == level && x.key == key && x.month == month).map(|x| x.target_rate)
+    };
+    let mut groups = Vec::new();
+    for (g, grouping) in groupings.iter().enumerate() {
+        for (k, key) in grouping.keys.iter().enumerate() {
+            for m in 0..periods {
+                let tally = tallies[g][k * periods + m];
+                if tally.due_n == 0 {
+                    continue;
+                }
+                let rate = (tally.due > 0.0).then(|| tally.collected / tally.due);
+                // The period's total has no target (targets are monthly).
+                let (label, target_rate) = match months.get(m) {
+                    Some(month) => (month.label(), target_of(grouping.level, key, *month)),
+                    None => (period_label(months), None),
+                };
+                let risk = (tally.open_n == 0 && tally.scored_due > 0.0 && tally.expected > 0.0 && tally.scored_due == tally.due).then_some(tally);
+                let oe = risk.map(|r| r.collected / r.expected);
+                let se = risk.map(|r| r.variance.sqrt() / r.expected);
+                groups.push(GroupMonth {
+                    level: grouping.level,
+                    key: key.clone(),
+                    month: label,
+                    renewals_due: tally.due_n,
+                    premium_due: tally.due,
+                    renewals_collected: tally.collected_n,
+                    premium_collected: tally.collected,
+                    collection_rate: rate,
+                    count_rate: Some(tally.collected_n as f64 / tally.due_n as f64),
+                    open: tally.open_n > 0,
+                    renewals_open: tally.open_n,
+                    premium_open: tally.open,
+                    target_rate,
+                    attainment: target_rate.zip(rate).filter(|(t, _)| *t > 0.0).map(|(t, r)| r / t),
+                    gap_premium: target_rate.map(|t| t * tally.due - tally.collected),
+                    expected_collected: risk.map(|r| r.expected),
+                    expected_rate: risk.map(|r| r.expected / r.due),
+                    observed_to_expected: oe,
+                    oe_low: oe.zip(se).map(|(o, s)| (o - 1.96 * s).max(0.0)),
+                    oe_high: oe.zip(se).map(|(o, s)| o + 1.96 * s),
+                    shrunk_observed_to_expected: None,
+                    shrunk_collection_rate: None,
+                    rank: None,
+                });
+            }
+        }
+    }
+    shrink_and_rank(&mut groups);
+    let matched = |x: &Target| groups.iter().any(|g| g.level == x.level && g.key == x.key && g.month == x.month.label());
+    let unmatched_targets =
+        options.targets.iter().filter(|x| !matched(x)).map(|x| format!("{},{},{}", x.level.as_str(), x.key, x.month.label())).collect();
+    PerformanceReport {
+        as_of: format_day(t),
+        grace_days: grace,
+        definition: DEFINITION,
+        months: months.iter().map(|m| m.label()).collect(),
+        levels: groupings.iter().map(|g| g.level).collect(),
+        omitted_levels,
+        risk_model: expected.map(|(_, model)| model),
+        unmatched_targets,
+        paid_without_amount,
+        groups,
+    }
+}
+
+/// Empirical Bayes, per level and month over its closed groups: each group's figure x with
+/// sampling variance s² is pulled towards the level's mean m by s² / (s² + τ²), τ² the spread
+/// of the true figures (method of moments: the observed variance less the mean sampling
+/// variance, at least 0). With expectations the figure is O/E (s from the model's variance);
+/// without, the collection rate (s² = r(1 - r) / n, n the renewals due). Then ranks.
+fn shrink_and_rank(groups: &mut [GroupMonth]) {
+    use std::collections::BTreeMap;
+    let mut cells: BTreeMap<(Level, String), Vec<usize>> = BTreeMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        if !g.open && g.level != Level::All {
+            cells.entry((g.level, g.month.clone())).or_default().push(i);
+        }
+    }
+    for members in cells.values() {
+        let risk_adjusted = members.iter().all(|&i| groups[i].observed_to_expected.is_some());
+        // (figure, sampling variance) per member.
+        let figures: Vec<Option<(f64, f64)>> = members
+            .iter()
+            .map(|&i| {
+                let g = &groups[i];
+                if risk_adjusted {
+                    let oe = g.observed_to_expected?;
+                    let se = (g.oe_high? - oe) / 1.96;
+                    Some((oe, se * se))
+                } else {
+                    let r = g.collection_rate?;
+                    let n = g.renewals_due as f64;
+                    // A rate of 0 or 1 still has uncertainty: half a renewal either way.
+                    let r_var = ((r * n + 0.5) / (n + 1.0)) * (1.0 - (r * n + 0.5) / (n + 1.0)) / n;
+                    Some((r, r_var))
+                }
+            })
+            .collect();
+        let present: Vec<(f64, f64)> = figures.iter().flatten().copied().collect();
+        if present.is_empty() {
+            continue;
+        }
+        let weights: Vec<f64> = present.iter().map(|(_, v)| 1.0 / v.max(1e-12)).collect();
+        let total: f64 = weights.iter().sum();
+        let mean = present.iter().zip(&weights).map(|((x, _), w)| x * w).sum::<f64>() / total;
+        let spread = present.iter().map(|(x, _)| (x - mean).powi(2)).sum::<f64>() / present.len() as f64;
+        let noise = present.iter().map(|(_, v)| v).sum::<f64>() / present.len() as f64;
+        let tau2 = (spread - noise).max(0.0);
+        let mut ranked: Vec<(usize, f64)> = Vec::new();
+        for (&i, figure) in members.iter().zip(&figures) {
+            let Some((x, v)) = figure else { continue };
+            let shrunk = if tau2 + v > 0.0 { mean + (x - mean) * tau2 / (tau2 + v) } else { mean };
+            let g = &mut groups[i];
+            if risk_adjusted {
+                g.shrunk_observed_to_expected = Some(shrunk);
+                g.shrunk_collection_rate = g.expected_rate.map(|e| (e * shrunk).min(1.0));
+            } else {
+                g.shrunk_collection_rate = Some(shrunk);
+            }
+            ranked.push((i, shrunk));
+        }
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(groups[a.0].key.cmp(&groups[b.0].key)));
+        for (place, (i, _)) in ranked.into_iter().enumerate() {
+            groups[i].rank = Some(place as u32 + 1);
+        }
+    }
+}
+
+/// The label of a report's whole period: `2026-01..2026-12`.
+pub fn period_label(months: &[Month]) -> String {
+    match (months.first(), months.last()) {
+        (Some(a), Some(b)) => format!("{}..{}", a.label(), b.label()),
+        _ => String::new(),
+    }
+}
+
+/// The months of a report at `as_of` by default: the last `closed` months whose renewals'
+/// grace is over, and every month since up to the month of `as_of` (in progress).
+pub fn default_months(as_of: Day, grace_days: i32, closed: usize) -> Vec<Month> {
+    // The latest month all of whose renewals' deadlines are before T.
+    let mut last_closed = Month::of(as_of);
+    while last_closed.last_day() + grace_days >= as_of {
+        last_closed = Month::of(last_closed.first_day() - 1);
+    }
+    let mut first = last_closed;
+    for _ in 1..closed.max(1) {
+        first = Month::of(first.first_day() - 1);
+    }
+    let mut months = vec![first];
+    while *months.last().expect("one") < Month::of(as_of) {
+        months.push(months.last().expect("one").next());
+    }
+    months
+}

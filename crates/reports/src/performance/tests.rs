@@ -1,0 +1,174 @@
+//! The collection KPIs to the contract's letter, against an independent computation on a
+//! generated book, and risk adjustment that credits skill, not easy books.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use super::*;
+use lapse_core::extract::{OnError, load_book};
+use lapse_core::testkit::{CUSTOMERS_HEADER, EVENTS_HEADER, INSTALLMENTS_HEADER, POLICIES_HEADER, day};
+
+fn write(dir: &Path, name: &str, header: &str, rows: &[&str]) {
+    let mut text = format!("{header}\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    fs::write(dir.join(format!("{name}.csv")), text).unwrap();
+}
+
+fn policy(id: &str, agent: &str, region: &str) -> String {
+    format!("{id},C1,WL01,whole_life,agent,{agent},2024-01-01,annual,1000,20000,10,auto_debit,{region},in_force,")
+}
+
+fn options(as_of: &str, months: &str) -> PerformanceOptions {
+    PerformanceOptions { as_of: day(as_of), months: Month::range(months).unwrap(), levels: Level::ALL.to_vec(), grace_days: 60, targets: Vec::new() }
+}
+
+fn find<'r>(report: &'r PerformanceReport, level: Level, key: &str, month: &str) -> &'r GroupMonth {
+    report.groups.iter().find(|g| g.level == level && g.key == key && g.month == month).unwrap_or_else(|| panic!("no {level:?} {key} {month}"))
+}
+
+#[test]
+fn collection_rates_follow_the_contract_to_the_cent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "customers", CUSTOMERS_HEADER, &["C1,1980-05-01,F,Guangdong,2"]);
+    write(d, "agents", "agent_id,hire_date,leave_date,team,branch", &["A1,2015-01-01,,T1,B1", "A2,2015-01-01,,T1,B1", "A3,2015-01-01,,,B2"]);
+    let policies = [
+        policy("P1", "A1", "GD"),
+        policy("P2", "A1", "GD"),
+        policy("P3", "A2", "SH"),
+        policy("P4", "", "SH"),
+        policy("P5", "A2", "SH"),
+        policy("P6", "A3", "GD"),
+    ];
+    write(d, "policies", POLICIES_HEADER, &policies.iter().map(String::as_str).collect::<Vec<_>>());
+    write(
+        d,
+        "installments",
+        INSTALLMENTS_HEADER,
+        &[
+            "P1,2,2026-01-10,1000,2026-02-20,1000,auto_debit,0", // in grace (deadline 03-11): collected
+            "P1,3,2026-02-10,1000,2026-02-10,1000,auto_debit,0", // on time
+            "P2,2,2026-01-20,500,2026-03-25,500,auto_debit,0",   // after its deadline (03-21): not collected
+            "P2,3,2026-03-20,500,2026-04-20,500,auto_debit,0",   // paid after T: not collected, open
+            "P3,3,2026-01-31,300,,,auto_debit,0",                // deadline 04-01, before T: lapsed
+            "P4,2,2026-01-05,200,2026-01-05,150,cash,0",         // no agent; part paid: 150 collected
+            "P5,1,2026-01-15,700,2026-01-15,700,cash,0",         // the first premium: not a renewal
+            "P6,2,2026-02-20,400,,,cash,0",                      // deadline 04-21, after T: open
+        ],
+    );
+    write(d, "events", EVENTS_HEADER, &[]);
+    let book = load_book(d, OnError::Strict).unwrap().book;
+    let mut opts = options("2026-04-15", "2026-01..2026-03");
+    opts.targets = vec![Target { level: Level::Agent, key: "A1".into(), month: Month::parse("2026-01").unwrap(), target_rate: 0.8 }];
+    opts.targets.push(Target { level: Level::Agent, key: "A9".into(), month: Month::parse("2026-01").unwrap(), target_rate: 0.8 });
+    let report = report(&book, &opts, None);
+
+    let jan = find(&report, Level::All, "all", "2026-01");
+    assert_eq!((jan.renewals_due, jan.premium_due, jan.renewals_collected, jan.premium_collected), (4, 2000.0, 2, 1150.0));
+    assert_eq!((jan.collection_rate, jan.count_rate, jan.open), (Some(0.575), Some(0.5), false));
+    let a1 = find(&report, Level::Agent, "A1", "2026-01");
+    assert_eq!((a1.premium_due, a1.premium_collected, a1.collection_rate), (1500.0, 1000.0, Some(1000.0 / 1500.0)));
+    assert_eq!(a1.target_rate, Some(0.8));
+    assert!((a1.attainment.unwrap() - (1000.0 / 1500.0) / 0.8).abs() < 1e-12);
+    assert_eq!(a1.gap_premium, Some(0.8 * 1500.0 - 1000.0));
+    assert_eq!(report.unmatched_targets, ["agent,A9,2026-01"]);
+    let none = find(&report, Level::Agent, NO_AGENT, "2026-01");
+    assert_eq!((none.premium_due, none.premium_collected), (200.0, 150.0));
+    // The team: A1 and A2; policies without an agent are "no agent" at every agent level.
+    let t1 = find(&report, Level::Team, "T1", "2026-01");
+    assert_eq!((t1.premium_due, t1.premium_collected), (1800.0, 1000.0));
+    assert_eq!(find(&report, Level::Branch, NO_AGENT, "2026-01").premium_collected, 150.0);
+    assert_eq!(find(&report, Level::Region, "SH", "2026-01").premium_due, 500.0);
+    // February is still open (P6's grace ends after T), counted in the due figures.
+    let feb = find(&report, Level::All, "all", "2026-02");
+    assert_eq!((feb.premium_due, feb.premium_collected, feb.open, feb.renewals_open, feb.premium_open), (1400.0, 1000.0, true, 1, 400.0));
+    assert!(find(&report, Level::Team, "no team", "2026-02").open, "A3 has no team");
+    assert!(!find(&report, Level::Agent, "A1", "2026-02").open, "A1's February is settled");
+    // The period: every month together.
+    let total = find(&report, Level::All, "all", "2026-01..2026-03");
+    assert_eq!((total.renewals_due, total.premium_due, total.premium_collected, total.open), (7, 3900.0, 2150.0, true));
+    // The incentive export: one row per agent and month, team and branch beside.
+    let csv = export::agent_rows(&report, &book);
+    let a1_jan = csv.lines().find(|l| l.starts_with("2026-01,A1,")).unwrap();
+    let (fields, shrunk) = a1_jan.rsplit_once(',').unwrap();
+    assert_eq!(fields, "2026-01,A1,T1,B1,2,1500.00,1,1000.00,0.666667,0.5,false,0,0.00,0.8,0.833333,200.00,,,,");
+    // Shrunk towards the agents' January (A2 collected nothing of 300, no agent 150 of 200):
+    // below A1's own rate, above the agents' lowest.
+    let shrunk: f64 = shrunk.parse().unwrap();
+    assert!(shrunk < 1000.0 / 1500.0 && shrunk > 0.0, "{shrunk}");
+    assert_eq!(a1.rank, Some(1), "A1 still leads January");
+    assert_eq!(csv.lines().next().unwrap(), export::COLUMNS.join(","));
+}
+
+#[test]
+fn levels_the_agents_table_cannot_give_are_omitted_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "customers", CUSTOMERS_HEADER, &["C1,1980-05-01,F,Guangdong,2"]);
+    write(d, "agents", "agent_id,hire_date,leave_date", &["A1,2015-01-01,"]);
+    write(d, "policies", POLICIES_HEADER, &[&policy("P1", "A1", "GD")]);
+    write(d, "installments", INSTALLMENTS_HEADER, &["P1,2,2026-01-10,1000,2026-01-10,1000,auto_debit,0"]);
+    write(d, "events", EVENTS_HEADER, &[]);
+    let book = load_book(d, OnError::Strict).unwrap().book;
+    let report = report(&book, &options("2026-04-15", "2026-01"), None);
+    let omitted: Vec<Level> = report.omitted_levels.iter().map(|(l, _)| *l).collect();
+    assert_eq!(omitted, [Level::Team, Level::Branch]);
+    assert!(report.omitted_levels[0].1.contains("team"));
+    assert!(report.groups.iter().all(|g| g.level != Level::Team && g.level != Level::Branch));
+}
+
+/// The contract's definition computed from the CSV files alone (no `Book`): per (agent, month)
+/// and (region, month), premium due and collected, in cents.
+fn independent(dir: &Path, as_of: Day, grace: i32) -> HashMap<(String, String, String), (i64, i64)> {
+    let read = |name: &str| -> Vec<Vec<String>> {
+        let text = fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+    };
+    let policies: HashMap<String, (String, String)> = read("policies").into_iter().map(|r| (r[0].clone(), (r[5].clone(), r[12].clone()))).collect();
+    let cents = |s: &str| (s.parse::<f64>().unwrap() * 100.0).round() as i64;
+    let mut out: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
+    for r in read("installments") {
+        if r[1].parse::<u32>().unwrap() < 2 {
+            continue;
+        }
+        let due = day(&r[2]);
+        let month = r[2][..7].to_string();
+        let collected = !r[4].is_empty() && day(&r[4]) <= due + grace && day(&r[4]) < as_of;
+        let (agent, region) = &policies[&r[0]];
+        let agent = if agent.is_empty() { NO_AGENT.to_string() } else { agent.clone() };
+        for key in [("agent".to_string(), agent), ("region".to_string(), region.clone())] {
+            let e = out.entry((key.0, key.1, month.clone())).or_default();
+            e.0 += cents(&r[3]);
+            if collected {
+                e.1 += cents(&r[5]);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_generated_books_closed_months_equal_an_independent_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = lapse_core::generate::GenerateConfig::new(1500, 5);
+    lapse_core::generate::generate(&config).write(dir.path(), lapse_core::extract::read::FileFormat::Csv).unwrap();
+    let book = load_book(dir.path(), OnError::Strict).unwrap().book;
+    let as_of = day("2026-09-30");
+    let report = report(&book, &options("2026-09-30", "2025-10..2026-06"), None);
+    let truth = independent(dir.path(), as_of, 60);
+    let mut checked = 0;
+    for g in report.groups.iter().filter(|g| matches!(g.level, Level::Agent | Level::Region) && !g.month.contains("..")) {
+        assert!(!g.open, "closed months: {g:?}");
+        let want = truth[&(g.level.as_str().to_string(), g.key.clone(), g.month.clone())];
+        assert_eq!(((g.premium_due * 100.0).round() as i64, (g.premium_collected * 100.0).round() as i64), want, "{g:?}");
+        checked += 1;
+    }
+    assert!(checked > 300, "{checked}");
+    // The month of T is in progress.
+    let now = super::report(&book, &options("2026-09-30", "2026-09"), None);
+    assert!(now.groups.iter().all(|g| g.open));
+}
