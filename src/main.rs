@@ -97,6 +97,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Serve(args) => commands::serve::run_serve(args)?,
         Command::Drift(args) => commands::drift::run_drift(args)?,
         Command::Persistency(args) => commands::persistency::run_persistency(args)?,
+        Command::Performance(args) => commands::performance::run_performance(args)?,
         Command::Realised(args) => commands::realised::run_realised(args)?,
         Command::Why(args) => commands::why::run_why(args)?,
         Command::Aggregates(args) => commands::aggregates::run_aggregates(args)?,

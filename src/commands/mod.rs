@@ -24,6 +24,7 @@ pub mod generate;
 pub mod models;
 pub mod nightly;
 pub mod outcomes;
+pub mod performance;
 pub mod persistency;
 pub mod queue;
 pub mod realised;

@@ -1,5 +1,5 @@
 //! Flags of the commands that read a book: generate, features, aggregates, catalog,
-//! persistency, funnel, winback, winback-table.
+//! persistency, performance, funnel, winback, winback-table.
 
 use std::path::PathBuf;
 
@@ -249,6 +249,46 @@ pub struct WinbackTableArgs {
     /// Economics JSON (its `value_cap_years`); default: the built-in one.
     #[arg(long)]
     pub economics: Option<PathBuf>,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = BadRows::Strict)]
+    pub on_error: BadRows,
+}
+
+#[derive(Debug, Args)]
+pub struct PerformanceArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The report date: payments before it count. Default: the extract date.
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<Day>,
+    /// Due months: FROM..TO (2026-01..2026-03) or one month (2026-03). Default: the last
+    /// three closed months and every month since (the month to date in progress).
+    #[arg(long)]
+    pub months: Option<String>,
+    /// Levels, comma-separated: all, agent, team, branch, region, channel, product. Default:
+    /// every level (team and branch only when the agents table has them).
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Targets: a CSV with the columns level, key, month, target_rate (0.92 or 92%): the
+    /// attainment and the premium gap per group and month.
+    #[arg(long)]
+    pub targets: Option<PathBuf>,
+    /// A model registry: risk-adjust with its champion (or --model): observed / expected per
+    /// group, expectations of an average agent on the same customers.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// The model version of --models (default: the champion).
+    #[arg(long, requires = "models")]
+    pub model: Option<String>,
+    /// The incentive export: one CSV row per agent and month (columns in docs/performance.md;
+    /// UTF-8 with a byte-order mark for Excel).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// A renewal due on D is collected when paid by D + grace days.
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    #[command(flatten)]
+    pub report: ReportFiles,
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = BadRows::Strict)]
     pub on_error: BadRows,

@@ -56,6 +56,10 @@ pub enum Command {
     /// 13th- and 25th-month persistency (by count and premium) by issue year, channel,
     /// product type and region, from an extract.
     Persistency(PersistencyArgs),
+    /// Renewal team performance (续期考核): the collection rate by agent, team, branch, region,
+    /// channel and product per due month, against targets, risk-adjusted with a model; the
+    /// incentive CSV.
+    Performance(PerformanceArgs),
     /// The nightly job: today's scoring snapshot, a challenger trained on a rolling window,
     /// champion/challenger decision, drift, evaluation, persistency and realised-performance
     /// reports. Exit codes: 0 done (promoted), 3 done (no promotion), 2 input rejected, 1 failed.

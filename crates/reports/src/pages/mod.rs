@@ -8,12 +8,14 @@
 pub mod charts;
 mod effect;
 mod funnel;
+mod performance;
 mod uplift;
 mod why;
 pub mod zh;
 
 pub use effect::effect_page;
 pub use funnel::funnel_page;
+pub use performance::performance_page;
 pub use uplift::uplift_page;
 pub use why::why_page;
 

@@ -137,6 +137,33 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("persisting", "继续有效"),
     ("by count", "按件数"),
     ("by premium", "按保费"),
+    // Renewal team performance (续期考核).
+    ("Renewal team performance", "续期考核"),
+    ("Collection rate by due month", "各应缴月份续期保费达成率"),
+    ("Due month", "应缴月份"),
+    ("Renewals due", "应收件数"),
+    ("Premium due", "应收续期保费"),
+    ("Premium collected", "实收续期保费"),
+    ("Collection rate", "达成率（保费）"),
+    ("By count", "达成率（件数）"),
+    ("Status", "状态"),
+    ("in progress", "进行中"),
+    ("closed", "已结"),
+    ("Rank", "排名"),
+    ("Shrunk rate", "收缩后达成率"),
+    ("Expected rate", "预期达成率"),
+    ("Observed / expected", "实际/预期"),
+    ("League table by agent", "业务员排名"),
+    ("League table by team", "团队排名"),
+    ("League table by branch", "机构排名"),
+    ("League table by region", "地区排名"),
+    ("League table by channel", "渠道排名"),
+    ("League table by product", "产品类型排名"),
+    ("Against target", "目标达成"),
+    ("Level", "层级"),
+    ("Target rate", "目标达成率"),
+    ("Attainment", "目标完成度"),
+    ("Gap (premium)", "差额（保费）"),
 ];
 
 /// Page-title prefixes followed by a name (`Campaign effect: june`).
@@ -180,7 +207,7 @@ mod tests {
     #[test]
     fn every_heading_and_table_header_has_a_chinese_entry() {
         let sources =
-            [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs"), include_str!("funnel.rs")];
+            [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs"), include_str!("funnel.rs"), include_str!("performance.rs")];
         let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
         let mut missing = Vec::new();
         for source in sources {

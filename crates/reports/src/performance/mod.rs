@@ -504,3 +504,55 @@ pub fn default_months(as_of: Day, grace_days: i32, closed: usize) -> Vec<Month> 
     }
     months
 }
+
+/// Why a targets file cannot be used: the file, the row (1-based, the header is row 0) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct TargetsError {
+    pub path: std::path::PathBuf,
+    pub message: String,
+}
+
+/// Reads `--targets` (CSV with a header: level, key, month, target_rate; a UTF-8 byte-order mark
+/// is skipped): every bad row named, none used when one is bad.
+pub fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, TargetsError> {
+    use polars::prelude::*;
+    let fail = |message: String| TargetsError { path: path.to_path_buf(), message };
+    let mut bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish()
+        .map_err(|e| fail(format!("not a CSV file: {e}")))?;
+    let column = |name: &str| -> Result<Vec<Option<String>>, TargetsError> {
+        let c = df.column(name).map_err(|_| fail(format!("no column {name:?} (the columns: level, key, month, target_rate)")))?;
+        Ok(c.str().map_err(|e| fail(e.to_string()))?.iter().map(|v| v.map(|s| s.trim().to_string())).collect())
+    };
+    let (levels, keys, months, rates) = (column("level")?, column("key")?, column("month")?, column("target_rate")?);
+    let mut targets = Vec::with_capacity(df.height());
+    let mut problems = Vec::new();
+    for row in 0..df.height() {
+        let at = |field: &str, why: String| format!("row {} ({field}): {why}", row + 1);
+        let level = levels[row].as_deref().and_then(Level::parse);
+        let month = months[row].as_deref().and_then(Month::parse);
+        let rate = rates[row].as_deref().and_then(|r| r.trim_end_matches('%').parse::<f64>().ok().map(|x| if r.ends_with('%') { x / 100.0 } else { x }));
+        let key = keys[row].clone().filter(|k| !k.is_empty());
+        match (level, key, month, rate) {
+            (Some(level), Some(key), Some(month), Some(target_rate)) if (0.0..=1.0).contains(&target_rate) => {
+                targets.push(Target { level, key, month, target_rate })
+            }
+            (None, ..) => problems.push(at("level", format!("{:?} is not one of all, agent, team, branch, region, channel, product", levels[row]))),
+            (_, None, ..) => problems.push(at("key", "missing".into())),
+            (_, _, None, _) => problems.push(at("month", format!("{:?} is not a month (YYYY-MM)", months[row]))),
+            (_, _, _, rate) => problems.push(at("target_rate", format!("{:?} is not a rate in [0, 1] (or 0-100%)", rate.map_or(rates[row].clone(), |r| Some(r.to_string()))))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(fail(format!("{} bad row(s), none used: {}", problems.len(), problems.join("; "))));
+    }
+    Ok(targets)
+}

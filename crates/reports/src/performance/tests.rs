@@ -172,3 +172,80 @@ fn a_generated_books_closed_months_equal_an_independent_computation() {
     let now = super::report(&book, &options("2026-09-30", "2026-09"), None);
     assert!(now.groups.iter().all(|g| g.open));
 }
+
+#[test]
+fn risk_adjustment_ranks_agents_who_collect_better_than_their_book_above_agents_with_easy_books() {
+    use lapse_core::features::BuildPlan;
+    use lapse_model::train::{Dataset, DatasetOptions, Family, Params, TrainConfig, train};
+    let dir = tempfile::tempdir().unwrap();
+    // A book whose agents differ in skill (known to the test, not to the report).
+    let config = lapse_core::generate::GenerateConfig { agent_skill_sd: 1.0, ..lapse_core::generate::GenerateConfig::new(8000, 3) };
+    let generated = lapse_core::generate::generate(&config);
+    generated.write(&dir.path().join("book"), lapse_core::extract::read::FileFormat::Parquet).unwrap();
+    let book = load_book(&dir.path().join("book"), OnError::Strict).unwrap().book;
+    // The lapse model, trained on the year before the report's months.
+    let dates = lapse_core::dates::date_series(day("2024-09-30"), day("2025-08-31"), lapse_core::dates::Step::Months(1));
+    let table = dir.path().join("train.parquet");
+    BuildPlan { as_of: dates, horizon_days: 30, grace_days: 60, extract_date: day("2025-10-31") }.write(&book, &table).unwrap();
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let params = Params { gbdt_rounds: 60, ..Params::default() };
+    let model = train(&data, &TrainConfig { families: vec![Family::Gbdt], params, ..TrainConfig::default() }).unwrap().model;
+
+    let options = PerformanceOptions { levels: vec![Level::Agent], ..options("2026-09-30", "2025-10..2026-06") };
+    let (lapse, risk) = expected::expected_lapse(&book, &model, "v0001", None, &options.months, 60).unwrap();
+    assert!(risk.scored > 1000 && risk.neutralized.contains(&"agent_lapse_rate_12m".to_string()), "{risk:?}");
+    let report = report(&book, &options, Some((&lapse, risk)));
+    let period = "2025-10..2026-06";
+    let agents: Vec<&GroupMonth> =
+        report.groups.iter().filter(|g| g.level == Level::Agent && g.month == period && g.key != NO_AGENT && g.renewals_due >= 25).collect();
+    assert!(agents.len() > 40, "{}", agents.len());
+    assert!(agents.iter().all(|g| g.observed_to_expected.is_some() && g.rank.is_some()));
+    let skill = |g: &GroupMonth| generated.agents.iter().find(|a| a.agent_id == g.key).unwrap().skill;
+    let quartile = |values: Vec<f64>, q: f64| {
+        let mut v = values;
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q) as usize]
+    };
+    // Skilled: the top quarter by true skill. Easy books: ordinary skill (the middle half), the
+    // top quarter by what the model expected of their customers.
+    let top_skill = quartile(agents.iter().map(|g| skill(g)).collect(), 0.75);
+    let (low_mid, high_mid) = (quartile(agents.iter().map(|g| skill(g)).collect(), 0.25), quartile(agents.iter().map(|g| skill(g)).collect(), 0.5));
+    let easy_rate = quartile(agents.iter().map(|g| g.expected_rate.unwrap()).collect(), 0.75);
+    let skilled: Vec<&&GroupMonth> = agents.iter().filter(|g| skill(g) >= top_skill).collect();
+    let easy: Vec<&&GroupMonth> = agents.iter().filter(|g| (low_mid..=high_mid).contains(&skill(g)) && g.expected_rate.unwrap() >= easy_rate).collect();
+    assert!(skilled.len() >= 5 && !easy.is_empty(), "{} skilled, {} easy", skilled.len(), easy.len());
+    // Places among these agents: by the league's figure (shrunk O/E), and by the raw rate.
+    let place = |g: &GroupMonth, better: &dyn Fn(&GroupMonth, &GroupMonth) -> bool| 1 + agents.iter().filter(|o| better(o, g)).count();
+    let adjusted = |set: &[&&GroupMonth]| {
+        set.iter().map(|g| place(g, &|o, g| o.shrunk_observed_to_expected > g.shrunk_observed_to_expected) as f64).sum::<f64>() / set.len() as f64
+    };
+    let raw = |set: &[&&GroupMonth]| set.iter().map(|g| place(g, &|o, g| o.collection_rate > g.collection_rate) as f64).sum::<f64>() / set.len() as f64;
+    // Raw rates put easy books close to skill (their customers pay anyway); the risk-adjusted
+    // league ranks skill well above them, and moves the easy books down.
+    assert!(adjusted(&skilled) < adjusted(&easy), "skilled {:.1} vs easy books {:.1}", adjusted(&skilled), adjusted(&easy));
+    assert!(adjusted(&easy) > raw(&easy), "easy books: raw place {:.1}, adjusted {:.1}", raw(&easy), adjusted(&easy));
+    // And the league's figure rises with the agents' true skill.
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (xs, ys): (Vec<f64>, Vec<f64>) = agents.iter().map(|g| (skill(g), g.shrunk_observed_to_expected.unwrap())).unzip();
+    let (mx, my) = (mean(&xs), mean(&ys));
+    let cov: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum::<f64>().sqrt();
+    let sy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum::<f64>().sqrt();
+    assert!(cov / (sx * sy) > 0.3, "correlation of shrunk O/E with true skill: {:.2}", cov / (sx * sy));
+}
+
+#[test]
+fn targets_are_read_with_their_bad_rows_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("targets.csv");
+    fs::write(&path, "\u{feff}level,key,month,target_rate\nagent,A1,2026-01,0.9\nteam,T1,2026-02,85%\n").unwrap();
+    let targets = read_targets(&path).unwrap();
+    assert_eq!(targets[1], Target { level: Level::Team, key: "T1".into(), month: Month::parse("2026-02").unwrap(), target_rate: 0.85 });
+    fs::write(&path, "level,key,month,target_rate\nagent,A1,2026-01,0.9\ndivision,D1,2026-01,0.9\nagent,A2,Jan,0.9\nagent,A3,2026-01,1.5\n").unwrap();
+    let message = read_targets(&path).unwrap_err().to_string();
+    for part in ["targets.csv", "3 bad row(s)", "row 2 (level)", "row 3 (month)", "row 4 (target_rate)"] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    fs::write(&path, "level,key,rate\n").unwrap();
+    assert!(read_targets(&path).unwrap_err().to_string().contains("no column \"month\""));
+}

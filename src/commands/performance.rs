@@ -1,0 +1,95 @@
+//! `lapse performance`: renewal team performance (续期考核).
+
+use super::{as_of_or_extract_date, html_context};
+use crate::exit::{Context, Failure, fail};
+use crate::flags::PerformanceArgs;
+
+use lapse_model::registry::Registry;
+use lapse_reports::pages::performance_page;
+use lapse_reports::performance::{self, Level, Month, PerformanceOptions};
+use lapse_reports::{write_html, write_json};
+
+pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
+    let levels = if args.by.is_empty() {
+        Level::ALL.to_vec()
+    } else {
+        let mut levels = vec![Level::All];
+        for name in &args.by {
+            let Some(level) = Level::parse(name) else { fail!("--by {name:?}: use all, agent, team, branch, region, channel or product") };
+            if !levels.contains(&level) {
+                levels.push(level);
+            }
+        }
+        levels
+    };
+    if args.grace_days < 0 {
+        fail!("--grace-days must be >= 0");
+    }
+    let targets = match &args.targets {
+        Some(path) => performance::read_targets(path).map_err(|e| Failure::input(e.into()))?,
+        None => Vec::new(),
+    };
+    let loaded = args.extract.load(args.on_error.into()).with_context(|| format!("reading the extract in {}", args.extract.data.display()))?;
+    let book = &loaded.book;
+    let as_of = as_of_or_extract_date(args.as_of, book)?;
+    let months = match &args.months {
+        Some(text) => match Month::range(text) {
+            Some(months) => months,
+            None => fail!("--months {text:?}: give FROM..TO (2026-01..2026-03, at most 10 years) or one month"),
+        },
+        None => performance::default_months(as_of, args.grace_days, 3),
+    };
+    let options = PerformanceOptions { as_of, months, levels, grace_days: args.grace_days, targets };
+    let expected = match &args.models {
+        Some(dir) => {
+            let registry = Registry::new(dir);
+            let model = match &args.model {
+                Some(version) if version != "champion" => registry.load(version)?,
+                _ => registry.load_champion()?,
+            };
+            let fitted = registry.fitted(&model.version)?;
+            let (lapse, risk) = performance::expected::expected_lapse(book, &model.model, &model.version, fitted.as_ref(), &options.months, args.grace_days)
+                .map_err(|e| Failure::from(anyhow::anyhow!("scoring the renewals with model {}: {e}", model.version)))?;
+            Some((lapse, risk))
+        }
+        None => None,
+    };
+    let report = performance::report(book, &options, expected.as_ref().map(|(l, r)| (l.as_slice(), r.clone())));
+    println!("renewal team performance as of {} (grace {} days), due months {}", report.as_of, report.grace_days, report.months.join(", "));
+    for (level, why) in &report.omitted_levels {
+        println!("not reported: {} ({why})", level.as_str());
+    }
+    let rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", 100.0 * r));
+    println!("{:<17} {:>9} {:>15} {:>15} {:>8} {:>8}  status", "due month", "renewals", "premium due", "collected", "rate", "count");
+    for g in report.groups.iter().filter(|g| g.level == Level::All) {
+        println!(
+            "{:<17} {:>9} {:>15.2} {:>15.2} {:>8} {:>8}  {}",
+            g.month,
+            g.renewals_due,
+            g.premium_due,
+            g.premium_collected,
+            rate(g.collection_rate),
+            rate(g.count_rate),
+            if g.open { "in progress" } else { "closed" }
+        );
+    }
+    if let Some(model) = &report.risk_model {
+        println!("risk-adjusted with model {} ({} renewals scored; agent record neutralized: {})", model.version, model.scored, model.neutralized.join(", "));
+    }
+    if !report.unmatched_targets.is_empty() {
+        eprintln!("warning: {} target(s) name no group of the report: {}", report.unmatched_targets.len(), report.unmatched_targets.join("; "));
+    }
+    if let Some(out) = &args.report.out {
+        write_json(out, &report)?;
+        println!("report: {}", out.display());
+    }
+    if let Some(path) = &args.report.html {
+        write_html(path, &performance_page(&html_context(&report.as_of, args.report.lang), &report))?;
+        println!("page: {}", path.display());
+    }
+    if let Some(path) = &args.csv {
+        performance::export::write_agent_csv(path, &report, book)?;
+        println!("incentive export (one row per agent and month): {}", path.display());
+    }
+    Ok(())
+}
