@@ -535,3 +535,59 @@ fn contact_rules_come_from_the_settings_file_and_config_show_prints_them() {
     assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stderr).contains("refused_dayz"), "{}", String::from_utf8_lossy(&run.stderr));
 }
+
+#[test]
+fn performance_writes_the_report_page_and_incentive_export_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/training-data-samples/book");
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    fs::write(dir.path().join("targets.csv"), "level,key,month,target_rate\nall,all,2026-05,0.95\nteam,T001,2026-05,92%\n").unwrap();
+    let out = lapse(&[
+        "performance",
+        "--data",
+        book,
+        "--as-of",
+        "2026-09-30",
+        "--months",
+        "2026-03..2026-09",
+        "--targets",
+        &path("targets.csv"),
+        "--out",
+        &path("performance.json"),
+        "--html",
+        &path("performance.html"),
+        "--csv",
+        &path("agents.csv"),
+        "--lang",
+        "zh-CN",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2026-09") && stdout.contains("in progress") && stdout.contains("closed"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(path("performance.json")).unwrap()).unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    let may = groups.iter().find(|g| g["level"] == "team" && g["key"] == "T001" && g["month"] == "2026-05").unwrap();
+    assert_eq!(may["target_rate"], 0.92);
+    assert!(may["gap_premium"].is_number() && may["attainment"].is_number(), "{may}");
+    for level in ["all", "agent", "team", "branch", "region", "channel", "product"] {
+        assert!(groups.iter().any(|g| g["level"] == level), "{level}");
+    }
+    let html = fs::read_to_string(path("performance.html")).unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("续期考核") && html.contains("目标达成"), "the page in Chinese");
+    let csv = fs::read(path("agents.csv")).unwrap();
+    assert!(csv.starts_with(b"\xef\xbb\xbfmonth,agent_id,team,branch,"), "a byte-order mark, then the documented header");
+    // Bad input: exit 2, the flag or file and row named, nothing written.
+    for (args, says) in [(vec!["--by", "agent,division"], "--by \"division\""), (vec!["--months", "2026-13"], "--months \"2026-13\"")] {
+        let mut all = vec!["performance", "--data", book, "--out", "/nonexistent/x.json"];
+        all.extend(args);
+        let out = lapse(&all);
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    fs::write(dir.path().join("bad.csv"), "level,key,month,target_rate\nagent,A1,2026-05,1.7\n").unwrap();
+    let out = lapse(&["performance", "--data", book, "--targets", &path("bad.csv"), "--out", &path("never.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.csv") && stderr.contains("row 1 (target_rate)"), "{stderr}");
+    assert!(!dir.path().join("never.json").exists());
+}

@@ -337,6 +337,8 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
         "persistency.html",
         "realised.json",
         "realised.html",
+        "performance.json",
+        "performance.html",
     ] {
         assert!(files.contains(&name), "{name} not listed in {files:?}");
         assert!(dir.join(name).is_file(), "{name} missing");
@@ -392,6 +394,16 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     assert_eq!(frame.height() as u64, evaluation["rows"].as_u64().unwrap());
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
     assert_eq!(names, ["as_of", "policy_id", "installment_no", "lapsed", "compared", "champion_fitted", "value", "challenger", "champion"]);
+    // Team performance: the last three closed due months and the month to date, risk-adjusted
+    // with the champion of the first night; the month of the night is in progress.
+    let performance: Value = serde_json::from_slice(&fs::read(dir.join("performance.json")).unwrap()).unwrap();
+    let months: Vec<&str> = performance["months"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert_eq!(months, ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"], "{performance}");
+    assert_eq!(performance["risk_model"]["version"], "v0001");
+    let all = |month: &str| performance["groups"].as_array().unwrap().iter().find(|g| g["level"] == "all" && g["month"] == month).unwrap().clone();
+    assert_eq!((all("2026-03")["open"].as_bool(), all("2026-07")["open"].as_bool()), (Some(false), Some(true)));
+    assert!(all("2026-03")["observed_to_expected"].is_number(), "{}", all("2026-03"));
+    assert!(performance["groups"].as_array().unwrap().iter().any(|g| g["level"] == "team"), "the generated agents have teams");
     let persistency: Value = serde_json::from_slice(&fs::read(dir.join("persistency.json")).unwrap()).unwrap();
     assert_eq!(persistency["as_of"], SECOND);
     // The score log joined with the outcomes known at the night: the three renewals in July.

@@ -58,6 +58,9 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
         config.stored_campaigns = Some(std::sync::Arc::new(campaigns));
     }
     config.campaigns = args.campaigns;
+    if let Some(path) = &args.targets {
+        config.targets = lapse_reports::performance::read_targets(path).map_err(|e| Failure::input(e.into()))?;
+    }
     config.refit = !args.no_refit;
     config.report_lang = args.lang;
     config.encoding = args.extract.encoding.into();

@@ -48,8 +48,9 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
                 _ => registry.load_champion()?,
             };
             let fitted = registry.fitted(&model.version)?;
-            let (lapse, risk) = performance::expected::expected_lapse(book, &model.model, &model.version, fitted.as_ref(), &options.months, args.grace_days)
-                .map_err(|e| Failure::from(anyhow::anyhow!("scoring the renewals with model {}: {e}", model.version)))?;
+            let (lapse, risk) =
+                performance::expected::expected_lapse(book, &model.model, &model.version, fitted.as_ref(), &options.months, args.grace_days)
+                    .map_err(|e| Failure::from(anyhow::anyhow!("scoring the renewals with model {}: {e}", model.version)))?;
             Some((lapse, risk))
         }
         None => None,
@@ -74,7 +75,12 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
         );
     }
     if let Some(model) = &report.risk_model {
-        println!("risk-adjusted with model {} ({} renewals scored; agent record neutralized: {})", model.version, model.scored, model.neutralized.join(", "));
+        println!(
+            "risk-adjusted with model {} ({} renewals scored; agent record neutralized: {})",
+            model.version,
+            model.scored,
+            model.neutralized.join(", ")
+        );
     }
     if !report.unmatched_targets.is_empty() {
         eprintln!("warning: {} target(s) name no group of the report: {}", report.unmatched_targets.len(), report.unmatched_targets.join("; "));

@@ -191,6 +191,10 @@ pub struct NightlyArgs {
     /// the campaigns that matured within the last 31 days.
     #[arg(long)]
     pub campaigns: Option<PathBuf>,
+    /// Collection targets for the team-performance report (CSV: level, key, month,
+    /// target_rate; as `lapse performance --targets`).
+    #[arg(long)]
+    pub targets: Option<PathBuf>,
     /// A running server to reload when the night is done (e.g. http://127.0.0.1:8080).
     #[arg(long)]
     pub reload_url: Option<String>,

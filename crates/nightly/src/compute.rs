@@ -55,6 +55,8 @@ struct BookReports {
     winback: Option<usize>,
     /// The renewal funnel of the last 12 due months.
     funnel: lapse_reports::funnel::FunnelReport,
+    /// Team performance: the last three closed due months and the month to date.
+    performance: lapse_reports::performance::PerformanceReport,
 }
 
 /// The challenger, the table it was trained on, and its artifact's checksum.
@@ -201,7 +203,27 @@ impl<'c> Night<'c> {
             listed.as_ref().map(|(l, read)| (l, read.log_lines)),
             recorded.as_ref(),
         );
-        Ok(BookReports { persistency, realised, campaigns, winback, funnel })
+        let performance = self.performance(book);
+        Ok(BookReports { persistency, realised, campaigns, winback, funnel, performance })
+    }
+
+    /// Team performance (续期考核): the last three closed due months and every month since, by
+    /// every level the extract gives, against the configured targets, risk-adjusted with the
+    /// champion when there is one (a champion that cannot score costs the adjustment, never the
+    /// night).
+    fn performance(&self, book: &Book) -> lapse_reports::performance::PerformanceReport {
+        use lapse_reports::performance::{self, Level, PerformanceOptions};
+        let c = self.config;
+        let months = performance::default_months(c.as_of, c.grace_days, 3);
+        let options =
+            PerformanceOptions { as_of: c.as_of, months, levels: Level::ALL.to_vec(), grace_days: c.grace_days, targets: c.targets.clone() };
+        let expected = self.registry.load_champion().ok().and_then(|champion| {
+            let fitted = self.registry.fitted(&champion.version).ok().flatten();
+            performance::expected::expected_lapse(book, &champion.model, &champion.version, fitted.as_ref(), &options.months, c.grace_days)
+                .map_err(|e| tracing::warn!(error = %e, "team performance without risk adjustment tonight"))
+                .ok()
+        });
+        performance::report(book, &options, expected.as_ref().map(|(l, r)| (l.as_slice(), r.clone())))
     }
 
     /// The effect reports of the stored campaigns whose every renewal matured within the last
@@ -376,6 +398,7 @@ impl<'c> Night<'c> {
             out.add("winback.parquet");
         }
         out.report("funnel", &book.funnel, &lapse_reports::pages::funnel_page(&context, &book.funnel))?;
+        out.report("performance", &book.performance, &lapse_reports::pages::performance_page(&context, &book.performance))?;
         // Why customers lapse: the training window (known outcomes; its latest snapshot against
         // the one before), explained by the model that serves after tonight. A table the
         // report cannot read costs the report, never the night.

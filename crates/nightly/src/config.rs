@@ -58,6 +58,8 @@ pub struct NightlyConfig {
     /// The campaigns the outcome store holds (read by the caller), reported like the campaigns
     /// directory's; a name in both is read from the directory.
     pub stored_campaigns: Option<std::sync::Arc<Vec<(lapse_retention::campaign::store::Record, lapse_retention::campaign::Campaign)>>>,
+    /// Collection targets for the team-performance report (`--targets`, read by the caller).
+    pub targets: Vec<lapse_reports::performance::Target>,
 }
 
 /// The default training-row budget: above what a 1M-policy book's window holds (about 2M rows),
@@ -134,6 +136,7 @@ impl NightlyConfig {
             max_train_rows: Some(DEFAULT_MAX_TRAIN_ROWS),
             outcomes: None,
             stored_campaigns: None,
+            targets: Vec::new(),
         }
     }
 

@@ -29,7 +29,14 @@ fn league_rows(rows: &[&GroupMonth], risk: bool) -> Vec<Vec<Markup>> {
     rows.iter()
         .take(LEAGUE_ROWS)
         .map(|g| {
-            let mut cells = vec![text(g.rank.unwrap_or(0)), text(&g.key), text(g.renewals_due), money(g.premium_due), pct(g.collection_rate), pct(g.shrunk_collection_rate)];
+            let mut cells = vec![
+                text(g.rank.unwrap_or(0)),
+                text(&g.key),
+                text(g.renewals_due),
+                money(g.premium_due),
+                pct(g.collection_rate),
+                pct(g.shrunk_collection_rate),
+            ];
             if risk {
                 cells.extend([
                     pct(g.expected_rate),

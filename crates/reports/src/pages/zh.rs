@@ -206,8 +206,14 @@ mod tests {
 
     #[test]
     fn every_heading_and_table_header_has_a_chinese_entry() {
-        let sources =
-            [include_str!("mod.rs"), include_str!("effect.rs"), include_str!("uplift.rs"), include_str!("why.rs"), include_str!("funnel.rs"), include_str!("performance.rs")];
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("effect.rs"),
+            include_str!("uplift.rs"),
+            include_str!("why.rs"),
+            include_str!("funnel.rs"),
+            include_str!("performance.rs"),
+        ];
         let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
         let mut missing = Vec::new();
         for source in sources {

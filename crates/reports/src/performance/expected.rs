@@ -17,6 +17,9 @@ use super::{Month, RiskModel};
 /// The inputs that describe the servicing agent's own record: neutralized when scoring.
 pub const AGENT_RECORD: [&str; 3] = ["agent_lapse_rate_12m", "agent_renewals_12m", "agent_tenure_years"];
 
+/// Snapshot rows scored at a time.
+const SCORE_BLOCK: usize = 65_536;
+
 /// A snapshot's features with the agent-record inputs replaced by one value each.
 struct AverageAgent<'s, 'b> {
     inner: SnapshotSource<'s, 'b>,
@@ -55,6 +58,19 @@ pub fn expected_lapse(
     months: &[Month],
     grace_days: i32,
 ) -> Result<(Vec<f32>, RiskModel), ScoreError> {
+    expected_lapse_in_blocks(book, model, version, fitted, months, grace_days, SCORE_BLOCK)
+}
+
+/// [`expected_lapse`] scoring `block` snapshot rows at a time.
+pub(crate) fn expected_lapse_in_blocks(
+    book: &Book,
+    model: &LapseModel,
+    version: &str,
+    fitted: Option<&FittedRenewals>,
+    months: &[Month],
+    grace_days: i32,
+    score_block: usize,
+) -> Result<(Vec<f32>, RiskModel), ScoreError> {
     let inst = &book.installments;
     let mut lapse = vec![f32::NAN; inst.len()];
     // Renewals due in the months: 0 until a snapshot scores them (paid before their month).
@@ -91,9 +107,22 @@ pub fn expected_lapse(
             values.push((*name, value));
         }
         let source = AverageAgent { inner, values };
-        let columns = source.features(model, 0..snapshot.len())?;
-        let design = model.design(&columns, &rows).map_err(|e| ScoreError::Model(e.to_string()))?;
-        let probabilities = model.predict_design(&design);
+        // A block of snapshot rows at a time: a big book's month never has every feature
+        // column of every row in memory at once.
+        let mut probabilities = Vec::with_capacity(rows.len());
+        let mut next = 0;
+        for block in (0..snapshot.len()).step_by(score_block) {
+            let block = block..(block + score_block).min(snapshot.len());
+            let end = next + rows[next..].partition_point(|&r| r < block.end);
+            if end == next {
+                continue;
+            }
+            let columns = source.features(model, block.clone())?;
+            let local: Vec<usize> = rows[next..end].iter().map(|&r| r - block.start).collect();
+            let design = model.design(&columns, &local).map_err(|e| ScoreError::Model(e.to_string()))?;
+            probabilities.extend(model.predict_design(&design));
+            next = end;
+        }
         for (&r, p) in rows.iter().zip(probabilities) {
             let row = snapshot.rows[r];
             lapse[row.installment as usize] = p as f32;

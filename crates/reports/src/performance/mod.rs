@@ -539,7 +539,8 @@ pub fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, TargetsError>
         let at = |field: &str, why: String| format!("row {} ({field}): {why}", row + 1);
         let level = levels[row].as_deref().and_then(Level::parse);
         let month = months[row].as_deref().and_then(Month::parse);
-        let rate = rates[row].as_deref().and_then(|r| r.trim_end_matches('%').parse::<f64>().ok().map(|x| if r.ends_with('%') { x / 100.0 } else { x }));
+        let rate =
+            rates[row].as_deref().and_then(|r| r.trim_end_matches('%').parse::<f64>().ok().map(|x| if r.ends_with('%') { x / 100.0 } else { x }));
         let key = keys[row].clone().filter(|k| !k.is_empty());
         match (level, key, month, rate) {
             (Some(level), Some(key), Some(month), Some(target_rate)) if (0.0..=1.0).contains(&target_rate) => {
@@ -548,7 +549,10 @@ pub fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, TargetsError>
             (None, ..) => problems.push(at("level", format!("{:?} is not one of all, agent, team, branch, region, channel, product", levels[row]))),
             (_, None, ..) => problems.push(at("key", "missing".into())),
             (_, _, None, _) => problems.push(at("month", format!("{:?} is not a month (YYYY-MM)", months[row]))),
-            (_, _, _, rate) => problems.push(at("target_rate", format!("{:?} is not a rate in [0, 1] (or 0-100%)", rate.map_or(rates[row].clone(), |r| Some(r.to_string()))))),
+            (_, _, _, rate) => problems.push(at(
+                "target_rate",
+                format!("{:?} is not a rate in [0, 1] (or 0-100%)", rate.map_or(rates[row].clone(), |r| Some(r.to_string()))),
+            )),
         }
     }
     if !problems.is_empty() {

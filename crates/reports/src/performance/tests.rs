@@ -194,6 +194,14 @@ fn risk_adjustment_ranks_agents_who_collect_better_than_their_book_above_agents_
     let options = PerformanceOptions { levels: vec![Level::Agent], ..options("2026-09-30", "2025-10..2026-06") };
     let (lapse, risk) = expected::expected_lapse(&book, &model, "v0001", None, &options.months, 60).unwrap();
     assert!(risk.scored > 1000 && risk.neutralized.contains(&"agent_lapse_rate_12m".to_string()), "{risk:?}");
+    // Scored a few rows at a time, the same probabilities.
+    let (small_blocks, _) = expected::expected_lapse_in_blocks(&book, &model, "v0001", None, &options.months[..2], 60, 97).unwrap();
+    let both = |i: usize| (lapse[i], small_blocks[i]);
+    let first_two = Month::parse("2025-12").unwrap().first_day();
+    for i in (0..lapse.len()).filter(|&i| book.installments.due[i] < first_two) {
+        let (a, b) = both(i);
+        assert!(a == b || (a.is_nan() && b.is_nan()), "row {i}: {a} vs {b}");
+    }
     let report = report(&book, &options, Some((&lapse, risk)));
     let period = "2025-10..2026-06";
     let agents: Vec<&GroupMonth> =
@@ -212,14 +220,16 @@ fn risk_adjustment_ranks_agents_who_collect_better_than_their_book_above_agents_
     let (low_mid, high_mid) = (quartile(agents.iter().map(|g| skill(g)).collect(), 0.25), quartile(agents.iter().map(|g| skill(g)).collect(), 0.5));
     let easy_rate = quartile(agents.iter().map(|g| g.expected_rate.unwrap()).collect(), 0.75);
     let skilled: Vec<&&GroupMonth> = agents.iter().filter(|g| skill(g) >= top_skill).collect();
-    let easy: Vec<&&GroupMonth> = agents.iter().filter(|g| (low_mid..=high_mid).contains(&skill(g)) && g.expected_rate.unwrap() >= easy_rate).collect();
+    let easy: Vec<&&GroupMonth> =
+        agents.iter().filter(|g| (low_mid..=high_mid).contains(&skill(g)) && g.expected_rate.unwrap() >= easy_rate).collect();
     assert!(skilled.len() >= 5 && !easy.is_empty(), "{} skilled, {} easy", skilled.len(), easy.len());
     // Places among these agents: by the league's figure (shrunk O/E), and by the raw rate.
     let place = |g: &GroupMonth, better: &dyn Fn(&GroupMonth, &GroupMonth) -> bool| 1 + agents.iter().filter(|o| better(o, g)).count();
     let adjusted = |set: &[&&GroupMonth]| {
         set.iter().map(|g| place(g, &|o, g| o.shrunk_observed_to_expected > g.shrunk_observed_to_expected) as f64).sum::<f64>() / set.len() as f64
     };
-    let raw = |set: &[&&GroupMonth]| set.iter().map(|g| place(g, &|o, g| o.collection_rate > g.collection_rate) as f64).sum::<f64>() / set.len() as f64;
+    let raw =
+        |set: &[&&GroupMonth]| set.iter().map(|g| place(g, &|o, g| o.collection_rate > g.collection_rate) as f64).sum::<f64>() / set.len() as f64;
     // Raw rates put easy books close to skill (their customers pay anyway); the risk-adjusted
     // league ranks skill well above them, and moves the easy books down.
     assert!(adjusted(&skilled) < adjusted(&easy), "skilled {:.1} vs easy books {:.1}", adjusted(&skilled), adjusted(&easy));
