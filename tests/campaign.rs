@@ -569,4 +569,30 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
     assert!(!night.join("campaign-september.json").exists());
     let index = std::fs::read_to_string(night.join("index.html")).unwrap();
     assert!(index.contains("href=\"campaign-june.html\""), "the index links the campaign report");
+    // By team, the campaign's renewals add up to the action's; team performance repeats them
+    // as save rates per team, and counts both campaigns' treatment arms as listed.
+    let by_team = report["by_team"].as_array().expect("the generated agents have teams");
+    for action in report["actions"].as_array().unwrap() {
+        let teams: Vec<&Value> = by_team.iter().filter(|t| t["action"] == action["action"]).collect();
+        assert!(teams.len() > 1, "several teams");
+        for field in ["treated", "control", "treated_matured", "lapses_treated", "lapses_control"] {
+            assert_eq!(teams.iter().map(|t| t[field].as_u64().unwrap()).sum::<u64>(), action[field].as_u64().unwrap(), "{field}");
+        }
+    }
+    let performance: Value = serde_json::from_str(&std::fs::read_to_string(night.join("performance.json")).unwrap()).unwrap();
+    let rates = performance["campaign_save_rates"].as_array().unwrap();
+    let june_rates: Vec<&Value> = rates.iter().filter(|r| r["campaign"] == "june").collect();
+    assert_eq!(june_rates.len(), by_team.len());
+    assert!(june_rates.iter().all(|r| r["readable"] == true && r["dimension"] == "team"));
+    assert_eq!(performance["work"]["campaigns"], 2);
+    let listed: u64 = performance["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["level"] == "all" && !g["month"].as_str().unwrap().contains(".."))
+        .map(|g| g["work"]["renewals_listed"].as_u64().unwrap())
+        .sum();
+    let treated = |file: &str| read_campaign(&dir.path().join(file)).unwrap().rows.iter().filter(|r| r.arm == Arm::Treatment).count() as u64;
+    // Listed renewals due in the report's months: at most the two treatment arms, and some.
+    assert!(listed > 0 && listed <= treated("june.csv") + treated("september.csv"), "{listed}");
 }

@@ -40,6 +40,10 @@ pub fn run_generate(args: GenerateArgs) -> Result<(), Failure> {
 
 fn generate_book(args: GenerateArgs) -> Result<(), Failure> {
     let mut config = GenerateConfig::new(args.policies, args.seed);
+    if !(args.agent_skill_sd.is_finite() && (0.0..=3.0).contains(&args.agent_skill_sd)) {
+        fail!("--agent-skill-sd {}: give a standard deviation in [0, 3] (log-odds)", args.agent_skill_sd);
+    }
+    config.agent_skill_sd = args.agent_skill_sd;
     config.extract_date = args.extract_date;
     config.start = args.start;
     if config.start >= config.extract_date {

@@ -110,3 +110,22 @@ pub fn contact_rules_arg(path: Option<&std::path::Path>) -> Result<lapse_retenti
     rules.check()?;
     Ok(rules)
 }
+
+/// Everything the outcome store holds for the reports: every recorded outcome, and every
+/// stored campaign with its record.
+pub(crate) fn read_store(url: &str) -> Result<StoreContents, Failure> {
+    Ok(lapse_store::with_store_blocking(url, async |store| {
+        let outcomes = store.recorded_since(0).await?;
+        let mut campaigns = Vec::new();
+        for name in store.campaign_names().await? {
+            if let Some(found) = store.campaign(&name).await? {
+                campaigns.push(found);
+            }
+        }
+        Ok((outcomes, campaigns))
+    })?)
+}
+
+/// The outcome store's outcomes and campaigns ([`read_store`]).
+pub(crate) type StoreContents =
+    (Vec<lapse_retention::outcomes::Outcome>, Vec<(lapse_retention::campaign::store::Record, lapse_retention::campaign::Campaign)>);

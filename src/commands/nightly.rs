@@ -44,16 +44,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.max_extract_age_days = args.max_extract_age_days;
     config.score_log = args.score_log;
     if let Some(url) = &args.store {
-        let (outcomes, campaigns) = lapse_store::with_store_blocking(url, async |store| {
-            let outcomes = store.recorded_since(0).await?;
-            let mut campaigns = Vec::new();
-            for name in store.campaign_names().await? {
-                if let Some(found) = store.campaign(&name).await? {
-                    campaigns.push(found);
-                }
-            }
-            Ok((outcomes, campaigns))
-        })?;
+        let (outcomes, campaigns) = super::read_store(url)?;
         config.outcomes = Some(std::sync::Arc::new(outcomes));
         config.stored_campaigns = Some(std::sync::Arc::new(campaigns));
     }

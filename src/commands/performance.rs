@@ -6,7 +6,7 @@ use crate::flags::PerformanceArgs;
 
 use lapse_model::registry::Registry;
 use lapse_reports::pages::performance_page;
-use lapse_reports::performance::{self, Level, Month, PerformanceOptions};
+use lapse_reports::performance::{self, Level, Month, PerformanceOptions, RenewalInputs};
 use lapse_reports::{write_html, write_json};
 
 pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
@@ -55,7 +55,38 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let report = performance::report(book, &options, expected.as_ref().map(|(l, r)| (l.as_slice(), r.clone())));
+    // The work behind the figures: the store's outcomes and campaigns, a campaigns directory, the
+    // score log's lists.
+    let (outcomes, mut campaigns) = match &args.store {
+        Some(url) => {
+            let (outcomes, campaigns) = super::read_store(url)?;
+            (Some(outcomes), campaigns)
+        }
+        None => (None, Vec::new()),
+    };
+    if let Some(dir) = &args.campaigns {
+        let store = lapse_retention::campaign::CampaignStore::new(dir);
+        for name in store.names().with_context(|| format!("listing the campaigns in {}", dir.display()))? {
+            if !campaigns.iter().any(|(r, _)| r.settings.name == name) {
+                campaigns.push(store.load(&name).with_context(|| format!("reading campaign {name} in {}", dir.display()))?);
+            }
+        }
+    }
+    let listed = match &args.score_log {
+        Some(dir) => {
+            let (listed, read) =
+                lapse_reports::funnel::listed_from_log(dir, as_of).with_context(|| format!("reading the score log in {}", dir.display()))?;
+            Some((listed, read.log_lines))
+        }
+        None => None,
+    };
+    let work = performance::work::inputs(book, as_of, outcomes.as_deref(), &campaigns, listed);
+    let inputs = RenewalInputs {
+        expected: expected.as_ref().map(|(l, r)| (l.as_slice(), r)),
+        work: work.as_ref().map(|(flags, source)| (flags.as_slice(), source)),
+    };
+    let mut report = performance::report(book, &options, inputs);
+    report.campaign_save_rates = performance::campaign_save_rates(&campaigns, book, &options, outcomes.as_deref());
     println!("renewal team performance as of {} (grace {} days), due months {}", report.as_of, report.grace_days, report.months.join(", "));
     for (level, why) in &report.omitted_levels {
         println!("not reported: {} ({why})", level.as_str());
@@ -81,6 +112,18 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
             model.scored,
             model.neutralized.join(", ")
         );
+    }
+    if let Some(source) = &report.work {
+        println!(
+            "work: {} outcomes used ({} name a renewal the extract lacks), {} campaigns listed{}",
+            source.outcomes_used,
+            source.outcomes_unmatched,
+            source.campaigns,
+            source.score_log_lines.map_or(String::new(), |n| format!(", score log {n} lines"))
+        );
+    }
+    if !report.campaign_save_rates.is_empty() {
+        println!("save rates by team: {} (campaign, action, team) rows", report.campaign_save_rates.len());
     }
     if !report.unmatched_targets.is_empty() {
         eprintln!("warning: {} target(s) name no group of the report: {}", report.unmatched_targets.len(), report.unmatched_targets.join("; "));

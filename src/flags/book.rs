@@ -45,6 +45,11 @@ pub struct GenerateArgs {
     /// drawn).
     #[arg(long)]
     pub outcomes: Option<PathBuf>,
+    /// Agents differ in how well they collect: each agent's skill is drawn N(0, SD) and lowers
+    /// the lapse log-odds of the renewals they serve (for trying `lapse performance`'s risk
+    /// adjustment; 0: every agent alike).
+    #[arg(long, default_value_t = 0.0)]
+    pub agent_skill_sd: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -265,8 +270,9 @@ pub struct PerformanceArgs {
     /// three closed months and every month since (the month to date in progress).
     #[arg(long)]
     pub months: Option<String>,
-    /// Levels, comma-separated: all, agent, team, branch, region, channel, product. Default:
-    /// every level (team and branch only when the agents table has them).
+    /// Levels, comma-separated: all, agent, team, branch, region, channel, product, servicing
+    /// (orphan policies apart). Default: every level (team and branch only when the agents
+    /// table has them).
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
     /// Targets: a CSV with the columns level, key, month, target_rate (0.92 or 92%): the
@@ -280,6 +286,18 @@ pub struct PerformanceArgs {
     /// The model version of --models (default: the champion).
     #[arg(long, requires = "models")]
     pub model: Option<String>,
+    /// The outcome store (`lapse serve --store`): the work behind the figures (listed,
+    /// attempted, reached, promises made and kept, visit rate, share of the list worked) and,
+    /// for its campaigns with a control arm, the save rate per team.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The score log (`lapse serve --score-log`): renewals put on a work list (GET /v1/queue
+    /// or a campaign's treatment arm) count as listed.
+    #[arg(long)]
+    pub score_log: Option<PathBuf>,
+    /// A campaigns directory (`lapse queue --campaigns`): its campaigns count like the store's.
+    #[arg(long)]
+    pub campaigns: Option<PathBuf>,
     /// The incentive export: one CSV row per agent and month (columns in docs/performance.md;
     /// UTF-8 with a byte-order mark for Excel).
     #[arg(long)]

@@ -13,13 +13,12 @@ use lapse_model::artifact::LapseModel;
 use lapse_model::drift::{Reference, SCORE, Status};
 use lapse_model::registry::{Registry, sha256_file, sha256_hex};
 use lapse_model::train::{Dataset, DatasetOptions, TrainConfig, TrainOutcome, Validation, train_deciding_groups};
-use lapse_reports::effect::{self, EffectOptions, EffectReport};
+use lapse_reports::effect::{self, EffectReport};
 use lapse_reports::night::{DriftFacts, EvaluationReport, ExtractFacts, JudgedModel, ModelEvaluation, RunSummary, SnapshotFacts, TrainingFacts};
 use lapse_reports::pages::{drift_page, effect_page, evaluation_page, index_page, persistency_page, realised_page};
 use lapse_reports::persistency::{self, PersistencyReport};
 use lapse_reports::realised::{self, RealisedReport};
 use lapse_reports::{Context, Exporter, write_html, write_json};
-use lapse_retention::campaign::file::CampaignFile;
 use lapse_retention::campaign::store::Record;
 use lapse_retention::campaign::{Campaign, CampaignStore};
 
@@ -170,7 +169,8 @@ impl<'c> Night<'c> {
             }
             None => None,
         };
-        let campaigns = self.matured_campaigns(c.campaigns.as_deref(), book);
+        let all_campaigns = self.all_campaigns(c.campaigns.as_deref());
+        let campaigns = self.matured_campaigns(&all_campaigns, book);
         // The lapsed policies that can still be won back tonight (the contract's 730-day window),
         // ranked by the reinstatement model of `<models>/winback` when it has a champion,
         // written with the reports; a failure costs the list (or its model ranking), never the
@@ -203,7 +203,8 @@ impl<'c> Night<'c> {
             listed.as_ref().map(|(l, read)| (l, read.log_lines)),
             recorded.as_ref(),
         );
-        let performance = self.performance(book);
+        let listed = listed.map(|(l, read)| (l, read.log_lines));
+        let performance = self.performance(book, &all_campaigns, listed);
         Ok(BookReports { persistency, realised, campaigns, winback, funnel, performance })
     }
 
@@ -211,8 +212,15 @@ impl<'c> Night<'c> {
     /// every level the extract gives, against the configured targets, risk-adjusted with the
     /// champion when there is one (a champion that cannot score costs the adjustment, never the
     /// night).
-    fn performance(&self, book: &Book) -> lapse_reports::performance::PerformanceReport {
-        use lapse_reports::performance::{self, Level, PerformanceOptions};
+    /// With the outcome store (or a score log), the work behind the figures; the campaigns with
+    /// a control arm give save rates by team.
+    fn performance(
+        &self,
+        book: &Book,
+        campaigns: &[(Record, Campaign)],
+        listed: Option<(lapse_reports::funnel::Listed, usize)>,
+    ) -> lapse_reports::performance::PerformanceReport {
+        use lapse_reports::performance::{self, Level, PerformanceOptions, RenewalInputs};
         let c = self.config;
         let months = performance::default_months(c.as_of, c.grace_days, 3);
         let options =
@@ -223,17 +231,21 @@ impl<'c> Night<'c> {
                 .map_err(|e| tracing::warn!(error = %e, "team performance without risk adjustment tonight"))
                 .ok()
         });
-        performance::report(book, &options, expected.as_ref().map(|(l, r)| (l.as_slice(), r.clone())))
+        let work = performance::work::inputs(book, c.as_of, c.outcomes.as_deref().map(Vec::as_slice), campaigns, listed);
+        let inputs = RenewalInputs {
+            expected: expected.as_ref().map(|(l, r)| (l.as_slice(), r)),
+            work: work.as_ref().map(|(flags, source)| (flags.as_slice(), source)),
+        };
+        let mut report = performance::report(book, &options, inputs);
+        report.campaign_save_rates = performance::campaign_save_rates(campaigns, book, &options, c.outcomes.as_deref().map(Vec::as_slice));
+        report
     }
 
-    /// The effect reports of the stored campaigns whose every renewal matured within the last
-    /// [`CAMPAIGN_REPORT_DAYS`] days (costs from the economics each ran with). A campaign that
-    /// cannot be read is logged and skipped: it never fails the night.
-    fn matured_campaigns(&self, dir: Option<&Path>, book: &Book) -> Vec<EffectReport> {
+    /// Every campaign of the campaigns directory, then the store's the directory does not hold
+    /// (created by a server started elsewhere). A campaign that cannot be read is logged and
+    /// skipped: it never fails the night.
+    fn all_campaigns(&self, dir: Option<&Path>) -> Vec<(Record, Campaign)> {
         let c = self.config;
-        let mut reports = Vec::new();
-        // The directory's campaigns, then the store's the directory does not hold (created by a
-        // server started elsewhere).
         let mut found: Vec<(Record, Campaign)> = Vec::new();
         if let Some(dir) = dir {
             let store = CampaignStore::new(dir);
@@ -253,33 +265,22 @@ impl<'c> Night<'c> {
                 found.push((record.clone(), campaign.clone()));
             }
         }
-        for (record, campaign) in found {
-            let name = record.settings.name.clone();
+        found
+    }
+
+    /// The effect reports of the campaigns whose every renewal matured within the last
+    /// [`CAMPAIGN_REPORT_DAYS`] days (costs from the economics each ran with).
+    fn matured_campaigns(&self, campaigns: &[(Record, Campaign)], book: &Book) -> Vec<EffectReport> {
+        let c = self.config;
+        let mut reports = Vec::new();
+        for (record, campaign) in campaigns {
+            let name = &record.settings.name;
             let last_due = campaign.rows.iter().map(|r| r.due_date).max().unwrap_or(record.settings.as_of);
             let readable_on = last_due + c.grace_days + 1;
             if !(readable_on <= c.as_of && c.as_of - readable_on < CAMPAIGN_REPORT_DAYS) {
                 continue;
             }
-            let file = CampaignFile {
-                name: name.clone(),
-                as_of: record.settings.as_of,
-                model_version: record.settings.model_version.clone(),
-                rows: campaign.rows,
-                settings: Some(record.settings.clone()),
-            };
-            let options = EffectOptions {
-                as_of: c.as_of,
-                grace_days: c.grace_days,
-                economics: record.settings.economics.clone(),
-                prior_sd: lapse_reports::effect::DEFAULT_PRIOR_SD,
-                min_segment_control_lapses: lapse_reports::effect::DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
-                recorded_contacts: c
-                    .outcomes
-                    .as_ref()
-                    .map(|all| lapse_reports::effect::recorded_contacts(&all.iter().filter(|o| o.day < c.as_of).cloned().collect::<Vec<_>>()))
-                    .unwrap_or_default(),
-            };
-            match effect::report(&file, book, &options) {
+            match effect::stored_campaign_report(record, campaign, book, c.as_of, c.grace_days, c.outcomes.as_deref().map(Vec::as_slice)) {
                 Ok(report) => reports.push(report),
                 Err(e) => tracing::warn!(campaign = %name, error = %e, "no effect report for this campaign"),
             }

@@ -44,6 +44,12 @@ pub struct PersistencyReport {
 /// Whether policy `p` persists to month `k` as of `as_of`: Some(true/false), or None when it is
 /// not in the base (not due yet, term too short, ended by death or maturity before).
 pub fn persists(book: &Book, p: usize, k: u32, as_of: Day, grace_days: i32) -> Option<bool> {
+    persistency_at(book, p, k, as_of, grace_days).map(|(_, persisted)| persisted)
+}
+
+/// [`persists`] with the due date of the month-`k` premium (the day the team-performance report
+/// files the policy's persistency under).
+pub fn persistency_at(book: &Book, p: usize, k: u32, as_of: Day, grace_days: i32) -> Option<(Day, bool)> {
     let policies = &book.policies;
     if policies.payment_term_years[p] * 12 < k {
         return None;
@@ -60,7 +66,7 @@ pub fn persists(book: &Book, p: usize, k: u32, as_of: Day, grace_days: i32) -> O
     if ended_before {
         return None;
     }
-    Some(found.is_some_and(|i| installments.paid[i].is_some_and(|paid| paid <= due + grace_days)))
+    Some((due, found.is_some_and(|i| installments.paid[i].is_some_and(|paid| paid <= due + grace_days))))
 }
 
 #[derive(Default)]

@@ -63,7 +63,7 @@ pub fn recorded_contacts(outcomes: &[lapse_retention::outcomes::Outcome]) -> Rec
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupEffect {
     pub action: String,
-    /// `all`, `segment` or `channel`.
+    /// `all`, `segment`, `channel` or `team`.
     pub dimension: &'static str,
     pub value: String,
     /// Renewals per arm (matured or not).
@@ -176,6 +176,9 @@ pub struct EffectReport {
     pub actions: Vec<GroupEffect>,
     pub by_segment: Vec<GroupEffect>,
     pub by_channel: Vec<GroupEffect>,
+    /// By the team of the renewal's agent (the agents table's `team`; empty without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_team: Vec<GroupEffect>,
     pub measured_economics: Vec<MeasuredRate>,
     pub work_list_change: Option<WorkListChange>,
 }
@@ -191,6 +194,8 @@ struct Joined<'a> {
     delivered: bool,
     annual_premium: f64,
     channel: String,
+    /// The team of the row's agent (None: the agents table has no team column).
+    team: Option<String>,
 }
 
 #[derive(Default, Clone)]
@@ -310,6 +315,18 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         return Err(EffectError::TooEarly { outcomes: format_day(options.as_of), campaign: format_day(campaign.as_of) });
     }
     let policy_index: FxHashMap<&str, usize> = book.policies.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let teams = &book.agents.team;
+    let agent_index: FxHashMap<&str, usize> =
+        if teams.levels.is_empty() { FxHashMap::default() } else { book.agents.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect() };
+    let team_of = |agent: Option<&str>| -> Option<String> {
+        if teams.levels.is_empty() {
+            return None;
+        }
+        Some(match agent {
+            None => crate::performance::NO_AGENT.to_string(),
+            Some(a) => agent_index.get(a).and_then(|&i| teams.get(i)).unwrap_or("no team").to_string(),
+        })
+    };
     let mut unknown = Vec::new();
     let mut joined = Vec::with_capacity(campaign.rows.len());
     for row in &campaign.rows {
@@ -346,6 +363,7 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
             delivered,
             annual_premium: book.policies.modal_premium[p] * f64::from(book.policies.frequency[p].per_year()),
             channel: book.policies.channel.get(p).unwrap_or("(missing)").to_string(),
+            team: team_of(row.agent_id.as_deref()),
         });
     }
 
@@ -356,6 +374,9 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         for (dimension, value) in [("all", "all".to_string()), ("segment", j.row.segment.clone()), ("channel", j.channel.clone())] {
             tallies.entry((j.row.action.clone(), dimension, value)).or_default().add(j);
         }
+        if let Some(team) = &j.team {
+            tallies.entry((j.row.action.clone(), "team", team.clone())).or_default().add(j);
+        }
     }
     // Actions in the economics' order, then any others by name.
     let rank = |action: &str| options.economics.actions.iter().position(|a| a.name == action).unwrap_or(usize::MAX);
@@ -363,7 +384,7 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         tallies.iter().map(|((action, dimension, value), t)| t.effect(action, dimension, value.clone(), cost(action))).collect();
     effects.sort_by(|a, b| (rank(&a.action), &a.action).cmp(&(rank(&b.action), &b.action)));
     let pick = |dimension: &str| effects.iter().filter(|e| e.dimension == dimension).cloned().collect::<Vec<_>>();
-    let (actions, by_segment, by_channel) = (pick("all"), pick("segment"), pick("channel"));
+    let (actions, by_segment, by_channel, by_team) = (pick("all"), pick("segment"), pick("channel"), pick("team"));
 
     let measured = measured_rates(&actions, &by_segment, options);
     let work_list_change =
@@ -394,9 +415,41 @@ pub fn report(campaign: &CampaignFile, book: &Book, options: &EffectOptions) -> 
         actions,
         by_segment,
         by_channel,
+        by_team,
         measured_economics: measured,
         work_list_change,
     })
+}
+
+/// The effect at `as_of` of a campaign the outcome store holds (or a campaigns directory):
+/// costs and priors from the economics it ran with, the recorded outcomes before `as_of` as
+/// delivered contacts. What the nightly and `lapse performance` report for stored campaigns.
+pub fn stored_campaign_report(
+    record: &lapse_retention::campaign::store::Record,
+    campaign: &lapse_retention::campaign::Campaign,
+    book: &Book,
+    as_of: Day,
+    grace_days: i32,
+    outcomes: Option<&[lapse_retention::outcomes::Outcome]>,
+) -> Result<EffectReport, EffectError> {
+    let file = CampaignFile {
+        name: record.settings.name.clone(),
+        as_of: record.settings.as_of,
+        model_version: record.settings.model_version.clone(),
+        rows: campaign.rows.clone(),
+        settings: Some(record.settings.clone()),
+    };
+    let options = EffectOptions {
+        as_of,
+        grace_days,
+        economics: record.settings.economics.clone(),
+        prior_sd: DEFAULT_PRIOR_SD,
+        min_segment_control_lapses: DEFAULT_MIN_SEGMENT_CONTROL_LAPSES,
+        recorded_contacts: outcomes
+            .map(|all| recorded_contacts(&all.iter().filter(|o| o.day < as_of).cloned().collect::<Vec<_>>()))
+            .unwrap_or_default(),
+    };
+    report(&file, book, &options)
 }
 
 /// Precision-weighted shrinkage of a measured rate toward its prior, within [0, 1] (a save

@@ -92,6 +92,10 @@ pub fn effect_page(context: &Context, report: &EffectReport) -> Markup {
         (table(&segment_header, &rows(&report.by_segment, true), 2))
         h2 { "By channel" }
         (table(&segment_header, &rows(&report.by_channel, true), 2))
+        @if !report.by_team.is_empty() {
+            h2 { "By team" }
+            (table(&segment_header, &rows(&report.by_team, true), 2))
+        }
         @if !report.measured_economics.is_empty() {
             h2 { "Measured save rates for tomorrow's work list" }
             p { "Each measured save rate is pulled toward its prior (the configured rate; for a segment, the action's measured rate) by its uncertainty: a precise measurement moves it far, a noisy one barely." }

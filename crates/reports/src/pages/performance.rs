@@ -49,6 +49,101 @@ fn league_rows(rows: &[&GroupMonth], risk: bool) -> Vec<Vec<Markup>> {
         .collect()
 }
 
+/// The label of the report's whole period (its one month, or FROM..TO).
+fn period(report: &PerformanceReport) -> String {
+    match report.months.as_slice() {
+        [one] => one.clone(),
+        [first, .., last] => format!("{first}..{last}"),
+        [] => String::new(),
+    }
+}
+
+/// The period's rows of `level`, largest first by `size`, at most [`LEAGUE_ROWS`].
+fn period_rows(report: &PerformanceReport, level: Level, size: impl Fn(&GroupMonth) -> u64) -> Vec<&GroupMonth> {
+    let label = period(report);
+    let mut rows: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == level && g.month == label).collect();
+    rows.sort_by(|a, b| size(b).cmp(&size(a)).then(a.key.cmp(&b.key)));
+    rows.truncate(LEAGUE_ROWS);
+    rows
+}
+
+/// Orphan policies apart, persistency by agent, team and branch, the work and the campaigns'
+/// save rates by team.
+fn beside_the_rates(report: &PerformanceReport) -> Markup {
+    let label = period(report);
+    let servicing: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Servicing && g.month == label).collect();
+    let people = [Level::Team, Level::Branch, Level::Agent];
+    let levels: Vec<Level> = people.into_iter().filter(|l| report.levels.contains(l)).collect();
+    let rate_pair = |n: u64, count: Option<f64>, premium: Option<f64>| [text(n), pct(count), pct(premium)];
+    html! {
+        @if !servicing.is_empty() {
+            h2 { "Orphan policies" }
+            p.note { "Each renewal by its servicing state at its due date, " (label) ": orphan = the recorded agent had left and no agent_change since; before / after reassignment = the year either side of an agent_change event (a 收展 team took the policy over)." }
+            (table(
+                &["Servicing state", "Renewals due", "Premium due", "Collection rate", "By count", "Status"],
+                &servicing.iter().map(|g| vec![text(&g.key), text(g.renewals_due), money(g.premium_due), pct(g.collection_rate), pct(g.count_rate), open_cell(g.open)]).collect::<Vec<_>>(),
+                1,
+            ))
+        }
+        @for level in &levels {
+            @let rows = period_rows(report, *level, |g| g.persistency_13_policies + g.persistency_25_policies);
+            @if rows.iter().any(|g| g.persistency_13_policies + g.persistency_25_policies > 0) {
+                h2 { (format!("Persistency by {}", level.as_str())) }
+                p.note { "Policies whose 13th (25th) month premium fell due in " (label) " with its grace over; the persistency report's definition. Largest groups first." }
+                (table(
+                    &["Group", "13th: policies", "13th: by count", "13th: by premium", "25th: policies", "25th: by count", "25th: by premium"],
+                    &rows.iter().map(|g| {
+                        let mut cells = vec![text(&g.key)];
+                        cells.extend(rate_pair(g.persistency_13_policies, g.persistency_13, g.persistency_13_premium));
+                        cells.extend(rate_pair(g.persistency_25_policies, g.persistency_25, g.persistency_25_premium));
+                        cells
+                    }).collect::<Vec<_>>(),
+                    1,
+                ))
+            }
+        }
+        @if let Some(source) = &report.work {
+            h2 { "The work behind it" }
+            p.note {
+                "From the outcome store: " (source.outcomes_used) " outcomes recorded before " (report.as_of) " on renewals of the extract ("
+                (source.outcomes_unmatched) " name a renewal the extract does not have); listed = in the treatment arm of one of "
+                (source.campaigns) " stored campaigns"
+                @if let Some(lines) = source.score_log_lines { " or on a work list in the score log (" (lines) " lines)" }
+                ". Visit rate (面访率) = renewals visited / renewals due; list worked = listed renewals with an outcome / listed; a promise is kept when paid by the promised date + 3 days."
+            }
+            @for level in std::iter::once(Level::All).chain(levels.iter().copied()) {
+                @let rows = period_rows(report, level, |g| g.renewals_due);
+                @if !rows.is_empty() {
+                    h3 { (format!("Work by {}", level.as_str())) }
+                    (table(
+                        &["Group", "Renewals due", "Listed", "List worked", "Attempted", "Reached", "Reach rate", "Promises", "Kept", "Broken", "Visit rate", "Collection rate"],
+                        &rows.iter().filter_map(|g| g.work.map(|w| (g, w))).map(|(g, w)| vec![
+                            text(&g.key), text(g.renewals_due), text(w.renewals_listed), pct(w.list_worked_share), text(w.renewals_attempted),
+                            text(w.renewals_reached), pct(w.reach_rate), text(w.promises_made), text(w.promises_kept), text(w.promises_broken),
+                            pct(w.visit_rate), pct(g.collection_rate),
+                        ]).collect::<Vec<_>>(),
+                        1,
+                    ))
+                }
+            }
+        }
+        @if !report.campaign_save_rates.is_empty() {
+            h2 { "Campaign save rates by team" }
+            p.note { "Campaigns with a control arm: save rate = 1 - lapse rate treated / lapse rate control on matured renewals (intention to treat), 95% interval by customer; not final before the campaign is readable." }
+            (table(
+                &["Campaign", "Action", "Team", "Treated", "Control", "Save rate", "95% interval", "Readable on"],
+                &report.campaign_save_rates.iter().map(|r| vec![
+                    text(&r.campaign), text(&r.effect.action), text(&r.effect.value), text(r.effect.treated_matured), text(r.effect.control_matured),
+                    pct(r.effect.save_rate),
+                    text(match (r.effect.ci_low, r.effect.ci_high) { (Some(a), Some(b)) => format!("{:.1}% - {:.1}%", a * 100.0, b * 100.0), _ => "-".into() }),
+                    text(if r.readable { format!("{} (final)", r.readable_on) } else { r.readable_on.clone() }),
+                ]).collect::<Vec<_>>(),
+                3,
+            ))
+        }
+    }
+}
+
 /// The page.
 pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup {
     let all: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::All && !g.month.contains("..")).collect();
@@ -94,7 +189,7 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
             }
         }
         @if let Some(month) = &closed {
-            @for level in report.levels.iter().copied().filter(|l| *l != Level::All) {
+            @for level in report.levels.iter().copied().filter(|l| !matches!(l, Level::All | Level::Servicing)) {
                 @let rows = league(report, level, month);
                 @if !rows.is_empty() {
                     h2 { (format!("League table by {}", level.as_str())) }
@@ -122,6 +217,7 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
                 3,
             ))
         }
+        (beside_the_rates(report))
     };
     page("Renewal team performance", context, body)
 }

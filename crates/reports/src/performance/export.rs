@@ -9,8 +9,8 @@ use lapse_core::io_util::{IoContext, atomic_write};
 
 use super::{GroupMonth, Level, NO_AGENT, PerformanceReport};
 
-/// The export's columns, in order.
-pub const COLUMNS: [&str; 21] = [
+/// The export's columns, in order (new columns are only ever appended).
+pub const COLUMNS: [&str; 35] = [
     "month",
     "agent_id",
     "team",
@@ -32,6 +32,20 @@ pub const COLUMNS: [&str; 21] = [
     "oe_low",
     "oe_high",
     "shrunk_collection_rate",
+    "rank",
+    "persistency_13_policies",
+    "persistency_13",
+    "persistency_25_policies",
+    "persistency_25",
+    "renewals_listed",
+    "list_worked_share",
+    "renewals_attempted",
+    "renewals_reached",
+    "promises_made",
+    "promises_kept",
+    "promises_broken",
+    "renewals_visited",
+    "visit_rate",
 ];
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
@@ -89,7 +103,27 @@ pub fn agent_rows(report: &PerformanceReport, book: &Book) -> String {
             number(g.oe_low),
             number(g.oe_high),
             number(g.shrunk_collection_rate),
+            g.rank.map_or_else(String::new, |r| r.to_string()),
+            g.persistency_13_policies.to_string(),
+            number(g.persistency_13),
+            g.persistency_25_policies.to_string(),
+            number(g.persistency_25),
         ];
+        // The work columns: empty without the outcome store.
+        let count = |f: fn(&super::work::WorkCounts) -> u64| g.work.as_ref().map_or_else(String::new, |w| f(w).to_string());
+        let mut cells = cells.to_vec();
+        cells.extend([
+            count(|w| w.renewals_listed),
+            number(g.work.and_then(|w| w.list_worked_share)),
+            count(|w| w.renewals_attempted),
+            count(|w| w.renewals_reached),
+            count(|w| w.promises_made),
+            count(|w| w.promises_kept),
+            count(|w| w.promises_broken),
+            count(|w| w.renewals_visited),
+            number(g.work.and_then(|w| w.visit_rate)),
+        ]);
+        debug_assert_eq!(cells.len(), COLUMNS.len());
         out.push_str(&cells.join(","));
         out.push('\n');
     }

@@ -9,8 +9,10 @@
 
 pub mod expected;
 pub mod export;
+pub mod servicing;
 #[cfg(test)]
 mod tests;
+pub mod work;
 
 use serde::Serialize;
 
@@ -39,10 +41,14 @@ pub enum Level {
     Region,
     Channel,
     Product,
+    /// The renewal's servicing state at its due date: serviced, orphan (孤儿单), before and
+    /// after a reassignment, no agent ([`servicing`]).
+    Servicing,
 }
 
 impl Level {
-    pub const ALL: [Level; 7] = [Level::All, Level::Agent, Level::Team, Level::Branch, Level::Region, Level::Channel, Level::Product];
+    pub const ALL: [Level; 8] =
+        [Level::All, Level::Agent, Level::Team, Level::Branch, Level::Region, Level::Channel, Level::Product, Level::Servicing];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +59,7 @@ impl Level {
             Level::Region => "region",
             Level::Channel => "channel",
             Level::Product => "product",
+            Level::Servicing => "servicing",
         }
     }
 
@@ -176,6 +183,20 @@ pub struct GroupMonth {
     pub shrunk_collection_rate: Option<f64>,
     /// Place in the level's league table of the month (closed months; 1 is best).
     pub rank: Option<u32>,
+    /// 13th-month persistency (the persistency report's definition) of the group's policies
+    /// whose month-13 premium fell due in this month, its grace over: the base, and the ratio by
+    /// count and by annualized premium. Zero and None for the `servicing` level (a state of a
+    /// renewal, not of a policy).
+    pub persistency_13_policies: u64,
+    pub persistency_13: Option<f64>,
+    pub persistency_13_premium: Option<f64>,
+    /// The same at the 25th month.
+    pub persistency_25_policies: u64,
+    pub persistency_25: Option<f64>,
+    pub persistency_25_premium: Option<f64>,
+    /// The work behind the figures (only with the outcome store or a score log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<work::WorkCounts>,
 }
 
 /// The model the expectations came from.
@@ -208,7 +229,67 @@ pub struct PerformanceReport {
     pub unmatched_targets: Vec<String>,
     /// Renewals paid in grace whose `amount_paid` is missing: counted as collected with 0.
     pub paid_without_amount: u64,
+    /// What the work figures were read from (None: no outcome store or score log given).
+    pub work: Option<work::WorkSource>,
+    /// Where stored campaigns ran with a control arm: the measured save rate per campaign,
+    /// action and team, with its interval (the effect report's method, `lapse effect`).
+    pub campaign_save_rates: Vec<TeamSaveRate>,
     pub groups: Vec<GroupMonth>,
+}
+
+/// A campaign's save rate for one action and team.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamSaveRate {
+    pub campaign: String,
+    pub campaign_as_of: String,
+    /// Every renewal's grace has ended: the figure is final.
+    pub readable: bool,
+    pub readable_on: String,
+    #[serde(flatten)]
+    pub effect: crate::effect::GroupEffect,
+}
+
+/// The save rates by team of `campaigns` with a control arm and a renewal due in the report's
+/// months, at `options.as_of` (the effect report's method; costs from each campaign's own
+/// economics; recorded outcomes as delivered contacts). A campaign the extract cannot be joined
+/// with is logged and left out.
+pub fn campaign_save_rates(
+    campaigns: &[(lapse_retention::campaign::store::Record, lapse_retention::campaign::Campaign)],
+    book: &Book,
+    options: &PerformanceOptions,
+    outcomes: Option<&[lapse_retention::outcomes::Outcome]>,
+) -> Vec<TeamSaveRate> {
+    use lapse_retention::campaign::Arm;
+    let (Some(first), Some(last)) = (options.months.first(), options.months.last()) else { return Vec::new() };
+    let (from, to) = (first.first_day(), last.last_day());
+    let mut out = Vec::new();
+    for (record, campaign) in campaigns {
+        let in_period = campaign.rows.iter().any(|r| r.due_date >= from && r.due_date <= to);
+        if !in_period || !campaign.rows.iter().any(|r| r.arm == Arm::Control) || record.settings.as_of > options.as_of {
+            continue;
+        }
+        match crate::effect::stored_campaign_report(record, campaign, book, options.as_of, options.grace_days, outcomes) {
+            Ok(r) => out.extend(r.by_team.iter().map(|e| TeamSaveRate {
+                campaign: r.campaign.clone(),
+                campaign_as_of: r.campaign_as_of.clone(),
+                readable: r.readable,
+                readable_on: r.readable_on.clone(),
+                effect: e.clone(),
+            })),
+            Err(e) => tracing::warn!(campaign = %record.settings.name, error = %e, "no save rates by team for this campaign"),
+        }
+    }
+    out
+}
+
+/// Per installment row, what is known beyond the extract: the lapse model's expectation and
+/// the work recorded (see [`report`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenewalInputs<'a> {
+    /// P(lapse) at the start of the renewal's due month ([`expected::expected_lapse`]).
+    pub expected: Option<(&'a [f32], &'a RiskModel)>,
+    /// The work flags ([`work::renewal_work`]) and their source.
+    pub work: Option<(&'a [u8], &'a work::WorkSource)>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -223,14 +304,31 @@ struct Tally {
     scored_due: f64,
     expected: f64,
     variance: f64,
+    /// 13th and 25th month: policies in the base, persisting, and their annualized premiums.
+    persist_n: [u64; 2],
+    persist_kept: [u64; 2],
+    persist_premium: [f64; 2],
+    persist_kept_premium: [f64; 2],
+    work: work::WorkTally,
 }
 
-/// One level's groups: a code per policy and the keys.
+/// One level's groups: a code per policy (or per renewal) and the keys.
 struct Grouping {
     level: Level,
     keys: Vec<String>,
-    /// Per policy: its group's index in `keys`.
+    /// Per policy: its group's index in `keys` (empty when `of_renewal` is given).
     of_policy: Vec<u32>,
+    /// Per installment row: its group's index (a level that is a state of the renewal).
+    of_renewal: Option<Vec<u32>>,
+}
+
+impl Grouping {
+    fn code(&self, policy: usize, row: usize) -> usize {
+        match &self.of_renewal {
+            Some(codes) => codes[row] as usize,
+            None => self.of_policy[policy] as usize,
+        }
+    }
 }
 
 /// Interns `column`'s policy values (with `missing` for none) into a grouping.
@@ -246,7 +344,7 @@ fn grouping(level: Level, policies: usize, value: impl Fn(usize) -> Option<Strin
             })
         })
         .collect();
-    Grouping { level, keys, of_policy }
+    Grouping { level, keys, of_policy, of_renewal: None }
 }
 
 fn category(c: &Categories, row: usize) -> Option<String> {
@@ -254,7 +352,7 @@ fn category(c: &Categories, row: usize) -> Option<String> {
 }
 
 /// The groupings of `levels` that `book` can report, and the levels it cannot.
-fn groupings(book: &Book, levels: &[Level]) -> (Vec<Grouping>, Vec<(Level, String)>) {
+fn groupings(book: &Book, levels: &[Level], as_of: Day) -> (Vec<Grouping>, Vec<(Level, String)>) {
     let policies = &book.policies;
     let n = policies.len();
     let agents = &book.agents;
@@ -284,6 +382,12 @@ fn groupings(book: &Book, levels: &[Level]) -> (Vec<Grouping>, Vec<(Level, Strin
             Level::Region => Some(grouping(level, n, |p| category(&policies.region, p), "(missing)")),
             Level::Channel => Some(grouping(level, n, |p| category(&policies.channel, p), "(missing)")),
             Level::Product => Some(grouping(level, n, |p| category(&policies.product_type, p), "(missing)")),
+            Level::Servicing => Some(Grouping {
+                level,
+                keys: servicing::STATES.iter().map(|s| s.to_string()).collect(),
+                of_policy: Vec::new(),
+                of_renewal: Some(servicing::servicing_states(book, as_of)),
+            }),
         };
         match grouped {
             Some(g) => out.push(g),
@@ -293,14 +397,17 @@ fn groupings(book: &Book, levels: &[Level]) -> (Vec<Grouping>, Vec<(Level, Strin
     (out, omitted)
 }
 
-/// The report of `book` at `options.as_of`; `expected`, when given, is each installment row's
-/// P(lapse) at the start of its due month (NaN: not scored; 0 for renewals paid before it),
-/// from [`expected::expected_lapse`].
-pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32], RiskModel)>) -> PerformanceReport {
+/// The report of `book` at `options.as_of`. `inputs.expected`, when given, is each installment
+/// row's P(lapse) at the start of its due month (NaN: not scored; 0 for renewals paid before
+/// it), from [`expected::expected_lapse`]; `inputs.work` the work flags per installment row.
+/// `campaign_save_rates` is left empty for the caller ([`team_save_rates`]).
+pub fn report(book: &Book, options: &PerformanceOptions, inputs: RenewalInputs<'_>) -> PerformanceReport {
     let t = options.as_of;
     let grace = options.grace_days;
     let months = &options.months;
-    let (groupings, omitted_levels) = groupings(book, &options.levels);
+    let expected = inputs.expected;
+    let work_flags = inputs.work.map(|(flags, _)| flags);
+    let (groupings, omitted_levels) = groupings(book, &options.levels, t);
     // Per group: one tally per month, then (several months) the period's total.
     let periods = months.len() + usize::from(months.len() > 1);
     let mut tallies: Vec<Vec<Tally>> = groupings.iter().map(|g| vec![Tally::default(); g.keys.len() * periods]).collect();
@@ -311,7 +418,29 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
     let month_starts: Vec<Day> = months.iter().map(|m| m.first_day()).collect();
     let inst = &book.installments;
     let mut paid_without_amount = 0u64;
+    let slots = |m: usize| [m, periods - 1].into_iter().take(if periods > months.len() { 2 } else { 1 });
     for p in 0..book.policies.len() {
+        // Persistency, filed under the month its month-13 (25) premium fell due.
+        for (k, month_k) in [13u32, 25].into_iter().enumerate() {
+            let Some((due, persisted)) = crate::persistency::persistency_at(book, p, month_k, t, grace) else { continue };
+            if due < first || due > last {
+                continue;
+            }
+            let m = month_starts.partition_point(|&s| s <= due) - 1;
+            let premium = book.policies.modal_premium[p] * f64::from(book.policies.frequency[p].per_year());
+            for (g, grouping) in groupings.iter().enumerate().filter(|(_, g)| g.of_renewal.is_none()) {
+                let base = grouping.of_policy[p] as usize * periods;
+                for slot in slots(m) {
+                    let tally = &mut tallies[g][base + slot];
+                    tally.persist_n[k] += 1;
+                    tally.persist_premium[k] += premium;
+                    if persisted {
+                        tally.persist_kept[k] += 1;
+                        tally.persist_kept_premium[k] += premium;
+                    }
+                }
+            }
+        }
         for i in inst.of_policy(p) {
             let due = inst.due[i];
             if inst.number[i] < 2 || due < first || due > last {
@@ -326,11 +455,15 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
             }
             let paid_amount = if collected { inst.amount_paid[i].unwrap_or(0.0) } else { 0.0 };
             let open = deadline >= t;
-            let lapse = expected.as_ref().and_then(|(p, _)| p.get(i).copied()).filter(|p| !p.is_nan()).map(f64::from);
+            let lapse = expected.and_then(|(p, _)| p.get(i).copied()).filter(|p| !p.is_nan()).map(f64::from);
+            let flags = work_flags.map(|f| f[i]);
             for (g, grouping) in groupings.iter().enumerate() {
-                let base = grouping.of_policy[p] as usize * periods;
-                for slot in [base + m, base + periods - 1].into_iter().take(if periods > months.len() { 2 } else { 1 }) {
-                    let tally = &mut tallies[g][slot];
+                let base = grouping.code(p, i) * periods;
+                for slot in slots(m) {
+                    let tally = &mut tallies[g][base + slot];
+                    if let Some(f) = flags {
+                        tally.work.add(f);
+                    }
                     tally.due_n += 1;
                     tally.due += amount;
                     if collected {
@@ -357,7 +490,7 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
         for (k, key) in grouping.keys.iter().enumerate() {
             for m in 0..periods {
                 let tally = tallies[g][k * periods + m];
-                if tally.due_n == 0 {
+                if tally.due_n == 0 && tally.persist_n == [0, 0] {
                     continue;
                 }
                 let rate = (tally.due > 0.0).then(|| tally.collected / tally.due);
@@ -378,7 +511,7 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
                     renewals_collected: tally.collected_n,
                     premium_collected: tally.collected,
                     collection_rate: rate,
-                    count_rate: Some(tally.collected_n as f64 / tally.due_n as f64),
+                    count_rate: (tally.due_n > 0).then(|| tally.collected_n as f64 / tally.due_n as f64),
                     open: tally.open_n > 0,
                     renewals_open: tally.open_n,
                     premium_open: tally.open,
@@ -393,6 +526,13 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
                     shrunk_observed_to_expected: None,
                     shrunk_collection_rate: None,
                     rank: None,
+                    persistency_13_policies: tally.persist_n[0],
+                    persistency_13: ratio(tally.persist_kept[0] as f64, tally.persist_n[0] as f64),
+                    persistency_13_premium: ratio(tally.persist_kept_premium[0], tally.persist_premium[0]),
+                    persistency_25_policies: tally.persist_n[1],
+                    persistency_25: ratio(tally.persist_kept[1] as f64, tally.persist_n[1] as f64),
+                    persistency_25_premium: ratio(tally.persist_kept_premium[1], tally.persist_premium[1]),
+                    work: work_flags.map(|_| tally.work.counts(tally.due_n)),
                 });
             }
         }
@@ -408,11 +548,17 @@ pub fn report(book: &Book, options: &PerformanceOptions, expected: Option<(&[f32
         months: months.iter().map(|m| m.label()).collect(),
         levels: groupings.iter().map(|g| g.level).collect(),
         omitted_levels,
-        risk_model: expected.map(|(_, model)| model),
+        risk_model: expected.map(|(_, model)| model.clone()),
         unmatched_targets,
         paid_without_amount,
+        work: inputs.work.map(|(_, source)| source.clone()),
+        campaign_save_rates: Vec::new(),
         groups,
     }
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
 }
 
 /// Empirical Bayes, per level and month over its closed groups: each group's figure x with
@@ -424,7 +570,7 @@ fn shrink_and_rank(groups: &mut [GroupMonth]) {
     use std::collections::BTreeMap;
     let mut cells: BTreeMap<(Level, String), Vec<usize>> = BTreeMap::new();
     for (i, g) in groups.iter().enumerate() {
-        if !g.open && g.level != Level::All {
+        if !g.open && !matches!(g.level, Level::All | Level::Servicing) && g.renewals_due > 0 {
             cells.entry((g.level, g.month.clone())).or_default().push(i);
         }
     }

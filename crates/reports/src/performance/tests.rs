@@ -65,7 +65,7 @@ fn collection_rates_follow_the_contract_to_the_cent() {
     let mut opts = options("2026-04-15", "2026-01..2026-03");
     opts.targets = vec![Target { level: Level::Agent, key: "A1".into(), month: Month::parse("2026-01").unwrap(), target_rate: 0.8 }];
     opts.targets.push(Target { level: Level::Agent, key: "A9".into(), month: Month::parse("2026-01").unwrap(), target_rate: 0.8 });
-    let report = report(&book, &opts, None);
+    let report = report(&book, &opts, RenewalInputs::default());
 
     let jan = find(&report, Level::All, "all", "2026-01");
     assert_eq!((jan.renewals_due, jan.premium_due, jan.renewals_collected, jan.premium_collected), (4, 2000.0, 2, 1150.0));
@@ -93,9 +93,13 @@ fn collection_rates_follow_the_contract_to_the_cent() {
     assert_eq!((total.renewals_due, total.premium_due, total.premium_collected, total.open), (7, 3900.0, 2150.0, true));
     // The incentive export: one row per agent and month, team and branch beside.
     let csv = export::agent_rows(&report, &book);
-    let a1_jan = csv.lines().find(|l| l.starts_with("2026-01,A1,")).unwrap();
-    let (fields, shrunk) = a1_jan.rsplit_once(',').unwrap();
-    assert_eq!(fields, "2026-01,A1,T1,B1,2,1500.00,1,1000.00,0.666667,0.5,false,0,0.00,0.8,0.833333,200.00,,,,");
+    let a1_jan: Vec<&str> = csv.lines().find(|l| l.starts_with("2026-01,A1,")).unwrap().split(',').collect();
+    assert_eq!(a1_jan.len(), export::COLUMNS.len());
+    assert_eq!(a1_jan[..20].join(","), "2026-01,A1,T1,B1,2,1500.00,1,1000.00,0.666667,0.5,false,0,0.00,0.8,0.833333,200.00,,,,");
+    let shrunk = a1_jan[20];
+    // Rank 1; P1's month-13 premium (installment 2) fell due in January and was paid in grace,
+    // P2's was not: A1's 13th-month persistency there is 1 of 2; no work columns without a store.
+    assert_eq!(a1_jan[21..].join(","), "1,2,0.5,0,,,,,,,,,,");
     // Shrunk towards the agents' January (A2 collected nothing of 300, no agent 150 of 200):
     // below A1's own rate, above the agents' lowest.
     let shrunk: f64 = shrunk.parse().unwrap();
@@ -114,7 +118,7 @@ fn levels_the_agents_table_cannot_give_are_omitted_and_said() {
     write(d, "installments", INSTALLMENTS_HEADER, &["P1,2,2026-01-10,1000,2026-01-10,1000,auto_debit,0"]);
     write(d, "events", EVENTS_HEADER, &[]);
     let book = load_book(d, OnError::Strict).unwrap().book;
-    let report = report(&book, &options("2026-04-15", "2026-01"), None);
+    let report = report(&book, &options("2026-04-15", "2026-01"), RenewalInputs::default());
     let omitted: Vec<Level> = report.omitted_levels.iter().map(|(l, _)| *l).collect();
     assert_eq!(omitted, [Level::Team, Level::Branch]);
     assert!(report.omitted_levels[0].1.contains("team"));
@@ -158,7 +162,7 @@ fn a_generated_books_closed_months_equal_an_independent_computation() {
     lapse_core::generate::generate(&config).write(dir.path(), lapse_core::extract::read::FileFormat::Csv).unwrap();
     let book = load_book(dir.path(), OnError::Strict).unwrap().book;
     let as_of = day("2026-09-30");
-    let report = report(&book, &options("2026-09-30", "2025-10..2026-06"), None);
+    let report = report(&book, &options("2026-09-30", "2025-10..2026-06"), RenewalInputs::default());
     let truth = independent(dir.path(), as_of, 60);
     let mut checked = 0;
     for g in report.groups.iter().filter(|g| matches!(g.level, Level::Agent | Level::Region) && !g.month.contains("..")) {
@@ -169,7 +173,7 @@ fn a_generated_books_closed_months_equal_an_independent_computation() {
     }
     assert!(checked > 300, "{checked}");
     // The month of T is in progress.
-    let now = super::report(&book, &options("2026-09-30", "2026-09"), None);
+    let now = super::report(&book, &options("2026-09-30", "2026-09"), RenewalInputs::default());
     assert!(now.groups.iter().all(|g| g.open));
 }
 
@@ -202,7 +206,7 @@ fn risk_adjustment_ranks_agents_who_collect_better_than_their_book_above_agents_
         let (a, b) = both(i);
         assert!(a == b || (a.is_nan() && b.is_nan()), "row {i}: {a} vs {b}");
     }
-    let report = report(&book, &options, Some((&lapse, risk)));
+    let report = report(&book, &options, RenewalInputs { expected: Some((&lapse, &risk)), work: None });
     let period = "2025-10..2026-06";
     let agents: Vec<&GroupMonth> =
         report.groups.iter().filter(|g| g.level == Level::Agent && g.month == period && g.key != NO_AGENT && g.renewals_due >= 25).collect();
@@ -258,4 +262,128 @@ fn targets_are_read_with_their_bad_rows_named() {
     }
     fs::write(&path, "level,key,rate\n").unwrap();
     assert!(read_targets(&path).unwrap_err().to_string().contains("no column \"month\""));
+}
+
+fn outcome(
+    policy: &str,
+    installment_no: u32,
+    action: &str,
+    result: lapse_retention::outcomes::ContactResult,
+    on: &str,
+    promised: Option<&str>,
+) -> lapse_retention::outcomes::Outcome {
+    lapse_retention::outcomes::Outcome {
+        id: format!("{policy}-{installment_no}-{on}-{}", result.as_str()),
+        policy_id: policy.into(),
+        installment_no,
+        customer_id: "C1".into(),
+        action: action.into(),
+        result,
+        at: format!("{on}T10:00:00+08:00"),
+        at_ms: 0,
+        day: day(on),
+        reason: None,
+        promised_date: promised.map(day),
+        agent_id: None,
+        note: None,
+    }
+}
+
+#[test]
+fn orphan_renewals_stand_apart_and_the_work_is_counted_per_renewal() {
+    use lapse_retention::outcomes::ContactResult::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "customers", CUSTOMERS_HEADER, &["C1,1980-05-01,F,Guangdong,2"]);
+    // A2 left on 2025-12-01.
+    write(d, "agents", "agent_id,hire_date,leave_date,team,branch", &["A1,2015-01-01,,T1,B1", "A2,2015-01-01,2025-12-01,T1,B1"]);
+    let policies = [policy("P1", "A1", "GD"), policy("P2", "A2", "GD"), policy("P3", "A1", "GD"), policy("P4", "", "GD"), policy("P5", "A2", "GD")];
+    write(d, "policies", POLICIES_HEADER, &policies.iter().map(String::as_str).collect::<Vec<_>>());
+    write(
+        d,
+        "installments",
+        INSTALLMENTS_HEADER,
+        &[
+            "P1,2,2026-01-10,1000,2026-01-12,1000,auto_debit,0", // serviced, collected
+            "P2,2,2026-01-10,800,,,cash,0",                      // orphan (A2 left), lapsed
+            "P3,2,2026-01-15,300,2026-01-22,300,cash,0",         // before its reassignment of 02-01
+            "P3,3,2026-02-15,300,2026-02-16,300,cash,0",         // after it
+            "P4,2,2026-01-20,200,,,cash,0",                      // no agent
+            "P5,2,2025-11-20,500,2025-11-20,500,cash,0",         // A2 still in service then
+        ],
+    );
+    // P5 was taken over on 2026-01-05, after A2 left, yet the extract still names A2.
+    write(d, "events", EVENTS_HEADER, &["P3,2026-02-01,agent_change,", "P5,2026-01-05,agent_change,"]);
+    let book = load_book(d, OnError::Strict).unwrap().book;
+    let opts = options("2026-06-01", "2025-11..2026-02");
+    let states = servicing::servicing_states(&book, opts.as_of);
+    let inst = &book.installments;
+    let state_of = |p: &str, n: u32| {
+        let p = book.policies.id.iter().position(|x| x == p).unwrap();
+        servicing::STATES[states[inst.of_policy(p).find(|&i| inst.number[i] == n).unwrap()] as usize]
+    };
+    assert_eq!(
+        [state_of("P1", 2), state_of("P2", 2), state_of("P3", 2), state_of("P3", 3), state_of("P4", 2), state_of("P5", 2)],
+        ["serviced", "orphan", "before reassignment", "after reassignment", "no agent", "before reassignment"]
+    );
+
+    // The work: an unanswered call, then a visit that reached P1's customer; a promise on P2 not
+    // kept; a promise on P3 kept (paid within 3 days of the promised date); an administrative
+    // record, an outcome on a policy the extract lacks and one after T count for nothing.
+    let outcomes = [
+        outcome("P1", 2, "call", NoAnswer, "2026-01-05", None),
+        outcome("P1", 2, "visit", Reached, "2026-01-06", None),
+        outcome("P2", 2, "call", Promised, "2026-01-08", Some("2026-01-25")),
+        outcome("P3", 2, "call", Promised, "2026-01-14", Some("2026-01-20")),
+        outcome("P3", 3, "sms", ContactAllowed, "2026-02-10", None),
+        outcome("P9", 2, "call", Reached, "2026-01-05", None),
+        outcome("P4", 2, "call", Reached, "2026-06-02", None),
+    ];
+    let mut listed = crate::funnel::Listed::new();
+    listed.insert("P1".into(), vec![(2, day("2026-01-02"), "call".into())]);
+    listed.insert("P4".into(), vec![(2, day("2026-01-02"), "call".into())]);
+    let (flags, source) = work::inputs(&book, opts.as_of, Some(&outcomes), &[], Some((listed, 2))).unwrap();
+    assert_eq!((source.outcomes_read, source.outcomes_used, source.outcomes_unmatched, source.score_log_lines), (7, 4, 1, Some(2)));
+    let report = report(&book, &opts, RenewalInputs { expected: None, work: Some((&flags, &source)) });
+    let period = "2025-11..2026-02";
+    let a1 = find(&report, Level::Agent, "A1", period).work.unwrap();
+    // A1: P1/2 (listed, attempted, reached, visited), P3/2 (promised, kept), P3/3 (nothing).
+    assert_eq!(
+        (
+            a1.renewals_listed,
+            a1.listed_worked,
+            a1.renewals_attempted,
+            a1.renewals_reached,
+            a1.promises_made,
+            a1.promises_kept,
+            a1.promises_broken,
+            a1.renewals_visited
+        ),
+        (1, 1, 2, 2, 1, 1, 0, 1)
+    );
+    assert_eq!((a1.visit_rate, a1.list_worked_share, a1.reach_rate, a1.promise_kept_rate), (Some(1.0 / 3.0), Some(1.0), Some(1.0), Some(1.0)));
+    let a2 = find(&report, Level::Agent, "A2", period).work.unwrap();
+    assert_eq!((a2.promises_made, a2.promises_broken, a2.promise_kept_rate), (1, 1, Some(0.0)));
+    let nobody = find(&report, Level::Agent, NO_AGENT, period).work.unwrap();
+    assert_eq!((nobody.renewals_listed, nobody.listed_worked, nobody.list_worked_share, nobody.renewals_attempted), (1, 0, Some(0.0), 0));
+    // The team sums its agents.
+    let t1 = find(&report, Level::Team, "T1", period).work.unwrap();
+    assert_eq!((t1.renewals_attempted, t1.promises_made), (a1.renewals_attempted + a2.renewals_attempted, 2));
+
+    // Orphans apart, with their collection rates.
+    let orphan = find(&report, Level::Servicing, "orphan", period);
+    assert_eq!((orphan.renewals_due, orphan.premium_due, orphan.collection_rate), (1, 800.0, Some(0.0)));
+    let before = find(&report, Level::Servicing, "before reassignment", period);
+    assert_eq!((before.renewals_due, before.premium_due, before.premium_collected), (2, 800.0, 800.0));
+    assert_eq!(find(&report, Level::Servicing, "after reassignment", "2026-02").premium_collected, 300.0);
+    assert!(report.groups.iter().filter(|g| g.level == Level::Servicing).all(|g| g.rank.is_none() && g.persistency_13_policies == 0));
+    // The page shows each part.
+    let page = crate::pages::performance_page(
+        &crate::pages::Context { night: "2026-06-01".into(), generated_at: "now".into(), lang: Default::default() },
+        &report,
+    )
+    .into_string();
+    for heading in ["Orphan policies", "Persistency by agent", "The work behind it", "Work by team"] {
+        assert!(page.contains(heading), "{heading}");
+    }
 }
