@@ -3,7 +3,8 @@
 1. `lapse nightly` for five month-end nights on `training-data-samples/book` (the nights are
    replayed as of past dates: features and labels only use what was known at each night);
 2. `lapse serve` on the fourth night's champion and snapshot, asked for a call list and a few
-   scores, so there is a real score log; the fifth night reads it (realised performance);
+   scores, with a few call outcomes recorded, so there is a real score log and outcome store;
+   the fifth night reads them (realised performance, the work behind team performance);
 3. a campaign world: a 30,000-policy book, a June campaign with a holdout planned on its
    snapshot, the same book again with the campaign's contacts answered (`generate
    --campaign`), the campaign's effect (`lapse effect`) and an uplift learner (`lapse uplift`);
@@ -65,7 +66,25 @@ def serve_a_little(binary, work):
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             scored = json.load(response)
-        print(f"served {len(queue['items'])} contacts ({len(renewals)} renewals) and {len(scored['results'])} scores from {base}")
+        # Agents record what happened on the first calls of the list (the last night reads them
+        # from the store: the team-performance report's work behind the figures).
+        results = ["no_answer", "reached", "promised", "refused"]
+        outcomes = []
+        for i, r in enumerate(renewals[:40]):
+            result = results[i % len(results)]
+            outcome = {"id": f"nb-{i}", "policy_id": r["policy_id"], "installment_no": r["installment_no"], "action": "call",
+                       "result": result, "at": "2026-09-05T10:00:00+08:00", "agent_id": "A-notebook"}
+            if result == "promised":
+                outcome["promised_date"] = "2026-09-12"
+            if result == "refused":
+                outcome["reason"] = "cannot_afford"
+            outcomes.append(outcome)
+        request = urllib.request.Request(f"{base}/v1/outcomes", data=json.dumps({"outcomes": outcomes}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            recorded = json.load(response)
+        print(f"served {len(queue['items'])} contacts ({len(renewals)} renewals) and {len(scored['results'])} scores from {base}; "
+              f"{recorded['recorded']} outcomes recorded")
     finally:
         server.send_signal(signal.SIGTERM)  # graceful: drains and syncs the score log
         if server.wait(timeout=60) != 0:
@@ -111,7 +130,7 @@ def main():
     book = str(ROOT / "training-data-samples" / "book")
     lapse(args.lapse, "winback-table", "--data", book, "--out", str(work / "winback_table.parquet"))
     lapse(args.lapse, "train", "--features", str(work / "winback_table.parquet"), "--model", "logistic", "--models", str(work / "models" / "winback"))
-    night(args.lapse, work, LAST_NIGHT, "--score-log", str(work / "score-log"))
+    night(args.lapse, work, LAST_NIGHT, "--score-log", str(work / "score-log"), "--store", f"sqlite://{work / 'store.sqlite'}")
 
     os.environ["LAPSE_CAMPAIGN_DIR"] = str(campaign_world(args.lapse, work))
     os.environ["LAPSE_REPORTS"] = str(work / "reports")

@@ -7,6 +7,7 @@ mod common;
 mod campaign;
 mod cli;
 mod drift;
+mod glossary;
 mod layers;
 mod nightly;
 mod outcomes;

@@ -10,6 +10,12 @@ use lapse_reports::performance::{self, Level, Month, PerformanceOptions, Renewal
 use lapse_reports::{write_html, write_json};
 
 pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let lap = |step: &str, since: &mut std::time::Instant| {
+        tracing::info!(step, seconds = format!("{:.2}", since.elapsed().as_secs_f64()), "performance step");
+        *since = std::time::Instant::now();
+    };
+    let mut since = started;
     let levels = if args.by.is_empty() {
         Level::ALL.to_vec()
     } else {
@@ -31,6 +37,7 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
     };
     let loaded = args.extract.load(args.on_error.into()).with_context(|| format!("reading the extract in {}", args.extract.data.display()))?;
     let book = &loaded.book;
+    lap("load", &mut since);
     let as_of = as_of_or_extract_date(args.as_of, book)?;
     let months = match &args.months {
         Some(text) => match Month::range(text) {
@@ -72,6 +79,7 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
             }
         }
     }
+    lap("expected", &mut since);
     let listed = match &args.score_log {
         Some(dir) => {
             let (listed, read) =
@@ -87,6 +95,7 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
     };
     let mut report = performance::report(book, &options, inputs);
     report.campaign_save_rates = performance::campaign_save_rates(&campaigns, book, &options, outcomes.as_deref());
+    lap("report", &mut since);
     println!("renewal team performance as of {} (grace {} days), due months {}", report.as_of, report.grace_days, report.months.join(", "));
     for (level, why) in &report.omitted_levels {
         println!("not reported: {} ({why})", level.as_str());
@@ -140,5 +149,7 @@ pub fn run_performance(args: PerformanceArgs) -> Result<(), Failure> {
         performance::export::write_agent_csv(path, &report, book)?;
         println!("incentive export (one row per agent and month): {}", path.display());
     }
+    lap("write", &mut since);
+    tracing::info!(seconds = format!("{:.2}", started.elapsed().as_secs_f64()), "team performance done");
     Ok(())
 }

@@ -411,7 +411,12 @@ impl<'c> Night<'c> {
             judged.champion_model.as_ref().and_then(|(v, _)| self.registry.fitted(v).ok().flatten())
         };
         match lapse_reports::why::why_table(&self.training_path, &drift_model, model, fitted.as_ref(), &lapse_retention::Economics::default()) {
-            Ok(why) => out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?,
+            Ok(mut why) => {
+                // The table is tonight's training table in staging, gone after the commit: name
+                // what it was, not a path that will not exist.
+                why.table = "the night's training table (not kept after the night)".to_string();
+                out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?
+            }
             Err(e) => tracing::warn!(error = %e, "no why report tonight"),
         }
         let facts = DriftFacts {

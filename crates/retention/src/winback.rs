@@ -134,8 +134,8 @@ const INPUTS: [(&str, &str, &str); 21] = [
     ("remaining_payment_years", "premium years left", "剩余缴费年期"),
     ("policy_year_at_lapse", "policy year at the lapse", "失效时保单年度"),
     ("age", "customer age", "客户年龄"),
-    ("has_agent", "a servicing agent", "有服务代理人"),
-    ("agent_left", "the servicing agent's status", "服务代理人在职状态"),
+    ("has_agent", "a servicing agent", "有服务业务员"),
+    ("agent_left", "the servicing agent's status", "服务业务员在职状态"),
     ("sms_since_lapse", "reminders (SMS) since the lapse", "失效后短信提醒"),
     ("calls_since_lapse", "calls since the lapse", "失效后电话联系"),
     ("visits_since_lapse", "visits since the lapse", "失效后上门拜访"),
@@ -181,7 +181,7 @@ pub fn reason(c: &Candidate, lang: Lang) -> String {
             let mut text =
                 format!("已失效{}天；欠缴{}期，欠缴金额{:.0}元；复效期剩余{}天", c.days_since_lapse, c.unpaid_renewals, c.arrears, c.days_left);
             if c.agent_left {
-                text.push_str("；服务代理人已离职");
+                text.push_str("；服务业务员已离职");
             }
             if !drivers.is_empty() {
                 text.push_str("；复效可能性较高的因素：");

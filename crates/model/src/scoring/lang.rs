@@ -79,7 +79,7 @@ fn zh_refusal_reason(reason: &str) -> &str {
 
 pub fn zh_value(value: &str) -> &str {
     match value {
-        "agent" => "个险代理人",
+        "agent" => "个险渠道",
         "bancassurance" => "银保",
         "telemarketing" => "电销",
         "online" => "网销",
@@ -108,8 +108,10 @@ pub fn zh_value(value: &str) -> &str {
     }
 }
 
+/// A share as a whole percentage; a share that would round to 0% is "不足1%" (a rounded zero
+/// reads as none at all).
 fn pct(x: f64) -> String {
-    format!("{:.0}%", x * 100.0)
+    if x > 0.0 && x < 0.005 { "不足1%".to_string() } else { format!("{:.0}%", x * 100.0) }
 }
 
 /// The Chinese sentence for `feature` having `value`, with a catalog-based fallback.
@@ -136,7 +138,7 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("days_since_refusal", Missing) => Some("无拒缴记录".into()),
         ("sum_assured" | "premium_to_sum_assured", Missing) => Some("未记录保额".into()),
         (_, Missing) => None,
-        ("prior_renewals", Number(x)) => Some(format!("至今已到期{}期续期保费", n(x))),
+        ("prior_renewals", Number(x)) => Some(format!("至今已有{}期续期保费应缴", n(x))),
         ("renewals_paid_late_1_30", Number(x)) => Some(format!("有{}期续期保费逾期30天内缴纳", n(x))),
         ("renewals_paid_late_31_60", Number(x)) => Some(format!("有{}期续期保费逾期30天以上、临近宽限期末才缴纳", n(x))),
         ("renewals_paid_after_grace", Number(x)) => Some(format!("有{}期续期保费在宽限期结束后才缴纳", n(x))),
@@ -149,12 +151,13 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("reinstatements", Number(x)) => Some(format!("保单失效后复效{}次", n(x))),
         ("failed_debits_total", Number(x)) => Some(format!("保单期内自动扣款失败{}次", n(x))),
         ("failed_debits_12m", Number(x)) => Some(format!("近12个月自动扣款失败{}次", n(x))),
+        ("auto_debit_share", Number(x)) if x <= 0.0 => Some("保费从未通过自动扣款缴纳".into()),
         ("auto_debit_share", Number(x)) => Some(format!("仅{}的保费通过自动扣款缴纳", pct(x))),
         ("last_payment_method", Category(m)) => Some(format!("上一期保费的缴费方式为{}", zh_value(m))),
         ("days_since_last_payment", Number(x)) => Some(format!("已{}天未缴费", n(x))),
         ("overdue_installments", Number(x)) => Some(format!("有{}期保费逾期未缴", n(x))),
         ("days_overdue", Number(x)) => Some(format!("本期保费已逾期{}天", n(x))),
-        ("days_until_due", Number(x)) => Some(format!("本期保费{}天后到期", n(x))),
+        ("days_until_due", Number(x)) => Some(format!("本期保费{}天后应缴", n(x))),
         ("customer_age", Number(x)) => Some(format!("投保人{x:.0}岁")),
         ("policy_year", Number(x)) => Some(format!("保单处于第{x:.0}个保单年度，属失效高发期")),
         ("months_since_issue", Number(x)) => Some(format!("保单生效已{}个月", n(x))),
@@ -229,7 +232,7 @@ pub fn action_label(lang: Lang, action: &str) -> std::borrow::Cow<'static, str> 
         (Lang::ZhCn, "sms") => "短信提醒",
         (Lang::ZhCn, "call") => "电话催缴",
         (Lang::ZhCn, "visit") => "业务员上门拜访",
-        (Lang::ZhCn, "none") => "无需行动",
+        (Lang::ZhCn, "none") => "不值得联系",
         _ => return std::borrow::Cow::Owned(action.replace('_', " ")),
     };
     std::borrow::Cow::Borrowed(known)

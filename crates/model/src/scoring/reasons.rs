@@ -28,8 +28,9 @@ pub fn fmt_number(x: f64) -> String {
     }
 }
 
+/// A share as a whole percentage; one that would round to 0% is "under 1%".
 fn pct(x: f64) -> String {
-    format!("{:.0}%", x * 100.0)
+    if x > 0.0 && x < 0.005 { "under 1%".to_string() } else { format!("{:.0}%", x * 100.0) }
 }
 
 /// The sentence for `feature` having `value`; a catalog-based fallback for features without
@@ -76,6 +77,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("reinstatements", Number(n)) => Some(format!("the policy was reinstated {} after lapsing", plural(n, "time", "times"))),
         ("failed_debits_total", Number(n)) => Some(format!("{} failed over the policy's life", plural(n, "automatic debit", "automatic debits"))),
         ("failed_debits_12m", Number(n)) => Some(format!("{} failed in the last 12 months", plural(n, "automatic debit", "automatic debits"))),
+        ("auto_debit_share", Number(x)) if x <= 0.0 => Some("no premium was paid by automatic debit".to_string()),
         ("auto_debit_share", Number(x)) => Some(format!("only {} of premiums were paid by automatic debit", pct(x))),
         ("last_payment_method", Category(m)) => Some(format!("the last premium was paid by {m}")),
         ("days_since_last_payment", Number(n)) => Some(format!("no payment for {}", plural(n, "day", "days"))),

@@ -194,6 +194,9 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
                 @if !rows.is_empty() {
                     h2 { (format!("League table by {}", level.as_str())) }
                     p.note { (month) ", ranked by the shrunk " (if risk { "observed / expected" } else { "collection rate" }) " (empirical Bayes: a small group is pulled towards the level's mean); raw figures beside it." }
+                    @if rows.len() > 1 && rows.iter().all(|g| g.rank == Some(1)) {
+                        p.note { "The differences between these groups are within what chance alone gives: every group shares the first place (rows ordered by the raw figure)." }
+                    }
                     @if risk && level == Level::Agent {
                         @let shown: Vec<&&GroupMonth> = rows.iter().take(30).collect();
                         (chart(charts::intervals(

@@ -65,12 +65,13 @@ fn money(x: f64) -> String {
 pub fn agent_rows(report: &PerformanceReport, book: &Book) -> String {
     // Each agent's team and branch, from the agents table.
     let agents = &book.agents;
+    let agent_row: std::collections::HashMap<&str, usize> = agents.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let team_branch = |agent: &str| -> (String, String) {
         if agent == NO_AGENT {
             return (String::new(), String::new());
         }
-        match agents.id.iter().position(|id| id == agent) {
-            Some(a) => (agents.team.get(a).unwrap_or("").to_string(), agents.branch.get(a).unwrap_or("").to_string()),
+        match agent_row.get(agent) {
+            Some(&a) => (agents.team.get(a).unwrap_or("").to_string(), agents.branch.get(a).unwrap_or("").to_string()),
             None => (String::new(), String::new()),
         }
     };
@@ -78,7 +79,10 @@ pub fn agent_rows(report: &PerformanceReport, book: &Book) -> String {
     out.push('\n');
     let mut rows: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Agent).collect();
     rows.sort_by(|a, b| a.month.cmp(&b.month).then(a.key.cmp(&b.key)));
-    let index: std::collections::HashMap<&str, (String, String)> = rows.iter().map(|g| (g.key.as_str(), team_branch(&g.key))).collect();
+    let mut index: std::collections::HashMap<&str, (String, String)> = std::collections::HashMap::new();
+    for g in &rows {
+        index.entry(g.key.as_str()).or_insert_with(|| team_branch(&g.key));
+    }
     for g in rows {
         let (team, branch) = &index[g.key.as_str()];
         let cells = [

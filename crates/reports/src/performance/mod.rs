@@ -604,7 +604,7 @@ fn shrink_and_rank(groups: &mut [GroupMonth]) {
         let spread = present.iter().map(|(x, _)| (x - mean).powi(2)).sum::<f64>() / present.len() as f64;
         let noise = present.iter().map(|(_, v)| v).sum::<f64>() / present.len() as f64;
         let tau2 = (spread - noise).max(0.0);
-        let mut ranked: Vec<(usize, f64)> = Vec::new();
+        let mut ranked: Vec<(usize, f64, f64)> = Vec::new();
         for (&i, figure) in members.iter().zip(&figures) {
             let Some((x, v)) = figure else { continue };
             let shrunk = if tau2 + v > 0.0 { mean + (x - mean) * tau2 / (tau2 + v) } else { mean };
@@ -615,11 +615,20 @@ fn shrink_and_rank(groups: &mut [GroupMonth]) {
             } else {
                 g.shrunk_collection_rate = Some(shrunk);
             }
-            ranked.push((i, shrunk));
+            ranked.push((i, shrunk, *x));
         }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(groups[a.0].key.cmp(&groups[b.0].key)));
-        for (place, (i, _)) in ranked.into_iter().enumerate() {
-            groups[i].rank = Some(place as u32 + 1);
+        // Equal shrunk figures share a place (when the spread between groups is within noise,
+        // τ² = 0, every group shares the first place: the data cannot tell them apart, and an
+        // order by name would pretend it can); within a place, the raw figure orders the rows.
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(groups[a.0].key.cmp(&groups[b.0].key)));
+        let mut place = 0u32;
+        let mut previous = f64::NAN;
+        for (n, (i, shrunk, _)) in ranked.into_iter().enumerate() {
+            if (shrunk - previous).abs() > 1e-9 * shrunk.abs().max(1.0) || previous.is_nan() {
+                place = n as u32 + 1;
+                previous = shrunk;
+            }
+            groups[i].rank = Some(place);
         }
     }
 }

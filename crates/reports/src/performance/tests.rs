@@ -387,3 +387,57 @@ fn orphan_renewals_stand_apart_and_the_work_is_counted_per_renewal() {
         assert!(page.contains(heading), "{heading}");
     }
 }
+
+fn closed_agent(key: &str, collected: u64, due: u64) -> GroupMonth {
+    GroupMonth {
+        level: Level::Agent,
+        key: key.into(),
+        month: "2026-01".into(),
+        renewals_due: due,
+        premium_due: due as f64,
+        renewals_collected: collected,
+        premium_collected: collected as f64,
+        collection_rate: Some(collected as f64 / due as f64),
+        count_rate: Some(collected as f64 / due as f64),
+        open: false,
+        renewals_open: 0,
+        premium_open: 0.0,
+        target_rate: None,
+        attainment: None,
+        gap_premium: None,
+        expected_collected: None,
+        expected_rate: None,
+        observed_to_expected: None,
+        oe_low: None,
+        oe_high: None,
+        shrunk_observed_to_expected: None,
+        shrunk_collection_rate: None,
+        rank: None,
+        persistency_13_policies: 0,
+        persistency_13: None,
+        persistency_13_premium: None,
+        persistency_25_policies: 0,
+        persistency_25: None,
+        persistency_25_premium: None,
+        work: None,
+    }
+}
+
+#[test]
+fn a_league_within_noise_shares_the_first_place_and_a_real_spread_is_ranked() {
+    // Four agents of 10 renewals at 80-90%: the spread is what chance gives, no agent is
+    // placed above another.
+    let mut noise = vec![closed_agent("A4", 8, 10), closed_agent("A1", 9, 10), closed_agent("A3", 8, 10), closed_agent("A2", 9, 10)];
+    shrink_and_rank(&mut noise);
+    assert!(noise.iter().all(|g| g.rank == Some(1)), "{:?}", noise.iter().map(|g| g.rank).collect::<Vec<_>>());
+    let shrunk: Vec<f64> = noise.iter().map(|g| g.shrunk_collection_rate.unwrap()).collect();
+    // All pulled to the level's (precision-weighted) mean.
+    assert!(shrunk.iter().all(|s| (s - shrunk[0]).abs() < 1e-12 && (0.8..0.9).contains(s)), "{shrunk:?}");
+    // Big groups far apart: ranked by their (barely shrunk) rates; the small perfect one is
+    // pulled down below the big good one.
+    let mut spread = vec![closed_agent("B1", 500, 1000), closed_agent("B2", 950, 1000), closed_agent("B3", 750, 1000), closed_agent("B4", 3, 3)];
+    shrink_and_rank(&mut spread);
+    let rank = |key: &str| spread.iter().find(|g| g.key == key).unwrap().rank.unwrap();
+    assert_eq!((rank("B2"), rank("B3"), rank("B1")), (1, 3, 4));
+    assert_eq!(rank("B4"), 2, "three of three is not above 950 of 1000");
+}
