@@ -397,6 +397,7 @@ fn the_reports_are_written_as_json_and_self_contained_html() {
     // Team performance: the last three closed due months and the month to date, risk-adjusted
     // with the champion of the first night; the month of the night is in progress.
     let performance: Value = serde_json::from_slice(&fs::read(dir.join("performance.json")).unwrap()).unwrap();
+    assert!(fs::read_to_string(dir.join("index.html")).unwrap().contains("href=\"performance.html\""), "the index links it");
     let months: Vec<&str> = performance["months"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
     assert_eq!(months, ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"], "{performance}");
     assert_eq!(performance["risk_model"]["version"], "v0001");
