@@ -155,8 +155,8 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
     ];
     let low = lines.iter().flat_map(|s| s.values.iter().flatten()).copied().fold(1.0, f64::min);
     let risk = report.risk_model.is_some();
-    // The league tables' month: the latest closed month.
-    let closed = all.iter().rev().find(|g| !g.open).map(|g| g.month.clone());
+    // The league tables' period: the closed months together (else the latest closed month).
+    let closed = report.league_period.clone();
     let mut header = vec!["Rank", "Group", "Renewals due", "Premium due", "Collection rate", "Shrunk rate"];
     if risk {
         header.extend(["Expected rate", "Observed / expected", "95% interval"]);

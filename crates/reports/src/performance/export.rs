@@ -77,7 +77,7 @@ pub fn agent_rows(report: &PerformanceReport, book: &Book) -> String {
     };
     let mut out = COLUMNS.join(",");
     out.push('\n');
-    let mut rows: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Agent).collect();
+    let mut rows: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Agent && !g.month.contains("..")).collect();
     rows.sort_by(|a, b| a.month.cmp(&b.month).then(a.key.cmp(&b.key)));
     let mut index: std::collections::HashMap<&str, (String, String)> = std::collections::HashMap::new();
     for g in &rows {

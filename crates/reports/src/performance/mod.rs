@@ -229,6 +229,12 @@ pub struct PerformanceReport {
     pub unmatched_targets: Vec<String>,
     /// Renewals paid in grace whose `amount_paid` is missing: counted as collected with 0.
     pub paid_without_amount: u64,
+    /// The closed months together (`2026-01..2026-04`), a period of its own in `groups` when
+    /// some months are still open and at least two are closed.
+    pub closed_period: Option<String>,
+    /// The period the league tables rank: the closed months together, else the last closed
+    /// month (None: no month is closed).
+    pub league_period: Option<String>,
     /// What the work figures were read from (None: no outcome store or score log given).
     pub work: Option<work::WorkSource>,
     /// Where stored campaigns ran with a control arm: the measured save rate per campaign,
@@ -408,8 +414,14 @@ pub fn report(book: &Book, options: &PerformanceOptions, inputs: RenewalInputs<'
     let expected = inputs.expected;
     let work_flags = inputs.work.map(|(flags, _)| flags);
     let (groupings, omitted_levels) = groupings(book, &options.levels, t);
-    // Per group: one tally per month, then (several months) the period's total.
-    let periods = months.len() + usize::from(months.len() > 1);
+    // Per group: one tally per month, then (several months) the period's total, then (when
+    // some months are open and at least two closed) the total of the closed months: the
+    // league tables' period, with more renewals per group than one month.
+    let closed_n = months.iter().take_while(|m| m.last_day() + grace < t).count();
+    let has_total = months.len() > 1;
+    let has_closed = closed_n >= 2 && closed_n < months.len();
+    let (total_slot, closed_slot) = (months.len(), months.len() + usize::from(has_total));
+    let periods = months.len() + usize::from(has_total) + usize::from(has_closed);
     let mut tallies: Vec<Vec<Tally>> = groupings.iter().map(|g| vec![Tally::default(); g.keys.len() * periods]).collect();
     let (first, last) = match (months.first(), months.last()) {
         (Some(a), Some(b)) => (a.first_day(), b.last_day()),
@@ -418,7 +430,7 @@ pub fn report(book: &Book, options: &PerformanceOptions, inputs: RenewalInputs<'
     let month_starts: Vec<Day> = months.iter().map(|m| m.first_day()).collect();
     let inst = &book.installments;
     let mut paid_without_amount = 0u64;
-    let slots = |m: usize| [m, periods - 1].into_iter().take(if periods > months.len() { 2 } else { 1 });
+    let slots = move |m: usize| [Some(m), has_total.then_some(total_slot), (has_closed && m < closed_n).then_some(closed_slot)].into_iter().flatten();
     for p in 0..book.policies.len() {
         // Persistency, filed under the month its month-13 (25) premium fell due.
         for (k, month_k) in [13u32, 25].into_iter().enumerate() {
@@ -497,7 +509,8 @@ pub fn report(book: &Book, options: &PerformanceOptions, inputs: RenewalInputs<'
                 // The period's total has no target (targets are monthly).
                 let (label, target_rate) = match months.get(m) {
                     Some(month) => (month.label(), target_of(grouping.level, key, *month)),
-                    None => (period_label(months), None),
+                    None if m == total_slot => (period_label(months), None),
+                    None => (period_label(&months[..closed_n]), None),
                 };
                 let risk = (tally.open_n == 0 && tally.scored_due > 0.0 && tally.expected > 0.0 && tally.scored_due == tally.due).then_some(tally);
                 let oe = risk.map(|r| r.collected / r.expected);
@@ -552,6 +565,13 @@ pub fn report(book: &Book, options: &PerformanceOptions, inputs: RenewalInputs<'
         unmatched_targets,
         paid_without_amount,
         work: inputs.work.map(|(_, source)| source.clone()),
+        closed_period: has_closed.then(|| period_label(&months[..closed_n])),
+        league_period: match (has_closed, has_total, closed_n) {
+            (true, _, _) => Some(period_label(&months[..closed_n])),
+            (false, true, n) if n == months.len() => Some(period_label(months)),
+            (_, _, 0) => None,
+            (_, _, n) => Some(months[n - 1].label()),
+        },
         campaign_save_rates: Vec::new(),
         groups,
     }
@@ -562,9 +582,9 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 }
 
 /// Empirical Bayes, per level and month over its closed groups: each group's figure x with
-/// sampling variance s² is pulled towards the level's mean m by s² / (s² + τ²), τ² the spread
-/// of the true figures (method of moments: the observed variance less the mean sampling
-/// variance, at least 0). With expectations the figure is O/E (s from the model's variance);
+/// sampling variance s² is pulled towards the level's precision-weighted mean m by
+/// s² / (s² + τ²), τ² the spread of the true figures (DerSimonian-Laird, at least 0). With
+/// expectations the figure is O/E (s from the model's variance);
 /// without, the collection rate (s² = r(1 - r) / n, n the renewals due). Then ranks.
 fn shrink_and_rank(groups: &mut [GroupMonth]) {
     use std::collections::BTreeMap;
@@ -601,9 +621,12 @@ fn shrink_and_rank(groups: &mut [GroupMonth]) {
         let weights: Vec<f64> = present.iter().map(|(_, v)| 1.0 / v.max(1e-12)).collect();
         let total: f64 = weights.iter().sum();
         let mean = present.iter().zip(&weights).map(|((x, _), w)| x * w).sum::<f64>() / total;
-        let spread = present.iter().map(|(x, _)| (x - mean).powi(2)).sum::<f64>() / present.len() as f64;
-        let noise = present.iter().map(|(_, v)| v).sum::<f64>() / present.len() as f64;
-        let tau2 = (spread - noise).max(0.0);
+        // DerSimonian-Laird: Q = Σ w (x - m)² exceeds its k - 1 expected under no spread by
+        // τ² (Σw - Σw²/Σw). Precise groups weigh more than in the plain method of moments,
+        // which let a crowd of one-renewal groups hide a real spread among the big ones.
+        let q: f64 = present.iter().zip(&weights).map(|((x, _), w)| w * (x - mean).powi(2)).sum();
+        let scale = total - weights.iter().map(|w| w * w).sum::<f64>() / total;
+        let tau2 = if scale > 0.0 { ((q - (present.len() as f64 - 1.0)) / scale).max(0.0) } else { 0.0 };
         let mut ranked: Vec<(usize, f64, f64)> = Vec::new();
         for (&i, figure) in members.iter().zip(&figures) {
             let Some((x, v)) = figure else { continue };

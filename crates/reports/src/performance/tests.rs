@@ -175,6 +175,23 @@ fn a_generated_books_closed_months_equal_an_independent_computation() {
     // The month of T is in progress.
     let now = super::report(&book, &options("2026-09-30", "2026-09"), RenewalInputs::default());
     assert!(now.groups.iter().all(|g| g.open));
+    assert_eq!((now.closed_period.as_deref(), now.league_period.as_deref()), (None, None));
+    // Closed and open months together: the closed months get a period of their own, the sum of
+    // their months, never open, and the league ranks it.
+    let mixed = super::report(&book, &options("2026-09-30", "2026-04..2026-09"), RenewalInputs::default());
+    assert_eq!((mixed.closed_period.as_deref(), mixed.league_period.as_deref()), (Some("2026-04..2026-07"), Some("2026-04..2026-07")));
+    for g in mixed.groups.iter().filter(|g| g.month == "2026-04..2026-07") {
+        let months: Vec<&GroupMonth> = mixed
+            .groups
+            .iter()
+            .filter(|m| m.level == g.level && m.key == g.key && ["2026-04", "2026-05", "2026-06", "2026-07"].contains(&m.month.as_str()))
+            .collect();
+        assert_eq!(g.renewals_due, months.iter().map(|m| m.renewals_due).sum::<u64>());
+        assert!((g.premium_collected - months.iter().map(|m| m.premium_collected).sum::<f64>()).abs() < 1e-6);
+        assert!(!g.open);
+        assert_eq!(g.rank.is_some(), !matches!(g.level, Level::All | Level::Servicing), "{g:?}");
+    }
+    assert!(mixed.groups.iter().any(|g| g.month == "2026-04..2026-09" && g.open), "the whole period is still open");
 }
 
 #[test]
