@@ -596,3 +596,40 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
     // Listed renewals due in the report's months: at most the two treatment arms, and some.
     assert!(listed > 0 && listed <= treated("june.csv") + treated("september.csv"), "{listed}");
 }
+
+#[test]
+fn a_campaign_planned_before_launch_is_the_campaign_launched_and_says_what_it_can_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (models, campaigns) = (&fixture().models, dir.path().join("campaigns"));
+    let plan_path = dir.path().join("plan.json");
+    let args = ["--capacity", "call=800", "--holdout", "0.2", "--campaign", "autumn"];
+    let planned = lapse(&[&args[..], &["--plan", "--out", plan_path.to_str().unwrap()]].concat(), models, &campaigns);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    let printed = String::from_utf8_lossy(&planned.stdout);
+    assert!(printed.contains("readable on") && printed.contains("detectable"), "{printed}");
+    assert!(!campaigns.join("autumn.json").exists() && !campaigns.exists(), "a plan records nothing");
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    // The same settings launched: the plan's arms are the campaign's, renewal for renewal.
+    let out = dir.path().join("autumn.csv");
+    let launched = lapse(&[&args[..], &["--out", out.to_str().unwrap()]].concat(), models, &campaigns);
+    assert!(launched.status.success(), "{}", stderr(&launched));
+    let file = read_campaign(&out).unwrap();
+    let call = plan["actions"].as_array().unwrap().iter().find(|a| a["action"] == "call").expect("calls planned");
+    let rows: Vec<_> = file.rows.iter().filter(|r| r.action == "call").collect();
+    let count = |arm: Arm| rows.iter().filter(|r| r.arm == arm).count() as u64;
+    assert_eq!((call["treated_renewals"].as_u64(), call["control_renewals"].as_u64()), (Some(count(Arm::Treatment)), Some(count(Arm::Control))));
+    let r_c = rows.iter().map(|r| r.probability).sum::<f64>() / rows.len() as f64;
+    assert!((call["expected_control_lapse_rate"].as_f64().unwrap() - r_c).abs() < 1e-9);
+    // The effect report's equation on those counts.
+    let mde = lapse_retention::campaign::stats::min_detectable_save_rate(r_c, count(Arm::Treatment) as f64, count(Arm::Control) as f64);
+    assert_eq!(call["min_detectable_save_rate"].as_f64(), mde);
+    let last_due = file.rows.iter().map(|r| r.due_date).max().unwrap();
+    assert_eq!(plan["readable_on"], lapse_core::dates::format_day(last_due + 61));
+    // A detectable rate above the configured one comes with the holdout (or pooling) that fixes it.
+    if !call["detects_configured"].as_bool().unwrap() {
+        assert!(!call["holdout_needed"].is_null() || call["campaigns_to_pool"].as_u64().unwrap() > 1, "{call}");
+    }
+    // --plan writes JSON only.
+    let bad = lapse(&[&args[..], &["--plan", "--out", dir.path().join("plan.csv").to_str().unwrap()]].concat(), models, &campaigns);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

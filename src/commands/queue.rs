@@ -50,8 +50,14 @@ fn now_ms() -> i64 {
 
 pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    if lapse_core::extract::read::FileFormat::of(&args.out).is_none() {
-        fail!("--out {}: expected a .csv or .parquet file", args.out.display());
+    match &args.out {
+        Some(out) if args.plan && out.extension().is_none_or(|e| e != "json") => {
+            fail!("--out {} with --plan: the plan is written as .json", out.display())
+        }
+        Some(out) if !args.plan && lapse_core::extract::read::FileFormat::of(out).is_none() => {
+            fail!("--out {}: expected a .csv or .parquet file", out.display())
+        }
+        _ => {}
     }
     let economics = economics_arg(args.economics.as_deref())?;
     let spec = args.work_list().check(&economics, DEFAULT_CAPACITY).map_err(|e| Failure::input(anyhow::anyhow!("{}: {}", e.flag(), e.reason)))?;
@@ -101,6 +107,10 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         println!("  {} customers held out by other campaigns' control arms", planned.held.held_out_customers());
     }
     let campaign = planned.campaign;
+    if args.plan {
+        return print_plan(&campaign, &economics, scored.grace_days, args.out.as_deref());
+    }
+    let out = args.out.as_deref().expect("clap requires --out without --plan");
     let store = CampaignStore::new(&args.campaigns);
     if args.campaign.is_some() {
         store.check(&campaign.settings)?;
@@ -113,7 +123,7 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
             tracing::info!(campaign = %name, ?stored, "campaign recorded in the store");
         }
     }
-    let written = write_campaign(&args.out, &campaign).map_err(anyhow::Error::from)?;
+    let written = write_campaign(out, &campaign).map_err(anyhow::Error::from)?;
     if args.campaign.is_some() {
         let stored = store.save(&campaign)?;
         tracing::info!(campaign = %name, ?stored, dir = %store.dir().display(), "campaign recorded");
@@ -147,10 +157,72 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         model.version,
         campaign.settings.ranking,
         treated_customers + control_customers,
-        args.out.display()
+        out.display()
     );
     for (action, t, c) in per_action {
         println!("  {action}: {t} to contact, {c} control");
+    }
+    Ok(())
+}
+
+/// `--plan`: what the campaign could measure, printed (and written as JSON to `out`).
+fn print_plan(
+    campaign: &lapse_retention::campaign::Campaign,
+    economics: &lapse_retention::Economics,
+    grace_days: i32,
+    out: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let plan = lapse_retention::campaign::power::plan_power(campaign, economics, grace_days);
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
+    println!(
+        "plan of campaign {} on the snapshot of {} with {:.0}% held out; readable on {}",
+        plan.campaign,
+        plan.as_of,
+        100.0 * plan.holdout,
+        plan.readable_on
+    );
+    println!(
+        "{:<8} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}",
+        "action", "contact", "control", "renewals", "control", "lapse_c", "save rate", "detectable", "needs"
+    );
+    for a in &plan.actions {
+        println!(
+            "{:<8} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}",
+            a.action,
+            a.treated_customers,
+            a.control_customers,
+            a.treated_renewals,
+            a.control_renewals,
+            pct(Some(a.expected_control_lapse_rate)),
+            pct(Some(a.configured_save_rate)),
+            pct(a.min_detectable_save_rate),
+            pct(a.holdout_needed)
+        );
+    }
+    for a in &plan.actions {
+        match (a.control_renewals, a.detects_configured, a.holdout_needed, a.campaigns_to_pool) {
+            (0, ..) => println!("  {}: no control arm, nothing to measure (give --campaign NAME and --holdout)", a.action),
+            (_, true, ..) => println!("  {}: the configured save rate {} is detectable", a.action, pct(Some(a.configured_save_rate))),
+            (_, false, Some(h), _) => println!(
+                "  {}: only a save rate of {} or more is detectable; holding out {} would detect {}",
+                a.action,
+                pct(a.min_detectable_save_rate),
+                pct(Some(h)),
+                pct(Some(a.configured_save_rate))
+            ),
+            (_, false, None, Some(k)) => println!(
+                "  {}: only a save rate of {} or more is detectable, at any holdout; pool about {k} campaigns like this one to detect {}",
+                a.action,
+                pct(a.min_detectable_save_rate),
+                pct(Some(a.configured_save_rate))
+            ),
+            (_, false, None, None) => println!("  {}: too few renewals to detect any save rate", a.action),
+        }
+    }
+    if let Some(path) = out {
+        lapse_core::io_util::atomic_write(path, |w| serde_json::to_writer_pretty(&mut *w, &plan).map_err(std::io::Error::other))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("plan: {}", path.display());
     }
     Ok(())
 }

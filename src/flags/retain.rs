@@ -65,9 +65,17 @@ pub struct QueueArgs {
     /// The campaigns directory shared with `lapse serve`.
     #[arg(long, default_value = "campaigns")]
     pub campaigns: PathBuf,
-    /// The campaign file to write: .csv or .parquet (atomically).
+    /// The campaign file to write: .csv or .parquet (atomically). With --plan: the plan as
+    /// JSON (optional).
+    #[arg(long, required_unless_present = "plan")]
+    pub out: Option<PathBuf>,
+    /// Plan before launch: per action, the contacts and renewals of each arm, the control lapse
+    /// rate the model expects, the smallest save rate this list and holdout can detect (80%
+    /// power, two-sided 5%: the effect report's equation), the holdout that would detect the
+    /// economics' save rate, and the day the result can be read. Writes no campaign and records
+    /// nothing.
     #[arg(long)]
-    pub out: PathBuf,
+    pub plan: bool,
     /// Value cap, actions (save rate, cost) and band thresholds as JSON (see docs/serving.md);
     /// a file written by `lapse effect --economics-out` uses measured save rates.
     #[arg(long)]

@@ -9,6 +9,7 @@
 
 pub mod arms;
 pub mod file;
+pub mod power;
 pub mod stats;
 pub mod store;
 
