@@ -633,3 +633,76 @@ fn a_campaign_planned_before_launch_is_the_campaign_launched_and_says_what_it_ca
     let bad = lapse(&[&args[..], &["--plan", "--out", dir.path().join("plan.csv").to_str().unwrap()]].concat(), models, &campaigns);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+#[test]
+fn the_hand_out_files_hold_only_the_treatment_rows_and_read_back_as_the_right_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (models, campaigns) = (&fixture().models, dir.path().join("campaigns"));
+    let out = dir.path().join("winter.csv");
+    for (encoding, handout) in [("gb18030", dir.path().join("gb")), ("utf-8-bom", dir.path().join("utf8"))] {
+        let run = lapse(
+            &[
+                "--capacity",
+                CAPACITY,
+                "--holdout",
+                "0.3",
+                "--campaign",
+                "winter",
+                "--out",
+                out.to_str().unwrap(),
+                "--handout",
+                handout.to_str().unwrap(),
+                "--encoding",
+                encoding,
+                "--lang",
+                "zh-CN",
+            ],
+            models,
+            &campaigns,
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        let file = read_campaign(&out).unwrap();
+        let treated: BTreeSet<(String, u32)> =
+            file.rows.iter().filter(|r| r.arm == Arm::Treatment).map(|r| (r.policy_id.clone(), r.installment_no)).collect();
+        let mut handed: BTreeSet<(String, u32)> = BTreeSet::new();
+        let mut files = 0;
+        for entry in std::fs::read_dir(&handout).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            // The bytes as a spreadsheet would read them in the stated encoding.
+            let text = match encoding {
+                "gb18030" => {
+                    assert!(!bytes.starts_with(b"\xef\xbb\xbf"));
+                    let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+                    assert!(!bad, "{}", path.display());
+                    text.into_owned()
+                }
+                _ => {
+                    assert!(bytes.starts_with(b"\xef\xbb\xbf"), "a byte-order mark");
+                    String::from_utf8(bytes[3..].to_vec()).unwrap()
+                }
+            };
+            let mut lines = text.lines();
+            assert_eq!(lines.next().unwrap(), "排名,客户号,保单号,期次,应缴日,行动,失效概率,风险价值,主要原因,渠道,地区,业务员");
+            for line in lines {
+                let cells: Vec<&str> = line.split(',').collect();
+                assert!(["短信提醒", "电话催缴", "业务员上门拜访"].contains(&cells[5]), "{line}");
+                assert!(handed.insert((cells[2].to_string(), cells[3].parse().unwrap())), "each renewal once: {line}");
+                let name = path.file_name().unwrap().to_str().unwrap();
+                if name.starts_with("agent-") {
+                    assert_eq!(format!("agent-{}.csv", cells[11]), name, "an agent's file holds that agent's renewals");
+                }
+            }
+            files += 1;
+        }
+        assert!(files > 2, "a file per agent");
+        assert_eq!(handed, treated, "every treatment renewal, and no control renewal, is handed out");
+        let reasons = std::fs::read_dir(&handout).unwrap().any(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            let text =
+                if encoding == "gb18030" { encoding_rs::GB18030.decode(&bytes).0.into_owned() } else { String::from_utf8_lossy(&bytes).into_owned() };
+            text.contains("逾期") || text.contains("未缴费") || text.contains("自动扣款")
+        });
+        assert!(reasons, "the reasons are in Chinese");
+    }
+}

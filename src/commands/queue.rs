@@ -62,7 +62,8 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
     let economics = economics_arg(args.economics.as_deref())?;
     let spec = args.work_list().check(&economics, DEFAULT_CAPACITY).map_err(|e| Failure::input(anyhow::anyhow!("{}: {}", e.flag(), e.reason)))?;
     let model = Registry::new(&args.models).load_champion()?;
-    let scored = score_snapshot(&args.snapshot, &model.model, &economics, false)?;
+    // Reasons only for the hand-out files (explaining every renewal costs time).
+    let scored = score_snapshot(&args.snapshot, &model.model, &economics, args.handout.is_some())?;
     if scored.rows.is_empty() {
         return Err(Failure {
             input: true,
@@ -151,6 +152,17 @@ pub fn run_queue(args: QueueArgs) -> Result<(), Failure> {
         }
     }
     tracing::info!(campaign = %name, renewals = written, treatment, control, elapsed_ms = started.elapsed().as_millis() as u64, "campaign written");
+    if let Some(dir) = &args.handout {
+        let encoding = lapse_retention::handout::Encoding::parse(&args.encoding).expect("clap checked the encoding");
+        let files = lapse_retention::handout::write_handout(dir, &campaign, &scored.rows, args.lang, encoding)?;
+        println!(
+            "hand-out: {} files, {} renewals to contact ({}) -> {}",
+            files.len(),
+            files.iter().map(|(_, n)| n).sum::<usize>(),
+            args.encoding,
+            dir.display()
+        );
+    }
     println!(
         "campaign {name} (snapshot {}, model {}, ranked by {}): {written} renewals of {} customers; {treated_customers} customers to contact ({treatment} renewals), {control_customers} held out as control ({control} renewals) -> {}",
         format_day(scored.as_of),

@@ -76,6 +76,18 @@ pub struct QueueArgs {
     /// nothing.
     #[arg(long)]
     pub plan: bool,
+    /// Also write the hand-out files into this directory: the treatment rows only (no control
+    /// customer), one file per agent, orphan renewals in orphans.csv for the team that takes
+    /// them over, no-agent.csv; with the reasons and labels in --lang; replaced whole.
+    #[arg(long)]
+    pub handout: Option<PathBuf>,
+    /// The hand-out files' encoding: utf-8-bom (Excel on any Windows) or gb18030 (what Excel
+    /// on Chinese Windows assumes for a CSV without a byte-order mark).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(lapse_retention::handout::Encoding::NAMES), default_value = "utf-8-bom", requires = "handout")]
+    pub encoding: String,
+    /// The hand-out files' language: en or zh-CN (headers, actions, reasons, channels).
+    #[arg(long, value_parser = crate::flags::lang, default_value = "en", requires = "handout")]
+    pub lang: lapse_model::scoring::lang::Lang,
     /// Value cap, actions (save rate, cost) and band thresholds as JSON (see docs/serving.md);
     /// a file written by `lapse effect --economics-out` uses measured save rates.
     #[arg(long)]

@@ -17,6 +17,7 @@ pub mod assign;
 pub mod campaign;
 pub mod contact;
 pub mod economics;
+pub mod handout;
 pub mod outcome_file;
 pub mod outcomes;
 pub mod spec;
