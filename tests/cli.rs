@@ -591,3 +591,92 @@ fn performance_writes_the_report_page_and_incentive_export_and_refuses_bad_input
     assert!(stderr.contains("bad.csv") && stderr.contains("row 1 (target_rate)"), "{stderr}");
     assert!(!dir.path().join("never.json").exists());
 }
+
+/// The `lapse ...` commands written in a document: inline code spans and code blocks (lines
+/// continued with a backslash joined), each cut at the next `lapse ` or shell separator.
+fn documented_commands(text: &str) -> Vec<String> {
+    let mut segments: Vec<String> = Vec::new();
+    let mut in_block = false;
+    let mut block_line = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            let trimmed = line.trim_end();
+            block_line.push_str(trimmed.trim_end_matches('\\'));
+            block_line.push(' ');
+            if !trimmed.ends_with('\\') {
+                segments.push(std::mem::take(&mut block_line));
+            }
+            continue;
+        }
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 {
+                segments.push(span.to_string());
+            }
+        }
+    }
+    let mut commands = Vec::new();
+    for segment in segments {
+        for piece in segment.split(['|', ';', '&', '>']) {
+            let mut rest = piece;
+            while let Some(at) = rest.find("lapse ") {
+                let after = &rest[at + 6..];
+                let end = after.find("lapse ").unwrap_or(after.len());
+                commands.push(format!("lapse {}", &after[..end]));
+                rest = &after[end..];
+            }
+        }
+    }
+    commands
+}
+
+#[test]
+fn every_flag_the_docs_give_a_command_is_one_its_help_knows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    docs.extend(fs::read_dir(root.join("docs")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "md")));
+    let mut helps: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    let mut unknown = Vec::new();
+    let mut checked = 0;
+    for doc in docs {
+        let text = fs::read_to_string(&doc).unwrap();
+        for command in documented_commands(&text) {
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let Some(&name) = words.get(1) else { continue };
+            if !name.chars().all(|c| c.is_ascii_lowercase() || c == '-') || name.is_empty() {
+                continue;
+            }
+            // `lapse outcomes import`, `lapse config show`: the subcommand's own help.
+            let sub = words.get(2).filter(|w| matches!(**w, "import" | "export" | "show")).copied();
+            let key = format!("{name} {}", sub.unwrap_or(""));
+            let help = helps
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    let mut args = vec![name];
+                    args.extend(sub);
+                    args.push("--help");
+                    let out = lapse(&args);
+                    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+                })
+                .clone();
+            let Some(help) = help else { continue };
+            for word in &words[2..] {
+                let flag = word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).split('=').next().unwrap_or("");
+                if !flag.starts_with("--") || flag.len() < 4 || flag == "--help" {
+                    continue;
+                }
+                checked += 1;
+                if !help.contains(&format!("{flag} ")) && !help.contains(&format!("{flag}\n")) && !help.contains(&format!("{flag} <")) {
+                    unknown.push(format!("{}: `{}` has no {flag}", doc.strip_prefix(root).unwrap().display(), key.trim()));
+                }
+            }
+        }
+    }
+    unknown.sort();
+    unknown.dedup();
+    assert!(checked > 100, "the documents give flags: {checked}");
+    assert!(unknown.is_empty(), "flags the docs give that --help does not know:\n{}", unknown.join("\n"));
+}

@@ -72,9 +72,10 @@ pub enum Command {
     /// later extract; per action, segment and channel, the save rate (intention to treat) with
     /// a 95% interval, the delivered share, retained premium and value net of contact costs.
     Effect(EffectArgs),
-    /// Learn per-renewal treatment effects from a campaign with a holdout (a cross-fitted
-    /// T-learner on the boosting family), judge them by Qini against the risk ranking, and
-    /// register them (models/uplift) so the queue can rank by effect.
+    /// Learn per-renewal treatment effects from a campaign with a holdout (two learners, both
+    /// cross-fitted: stratified save rates, and a T-learner on the boosting family), judge them
+    /// by held-out Qini against the risk ranking, and register the better one (models/uplift)
+    /// so the queue can rank by effect.
     Uplift(UpliftArgs),
     /// Realised performance: the score log joined with outcomes, per scoring month (overall,
     /// by channel, by product type), with the AUC expected before labels arrive.

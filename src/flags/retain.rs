@@ -50,7 +50,8 @@ pub struct QueueArgs {
     #[arg(long)]
     pub snapshot: PathBuf,
     /// Contacts the team can make: one number (a total, best action each) or per action
-    /// (`visit=300,call=800,sms=5000`, an exact assignment). Default: 500 (a total), as the API.
+    /// (`visit=300,call=800,sms=5000` or, as the API writes it, `visit:300,call:800,sms:5000`; an
+    /// exact assignment). Default: 500 (a total), as the API.
     #[arg(long)]
     pub capacity: Option<String>,
     /// Share of the listed renewals held out as control (0 to 0.9), in every action x segment.

@@ -201,7 +201,7 @@ pub struct NightlyArgs {
     /// File with the server's admin token (else LAPSE_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token_file: Option<PathBuf>,
-    /// Seconds one reload attempt may take (a million-renewal snapshot reloads in about 20 s).
+    /// Seconds one reload attempt may take (a million-renewal snapshot reloads in about 10 s: docs/nightly.md).
     #[arg(long, default_value_t = lapse_nightly::ReloadOptions::default().timeout.as_secs_f64())]
     pub reload_timeout_seconds: f64,
     /// Reload attempts in all (retried with backoff 1 s, 2 s, 4 s... on connection errors and
