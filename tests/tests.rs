@@ -4,6 +4,7 @@
 
 mod common;
 
+mod accuracy;
 mod campaign;
 mod cli;
 mod drift;

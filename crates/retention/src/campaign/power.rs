@@ -10,7 +10,7 @@ use lapse_core::dates::{Day, format_day};
 
 use super::stats::min_detectable_save_rate;
 use super::{Arm, Campaign};
-use crate::Economics;
+use crate::economics::Economics;
 
 /// The plan of one action.
 #[derive(Debug, Clone, Serialize, PartialEq)]
