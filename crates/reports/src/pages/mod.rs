@@ -8,6 +8,7 @@
 pub mod charts;
 mod effect;
 mod funnel;
+pub mod metrics;
 mod performance;
 mod uplift;
 mod why;
@@ -61,6 +62,8 @@ fn page(title: &str, context: &Context, body: Markup) -> Markup {
             body {
                 h1 { (title) }
                 p.meta { "night " (context.night) " · generated " (context.generated_at) " by lapse " (env!("CARGO_PKG_VERSION")) }
+                @let explained = metrics::of_page(title);
+                @if !explained.is_empty() { (metrics::metric_notes(explained)) }
                 (body)
             }
         }

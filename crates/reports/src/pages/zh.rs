@@ -197,6 +197,59 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("Control", "对照组"),
     ("Save rate", "相对流失降幅"),
     ("Readable on", "结果可读日期"),
+    // One line per metric (pages/metrics.rs).
+    (
+        "ROC AUC: the chance that a renewal which lapsed is ranked above one which was paid (0.5 is a coin toss, 1 is perfect; higher is better).",
+        "ROC AUC：任取一件失效的续期和一件已缴费的续期，前者排序更靠前的概率（0.5相当于随机，1为完美；越高越好）。",
+    ),
+    (
+        "Log loss: the average penalty of the predicted probabilities against what happened (lower is better; it punishes confident mistakes most).",
+        "对数损失：预测概率相对实际结果的平均惩罚（越低越好；对有把握却判断错误的预测惩罚最重）。",
+    ),
+    (
+        "ECE (expected calibration error): the average gap between the predicted lapse probability and the lapse rate observed at that probability (lower is better).",
+        "ECE（期望校准误差）：预测失效概率与该概率下实际失效率之间的平均差距（越低越好）。",
+    ),
+    (
+        "PSI (population stability index): how far a feature's distribution today moved from the model's training data (below 0.1 stable, 0.1-0.25 watch, above 0.25 act).",
+        "PSI（群体稳定性指数）：某特征今日分布相对模型训练数据的偏移程度（低于0.1为稳定，0.1-0.25需关注，高于0.25需处理）。",
+    ),
+    (
+        "Qini: the lapses a ranking prevents beyond contacting the same number of renewals at random, summed down the list (higher is better).",
+        "Qini：按该排序联系比随机联系同样数量的续期多避免的失效件数，沿名单累加（越高越好）。",
+    ),
+    (
+        "A reason's number, e.g. (+0.50): how much that input raises this renewal's log-odds of lapse; +0.7 roughly doubles the odds.",
+        "原因后的数字，如(+0.50)：该输入使这件续期失效的对数几率升高多少；+0.7约使几率翻倍。",
+    ),
+    (
+        "Save rate: 1 - lapse rate of the contacted arm / lapse rate of the control arm, on renewals whose grace has ended: the relative cut in lapses (a good call campaign saves 10-30%; not the share of customers kept).",
+        "相对流失降幅：1 - 实验组失效率 / 对照组失效率，仅计宽限期已结束的续期：失效相对减少的比例（电话活动的良好水平为10-30%；不是保住客户的比例）。",
+    ),
+    (
+        "Detectable: the smallest save rate this campaign's size could tell from zero (80% power, two-sided 5%); a smaller true effect may be real but unmeasured.",
+        "最小可检测降幅：按本次活动规模能与零区分的最小相对流失降幅（80%功效，双侧5%）；更小的真实效果可能存在但测不出。",
+    ),
+    (
+        "Lapse rate here: of the renewals due in the month, those unpaid when their grace ended (most customers pay: a few percent).",
+        "此处的失效率：当月应缴续期中，宽限期结束仍未缴费的比例（大多数客户会缴费：仅几个百分点）。",
+    ),
+    (
+        "Lapse rate of the training table: of the renewals at risk on each snapshot date (due within 30 days or overdue in grace, so unpaid at the snapshot), those that lapsed: higher than a month's lapse rate, because renewals already paid are not at risk.",
+        "训练表的失效率：各快照日处于风险中的续期（30天内应缴或已逾期仍在宽限期内，快照时尚未缴费）中最终失效的比例：高于月度失效率，因为已缴费的续期不在风险中。",
+    ),
+    (
+        "Persistency: of the policies whose 13th (25th) month premium fell due with its grace over, the share that paid it (a policy, not a renewal, is counted).",
+        "继续率：第13（25）个月保费已应缴且宽限期已过的保单中，缴纳了该期保费的比例（按保单计，不按续期计）。",
+    ),
+    (
+        "Collection rate: premium collected within grace / premium due of the renewals due in the month (达成率).",
+        "达成率：当月应缴续期在宽限期内的实收续期保费 / 应收续期保费。",
+    ),
+    (
+        "Observed / expected: the premium collected over what an average agent was expected to collect from the same customers (above 1 is better than the book predicts).",
+        "实际/预期：实收保费与一般业务员在同样客户上预期可收保费之比（大于1表示好于预期）。",
+    ),
 ];
 
 /// Page-title prefixes followed by a name (`Campaign effect: june`).
@@ -235,6 +288,13 @@ mod tests {
             rest = &after[end..];
         }
         out
+    }
+
+    #[test]
+    fn every_metric_line_has_a_chinese_entry() {
+        for m in super::super::metrics::ALL {
+            assert!(PHRASES.iter().any(|(en, _)| *en == m.line()), "no Chinese for {m:?}");
+        }
     }
 
     #[test]
