@@ -197,6 +197,10 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("Control", "对照组"),
     ("Save rate", "相对流失降幅"),
     ("Readable on", "结果可读日期"),
+    ("extract", "数据"),
+    ("snapshot", "快照"),
+    ("training", "训练"),
+    (": this run, for machines", "：本次运行记录（供程序读取）"),
     // One line per metric (pages/metrics.rs).
     (
         "ROC AUC: the chance that a renewal which lapsed is ranked above one which was paid (0.5 is a coin toss, 1 is perfect; higher is better).",
@@ -253,7 +257,14 @@ pub const PHRASES: &[(&str, &str)] = &[
 ];
 
 /// Page-title prefixes followed by a name (`Campaign effect: june`).
-const PREFIXES: &[(&str, &str)] = &[("Campaign effect: ", "活动效果："), ("Uplift: ", "增益模型：")];
+const PREFIXES: &[(&str, &str)] = &[
+    ("Campaign effect: ", "活动效果："),
+    ("Uplift: ", "增益模型："),
+    ("Nightly run ", "夜间批次 "),
+    ("Champion kept: champion now ", "保留冠军模型，当前冠军模型为 "),
+    ("Challenger promoted: champion now ", "挑战模型上线，当前冠军模型为 "),
+    ("Promoted: ", "上线："),
+];
 
 /// The page in Chinese: exact text nodes replaced, the document's language set.
 pub fn translate(html: &str) -> String {
