@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use lapse_core::dates::format_day;
+use lapse_core::extract::csv_field as field;
 use lapse_core::io_util::IoContext;
 use lapse_model::scoring::ScoredRows;
 use lapse_model::scoring::lang::{Lang, action_label, sentence_in, zh_value};
@@ -64,11 +65,6 @@ const HEADER_EN: [&str; 12] = [
     "agent_id",
 ];
 const HEADER_ZH: [&str; 12] = ["排名", "客户号", "保单号", "期次", "应缴日", "行动", "失效概率", "风险价值", "主要原因", "渠道", "地区", "业务员"];
-
-/// A CSV field: quoted when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-}
 
 /// An agent id as a file name: letters, digits, '-', '_' and '.' kept, anything else '_'.
 fn file_name(agent: &str) -> String {

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use lapse_core::extract::Book;
+use lapse_core::extract::csv_field as field;
 use lapse_core::io_util::{IoContext, atomic_write};
 
 use super::{GroupMonth, Level, NO_AGENT, PerformanceReport};
@@ -47,11 +48,6 @@ pub const COLUMNS: [&str; 35] = [
     "renewals_visited",
     "visit_rate",
 ];
-
-/// A CSV field: quoted when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-}
 
 fn number(x: Option<f64>) -> String {
     x.map_or_else(String::new, |x| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_string())
