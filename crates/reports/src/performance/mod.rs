@@ -324,8 +324,9 @@ struct Grouping {
     keys: Vec<String>,
     /// Per policy: its group's index in `keys` (empty when `of_renewal` is given).
     of_policy: Vec<u32>,
-    /// Per installment row: its group's index (a level that is a state of the renewal).
-    of_renewal: Option<Vec<u32>>,
+    /// Per installment row: its group's index (a level that is a state of the renewal, of a
+    /// few values).
+    of_renewal: Option<Vec<u8>>,
 }
 
 impl Grouping {

@@ -25,15 +25,16 @@ pub const REASSIGNMENT_WINDOW_DAYS: i32 = 365;
 /// The states, in the report's order (the codes [`servicing_states`] returns index it).
 pub const STATES: [&str; 5] = ["serviced", "orphan", "before reassignment", "after reassignment", "no agent"];
 
-const SERVICED: u32 = 0;
-const ORPHAN: u32 = 1;
-const BEFORE: u32 = 2;
-const AFTER: u32 = 3;
-const NO_AGENT: u32 = 4;
+const SERVICED: u8 = 0;
+const ORPHAN: u8 = 1;
+const BEFORE: u8 = 2;
+const AFTER: u8 = 3;
+const NO_AGENT: u8 = 4;
 
 /// Per installment row of `book`, its servicing state at its due date ([`STATES`] index), as
-/// the extract shows it before `as_of`.
-pub fn servicing_states(book: &Book, as_of: Day) -> Vec<u32> {
+/// the extract shows it before `as_of`. A byte per installment: 90 MB for a 10M-policy book's
+/// 90M installments.
+pub fn servicing_states(book: &Book, as_of: Day) -> Vec<u8> {
     let (policies, inst, events) = (&book.policies, &book.installments, &book.events);
     let change = events.kind.code_of("agent_change");
     let mut states = vec![SERVICED; inst.number.len()];
