@@ -15,15 +15,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::measure;
-
-fn run(bin: &str, args: &[&str], what: &str) -> common::Measured {
-    let m = measure(Command::new(bin).args(args).env("LAPSE_LOG", "info"));
-    assert_eq!(m.exit_code, 0, "{what} failed:\n{}", m.stderr);
-    m
-}
+use common::run_ok as run;
 
 fn prepare(bin: &str, work: &Path) {
     let p = |name: &str| work.join(name).to_str().expect("utf-8 path").to_string();
@@ -39,15 +32,7 @@ fn prepare(bin: &str, work: &Path) {
         );
         println!("built the snapshot in {:.1} s", m.seconds);
     }
-    if !work.join("models/CHAMPION").exists() {
-        run(bin, &["generate", "--policies", "60000", "--seed", "5", "--out", &p("train-book")], "generate");
-        run(
-            bin,
-            &["features", "--data", &p("train-book"), "--as-of", "2025-07-31..2026-06-30", "--every", "1mo", "--out", &p("train.parquet")],
-            "features",
-        );
-        run(bin, &["train", "--features", &p("train.parquet"), "--model", "gbdt", "--models", &p("models"), "--promote"], "train");
-    }
+    common::small_champion(bin, work);
 }
 
 fn main() {

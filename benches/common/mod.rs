@@ -75,3 +75,27 @@ pub fn book(root: &Path, policies: usize) -> PathBuf {
     );
     dir
 }
+
+/// Runs `bin` with `args` (logging at info) and measures it; panics naming `what` with its
+/// stderr when it fails.
+pub fn run_ok(bin: &str, args: &[&str], what: &str) -> Measured {
+    let m = measure(Command::new(bin).args(args).env("LAPSE_LOG", "info"));
+    assert_eq!(m.exit_code, 0, "{what} failed:\n{}", m.stderr);
+    m
+}
+
+/// A gbdt champion in `work/models`, trained once on a 60,000-policy book's monthly snapshots
+/// (seed 5, 2025-07-31..2026-06-30): the model the benchmarks that score or risk-adjust use.
+pub fn small_champion(bin: &str, work: &Path) {
+    if work.join("models/CHAMPION").exists() {
+        return;
+    }
+    let p = |name: &str| work.join(name).to_str().expect("utf-8 path").to_string();
+    run_ok(bin, &["generate", "--policies", "60000", "--seed", "5", "--out", &p("train-book")], "generate");
+    run_ok(
+        bin,
+        &["features", "--data", &p("train-book"), "--as-of", "2025-07-31..2026-06-30", "--every", "1mo", "--out", &p("train.parquet")],
+        "features",
+    );
+    run_ok(bin, &["train", "--features", &p("train.parquet"), "--model", "gbdt", "--models", &p("models"), "--promote"], "train");
+}
