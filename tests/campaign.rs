@@ -358,6 +358,22 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
     let measured = lapse_retention::Economics::from_file(&dir.path().join("measured.json")).unwrap();
     assert_eq!(measured.actions.len(), 3);
     assert!(std::fs::read_to_string(p("effect.html")).unwrap().contains("<svg"));
+    // The same report for a Chinese team: no English sentence on the page.
+    run(&[
+        "effect",
+        "--campaign",
+        &campaign,
+        "--data",
+        &p("book1"),
+        "--out",
+        &p("effect-zh.json"),
+        "--html",
+        &p("effect-zh.html"),
+        "--lang",
+        "zh-CN",
+    ]);
+    let english = lapse_reports::pages::zh::english_sentences(&std::fs::read_to_string(p("effect-zh.html")).unwrap());
+    assert!(english.is_empty(), "the zh-CN effect page prints English: {english:#?}");
     let requeued = run(&[
         "queue",
         "--models",
@@ -399,6 +415,28 @@ fn in_a_world_that_answers_contacts_the_measured_save_rates_cover_what_the_campa
         "--economics-out",
         &p("uplift-economics.json"),
     ]);
+    let uplift_zh = dir.path().join("uplift-zh");
+    std::fs::create_dir_all(&uplift_zh).unwrap();
+    run(&[
+        "uplift",
+        "--campaign",
+        &campaign,
+        "--snapshot",
+        &p("snapshot.parquet"),
+        "--data",
+        &p("book1"),
+        "--out",
+        &p("uplift-zh/uplift.json"),
+        "--html",
+        &p("uplift-zh/uplift.html"),
+        "--models",
+        &registry,
+        "--no-register",
+        "--lang",
+        "zh-CN",
+    ]);
+    let english = lapse_reports::pages::zh::english_sentences(&std::fs::read_to_string(p("uplift-zh/uplift.html")).unwrap());
+    assert!(english.is_empty(), "the zh-CN uplift page prints English: {english:#?}");
     let saved: std::collections::HashMap<(String, u32), f64> = truth
         .iter()
         .map(|t| ((t.policy_id.clone(), t.installment_no), f64::from(u8::from(t.lapse_untreated)) - f64::from(u8::from(t.lapse_treated))))

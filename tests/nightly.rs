@@ -578,11 +578,33 @@ fn a_server_that_does_not_reload_is_reported_not_a_failed_night() {
 #[test]
 fn reports_come_in_chinese_with_lang_zh_cn() {
     let ws = after_first_night().copy();
-    let out = ws.command(SECOND).args(["--lang", "zh-CN"]).output().unwrap();
+    // A score log too, so the realised-performance page and the funnel's "listed" step are drawn.
+    let log_dir = ws.path().join("score-log");
+    fs::create_dir_all(&log_dir).unwrap();
+    fs::write(
+        log_dir.join("scores-2026-07-15.jsonl"),
+        "{\"time\":\"2026-07-15T08:00:00Z\",\"request_id\":\"r0\",\"endpoint\":\"score\",\"model_version\":\"v0001\",\"policy_id\":\"P-none\",\"installment_no\":2,\"due_date\":\"2026-08-01\",\"probability\":0.2,\"value\":1000.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":1}\n",
+    )
+    .unwrap();
+    let out = ws.command(SECOND).args(["--lang", "zh-CN"]).arg("--score-log").arg(&log_dir).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
     let night = ws.reports().join(SECOND);
+    assert!(night.join("realised.html").exists(), "the realised page is drawn");
     let index = std::fs::read_to_string(night.join("index.html")).unwrap();
     assert!(index.contains("<html lang=\"zh-CN\">"), "index is marked Chinese");
     let drift = std::fs::read_to_string(night.join("drift.html")).unwrap();
     assert!(drift.contains(">特征<") && drift.contains(">数据漂移报告<"), "drift headings in Chinese");
+    // No page of the night prints an English sentence: paragraphs, decision reasons, guard
+    // rails, reasons and charts are written in Chinese.
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&night).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "html") {
+            pages += 1;
+            let html = std::fs::read_to_string(&path).unwrap();
+            let english = lapse_reports::pages::zh::english_sentences(&html);
+            assert!(english.is_empty(), "{} prints English: {english:#?}", path.display());
+        }
+    }
+    assert!(pages >= 7, "the night's pages were checked ({pages})");
 }

@@ -55,11 +55,14 @@ pub struct GuardRail {
     pub passed: bool,
     /// What was measured and the limit, in words.
     pub detail: String,
+    /// The same in Chinese, for zh-CN pages (empty in reports written before it existed).
+    #[serde(default)]
+    pub detail_zh: String,
 }
 
 impl GuardRail {
-    fn new(name: &str, passed: bool, detail: String) -> Self {
-        GuardRail { name: name.to_string(), passed, detail }
+    fn new(name: &str, passed: bool, (detail, detail_zh): (String, String)) -> Self {
+        GuardRail { name: name.to_string(), passed, detail, detail_zh }
     }
 }
 
@@ -81,19 +84,29 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
     let e = facts.evaluation;
     let lapses = lapses_of(e);
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let list_zh = |v: &[String]| if v.is_empty() { "无".to_string() } else { v.join("、") };
     let [ece, in_the_large] = calibration_rails(policy, e);
     vec![
         GuardRail::new(
             "min_train_rows",
             facts.train_rows >= policy.min_train_rows,
-            format!("{} training rows (minimum {})", facts.train_rows, policy.min_train_rows),
+            (
+                format!("{} training rows (minimum {})", facts.train_rows, policy.min_train_rows),
+                format!("训练行数 {}（最少 {}）", facts.train_rows, policy.min_train_rows),
+            ),
         ),
         GuardRail::new(
             "min_validation_rows",
             e.rows >= policy.min_validation_rows && lapses >= policy.min_validation_lapses,
-            format!(
-                "{} held-out rows with {} lapses (minimum {} rows, {} lapses)",
-                e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses
+            (
+                format!(
+                    "{} held-out rows with {} lapses (minimum {} rows, {} lapses)",
+                    e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses
+                ),
+                format!(
+                    "留出集 {} 行，其中失效 {} 件（最少 {} 行、{} 件失效）",
+                    e.rows, lapses, policy.min_validation_rows, policy.min_validation_lapses
+                ),
             ),
         ),
         ece,
@@ -102,11 +115,18 @@ pub fn guard_rails(policy: &PromotionPolicy, facts: &ChallengerFacts) -> Vec<Gua
             "no_feature_missing",
             facts.features_absent_from_training.is_empty() && facts.features_missing_today.is_empty() && facts.cannot_score_today.is_none(),
             match &facts.cannot_score_today {
-                Some(why) => format!("cannot score today's snapshot: {why}"),
-                None => format!(
-                    "catalog features absent from training: {}; missing from today's snapshot: {}",
-                    list(&facts.features_absent_from_training),
-                    list(&facts.features_missing_today)
+                Some(why) => (format!("cannot score today's snapshot: {why}"), format!("无法为今日快照评分：{why}")),
+                None => (
+                    format!(
+                        "catalog features absent from training: {}; missing from today's snapshot: {}",
+                        list(&facts.features_absent_from_training),
+                        list(&facts.features_missing_today)
+                    ),
+                    format!(
+                        "训练表缺少的目录特征：{}；今日快照缺少的特征：{}",
+                        list_zh(&facts.features_absent_from_training),
+                        list_zh(&facts.features_missing_today)
+                    ),
                 ),
             },
         ),
@@ -132,14 +152,23 @@ pub fn calibration_rails(policy: &PromotionPolicy, e: &Evaluation) -> [GuardRail
         GuardRail::new(
             "calibration_ece",
             e.ece <= policy.max_ece + noise,
-            format!("held-out ECE {:.4} (maximum {} + {noise:.4}, the ECE sampling noise alone gives at {} rows)", e.ece, policy.max_ece, e.rows),
+            (
+                format!("held-out ECE {:.4} (maximum {} + {noise:.4}, the ECE sampling noise alone gives at {} rows)", e.ece, policy.max_ece, e.rows),
+                format!("留出集 ECE {:.4}（上限 {} + {noise:.4}，后者为 {} 行样本仅因抽样噪声就会产生的 ECE）", e.ece, policy.max_ece, e.rows),
+            ),
         ),
         GuardRail::new(
             "calibration_in_the_large",
             gap <= policy.max_calibration_gap + gap_noise,
-            format!(
-                "mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {} + {gap_noise:.4}, the gap sampling alone gives at {} rows)",
-                e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap, e.rows
+            (
+                format!(
+                    "mean predicted {:.4} vs observed {:.4}: gap {:.4} (maximum {} + {gap_noise:.4}, the gap sampling alone gives at {} rows)",
+                    e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap, e.rows
+                ),
+                format!(
+                    "平均预测 {:.4}，实际 {:.4}：差距 {:.4}（上限 {} + {gap_noise:.4}，后者为 {} 行样本仅因抽样就会产生的差距）",
+                    e.mean_predicted, e.lapse_rate, gap, policy.max_calibration_gap, e.rows
+                ),
             ),
         ),
     ]
@@ -180,6 +209,9 @@ pub struct Comparison {
     pub dropped_challenger_fitted: usize,
     /// How the champion's fitted renewals were known.
     pub basis: String,
+    /// The same in Chinese (empty in reports written before it existed).
+    #[serde(default)]
+    pub basis_zh: String,
 }
 
 /// The champion as the comparison saw it.
@@ -202,15 +234,33 @@ pub struct Decision {
     pub promote: bool,
     /// One sentence per rule that decided, first the deciding one.
     pub reasons: Vec<String>,
+    /// The same sentences in Chinese, for zh-CN pages (empty in reports written before it
+    /// existed).
+    #[serde(default)]
+    pub reasons_zh: Vec<String>,
 }
+
+/// A sentence in English and in Chinese.
+type Said = (String, String);
 
 /// Decides from the guard rails and the comparison.
 pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evaluation, champion: &ChampionState) -> Decision {
-    let failed: Vec<String> = rails.iter().filter(|r| !r.passed).map(|r| format!("guard rail {} failed: {}", r.name, r.detail)).collect();
-    let comparison = match champion {
-        ChampionState::None => Ok("no champion yet".to_string()),
-        ChampionState::Unusable { version, reason } => Ok(format!("champion {version} is unusable: {reason}")),
-        ChampionState::Same { version } => Err(format!("the challenger is the champion's artifact ({version}): nothing new to promote")),
+    let failed: Vec<Said> = rails
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| {
+            (format!("guard rail {} failed: {}", r.name, r.detail), format!("护栏检查 {} 未通过：{}", r.name, zh_or_en(&r.detail_zh, &r.detail)))
+        })
+        .collect();
+    let comparison: Result<Said, Said> = match champion {
+        ChampionState::None => Ok(("no champion yet".to_string(), "尚无冠军模型".to_string())),
+        ChampionState::Unusable { version, reason } => {
+            Ok((format!("champion {version} is unusable: {reason}"), format!("冠军模型 {version} 不可用：{reason}")))
+        }
+        ChampionState::Same { version } => Err((
+            format!("the challenger is the champion's artifact ({version}): nothing new to promote"),
+            format!("挑战模型与冠军模型（{version}）是同一产物：没有可上线的新模型"),
+        )),
         ChampionState::Scored { version, evaluation: champ, rails: champion_rails } => {
             let gain = (champ.log_loss - challenger.log_loss) / champ.log_loss;
             let auc_drop = match (champ.roc_auc, challenger.roc_auc) {
@@ -227,41 +277,77 @@ pub fn decide(policy: &PromotionPolicy, rails: &[GuardRail], challenger: &Evalua
                 fmt_auc(champ.roc_auc),
                 champ.rows
             );
+            let figures_zh = format!(
+                "留出集对数损失 {:.5}，冠军模型 {version} 为 {:.5}（{}，要求至少好 {:.2}%）；ROC AUC {} 对 {}；基于两个模型都未拟合过的 {} 件续期",
+                challenger.log_loss,
+                champ.log_loss,
+                relative_zh(gain),
+                100.0 * policy.min_log_loss_gain,
+                fmt_auc(challenger.roc_auc),
+                fmt_auc(champ.roc_auc),
+                champ.rows
+            );
             let champion_failed: Vec<&GuardRail> = champion_rails.iter().filter(|r| !r.passed).collect();
             let (rows, lapses) = (champ.rows, lapses_of(champ));
             if rows < policy.min_compared_rows || lapses < policy.min_compared_lapses {
-                Err(format!(
-                    "too few held-out renewals that neither model was fitted on to compare them: {rows} with {lapses} lapses (minimum {} and {}); the champion {version} stays",
-                    policy.min_compared_rows, policy.min_compared_lapses
+                Err((
+                    format!(
+                        "too few held-out renewals that neither model was fitted on to compare them: {rows} with {lapses} lapses (minimum {} and {}); the champion {version} stays",
+                        policy.min_compared_rows, policy.min_compared_lapses
+                    ),
+                    format!(
+                        "两个模型都未拟合过的留出续期太少，无法比较：{rows} 件，其中失效 {lapses} 件（最少 {} 件、{} 件失效）；冠军模型 {version} 保留",
+                        policy.min_compared_rows, policy.min_compared_lapses
+                    ),
                 ))
             } else if !champion_failed.is_empty() && gain >= 0.0 && auc_drop <= policy.max_auc_drop {
                 let failed = champion_failed.iter().map(|r| format!("{} ({})", r.name, r.detail)).collect::<Vec<_>>().join("; ");
-                Ok(format!(
-                    "the champion fails its guard rails on renewals it never saw: {failed}; the challenger passes them and is no worse: {figures}"
+                let failed_zh =
+                    champion_failed.iter().map(|r| format!("{}（{}）", r.name, zh_or_en(&r.detail_zh, &r.detail))).collect::<Vec<_>>().join("；");
+                Ok((
+                    format!(
+                        "the champion fails its guard rails on renewals it never saw: {failed}; the challenger passes them and is no worse: {figures}"
+                    ),
+                    format!("冠军模型在其未见过的续期上未通过护栏检查：{failed_zh}；挑战模型通过且不差于冠军模型：{figures_zh}"),
                 ))
             } else if gain < policy.min_log_loss_gain {
-                Err(format!("not better by the margin: {figures}"))
+                Err((format!("not better by the margin: {figures}"), format!("未达到要求的改进幅度：{figures_zh}")))
             } else if auc_drop > policy.max_auc_drop {
-                Err(format!("ROC AUC dropped by {auc_drop:.4} (allowed {}): {figures}", policy.max_auc_drop))
+                Err((
+                    format!("ROC AUC dropped by {auc_drop:.4} (allowed {}): {figures}", policy.max_auc_drop),
+                    format!("ROC AUC 下降 {auc_drop:.4}（允许 {}）：{figures_zh}", policy.max_auc_drop),
+                ))
             } else {
-                Ok(format!("better by the margin: {figures}"))
+                Ok((format!("better by the margin: {figures}"), format!("达到要求的改进幅度：{figures_zh}")))
             }
         }
     };
-    match (failed.is_empty(), comparison) {
-        (true, Ok(why)) => Decision { promote: true, reasons: vec![why] },
-        (true, Err(why)) => Decision { promote: false, reasons: vec![why] },
-        (false, Ok(why)) | (false, Err(why)) => {
-            let mut reasons = failed;
-            reasons.push(format!("(comparison: {why})"));
-            Decision { promote: false, reasons }
+    let (promote, said) = match (failed.is_empty(), comparison) {
+        (true, Ok(why)) => (true, vec![why]),
+        (true, Err(why)) => (false, vec![why]),
+        (false, Ok((en, zh))) | (false, Err((en, zh))) => {
+            let mut said = failed;
+            said.push((format!("(comparison: {en})"), format!("（比较结果：{zh}）")));
+            (false, said)
         }
-    }
+    };
+    let (reasons, reasons_zh) = said.into_iter().unzip();
+    Decision { promote, reasons, reasons_zh }
+}
+
+/// The Chinese text, or the English one when a report predates the Chinese.
+pub fn zh_or_en<'a>(zh: &'a str, en: &'a str) -> &'a str {
+    if zh.is_empty() { en } else { zh }
 }
 
 /// A relative log-loss gain in words: "1.41% better" or "1.41% worse" (never "-1.41% better").
 fn relative(gain: f64) -> String {
     if gain >= 0.0 { format!("{:.2}% better", 100.0 * gain) } else { format!("{:.2}% worse", -100.0 * gain) }
+}
+
+/// The same in Chinese: "好 1.41%" or "差 1.41%".
+fn relative_zh(gain: f64) -> String {
+    if gain >= 0.0 { format!("好 {:.2}%", 100.0 * gain) } else { format!("差 {:.2}%", -100.0 * gain) }
 }
 
 fn fmt_auc(auc: Option<f64>) -> String {

@@ -54,9 +54,13 @@ enum ChampionFitted {
 }
 
 impl ChampionFitted {
-    fn of(registry: &Registry, loaded: &lapse_model::registry::LoadedModel, data: &Dataset) -> Result<(Self, String)> {
+    /// The champion's fitted renewals and how they were known, in English and in Chinese.
+    fn of(registry: &Registry, loaded: &lapse_model::registry::LoadedModel, data: &Dataset) -> Result<(Self, (String, String))> {
         if let Some(keys) = registry.fitted(&loaded.version)? {
-            let basis = format!("the {} renewals the registry lists for champion {}", keys.len(), loaded.version);
+            let basis = (
+                format!("the {} renewals the registry lists for champion {}", keys.len(), loaded.version),
+                format!("模型库为冠军模型 {} 记录的 {} 件续期", loaded.version, keys.len()),
+            );
             return Ok((ChampionFitted::Keys(keys), basis));
         }
         let window =
@@ -68,18 +72,31 @@ impl ChampionFitted {
         match (window, &data.due_date) {
             (Some((first, last)), Some(_)) => Ok((
                 ChampionFitted::DueWindow { from: first - grace, to: last + horizon },
-                format!(
-                    "champion {} lists no renewals (registered before the lists were kept): every renewal due {}..{} (its snapshots {}..{} widened by grace and horizon) counts as fitted",
-                    loaded.version,
-                    format_day(first - grace),
-                    format_day(last + horizon),
-                    format_day(first),
-                    format_day(last)
+                (
+                    format!(
+                        "champion {} lists no renewals (registered before the lists were kept): every renewal due {}..{} (its snapshots {}..{} widened by grace and horizon) counts as fitted",
+                        loaded.version,
+                        format_day(first - grace),
+                        format_day(last + horizon),
+                        format_day(first),
+                        format_day(last)
+                    ),
+                    format!(
+                        "冠军模型 {} 没有记录续期清单（在保留清单之前注册）：应缴日在 {}..{} 的续期（其快照 {}..{} 加上宽限期和预测期）都视为已拟合",
+                        loaded.version,
+                        format_day(first - grace),
+                        format_day(last + horizon),
+                        format_day(first),
+                        format_day(last)
+                    ),
                 ),
             )),
             _ => Ok((
                 ChampionFitted::Unknown,
-                format!("champion {} lists no renewals and no snapshot window: every held-out row counts as fitted", loaded.version),
+                (
+                    format!("champion {} lists no renewals and no snapshot window: every held-out row counts as fitted", loaded.version),
+                    format!("冠军模型 {} 既无续期清单也无快照窗口：所有留出行都视为已拟合", loaded.version),
+                ),
             )),
         }
     }
@@ -135,7 +152,7 @@ pub(crate) fn judge(
     let mut notes = Vec::new();
     let (mut champion_scores, mut champion_eval, mut champion_model) = (None, None, None);
     let mut champion_fitted = vec![false; rows.len()];
-    let mut basis = "no champion to compare with".to_string();
+    let (mut basis, mut basis_zh) = ("no champion to compare with".to_string(), "没有可比较的冠军模型".to_string());
     let mut champion_rails = Vec::new();
     let loaded = champion_before.as_ref().map(|version| (version, registry.load(version)));
     let scored = match loaded {
@@ -155,7 +172,7 @@ pub(crate) fn judge(
             }
             Ok(scores) => {
                 let (fitted, how) = ChampionFitted::of(registry, &loaded, data)?;
-                basis = how;
+                (basis, basis_zh) = how;
                 for (slot, &r) in rows.iter().enumerate() {
                     champion_fitted[slot] = fitted.contains(data, r);
                 }
@@ -174,6 +191,7 @@ pub(crate) fn judge(
         dropped_champion_fitted: champion_fitted.iter().filter(|&&f| f).count(),
         dropped_challenger_fitted: challenger_fitted.iter().filter(|&&f| f).count(),
         basis,
+        basis_zh,
     };
     if let Some(scores) = &champion_scores {
         let eval = evaluate(&compared_slots, &labels, scores, &values);

@@ -16,6 +16,12 @@ whose month-K premium fell due with its grace over before the as-of date, with a
 less policies that ended by death or maturity before that premium fell due (they could not pay it). A policy whose month-K \
 installment is not in the extract (it lapsed or was surrendered earlier) does not persist. Ratios by count and by annualized premium.";
 
+/// [`DEFINITION`] in Chinese, for zh-CN pages.
+pub const DEFINITION_ZH: &str = "保单第K个月（13或25）继续：承保后满 (K-1) 个月当日或之后的第一期保费\
+（第 1 + (K-1)/12 x 年缴费次数 期）在应缴日加宽限期内缴纳。分母为该组中第K个月保费已应缴且宽限期在统计日前已过、\
+缴费期长于 (K-1)/12 年的全部保单，减去该期保费应缴前因身故或满期而终止的保单（它们无法缴费）。\
+第K个月那一期不在数据中的保单（更早已失效或退保）视为未继续。分别按件数和按年化保费计算。";
+
 /// One KPI cell.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Persistency {

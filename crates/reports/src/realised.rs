@@ -124,6 +124,28 @@ pub struct CbpeCalibration {
 pub const CBPE_TOLERANCE: f64 = 0.10;
 
 impl CbpeCalibration {
+    /// [`CbpeCalibration::note`] in Chinese, for zh-CN pages.
+    pub fn note_zh(&self) -> String {
+        let n = self.matured_renewals;
+        match (self.relative_gap, self.observed_lapse_rate, self.predicted_lapse_rate) {
+            (Some(g), Some(o), Some(p)) if self.trusted => format!(
+                "在 {n} 件已有结果的续期上，模型预测 {:.2}%，实际 {:.2}%（{:+.1}%，在 {:.0}% 以内）：预期 AUC 可作为估计参考",
+                100.0 * p,
+                100.0 * o,
+                100.0 * g,
+                100.0 * self.tolerance
+            ),
+            (Some(g), Some(o), Some(p)) => format!(
+                "在 {n} 件已有结果的续期上，模型预测 {:.2}%，实际 {:.2}%（{:+.1}%，超出 {:.0}%）：模型校准有偏，以校准为前提的预期 AUC 不可依赖",
+                100.0 * p,
+                100.0 * o,
+                100.0 * g,
+                100.0 * self.tolerance
+            ),
+            _ => "尚无已有结果且发生失效的续期：无法检验预期 AUC 所依赖的校准".to_string(),
+        }
+    }
+
     fn of(scores: &[f64], labels: &[u8]) -> Self {
         let n = labels.len();
         let observed = (n > 0).then(|| labels.iter().map(|&y| f64::from(y)).sum::<f64>() / n as f64);

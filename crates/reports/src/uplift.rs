@@ -60,6 +60,12 @@ pub struct UpliftReport {
     pub registration: String,
 }
 
+/// [`METHOD`] in Chinese, for zh-CN pages.
+pub const METHOD_ZH: &str = "两种学习器，按保单分5折交叉拟合，这里评估的每个增益都来自从未见过该续期的模型：(1) 分层法：续期的失效概率 x \
+其行动和客群的相对流失降幅（1 - r_t / r_c，向其行动的降幅收缩，行动的降幅向不联系收缩）；(2) T-learner：在每个组别上拟合梯度提升、\
+已校准的 P(失效)，以列入的行动作为特征，增益 = P(失效 | 对照组) - P(失效 | 实验组)；保留 Qini 较大的一种；曲线：排序前列中可避免的失效件数 = \
+（该处对照组失效率 - 实验组失效率）x 该处续期件数";
+
 pub const METHOD: &str = "two learners, cross-fitted over 5 folds of policies so every uplift judged here comes from models that never saw the renewal: (1) stratified: the renewal's lapse probability x the save rate of its action and segment (1 - r_t / r_c, shrunk toward its action's, the action's toward none); (2) T-learner: gradient-boosted, calibrated P(lapse) fitted on each arm with the listed action as a feature, uplift = P(lapse | control) - P(lapse | treated); the one with the larger Qini is kept; curves: lapses prevented among the top of a ranking = (control lapse rate - treated lapse rate) there x renewals there";
 
 /// The report of a fitted uplift model.

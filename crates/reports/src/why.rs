@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use lapse_core::dates::{Day, format_day};
+use lapse_model::scoring::lang::{Lang, sentence_in};
 use lapse_model::scoring::{NONE, ScoredRows};
 use lapse_retention::{Economics, segment_name};
 
@@ -77,6 +78,9 @@ pub struct TopReason {
     pub mean_contribution: f64,
     /// The sentence an agent reads, on one of those renewals.
     pub example: String,
+    /// The same sentence in Chinese (empty in reports written before it existed).
+    #[serde(default)]
+    pub example_zh: String,
 }
 
 /// A group's figures on the latest snapshot and on the one before.
@@ -239,11 +243,15 @@ pub fn why(
             let top_reasons = counted
                 .into_iter()
                 .take(TOP_REASONS)
-                .map(|(feature, (count, sum, example))| TopReason {
-                    feature: reasons.feature_names[usize::from(feature)].clone(),
-                    share: count as f64 / all.explained.max(1) as f64,
-                    mean_contribution: sum / count.max(1) as f64,
-                    example: reasons.reasons_of(example).next().map(|(_, _, _, s)| s.to_string()).unwrap_or_default(),
+                .map(|(feature, (count, sum, example))| {
+                    let first = reasons.reasons_of(example).next();
+                    TopReason {
+                        feature: reasons.feature_names[usize::from(feature)].clone(),
+                        share: count as f64 / all.explained.max(1) as f64,
+                        mean_contribution: sum / count.max(1) as f64,
+                        example: first.map(|(_, _, _, s)| s.to_string()).unwrap_or_default(),
+                        example_zh: first.map(|(name, value, _, _)| sentence_in(Lang::ZhCn, name, value)).unwrap_or_default(),
+                    }
                 })
                 .collect();
             let change = previous.zip(latest).map(|(p, l)| Change {

@@ -185,6 +185,12 @@ pub struct EffectReport {
 
 pub const METHOD: &str = "intention to treat: every listed renewal counts in its arm, contacted or not; save rate = 1 - r_t / r_c with a 95% interval from the log risk ratio (Katz; 0.5 added to every cell when one is zero); p-value from the pooled two-proportion z test; when customers have several renewals in a group (arms are drawn per customer), the interval, the difference's interval and the p-value are cluster-robust by customer (ratio estimator with a sandwich variance, delta method on the log risk ratio, Wald test); minimum detectable save rate at 80% power, two-sided 5%";
 
+/// [`METHOD`] in Chinese, for zh-CN pages.
+pub const METHOD_ZH: &str = "意向处理分析：每件列入清单的续期都计入其组别，无论是否实际联系；相对流失降幅 = 1 - r_t / r_c，\
+95%置信区间由对数风险比得出（Katz 法；某一格为零时各格加0.5）；p 值来自合并的两比例 z 检验；同一分组中客户有多件续期时\
+（组别按客户抽取），置信区间、差值区间和 p 值按客户做聚类稳健估计（比率估计量加三明治方差，对数风险比用 delta 法，Wald 检验）；\
+最小可检测降幅按80%功效、双侧5%计算";
+
 /// Per-renewal facts joined from the extract.
 struct Joined<'a> {
     row: &'a CampaignRow,

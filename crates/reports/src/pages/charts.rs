@@ -101,7 +101,15 @@ pub fn horizontal_bars(title: &str, x_desc: &str, labels: &[String], values: &[f
 /// reference above, the current below, one pair per bucket from top to bottom. Bucket labels
 /// are drawn beside the plot by hand (plotters' rotated axis labels land inside the plot), so
 /// long category names and many levels stay readable.
-pub fn distribution(title: &str, labels: &[String], reference: &[f64], current: &[f64], reference_name: &str, current_name: &str) -> Chart {
+pub fn distribution(
+    title: &str,
+    x_desc: &str,
+    labels: &[String],
+    reference: &[f64],
+    current: &[f64],
+    reference_name: &str,
+    current_name: &str,
+) -> Chart {
     if labels.is_empty() {
         return Err("nothing to draw".into());
     }
@@ -120,7 +128,7 @@ pub fn distribution(title: &str, labels: &[String], reference: &[f64], current: 
             .y_label_area_size(190)
             .build_cartesian_2d(0f64..max, 0f64..n as f64)
             .map_err(err)?;
-        chart.configure_mesh().disable_y_mesh().y_labels(0).x_desc("share of rows").draw().map_err(err)?;
+        chart.configure_mesh().disable_y_mesh().y_labels(0).x_desc(x_desc).draw().map_err(err)?;
         // Bucket i (from the top) spans y in [n-1-i, n-i].
         let bar = |i: usize, value: f64, low: f64, high: f64, color: RGBColor| {
             let base = (n - 1 - i) as f64;

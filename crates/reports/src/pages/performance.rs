@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::charts::{self, BLUE, CategorySeries, GREEN, GREY};
-use super::{Context, chart, num, page, pct, table, text};
+use super::{Context, chart, num, page, pct, say, table, text, zh};
 use crate::performance::{GroupMonth, Level, PerformanceReport};
 
 /// Rows a league table shows.
@@ -16,6 +16,28 @@ fn money(x: f64) -> Markup {
 
 fn open_cell(open: bool) -> Markup {
     text(if open { "in progress" } else { "closed" })
+}
+
+/// A level's name in the page's language (for headings built from it).
+fn level_name(context: &Context, level: Level) -> &'static str {
+    if !zh(context) {
+        return level.as_str();
+    }
+    match level {
+        Level::All => "全部",
+        Level::Agent => "业务员",
+        Level::Team => "团队",
+        Level::Branch => "机构",
+        Level::Region => "地区",
+        Level::Channel => "渠道",
+        Level::Product => "产品",
+        Level::Servicing => "服务状态",
+    }
+}
+
+/// "Persistency by team" / "按团队的继续率".
+fn by_level(context: &Context, en: &str, zh_text: &str, level: Level) -> String {
+    if zh(context) { format!("按{}{zh_text}", level_name(context, level)) } else { format!("{en} by {}", level.as_str()) }
 }
 
 /// The league of `level` for `month`, best first.
@@ -69,7 +91,7 @@ fn period_rows(report: &PerformanceReport, level: Level, size: impl Fn(&GroupMon
 
 /// Orphan policies apart, persistency by agent, team and branch, the work and the campaigns'
 /// save rates by team.
-fn beside_the_rates(report: &PerformanceReport) -> Markup {
+fn beside_the_rates(context: &Context, report: &PerformanceReport) -> Markup {
     let label = period(report);
     let servicing: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::Servicing && g.month == label).collect();
     let people = [Level::Team, Level::Branch, Level::Agent];
@@ -78,7 +100,11 @@ fn beside_the_rates(report: &PerformanceReport) -> Markup {
     html! {
         @if !servicing.is_empty() {
             h2 { "Orphan policies" }
-            p.note { "Each renewal by its servicing state at its due date, " (label) ": orphan = the recorded agent had left and no agent_change since; before / after reassignment = the year either side of an agent_change event (a 收展 team took the policy over)." }
+            @if zh(context) {
+                p.note { "每件续期按其应缴日的服务状态（" (label) "）：孤儿单 = 记录的业务员已离职且此后没有 agent_change；重新分配前 / 后 = agent_change 事件（收展团队接手保单）前后各一年。" }
+            } @else {
+                p.note { "Each renewal by its servicing state at its due date, " (label) ": orphan = the recorded agent had left and no agent_change since; before / after reassignment = the year either side of an agent_change event (a 收展 team took the policy over)." }
+            }
             (table(
                 &["Servicing state", "Renewals due", "Premium due", "Collection rate", "By count", "Status"],
                 &servicing.iter().map(|g| vec![text(&g.key), text(g.renewals_due), money(g.premium_due), pct(g.collection_rate), pct(g.count_rate), open_cell(g.open)]).collect::<Vec<_>>(),
@@ -88,8 +114,12 @@ fn beside_the_rates(report: &PerformanceReport) -> Markup {
         @for level in &levels {
             @let rows = period_rows(report, *level, |g| g.persistency_13_policies + g.persistency_25_policies);
             @if rows.iter().any(|g| g.persistency_13_policies + g.persistency_25_policies > 0) {
-                h2 { (format!("Persistency by {}", level.as_str())) }
-                p.note { "Policies whose 13th (25th) month premium fell due in " (label) " with its grace over; the persistency report's definition. Largest groups first." }
+                h2 { (by_level(context, "Persistency", "的继续率", *level)) }
+                @if zh(context) {
+                    p.note { "第13（25）个月保费在 " (label) " 应缴且宽限期已过的保单；定义同继续率报告。按规模从大到小。" }
+                } @else {
+                    p.note { "Policies whose 13th (25th) month premium fell due in " (label) " with its grace over; the persistency report's definition. Largest groups first." }
+                }
                 (table(
                     &["Group", "13th: policies", "13th: by count", "13th: by premium", "25th: policies", "25th: by count", "25th: by premium"],
                     &rows.iter().map(|g| {
@@ -104,17 +134,26 @@ fn beside_the_rates(report: &PerformanceReport) -> Markup {
         }
         @if let Some(source) = &report.work {
             h2 { "The work behind it" }
-            p.note {
-                "From the outcome store: " (source.outcomes_used) " outcomes recorded before " (report.as_of) " on renewals of the extract ("
-                (source.outcomes_unmatched) " name a renewal the extract does not have); listed = in the treatment arm of one of "
-                (source.campaigns) " stored campaigns"
-                @if let Some(lines) = source.score_log_lines { " or on a work list in the score log (" (lines) " lines)" }
-                ". Visit rate (面访率) = renewals visited / renewals due; list worked = listed renewals with an outcome / listed; a promise is kept when paid by the promised date + 3 days."
+            @if zh(context) {
+                p.note {
+                    "来自联系结果库：" (report.as_of) " 前就数据中的续期记录的联系结果 " (source.outcomes_used) " 条（另有 "
+                    (source.outcomes_unmatched) " 条指向数据中没有的续期）；已列入 = 在库中 " (source.campaigns) " 个活动之一的实验组"
+                    @if let Some(lines) = source.score_log_lines { "，或在评分日志（" (lines) " 行）的工作清单上" }
+                    "。面访率 = 面访过的续期 / 应缴续期；清单处理率 = 有联系结果的已列入续期 / 已列入续期；在承诺日期加3天内缴费即为承诺已兑现。"
+                }
+            } @else {
+                p.note {
+                    "From the outcome store: " (source.outcomes_used) " outcomes recorded before " (report.as_of) " on renewals of the extract ("
+                    (source.outcomes_unmatched) " name a renewal the extract does not have); listed = in the treatment arm of one of "
+                    (source.campaigns) " stored campaigns"
+                    @if let Some(lines) = source.score_log_lines { " or on a work list in the score log (" (lines) " lines)" }
+                    ". Visit rate (面访率) = renewals visited / renewals due; list worked = listed renewals with an outcome / listed; a promise is kept when paid by the promised date + 3 days."
+                }
             }
             @for level in std::iter::once(Level::All).chain(levels.iter().copied()) {
                 @let rows = period_rows(report, level, |g| g.renewals_due);
                 @if !rows.is_empty() {
-                    h3 { (format!("Work by {}", level.as_str())) }
+                    h3 { (by_level(context, "Work", "的工作量", level)) }
                     (table(
                         &["Group", "Renewals due", "Listed", "List worked", "Attempted", "Reached", "Reach rate", "Promises", "Kept", "Broken", "Visit rate", "Collection rate"],
                         &rows.iter().filter_map(|g| g.work.map(|w| (g, w))).map(|(g, w)| vec![
@@ -129,14 +168,18 @@ fn beside_the_rates(report: &PerformanceReport) -> Markup {
         }
         @if !report.campaign_save_rates.is_empty() {
             h2 { "Campaign save rates by team" }
-            p.note { "Campaigns with a control arm: save rate = 1 - lapse rate treated / lapse rate control on matured renewals (intention to treat), 95% interval by customer; not final before the campaign is readable." }
+            @if zh(context) {
+                p.note { "有对照组的活动：相对流失降幅 = 1 - 实验组失效率 / 对照组失效率（已有结果的续期，意向处理分析），95%置信区间按客户计算；活动结果可读日期之前不是最终结果。" }
+            } @else {
+                p.note { "Campaigns with a control arm: save rate = 1 - lapse rate treated / lapse rate control on matured renewals (intention to treat), 95% interval by customer; not final before the campaign is readable." }
+            }
             (table(
                 &["Campaign", "Action", "Team", "Treated", "Control", "Save rate", "95% interval", "Readable on"],
                 &report.campaign_save_rates.iter().map(|r| vec![
                     text(&r.campaign), text(&r.effect.action), text(&r.effect.value), text(r.effect.treated_matured), text(r.effect.control_matured),
                     pct(r.effect.save_rate),
                     text(match (r.effect.ci_low, r.effect.ci_high) { (Some(a), Some(b)) => format!("{:.1}% - {:.1}%", a * 100.0, b * 100.0), _ => "-".into() }),
-                    text(if r.readable { format!("{} (final)", r.readable_on) } else { r.readable_on.clone() }),
+                    text(if r.readable { format!("{}{}", r.readable_on, say(context, " (final)", "（最终）")) } else { r.readable_on.clone() }),
                 ]).collect::<Vec<_>>(),
                 3,
             ))
@@ -149,9 +192,21 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
     let all: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.level == Level::All && !g.month.contains("..")).collect();
     let months: Vec<String> = all.iter().map(|g| g.month.clone()).collect();
     let lines = [
-        CategorySeries { name: "collection rate (premium)".into(), values: all.iter().map(|g| g.collection_rate).collect(), color: BLUE },
-        CategorySeries { name: "collection rate (count)".into(), values: all.iter().map(|g| g.count_rate).collect(), color: GREEN },
-        CategorySeries { name: "expected (model)".into(), values: all.iter().map(|g| g.expected_rate).collect(), color: GREY },
+        CategorySeries {
+            name: say(context, "collection rate (premium)", "达成率（按保费）").into(),
+            values: all.iter().map(|g| g.collection_rate).collect(),
+            color: BLUE,
+        },
+        CategorySeries {
+            name: say(context, "collection rate (count)", "达成率（按件数）").into(),
+            values: all.iter().map(|g| g.count_rate).collect(),
+            color: GREEN,
+        },
+        CategorySeries {
+            name: say(context, "expected (model)", "预期（模型）").into(),
+            values: all.iter().map(|g| g.expected_rate).collect(),
+            color: GREY,
+        },
     ];
     let low = lines.iter().flat_map(|s| s.values.iter().flatten()).copied().fold(1.0, f64::min);
     let risk = report.risk_model.is_some();
@@ -164,22 +219,51 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
     let mut targeted: Vec<&GroupMonth> = report.groups.iter().filter(|g| g.target_rate.is_some()).collect();
     targeted.sort_by(|a, b| b.gap_premium.unwrap_or(0.0).total_cmp(&a.gap_premium.unwrap_or(0.0)));
     let body = html! {
-        p { (report.definition) }
-        @if !report.omitted_levels.is_empty() {
-            p.note { "Not reported: " @for (level, why) in &report.omitted_levels { (level.as_str()) " (" (why) "). " } }
-        }
-        @if report.paid_without_amount > 0 {
-            p.note { (report.paid_without_amount) " renewals paid in grace have no amount_paid: counted as collected with 0." }
+        @if zh(context) {
+            p { (crate::performance::DEFINITION_ZH) }
+            @if !report.omitted_levels.is_empty() {
+                p.note { "未报告：" @for (level, why) in &report.omitted_levels { (level_name(context, *level)) "（" code { (why) } "）。" } }
+            }
+            @if report.paid_without_amount > 0 {
+                p.note { "宽限期内已缴的续期中有 " (report.paid_without_amount) " 件没有 amount_paid：按实收 0 计入。" }
+            }
+        } @else {
+            p { (report.definition) }
+            @if !report.omitted_levels.is_empty() {
+                p.note { "Not reported: " @for (level, why) in &report.omitted_levels { (level.as_str()) " (" (why) "). " } }
+            }
+            @if report.paid_without_amount > 0 {
+                p.note { (report.paid_without_amount) " renewals paid in grace have no amount_paid: counted as collected with 0." }
+            }
         }
         h2 { "Collection rate by due month" }
-        (chart(charts::category_lines("collection rate of the renewals due each month", "collection rate", &months, &lines, ((low - 0.05).max(0.0), 1.0))))
+        (chart(charts::category_lines(
+            say(context, "collection rate of the renewals due each month", "各月应缴续期的达成率"),
+            say(context, "collection rate", "达成率"),
+            &months,
+            &lines,
+            ((low - 0.05).max(0.0), 1.0),
+        )))
         (table(
             &["Due month", "Renewals due", "Premium due", "Premium collected", "Collection rate", "By count", "Status"],
             &all.iter().map(|g| vec![text(&g.month), text(g.renewals_due), money(g.premium_due), money(g.premium_collected), pct(g.collection_rate), pct(g.count_rate), open_cell(g.open)]).collect::<Vec<_>>(),
             1,
         ))
-        p { "A month in progress (some renewal's grace is not over at " (report.as_of) ") is not a bad month: its renewals still in grace count as due and not yet collected." }
+        @if zh(context) {
+            p { "进行中的月份（" (report.as_of) " 时仍有续期未过宽限期）不是差月份：仍在宽限期内的续期计入应收而尚未实收。" }
+        } @else {
+            p { "A month in progress (some renewal's grace is not over at " (report.as_of) ") is not a bad month: its renewals still in grace count as due and not yet collected." }
+        }
         @if let Some(model) = &report.risk_model {
+            @if zh(context) {
+                p {
+                    "预期：失效模型 " (model.version) " 在每件续期应缴月份第一天的预测，其中业务员自身的记录（"
+                    (model.neutralized.join("、")) "）设为全体的典型值：即一般业务员在同样客户上预期的达成情况。实际/预期大于1表示好于预期。"
+                    @if let Some(share) = model.fitted_share {
+                        "模型曾在其中 " (format!("{:.0}%", share * 100.0)) " 的续期上拟合；在这些续期上其预期偏向实际发生的结果。"
+                    }
+                }
+            } @else {
             p {
                 "Expected: what lapse model " (model.version) " predicted for each renewal at the start of its due month, with the agent's own record ("
                 (model.neutralized.join(", ")) ") set to the book's typical value: what an average agent would collect from the same customers. Observed / expected above 1 is better than the book predicts."
@@ -187,21 +271,29 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
                     " The model was fitted on " (format!("{:.0}%", share * 100.0)) " of these renewals; there its expectation leans towards what happened."
                 }
             }
+            }
         }
         @if let Some(month) = &closed {
             @for level in report.levels.iter().copied().filter(|l| !matches!(l, Level::All | Level::Servicing)) {
                 @let rows = league(report, level, month);
                 @if !rows.is_empty() {
-                    h2 { (format!("League table by {}", level.as_str())) }
-                    p.note { (month) ", ranked by the shrunk " (if risk { "observed / expected" } else { "collection rate" }) " (empirical Bayes: a small group is pulled towards the level's mean); raw figures beside it." }
-                    @if rows.len() > 1 && rows.iter().all(|g| g.rank == Some(1)) {
-                        p.note { "The differences between these groups are within what chance alone gives: every group shares the first place (rows ordered by the raw figure)." }
+                    h2 { (by_level(context, "League table", "的排名", level)) }
+                    @if zh(context) {
+                        p.note { (month) "，按收缩后的" (if risk { "实际/预期" } else { "达成率" }) "排名（经验贝叶斯：小组被拉向该层级的均值）；旁列原始数值。" }
+                        @if rows.len() > 1 && rows.iter().all(|g| g.rank == Some(1)) {
+                            p.note { "这些分组之间的差异在纯随机波动范围内：所有分组并列第一（按原始数值排序）。" }
+                        }
+                    } @else {
+                        p.note { (month) ", ranked by the shrunk " (if risk { "observed / expected" } else { "collection rate" }) " (empirical Bayes: a small group is pulled towards the level's mean); raw figures beside it." }
+                        @if rows.len() > 1 && rows.iter().all(|g| g.rank == Some(1)) {
+                            p.note { "The differences between these groups are within what chance alone gives: every group shares the first place (rows ordered by the raw figure)." }
+                        }
                     }
                     @if risk && level == Level::Agent {
                         @let shown: Vec<&&GroupMonth> = rows.iter().take(30).collect();
                         (chart(charts::intervals(
-                            "observed / expected with 95% interval (best 30)",
-                            "observed / expected",
+                            say(context, "observed / expected with 95% interval (best 30)", "实际/预期及95%置信区间（前30名）"),
+                            say(context, "observed / expected", "实际/预期"),
                             &shown.iter().map(|g| g.key.clone()).collect::<Vec<_>>(),
                             &shown.iter().map(|g| (g.observed_to_expected.unwrap_or(f64::NAN), g.oe_low.unwrap_or(f64::NAN), g.oe_high.unwrap_or(f64::NAN))).collect::<Vec<_>>(),
                             &[(1.0, GREY)],
@@ -213,14 +305,14 @@ pub fn performance_page(context: &Context, report: &PerformanceReport) -> Markup
         }
         @if !targeted.is_empty() {
             h2 { "Against target" }
-            p.note { "Gap = target rate x premium due - premium collected: the premium still short of target, largest first." }
+            p.note { (say(context, "Gap = target rate x premium due - premium collected: the premium still short of target, largest first.", "差额 = 目标达成率 x 应收续期保费 - 实收续期保费：距目标仍差的保费，从大到小。")) }
             (table(
                 &["Level", "Group", "Due month", "Target rate", "Collection rate", "Attainment", "Gap (premium)", "Status"],
-                &targeted.iter().map(|g| vec![text(g.level.as_str()), text(&g.key), text(&g.month), pct(g.target_rate), pct(g.collection_rate), pct(g.attainment), text(format!("{:.2}", g.gap_premium.unwrap_or(0.0))), open_cell(g.open)]).collect::<Vec<_>>(),
+                &targeted.iter().map(|g| vec![text(level_name(context, g.level)), text(&g.key), text(&g.month), pct(g.target_rate), pct(g.collection_rate), pct(g.attainment), text(format!("{:.2}", g.gap_premium.unwrap_or(0.0))), open_cell(g.open)]).collect::<Vec<_>>(),
                 3,
             ))
         }
-        (beside_the_rates(report))
+        (beside_the_rates(context, report))
     };
     page("Renewal team performance", context, body)
 }

@@ -1,8 +1,14 @@
-//! The reports in Simplified Chinese (`--lang zh-CN`): the page's headings, table headers and
-//! short labels, replaced in the rendered page where a text node is exactly one of them (never
-//! inside an attribute or a chart's SVG text, which keep English codes). Longer explanatory
-//! paragraphs stay in English for now. One table: a test checks every heading and table header
-//! the templates use has an entry.
+//! The reports in Simplified Chinese (`--lang zh-CN`). Two mechanisms:
+//! - sentences (paragraphs, decision reasons, guard rails, the why page's reasons, chart titles
+//!   and legends) are written in both languages where they are built: the templates branch on
+//!   the page's language, and the reports carry `*_zh` twins of the sentences they store;
+//! - headings, table headers and short labels are replaced in the rendered page where a text
+//!   node is exactly one of [`PHRASES`] (never inside an attribute).
+//!
+//! [`english_sentences`] is what the zh-CN pages are tested against (`tests/nightly.rs`,
+//! `tests/campaign.rs`): a page in Chinese prints no English sentence. Data values (regions,
+//! channels, product codes), feature names and file paths stay as the extract and the code
+//! spell them.
 
 /// English heading or label -> Chinese.
 pub const PHRASES: &[(&str, &str)] = &[
@@ -78,6 +84,31 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("decile", "十分位"),
     ("delivered treated / control", "送达率 实验组/对照组"),
     ("detectable (80% power)", "可检测效果（80%功效）"),
+    ("By the action the work list gave (score log)", "按工作清单给出的行动（评分日志）"),
+    ("in progress", "进行中"),
+    ("closed", "已结束"),
+    ("not contacted", "未联系"),
+    ("not listed", "未列入"),
+    ("15-30 days before due", "应缴日前15-30天"),
+    ("1-14 days before due", "应缴日前1-14天"),
+    ("on or after due", "应缴日当天或之后"),
+    ("pass", "通过"),
+    ("fail", "未通过"),
+    ("stable", "稳定"),
+    ("watch", "关注"),
+    ("act", "行动"),
+    ("share of total split gain", "占全部分裂增益的比例"),
+    ("coefficient (standardized)", "系数（标准化）"),
+    ("categorical", "类别型"),
+    ("numeric", "数值型"),
+    ("missing", "缺失"),
+    ("unseen", "未见取值"),
+    ("no agent", "无业务员"),
+    ("under 25", "25岁以下"),
+    ("65 and over", "65岁及以上"),
+    ("10 and later", "第10年及以后"),
+    ("spread of its contribution to the log-odds (sd)", "对对数几率贡献的离散度（标准差）"),
+    ("(chart not drawn: nothing to draw)", "（未绘制图表：没有数据）"),
     ("expected AUC", "预期 AUC"),
     ("family", "模型族"),
     ("feature", "特征"),
@@ -148,6 +179,7 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("Collection rate", "达成率（保费）"),
     ("By count", "达成率（件数）"),
     ("Status", "状态"),
+    ("By the action the work list gave (score log)", "按工作清单给出的行动（评分日志）"),
     ("in progress", "进行中"),
     ("closed", "已结"),
     ("Rank", "排名"),
@@ -266,6 +298,11 @@ const PREFIXES: &[(&str, &str)] = &[
     ("Promoted: ", "上线："),
 ];
 
+/// The Chinese of one phrase of [`PHRASES`], if it has one.
+pub fn phrase(en: &str) -> Option<&'static str> {
+    PHRASES.iter().find(|(e, _)| *e == en).map(|(_, zh)| *zh)
+}
+
 /// The page in Chinese: exact text nodes replaced, the document's language set.
 pub fn translate(html: &str) -> String {
     let mut out = html.replacen("<html lang=\"en\">", "<html lang=\"zh-CN\">", 1);
@@ -276,6 +313,54 @@ pub fn translate(html: &str) -> String {
         out = out.replace(&format!(">{en}"), &format!(">{zh}"));
     }
     out
+}
+
+/// The English sentences a page prints: runs of three or more English words in its text
+/// (chart text included), outside `<style>`, `<script>` and `<code>` (feature names, file
+/// names and error details are machine text). A word is two or more ASCII letters; a token with
+/// a digit or an underscore (a feature name, a product code, a version) is not a word, and
+/// breaks a run. What the zh-CN pages are checked against: a page in Chinese prints none.
+pub fn english_sentences(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut skip = 0usize;
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        check_text(&rest[..open], skip, &mut found);
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = &rest[open + 1..open + close];
+        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        if matches!(name.as_str(), "style" | "script" | "code") {
+            if tag.starts_with('/') {
+                skip = skip.saturating_sub(1);
+            } else if !tag.ends_with('/') {
+                skip += 1;
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    check_text(rest, skip, &mut found);
+    found
+}
+
+fn check_text(text: &str, skip: usize, found: &mut Vec<String>) {
+    if skip > 0 || text.trim().is_empty() {
+        return;
+    }
+    let mut run = 0;
+    for token in text.split(|c: char| c.is_whitespace() || ",;:()'\"/.!?-".contains(c)) {
+        if token.is_empty() {
+            continue;
+        }
+        if token.len() >= 2 && token.chars().all(|c| c.is_ascii_alphabetic()) {
+            run += 1;
+            if run == 3 {
+                found.push(text.trim().to_string());
+                return;
+            }
+        } else {
+            run = 0;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +416,14 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "no Chinese for: {missing:?}");
+    }
+
+    #[test]
+    fn english_sentences_are_found_in_text_and_charts_not_in_code_or_names() {
+        let page = "<html><style>body{font-family:system-ui}</style><h1>漂移报告</h1><p>PSI 达到 0.1 为关注</p>\
+            <td>agent_lapse_rate_12m</td><td>whole life</td><code>cannot read the file</code><p>v0001 对比 UK02 ROC AUC</p>\
+            <svg><text>share of the list contacted</text></svg><p>No feature drifted past the watch threshold.</p>";
+        assert_eq!(english_sentences(page), ["share of the list contacted", "No feature drifted past the watch threshold."]);
     }
 
     #[test]

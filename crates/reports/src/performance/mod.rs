@@ -27,6 +27,12 @@ and before T; collection rate = collected / due (by premium, and by count). A re
 T is open: counted in the due figures, and its group's month is open. A renewal belongs to its policy's agent (\"no agent\" \
 when none), that agent's team and branch, and the policy's region, channel and product type.";
 
+/// [`DEFINITION`] in Chinese, for zh-CN pages.
+pub const DEFINITION_ZH: &str = "应缴月份 M 在统计日 T 的口径：应收续期保费 = M 月应缴的续期（installment_no >= 2）的 amount_due 之和；\
+实收续期保费 = 其中在 due_date + grace_days 当日或之前且在 T 之前缴纳的 amount_paid 之和；达成率 = 实收 / 应收（按保费，也按件数）。\
+due_date + grace_days 在 T 当日或之后的续期为进行中：计入应收，其分组的该月为进行中。续期归属其保单的业务员（没有业务员时为“no agent”）、\
+该业务员的团队和机构，以及保单的地区、渠道和产品类型。";
+
 /// The key of renewals whose policy has no agent (and of their team and branch).
 pub const NO_AGENT: &str = "no agent";
 
