@@ -414,7 +414,7 @@ impl<'c> Night<'c> {
             Ok(mut why) => {
                 // The table is tonight's training table in staging, gone after the commit: name
                 // what it was, not a path that will not exist.
-                why.table = "the night's training table (not kept after the night)".to_string();
+                why.table = lapse_reports::why::NIGHT_TRAINING_TABLE.to_string();
                 out.report("why", &why, &lapse_reports::pages::why_page(&context, &why))?
             }
             Err(e) => tracing::warn!(error = %e, "no why report tonight"),

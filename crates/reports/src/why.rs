@@ -50,6 +50,10 @@ pub struct WhyReport {
     pub groups: Vec<WhyGroup>,
 }
 
+/// The `table` of the nightly's why report: its training table, which is not kept after the
+/// night (pages name it in words rather than by a path that no longer exists).
+pub const NIGHT_TRAINING_TABLE: &str = "the night's training table (not kept after the night)";
+
 /// One value of one dimension.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhyGroup {

@@ -19,7 +19,8 @@ pub fn why_page(context: &Context, report: &WhyReport) -> Markup {
     let body = html! {
         @if zh(context) {
             p {
-                code { (report.table) } " 中的 " (report.renewals) " 件续期（快照 " (report.snapshots.join("、")) "），其中 "
+                @if report.table == crate::why::NIGHT_TRAINING_TABLE { "当晚训练表（批次结束后不保留）" } @else { code { (report.table) } }
+                " 中的 " (report.renewals) " 件续期（快照 " (report.snapshots.join("、")) "），其中 "
                 (report.labelled) " 件结果已知，由模型 " (report.model_version) " 评分。"
                 "一件续期的首要原因是对其预测风险加分最多的输入特征；一个分组的原因是各输入特征在该组中作为首要原因的频率。"
             }
@@ -32,7 +33,8 @@ pub fn why_page(context: &Context, report: &WhyReport) -> Markup {
             @if !report.explained { p.note { "该模型（随机森林）无法解释其评分：没有原因。" } }
         } @else {
             p {
-                (report.renewals) " renewals of " code { (report.table) } " (snapshots " (report.snapshots.join(", ")) "), "
+                (report.renewals) " renewals of "
+                @if report.table == crate::why::NIGHT_TRAINING_TABLE { (report.table) } @else { code { (report.table) } } " (snapshots " (report.snapshots.join(", ")) "), "
                 (report.labelled) " with a known outcome, scored by model " (report.model_version) ". "
                 "A renewal's top reason is the input that adds most to its predicted risk; a group's reasons are how often each input is the top reason there."
             }
@@ -67,16 +69,16 @@ pub fn why_page(context: &Context, report: &WhyReport) -> Markup {
                         div { (format!("{:.0}%", 100.0 * r.share)) " " code { (r.feature) } " (+" (format!("{:.2}", r.mean_contribution)) ")" (say(context, ": ", "：")) (example) }
                     } },
                     match &g.change {
-                        Some(c) if zh(context) => html! {
+                        Some(c) if zh(context) => html! { div {
                             "预测 " (format!("{:.1}% -> {:.1}%", 100.0 * c.predicted_previous, 100.0 * c.predicted_latest))
                             @if let (Some(a), Some(b)) = (c.observed_previous, c.observed_latest) { "；实际 " (format!("{:.1}% -> {:.1}%", 100.0 * a, 100.0 * b)) }
                             "（续期 " (c.renewals_previous) " -> " (c.renewals_latest) " 件）"
-                        },
-                        Some(c) => html! {
+                        } },
+                        Some(c) => html! { div {
                             "predicted " (format!("{:.1}% -> {:.1}%", 100.0 * c.predicted_previous, 100.0 * c.predicted_latest))
                             @if let (Some(a), Some(b)) = (c.observed_previous, c.observed_latest) { "; observed " (format!("{:.1}% -> {:.1}%", 100.0 * a, 100.0 * b)) }
                             " (" (c.renewals_previous) " -> " (c.renewals_latest) " renewals)"
-                        },
+                        } },
                         None => num(None, 0),
                     },
                 ]).collect::<Vec<_>>(),

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""The report pages in a real browser: headless Chromium driven through chromedriver's WebDriver
+HTTP API (plain urllib, no client library), at a laptop's 1366 px.
+
+Generates a small book, runs two nights in English and in Chinese (with a score log, so every
+nightly page is drawn), opens every page and checks, per page:
+- the browser logs no console error;
+- every link to a file resolves (the pages are files: a link is a path beside the page);
+- no table and no page is wider than the window (a table that needs a horizontal scroll bar at
+  1366 px does not fit a laptop screen);
+- a zh-CN page is marked `lang="zh-CN"`, has Chinese in its first heading and prints no run
+  of three English words outside `<code>` (the same rule as the Rust tests, here on the text
+  the browser shows);
+and writes a full-page screenshot of each into --shots (for review). Exits 1 on any failure.
+
+    python3 scripts/pages.py --lapse target/debug/lapse --shots /tmp/shots
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+WIDTH = 1366
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Browser:
+    """One headless Chromium session through chromedriver."""
+
+    def __init__(self, driver, binary):
+        self.port = free_port()
+        self.proc = subprocess.Popen([driver, f"--port={self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        for _ in range(100):
+            try:
+                self.call("GET", "/status")
+                break
+            except OSError:
+                time.sleep(0.1)
+        caps = {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={WIDTH},900"],
+            },
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }
+        self.session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read())["value"] if method != "GET" or path != "/status" else None
+
+    def s(self, method, path, body=None):
+        return self.call(method, f"/session/{self.session}{path}", body)
+
+    def open(self, url):
+        self.s("POST", "/window/rect", {"width": WIDTH, "height": 900})
+        self.s("POST", "/url", {"url": url})
+
+    def run(self, script):
+        return self.s("POST", "/execute/sync", {"script": script, "args": []})
+
+    def console_errors(self):
+        try:
+            entries = self.s("POST", "/se/log", {"type": "browser"})
+        except Exception:  # an older chromedriver without the log endpoint
+            return []
+        return [e["message"] for e in entries if e.get("level") == "SEVERE"]
+
+    def screenshot(self, path):
+        height = self.run("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        self.s("POST", "/window/rect", {"width": WIDTH, "height": min(int(height) + 40, 16000)})
+        Path(path).write_bytes(base64.b64decode(self.s("GET", "/screenshot")))
+
+    def close(self):
+        try:
+            self.s("DELETE", "")
+        finally:
+            self.proc.terminate()
+
+
+# Tables wider than their box, the page wider than the window, links, the text shown.
+MEASURE = """
+const tables = [...document.querySelectorAll('table')].filter(t => t.scrollWidth > t.clientWidth + 1)
+  .map(t => (t.previousElementSibling ? t.previousElementSibling.textContent : '').slice(0, 60) + ` (${t.scrollWidth} > ${t.clientWidth})`);
+const clone = document.body.cloneNode(true);
+clone.querySelectorAll('code, style, script').forEach(e => e.remove());
+return {
+  tables: tables,
+  pageWidth: document.documentElement.scrollWidth,
+  windowWidth: window.innerWidth,
+  lang: document.documentElement.lang,
+  h1: (document.querySelector('h1') || {}).textContent || '',
+  links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
+  text: [...clone.querySelectorAll('*')].flatMap(e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent)),
+};
+"""
+
+WORD = re.compile(r"^[A-Za-z]{2,}$")
+
+
+def english_runs(texts):
+    found = []
+    for text in texts:
+        run = 0
+        for token in re.split(r"[\s,;:()'\"/.!?\-]+", text):
+            if not token:
+                continue
+            run = run + 1 if WORD.match(token) else 0
+            if run == 3:
+                found.append(text.strip()[:120])
+                break
+    return found
+
+
+def check_page(browser, page, lang):
+    problems = []
+    browser.open(page.as_uri())
+    m = browser.run(MEASURE)
+    for error in browser.console_errors():
+        problems.append(f"console error: {error}")
+    for href in m["links"]:
+        if re.match(r"^[a-z]+:", href) or href.startswith("#"):
+            continue
+        if not (page.parent / href.split("#")[0]).exists():
+            problems.append(f"broken link: {href}")
+    for t in m["tables"]:
+        problems.append(f"table wider than the page at {WIDTH} px: {t}")
+    if m["pageWidth"] > m["windowWidth"] + 1:
+        problems.append(f"page {m['pageWidth']} px wide in a {m['windowWidth']} px window")
+    if lang == "zh-CN":
+        if m["lang"] != "zh-CN":
+            problems.append(f"lang={m['lang']!r}")
+        if not re.search(r"[\u4e00-\u9fff]", m["h1"]):
+            problems.append(f"English heading: {m['h1']!r}")
+        for text in english_runs(m["text"]):
+            problems.append(f"English sentence: {text!r}")
+    return problems
+
+
+def nights(lapse, work, lang):
+    book = work / "book"
+    if not book.exists():
+        subprocess.run([lapse, "generate", "--policies", "3000", "--seed", "11", "--out", str(book)], check=True, capture_output=True)
+    log = work / "score-log"
+    log.mkdir(exist_ok=True)
+    (log / "scores-2026-09-15.jsonl").write_text(
+        json.dumps({"time": "2026-09-15T08:00:00Z", "request_id": "r0", "endpoint": "score", "model_version": "v0001",
+                    "policy_id": "P-none", "installment_no": 2, "due_date": "2026-10-01", "probability": 0.2, "value": 1000.0,
+                    "action": "call", "expected_gain": 1.0, "rank": 1}) + "\n")
+    out = work / f"reports-{lang}"
+    for night in ["2026-08-31", "2026-09-30"]:
+        r = subprocess.run([lapse, "nightly", "--data", str(book), "--models", str(work / f"models-{lang}"), "--out", str(out),
+                            "--as-of", night, "--lang", lang, "--score-log", str(log)], capture_output=True, text=True)
+        if r.returncode not in (0, 3):
+            sys.exit(f"nightly {night} ({lang}) exited {r.returncode}: {r.stderr[-2000:]}")
+    return sorted((out / "2026-09-30").glob("*.html"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lapse", required=True)
+    ap.add_argument("--shots", default=None, help="directory for the screenshots (default: a temp dir, removed)")
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument("--driver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    args = ap.parse_args()
+    lapse = os.path.abspath(args.lapse)
+    work = Path(tempfile.mkdtemp(prefix="lapse-pages-"))
+    shots = Path(args.shots) if args.shots else work / "shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    browser = Browser(args.driver, args.chromium)
+    failures = 0
+    checked = 0
+    try:
+        for lang in ["en", "zh-CN"]:
+            for page in nights(lapse, work, lang):
+                problems = check_page(browser, page, lang)
+                browser.screenshot(shots / f"{lang}-{page.stem}.png")
+                checked += 1
+                status = "ok" if not problems else "FAIL"
+                print(f"{status:4} {lang:5} {page.name}")
+                for p in problems:
+                    print(f"       {p}")
+                failures += bool(problems)
+    finally:
+        browser.close()
+        if not args.shots:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"{checked} pages checked in Chromium at {WIDTH} px, {failures} with problems; screenshots in {shots}")
+    if checked < 14:
+        sys.exit("too few pages were drawn to check")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
