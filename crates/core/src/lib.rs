@@ -8,6 +8,7 @@
 //! [`contacts`] holds what agents recorded (attached by the caller, not in the extract);
 //! [`dates`], [`categories`] and [`io_util`] are the shared vocabulary. See `ARCHITECTURE.md`.
 
+pub mod audit;
 pub mod categories;
 pub mod contacts;
 pub mod dates;

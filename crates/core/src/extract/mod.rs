@@ -13,6 +13,7 @@ pub mod read;
 mod rejects;
 pub mod schema;
 pub mod split;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 
