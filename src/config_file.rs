@@ -5,7 +5,8 @@
 //!
 //! `[contact_rules]` (the work list's contact rules, a nested table) is not a flag: when the
 //! file has it, `--contact-rules FILE.toml` is placed before the user's flags (a command that
-//! takes rules then reads that section of the same file).
+//! takes rules then reads that section of the same file). `[audit]` (the data-quality audit's
+//! thresholds) likewise becomes `--audit-thresholds FILE.toml`.
 //!
 //! Done by turning the file and the environment into flags placed before the command line's,
 //! with clap told that a later flag overrides an earlier one: one parser, one set of checks,
@@ -25,7 +26,7 @@ use crate::flags::Cli;
 pub const LAYERED: [&str; 2] = ["serve", "nightly"];
 
 /// The file's sections: one per layered command, and the contact rules.
-const SECTIONS: [&str; 3] = ["serve", "nightly", "contact_rules"];
+const SECTIONS: [&str; 4] = ["serve", "nightly", "contact_rules", "audit"];
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,13 +81,18 @@ fn layer(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, Source>
         let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
         if let Some((section, _)) = table.iter().find(|(s, _)| !SECTIONS.contains(&s.as_str())) {
             return Err(
-                anyhow::anyhow!("--config {}: unknown section [{section}] (sections: [serve], [nightly], [contact_rules])", path.display()).into()
+                anyhow::anyhow!("--config {}: unknown section [{section}] (sections: [serve], [nightly], [contact_rules], [audit])", path.display()).into()
             );
         }
         if table.contains_key("contact_rules") && known.contains_key("contact_rules") {
             front.push("--contact-rules".into());
             front.push(path.as_os_str().to_owned());
             sources.insert("contact_rules".into(), Source::File);
+        }
+        if table.contains_key("audit") && known.contains_key("audit_thresholds") {
+            front.push("--audit-thresholds".into());
+            front.push(path.as_os_str().to_owned());
+            sources.insert("audit_thresholds".into(), Source::File);
         }
         if let Some(values) = table.get(&sub) {
             let values = values.as_table().ok_or_else(|| anyhow::anyhow!("--config {}: [{sub}] must be a table", path.display()))?;

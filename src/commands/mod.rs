@@ -15,6 +15,7 @@ use lapse_reports::Context as PageContext;
 use lapse_retention::Economics;
 
 pub mod aggregates;
+pub mod audit;
 pub mod drift;
 pub mod effect;
 pub mod evaluate;
@@ -109,6 +110,23 @@ pub fn contact_rules_arg(path: Option<&std::path::Path>) -> Result<lapse_retenti
     };
     rules.check()?;
     Ok(rules)
+}
+
+/// The audit thresholds of `--audit-thresholds FILE` (a lapse.toml's [audit] section, or a file
+/// of that section alone), or the documented defaults.
+pub fn audit_thresholds_arg(path: Option<&std::path::Path>) -> Result<lapse_core::audit::Thresholds, Failure> {
+    let thresholds: lapse_core::audit::Thresholds = match path {
+        None => Default::default(),
+        Some(path) => {
+            let fail = |e: String| Failure::input(anyhow::anyhow!("--audit-thresholds {}: {e}", path.display()));
+            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+            let mut table: toml::Table = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+            let section = table.remove("audit").unwrap_or(toml::Value::Table(table));
+            section.try_into().map_err(|e: toml::de::Error| fail(format!("[audit] {e}")))?
+        }
+    };
+    thresholds.validate().map_err(|e| Failure::input(anyhow::anyhow!(e)))?;
+    Ok(thresholds)
 }
 
 /// Everything the outcome store holds for the reports: every recorded outcome, and every

@@ -168,6 +168,42 @@ pub struct PersistencyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub extract: Extract,
+    /// The previous extract: its directory, or the fingerprint a night kept of it
+    /// (`REPORTS/fingerprints/T.fp`, or `--fingerprint-out` of an earlier audit).
+    #[arg(long)]
+    pub previous: PathBuf,
+    /// Today's extract date. Default: the latest date the extract records.
+    #[arg(long, value_parser = day)]
+    pub extract_date: Option<Day>,
+    /// The previous extract's date, when --previous is a directory. Default: the latest date it
+    /// records.
+    #[arg(long, value_parser = day)]
+    pub previous_date: Option<Day>,
+    /// A premium due on D lapses when unpaid by D + grace days (the status check).
+    #[arg(long, default_value_t = SnapshotSpec::DEFAULT_GRACE_DAYS)]
+    pub grace_days: i32,
+    /// Examples kept per check and table (per column for a change after the fact).
+    #[arg(long, default_value_t = 10)]
+    pub examples: usize,
+    /// Also write today's fingerprint here, for tomorrow's `--previous`.
+    #[arg(long)]
+    pub fingerprint_out: Option<PathBuf>,
+    /// Thresholds per check: a lapse.toml with an [audit] section (or a TOML file of that
+    /// section). A check above its `stop` makes the command exit 2. Default: the documented
+    /// thresholds (docs/data-quality.md).
+    #[arg(long)]
+    pub audit_thresholds: Option<PathBuf>,
+    /// Earlier audits for the trend chart: a nightly reports directory (its `T/audit.json`).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportFiles,
+}
+
+#[derive(Debug, Args)]
 pub struct FunnelArgs {
     #[command(flatten)]
     pub extract: Extract,

@@ -98,6 +98,11 @@ pub enum Command {
     /// contacted, paid before due, paid in grace, lapsed; by channel, first action and the
     /// days before due of the first contact.
     Funnel(FunnelArgs),
+    /// The data-quality audit (数据质量) of an extract against the previous one (its files, or
+    /// the fingerprint a night kept): late entries, changes after the fact, vanished rows,
+    /// inconsistent statuses and amount mismatches per table, with examples. Exit 2 when a check
+    /// is above its stop threshold.
+    Audit(AuditArgs),
 }
 
 /// The drift thresholds (`--watch`, `--act`).

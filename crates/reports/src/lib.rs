@@ -7,9 +7,11 @@
 //! (maud templates, plotters charts) and the [`export`] that writes them; [`why`] is why
 //! customers lapse across the book (groups, observed and predicted rates, top reasons);
 //! [`performance`] is renewal team performance (collection rate by agent, team, branch, region,
-//! channel and product, against targets, risk-adjusted). Reports never import
+//! channel and product, against targets, risk-adjusted); [`audit`] is the data-quality audit's
+//! history (the audit itself is `lapse_core::audit`). Reports never import
 //! the nightly job that makes some of them.
 
+pub mod audit;
 pub mod effect;
 pub mod export;
 pub mod funnel;

@@ -328,7 +328,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                         column: "amount_due".into(),
                         old: String::new(),
                         new: money_text(x.amount_due),
-                        note: format!("modal_premium {modal}"),
+                        note: format!("modal_premium={modal}"),
                     },
                     "amount_due",
                 );
@@ -351,7 +351,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                         column: "amount_paid".into(),
                         old: String::new(),
                         new: money_text(x.amount_paid),
-                        note: format!("amount_due {}", money_text(x.amount_due)),
+                        note: format!("amount_due={}", money_text(x.amount_due)),
                     },
                     "amount_paid",
                 );
@@ -472,8 +472,8 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         for p in &today {
             let overdue = p.earliest_unpaid != NO_DAY && p.earliest_unpaid + options.grace_days < d_x;
             let (bad, note) = match p.status {
-                1 if overdue => (true, format!("a renewal due {} is unpaid past its grace", day_text(p.earliest_unpaid))),
-                2 if p.renewals > 0 && p.earliest_unpaid == NO_DAY => (true, format!("all {} renewals are paid", p.renewals)),
+                1 if overdue => (true, format!("unpaid_renewal_due_date={}", day_text(p.earliest_unpaid))),
+                2 if p.renewals > 0 && p.earliest_unpaid == NO_DAY => (true, format!("renewals_paid={}/{}", p.renewals, p.renewals)),
                 _ => (false, String::new()),
             };
             if bad {
@@ -525,7 +525,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                         file: previous_file("installments"),
                         key: format!("{id}/{}", y.number),
                         column: "installment_no".into(),
-                        old: format!("due {} amount {} paid {}", day_text(y.due), money_text(y.amount_due), day_text(y.paid)),
+                        old: format!("due_date={} amount_due={} paid_date={}", day_text(y.due), money_text(y.amount_due), day_text(y.paid)),
                         new: String::new(),
                         note: String::new(),
                     }

@@ -5,6 +5,7 @@
 //! Pages are maud templates: every value is escaped unless wrapped in `PreEscaped`, which only
 //! the stylesheet and the charts' SVG (drawn by plotters, which escapes its text) are.
 
+mod audit;
 pub mod charts;
 mod effect;
 mod funnel;
@@ -14,6 +15,7 @@ mod uplift;
 mod why;
 pub mod zh;
 
+pub use audit::audit_page;
 pub use effect::effect_page;
 pub use funnel::funnel_page;
 pub use performance::performance_page;
