@@ -80,9 +80,11 @@ fn layer(argv: Vec<OsString>) -> Result<(Vec<OsString>, BTreeMap<String, Source>
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
         if let Some((section, _)) = table.iter().find(|(s, _)| !SECTIONS.contains(&s.as_str())) {
-            return Err(
-                anyhow::anyhow!("--config {}: unknown section [{section}] (sections: [serve], [nightly], [contact_rules], [audit])", path.display()).into()
-            );
+            return Err(anyhow::anyhow!(
+                "--config {}: unknown section [{section}] (sections: [serve], [nightly], [contact_rules], [audit])",
+                path.display()
+            )
+            .into());
         }
         if table.contains_key("contact_rules") && known.contains_key("contact_rules") {
             front.push("--contact-rules".into());

@@ -100,7 +100,8 @@ impl Workspace {
                 d.filter_map(|e| e.ok())
                     .filter(|e| e.path().is_dir())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with('.'))
+                    // Published nights only (not fingerprints/ or rejected/).
+                    .filter(|n| lapse_core::dates::parse_day(n).is_some())
                     .collect()
             })
             .unwrap_or_default();
@@ -573,6 +574,55 @@ fn a_server_that_does_not_reload_is_reported_not_a_failed_night() {
     let record: Value = serde_json::from_slice(&std::fs::read(ws.reports().join(SECOND).join("reload.json")).unwrap()).unwrap();
     assert_eq!((record["reloaded"].as_bool(), record["attempts"].as_u64()), (Some(false), Some(2)));
     assert!(record["seconds"].as_f64().unwrap() >= 1.0, "backed off a second between attempts: {record}");
+}
+
+#[test]
+fn an_extract_the_audit_refuses_stops_the_night_with_nothing_published_and_a_looser_limit_lets_it_through() {
+    let ws = after_first_night().copy();
+    let before = ws.state();
+    assert!(ws.reports().join("fingerprints").join(format!("{FIRST}.fp")).is_file(), "the first night kept its extract's fingerprint");
+    // Tonight's extract: the same book with 1 in 40 of its renewals gone (2.5%, above the
+    // default stop of 1% for vanished rows).
+    let data = ws.path().join("thinned");
+    generate(&GenerateConfig::new(1500, 7)).write(&data, FileFormat::Csv).unwrap();
+    let path = data.join("installments.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let number = header.split(',').position(|h| h == "installment_no").unwrap();
+    let (mut kept, mut dropped) = (vec![header.to_string()], 0usize);
+    for (i, line) in lines.enumerate() {
+        if i % 40 == 7 && line.split(',').nth(number) != Some("1") {
+            dropped += 1;
+        } else {
+            kept.push(line.to_string());
+        }
+    }
+    fs::write(&path, kept.join("\n") + "\n").unwrap();
+    let refused = ws.command_on(&data, SECOND).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(message.contains("data-quality audit") && message.contains("vanished on installments"), "{message}");
+    assert_eq!(ws.state(), before, "champion, snapshot, registry, decisions and nights untouched");
+    assert!(!ws.reports().join("fingerprints").join(format!("{SECOND}.fp")).exists(), "a refused extract is not tomorrow's reference");
+    let audit: Value = serde_json::from_slice(&fs::read(ws.reports().join("rejected").join(SECOND).join("audit.json")).unwrap()).unwrap();
+    let vanished = audit["checks"].as_array().unwrap().iter().find(|c| c["check"] == "vanished" && c["table"] == "installments").unwrap();
+    assert_eq!(vanished["rows"].as_u64(), Some(dropped as u64));
+    assert!(!vanished["examples"].as_array().unwrap().is_empty(), "the report names rows");
+    assert!(audit["verdict"]["stops"][0].as_str().unwrap().starts_with("vanished on installments"), "{audit}");
+
+    // A looser limit in [audit] of lapse.toml: the night goes on and says so.
+    let config = ws.path().join("lapse.toml");
+    fs::write(&config, "[audit]\nvanished = { warn = 0.0, stop = 0.5 }\n").unwrap();
+    let accepted = ws.command_on(&data, SECOND).args(["--config"]).arg(&config).output().unwrap();
+    assert!(matches!(accepted.status.code(), Some(0 | 3)), "{}", stderr(&accepted));
+    let summary = ws.summary(SECOND);
+    assert_eq!(summary["audit"]["previous_night"], FIRST);
+    assert!(summary["audit"]["warnings"][0].as_str().unwrap().starts_with("vanished on installments"), "{summary}");
+    let night = ws.reports().join(SECOND);
+    assert!(night.join("audit.json").is_file() && night.join("audit.html").is_file());
+    assert!(fs::read_to_string(night.join("index.html")).unwrap().contains("href=\"audit.html\""), "the index links the audit");
+    assert!(ws.reports().join("fingerprints").join(format!("{SECOND}.fp")).is_file(), "tonight's fingerprint kept for tomorrow");
 }
 
 #[test]

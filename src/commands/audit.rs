@@ -24,7 +24,8 @@ pub fn run_audit(args: AuditArgs) -> Result<(), Failure> {
         examples: args.examples,
         fingerprint_current: args.fingerprint_out.is_some(),
     };
-    let (mut report, today) = audit_extract(&args.extract.data, &previous, &options)?;
+    let run = audit_extract(&args.extract.data, &previous, &options)?;
+    let (mut report, today) = (run.report, run.today);
     let verdict = thresholds.judge(&report);
     report.verdict = Some(verdict.clone());
     println!(

@@ -49,7 +49,7 @@ pub fn run_drift(args: DriftArgs) -> Result<(), Failure> {
             (_, Some(path)) => path.display().to_string(),
             _ => String::new(),
         };
-        write_html(path, &drift_page(&html_context(&args.current.display().to_string(), args.report.lang), &against, &report))?;
+        write_html(path, &drift_page(&html_context(&args.current.display().to_string(), args.report.lang), &against, &report, None))?;
     }
     Ok(())
 }

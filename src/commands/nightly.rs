@@ -52,6 +52,8 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     if let Some(path) = &args.targets {
         config.targets = lapse_reports::performance::read_targets(path).map_err(|e| Failure::input(e.into()))?;
     }
+    config.audit = !args.no_audit;
+    config.audit_thresholds = super::audit_thresholds_arg(args.audit_thresholds.as_deref())?;
     config.refit = !args.no_refit;
     config.report_lang = args.lang;
     config.encoding = args.extract.encoding.into();

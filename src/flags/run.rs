@@ -195,6 +195,16 @@ pub struct NightlyArgs {
     /// target_rate; as `lapse performance --targets`).
     #[arg(long)]
     pub targets: Option<PathBuf>,
+    /// Thresholds of the data-quality audit per check (a lapse.toml with an [audit] section;
+    /// `[audit]` in the --config file sets it): above `warn` the night goes on and says so,
+    /// above `stop` it refuses the extract (exit 2, nothing published). Default: the documented
+    /// thresholds (docs/data-quality.md).
+    #[arg(long)]
+    pub audit_thresholds: Option<PathBuf>,
+    /// Do not audit tonight's extract against the last accepted night's (nor keep its
+    /// fingerprint).
+    #[arg(long)]
+    pub no_audit: bool,
     /// A running server to reload when the night is done (e.g. http://127.0.0.1:8080).
     #[arg(long)]
     pub reload_url: Option<String>,

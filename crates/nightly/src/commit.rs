@@ -14,6 +14,25 @@ use crate::error::{NightlyError, Result};
 use crate::steps::{DECISION_LOG, SUMMARY, Steps, crash_point};
 
 /// The commit phase: applies the plan; every step can run again after a crash.
+/// Fingerprints kept in `REPORTS/fingerprints` (a week of nights: an audit against the night
+/// before the last, by hand, stays possible).
+const FINGERPRINTS_KEPT: usize = 7;
+
+/// Removes all but the latest [`FINGERPRINTS_KEPT`] fingerprints (best effort: a file that
+/// cannot be removed stays and is said).
+fn prune_fingerprints(dir: &std::path::Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut prints: Vec<std::path::PathBuf> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "fp")).collect();
+    prints.sort();
+    let excess = prints.len().saturating_sub(FINGERPRINTS_KEPT);
+    for old in &prints[..excess] {
+        if let Err(e) = fs::remove_file(old) {
+            tracing::warn!(file = %old.display(), error = %e, "an old fingerprint could not be removed");
+        }
+    }
+}
+
 pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &mut Steps) -> Result<()> {
     let registry = Registry::new(&config.models);
     let staging = config.staging();
@@ -52,6 +71,19 @@ pub(crate) fn commit(config: &NightlyConfig, summary: &mut RunSummary, steps: &m
             lapse_core::io_util::atomic_write_with(&target, |file| std::io::copy(&mut fs::File::open(&source)?, file).map(|_| ()))
                 .map_err(|e| NightlyError::file(&target, e))?;
         }
+        Ok(())
+    })?;
+    steps.run("fingerprint", || {
+        // Tonight's extract fingerprint, for tomorrow's audit; the last FINGERPRINTS_KEPT kept.
+        let staged = staging.join("extract.fp");
+        let dir = config.fingerprints();
+        if staged.exists() {
+            fs::create_dir_all(&dir).map_err(|e| NightlyError::file(&dir, e))?;
+            let target = dir.join(format!("{}.fp", config.night()));
+            lapse_core::io_util::rename_durably(&staged, &target)
+                .map_err(|e| NightlyError::file(&target, format!("renaming {} here: {e}", staged.display())))?;
+        }
+        prune_fingerprints(&dir);
         Ok(())
     })?;
     steps.run("decision-log", || upsert_decision(&config.out.join(DECISION_LOG), summary))?;

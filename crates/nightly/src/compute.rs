@@ -58,6 +58,37 @@ struct BookReports {
     performance: lapse_reports::performance::PerformanceReport,
 }
 
+/// Tonight's data-quality audit, kept for the reports.
+struct NightAudit {
+    previous_night: String,
+    report: lapse_core::audit::AuditReport,
+}
+
+impl NightAudit {
+    fn facts(self) -> lapse_reports::night::AuditFacts {
+        let r = self.report;
+        lapse_reports::night::AuditFacts {
+            previous_night: self.previous_night,
+            checks: r.checks.iter().map(|c| (c.check.clone(), c.table.clone(), c.rows)).collect(),
+            warnings: r.verdict.map(|v| v.warnings).unwrap_or_default(),
+            training_labels_changed: r.training_labels_changed,
+        }
+    }
+}
+
+/// The fingerprint file of the latest accepted night before `night` in `dir` (`T.fp`).
+fn previous_fingerprint(dir: &Path, night: &str) -> Option<(String, PathBuf)> {
+    let entries = fs::read_dir(dir).ok()?;
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let stem = name.strip_suffix(".fp")?.to_string();
+            (lapse_core::dates::parse_day(&stem).is_some() && stem.as_str() < night).then(|| (stem, e.path()))
+        })
+        .max()
+}
+
 /// The challenger, the table it was trained on, and its artifact's checksum.
 struct Trained {
     data: Dataset,
@@ -69,6 +100,9 @@ struct Trained {
 pub(crate) fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
     let night = Night::new(config)?;
     let loaded = steps.run("load", || night.load())?;
+    // Right after the contract's checks, before anything is built: an extract the audit
+    // refuses changes nothing.
+    let audit = steps.run("audit", || night.audit())?;
     let extract = extract_facts(&loaded);
     let snapshot_rows = steps.run("snapshot", || night.build_snapshot(&loaded.book))?;
     steps.run("training-table", || night.build_training_table(&loaded.book))?;
@@ -79,8 +113,9 @@ pub(crate) fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSu
     let today = read_features(&night.staged_snapshot)?;
     let judged = steps.run("evaluate", || judge(config, &night.registry, &trained.data, &trained.outcome, &today, snapshot_rows, &trained.sha256))?;
     let version = steps.run("register", || night.register(&trained))?;
-    let (reports, drift) = steps.run("reports", || night.write_reports(&trained, &judged, &version, today, &book_reports))?;
-    steps.run("plan", || night.write_plan(extract, snapshot_rows, &trained, &judged, version, reports, drift))
+    let (reports, drift) = steps.run("reports", || night.write_reports(&trained, &judged, &version, today, &book_reports, audit.as_ref()))?;
+    let audit_facts = audit.map(|a| a.facts());
+    steps.run("plan", || night.write_plan(extract, snapshot_rows, &trained, &judged, version, reports, drift, audit_facts))
 }
 
 fn extract_facts(loaded: &LoadedBook) -> ExtractFacts {
@@ -109,6 +144,70 @@ impl<'c> Night<'c> {
             training_path: staging.join("training.parquet"),
             dates: config.training_dates(),
         })
+    }
+
+    /// `audit`: tonight's extract against the last accepted night's fingerprint (the
+    /// contract's late entries, changes after the fact, vanished rows, statuses, amounts);
+    /// tonight's fingerprint staged for commit. Above a `stop` threshold the extract is refused:
+    /// the audit goes to `REPORTS/rejected/T/` and nothing else is written.
+    fn audit(&self) -> Result<Option<NightAudit>> {
+        let c = self.config;
+        if !c.audit {
+            return Ok(None);
+        }
+        let staged = self.staged_fingerprint();
+        let Some((previous_night, path)) = previous_fingerprint(&c.fingerprints(), &self.night) else {
+            // The first night (or the first with the audit): only the fingerprint, for tomorrow.
+            let print = lapse_core::audit::fingerprint_extract(&c.data, c.encoding, None)?;
+            print.write(&staged).map_err(|e| NightlyError::file(&staged, e))?;
+            tracing::info!(fingerprint = %staged.display(), "no earlier fingerprint: tonight's extract is not audited, its fingerprint is kept for tomorrow");
+            return Ok(None);
+        };
+        let previous = lapse_core::audit::Fingerprint::read(&path).map_err(|e| NightlyError::file(&path, e))?;
+        let options = lapse_core::audit::AuditOptions {
+            grace_days: c.grace_days,
+            encoding: c.encoding,
+            current_date: None,
+            examples: 10,
+            fingerprint_current: true,
+        };
+        let run = lapse_core::audit::audit_extract(&c.data, &previous, &options)?;
+        let mut report = run.report;
+        report.training_labels_changed = self.training_labels_changed(&run.moved_labels)?;
+        let verdict = c.audit_thresholds.judge(&report);
+        report.verdict = Some(verdict.clone());
+        for w in &verdict.warnings {
+            tracing::warn!(check = %w, "data-quality audit: above the warn threshold");
+        }
+        if !verdict.stops.is_empty() {
+            let dir = c.rejected_dir();
+            fs::create_dir_all(&dir).map_err(|e| NightlyError::file(&dir, e))?;
+            write_json(&dir.join("audit.json"), &report)?;
+            let history = lapse_reports::audit::history(&c.out, &self.night);
+            write_html(&dir.join("audit.html"), &lapse_reports::pages::audit_page(&self.context(), &report, &history))?;
+            return Err(NightlyError::InputRejected(format!(
+                "the data-quality audit against the extract of {previous_night} refuses tonight's: {}; the audit is in {}",
+                verdict.stops.join("; "),
+                dir.join("audit.html").display()
+            )));
+        }
+        if let Some(today) = run.today {
+            today.write(&staged).map_err(|e| NightlyError::file(&staged, e))?;
+        }
+        Ok(Some(NightAudit { previous_night, report }))
+    }
+
+    /// How many of the champion's training renewals had their label moved (None without a
+    /// champion or its list of fitted renewals).
+    fn training_labels_changed(&self, moved: &[(String, u32)]) -> Result<Option<usize>> {
+        let Some(champion) = self.registry.champion()? else { return Ok(None) };
+        let Some(fitted) = self.registry.fitted(&champion)? else { return Ok(None) };
+        Ok(Some(moved.iter().filter(|(id, no)| fitted.contains(lapse_model::fitted::renewal_key(id, i64::from(*no)))).count()))
+    }
+
+    /// Tonight's fingerprint, staged until commit.
+    fn staged_fingerprint(&self) -> PathBuf {
+        self.config.staging().join("extract.fp")
     }
 
     /// `load`: the extract, checked; refused when stale.
@@ -352,6 +451,7 @@ impl<'c> Night<'c> {
         version: &str,
         today: Vec<FeatureColumn>,
         book: &BookReports,
+        audit: Option<&NightAudit>,
     ) -> Result<(Vec<String>, DriftFacts)> {
         let outcome = &trained.outcome;
         let (drift_model, model, reference) = self.serving_model(trained, judged, version)?;
@@ -361,7 +461,12 @@ impl<'c> Night<'c> {
             reference.compare_scored(|name| today.iter().position(|c| c.name == name).map(|i| today.swap_remove(i)), scores, self.config.thresholds);
         let context = self.context();
         let mut out = Exporter::new(&self.report_dir);
-        out.report("drift", &drift, &drift_page(&context, &drift_model, &drift))?;
+        let labels_changed = audit.and_then(|a| a.report.training_labels_changed);
+        out.report("drift", &drift, &drift_page(&context, &drift_model, &drift, labels_changed))?;
+        if let Some(audit) = audit {
+            let history = lapse_reports::audit::history(&self.config.out, &self.night);
+            out.report("audit", &audit.report, &lapse_reports::pages::audit_page(&context, &audit.report, &history))?;
+        }
         let evaluation = EvaluationReport {
             as_of: self.night.clone(),
             window: outcome.report.validation_window.clone(),
@@ -456,6 +561,7 @@ impl<'c> Night<'c> {
         version: String,
         reports: Vec<String>,
         drift: DriftFacts,
+        audit: Option<lapse_reports::night::AuditFacts>,
     ) -> Result<RunSummary> {
         let c = self.config;
         let report = &trained.outcome.report;
@@ -493,6 +599,7 @@ impl<'c> Night<'c> {
             champion_after: if judged.decision.promote { Some(version.clone()) } else { judged.champion_before.clone() },
             decision: judged.decision.clone(),
             drift,
+            audit,
             reports,
             steps: Vec::new(),
             exit_code: verdict.exit_code(),

@@ -60,6 +60,11 @@ pub struct NightlyConfig {
     pub stored_campaigns: Option<std::sync::Arc<Vec<(lapse_retention::campaign::store::Record, lapse_retention::campaign::Campaign)>>>,
     /// Collection targets for the team-performance report (`--targets`, read by the caller).
     pub targets: Vec<lapse_reports::performance::Target>,
+    /// Audit the extract against the last accepted night's fingerprint before anything else
+    /// (`--no-audit` turns it off).
+    pub audit: bool,
+    /// `[audit]` of lapse.toml: above a `stop` the night refuses the extract (exit 2).
+    pub audit_thresholds: lapse_core::audit::Thresholds,
 }
 
 /// The default training-row budget: above what a 1M-policy book's window holds (about 2M rows),
@@ -137,7 +142,21 @@ impl NightlyConfig {
             outcomes: None,
             stored_campaigns: None,
             targets: Vec::new(),
+            audit: true,
+            audit_thresholds: Default::default(),
         }
+    }
+
+    /// `REPORTS/fingerprints`: each accepted night's extract fingerprint (`T.fp`), what the next
+    /// night audits its extract against.
+    pub fn fingerprints(&self) -> PathBuf {
+        self.out.join("fingerprints")
+    }
+
+    /// Where a night whose extract the audit refused writes the audit (`REPORTS/rejected/T/`):
+    /// outside the nights, so nothing of the night is published.
+    pub fn rejected_dir(&self) -> PathBuf {
+        self.out.join("rejected").join(self.night())
     }
 
     /// The training snapshot dates, ascending: monthly back from the latest date whose

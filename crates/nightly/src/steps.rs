@@ -10,8 +10,9 @@ use crate::error::{NightlyError, Result};
 pub const CRASH_AT_ENV: &str = "LAPSE_NIGHTLY_CRASH_AT";
 
 /// The steps, in order; each one is a point the job can be killed at.
-pub const STEPS: [&str; 14] = [
+pub const STEPS: [&str; 16] = [
     "load",
+    "audit",
     "snapshot",
     "training-table",
     "book-reports",
@@ -23,6 +24,7 @@ pub const STEPS: [&str; 14] = [
     "promote",
     "publish-snapshot",
     "publish-winback",
+    "fingerprint",
     "decision-log",
     "publish-reports",
 ];

@@ -71,6 +71,10 @@ pub struct RunSummary {
     /// The champion after the run.
     pub champion_after: Option<String>,
     pub drift: DriftFacts,
+    /// The audit of tonight's extract against the last accepted night's (None: the first night,
+    /// or `--no-audit`).
+    #[serde(default)]
+    pub audit: Option<AuditFacts>,
     /// Report files in `REPORTS/T/`.
     pub reports: Vec<String>,
     pub steps: Vec<StepTime>,
@@ -113,6 +117,20 @@ pub struct TrainingFacts {
     pub table_sha256: String,
 }
 
+/// The data-quality audit's headline figures (the whole report is `audit.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditFacts {
+    /// The night whose extract fingerprint today's was compared with.
+    pub previous_night: String,
+    /// Rows per (check, table), as in `audit.json`.
+    pub checks: Vec<(String, String, usize)>,
+    /// The checks above their `warn` threshold, in words.
+    pub warnings: Vec<String>,
+    /// Labels of the champion's training rows that a late entry or change moved.
+    pub training_labels_changed: Option<usize>,
+}
+
+/// The drift report's headline figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DriftFacts {
     /// The model whose training reference today's snapshot was compared with.

@@ -19,7 +19,7 @@ mod scan;
 
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use report::{AuditReport, CheckCount, Example, Extract, Threshold, Thresholds, Verdict};
-pub use scan::{AuditOptions, audit_extract, fingerprint_extract};
+pub use scan::{AuditOptions, AuditRun, audit_extract, fingerprint_extract};
 
 /// The checks, in the contract's order (the names the JSON report uses).
 pub const CHECKS: [&str; 5] = ["late_entry", "changed_after_the_fact", "vanished", "status_inconsistent", "amount_mismatch"];

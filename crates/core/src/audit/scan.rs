@@ -174,6 +174,18 @@ fn unreadable_cell(f: &[&str]) -> (&'static str, String) {
     (column, f[at].to_string())
 }
 
+/// What an audit gives: the report, today's fingerprint (when asked), and the renewals whose
+/// label moved.
+#[derive(Debug)]
+pub struct AuditRun {
+    pub report: AuditReport,
+    pub today: Option<Fingerprint>,
+    /// Renewals (installment_no >= 2) matured by the previous extract's date whose label (lapsed:
+    /// unpaid by due date + grace) differs today: a late entry or a change moved it. The nightly
+    /// counts those the champion was trained on.
+    pub moved_labels: Vec<(String, u32)>,
+}
+
 /// Today's policy, as the status and amount checks need it.
 struct Today {
     /// modal_premium in cents (NO_CENTS when unreadable).
@@ -211,7 +223,7 @@ impl Found {
 
 /// Audits the extract in `dir` against `previous` (one streaming pass over today's tables);
 /// today's fingerprint too when `options.fingerprint_current`.
-pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions) -> Result<(AuditReport, Option<Fingerprint>), ExtractError> {
+pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions) -> Result<AuditRun, ExtractError> {
     let t = tables(dir)?;
     let cap = options.examples;
     let enc = options.encoding;
@@ -222,6 +234,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
     let mut builder = options.fingerprint_current.then(FingerprintBuilder::default);
     let mut found: BTreeMap<(&str, &str), Found> = CHECK_TABLES.iter().map(|&k| (k, Found::new())).collect();
     let mut unreadable = (0usize, Vec::new());
+    let mut moved_labels = Vec::new();
 
     // Policies: seen (against vanished), and what the status and amount checks need.
     let policy_index = BucketIndex::build(previous.policies.iter().map(|p| p.0));
@@ -365,6 +378,13 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         let Some(at) = installment_index.range(x.policy).find(|&i| previous.installments[i].key() == x.key()) else { return };
         installment_seen[at] = true;
         let y = previous.installments[at];
+        let grace = options.grace_days;
+        if x.number >= 2 && y.due != NO_DAY && y.due + grace < d_y {
+            let lapsed = |due: i32, paid: i32| paid == NO_DAY || paid > due + grace;
+            if lapsed(y.due, y.paid) != lapsed(x.due, x.paid) {
+                moved_labels.push((f[0].trim().to_string(), x.number));
+            }
+        }
         if y.paid == NO_DAY && x.paid != NO_DAY && x.paid <= d_y {
             let late = found.get_mut(&("late_entry", "installments")).expect("listed");
             late.rows += 1;
@@ -582,6 +602,6 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         training_labels_changed: None,
         verdict: None,
     };
-    let print = builder.map(|b| b.finish(d_x, dir.display().to_string()));
-    Ok((report, print))
+    let today = builder.map(|b| b.finish(d_x, dir.display().to_string()));
+    Ok(AuditRun { report, today, moved_labels })
 }

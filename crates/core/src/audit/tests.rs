@@ -123,7 +123,9 @@ fn the_same_extract_twice_has_no_late_entry_change_or_vanished_row() {
     print.write(&file).unwrap();
     let read = Fingerprint::read(&file).unwrap();
     assert_eq!(read.header(), print.header());
-    let (report, today) = audit_extract(dir.path(), &read, &AuditOptions { fingerprint_current: true, ..Default::default() }).unwrap();
+    let run = audit_extract(dir.path(), &read, &AuditOptions { fingerprint_current: true, ..Default::default() }).unwrap();
+    let (report, today) = (run.report, run.today);
+    assert!(run.moved_labels.is_empty());
     for (check, table) in [
         ("late_entry", "installments"),
         ("late_entry", "events"),
@@ -139,7 +141,7 @@ fn the_same_extract_twice_has_no_late_entry_change_or_vanished_row() {
     // The same book as Parquet against yesterday's CSV: the format changes nothing.
     let parquet = dir.path().join("parquet");
     generate(&GenerateConfig::new(800, 3)).write(&parquet, FileFormat::Parquet).unwrap();
-    let (from_parquet, _) = audit_extract(&parquet, &read, &AuditOptions::default()).unwrap();
+    let from_parquet = audit_extract(&parquet, &read, &AuditOptions::default()).unwrap().report;
     assert_eq!(counts(&from_parquet), counts(&report), "Parquet reads as CSV does");
     // And the loader agrees on the two checks of one extract.
     let book = load_book(dir.path(), OnError::Strict).unwrap().book;
@@ -180,8 +182,14 @@ fn injected_late_entries_changes_vanished_rows_and_statuses_are_counted_as_the_c
     used.extend(gone.iter().cloned());
     // 7 late entries: unpaid renewals due on or before yesterday's date, paid on their due date.
     let mut late = 0;
+    let mut moved: Vec<(String, u32)> = Vec::new();
     for r in inst.rows.iter_mut() {
         if late < 7 && r[paid].is_empty() && !used.contains(&r[pid]) && parse_day(&r[due]).unwrap() <= d_y && r[no] != "1" {
+            // A renewal matured yesterday (grace over) was a lapse: paid on its due date, its
+            // label moves.
+            if parse_day(&r[due]).unwrap() + 60 < d_y {
+                moved.push((r[pid].clone(), r[no].parse().unwrap()));
+            }
             r[paid] = r[due].clone();
             r[amount_paid] = r[amount_due].clone();
             used.insert(r[pid].clone());
@@ -243,7 +251,15 @@ fn injected_late_entries_changes_vanished_rows_and_statuses_are_counted_as_the_c
     assert!(expected[&("status_inconsistent", "policies")] >= 2);
 
     let previous = fingerprint_extract(&yesterday, Encoding::Utf8, None).unwrap();
-    let (report, _) = audit_extract(&today, &previous, &AuditOptions::default()).unwrap();
+    let run = audit_extract(&today, &previous, &AuditOptions::default()).unwrap();
+    // Late entries of renewals matured yesterday moved their labels (lapsed -> paid in grace);
+    // a corrected amount moves none.
+    let mut got = run.moved_labels.clone();
+    got.sort();
+    moved.sort();
+    assert_eq!(got, moved);
+    assert!(!moved.is_empty(), "the injection moved some label");
+    let report = run.report;
     assert_eq!(counts(&report), expected, "{report:#?}");
     assert_eq!(report.current.extract_date.as_deref(), Some(format_day(d_y + 1).as_str()));
     // Examples say where and what.

@@ -35,9 +35,7 @@ fn check_meaning(context: &Context, check: &str) -> &'static str {
         ("changed_after_the_fact", true) => "上一份数据中已有的应缴日、应缴金额、缴费日期或实缴金额，现在变了",
         ("vanished", false) => "a policy or installment of the previous extract that today's lacks",
         ("vanished", true) => "上一份数据中有、今天的数据中没有的保单或缴费期次",
-        ("status_inconsistent", false) => {
-            "in force with a renewal unpaid past its grace period, or lapsed with every renewal paid"
-        }
+        ("status_inconsistent", false) => "in force with a renewal unpaid past its grace period, or lapsed with every renewal paid",
         ("status_inconsistent", true) => "有效状态但有续期已过宽限期未缴，或失效状态但所有续期都已缴",
         ("amount_mismatch", false) => "an amount due more than 1% off the policy's modal premium, or a payment more than 1% over the amount due",
         ("amount_mismatch", true) => "应缴金额与保单期缴保费相差超过1%，或实缴金额超过应缴金额1%以上",

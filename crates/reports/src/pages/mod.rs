@@ -181,7 +181,9 @@ fn reasons<'a>(context: &Context, decision: &'a lapse_model::promotion::Decision
 
 /// The drift report: PSI per feature (ranked, by status), the score's distribution reference
 /// against today, and the distributions of the flagged features.
-pub fn drift_page(context: &Context, model: &str, report: &DriftReport) -> Markup {
+/// `labels_changed`: how many of the model's training labels a late entry or a change after
+/// the fact moved since it was trained (from the night's data-quality audit).
+pub fn drift_page(context: &Context, model: &str, report: &DriftReport, labels_changed: Option<usize>) -> Markup {
     let shown: Vec<_> = report.features.iter().take(30).collect();
     let labels: Vec<String> = shown.iter().map(|f| f.feature.clone()).collect();
     let values: Vec<f64> = shown.iter().map(|f| f.psi).collect();
@@ -251,6 +253,13 @@ pub fn drift_page(context: &Context, model: &str, report: &DriftReport) -> Marku
             }
             @if !report.missing_features.is_empty() {
                 p.note { "Missing from today's table: " (report.missing_features.join(", ")) }
+            }
+        }
+        @if let Some(n) = labels_changed {
+            @if zh(context) {
+                p.note { "自模型训练以来，补录或事后更改改变了 " (n) " 个训练标签（见数据质量审计）。" }
+            } @else {
+                p.note { (n) " training labels changed since the model was trained (late entries and changes after the fact: see the data-quality audit)." }
             }
         }
         @if let Some(score) = report.features.iter().find(|f| f.feature == SCORE) {
@@ -724,6 +733,26 @@ pub fn index_page(context: &Context, summary: &RunSummary) -> Markup {
         } @else {
             p { "Against the reference of " (summary.drift.model) ": flagged " (none_or(&summary.drift.flagged)) "; act " (none_or(&summary.drift.act)) "; score PSI " (num(summary.drift.score_psi, 4)) "." }
         }
+        @if let Some(audit) = &summary.audit {
+            h2 { "Data quality" }
+            @let found: Vec<String> = audit.checks.iter().filter(|c| c.2 > 0).map(|c| format!("{} ({}) {}", c.0, c.1, c.2)).collect();
+            @if zh(context) {
+                p {
+                    "今晚的数据对比 " (audit.previous_night) " 的数据：" (if found.is_empty() { "没有检出任何行".to_string() } else { found.join("、") }) "。"
+                    @if let Some(n) = audit.training_labels_changed { "冠军模型的训练标签被改变 " (n) " 个。" }
+                    " " a href="audit.html" { "audit.html" }
+                }
+            } @else {
+                p {
+                    "Tonight's extract against the one of " (audit.previous_night) ": " (if found.is_empty() { "no check found a row".to_string() } else { found.join(", ") }) ". "
+                    @if let Some(n) = audit.training_labels_changed { (n) " of the champion's training labels changed. " }
+                    a href="audit.html" { "audit.html" }
+                }
+            }
+            @if !audit.warnings.is_empty() {
+                ul { @for w in &audit.warnings { li { code { (w) } } } }
+            }
+        }
     };
     page(&format!("Nightly run {}", summary.as_of), context, body)
 }
@@ -759,8 +788,9 @@ mod tests {
             flagged: vec![hostile.into()],
             missing_features: vec![],
         };
-        let page = drift_page(&Context { night: "2026-09-30".into(), generated_at: "now".into(), lang: Default::default() }, "v0001 \"&", &report)
-            .into_string();
+        let page =
+            drift_page(&Context { night: "2026-09-30".into(), generated_at: "now".into(), lang: Default::default() }, "v0001 \"&", &report, None)
+                .into_string();
         assert!(!page.contains("<script"), "unescaped text in the page");
         assert!(page.contains("&lt;script&gt;") && page.contains("v0001 &quot;&amp;"), "escaped text missing");
         assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
@@ -780,6 +810,7 @@ mod tests {
                 flagged: vec![],
                 missing_features: vec![],
             },
+            None,
         )
         .into_string();
         assert!(page.contains("chart not drawn: nothing to draw"));
