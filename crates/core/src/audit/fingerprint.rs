@@ -235,6 +235,18 @@ pub(crate) struct FingerprintBuilder {
 }
 
 impl FingerprintBuilder {
+    /// Room for the rows the tables hold (hints: a vector doubling past a hundred million rows
+    /// would briefly hold one and a half times its size).
+    pub fn with_capacity(policies: usize, installments: usize, events: usize) -> Self {
+        let mut b = FingerprintBuilder::default();
+        b.print.policies.reserve_exact(policies);
+        b.print.id_ends.reserve_exact(policies);
+        b.print.ids.reserve(policies * 10);
+        b.print.installments.reserve_exact(installments);
+        b.print.events.reserve_exact(events);
+        b
+    }
+
     pub fn policy(&mut self, key: u64, id: &str) {
         let index = self.print.id_ends.len() as u32;
         self.print.ids.push_str(id.trim());

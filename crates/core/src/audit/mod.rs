@@ -21,6 +21,8 @@ pub use fingerprint::{Fingerprint, FingerprintError};
 pub use report::{AuditReport, CheckCount, Example, Extract, Threshold, Thresholds, Verdict};
 pub use scan::{AuditOptions, AuditRun, audit_extract, fingerprint_extract};
 
+use crate::extract::stream::Cell;
+
 /// The checks, in the contract's order (the names the JSON report uses).
 pub const CHECKS: [&str; 5] = ["late_entry", "changed_after_the_fact", "vanished", "status_inconsistent", "amount_mismatch"];
 
@@ -46,24 +48,35 @@ pub(crate) fn policy_key(policy_id: &str) -> u64 {
 }
 
 /// An amount in cents, [`NO_CENTS`] when empty; Err when it is not a number.
-pub(crate) fn cents(text: &str) -> Result<i64, ()> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(NO_CENTS);
-    }
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x.abs() < 9.0e15 => Ok((x * 100.0).round() as i64),
-        _ => Err(()),
-    }
+pub(crate) fn cents(cell: Cell<'_>) -> Result<i64, ()> {
+    let x = match cell {
+        Cell::Empty => return Ok(NO_CENTS),
+        Cell::Number(x) => x,
+        Cell::Text(t) if t.trim().is_empty() => return Ok(NO_CENTS),
+        Cell::Text(t) => t.trim().parse::<f64>().map_err(|_| ())?,
+        Cell::Day(_) => return Err(()),
+    };
+    if x.is_finite() && x.abs() < 9.0e15 { Ok((x * 100.0).round() as i64) } else { Err(()) }
 }
 
 /// A date as a day, [`NO_DAY`] when empty; Err when it is not a date.
-pub(crate) fn day(text: &str) -> Result<i32, ()> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(NO_DAY);
+pub(crate) fn day(cell: Cell<'_>) -> Result<i32, ()> {
+    match cell {
+        Cell::Empty => Ok(NO_DAY),
+        Cell::Day(d) => Ok(d),
+        Cell::Text(t) if t.trim().is_empty() => Ok(NO_DAY),
+        Cell::Text(t) => crate::dates::parse_day(t).ok_or(()),
+        Cell::Number(_) => Err(()),
     }
-    crate::dates::parse_day(text).ok_or(())
+}
+
+/// A whole number >= 0 (an installment number).
+pub(crate) fn whole(cell: Cell<'_>) -> Result<u32, ()> {
+    match cell {
+        Cell::Number(x) if x.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&x) => Ok(x as u32),
+        Cell::Text(t) => t.trim().parse::<u32>().map_err(|_| ()),
+        _ => Err(()),
+    }
 }
 
 /// Cents as the contract writes money ("" when absent).

@@ -7,11 +7,11 @@ use rustc_hash::FxHashMap;
 
 use super::fingerprint::{FingerprintBuilder, InstallmentPrint};
 use super::report::{AuditReport, CheckCount, Example, Extract};
-use super::{CHECK_TABLES, Fingerprint, NO_CENTS, NO_DAY, cents, day, day_text, money_text, policy_key};
+use super::{CHECK_TABLES, Fingerprint, NO_CENTS, NO_DAY, cents, day, day_text, money_text, policy_key, whole};
 use crate::dates::Day;
 use crate::extract::read::{Encoding, locate};
 use crate::extract::schema::{AGENTS, EVENTS, INSTALLMENTS, POLICIES};
-use crate::extract::stream::for_each_row;
+use crate::extract::stream::{Cell, for_each_row, row_count_hint};
 use crate::extract::{ExtractError, schema::TableSpec};
 
 /// How to audit.
@@ -94,6 +94,14 @@ struct Tables {
     agents: Option<PathBuf>,
 }
 
+impl Tables {
+    /// A fingerprint builder with room for these tables' rows.
+    fn builder(&self) -> FingerprintBuilder {
+        let hint = |p: &Path| row_count_hint(p).unwrap_or(0);
+        FingerprintBuilder::with_capacity(hint(&self.policies), hint(&self.installments), self.events.as_deref().map_or(0, hint))
+    }
+}
+
 fn tables(dir: &Path) -> Result<Tables, ExtractError> {
     let need = |spec: &TableSpec| locate(dir, spec).map(|p| p.expect("a required table is found or an error"));
     Ok(Tables { policies: need(&POLICIES)?, installments: need(&INSTALLMENTS)?, events: locate(dir, &EVENTS)?, agents: locate(dir, &AGENTS)? })
@@ -103,8 +111,8 @@ fn tables(dir: &Path) -> Result<Tables, ExtractError> {
 fn agents_latest(path: &Option<PathBuf>, encoding: Encoding, latest: &mut Latest) -> Result<(), ExtractError> {
     if let Some(path) = path {
         for_each_row(path, encoding, &["hire_date", "leave_date"], &[false, false], &mut |_, f| {
-            for text in f {
-                if let Ok(d) = day(text) {
+            for &cell in f {
+                if let Ok(d) = day(cell) {
                     latest.see(d);
                 }
             }
@@ -117,11 +125,12 @@ fn agents_latest(path: &Option<PathBuf>, encoding: Encoding, latest: &mut Latest
 /// latest date it records).
 pub fn fingerprint_extract(dir: &Path, encoding: Encoding, extract_date: Option<Day>) -> Result<Fingerprint, ExtractError> {
     let t = tables(dir)?;
-    let mut b = FingerprintBuilder::default();
+    let mut b = t.builder();
     let mut latest = Latest::default();
     for_each_row(&t.policies, encoding, &["policy_id", "issue_date", "status_date"], &[true, true, false], &mut |_, f| {
-        if !f[0].trim().is_empty() {
-            b.policy(policy_key(f[0]), f[0]);
+        if !f[0].is_blank() {
+            let id = f[0].text();
+            b.policy(policy_key(&id), &id);
         }
         latest.see(day(f[1]).unwrap_or(NO_DAY));
         latest.see(day(f[2]).unwrap_or(NO_DAY));
@@ -138,7 +147,7 @@ pub fn fingerprint_extract(dir: &Path, encoding: Encoding, extract_date: Option<
                 && date != NO_DAY
             {
                 latest.see(date);
-                b.event(event_hash(f[0], date, f[2], amount));
+                b.event(event_hash(&f[0].text(), date, &f[2].text(), amount));
             }
         })?;
     }
@@ -147,11 +156,11 @@ pub fn fingerprint_extract(dir: &Path, encoding: Encoding, extract_date: Option<
 }
 
 /// An installment row as the checks see it; None when a cell is unreadable.
-fn installment(f: &[&str]) -> Option<InstallmentPrint> {
-    let number = f[1].trim().parse::<u32>().ok()?;
+fn installment(f: &[Cell<'_>]) -> Option<InstallmentPrint> {
+    let number = whole(f[1]).ok()?;
     let due = day(f[2]).ok()?;
     Some(InstallmentPrint {
-        policy: policy_key(f[0]),
+        policy: policy_key(&f[0].text()),
         amount_due: cents(f[3]).ok()?,
         amount_paid: cents(f[5]).ok()?,
         number,
@@ -161,9 +170,9 @@ fn installment(f: &[&str]) -> Option<InstallmentPrint> {
 }
 
 /// Which cell of an installment row is unreadable, and why.
-fn unreadable_cell(f: &[&str]) -> (&'static str, String) {
+fn unreadable_cell(f: &[Cell<'_>]) -> (&'static str, String) {
     let named = [
-        ("installment_no", f[1].trim().parse::<u32>().is_err()),
+        ("installment_no", whole(f[1]).is_err()),
         ("due_date", day(f[2]).is_err()),
         ("amount_due", cents(f[3]).is_err()),
         ("paid_date", day(f[4]).is_err()),
@@ -171,7 +180,7 @@ fn unreadable_cell(f: &[&str]) -> (&'static str, String) {
     ];
     let (column, _) = named.iter().find(|(_, bad)| *bad).copied().unwrap_or(("installment_no", true));
     let at = INSTALLMENT_COLUMNS.iter().position(|c| *c == column).expect("a column of the row");
-    (column, f[at].to_string())
+    (column, f[at].text().into_owned())
 }
 
 /// What an audit gives: the report, today's fingerprint (when asked), and the renewals whose
@@ -231,7 +240,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
     let file = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
     let (policies_file, installments_file) = (file(&t.policies), file(&t.installments));
     let mut latest = Latest::default();
-    let mut builder = options.fingerprint_current.then(FingerprintBuilder::default);
+    let mut builder = options.fingerprint_current.then(|| t.builder());
     let mut found: BTreeMap<(&str, &str), Found> = CHECK_TABLES.iter().map(|&k| (k, Found::new())).collect();
     let mut unreadable = (0usize, Vec::new());
     let mut moved_labels = Vec::new();
@@ -239,8 +248,9 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
     // Policies: seen (against vanished), and what the status and amount checks need.
     let policy_index = BucketIndex::build(previous.policies.iter().map(|p| p.0));
     let mut policy_seen = vec![false; previous.policies.len()];
-    let mut today: Vec<Today> = Vec::new();
-    let mut today_of: FxHashMap<u64, u32> = FxHashMap::default();
+    let policy_hint = row_count_hint(&t.policies).unwrap_or(0);
+    let mut today: Vec<Today> = Vec::with_capacity(policy_hint);
+    let mut today_of: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(policy_hint, Default::default());
     let (mut ids, mut id_ends) = (String::new(), Vec::<usize>::new());
     let mut policy_rows = 0usize;
     for_each_row(
@@ -250,10 +260,11 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         &[true, true, true, true, false],
         &mut |_, f| {
             policy_rows += 1;
-            let id = f[0].trim();
-            if id.is_empty() {
+            if f[0].is_blank() {
                 return;
             }
+            let id = f[0].text();
+            let id = id.trim();
             let key = policy_key(id);
             for i in policy_index.range(key) {
                 if previous.policies[i].0 == key {
@@ -271,7 +282,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
             ids.push_str(id);
             id_ends.push(ids.len());
             today_of.insert(key, today.len() as u32);
-            let status = match f[2].trim() {
+            let status = match f[2].text().trim() {
                 "in_force" => 1,
                 "lapsed" => 2,
                 _ => 0,
@@ -296,7 +307,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
     let mut installment_rows = 0usize;
     for_each_row(&t.installments, enc, &INSTALLMENT_COLUMNS, &INSTALLMENT_REQUIRED, &mut |_, f| {
         installment_rows += 1;
-        let key_text = || format!("{}/{}", f[0].trim(), f[1].trim());
+        let key_text = || format!("{}/{}", f[0].text().trim(), f[1].text().trim());
         let Some(x) = installment(f) else {
             unreadable.0 += 1;
             if unreadable.1.len() < cap {
@@ -311,8 +322,8 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                 });
             }
             // Still today's row: not vanished.
-            if let Ok(number) = f[1].trim().parse::<u32>() {
-                let policy = policy_key(f[0]);
+            if let Ok(number) = whole(f[1]) {
+                let policy = policy_key(&f[0].text());
                 for i in installment_index.range(policy) {
                     if previous.installments[i].key() == (policy, number) {
                         installment_seen[i] = true;
@@ -382,7 +393,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         if x.number >= 2 && y.due != NO_DAY && y.due + grace < d_y {
             let lapsed = |due: i32, paid: i32| paid == NO_DAY || paid > due + grace;
             if lapsed(y.due, y.paid) != lapsed(x.due, x.paid) {
-                moved_labels.push((f[0].trim().to_string(), x.number));
+                moved_labels.push((f[0].text().trim().to_string(), x.number));
             }
         }
         if y.paid == NO_DAY && x.paid != NO_DAY && x.paid <= d_y {
@@ -442,10 +453,10 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                     let (column, value) = if day(f[1]).is_err() { ("event_date", f[1]) } else { ("amount", f[3]) };
                     unreadable.1.push(Example {
                         file: events_file.clone(),
-                        key: format!("{}/{}/{}", f[0].trim(), f[1].trim(), f[2].trim()),
+                        key: format!("{}/{}/{}", f[0].text().trim(), f[1].text().trim(), f[2].text().trim()),
                         column: column.into(),
                         old: String::new(),
-                        new: value.to_string(),
+                        new: value.text().into_owned(),
                         note: String::new(),
                     });
                 }
@@ -455,7 +466,7 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                 return;
             }
             latest.see(date);
-            let hash = event_hash(f[0], date, f[2], amount);
+            let hash = event_hash(&f[0].text(), date, &f[2].text(), amount);
             if let Some(b) = builder.as_mut() {
                 b.event(hash);
             }
@@ -471,10 +482,10 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
                         cap,
                         || Example {
                             file: events_file.clone(),
-                            key: format!("{}/{}/{}", f[0].trim(), f[1].trim(), f[2].trim()),
+                            key: format!("{}/{}/{}", f[0].text().trim(), f[1].text().trim(), f[2].text().trim()),
                             column: "event_date".into(),
                             old: String::new(),
-                            new: f[1].trim().to_string(),
+                            new: day_text(date),
                             note: String::new(),
                         },
                         "event_date",

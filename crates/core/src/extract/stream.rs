@@ -15,8 +15,40 @@ use crate::io_util::IoContext;
 /// Rows of a Parquet table read at a time.
 const PARQUET_SLICE_ROWS: usize = 1 << 20;
 
-/// Calls `row(n, fields)` for every data row of the table file at `path`, `n` its 1-based data
-/// row and `fields` the `columns` in order (an empty string for an empty cell, or for an
+/// One cell as the file holds it: CSV gives text; Parquet gives typed values (a date as a day,
+/// a number as a number), so nothing is printed to text only to be parsed back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// Empty, null, or a column the file lacks.
+    Empty,
+    Text(&'a str),
+    Day(crate::dates::Day),
+    Number(f64),
+}
+
+impl<'a> Cell<'a> {
+    /// The cell as text (a day in ISO form, a number as Rust prints it).
+    pub fn text(&self) -> std::borrow::Cow<'a, str> {
+        match *self {
+            Cell::Empty => "".into(),
+            Cell::Text(t) => t.into(),
+            Cell::Day(d) => crate::dates::format_day(d).into(),
+            Cell::Number(x) => x.to_string().into(),
+        }
+    }
+
+    /// Blank (empty, or only white space).
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// Calls `row(n, cells)` for every data row of the table file at `path`, `n` its 1-based data
+/// row and `cells` the `columns` in order ([`Cell::Empty`] for an empty cell, or for an
 /// optional column the file lacks). A required column (`required[i]`) the file lacks is an
 /// error naming it; a missing optional one reads as empty.
 pub fn for_each_row(
@@ -24,7 +56,7 @@ pub fn for_each_row(
     encoding: Encoding,
     columns: &[&str],
     required: &[bool],
-    row: &mut dyn FnMut(usize, &[&str]),
+    row: &mut dyn FnMut(usize, &[Cell<'_>]),
 ) -> Result<(), ExtractError> {
     match FileFormat::of(path) {
         Some(FileFormat::Parquet) => parquet_rows(path, columns, required, row),
@@ -40,7 +72,7 @@ fn positions(path: &Path, names: &[String], columns: &[&str], required: &[bool])
     if missing.is_empty() { Ok(found) } else { Err(ExtractError::MissingColumns { file: path.to_path_buf(), columns: missing }) }
 }
 
-fn csv_rows(path: &Path, encoding: Encoding, columns: &[&str], required: &[bool], row: &mut dyn FnMut(usize, &[&str])) -> Result<(), ExtractError> {
+fn csv_rows(path: &Path, encoding: Encoding, columns: &[&str], required: &[bool], row: &mut dyn FnMut(usize, &[Cell<'_>])) -> Result<(), ExtractError> {
     let io = |e: std::io::Error| ExtractError::from(IoContext::new("reading", path, e));
     let mut blocks = RecordBlocks::new(File::open(path).map_err(|e| IoContext::new("opening", path, e))?);
     let header = blocks.next_record().map_err(io)?.unwrap_or_default();
@@ -61,7 +93,13 @@ fn csv_rows(path: &Path, encoding: Encoding, columns: &[&str], required: &[bool]
             }
             n += 1;
             split_record(record, &mut split);
-            let picked: Vec<&str> = at.iter().map(|i| i.and_then(|i| split.get(i)).map_or("", |f| f.as_ref())).collect();
+            let picked: Vec<Cell<'_>> = at
+                .iter()
+                .map(|i| match i.and_then(|i| split.get(i)) {
+                    Some(f) if !f.is_empty() => Cell::Text(f.as_ref()),
+                    _ => Cell::Empty,
+                })
+                .collect();
             row(n, &picked);
         }
     }
@@ -103,7 +141,15 @@ fn split_record<'a>(record: &'a str, out: &mut Vec<std::borrow::Cow<'a, str>>) {
     }
 }
 
-fn parquet_rows(path: &Path, columns: &[&str], required: &[bool], row: &mut dyn FnMut(usize, &[&str])) -> Result<(), ExtractError> {
+/// A Parquet column of one slice, typed.
+enum Typed {
+    Absent,
+    Text(StringChunked),
+    Day(Int32Chunked),
+    Number(Float64Chunked),
+}
+
+fn parquet_rows(path: &Path, columns: &[&str], required: &[bool], row: &mut dyn FnMut(usize, &[Cell<'_>])) -> Result<(), ExtractError> {
     let unreadable = |e: PolarsError| ExtractError::Unreadable { file: path.to_path_buf(), message: e.to_string() };
     let open = || File::open(path).map_err(|e| ExtractError::from(IoContext::new("opening", path, e)));
     let mut reader = ParquetReader::new(open()?);
@@ -122,28 +168,59 @@ fn parquet_rows(path: &Path, columns: &[&str], required: &[bool], row: &mut dyn 
         if df.height() == 0 {
             break;
         }
-        // Every asked column as text (dates as ISO days, numbers as written by Display).
-        let text: Vec<Option<StringChunked>> = at
+        // Dates as days, numbers as numbers, anything else as text.
+        let typed: Vec<Typed> = at
             .iter()
-            .map(|i| match i {
-                Some(i) => {
-                    let column = df.column(&names[*i]).map_err(unreadable)?;
-                    let column = column.cast(&DataType::String).map_err(unreadable)?;
-                    Ok(Some(column.str().map_err(unreadable)?.clone()))
-                }
-                None => Ok(None),
+            .map(|i| {
+                let Some(i) = i else { return Ok(Typed::Absent) };
+                let column = df.column(&names[*i]).map_err(unreadable)?;
+                let dtype = column.dtype();
+                Ok(if matches!(dtype, DataType::Date) {
+                    Typed::Day(column.cast(&DataType::Int32).map_err(unreadable)?.i32().map_err(unreadable)?.clone())
+                } else if dtype.is_primitive_numeric() {
+                    Typed::Number(column.cast(&DataType::Float64).map_err(unreadable)?.f64().map_err(unreadable)?.clone())
+                } else {
+                    Typed::Text(column.cast(&DataType::String).map_err(unreadable)?.str().map_err(unreadable)?.clone())
+                })
             })
             .collect::<Result<_, ExtractError>>()?;
-        let mut picked: Vec<&str> = Vec::with_capacity(columns.len());
-        for r in 0..df.height() {
+        let mut iters: Vec<Box<dyn Iterator<Item = Cell<'_>> + '_>> = typed
+            .iter()
+            .map(|t| -> Box<dyn Iterator<Item = Cell<'_>> + '_> {
+                match t {
+                    Typed::Absent => Box::new(std::iter::repeat(Cell::Empty)),
+                    Typed::Text(c) => Box::new(c.iter().map(|v| v.map_or(Cell::Empty, Cell::Text))),
+                    Typed::Day(c) => Box::new(c.iter().map(|v| v.map_or(Cell::Empty, Cell::Day))),
+                    Typed::Number(c) => Box::new(c.iter().map(|v| v.map_or(Cell::Empty, Cell::Number))),
+                }
+            })
+            .collect();
+        let mut picked: Vec<Cell<'_>> = Vec::with_capacity(columns.len());
+        for _ in 0..df.height() {
             n += 1;
             picked.clear();
-            picked.extend(text.iter().map(|c| c.as_ref().and_then(|c| c.get(r)).unwrap_or("")));
+            picked.extend(iters.iter_mut().map(|it| it.next().unwrap_or(Cell::Empty)));
             row(n, &picked);
         }
         offset += df.height();
     }
     Ok(())
+}
+
+/// Rows of a table file, for reserving room: exact for Parquet (its metadata), estimated for
+/// CSV from the file's size and its first block (a little over, rather than under).
+pub fn row_count_hint(path: &Path) -> Option<usize> {
+    match FileFormat::of(path) {
+        Some(FileFormat::Parquet) => ParquetReader::new(File::open(path).ok()?).num_rows().ok(),
+        _ => {
+            use std::io::Read;
+            let size = std::fs::metadata(path).ok()?.len() as usize;
+            let mut head = vec![0u8; (1 << 20).min(size)];
+            File::open(path).ok()?.read_exact(&mut head).ok()?;
+            let lines = memchr::memchr_iter(b'\n', &head).count().max(1);
+            Some((size as f64 / (head.len() as f64 / lines as f64) * 1.05) as usize)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +234,7 @@ mod tests {
         std::fs::write(&path, "\u{feff}b,a,c\n1,x,\"q,\"\"r\"\"\"\n\n2,y,\n").unwrap();
         let mut seen = Vec::new();
         for_each_row(&path, Encoding::Utf8, &["a", "c", "d"], &[true, true, false], &mut |n, f| {
-            seen.push((n, f.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+            seen.push((n, f.iter().map(|s| s.text().into_owned()).collect::<Vec<_>>()))
         })
         .unwrap();
         assert_eq!(seen, [(1, vec!["x".to_string(), "q,\"r\"".into(), String::new()]), (2, vec!["y".into(), String::new(), String::new()])]);
