@@ -110,6 +110,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::Effect(args) => commands::effect::run_effect(args)?,
         Command::Uplift(args) => commands::uplift::run_uplift(args)?,
         Command::Openapi => print!("{}", lapse_api::openapi_document()),
+        Command::Catalog(args) if args.metrics => print!("{}", lapse_reports::pages::metrics::document()),
         Command::Catalog(args) => match args.format {
             CatalogFormat::Markdown => print!("{}", catalog_markdown()),
             CatalogFormat::Json => println!("{}", serde_json::to_string_pretty(&catalog())?),

@@ -122,6 +122,8 @@ fn bad_flags_are_refused_with_a_message() {
 fn committed_feature_catalog_matches_the_code() {
     let committed = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/features/CATALOG.md")).expect("features/CATALOG.md");
     assert_eq!(committed, lapse_core::features::catalog_markdown(), "regenerate with: cargo run -- catalog > features/CATALOG.md");
+    let metrics = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md")).expect("docs/metrics.md");
+    assert_eq!(metrics, lapse_reports::pages::metrics::document(), "regenerate with: cargo run -- catalog --metrics > docs/metrics.md");
     let out = lapse(&["catalog", "--format", "json"]);
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), lapse_core::features::FEATURES.len());

@@ -17,15 +17,10 @@ pub fn run_audit(args: AuditArgs) -> Result<(), Failure> {
         }
         print
     };
-    let options = AuditOptions {
-        grace_days: args.grace_days,
-        encoding,
-        current_date: args.extract_date,
-        examples: args.examples,
-        fingerprint_current: args.fingerprint_out.is_some(),
-    };
+    let options = AuditOptions { grace_days: args.grace_days, encoding, current_date: args.extract_date, examples: args.examples };
     let run = audit_extract(&args.extract.data, &previous, &options)?;
-    let (mut report, today) = (run.report, run.today);
+    drop(previous);
+    let mut report = run.report;
     let verdict = thresholds.judge(&report);
     report.verdict = Some(verdict.clone());
     println!(
@@ -57,7 +52,10 @@ pub fn run_audit(args: AuditArgs) -> Result<(), Failure> {
         let history = args.history.as_deref().map(|dir| lapse_reports::audit::history(dir, &night)).unwrap_or_default();
         lapse_reports::write_html(path, &lapse_reports::pages::audit_page(&html_context(&night, args.report.lang), &report, &history))?;
     }
-    if let (Some(path), Some(print)) = (&args.fingerprint_out, &today) {
+    if let Some(path) = &args.fingerprint_out {
+        // A second pass, once yesterday's fingerprint is dropped (never both in memory).
+        let date = report.current.extract_date.as_deref().and_then(lapse_core::dates::parse_day);
+        let print = fingerprint_extract(&args.extract.data, encoding, date)?;
         print.write(path).map_err(|e| Failure { input: false, error: anyhow::Error::new(e) })?;
         println!("today's fingerprint: {} (for tomorrow's --previous)", path.display());
     }

@@ -141,6 +141,10 @@ pub struct AggregatesArgs {
 pub struct CatalogArgs {
     #[arg(long, value_enum, default_value_t = CatalogFormat::Markdown)]
     pub format: CatalogFormat,
+    /// Print the metric definitions instead (docs/metrics.md: every KPI the reports show, in
+    /// English and Chinese).
+    #[arg(long)]
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -99,10 +99,14 @@ struct Trained {
 /// The compute phase (see the crate docs).
 pub(crate) fn compute(config: &NightlyConfig, steps: &mut Steps) -> Result<RunSummary> {
     let night = Night::new(config)?;
-    let loaded = steps.run("load", || night.load())?;
-    // Right after the contract's checks, before anything is built: an extract the audit
-    // refuses changes nothing.
+    // The audit first, so its memory is free before the book is read; its verdict after the
+    // contract's checks (a broken extract is told as broken), before anything is built: an
+    // extract the audit refuses changes nothing.
     let audit = steps.run("audit", || night.audit())?;
+    let loaded = steps.run("load", || night.load())?;
+    if let Some(audit) = &audit {
+        night.refuse_above_stop(audit)?;
+    }
     let extract = extract_facts(&loaded);
     let snapshot_rows = steps.run("snapshot", || night.build_snapshot(&loaded.book))?;
     steps.run("training-table", || night.build_training_table(&loaded.book))?;
@@ -147,9 +151,9 @@ impl<'c> Night<'c> {
     }
 
     /// `audit`: tonight's extract against the last accepted night's fingerprint (the
-    /// contract's late entries, changes after the fact, vanished rows, statuses, amounts);
-    /// tonight's fingerprint staged for commit. Above a `stop` threshold the extract is refused:
-    /// the audit goes to `REPORTS/rejected/T/` and nothing else is written.
+    /// contract's late entries, changes after the fact, vanished rows, statuses, amounts) and
+    /// the thresholds' verdict; tonight's fingerprint staged for commit (a second pass, once
+    /// the previous one is dropped).
     fn audit(&self) -> Result<Option<NightAudit>> {
         let c = self.config;
         if !c.audit {
@@ -164,14 +168,9 @@ impl<'c> Night<'c> {
             return Ok(None);
         };
         let previous = lapse_core::audit::Fingerprint::read(&path).map_err(|e| NightlyError::file(&path, e))?;
-        let options = lapse_core::audit::AuditOptions {
-            grace_days: c.grace_days,
-            encoding: c.encoding,
-            current_date: None,
-            examples: 10,
-            fingerprint_current: true,
-        };
+        let options = lapse_core::audit::AuditOptions { grace_days: c.grace_days, encoding: c.encoding, current_date: None, examples: 10 };
         let run = lapse_core::audit::audit_extract(&c.data, &previous, &options)?;
+        drop(previous);
         let mut report = run.report;
         report.training_labels_changed = self.training_labels_changed(&run.moved_labels)?;
         let verdict = c.audit_thresholds.judge(&report);
@@ -179,22 +178,30 @@ impl<'c> Night<'c> {
         for w in &verdict.warnings {
             tracing::warn!(check = %w, "data-quality audit: above the warn threshold");
         }
-        if !verdict.stops.is_empty() {
-            let dir = c.rejected_dir();
-            fs::create_dir_all(&dir).map_err(|e| NightlyError::file(&dir, e))?;
-            write_json(&dir.join("audit.json"), &report)?;
-            let history = lapse_reports::audit::history(&c.out, &self.night);
-            write_html(&dir.join("audit.html"), &lapse_reports::pages::audit_page(&self.context(), &report, &history))?;
-            return Err(NightlyError::InputRejected(format!(
-                "the data-quality audit against the extract of {previous_night} refuses tonight's: {}; the audit is in {}",
-                verdict.stops.join("; "),
-                dir.join("audit.html").display()
-            )));
-        }
-        if let Some(today) = run.today {
+        if verdict.stops.is_empty() {
+            let date = report.current.extract_date.as_deref().and_then(lapse_core::dates::parse_day);
+            let today = lapse_core::audit::fingerprint_extract(&c.data, c.encoding, date)?;
             today.write(&staged).map_err(|e| NightlyError::file(&staged, e))?;
         }
         Ok(Some(NightAudit { previous_night, report }))
+    }
+
+    /// Above a `stop` threshold the extract is refused: the audit goes to
+    /// `REPORTS/rejected/T/` and nothing else is written.
+    fn refuse_above_stop(&self, audit: &NightAudit) -> Result<()> {
+        let c = self.config;
+        let Some(verdict) = audit.report.verdict.as_ref().filter(|v| !v.stops.is_empty()) else { return Ok(()) };
+        let dir = c.rejected_dir();
+        fs::create_dir_all(&dir).map_err(|e| NightlyError::file(&dir, e))?;
+        write_json(&dir.join("audit.json"), &audit.report)?;
+        let history = lapse_reports::audit::history(&c.out, &self.night);
+        write_html(&dir.join("audit.html"), &lapse_reports::pages::audit_page(&self.context(), &audit.report, &history))?;
+        Err(NightlyError::InputRejected(format!(
+            "the data-quality audit against the extract of {} refuses tonight's: {}; the audit is in {}",
+            audit.previous_night,
+            verdict.stops.join("; "),
+            dir.join("audit.html").display()
+        )))
     }
 
     /// How many of the champion's training renewals had their label moved (None without a

@@ -11,8 +11,8 @@ pub const CRASH_AT_ENV: &str = "LAPSE_NIGHTLY_CRASH_AT";
 
 /// The steps, in order; each one is a point the job can be killed at.
 pub const STEPS: [&str; 16] = [
-    "load",
     "audit",
+    "load",
     "snapshot",
     "training-table",
     "book-reports",

@@ -23,13 +23,11 @@ pub struct AuditOptions {
     pub current_date: Option<Day>,
     /// Examples kept per check and table (per column for a change).
     pub examples: usize,
-    /// Also build today's fingerprint (for tomorrow's audit).
-    pub fingerprint_current: bool,
 }
 
 impl Default for AuditOptions {
     fn default() -> Self {
-        AuditOptions { grace_days: 60, encoding: Encoding::Utf8, current_date: None, examples: 10, fingerprint_current: false }
+        AuditOptions { grace_days: 60, encoding: Encoding::Utf8, current_date: None, examples: 10 }
     }
 }
 
@@ -183,12 +181,12 @@ fn unreadable_cell(f: &[Cell<'_>]) -> (&'static str, String) {
     (column, f[at].text().into_owned())
 }
 
-/// What an audit gives: the report, today's fingerprint (when asked), and the renewals whose
-/// label moved.
+/// What an audit gives: the report and the renewals whose label moved. Today's fingerprint is
+/// a second pass ([`fingerprint_extract`]) once the previous one is dropped: the two are never
+/// in memory together (a 10M-policy book's is about 4 GB).
 #[derive(Debug)]
 pub struct AuditRun {
     pub report: AuditReport,
-    pub today: Option<Fingerprint>,
     /// Renewals (installment_no >= 2) matured by the previous extract's date whose label (lapsed:
     /// unpaid by due date + grace) differs today: a late entry or a change moved it. The nightly
     /// counts those the champion was trained on.
@@ -230,8 +228,7 @@ impl Found {
     }
 }
 
-/// Audits the extract in `dir` against `previous` (one streaming pass over today's tables);
-/// today's fingerprint too when `options.fingerprint_current`.
+/// Audits the extract in `dir` against `previous` (one streaming pass over today's tables).
 pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions) -> Result<AuditRun, ExtractError> {
     let t = tables(dir)?;
     let cap = options.examples;
@@ -240,7 +237,6 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
     let file = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
     let (policies_file, installments_file) = (file(&t.policies), file(&t.installments));
     let mut latest = Latest::default();
-    let mut builder = options.fingerprint_current.then(|| t.builder());
     let mut found: BTreeMap<(&str, &str), Found> = CHECK_TABLES.iter().map(|&k| (k, Found::new())).collect();
     let mut unreadable = (0usize, Vec::new());
     let mut moved_labels = Vec::new();
@@ -273,9 +269,6 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
             }
             latest.see(day(f[3]).unwrap_or(NO_DAY));
             latest.see(day(f[4]).unwrap_or(NO_DAY));
-            if let Some(b) = builder.as_mut() {
-                b.policy(key, id);
-            }
             if today_of.contains_key(&key) {
                 return;
             }
@@ -333,9 +326,6 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
             return;
         };
         latest.see(x.paid);
-        if let Some(b) = builder.as_mut() {
-            b.installment(x);
-        }
         // Against the policy: its premium, and the status check's inputs.
         let mut mismatch = false;
         if let Some(&p) = today_of.get(&x.policy) {
@@ -467,9 +457,6 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
             }
             latest.see(date);
             let hash = event_hash(&f[0].text(), date, &f[2].text(), amount);
-            if let Some(b) = builder.as_mut() {
-                b.event(hash);
-            }
             if date > d_y {
                 return;
             }
@@ -613,6 +600,5 @@ pub fn audit_extract(dir: &Path, previous: &Fingerprint, options: &AuditOptions)
         training_labels_changed: None,
         verdict: None,
     };
-    let today = builder.map(|b| b.finish(d_x, dir.display().to_string()));
-    Ok(AuditRun { report, today, moved_labels })
+    Ok(AuditRun { report, moved_labels })
 }

@@ -72,7 +72,13 @@ fn positions(path: &Path, names: &[String], columns: &[&str], required: &[bool])
     if missing.is_empty() { Ok(found) } else { Err(ExtractError::MissingColumns { file: path.to_path_buf(), columns: missing }) }
 }
 
-fn csv_rows(path: &Path, encoding: Encoding, columns: &[&str], required: &[bool], row: &mut dyn FnMut(usize, &[Cell<'_>])) -> Result<(), ExtractError> {
+fn csv_rows(
+    path: &Path,
+    encoding: Encoding,
+    columns: &[&str],
+    required: &[bool],
+    row: &mut dyn FnMut(usize, &[Cell<'_>]),
+) -> Result<(), ExtractError> {
     let io = |e: std::io::Error| ExtractError::from(IoContext::new("reading", path, e));
     let mut blocks = RecordBlocks::new(File::open(path).map_err(|e| IoContext::new("opening", path, e))?);
     let header = blocks.next_record().map_err(io)?.unwrap_or_default();

@@ -322,6 +322,10 @@ pub const PHRASES: &[(&str, &str)] = &[
         "Observed / expected: the premium collected over what an average agent was expected to collect from the same customers (above 1 is better than the book predicts).",
         "实际/预期：实收保费与一般业务员在同样客户上预期可收保费之比（大于1表示好于预期）。",
     ),
+    (
+        "Win-back candidate: a policy lapsed at the report date, within 730 days of its lapse, not surrendered, matured, cancelled or ended by death: it can still be reinstated by paying the arrears.",
+        "复效名单对象：统计日已失效、失效不满730天、且未退保、满期、撤销或因身故终止的保单：补缴欠缴保费后仍可复效。",
+    ),
 ];
 
 /// Page-title prefixes followed by a name (`Campaign effect: june`).
