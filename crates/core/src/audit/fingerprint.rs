@@ -2,8 +2,10 @@
 //! book (no names, dates of birth, methods or events' contents), only keys, the four
 //! installment fields the checks compare, and a hash per event.
 //!
-//! On disk: `LAPSEFP1`, a JSON header line (extract date, source, row counts), then the
-//! policies, installments and event hashes as little-endian arrays, the whole zstd-compressed;
+//! On disk: `LAPSEFP2`, a JSON header line (extract date, source, row counts), then the
+//! policies, the installments column by column and the event hashes, as little-endian arrays of
+//! differences (sorted keys against the one before; a schedule's dates and amounts against the
+//! row before; a payment against its row's due date and amount), the whole zstd-compressed;
 //! written to a temporary file and renamed, so a crash never leaves half a fingerprint.
 
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::dates::Day;
 use crate::io_util::IoContext;
 
-const MAGIC: &[u8; 8] = b"LAPSEFP1";
+const MAGIC: &[u8; 8] = b"LAPSEFP2";
 
 /// One installment as the checks see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,34 +118,29 @@ impl Fingerprint {
             z.write_all(b"\n").map_err(io)?;
             write_u64(&mut z, self.ids.len() as u64).map_err(io)?;
             z.write_all(self.ids.as_bytes()).map_err(io)?;
-            write_u64(&mut z, self.policies.len() as u64).map_err(io)?;
-            // Sealed: the i-th policy's id is the i-th in `ids`.
-            for (&(key, _), &end) in self.policies.iter().zip(&self.id_ends) {
-                write_u64(&mut z, key).map_err(io)?;
-                write_u64(&mut z, end).map_err(io)?;
-            }
-            write_u64(&mut z, self.installments.len() as u64).map_err(io)?;
-            let mut buf = Vec::with_capacity(36 * 4096);
-            for chunk in self.installments.chunks(4096) {
-                buf.clear();
-                for i in chunk {
-                    buf.extend_from_slice(&i.policy.to_le_bytes());
-                    buf.extend_from_slice(&i.amount_due.to_le_bytes());
-                    buf.extend_from_slice(&i.amount_paid.to_le_bytes());
-                    buf.extend_from_slice(&i.number.to_le_bytes());
-                    buf.extend_from_slice(&i.due.to_le_bytes());
-                    buf.extend_from_slice(&i.paid.to_le_bytes());
-                }
-                z.write_all(&buf).map_err(io)?;
-            }
-            write_u64(&mut z, self.events.len() as u64).map_err(io)?;
-            for chunk in self.events.chunks(8192) {
-                buf.clear();
-                for e in chunk {
-                    buf.extend_from_slice(&e.to_le_bytes());
-                }
-                z.write_all(&buf).map_err(io)?;
-            }
+            // Sealed: the i-th policy's id is the i-th in `ids`. Keys and id ends ascend: their
+            // differences are written (small, and zstd packs them).
+            let n = self.policies.len();
+            write_u64(&mut z, n as u64).map_err(io)?;
+            column(&mut z, n, |i| self.policies[i].0.wrapping_sub(if i == 0 { 0 } else { self.policies[i - 1].0 }).to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| (self.id_ends[i] - if i == 0 { 0 } else { self.id_ends[i - 1] }).to_le_bytes()).map_err(io)?;
+            // Installments column by column, each value against its neighbour or its row: the
+            // policy key against the row before (0 within a policy), the due date and amount
+            // against the row before within a policy, the payment against the row's due date and
+            // amount. A book's schedule is regular, so the columns are mostly small repeats.
+            let rows = &self.installments;
+            let n = rows.len();
+            write_u64(&mut z, n as u64).map_err(io)?;
+            let same = |i: usize| i > 0 && rows[i - 1].policy == rows[i].policy;
+            column(&mut z, n, |i| rows[i].policy.wrapping_sub(if i == 0 { 0 } else { rows[i - 1].policy }).to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| rows[i].number.to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| rows[i].due.wrapping_sub(if same(i) { rows[i - 1].due } else { 0 }).to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| rows[i].paid.wrapping_sub(rows[i].due).to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| rows[i].amount_due.wrapping_sub(if same(i) { rows[i - 1].amount_due } else { 0 }).to_le_bytes()).map_err(io)?;
+            column(&mut z, n, |i| rows[i].amount_paid.wrapping_sub(rows[i].amount_due).to_le_bytes()).map_err(io)?;
+            let n = self.events.len();
+            write_u64(&mut z, n as u64).map_err(io)?;
+            column(&mut z, n, |i| self.events[i].wrapping_sub(if i == 0 { 0 } else { self.events[i - 1] }).to_le_bytes()).map_err(io)?;
             let mut inner = z.finish().map_err(io)?;
             inner.flush().map_err(io)?;
             inner.get_ref().sync_all().map_err(io)?;
@@ -169,43 +166,88 @@ impl Fingerprint {
         let mut line = Vec::new();
         std::io::BufRead::read_until(&mut z, b'\n', &mut line).map_err(io)?;
         let header: FingerprintHeader = serde_json::from_slice(&line).map_err(|e| invalid(&format!("header: {e}")))?;
-        let ids_len = read_u64(&mut z).map_err(|_| invalid("truncated"))? as usize;
+        let truncated = |_| invalid("truncated");
+        let ids_len = read_u64(&mut z).map_err(truncated)? as usize;
+        if ids_len > 1 << 40 {
+            return Err(invalid("an impossible length"));
+        }
         let mut ids = vec![0u8; ids_len];
-        z.read_exact(&mut ids).map_err(|_| invalid("truncated ids"))?;
+        z.read_exact(&mut ids).map_err(truncated)?;
         let ids = String::from_utf8(ids).map_err(|_| invalid("ids are not UTF-8"))?;
-        let n = read_u64(&mut z).map_err(|_| invalid("truncated"))? as usize;
-        let mut policies = Vec::with_capacity(n);
-        let mut id_ends = Vec::with_capacity(n);
-        for i in 0..n {
-            let key = read_u64(&mut z).map_err(|_| invalid("truncated policies"))?;
-            let end = read_u64(&mut z).map_err(|_| invalid("truncated policies"))?;
-            if end as usize > ids.len() || !ids.is_char_boundary(end as usize) {
-                return Err(invalid("an id past the end"));
-            }
-            policies.push((key, i as u32));
+        let n = read_u64(&mut z).map_err(truncated)? as usize;
+        let mut keys = Vec::with_capacity(n.min(1 << 32));
+        let mut key = 0u64;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            key = key.wrapping_add(u64::from_le_bytes(b));
+            keys.push(key);
+        })
+        .map_err(truncated)?;
+        let mut id_ends = Vec::with_capacity(n.min(1 << 32));
+        let mut end = 0u64;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            end = end.wrapping_add(u64::from_le_bytes(b));
             id_ends.push(end);
+        })
+        .map_err(truncated)?;
+        if id_ends.iter().any(|&e| e as usize > ids.len() || !ids.is_char_boundary(e as usize)) || !id_ends.windows(2).all(|w| w[0] <= w[1]) {
+            return Err(invalid("an id past the end"));
         }
-        let n = read_u64(&mut z).map_err(|_| invalid("truncated"))? as usize;
-        let mut installments = Vec::with_capacity(n);
-        let mut row = [0u8; 36];
-        for _ in 0..n {
-            z.read_exact(&mut row).map_err(|_| invalid("truncated installments"))?;
-            let u64_at = |a: usize| u64::from_le_bytes(row[a..a + 8].try_into().expect("8 bytes"));
-            let u32_at = |a: usize| u32::from_le_bytes(row[a..a + 4].try_into().expect("4 bytes"));
-            installments.push(InstallmentPrint {
-                policy: u64_at(0),
-                amount_due: u64_at(8) as i64,
-                amount_paid: u64_at(16) as i64,
-                number: u32_at(24),
-                due: u32_at(28) as i32,
-                paid: u32_at(32) as i32,
-            });
+        let policies: Vec<(u64, u32)> = keys.into_iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
+        let n = read_u64(&mut z).map_err(truncated)? as usize;
+        let blank = InstallmentPrint { policy: 0, amount_due: 0, amount_paid: 0, number: 0, due: 0, paid: 0 };
+        let mut installments = vec![blank; n.min(1 << 34)];
+        if installments.len() != n {
+            return Err(invalid("an impossible row count"));
         }
-        let n = read_u64(&mut z).map_err(|_| invalid("truncated"))? as usize;
-        let mut events = Vec::with_capacity(n);
-        for _ in 0..n {
-            events.push(read_u64(&mut z).map_err(|_| invalid("truncated events"))?);
-        }
+        let mut i = 0;
+        let mut policy = 0u64;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            policy = policy.wrapping_add(u64::from_le_bytes(b));
+            installments[i].policy = policy;
+            i += 1;
+        })
+        .map_err(truncated)?;
+        let same = |rows: &[InstallmentPrint], i: usize| i > 0 && rows[i - 1].policy == rows[i].policy;
+        i = 0;
+        read_column(&mut z, n, |b: [u8; 4]| {
+            installments[i].number = u32::from_le_bytes(b);
+            i += 1;
+        })
+        .map_err(truncated)?;
+        i = 0;
+        read_column(&mut z, n, |b: [u8; 4]| {
+            let base = if same(&installments, i) { installments[i - 1].due } else { 0 };
+            installments[i].due = base.wrapping_add(i32::from_le_bytes(b));
+            i += 1;
+        })
+        .map_err(truncated)?;
+        i = 0;
+        read_column(&mut z, n, |b: [u8; 4]| {
+            installments[i].paid = installments[i].due.wrapping_add(i32::from_le_bytes(b));
+            i += 1;
+        })
+        .map_err(truncated)?;
+        i = 0;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            let base = if same(&installments, i) { installments[i - 1].amount_due } else { 0 };
+            installments[i].amount_due = base.wrapping_add(i64::from_le_bytes(b));
+            i += 1;
+        })
+        .map_err(truncated)?;
+        i = 0;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            installments[i].amount_paid = installments[i].amount_due.wrapping_add(i64::from_le_bytes(b));
+            i += 1;
+        })
+        .map_err(truncated)?;
+        let n = read_u64(&mut z).map_err(truncated)? as usize;
+        let mut events = Vec::with_capacity(n.min(1 << 34));
+        let mut hash = 0u64;
+        read_column(&mut z, n, |b: [u8; 8]| {
+            hash = hash.wrapping_add(u64::from_le_bytes(b));
+            events.push(hash);
+        })
+        .map_err(truncated)?;
         let extract_date = match &header.extract_date {
             Some(d) => Some(crate::dates::parse_day(d).ok_or_else(|| invalid("bad extract date"))?),
             None => None,
@@ -216,6 +258,34 @@ impl Fingerprint {
         }
         Ok(print)
     }
+}
+
+/// Writes `n` fixed-size values, `value(i)` each, in blocks.
+fn column<const B: usize>(w: &mut impl Write, n: usize, value: impl Fn(usize) -> [u8; B]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(B * 8192);
+    for start in (0..n).step_by(8192) {
+        buf.clear();
+        for i in start..(start + 8192).min(n) {
+            buf.extend_from_slice(&value(i));
+        }
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// Reads `n` fixed-size values written by [`column`], in order.
+fn read_column<const B: usize>(r: &mut impl Read, n: usize, mut each: impl FnMut([u8; B])) -> std::io::Result<()> {
+    let mut buf = vec![0u8; B * 8192];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(8192);
+        r.read_exact(&mut buf[..k * B])?;
+        for chunk in buf[..k * B].chunks_exact(B) {
+            each(chunk.try_into().expect("B bytes"));
+        }
+        left -= k;
+    }
+    Ok(())
 }
 
 fn write_u64(w: &mut impl Write, v: u64) -> std::io::Result<()> {

@@ -123,6 +123,8 @@ fn the_same_extract_twice_has_no_late_entry_change_or_vanished_row() {
     print.write(&file).unwrap();
     let read = Fingerprint::read(&file).unwrap();
     assert_eq!(read.header(), print.header());
+    assert!(read.policies == print.policies && read.ids == print.ids && read.id_ends == print.id_ends, "policies read back");
+    assert!(read.installments == print.installments && read.events == print.events, "rows read back");
     let run = audit_extract(dir.path(), &read, &AuditOptions::default()).unwrap();
     let report = run.report;
     assert!(run.moved_labels.is_empty());
