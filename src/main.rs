@@ -105,6 +105,7 @@ fn run(command: Command) -> Result<Exit, Failure> {
         Command::WinbackTable(args) => commands::winback_table::run_winback_table(args)?,
         Command::Funnel(args) => commands::funnel::run_funnel(args)?,
         Command::Audit(args) => commands::audit::run_audit(args)?,
+        Command::History(args) => commands::history::run_history(args)?,
         Command::Queue(args) => commands::queue::run_queue(args)?,
         Command::Outcomes(args) => commands::outcomes::run_outcomes(args)?,
         Command::Effect(args) => commands::effect::run_effect(args)?,

@@ -22,6 +22,7 @@ pub mod evaluate;
 pub mod features;
 pub mod funnel;
 pub mod generate;
+pub mod history;
 pub mod models;
 pub mod nightly;
 pub mod outcomes;

@@ -172,6 +172,19 @@ pub struct PersistencyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The nightly reports directory (`lapse nightly --out`).
+    #[arg(long)]
+    pub reports: PathBuf,
+    /// The site's directory: the console's pages, and each night's pages under `nights/T/`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Language of the pages: en or zh-CN.
+    #[arg(long, default_value = "en", value_parser = lang)]
+    pub lang: Lang,
+}
+
+#[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub extract: Extract,

@@ -103,6 +103,10 @@ pub enum Command {
     /// inconsistent statuses and amount mismatches per table, with examples. Exit 2 when a check
     /// is above its stop threshold.
     Audit(AuditArgs),
+    /// The console's pages over time (model, drift, the book, campaigns) from a nightly reports
+    /// directory, as files that open from disk (the same pages `lapse serve --reports` serves
+    /// under /ui/), with each night's own pages under nights/T/.
+    History(HistoryArgs),
 }
 
 /// The drift thresholds (`--watch`, `--act`).

@@ -8,13 +8,15 @@
 //! customers lapse across the book (groups, observed and predicted rates, top reasons);
 //! [`performance`] is renewal team performance (collection rate by agent, team, branch, region,
 //! channel and product, against targets, risk-adjusted); [`audit`] is the data-quality audit's
-//! history (the audit itself is `lapse_core::audit`). Reports never import
+//! history (the audit itself is `lapse_core::audit`); [`history`] is every night's reports read
+//! into one history for the console's pages over time. Reports never import
 //! the nightly job that makes some of them.
 
 pub mod audit;
 pub mod effect;
 pub mod export;
 pub mod funnel;
+pub mod history;
 pub mod night;
 pub mod pages;
 pub mod performance;

@@ -283,6 +283,10 @@ pub fn of_page(title: &str) -> &'static [Metric] {
         t if t.starts_with("Nightly run") => &[RocAuc, LogLoss, LapseRateTraining, Psi],
         t if t.starts_with("Campaign effect") => &[SaveRate, Detectable],
         t if t.starts_with("Uplift") => &[Qini, SaveRate],
+        "Model over time" => &[RocAuc, LogLoss],
+        "Drift over time" => &[Psi],
+        "The book over time" => &[LapseRateFunnel, CollectionRate, Persistency, WinBack],
+        "Campaigns" => &[SaveRate],
         _ => &[],
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 pub mod charts;
 mod effect;
 mod funnel;
+pub mod history;
 pub mod metrics;
 mod performance;
 mod uplift;
@@ -48,7 +49,9 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}td{white-space:nowrap}td.l,td div{white-space:normal}td div{text-align:left;min-width:14rem}\
 .stable{color:#2e8b57}.watch{color:#b38600;font-weight:600}.act{color:#c82828;font-weight:700}\
 .pass{color:#2e8b57;white-space:nowrap}.fail{color:#c82828;font-weight:700;white-space:nowrap}.chart{margin:.8rem 0}.note{background:#f8f8f0;border-left:3px solid #ccc;padding:.4rem .8rem}\
-.verdict{font-size:1.1rem;padding:.5rem .8rem;border-radius:4px}.yes{background:#e6f4ea}.no{background:#f4f4f4}";
+.verdict{font-size:1.1rem;padding:.5rem .8rem;border-radius:4px}.yes{background:#e6f4ea}.no{background:#f4f4f4}\
+table.heatmap td.heat{width:14px;min-width:14px;padding:0;height:16px;border:1px solid #fff}table.heatmap th{font-size:.7rem;padding:.1rem .2rem}\
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
 
 /// A whole page.
 fn page(title: &str, context: &Context, body: Markup) -> Markup {
