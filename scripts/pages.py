@@ -3,7 +3,8 @@
 HTTP API (plain urllib, no client library), at a laptop's 1366 px.
 
 Generates a small book, runs two nights in English and in Chinese (with a score log, so every
-nightly page is drawn), opens every page and checks, per page:
+nightly page is drawn) and exports the console over them (`lapse history`), opens every page
+and checks, per page:
 - the browser logs no console error;
 - every link to a file resolves (the pages are files: a link is a path beside the page);
 - no table and no page is wider than the window (a table that needs a horizontal scroll bar at
@@ -172,7 +173,11 @@ def nights(lapse, work, lang):
                             "--as-of", night, "--lang", lang, "--score-log", str(log)], capture_output=True, text=True)
         if r.returncode not in (0, 3):
             sys.exit(f"nightly {night} ({lang}) exited {r.returncode}: {r.stderr[-2000:]}")
-    return sorted((out / "2026-09-30").glob("*.html"))
+    site = work / f"site-{lang}"
+    r = subprocess.run([lapse, "history", "--reports", str(out), "--out", str(site), "--lang", lang], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"history ({lang}) exited {r.returncode}: {r.stderr[-2000:]}")
+    return sorted((out / "2026-09-30").glob("*.html")) + sorted(site.glob("*.html"))
 
 
 def main():
@@ -193,10 +198,11 @@ def main():
         for lang in ["en", "zh-CN"]:
             for page in nights(lapse, work, lang):
                 problems = check_page(browser, page, lang)
-                browser.screenshot(shots / f"{lang}-{page.stem}.png")
+                where = "console" if page.parent.name.startswith("site-") else "night"
+                browser.screenshot(shots / f"{lang}-{where}-{page.stem}.png")
                 checked += 1
                 status = "ok" if not problems else "FAIL"
-                print(f"{status:4} {lang:5} {page.name}")
+                print(f"{status:4} {lang:5} {where:7} {page.name}")
                 for p in problems:
                     print(f"       {p}")
                 failures += bool(problems)
@@ -205,7 +211,7 @@ def main():
         if not args.shots:
             shutil.rmtree(work, ignore_errors=True)
     print(f"{checked} pages checked in Chromium at {WIDTH} px, {failures} with problems; screenshots in {shots}")
-    if checked < 14:
+    if checked < 24:
         sys.exit("too few pages were drawn to check")
     sys.exit(1 if failures else 0)
 

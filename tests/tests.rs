@@ -9,6 +9,7 @@ mod campaign;
 mod cli;
 mod drift;
 mod glossary;
+mod history;
 mod layers;
 mod nightly;
 mod outcomes;

@@ -110,15 +110,37 @@ pub fn model_page(context: &Context, history: &History) -> Markup {
     ];
     let low = auc.iter().flat_map(|s| s.values.iter().flatten()).copied().fold(1.0, f64::min);
     let calibration = vec![
-        CategorySeries { name: say(context, "observed lapse rate", "实际失效率").into(), values: months.iter().map(|m| m.observed).collect(), color: BLUE },
-        CategorySeries { name: say(context, "mean predicted", "平均预测").into(), values: months.iter().map(|m| m.predicted).collect(), color: ORANGE },
+        CategorySeries {
+            name: say(context, "observed lapse rate", "实际失效率").into(),
+            values: months.iter().map(|m| m.observed).collect(),
+            color: BLUE,
+        },
+        CategorySeries {
+            name: say(context, "mean predicted", "平均预测").into(),
+            values: months.iter().map(|m| m.predicted).collect(),
+            color: ORANGE,
+        },
     ];
     let high = calibration.iter().flat_map(|s| s.values.iter().flatten()).copied().fold(0.01, f64::max);
-    let log_loss = vec![CategorySeries { name: say(context, "log loss", "对数损失").into(), values: months.iter().map(|m| m.log_loss).collect(), color: GREY }];
+    let log_loss =
+        vec![CategorySeries {
+            name: say(context, "log loss", "对数损失").into(), values: months.iter().map(|m| m.log_loss).collect(), color: GREY
+        }];
     let loss_high = log_loss[0].values.iter().flatten().copied().fold(0.01, f64::max);
     let month_rows: Vec<Vec<Markup>> = months
         .iter()
-        .map(|m| vec![text(&m.month), text(m.scored), text(m.labelled), num(m.roc_auc, 4), num(m.expected_auc, 4), num(m.log_loss, 4), pct(m.observed), pct(m.predicted)])
+        .map(|m| {
+            vec![
+                text(&m.month),
+                text(m.scored),
+                text(m.labelled),
+                num(m.roc_auc, 4),
+                num(m.expected_auc, 4),
+                num(m.log_loss, 4),
+                pct(m.observed),
+                pct(m.predicted),
+            ]
+        })
         .collect();
     // Every change of champion, and the latest decisions.
     let nights: Vec<_> = history.nights().collect();
@@ -139,7 +161,8 @@ pub fn model_page(context: &Context, history: &History) -> Markup {
         })
         .collect();
     let shown: Vec<_> = nights.iter().rev().take(HEAT_NIGHTS).rev().collect();
-    let bins: Vec<String> = shown.iter().rev().find(|n| !n.score_bins.is_empty()).map(|n| n.score_bins.iter().map(|b| b.0.clone()).collect()).unwrap_or_default();
+    let bins: Vec<String> =
+        shown.iter().rev().find(|n| !n.score_bins.is_empty()).map(|n| n.score_bins.iter().map(|b| b.0.clone()).collect()).unwrap_or_default();
     let top = shown.iter().flat_map(|n| n.score_bins.iter().map(|b| b.1)).fold(0.0, f64::max);
     let body = html! {
         (nav(context))
@@ -237,7 +260,11 @@ pub fn book_page(context: &Context, history: &History) -> Markup {
     };
     let collection: Vec<Option<f64>> = due_months.iter().map(|m| latest.and_then(|n| n.collection.iter().find(|c| &c.0 == m).map(|c| c.1))).collect();
     let month_series = vec![
-        CategorySeries { name: say(context, "lapse rate", "失效率").into(), values: due_months.iter().map(|m| lapse_rate("all", "all", m)).collect(), color: RED_ },
+        CategorySeries {
+            name: say(context, "lapse rate", "失效率").into(),
+            values: due_months.iter().map(|m| lapse_rate("all", "all", m)).collect(),
+            color: RED_,
+        },
         CategorySeries { name: say(context, "collection rate", "达成率").into(), values: collection, color: GREEN },
     ];
     let night_labels: Vec<String> = nights.iter().map(|n| n.night.clone()).collect();
@@ -262,7 +289,8 @@ pub fn book_page(context: &Context, history: &History) -> Markup {
         g
     };
     let recent: Vec<&String> = due_months.iter().rev().take(6).rev().collect();
-    let channel_rows: Vec<Vec<Markup>> = groups("channel").iter().map(|g| std::iter::once(text(g)).chain(recent.iter().map(|m| pct(lapse_rate("channel", g, m)))).collect()).collect();
+    let channel_rows: Vec<Vec<Markup>> =
+        groups("channel").iter().map(|g| std::iter::once(text(g)).chain(recent.iter().map(|m| pct(lapse_rate("channel", g, m)))).collect()).collect();
     let mut header: Vec<&str> = vec!["channel"];
     header.extend(recent.iter().map(|m| m.as_str()));
     let region_rows: Vec<Vec<Markup>> = latest

@@ -1,0 +1,131 @@
+//! The console over time (issue 27): six monthly nights on a generated book, with a score log
+//! the way the server writes it, exported by `lapse history` as a site that opens from disk.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lapse_core::extract::read::FileFormat;
+use lapse_core::generate::{GenerateConfig, generate};
+use polars::prelude::*;
+
+const NIGHTS: [&str; 6] = ["2026-04-30", "2026-05-31", "2026-06-30", "2026-07-31", "2026-08-31", "2026-09-30"];
+
+fn lapse(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_lapse")).args(args).env("LAPSE_LOG", "warn").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 3)), "lapse {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Score-log lines for the served snapshot's renewals, scored on the night (as `GET /v1/queue`
+/// would log them).
+fn log_scores(snapshot: &Path, night: &str, log: &Path) {
+    let frame = ParquetReader::new(fs::File::open(snapshot).unwrap()).finish().unwrap();
+    let ids = frame.column("policy_id").unwrap().str().unwrap().clone();
+    let numbers = frame.column("installment_no").unwrap().i32().unwrap().clone();
+    let due = frame.column("due_date").unwrap().cast(&DataType::String).unwrap().str().unwrap().clone();
+    let mut lines = String::new();
+    for r in 0..frame.height().min(300) {
+        let p = 0.05 + (r % 17) as f64 / 40.0;
+        lines += &format!(
+            "{{\"time\":\"{night}T08:00:00Z\",\"request_id\":\"{night}-{r}\",\"endpoint\":\"queue\",\"model_version\":\"v0001\",\"policy_id\":\"{}\",\"installment_no\":{},\"due_date\":\"{}\",\"probability\":{p},\"value\":1000.0,\"action\":\"call\",\"expected_gain\":1.0,\"rank\":{r}}}\n",
+            ids.get(r).unwrap(),
+            numbers.get(r).unwrap(),
+            due.get(r).unwrap()
+        );
+    }
+    fs::write(log.join(format!("scores-{night}.jsonl")), lines).unwrap();
+}
+
+/// Every local link of every page under `site`, and whether its target exists.
+fn broken_links(site: &Path) -> Vec<String> {
+    let mut pages = Vec::new();
+    let mut stack = vec![site.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                pages.push(path);
+            }
+        }
+    }
+    let mut broken = Vec::new();
+    for page in pages {
+        let html = fs::read_to_string(&page).unwrap();
+        for part in html.split("href=\"").skip(1) {
+            let href = &part[..part.find('"').unwrap()];
+            if href.contains(':') || href.starts_with('#') {
+                continue;
+            }
+            if !page.parent().unwrap().join(href.split('#').next().unwrap()).exists() {
+                broken.push(format!("{}: {href}", page.display()));
+            }
+        }
+    }
+    broken
+}
+
+#[test]
+fn six_nights_make_a_console_whose_pages_show_every_month_and_night_and_whose_links_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| -> PathBuf { dir.path().join(name) };
+    generate(&GenerateConfig::new(1500, 21)).write(&p("book"), FileFormat::Parquet).unwrap();
+    fs::write(
+        p("policy.json"),
+        r#"{"min_train_rows": 300, "min_validation_rows": 150, "min_validation_lapses": 10, "min_compared_rows": 50, "min_compared_lapses": 5}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(p("score-log")).unwrap();
+    let s = |path: PathBuf| path.to_str().unwrap().to_string();
+    for night in NIGHTS {
+        lapse(&[
+            "nightly",
+            "--data",
+            &s(p("book")),
+            "--models",
+            &s(p("models")),
+            "--out",
+            &s(p("reports")),
+            "--as-of",
+            night,
+            "--policy",
+            &s(p("policy.json")),
+            "--score-log",
+            &s(p("score-log")),
+        ]);
+        log_scores(&p("reports").join("snapshot.parquet"), night, &p("score-log"));
+    }
+    lapse(&["history", "--reports", &s(p("reports")), "--out", &s(p("site"))]);
+    lapse(&["history", "--reports", &s(p("reports")), "--out", &s(p("site-zh")), "--lang", "zh-CN"]);
+
+    // The model page: one point per scored month (the months of the score log up to the last
+    // night), each month in its table.
+    let history = lapse_reports::history::History::open(&p("reports"));
+    let months: Vec<&str> = history.model_months().iter().map(|m| m.month.as_str()).collect();
+    assert_eq!(months, ["2026-04", "2026-05", "2026-06", "2026-07", "2026-08"], "the score log's months before the last night");
+    let model = fs::read_to_string(p("site").join("model.html")).unwrap();
+    for m in &months {
+        assert!(model.contains(&format!("<td class=\"l\">{m}</td>")), "{m} in the model page's table");
+    }
+    assert!(model.matches("<circle").count() >= months.len(), "the AUC chart has its points");
+    // The drift heat map: one column per night, each linking that night's drift page.
+    let drift = fs::read_to_string(p("site").join("drift.html")).unwrap();
+    let columns: BTreeSet<&str> = drift.split("href=\"nights/").skip(1).filter(|s| s.contains("/drift.html\"")).map(|s| &s[..10]).collect();
+    assert_eq!(columns, NIGHTS.iter().copied().collect());
+    // Every page of the site, the nights' own included, links only to what is there.
+    for site in ["site", "site-zh"] {
+        let broken = broken_links(&p(site));
+        assert!(broken.is_empty(), "broken links: {broken:#?}");
+    }
+    // In Chinese: Chinese headings, no English sentence.
+    for page in ["index.html", "model.html", "drift.html", "book.html", "campaigns.html"] {
+        let html = fs::read_to_string(p("site-zh").join(page)).unwrap();
+        let h1 = &html[html.find("<h1>").unwrap() + 4..html.find("</h1>").unwrap()];
+        assert!(h1.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{page}: {h1}");
+        let english = lapse_reports::pages::zh::english_sentences(&html);
+        assert!(english.is_empty(), "{page} prints English: {english:#?}");
+    }
+}
