@@ -607,6 +607,14 @@ fn the_nightly_job_reports_the_campaigns_that_matured() {
     assert!(!night.join("campaign-september.json").exists());
     let index = std::fs::read_to_string(night.join("index.html")).unwrap();
     assert!(index.contains("href=\"campaign-june.html\""), "the index links the campaign report");
+    // The console lists the campaign with its status and a save rate per action.
+    run(&["history", "--reports", &p("reports"), "--out", &p("site")]);
+    let campaigns = std::fs::read_to_string(dir.path().join("site/campaigns.html")).unwrap();
+    let actions = report["actions"].as_array().unwrap();
+    assert_eq!(campaigns.matches("<td class=\"l\">june</td>").count(), actions.len(), "a row per action: {campaigns}");
+    assert!(campaigns.contains(">read<"), "june is read");
+    let rate = actions[0]["save_rate"].as_f64().unwrap();
+    assert!(campaigns.contains(&format!("{:.1}%", 100.0 * rate)), "its save rate {rate}");
     // By team, the campaign's renewals add up to the action's; team performance repeats them
     // as save rates per team, and counts both campaigns' treatment arms as listed.
     let by_team = report["by_team"].as_array().expect("the generated agents have teams");

@@ -120,6 +120,8 @@ fn six_nights_make_a_console_whose_pages_show_every_month_and_night_and_whose_li
         let broken = broken_links(&p(site));
         assert!(broken.is_empty(), "broken links: {broken:#?}");
     }
+    console_is_served_under_ui_to_a_read_token_only(&p("reports"), dir.path());
+
     // In Chinese: Chinese headings, no English sentence.
     for page in ["index.html", "model.html", "drift.html", "book.html", "campaigns.html"] {
         let html = fs::read_to_string(p("site-zh").join(page)).unwrap();
@@ -128,4 +130,90 @@ fn six_nights_make_a_console_whose_pages_show_every_month_and_night_and_whose_li
         let english = lapse_reports::pages::zh::english_sentences(&html);
         assert!(english.is_empty(), "{page} prints English: {english:#?}");
     }
+}
+
+const READ_TOKEN: &str = "read-token-for-tests";
+
+fn fetch(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<String>) {
+    let mut request = agent.get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let mut response = request.call().expect("a response");
+    let cookies = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default(), cookies)
+}
+
+/// `lapse serve --reports`: every console page and every link on them answers 200 with the
+/// read token (bearer or the login's cookie) and 401 without; the language follows `?lang=`
+/// and `Accept-Language`; a reload reads a new night.
+fn console_is_served_under_ui_to_a_read_token_only(reports: &Path, work: &Path) {
+    let token_file = work.join("read.token");
+    fs::write(&token_file, format!("{READ_TOKEN}\n")).unwrap();
+    let server = crate::common::start_server(
+        &crate::common::models_copy(&work.join("serve-models")),
+        &work.join("serve-log"),
+        &["--reports".as_ref(), reports.as_os_str(), "--read-token-file".as_ref(), token_file.as_os_str()],
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let bearer = format!("Bearer {READ_TOKEN}");
+    let with_token = [("Authorization", bearer.as_str())];
+    let ui = |path: &str| format!("{}/ui/{path}", server.base);
+    // Every page, and every link on them (the nights' pages included), with and without.
+    let mut seen = BTreeSet::new();
+    let mut queue: Vec<String> = ["", "model.html", "drift.html", "book.html", "campaigns.html"].iter().map(|s| s.to_string()).collect();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let (status, body, _) = fetch(&agent, &ui(&path), &with_token);
+        assert_eq!(status, 200, "/ui/{path} with the token");
+        assert_eq!(fetch(&agent, &ui(&path), &[]).0, 401, "/ui/{path} without a token");
+        assert_eq!(fetch(&agent, &ui(&path), &[("Authorization", "Bearer wrong")]).0, 401, "/ui/{path} with a wrong token");
+        if path.ends_with(".html") || path.is_empty() {
+            let base = path.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
+            for part in body.split("href=\"").skip(1) {
+                let href = &part[..part.find('"').unwrap()];
+                if !href.contains(':') && !href.starts_with('#') && !href.starts_with('/') {
+                    queue.push(format!("{base}{href}"));
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 5 + 6 * 5, "the console's pages and the nights' pages were walked: {}", seen.len());
+    // A browser: the login form, then the cookie.
+    let (status, form, _) = fetch(&agent, &ui("login"), &[]);
+    assert!(status == 200 && form.contains("name=\"token\""), "{form}");
+    let mut refused = agent.post(&ui("login")).content_type("application/x-www-form-urlencoded").send("token=nope").unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let _ = refused.body_mut().read_to_string();
+    let response = agent.post(&ui("login")).content_type("application/x-www-form-urlencoded").send(format!("token={READ_TOKEN}")).unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/ui"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(fetch(&agent, &ui("model.html"), &[("Cookie", pair.as_str())]).0, 200, "the cookie opens the pages");
+    // Languages.
+    let (_, zh, _) = fetch(&agent, &ui("drift.html?lang=zh-CN"), &with_token);
+    assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("数据漂移随时间变化"));
+    let (_, zh, _) = fetch(&agent, &ui("book.html"), &[with_token[0], ("Accept-Language", "zh-CN,zh;q=0.9")]);
+    assert!(zh.contains("<html lang=\"zh-CN\">"));
+    // A new night appears after a reload.
+    let (_, before, _) = fetch(&agent, &ui("drift.html"), &with_token);
+    let columns = |html: &str| html.matches("/drift.html\" title=").count();
+    let copy = reports.join("2026-10-31");
+    fs::create_dir_all(&copy).unwrap();
+    for entry in fs::read_dir(reports.join("2026-09-30")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let (status, _) = crate::common::post(&crate::common::client(), &format!("{}/v1/admin/reload", server.base), crate::common::ADMIN_TOKEN, "");
+    assert_eq!(status, 200);
+    let (_, after, _) = fetch(&agent, &ui("drift.html"), &with_token);
+    assert_eq!(columns(&after), columns(&before) + 1, "the reload read the new night");
+    fs::remove_dir_all(&copy).unwrap();
 }

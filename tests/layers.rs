@@ -34,7 +34,7 @@ fn each_crate_depends_only_on_the_layers_below_it() {
         ("crates/store/Cargo.toml", &["lapse-core", "lapse-retention"]),
         ("crates/reports/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention"]),
         ("crates/nightly/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-reports"]),
-        ("crates/api/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-store"]),
+        ("crates/api/Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-store", "lapse-reports"]),
         ("Cargo.toml", &["lapse-core", "lapse-model", "lapse-retention", "lapse-store", "lapse-reports", "lapse-nightly", "lapse-api"]),
     ];
     for (manifest, allowed) in layers {

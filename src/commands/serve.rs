@@ -12,7 +12,9 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
     } else {
         let score_env = std::env::var("LAPSE_SCORE_TOKEN").ok();
         let admin_env = std::env::var("LAPSE_ADMIN_TOKEN").ok();
+        let read_env = std::env::var("LAPSE_READ_TOKEN").ok();
         Tokens::load(args.score_token_file.as_deref(), score_env.as_deref(), args.admin_token_file.as_deref(), admin_env.as_deref())
+            .and_then(|t| t.with_read(args.read_token_file.as_deref(), read_env.as_deref()))
             .map_err(anyhow::Error::msg)?
     };
     let economics = match &args.economics {
@@ -37,6 +39,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         models: args.models,
         snapshot: args.snapshot,
         winback: args.winback,
+        reports: args.reports,
         economics,
         limits: Limits {
             max_body_bytes: args.max_body_bytes,

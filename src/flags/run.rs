@@ -22,6 +22,15 @@ pub struct ServeArgs {
     /// job's winback.parquet next to its snapshot), re-read on every reload.
     #[arg(long)]
     pub winback: Option<PathBuf>,
+    /// The nightly reports directory (`lapse nightly --out`): the console's pages over time
+    /// under /ui/ (model, drift, the book, campaigns; each night's pages under
+    /// /ui/nights/T/), re-read on every reload. Pages need a read token
+    /// (--read-token-file or LAPSE_READ_TOKEN; the scoring and admin tokens read too).
+    #[arg(long)]
+    pub reports: Option<PathBuf>,
+    /// File of the console's read-only tokens, one per line (also LAPSE_READ_TOKEN).
+    #[arg(long)]
+    pub read_token_file: Option<PathBuf>,
     /// Address to listen on (port 0 picks a free port; the chosen one is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,

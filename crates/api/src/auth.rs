@@ -14,6 +14,8 @@ use subtle::ConstantTimeEq;
 pub enum Role {
     Score,
     Admin,
+    /// The console's pages (`/ui/`): a read-only token, or a scoring or admin one.
+    Read,
 }
 
 /// The accepted tokens (as digests).
@@ -21,13 +23,14 @@ pub enum Role {
 pub struct Tokens {
     score: Vec<[u8; 32]>,
     admin: Vec<[u8; 32]>,
+    read: Vec<[u8; 32]>,
     /// No tokens configured and the operator asked for an open server (`--no-auth`).
     open: bool,
 }
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tokens({} score, {} admin, open: {})", self.score.len(), self.admin.len(), self.open)
+        write!(f, "Tokens({} score, {} admin, {} read, open: {})", self.score.len(), self.admin.len(), self.read.len(), self.open)
     }
 }
 
@@ -80,6 +83,34 @@ impl Tokens {
         Ok(tokens)
     }
 
+    /// Adds the console's read-only tokens (a file and/or a text, one per line).
+    pub fn with_read(mut self, file: Option<&Path>, env: Option<&str>) -> Result<Self, TokenError> {
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| TokenError(format!("reading token file {}: {e}", path.display())))?;
+            self.read.extend(parse(&text));
+        }
+        if let Some(text) = env {
+            self.read.extend(parse(text));
+        }
+        Ok(self)
+    }
+
+    /// Whether a token (as presented: a cookie's value, a header's credentials) grants `role`.
+    pub fn allows_token(&self, token: &str, role: Role) -> bool {
+        if self.open {
+            return true;
+        }
+        let presented = digest(token.trim());
+        let matches = |set: &[[u8; 32]]| set.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&presented));
+        let admin = matches(&self.admin);
+        let allowed = match role {
+            Role::Admin => admin,
+            Role::Score => admin | matches(&self.score),
+            Role::Read => admin | matches(&self.score) | matches(&self.read),
+        };
+        bool::from(allowed)
+    }
+
     /// Whether `authorization` (the header value) grants `role`. The admin token also grants
     /// scoring. Every configured token is compared, so the time does not depend on which
     /// (if any) matched.
@@ -92,14 +123,7 @@ impl Tokens {
             return false;
         };
         let Ok(token) = std::str::from_utf8(token) else { return false };
-        let presented = digest(token.trim());
-        let matches = |set: &[[u8; 32]]| set.iter().fold(subtle::Choice::from(0), |acc, t| acc | t.ct_eq(&presented));
-        let admin = matches(&self.admin);
-        let allowed = match role {
-            Role::Admin => admin,
-            Role::Score => admin | matches(&self.score),
-        };
-        bool::from(allowed)
+        self.allows_token(token, role)
     }
 }
 

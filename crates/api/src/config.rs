@@ -72,6 +72,9 @@ pub struct ServeConfig {
     /// The win-back list served at `GET /v1/winback` (`lapse winback`'s file, or the nightly
     /// job's `winback.parquet` next to the snapshot), re-read on every reload.
     pub winback: Option<PathBuf>,
+    /// The nightly reports directory the console's pages (`/ui/`) are drawn from; re-read on
+    /// every reload. None: no console.
+    pub reports: Option<PathBuf>,
 }
 
 /// A certificate chain and its private key, PEM files.

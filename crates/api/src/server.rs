@@ -75,6 +75,7 @@ pub fn build_state_with(config: ServeConfig, tokens: auth::Tokens, outcomes: Opt
         None => None,
     };
     let campaigns = campaigns::Campaigns::new(lapse_retention::campaign::CampaignStore::new(&config.campaigns), config.limits.max_campaigns_per_day);
+    let config_reports = config.reports.clone();
     Ok(Arc::new(AppState {
         current: ArcSwap::from_pointee(book),
         config,
@@ -84,9 +85,19 @@ pub fn build_state_with(config: ServeConfig, tokens: auth::Tokens, outcomes: Opt
         campaigns,
         winback: arc_swap::ArcSwapOption::new(winback),
         outcomes: outcomes.map(Arc::new),
+        console: state_console(&config_reports),
         reload_lock: tokio::sync::Mutex::new(()),
         shutting_down: AtomicBool::new(false),
     }))
+}
+
+/// The console's history, read from `--reports` at start.
+fn state_console(reports: &Option<std::path::PathBuf>) -> Option<std::sync::RwLock<lapse_reports::history::History>> {
+    reports.as_ref().map(|dir| {
+        let history = lapse_reports::history::History::open(dir);
+        tracing::info!(nights = history.nights().len(), reports = %dir.display(), "console history read");
+        std::sync::RwLock::new(history)
+    })
 }
 
 /// Serves until SIGTERM or Ctrl-C; SIGHUP reloads (the model and snapshot, and the TLS

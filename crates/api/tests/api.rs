@@ -39,6 +39,7 @@ fn models_copy(into: &Path) -> PathBuf {
 
 fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
     ServeConfig {
+        reports: None,
         models: models.to_path_buf(),
         snapshot: fixture().snapshot.clone(),
         economics: Economics::default(),

@@ -52,6 +52,8 @@ pub struct AppState {
     pub winback: arc_swap::ArcSwapOption<super::winback::WinbackList>,
     /// The outcome store, the contact rules and the outcomes' index (`lapse serve --store`).
     pub outcomes: Option<Arc<super::outcomes::OutcomeBook>>,
+    /// The console's history of nights (`--reports`), re-read on every reload.
+    pub console: Option<std::sync::RwLock<lapse_reports::history::History>>,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
     pub shutting_down: AtomicBool,
@@ -112,9 +114,18 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .route_layer(timeout(timeout_seconds));
+    let console = Router::new()
+        .route("/ui/", get(crate::console::home))
+        .route("/ui/{page}", get(crate::console::page))
+        .route("/ui/nights/{night}/{file}", get(crate::console::night_file))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), crate::console::require_read))
+        .route("/ui/login", get(crate::console::login_form).post(crate::console::login))
+        .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
+        .route_layer(timeout(timeout_seconds));
     let metrics_state = Arc::clone(&state.metrics);
     Router::new()
         .merge(scoring)
+        .merge(console)
         .merge(admin)
         .merge(open)
         .fallback(fallback)

@@ -98,6 +98,7 @@ pub(super) async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiErro
             state.metrics.serving(&book.version, book.rows.len());
             state.current.store(Arc::new(book));
             reload_winback(state).await;
+            reload_console(state).await;
             state.metrics.reload(true);
             tracing::info!(previous = %response.previous_version, version = %response.version, renewals = response.renewals, "reloaded");
             Ok(response)
@@ -107,6 +108,23 @@ pub(super) async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiErro
             tracing::warn!(error = %e, serving = %previous, "reload failed; the previous model keeps serving");
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_failed", format!("{e}; still serving {previous}")))
         }
+    }
+}
+
+/// Reads the nights that are new or changed since the last read into the console's history.
+pub(super) async fn reload_console(state: &Shared) {
+    if state.console.is_none() {
+        return;
+    }
+    let state = Arc::clone(state);
+    let read = tokio::task::spawn_blocking(move || {
+        let console = state.console.as_ref().expect("checked above");
+        console.write().unwrap_or_else(|poisoned| poisoned.into_inner()).refresh()
+    })
+    .await;
+    match read {
+        Ok(nights) => tracing::info!(nights, "console history refreshed"),
+        Err(e) => tracing::warn!(error = %e, "console history not refreshed"),
     }
 }
 

@@ -64,8 +64,17 @@ pub struct Campaign {
     pub readable: bool,
     pub readable_on: String,
     pub renewals: usize,
-    /// Per action: (action, save rate, interval low, high, net value).
-    pub actions: Vec<(String, Option<f64>, Option<f64>, Option<f64>, Option<f64>)>,
+    pub actions: Vec<ActionEffect>,
+}
+
+/// A campaign's save rate for one action.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionEffect {
+    pub action: String,
+    pub save_rate: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub net_value: Option<f64>,
 }
 
 /// Every night of a reports directory, read once and kept up to date.
@@ -252,7 +261,13 @@ fn read_night(dir: &Path, night: &str) -> Option<Night> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|a| (s(&a["action"]), f(&a["save_rate"]), f(&a["ci_low"]), f(&a["ci_high"]), f(&a["net_value"])))
+                    .map(|a| ActionEffect {
+                        action: s(&a["action"]),
+                        save_rate: f(&a["save_rate"]),
+                        ci_low: f(&a["ci_low"]),
+                        ci_high: f(&a["ci_high"]),
+                        net_value: f(&a["net_value"]),
+                    })
                     .collect(),
             });
         }

@@ -341,15 +341,15 @@ pub fn campaigns_page(context: &Context, history: &History) -> Markup {
             } else {
                 format!("{}{}", say(context, "running, readable on ", "进行中，结果可读日期 "), c.readable_on)
             };
-            c.actions.iter().map(move |(action, save, lo, hi, net)| {
+            c.actions.iter().map(move |a| {
                 vec![
                     text(&c.name),
                     text(&c.campaign_as_of),
                     text(status.clone()),
-                    text(action),
-                    pct(*save),
-                    html! { (pct(*lo)) " – " (pct(*hi)) },
-                    num(*net, 0),
+                    text(&a.action),
+                    pct(a.save_rate),
+                    html! { (pct(a.ci_low)) " – " (pct(a.ci_high)) },
+                    num(a.net_value, 0),
                 ]
             })
         })
