@@ -27,7 +27,17 @@ fn prepare(bin: &str, work: &Path) {
     std::fs::create_dir_all(work.join("score-log")).expect("score log dir");
     for night in ["2026-08-31", "2026-09-30"] {
         let m = common::measure(std::process::Command::new(bin).args([
-            "nightly", "--data", &p("book"), "--models", &p("models"), "--out", &p("reports"), "--as-of", night, "--score-log", &p("score-log"),
+            "nightly",
+            "--data",
+            &p("book"),
+            "--models",
+            &p("models"),
+            "--out",
+            &p("reports"),
+            "--as-of",
+            night,
+            "--score-log",
+            &p("score-log"),
         ]));
         assert!(matches!(m.exit_code, 0 | 3), "nightly {night}: {}", m.stderr);
     }

@@ -109,17 +109,17 @@ impl History {
             }
         }
         self.nights.retain(|night, _| present.contains_key(night));
-        let mut read = 0;
-        for (night, stamp) in present {
-            if self.nights.get(&night).is_some_and(|(s, _)| *s == stamp) {
-                continue;
-            }
-            if let Some(n) = read_night(&self.root.join(&night), &night) {
-                self.nights.insert(night, (stamp, n));
-                read += 1;
-            }
+        let stale: Vec<(String, SystemTime)> =
+            present.into_iter().filter(|(night, stamp)| !self.nights.get(night).is_some_and(|(s, _)| s == stamp)).collect();
+        // The nights to read, on every core (three years of nights are read once, at start).
+        use rayon::prelude::*;
+        let read: Vec<(String, SystemTime, Night)> =
+            stale.into_par_iter().filter_map(|(night, stamp)| read_night(&self.root.join(&night), &night).map(|n| (night, stamp, n))).collect();
+        let count = read.len();
+        for (night, stamp, n) in read {
+            self.nights.insert(night, (stamp, n));
         }
-        read
+        count
     }
 
     /// The nights, oldest first.
@@ -237,13 +237,26 @@ fn read_night(dir: &Path, night: &str) -> Option<Night> {
             .map(|r| (s(&r["dimension"]), s(&r["group"]), s(&r["due_month"]), u(&r["renewals"]), u(&r["lapsed"]), u(&r["open"])))
             .collect();
     }
-    if let Some(perf) = read_json(&dir.join("performance.json")) {
-        n.collection = perf["groups"]
-            .as_array()
+    // The team-performance report is the big one (every agent and month): read typed, only the
+    // fields used (serde skips the rest without building it).
+    #[derive(serde::Deserialize)]
+    struct Performance {
+        groups: Vec<Group>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Group {
+        level: String,
+        month: String,
+        collection_rate: Option<f64>,
+        #[serde(default)]
+        open: bool,
+    }
+    if let Some(perf) = std::fs::read(dir.join("performance.json")).ok().and_then(|b| serde_json::from_slice::<Performance>(&b).ok()) {
+        n.collection = perf
+            .groups
             .into_iter()
-            .flatten()
-            .filter(|g| g["level"] == "all" && !g["month"].as_str().unwrap_or("..").contains(".."))
-            .filter_map(|g| Some((s(&g["month"]), f(&g["collection_rate"])?, g["open"].as_bool().unwrap_or(false))))
+            .filter(|g| g.level == "all" && !g.month.contains(".."))
+            .filter_map(|g| Some((g.month, g.collection_rate?, g.open)))
             .collect();
     }
     n.winback = summary["winback"].as_u64().map(|x| x as usize).or_else(|| winback_rows(&dir.join("winback.parquet")));
