@@ -110,7 +110,7 @@ impl History {
         }
         self.nights.retain(|night, _| present.contains_key(night));
         let stale: Vec<(String, SystemTime)> =
-            present.into_iter().filter(|(night, stamp)| !self.nights.get(night).is_some_and(|(s, _)| s == stamp)).collect();
+            present.into_iter().filter(|(night, stamp)| self.nights.get(night).is_none_or(|(s, _)| s != stamp)).collect();
         // The nights to read, on every core (three years of nights are read once, at start).
         use rayon::prelude::*;
         let read: Vec<(String, SystemTime, Night)> =
