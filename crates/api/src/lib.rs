@@ -10,7 +10,6 @@ pub mod api;
 pub mod auth;
 pub mod campaigns;
 pub mod config;
-pub mod console;
 pub mod dto;
 pub mod error;
 pub mod inline;

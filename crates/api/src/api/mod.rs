@@ -62,6 +62,7 @@ pub struct AppState {
 type Shared = Arc<AppState>;
 
 mod common;
+mod console;
 mod layers;
 mod openapi;
 mod ops;
@@ -115,11 +116,11 @@ pub fn router(state: Shared) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route_layer(timeout(timeout_seconds));
     let console = Router::new()
-        .route("/ui/", get(crate::console::home))
-        .route("/ui/{page}", get(crate::console::page))
-        .route("/ui/nights/{night}/{file}", get(crate::console::night_file))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), crate::console::require_read))
-        .route("/ui/login", get(crate::console::login_form).post(crate::console::login))
+        .route("/ui/", get(console::home))
+        .route("/ui/{page}", get(console::page))
+        .route("/ui/nights/{night}/{file}", get(console::night_file))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), console::require_read))
+        .route("/ui/login", get(console::login_form).post(console::login))
         .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
         .route_layer(timeout(timeout_seconds));
     let metrics_state = Arc::clone(&state.metrics);

@@ -18,7 +18,7 @@ use lapse_model::scoring::lang::Lang;
 use lapse_reports::pages::Context;
 use lapse_reports::pages::history::{book_page, campaigns_page, console_index, drift_over_time_page, model_page};
 
-use crate::api::AppState;
+use super::AppState;
 use crate::auth::Role;
 
 /// The cookie that keeps the read token.
