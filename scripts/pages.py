@@ -12,6 +12,8 @@ and checks, per page:
 - a zh-CN page is marked `lang="zh-CN"`, has Chinese in its first heading and prints no run
   of three English words outside `<code>` (the same rule as the Rust tests, here on the text
   the browser shows);
+- with `--axe axe.min.js` (axe-core, from npm), no WCAG 2 A/AA violation (labels, contrast,
+  table headers, language...);
 and writes a full-page screenshot of each into --shots (for review). Exits 1 on any failure.
 
     python3 scripts/pages.py --lapse target/debug/lapse --shots /tmp/shots
@@ -86,6 +88,9 @@ class Browser:
             return []
         return [e["message"] for e in entries if e.get("level") == "SEVERE"]
 
+    def run_async(self, script):
+        return self.s("POST", "/execute/async", {"script": script, "args": []})
+
     def screenshot(self, path):
         height = self.run("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
         self.s("POST", "/window/rect", {"width": WIDTH, "height": min(int(height) + 40, 16000)})
@@ -132,10 +137,22 @@ def english_runs(texts):
     return found
 
 
-def check_page(browser, page, lang):
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})
+  .then(r => done(r.violations.map(v => `${v.id} (${v.nodes.length}): ${v.help}; e.g. ${v.nodes[0].target.join(' ')}`)))
+  .catch(e => done(['axe failed: ' + e]));
+"""
+
+
+def check_page(browser, page, lang, axe=None):
     problems = []
     browser.open(page.as_uri())
     m = browser.run(MEASURE)
+    if axe:
+        browser.run(axe + "; return true;")
+        for violation in browser.run_async(AXE_RUN):
+            problems.append(f"accessibility: {violation}")
     for error in browser.console_errors():
         problems.append(f"console error: {error}")
     for href in m["links"]:
@@ -186,18 +203,20 @@ def main():
     ap.add_argument("--shots", default=None, help="directory for the screenshots (default: a temp dir, removed)")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--driver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    ap.add_argument("--axe", default=None, help="axe-core's axe.min.js: also check labels, contrast and the rest of WCAG 2 A/AA")
     args = ap.parse_args()
     lapse = os.path.abspath(args.lapse)
     work = Path(tempfile.mkdtemp(prefix="lapse-pages-"))
     shots = Path(args.shots) if args.shots else work / "shots"
     shots.mkdir(parents=True, exist_ok=True)
+    axe = Path(args.axe).read_text() if args.axe else None
     browser = Browser(args.driver, args.chromium)
     failures = 0
     checked = 0
     try:
         for lang in ["en", "zh-CN"]:
             for page in nights(lapse, work, lang):
-                problems = check_page(browser, page, lang)
+                problems = check_page(browser, page, lang, axe)
                 where = "console" if page.parent.name.startswith("site-") else "night"
                 browser.screenshot(shots / f"{lang}-{where}-{page.stem}.png")
                 checked += 1

@@ -47,8 +47,8 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-se
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
 .meta{color:#666;font-size:.9rem}table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem;display:block;max-width:100%;overflow-x:auto}\
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}td{white-space:nowrap}td.l,td div{white-space:normal}td div{text-align:left;min-width:14rem}\
-.stable{color:#2e8b57}.watch{color:#b38600;font-weight:600}.act{color:#c82828;font-weight:700}\
-.pass{color:#2e8b57;white-space:nowrap}.fail{color:#c82828;font-weight:700;white-space:nowrap}.chart{margin:.8rem 0}.note{background:#f8f8f0;border-left:3px solid #ccc;padding:.4rem .8rem}\
+.stable{color:#1e6b3f}.watch{color:#845f00;font-weight:600}.act{color:#c82828;font-weight:700}\
+.pass{color:#1e6b3f;white-space:nowrap}.fail{color:#c82828;font-weight:700;white-space:nowrap}.chart{margin:.8rem 0}.note{background:#f8f8f0;border-left:3px solid #ccc;padding:.4rem .8rem}\
 .verdict{font-size:1.1rem;padding:.5rem .8rem;border-radius:4px}.yes{background:#e6f4ea}.no{background:#f4f4f4}\
 table.heatmap td.heat{width:14px;min-width:14px;padding:0;height:16px;border:1px solid #fff}table.heatmap th{font-size:.7rem;padding:.1rem .2rem}\
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
