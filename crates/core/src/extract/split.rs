@@ -141,7 +141,7 @@ fn split_csv(
 
 /// The records of a block of whole records: slices ending with their newline (the last one may
 /// lack it).
-fn records(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn records(block: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
     let mut in_quotes = false;
     let mut ends = Vec::new();

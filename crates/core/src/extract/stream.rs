@@ -112,27 +112,10 @@ fn csv_rows(
     Ok(())
 }
 
-/// The records of a block of whole records (a newline outside quotes ends one).
+/// The records of a block of whole records (a newline outside quotes ends one), as text: the
+/// block is UTF-8 and a record ends at a newline byte, so each is UTF-8 too.
 fn records(block: &str) -> impl Iterator<Item = &str> {
-    let bytes = block.as_bytes();
-    let mut start = 0;
-    let mut in_quotes = false;
-    let mut ends = Vec::new();
-    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        if bytes[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            ends.push(i + 1);
-        }
-    }
-    if ends.last().is_none_or(|&e| e < bytes.len()) {
-        ends.push(bytes.len());
-    }
-    ends.into_iter().map(move |end| {
-        let record = &block[start..end];
-        start = end;
-        record
-    })
+    super::split::records(block.as_bytes()).map(|r| std::str::from_utf8(r).expect("a UTF-8 block cut at newlines"))
 }
 
 /// Splits one CSV record into `out` (RFC 4180): borrowed fields when it has no quote, the
