@@ -18,15 +18,7 @@ WORK="${LAPSE_SCALE_DIR:-/tmp/lapse-scale}"
 VENV="${LAPSE_VENV:-$HOME/.cache/lapse-venv}"
 N="${1:-10000000}"
 mkdir -p "$WORK"
-measure() { # label, command...
-  local label=$1; shift
-  /usr/bin/time -v "$@" > "$WORK/$label.log" 2>&1 || true
-  local wall peak code
-  wall=$(grep "Elapsed (wall clock)" "$WORK/$label.log" | awk '{print $NF}')
-  peak=$(grep "Maximum resident set size" "$WORK/$label.log" | awk '{printf "%.2f", $NF/1048576}')
-  code=$(grep "Exit status" "$WORK/$label.log" | awk '{print $NF}')
-  printf "%-28s wall %-9s peak %6s GiB  exit %s\n" "$label" "$wall" "$peak" "$code"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 [ -d "$WORK/book-$N" ] || measure "generate-$N" "$BIN" generate --policies "$N" --format parquet --out "$WORK/book-$N"
 rm -rf "$WORK/today-$N"
 "$VENV/bin/python" benches/audit_changes.py "$WORK/book-$N" "$WORK/today-$N"

@@ -17,15 +17,7 @@ BIN="$CARGO_TARGET_DIR/release/lapse"
 WORK="${LAPSE_SCALE_DIR:-/tmp/lapse-scale}"
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(1000000 5000000 10000000)
-measure() { # label, command... (a night that keeps its champion exits 3: not a failure here)
-  local label=$1; shift
-  /usr/bin/time -v "$@" > "$WORK/$label.log" 2>&1 || true
-  local wall peak code
-  wall=$(grep "Elapsed (wall clock)" "$WORK/$label.log" | awk '{print $NF}')
-  peak=$(grep "Maximum resident set size" "$WORK/$label.log" | awk '{printf "%.2f", $NF/1048576}')
-  code=$(grep "Exit status" "$WORK/$label.log" | awk '{print $NF}')
-  printf "%-22s wall %-9s peak %6s GiB  exit %s\n" "$label" "$wall" "$peak" "$code"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 mkdir -p "$WORK"
 for n in "${SIZES[@]}"; do
   rm -rf "$WORK/book-$n" "$WORK/models-$n" "$WORK/reports-$n"

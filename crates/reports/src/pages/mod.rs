@@ -619,75 +619,43 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
 pub fn index_page(context: &Context, summary: &RunSummary) -> Markup {
     let e = &summary.extract;
     let t = &summary.training;
-    let inputs = if zh(context) {
-        vec![
-            vec![
-                text("extract"),
-                text(format!(
-                    "保单 {} 件，缴费期次 {} 条，事件 {} 条；拒收 {} 行；最新记录 {}",
-                    e.policies,
-                    e.installments,
-                    e.events,
-                    e.rejected_rows,
-                    e.latest_observed.as_deref().unwrap_or("-")
-                )),
-            ],
-            vec![
-                text("snapshot"),
-                html! {
-                    (format!("处于风险中的续期 {} 件：{} 天内应缴，或已逾期但仍在宽限期内；", summary.snapshot.rows, summary.snapshot.horizon_days))
-                    code { (summary.snapshot.path) }
-                },
-            ],
-            vec![
-                text("training"),
-                text(format!(
-                    "{} 个月度快照 {}..{}：有结果的 {} 行（训练 {} 行，留出 {} 行），失效率 {:.2}%",
-                    t.snapshots.len(),
-                    t.snapshots.first().map_or("", String::as_str),
-                    t.snapshots.last().map_or("", String::as_str),
-                    t.rows_labelled,
-                    t.rows_train,
-                    t.rows_validation,
-                    100.0 * t.lapse_rate
-                )),
-            ],
-        ]
+    // The same three rows in either language: only the sentences differ.
+    let (first, last) = (t.snapshots.first().map_or("", String::as_str), t.snapshots.last().map_or("", String::as_str));
+    let latest = e.latest_observed.as_deref().unwrap_or("-");
+    let (s, n) = (&summary.snapshot, t.snapshots.len());
+    let (extract, snapshot, training) = if zh(context) {
+        (
+            format!("保单 {} 件，缴费期次 {} 条，事件 {} 条；拒收 {} 行；最新记录 {latest}", e.policies, e.installments, e.events, e.rejected_rows),
+            format!("处于风险中的续期 {} 件：{} 天内应缴，或已逾期但仍在宽限期内；", s.rows, s.horizon_days),
+            format!(
+                "{n} 个月度快照 {first}..{last}：有结果的 {} 行（训练 {} 行，留出 {} 行），失效率 {:.2}%",
+                t.rows_labelled,
+                t.rows_train,
+                t.rows_validation,
+                100.0 * t.lapse_rate
+            ),
+        )
     } else {
-        vec![
-            vec![
-                text("extract"),
-                text(format!(
-                    "{} policies, {} installments, {} events; {} rows rejected; latest record {}",
-                    e.policies,
-                    e.installments,
-                    e.events,
-                    e.rejected_rows,
-                    e.latest_observed.as_deref().unwrap_or("-")
-                )),
-            ],
-            vec![
-                text("snapshot"),
-                html! {
-                    (format!("{} renewals at risk: due in the next {} days, or overdue and still in their grace period; ", summary.snapshot.rows, summary.snapshot.horizon_days))
-                    code { (summary.snapshot.path) }
-                },
-            ],
-            vec![
-                text("training"),
-                text(format!(
-                    "{} monthly snapshots {}..{}: {} labelled rows ({} train, {} held out), lapse rate {:.2}%",
-                    t.snapshots.len(),
-                    t.snapshots.first().map_or("", String::as_str),
-                    t.snapshots.last().map_or("", String::as_str),
-                    t.rows_labelled,
-                    t.rows_train,
-                    t.rows_validation,
-                    100.0 * t.lapse_rate
-                )),
-            ],
-        ]
+        (
+            format!(
+                "{} policies, {} installments, {} events; {} rows rejected; latest record {latest}",
+                e.policies, e.installments, e.events, e.rejected_rows
+            ),
+            format!("{} renewals at risk: due in the next {} days, or overdue and still in their grace period; ", s.rows, s.horizon_days),
+            format!(
+                "{n} monthly snapshots {first}..{last}: {} labelled rows ({} train, {} held out), lapse rate {:.2}%",
+                t.rows_labelled,
+                t.rows_train,
+                t.rows_validation,
+                100.0 * t.lapse_rate
+            ),
+        )
     };
+    let inputs = vec![
+        vec![text("extract"), text(extract)],
+        vec![text("snapshot"), html! { (snapshot) code { (s.path) } }],
+        vec![text("training"), text(training)],
+    ];
     let mut models: Vec<(&str, &JudgedModel)> = vec![("challenger", &summary.challenger)];
     if let Some(c) = &summary.champion {
         models.push(("champion", c));
