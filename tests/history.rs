@@ -123,7 +123,7 @@ fn six_nights_make_a_console_whose_pages_show_every_month_and_night_and_whose_li
     console_is_served_under_ui_to_a_read_token_only(&p("reports"), dir.path());
 
     // In Chinese: Chinese headings, no English sentence.
-    for page in ["index.html", "model.html", "drift.html", "book.html", "campaigns.html"] {
+    for page in ["index.html", "model.html", "drift.html", "book.html", "campaigns.html", "today.html"] {
         let html = fs::read_to_string(p("site-zh").join(page)).unwrap();
         let h1 = &html[html.find("<h1>").unwrap() + 4..html.find("</h1>").unwrap()];
         assert!(h1.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{page}: {h1}");
@@ -161,7 +161,8 @@ fn console_is_served_under_ui_to_a_read_token_only(reports: &Path, work: &Path) 
     let ui = |path: &str| format!("{}/ui/{path}", server.base);
     // Every page, and every link on them (the nights' pages included), with and without.
     let mut seen = BTreeSet::new();
-    let mut queue: Vec<String> = ["", "model.html", "drift.html", "book.html", "campaigns.html"].iter().map(|s| s.to_string()).collect();
+    let mut queue: Vec<String> =
+        ["", "today.html", "model.html", "drift.html", "book.html", "campaigns.html"].iter().map(|s| s.to_string()).collect();
     while let Some(path) = queue.pop() {
         if !seen.insert(path.clone()) {
             continue;
@@ -216,4 +217,113 @@ fn console_is_served_under_ui_to_a_read_token_only(reports: &Path, work: &Path) 
     let (_, after, _) = fetch(&agent, &ui("drift.html"), &with_token);
     assert_eq!(columns(&after), columns(&before) + 1, "the reload read the new night");
     fs::remove_dir_all(&copy).unwrap();
+}
+
+/// The text of the table cell after the row label `label` (its `column`-th cell after it) in the
+/// first table after `heading`.
+fn cell(html: &str, heading: &str, label: &str, column: usize) -> String {
+    let from = html.find(&format!("<h2>{heading}</h2>")).unwrap_or_else(|| panic!("no heading {heading}"));
+    let table = &html[from..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let row = table.split("<tr>").find(|r| r.contains(&format!(">{label}</td>"))).unwrap_or_else(|| panic!("no row {label} under {heading}"));
+    let cells: Vec<&str> = row.split("<td").skip(1).map(|c| &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()]).collect();
+    cells[column + 1].to_string()
+}
+
+/// The Today page on a real server with its store: the list the team started the day with (a
+/// refusal the day before keeps a customer off it), how much of it was contacted, by team, what
+/// customers said (one outcome about a customer not on the list), what the rules hold back in
+/// the morning and now; Chinese without an English sentence; 401 without the token.
+#[test]
+fn the_today_page_counts_the_days_work_from_the_outcome_store() {
+    use crate::common::{SCORE_TOKEN, client, fixture, get, post};
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("read.token");
+    fs::write(&token_file, format!("{READ_TOKEN}\n")).unwrap();
+    fs::create_dir_all(dir.path().join("reports")).unwrap();
+    let reports = dir.path().join("reports");
+    let server = crate::common::start_server(
+        &crate::common::models_copy(&dir.path().join("models")),
+        &dir.path().join("score-log"),
+        &[
+            "--reports".as_ref(),
+            reports.as_os_str(),
+            "--read-token-file".as_ref(),
+            token_file.as_os_str(),
+            "--agents".as_ref(),
+            fixture().book.as_os_str(),
+        ],
+    );
+    let agent = client();
+    let (status, list) = get(&agent, &format!("{}/v1/queue?capacity=60&limit=60", server.base), SCORE_TOKEN);
+    assert_eq!(status, 200, "{list}");
+    let contacts = list["items"].as_array().unwrap();
+    assert_eq!(contacts.len(), 60);
+    let as_of = contacts[0]["renewals"][0]["as_of"].as_str().unwrap().to_string();
+    let as_of_day = lapse_core::dates::parse_day(&as_of).unwrap();
+    let day = lapse_core::dates::format_day(as_of_day + 1);
+    let outcome = |id: &str, contact: usize, result: &str, on: &str, reason: Option<&str>| {
+        let first = &contacts[contact]["renewals"][0];
+        let mut o = json!({"id": id, "policy_id": first["policy_id"], "installment_no": first["installment_no"], "action": "call",
+            "result": result, "at": format!("{on}T09:30:00+08:00"), "agent_id": "A1"});
+        if let Some(r) = reason {
+            o["reason"] = json!(r);
+        }
+        o
+    };
+    let batch = json!({"outcomes": [
+        outcome("y4", 3, "refused", &as_of, Some("cannot_afford")),
+        outcome("t1", 0, "reached", &day, None),
+        outcome("t2", 1, "refused", &day, Some("dissatisfied")),
+        outcome("t3", 2, "no_answer", &day, None),
+        outcome("t50", 49, "no_answer", &day, None),
+    ]});
+    let (status, body) = post(&agent, &format!("{}/v1/outcomes", server.base), SCORE_TOKEN, &batch.to_string());
+    assert_eq!(status, 200, "{body}");
+
+    let bearer = format!("Bearer {READ_TOKEN}");
+    let url = format!("{}/ui/today.html?day={day}&capacity=30", server.base);
+    let (status, html, _) = fetch(&agent, &url, &[("Authorization", bearer.as_str())]);
+    assert_eq!(status, 200, "{html}");
+    let (status, unauthorised, _) = fetch(&agent, &url, &[]);
+    assert!(status == 401 && unauthorised.contains("href=\"/ui/login\""), "a browser is shown the way to sign in: {unauthorised}");
+    // The morning's list: 30 customers (the one who refused the day before is not on it); three
+    // of them contacted; four outcomes, one about a customer beyond the list.
+    assert!(html.contains("30 customers listed, 3 of them with an outcome recorded on the day (10.0%)"), "{html}");
+    assert!(html.contains("4 outcomes were recorded on the day, 1 of them about customers not on the list"), "{html}");
+    let heading = "Outcomes recorded on the day";
+    assert_eq!(
+        (cell(&html, heading, "reached", 0), cell(&html, heading, "refused", 0), cell(&html, heading, "no answer", 0)),
+        ("1".into(), "1".into(), "2".into())
+    );
+    assert_eq!(cell(&html, "Refusal reasons", "dissatisfied", 0), "1", "today's refusal only");
+    assert!(!html.contains(">cannot afford<"), "the day before's refusal is not today's");
+    let held = |column: usize| cell(&html, "Held back by the contact rules", "refused recently", column).parse::<usize>().unwrap();
+    assert!(held(0) >= 1 && held(1) > held(0), "the day before's refusal held in the morning, today's too now: {} then {}", held(0), held(1));
+    assert_eq!(cell(&html, "By action", "all actions", 1), "30");
+    assert_eq!(cell(&html, "By action", "all actions", 3), "3");
+    // By team: the agents table's teams (T001...), every listed contact in one team's row.
+    let teams = &html[html.find("<h2>By team</h2>").unwrap()..html.find(&format!("<h2>{heading}</h2>")).unwrap()];
+    assert!(!teams.contains("Teams are not known"), "--agents gives the teams");
+    let table = &teams[teams.find("<table").unwrap()..];
+    let listed: usize = table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<&str> = row.split("<td").skip(1).map(|c| &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()]).collect();
+            assert!(cells[0].starts_with('T') || cells[0].starts_with("orphan"), "a team of the agents table: {}", cells[0]);
+            cells[cells.len() - 3].parse::<usize>().unwrap()
+        })
+        .sum();
+    assert_eq!(listed, 30, "each listed contact counted in one team");
+    // In Chinese.
+    let (_, zh, _) = fetch(&agent, &format!("{url}&lang=zh-CN"), &[("Authorization", bearer.as_str())]);
+    assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("<h1>今日工作</h1>"));
+    let english = lapse_reports::pages::zh::english_sentences(&zh);
+    assert!(english.is_empty(), "the zh-CN Today page prints English: {english:#?}");
+    // A day that is not a date: the form again, with the reason.
+    let (status, bad, _) = fetch(&agent, &format!("{}/ui/today.html?day=yesterday", server.base), &[("Authorization", bearer.as_str())]);
+    assert_eq!(status, 422);
+    assert!(bad.contains("give a date as YYYY-MM-DD"), "{bad}");
 }

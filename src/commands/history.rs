@@ -20,6 +20,8 @@ pub fn run_history(args: HistoryArgs) -> Result<(), Failure> {
         ("drift.html", drift_over_time_page(&context, &history)),
         ("book.html", book_page(&context, &history)),
         ("campaigns.html", campaigns_page(&context, &history)),
+        // Today's work is live (the outcome store): the export says where to see it.
+        ("today.html", lapse_reports::pages::today::today_unavailable_page(&context)),
     ];
     for (file, page) in &pages {
         lapse_reports::write_html(&args.out.join(file), page)?;
@@ -30,7 +32,7 @@ pub fn run_history(args: HistoryArgs) -> Result<(), Failure> {
         copied += copy_night(&args.reports.join(&night.night), &args.out.join("nights").join(&night.night))?;
     }
     println!(
-        "{} nights ({}..{}) -> {}: index, model, drift, book and campaigns pages; {copied} night files under nights/",
+        "{} nights ({}..{}) -> {}: index, model, drift, book, campaigns and (live only) today pages; {copied} night files under nights/",
         history.nights().len(),
         history.nights().next().map_or("", |n| n.night.as_str()),
         latest.night,

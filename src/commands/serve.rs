@@ -40,6 +40,7 @@ pub fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         snapshot: args.snapshot,
         winback: args.winback,
         reports: args.reports,
+        agents: args.agents,
         economics,
         limits: Limits {
             max_body_bytes: args.max_body_bytes,

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// (--read-token-file or LAPSE_READ_TOKEN; the scoring and admin tokens read too).
     #[arg(long)]
     pub reports: Option<PathBuf>,
+    /// The extract's agents table (agents.csv or .parquet, or the extract directory): the
+    /// console's Today page counts contacts by the servicing agent's team; re-read on every reload.
+    #[arg(long)]
+    pub agents: Option<PathBuf>,
     /// File of the console's read-only tokens, one per line (also LAPSE_READ_TOKEN).
     #[arg(long)]
     pub read_token_file: Option<PathBuf>,

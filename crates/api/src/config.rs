@@ -75,6 +75,9 @@ pub struct ServeConfig {
     /// The nightly reports directory the console's pages (`/ui/`) are drawn from; re-read on
     /// every reload. None: no console.
     pub reports: Option<PathBuf>,
+    /// The extract's agents table (a file or the extract directory): the console's Today page
+    /// counts contacts by the servicing agent's team; re-read on every reload.
+    pub agents: Option<PathBuf>,
 }
 
 /// A certificate chain and its private key, PEM files.

@@ -21,6 +21,7 @@ pub mod schema;
 pub mod score_log;
 pub mod scorebook;
 pub mod server;
+pub mod teams;
 pub mod telemetry;
 pub mod winback;
 

@@ -32,6 +32,9 @@ pub enum ServeError {
     Winback(#[from] winback::WinbackFileError),
     #[error(transparent)]
     Store(#[from] lapse_store::StoreError),
+    /// The agents table (`--agents`) cannot be read (the error names the file).
+    #[error(transparent)]
+    Agents(lapse_core::extract::ExtractError),
 }
 
 /// The outcome book of `config.store` (None without one): the store opened and migrated, every
@@ -74,6 +77,10 @@ pub fn build_state_with(config: ServeConfig, tokens: auth::Tokens, outcomes: Opt
         }
         None => None,
     };
+    let teams = match &config.agents {
+        Some(path) => Some(Arc::new(crate::teams::AgentTeams::load(path).map_err(ServeError::Agents)?)),
+        None => None,
+    };
     let campaigns = campaigns::Campaigns::new(lapse_retention::campaign::CampaignStore::new(&config.campaigns), config.limits.max_campaigns_per_day);
     let config_reports = config.reports.clone();
     Ok(Arc::new(AppState {
@@ -84,6 +91,7 @@ pub fn build_state_with(config: ServeConfig, tokens: auth::Tokens, outcomes: Opt
         score_log,
         campaigns,
         winback: arc_swap::ArcSwapOption::new(winback),
+        teams: arc_swap::ArcSwapOption::new(teams),
         outcomes: outcomes.map(Arc::new),
         console: state_console(&config_reports),
         reload_lock: tokio::sync::Mutex::new(()),

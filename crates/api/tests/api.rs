@@ -40,6 +40,7 @@ fn models_copy(into: &Path) -> PathBuf {
 fn config(models: &Path, score_log: Option<PathBuf>) -> ServeConfig {
     ServeConfig {
         reports: None,
+        agents: None,
         models: models.to_path_buf(),
         snapshot: fixture().snapshot.clone(),
         economics: Economics::default(),

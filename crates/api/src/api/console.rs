@@ -17,17 +17,22 @@ use axum::response::{IntoResponse, Response};
 use lapse_model::scoring::lang::Lang;
 use lapse_reports::pages::Context;
 use lapse_reports::pages::history::{book_page, campaigns_page, console_index, drift_over_time_page, model_page};
+use lapse_reports::pages::today::{TodayAsked, today_page, today_unavailable_page};
+use lapse_retention::worklist::today::{TodayInput, today_work};
 
 use super::AppState;
 use crate::auth::Role;
+use crate::pool::on_compute_pool;
 
 /// The cookie that keeps the read token.
 const COOKIE: &str = "lapse_read";
 
-/// A console page's query: `?lang=zh-CN`.
+/// A console page's query: `?lang=zh-CN`; the Today page's `?day=YYYY-MM-DD&capacity=...`.
 #[derive(Debug, serde::Deserialize)]
 pub struct PageQuery {
     lang: Option<String>,
+    day: Option<String>,
+    capacity: Option<String>,
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -66,7 +71,7 @@ pub async fn require_read(State(state): State<Arc<AppState>>, request: Request, 
     }
     html(
         StatusCode::UNAUTHORIZED,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>lapse console: sign in</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>lapse console: sign in</title></head><body>\
          <h1>lapse console</h1><p>This page needs the console's read token: <a href=\"/ui/login\">sign in</a>.</p></body></html>"
             .into(),
     )
@@ -80,7 +85,7 @@ pub async fn login_form() -> Response {
 fn login_page(error: &str) -> String {
     let error = if error.is_empty() { String::new() } else { format!("<p role=\"alert\" style=\"color:#a00\">{error}</p>") };
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>lapse console: sign in</title><style>body{{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}}\
          input{{font-size:1rem;padding:.3rem;width:100%;box-sizing:border-box}}button{{font-size:1rem;margin-top:.6rem;padding:.3rem 1rem}}</style></head>\
          <body><h1>lapse console</h1>{error}<form method=\"post\" action=\"/ui/login\"><label for=\"token\">Read token (LAPSE_READ_TOKEN)</label>\
@@ -113,12 +118,81 @@ pub async fn home(state: State<Arc<AppState>>, query: Query<PageQuery>, headers:
 
 /// `/ui/{page}`: one of the console's pages.
 pub async fn page(state: State<Arc<AppState>>, Path(page): Path<String>, query: Query<PageQuery>, headers: HeaderMap) -> Response {
-    render(&state, &page, lang_of(&query, &headers))
+    let lang = lang_of(&query, &headers);
+    if page == "today.html" {
+        return today(&state, &query, lang).await;
+    }
+    render(&state, &page, lang)
+}
+
+/// `/ui/today.html`: the day's work on the served list, from the outcome store (today by the
+/// server's UTC clock unless `?day=`; the server's default capacity unless `?capacity=`, read as
+/// `GET /v1/queue` reads it).
+async fn today(state: &Arc<AppState>, query: &PageQuery, lang: Lang) -> Response {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let mut asked = TodayAsked { day: given(&query.day).unwrap_or_default(), capacity: given(&query.capacity).unwrap_or_default(), error: None };
+    let mut day = lapse_core::dates::today_utc();
+    if !asked.day.is_empty() {
+        match lapse_core::dates::parse_day(&asked.day) {
+            Some(d) => day = d,
+            None => asked.error = Some(format!("day {:?}: give a date as YYYY-MM-DD", asked.day)),
+        }
+    }
+    let economics = &state.config.economics;
+    let request = lapse_retention::WorkListRequest { capacity: given(&query.capacity), ..Default::default() };
+    let capacity = match request.check(economics, state.config.limits.default_capacity) {
+        Ok(spec) => spec.capacity,
+        Err(e) => {
+            asked.error = Some(format!("{}: {}", e.field, e.reason));
+            lapse_retention::assign::Capacity::Total(state.config.limits.default_capacity)
+        }
+    };
+    if asked.day.is_empty() {
+        asked.day = lapse_core::dates::format_day(day);
+    }
+    let context = Context { night: lapse_core::dates::format_day(day), generated_at: lapse_core::dates::now_utc_rfc3339(), lang };
+    let status = if asked.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let Some(outcomes) = state.outcomes.clone() else {
+        return html(StatusCode::OK, today_unavailable_page(&context).into_string());
+    };
+    if let Err(e) = outcomes.catch_up().await {
+        tracing::warn!(error = %e, "outcomes recorded by other servers not read; the Today page counts the ones this server knows");
+    }
+    let book = state.current.load_full();
+    let teams = state.teams.load_full();
+    let (rules, economics) = (state.config.contact_rules.clone(), economics.clone());
+    let teams_known = teams.is_some();
+    let book_for = Arc::clone(&book);
+    let work = on_compute_pool(move || {
+        let held_out = outcomes.holdouts_open(book_for.as_of, None);
+        let index = outcomes.index();
+        let team_of = |agent: &str| teams.as_ref().and_then(|t| t.team_of(agent)).map(str::to_string);
+        today_work(&TodayInput {
+            rows: &book_for.rows,
+            order: &book_for.queue,
+            economics: &economics,
+            rules: &rules,
+            capacity: &capacity,
+            outcomes: &index,
+            held_out: &held_out,
+            as_of: book_for.as_of,
+            day,
+            team_of: &team_of,
+        })
+    })
+    .await;
+    match work {
+        Ok(work) => html(status, today_page(&context, &work, &book.version, teams_known, &asked).into_string()),
+        Err(e) => {
+            tracing::error!(error = ?e, "the Today page could not be drawn");
+            html(StatusCode::INTERNAL_SERVER_ERROR, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>error</title></head><body><p>The Today page could not be drawn; the server log says why.</p></body></html>".into())
+        }
+    }
 }
 
 fn render(state: &AppState, page: &str, lang: Lang) -> Response {
     let Some(console) = &state.console else {
-        return html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>no console</title></head><body><p>This server has no console: start it with <code>--reports DIR</code>.</p></body></html>".into());
+        return html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>no console</title></head><body><p>This server has no console: start it with <code>--reports DIR</code>.</p></body></html>".into());
     };
     let history = console.read().unwrap_or_else(|poisoned| poisoned.into_inner());
     let night = history.latest().map(|n| n.night.clone()).unwrap_or_default();
@@ -129,7 +203,8 @@ fn render(state: &AppState, page: &str, lang: Lang) -> Response {
         "drift.html" => drift_over_time_page(&context, &history),
         "book.html" => book_page(&context, &history),
         "campaigns.html" => campaigns_page(&context, &history),
-        _ => return html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>not found</title></head><body><p>No such page: <a href=\"/ui/\">the console</a>.</p></body></html>".into()),
+        "today.html" => today_unavailable_page(&context),
+        _ => return html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>not found</title></head><body><p>No such page: <a href=\"/ui/\">the console</a>.</p></body></html>".into()),
     };
     html(StatusCode::OK, markup.into_string())
 }
@@ -138,7 +213,7 @@ fn render(state: &AppState, page: &str, lang: Lang) -> Response {
 /// and a plain `.html` or `.json` file name only: nothing else of the disk is reachable).
 pub async fn night_file(State(state): State<Arc<AppState>>, Path((night, file)): Path<(String, String)>) -> Response {
     let not_found = || {
-        html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>not found</title></head><body><p>No such report.</p></body></html>".into())
+        html(StatusCode::NOT_FOUND, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>not found</title></head><body><p>No such report.</p></body></html>".into())
     };
     let Some(root) = state.config.reports.as_ref() else { return not_found() };
     let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') && !s.starts_with('.');

@@ -56,6 +56,8 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    // The console's pages (and its 401 and 404 pages) are HTML a browser shows as they are.
+    let is_page = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is larger than the server accepts").into_response();
     }
@@ -64,7 +66,7 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
     }
     // Any other error a framework layer answered in plain text (an undecodable path segment,
     // a rejected extractor): the same JSON error, its text as the message.
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+    if (status.is_client_error() || status.is_server_error()) && !is_json && !is_page {
         let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
         let text = String::from_utf8_lossy(&text);
         let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };

@@ -50,6 +50,8 @@ pub struct AppState {
     pub campaigns: super::campaigns::Campaigns,
     /// The win-back list (`lapse serve --winback`), re-read on every reload.
     pub winback: arc_swap::ArcSwapOption<super::winback::WinbackList>,
+    /// Each servicing agent's team (`lapse serve --agents`), re-read on every reload.
+    pub teams: arc_swap::ArcSwapOption<super::teams::AgentTeams>,
     /// The outcome store, the contact rules and the outcomes' index (`lapse serve --store`).
     pub outcomes: Option<Arc<super::outcomes::OutcomeBook>>,
     /// The console's history of nights (`--reports`), re-read on every reload.

@@ -98,6 +98,7 @@ pub(super) async fn reload_now(state: &Shared) -> Result<ReloadResponse, ApiErro
             state.metrics.serving(&book.version, book.rows.len());
             state.current.store(Arc::new(book));
             reload_winback(state).await;
+            reload_teams(state).await;
             reload_console(state).await;
             state.metrics.reload(true);
             tracing::info!(previous = %response.previous_version, version = %response.version, renewals = response.renewals, "reloaded");
@@ -138,6 +139,16 @@ pub(super) async fn reload_winback(state: &Shared) {
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "win-back list not reloaded; the previous one keeps serving"),
         Err(e) => tracing::warn!(error = %e, "win-back list not reloaded"),
+    }
+}
+
+/// Re-reads the agents' teams; a table that cannot be read leaves the previous teams.
+pub(super) async fn reload_teams(state: &Shared) {
+    let Some(path) = state.config.agents.clone() else { return };
+    match tokio::task::spawn_blocking(move || crate::teams::AgentTeams::load(&path)).await {
+        Ok(Ok(teams)) => state.teams.store(Some(Arc::new(teams))),
+        Ok(Err(e)) => tracing::warn!(error = %e, "agents' teams not reloaded; the previous ones are used"),
+        Err(e) => tracing::warn!(error = %e, "agents' teams not reloaded"),
     }
 }
 

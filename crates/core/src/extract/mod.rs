@@ -114,6 +114,21 @@ pub fn load_book_encoded(dir: &Path, on_error: OnError, encoding: read::Encoding
     Ok(LoadedBook { book, rejected, files: files.into_inner().expect("not poisoned") })
 }
 
+/// Reads the agents table alone (a file, or the extract directory holding it), with its
+/// contract checks: what a server needs to name each servicing agent's team without loading the
+/// book. Rows that break the contract are left out and named in the returned log.
+pub fn load_agents(path: &Path) -> Result<(Agents, IssueLog), ExtractError> {
+    let file = if path.is_dir() {
+        read::locate(path, &AGENTS)?.ok_or_else(|| ExtractError::MissingTable { table: AGENTS.name, dir: path.to_path_buf() })?
+    } else {
+        path.to_path_buf()
+    };
+    let frame = read::read_table(&file, &AGENTS, read::Encoding::Utf8)?;
+    let mut log = IssueLog::default();
+    let (agents, _) = build_agents(frame, &mut log);
+    Ok((agents, log))
+}
+
 /// Builds a [`Book`] from the tables `open` hands over (None for an absent optional table),
 /// checking every contract rule: the one path from raw rows to a book, used for extract
 /// directories and for the raw records of a scoring request alike. `parallel_open`: open the

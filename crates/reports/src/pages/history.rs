@@ -10,8 +10,9 @@ use super::{Context, chart, num, page, pct, say, table, text, zh};
 use crate::history::History;
 
 /// The console's pages: (file, English title).
-pub const PAGES: [(&str, &str); 5] = [
+pub const PAGES: [(&str, &str); 6] = [
     ("index.html", "Console"),
+    ("today.html", "Today"),
     ("model.html", "Model over time"),
     ("drift.html", "Drift over time"),
     ("book.html", "The book over time"),
@@ -24,7 +25,8 @@ pub const HEAT_NIGHTS: usize = 40;
 /// Decisions the champion timeline lists besides every change of champion.
 const TIMELINE_NIGHTS: usize = 30;
 
-fn nav(context: &Context) -> Markup {
+/// The console's links to its pages (every console page starts with them).
+pub(super) fn console_nav(context: &Context) -> Markup {
     html! {
         p.meta {
             @for (i, (file, title)) in PAGES.iter().enumerate() {
@@ -83,7 +85,7 @@ pub fn console_index(context: &Context, history: &History) -> Markup {
         })
         .collect();
     let body = html! {
-        (nav(context))
+        (console_nav(context))
         @if zh(context) {
             p { "共 " (history.nights().len()) " 个批次，来自 " code { (history.root().display()) } "。每个页面由各批次已写出的报告汇总而成；点击批次日期查看当晚的页面。" }
         } @else {
@@ -165,7 +167,7 @@ pub fn model_page(context: &Context, history: &History) -> Markup {
         shown.iter().rev().find(|n| !n.score_bins.is_empty()).map(|n| n.score_bins.iter().map(|b| b.0.clone()).collect()).unwrap_or_default();
     let top = shown.iter().flat_map(|n| n.score_bins.iter().map(|b| b.1)).fold(0.0, f64::max);
     let body = html! {
-        (nav(context))
+        (console_nav(context))
         @if zh(context) {
             p { "每个评分月份的实际 ROC AUC、对数损失和校准（评分日志中的续期有结果后），以及结果未知月份的预期 AUC（CBPE）：一个月一个点，取最新一个批次的报告。" }
         } @else {
@@ -212,7 +214,7 @@ pub fn drift_over_time_page(context: &Context, history: &History) -> Markup {
     }
     features.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let body = html! {
-        (nav(context))
+        (console_nav(context))
         @if zh(context) {
             p {
                 "各特征在各批次的 PSI（今日快照对比当时服务模型的训练参照），最近 " (shown.len()) " 个批次；特征按最近7个批次的 PSI 之和排序。"
@@ -308,7 +310,7 @@ pub fn book_page(context: &Context, history: &History) -> Markup {
         })
         .unwrap_or_default();
     let body = html! {
-        (nav(context))
+        (console_nav(context))
         @if zh(context) {
             p { "失效率和达成率按应缴月份（最新批次的续期漏斗和续期考核报告）；继续率和复效名单件数按批次。失效率的基数是当月应缴且宽限期已过的续期。" }
         } @else {
@@ -355,7 +357,7 @@ pub fn campaigns_page(context: &Context, history: &History) -> Markup {
         })
         .collect();
     let body = html! {
-        (nav(context))
+        (console_nav(context))
         @if zh(context) {
             p { "每个活动取最近一次报告的效果：相对流失降幅 = 1 - 实验组失效率 / 对照组失效率（已有结果的续期），95%置信区间；净价值扣除联系成本。" }
         } @else {

@@ -12,6 +12,7 @@ mod funnel;
 pub mod history;
 pub mod metrics;
 mod performance;
+pub mod today;
 mod uplift;
 mod why;
 pub mod zh;
@@ -61,6 +62,8 @@ fn page(title: &str, context: &Context, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch (a served page would ask the server for /favicon.ico).
+                link rel="icon" href="data:,";
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -548,8 +551,8 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
                     text(match (m.matured, zh(context)) {
                         (true, false) => "final".to_string(),
                         (true, true) => "已定".to_string(),
-                        (false, false) => format!("{} maturing ({} paid)", m.maturing, m.maturing_paid),
-                        (false, true) => format!("{} 件尚在宽限期（已缴 {} 件）", m.maturing, m.maturing_paid),
+                        (false, false) => format!("{} ({} paid)", m.maturing, m.maturing_paid),
+                        (false, true) => format!("{}（已缴 {}）", m.maturing, m.maturing_paid),
                     }),
                     num(m.roc_auc, 4),
                     num(m.expected_auc, 4),
@@ -560,6 +563,12 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
                     pct(m.top_decile_premium_capture),
                 ]
             })
+            .collect()
+    };
+    let by_group = |dimension: &str| -> Vec<Vec<Markup>> {
+        by_dimension(dimension)
+            .into_iter()
+            .map(|row| row.into_iter().enumerate().filter(|(i, _)| ![6, 11].contains(i)).map(|(_, cell)| cell).collect())
             .collect()
     };
     let body = html! {
@@ -607,9 +616,13 @@ pub fn realised_page(context: &Context, report: &RealisedReport) -> Markup {
         } @else {
             p.note { "No scored renewal has matured yet: the realised figures come once the first grace periods end." }
         }
-        @for (dimension, title) in [("all", "Every renewal"), ("channel", "By channel"), ("product_type", "By product type")] {
+        h2 { "Every renewal" }
+        (table(&["month", "group", "scored", "matured", "still in grace (paid)", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &by_dimension("all"), 2))
+        // By group, the figures that compare groups (the expected AUC and the premium capture
+        // of each group are in realised.json): a table that fits a laptop's screen.
+        @for (dimension, title) in [("channel", "By channel"), ("product_type", "By product type")] {
             h2 { (title) }
-            (table(&["month", "group", "scored", "matured", "still in grace", "AUC", "expected AUC", "log loss", "observed", "predicted", "top-decile lift", "lapsed premium in top 10%"], &by_dimension(dimension), 2))
+            (table(&["month", "group", "scored", "matured", "still in grace (paid)", "AUC", "log loss", "observed", "predicted", "top-decile lift"], &by_group(dimension), 2))
         }
     };
     page("Realised performance", context, body)

@@ -12,6 +12,23 @@
 
 /// English heading or label -> Chinese.
 pub const PHRASES: &[(&str, &str)] = &[
+    ("Today", "今日工作"),
+    ("By action", "按动作"),
+    ("Outcomes recorded on the day", "当日记录的联系结果"),
+    ("Refusal reasons", "拒绝原因"),
+    ("Held back by the contact rules", "联系规则挡下的续期"),
+    ("capacity", "联系容量"),
+    ("listed", "名单内"),
+    ("capacity used", "容量使用率"),
+    ("contacted", "已联系"),
+    ("value at risk", "风险价值"),
+    ("expected gain", "预期收益"),
+    ("result", "联系结果"),
+    ("outcomes", "结果条数"),
+    ("refusals", "拒绝次数"),
+    ("when the day began", "当日开始时"),
+    ("now", "现在"),
+    ("team", "团队"),
     ("13th: by count", "第13个月：按件数"),
     ("13th: by premium", "第13个月：按保费"),
     ("13th: policies", "第13个月：保单数"),
@@ -172,6 +189,7 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("kind", "类型"),
     ("labelled", "已有结果"),
     ("still in grace", "仍在宽限期内"),
+    ("still in grace (paid)", "仍在宽限期内（已缴）"),
     ("lapse rate control", "对照组失效率"),
     ("lapse rate treated", "实验组失效率"),
     ("lapsed premium in top 10%", "前10%覆盖的失效保费"),
@@ -444,6 +462,7 @@ mod tests {
             include_str!("performance.rs"),
             include_str!("audit.rs"),
             include_str!("history.rs"),
+            include_str!("today.rs"),
         ];
         let symbols = [", ", "AUC", "PSI", "KS", "ECE", "Brier", "p", "± se"];
         let mut missing = Vec::new();

@@ -7,6 +7,7 @@
 //!   walk that selects a list ([`select`]).
 
 pub mod order;
+pub mod today;
 pub mod verdicts;
 
 use std::collections::BinaryHeap;

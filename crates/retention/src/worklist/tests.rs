@@ -320,3 +320,70 @@ fn verdicts_updated_for_new_outcomes_are_those_compiled_afresh() {
     assert_eq!(customers(&list, &rows), ["B"]);
     assert_eq!(list.page[0].renewals.len(), 1, "P2's promise holds it; P3 is listed");
 }
+
+#[test]
+fn a_day_of_work_counts_the_list_it_started_with() {
+    use super::today::{Team, TodayInput, today_work};
+    let e = Economics::default();
+    let rules = ContactRules::default();
+    let mut rows = rows(
+        &[
+            ("P1", "C1", 0.5, 1000.0, false, "agent"),
+            ("P2", "C2", 0.45, 1000.0, false, "agent"),
+            ("P3", "C3", 0.4, 1000.0, false, "agent"),
+            ("P4", "C4", 0.35, 1000.0, true, "agent"),
+            ("P5", "C5", 0.3, 1000.0, false, "agent"),
+        ],
+        &e,
+    );
+    // P1 and P2 are served by A1 (team north), P3 and P5 by A2 (south); P4's agent A2 has left.
+    for (row, agent) in [(0, "A1"), (1, "A1"), (2, "A2"), (3, "A2"), (4, "A2")] {
+        rows.renewals[row].agent = rows.strings.code(agent);
+    }
+    let day = AS_OF + 1;
+    let index = OutcomeIndex::new([
+        // The day before: C1 refused (held all day).
+        outcome("1", "P1", "C1", "call", ContactResult::Refused, day - 1, None),
+        // On the day: C2 reached, C3 refused (on the morning's list, held now), C5 (beyond the
+        // capacity) did not answer.
+        outcome("2", "P2", "C2", "call", ContactResult::Reached, day, None),
+        outcome("3", "P3", "C3", "call", ContactResult::Refused, day, None),
+        outcome("4", "P5", "C5", "sms", ContactResult::NoAnswer, day, None),
+    ]);
+    let order = CustomerOrder::by_risk(&rows, &e);
+    let team_of = |agent: &str| match agent {
+        "A1" => Some("north".to_string()),
+        "A2" => Some("south".to_string()),
+        _ => None,
+    };
+    let input = TodayInput {
+        rows: &rows,
+        order: &order,
+        economics: &e,
+        rules: &rules,
+        capacity: &Capacity::Total(3),
+        outcomes: &index,
+        held_out: &[],
+        as_of: AS_OF,
+        day,
+        team_of: &team_of,
+    };
+    let work = today_work(&input);
+    // The morning's list: C1 held by yesterday's refusal, then C2, C3, C4 by risk (capacity 3).
+    assert_eq!((work.listed(), work.contacted(), work.matching), (3, 2, 4));
+    let team = |t: Team| work.teams.iter().find(|d| d.team == t).map(|d| (d.listed_total(), d.contacted));
+    assert_eq!(team(Team::Named("north".into())), Some((1, 1)));
+    assert_eq!(team(Team::Named("south".into())), Some((1, 1)));
+    assert_eq!(team(Team::Orphans), Some((1, 0)), "a left agent's renewal goes to the orphan team, not to the agent's old team");
+    let count = |r: ContactResult| work.results.iter().find(|x| x.0 == r).map(|x| x.1);
+    assert_eq!((count(ContactResult::Reached), count(ContactResult::Refused), count(ContactResult::NoAnswer)), (Some(1), Some(1), Some(1)));
+    assert_eq!(work.outcomes(), 3, "yesterday's outcome is not today's");
+    assert_eq!(work.off_list, 1, "C5 was not on the morning's list");
+    assert_eq!(work.refusal_reasons, [("cannot_afford".to_string(), 1)]);
+    let refused = work.held.iter().find(|h| h.0 == Rule::Refused).unwrap();
+    assert_eq!((refused.1, refused.2), (1, 2), "C3's refusal holds it now, not in the morning");
+    // Per action, the same contacts.
+    assert_eq!(work.actions.iter().map(|a| a.listed).sum::<usize>(), 3);
+    assert_eq!(work.actions.iter().map(|a| a.renewals).sum::<usize>(), 3);
+    assert!(work.actions.iter().all(|a| a.capacity.is_none()) && work.total_capacity == Some(3));
+}
