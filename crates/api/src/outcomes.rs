@@ -33,6 +33,19 @@ pub struct OutcomeBook {
     /// The rules compiled per served order (kept between lists, updated for the customers whose
     /// outcomes changed).
     verdicts: Mutex<Vec<CompiledVerdicts>>,
+    /// The Today page's morning list, kept between views.
+    morning: Mutex<Option<MorningList>>,
+}
+
+/// A day's morning list and what it was built from (the Today page).
+struct MorningList {
+    book: Weak<Scorebook>,
+    day: Day,
+    capacity: String,
+    /// Outcomes dated before the day, and customers held out, when it was built.
+    before: usize,
+    held_out: usize,
+    list: Arc<lapse_retention::WorkList>,
 }
 
 /// The rules compiled over one order of one scored snapshot, at an index generation.
@@ -65,6 +78,7 @@ impl OutcomeBook {
             synced_ms: AtomicI64::new(now),
             holdouts: RwLock::new((Arc::new(holdouts), count)),
             verdicts: Mutex::new(Vec::new()),
+            morning: Mutex::new(None),
         })
     }
 
@@ -97,6 +111,31 @@ impl OutcomeBook {
                 verdicts
             }
         }
+    }
+
+    /// The list `book` began `day` with under a capacity (`key`: its canonical text): kept
+    /// between views until the book, the day, the capacity, the open holdouts or the outcomes
+    /// dated before the day (in `index`, read by the caller) change; `build` makes it.
+    pub fn morning_list(
+        &self,
+        book: &Arc<Scorebook>,
+        day: Day,
+        key: &str,
+        held_out: usize,
+        index: &OutcomeIndex,
+        build: impl FnOnce() -> lapse_retention::WorkList,
+    ) -> Arc<lapse_retention::WorkList> {
+        let before = lapse_retention::worklist::today::outcomes_before(index, day);
+        let mut kept = self.morning.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = kept.as_ref()
+            && m.book.upgrade().is_some_and(|b| Arc::ptr_eq(&b, book))
+            && (m.day, m.capacity.as_str(), m.before, m.held_out) == (day, key, before, held_out)
+        {
+            return Arc::clone(&m.list);
+        }
+        let list = Arc::new(build());
+        *kept = Some(MorningList { book: Arc::downgrade(book), day, capacity: key.to_string(), before, held_out, list: Arc::clone(&list) });
+        list
     }
 
     /// Records the customers `campaign` holds out until `until`, and keeps them in memory.

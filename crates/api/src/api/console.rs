@@ -18,7 +18,7 @@ use lapse_model::scoring::lang::Lang;
 use lapse_reports::pages::Context;
 use lapse_reports::pages::history::{book_page, campaigns_page, console_index, drift_over_time_page, model_page};
 use lapse_reports::pages::today::{TodayAsked, today_page, today_unavailable_page};
-use lapse_retention::worklist::today::{TodayInput, today_work};
+use lapse_retention::worklist::today::{TodayInput, morning_list, today_work};
 
 use super::AppState;
 use crate::auth::Role;
@@ -163,22 +163,29 @@ async fn today(state: &Arc<AppState>, query: &PageQuery, lang: Lang) -> Response
     let (rules, economics) = (state.config.contact_rules.clone(), economics.clone());
     let teams_known = teams.is_some();
     let book_for = Arc::clone(&book);
+    let key = format!("{capacity:?}");
     let work = on_compute_pool(move || {
         let held_out = outcomes.holdouts_open(book_for.as_of, None);
-        let index = outcomes.index();
+        // The rules over every outcome as the queue compiles them (kept between lists).
+        let live = outcomes.verdicts(&book_for, &book_for.queue, &economics);
         let team_of = |agent: &str| teams.as_ref().and_then(|t| t.team_of(agent)).map(str::to_string);
-        today_work(&TodayInput {
+        let input = |index| TodayInput {
             rows: &book_for.rows,
             order: &book_for.queue,
             economics: &economics,
             rules: &rules,
             capacity: &capacity,
-            outcomes: &index,
+            outcomes: index,
             held_out: &held_out,
             as_of: book_for.as_of,
             day,
             team_of: &team_of,
-        })
+            morning: None,
+            live_verdicts: None,
+        };
+        let index = outcomes.index();
+        let morning = outcomes.morning_list(&book_for, day, &key, held_out.len(), &index, || morning_list(&input(&index)));
+        today_work(&TodayInput { morning: Some(&morning), live_verdicts: Some(&live), ..input(&index) })
     })
     .await;
     match work {

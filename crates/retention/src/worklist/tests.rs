@@ -367,8 +367,15 @@ fn a_day_of_work_counts_the_list_it_started_with() {
         as_of: AS_OF,
         day,
         team_of: &team_of,
+        morning: None,
+        live_verdicts: None,
     };
     let work = today_work(&input);
+    // A server keeps the morning's list and the compiled rules between views: the same counts.
+    let morning = super::today::morning_list(&input);
+    let live = RuleVerdicts::new(&rules, &index, &order, &rows, &e, AS_OF);
+    assert_eq!(today_work(&TodayInput { morning: Some(&morning), live_verdicts: Some(&live), ..input }), work);
+    assert_eq!(super::today::outcomes_before(&index, day), 1);
     // The morning's list: C1 held by yesterday's refusal, then C2, C3, C4 by risk (capacity 3).
     assert_eq!((work.listed(), work.contacted(), work.matching), (3, 2, 4));
     let team = |t: Team| work.teams.iter().find(|d| d.team == t).map(|d| (d.listed_total(), d.contacted));

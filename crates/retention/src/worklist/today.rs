@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Contacts, CustomerOrder, Filters, WorkList, select};
+use std::borrow::Cow;
+
+use super::{Contacts, CustomerOrder, Filters, RuleVerdicts, WorkList, select};
 use crate::assign::Capacity;
 use crate::contact::{ContactRules, OutcomeIndex, Rule};
 use crate::economics::Economics;
@@ -115,14 +117,46 @@ pub struct TodayInput<'a> {
     pub day: Day,
     /// An agent's team (None: not known).
     pub team_of: &'a dyn Fn(&str) -> Option<String>,
+    /// The list the day began with, when kept from an earlier view ([`morning_list`] of the same
+    /// input); None: built here.
+    pub morning: Option<&'a WorkList>,
+    /// The rules compiled over `outcomes` for `order` on `as_of`, when a server keeps them (its
+    /// work lists use the same); None: compiled here.
+    pub live_verdicts: Option<&'a RuleVerdicts>,
+}
+
+/// The list the day began with: the whole list (no filters, the capacity) under the rules over
+/// the outcomes recorded before `day`. It changes only when the book, the capacity, the open
+/// holdouts or an outcome dated before the day does, so a server keeps it between views
+/// ([`outcomes_before`] tells when one arrived late).
+pub fn morning_list(input: &TodayInput<'_>) -> WorkList {
+    let live = input.outcomes;
+    let before = OutcomeIndex::new(live.customers().flat_map(|c| live.of_customer(c)).filter(|o| o.day < input.day).cloned());
+    let contacts = contacts_under(input, Cow::Owned(RuleVerdicts::new(input.rules, &before, input.order, input.rows, input.economics, input.as_of)));
+    whole_list(input, &contacts)
+}
+
+/// How many stored outcomes are dated before `day` (a kept morning list is stale when it moved).
+pub fn outcomes_before(outcomes: &OutcomeIndex, day: Day) -> usize {
+    outcomes.customers().map(|c| outcomes.of_customer(c).iter().filter(|o| o.day < day).count()).sum()
 }
 
 /// The day's work: the list at the start of `day`, what was recorded on it, what the rules hold.
 pub fn today_work(input: &TodayInput<'_>) -> TodayWork {
     let live = input.outcomes;
-    let before = OutcomeIndex::new(live.customers().flat_map(|c| live.of_customer(c)).filter(|o| o.day < input.day).cloned());
-    let start = list_under(input, &before);
-    let now = list_under(input, live);
+    let built;
+    let start = match input.morning {
+        Some(list) => list,
+        None => {
+            built = morning_list(input);
+            &built
+        }
+    };
+    let verdicts = match input.live_verdicts {
+        Some(v) => Cow::Borrowed(v),
+        None => Cow::Owned(RuleVerdicts::new(input.rules, live, input.order, input.rows, input.economics, input.as_of)),
+    };
+    let now = whole_list(input, &contacts_under(input, verdicts));
     let rows = input.rows;
     let actions = &input.economics.actions;
 
@@ -202,9 +236,14 @@ pub fn today_work(input: &TodayInput<'_>) -> TodayWork {
     }
 }
 
-/// The whole list (no filters, the capacity) under the rules over `outcomes`.
-fn list_under(input: &TodayInput<'_>, outcomes: &OutcomeIndex) -> WorkList {
-    let mut contacts = Contacts::new(input.rules, Some(outcomes), input.order, input.rows, input.economics, input.as_of);
+/// The rules in force from compiled `verdicts`, with the open campaigns' holdouts.
+fn contacts_under<'v>(input: &TodayInput<'_>, verdicts: Cow<'v, RuleVerdicts>) -> Contacts<'v> {
+    let mut contacts = Contacts::compiled(verdicts, input.rules, input.order, input.economics);
     contacts.hold_out(input.held_out.iter(), input.rows, input.order);
-    select(input.rows, input.order, &Filters::default(), input.capacity, Some(&contacts), 0..usize::MAX)
+    contacts
+}
+
+/// The whole list (no filters, the capacity) under `contacts`.
+fn whole_list(input: &TodayInput<'_>, contacts: &Contacts<'_>) -> WorkList {
+    select(input.rows, input.order, &Filters::default(), input.capacity, Some(contacts), 0..usize::MAX)
 }
