@@ -658,3 +658,34 @@ fn reports_come_in_chinese_with_lang_zh_cn() {
     }
     assert!(pages >= 7, "the night's pages were checked ({pages})");
 }
+
+/// `--model auto` (the default) searches the grid on the first night, trains that pick on the
+/// nights within `--search-every-days` (refitted on each night's window), searches again once
+/// the search is that old, and says which settings and why in the decision log and the model's
+/// report.
+#[test]
+fn auto_searches_on_a_schedule_and_reuses_its_pick_between() {
+    let ws = Workspace::new();
+    let run = |night: &str| {
+        let out = ws.command(night).args(["--search-every-days", "7", "--act", "1000", "--watch", "999"]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{night}: {}", stderr(&out));
+    };
+    for night in ["2026-06-30", "2026-07-03", "2026-07-07"] {
+        run(night);
+    }
+    let log: Vec<Value> =
+        fs::read_to_string(ws.reports().join("decisions.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let training: Vec<&str> = log.iter().map(|l| l["training"].as_str().unwrap()).collect();
+    assert!(training[0].starts_with("searched (no earlier search"), "{training:?}");
+    assert!(training[1].starts_with("reused the pick of the search on 2026-06-30 (3 days before"), "{training:?}");
+    assert!(training[2].starts_with("searched (the last search ran on 2026-06-30 (7 days before"), "{training:?}");
+    let report = |version: &str| -> Value { serde_json::from_slice(&fs::read(ws.models().join(version).join("metrics.json")).unwrap()).unwrap() };
+    let (first, second) = (report("v0001"), report("v0002"));
+    assert_eq!(first["search"]["searched"], true);
+    assert_eq!(second["search"]["searched"], false);
+    assert_eq!(second["search"]["night"], "2026-06-30");
+    assert_eq!(second["picked"], first["picked"], "the reused night trains the searched pick");
+    assert!(!first["picked"].as_array().unwrap().is_empty());
+    let tried = |r: &Value| r["families"].as_array().unwrap().len();
+    assert!(tried(&second) < tried(&first), "the reused night fits only the pick: {} vs {} settings", tried(&second), tried(&first));
+}

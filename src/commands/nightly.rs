@@ -31,6 +31,7 @@ pub fn run_nightly(args: NightlyArgs) -> Result<Exit, Failure> {
     config.validation_snapshots = args.validation_snapshots;
     config.max_train_rows = (args.max_train_rows > 0).then_some(args.max_train_rows);
     config.families = args.model.families();
+    config.search_every_days = args.search_every_days;
     if let Some(path) = &args.config {
         config.params = read_json_file("config", path)?;
     }

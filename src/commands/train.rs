@@ -74,6 +74,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), Failure> {
         blend: args.model == ModelChoice::Auto && !args.no_search,
         keep_fold_models: false,
         leave_out: Vec::new(),
+        only_settings: Vec::new(),
     };
     let outcome = train_deciding_groups(&data, &config)?;
     let registry = Registry::new(&args.models);

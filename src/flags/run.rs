@@ -164,9 +164,15 @@ pub struct NightlyArgs {
     /// same on every run); 0: every row. The default trains a 1M-policy book on every row.
     #[arg(long, default_value_t = lapse_nightly::DEFAULT_MAX_TRAIN_ROWS)]
     pub max_train_rows: usize,
-    /// Model families to try for the challenger.
-    #[arg(long, value_enum, default_value = "gbdt")]
+    /// Model families to try for the challenger: `auto` searches the grid of settings of every
+    /// family and their blend on a schedule (--search-every-days) and trains the last search's
+    /// pick on the nights between; one family trains its configured setting.
+    #[arg(long, value_enum, default_value = "auto")]
     pub model: ModelChoice,
+    /// With `--model auto`: search every this many nights (and the night after drift reached
+    /// the act threshold); 1: every night.
+    #[arg(long, default_value_t = NightlyConfig::DEFAULT_SEARCH_EVERY_DAYS)]
+    pub search_every_days: u32,
     /// Trainer parameters as JSON (as `lapse train --config`). A path ending in `.toml` is the
     /// layered settings file instead (`docs/nightly.md`, Configuration file).
     #[arg(long)]

@@ -398,22 +398,46 @@ impl<'c> Night<'c> {
     fn train(&self) -> Result<Trained> {
         let c = self.config;
         let data = Dataset::read(&self.training_path, &DatasetOptions::default())?;
-        let train_config = TrainConfig {
-            families: c.families.clone(),
-            validation: Some(Validation::OutOfTime),
-            folds: 5,
-            validation_snapshots: c.validation_snapshots,
-            params: c.params.clone(),
-            progress: c.progress,
-            refit: c.refit,
-            // Several families (`--model auto`): search and blend as `lapse train` does.
-            search: c.families.len() > 1,
-            blend: c.families.len() > 1,
-            keep_fold_models: false,
-            leave_out: Vec::new(),
+        // Several families (`--model auto`): search the grid and blend as `lapse train` does on
+        // a search night, else train the last search's pick (decision 44).
+        let last = crate::search::last_search(&self.registry, c.as_of);
+        let plan = crate::search::plan(&c.families, c.search_every_days, c.as_of, last.as_ref(), &c.out.join(crate::steps::DECISION_LOG));
+        let config_for = |plan: Option<&crate::search::Plan>| {
+            let only_settings = match plan {
+                Some(crate::search::Plan::Reuse { settings, .. }) => settings.clone(),
+                _ => Vec::new(),
+            };
+            TrainConfig {
+                families: c.families.clone(),
+                validation: Some(Validation::OutOfTime),
+                folds: 5,
+                validation_snapshots: c.validation_snapshots,
+                params: c.params.clone(),
+                progress: c.progress,
+                refit: c.refit,
+                search: c.families.len() > 1,
+                blend: c.families.len() > 1 && (only_settings.is_empty() || only_settings.len() > 1),
+                keep_fold_models: false,
+                leave_out: Vec::new(),
+                only_settings,
+            }
         };
         // The recorded contact outcomes stay in the model only when they lower the held-out log loss.
-        let outcome = train_deciding_groups(&data, &train_config)?;
+        let (mut outcome, plan) = match train_deciding_groups(&data, &config_for(plan.as_ref())) {
+            Ok(outcome) => (outcome, plan),
+            // The pick is not in tonight's grid (the base parameters changed): search.
+            Err(e) if matches!(plan, Some(crate::search::Plan::Reuse { .. })) => {
+                tracing::warn!(error = %e, "the last search's pick cannot be reused; searching");
+                let plan = Some(crate::search::Plan::Search(format!("the last search's pick could not be reused: {e}")));
+                (train_deciding_groups(&data, &config_for(plan.as_ref()))?, plan)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(plan) = &plan {
+            let record = crate::search::record(plan, c.as_of, &outcome.report.picked);
+            tracing::info!(searched = record.searched, reason = %record.reason, "training settings");
+            outcome.report.search = Some(record);
+        }
         let sha256 = sha256_hex(&outcome.model.to_json());
         Ok(Trained { data, outcome, sha256 })
     }
@@ -596,6 +620,7 @@ impl<'c> Night<'c> {
                 training_window: report.training_window.clone(),
                 validation_window: report.validation_window.clone(),
                 table_sha256: sha256_file(&self.training_path)?,
+                settings: report.search.as_ref().map(|s| s.reason.clone()),
             },
             challenger: JudgedModel::of(&version, trained.outcome.model.family, &judged.challenger),
             champion_before: judged.champion_before.clone(),

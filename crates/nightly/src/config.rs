@@ -31,6 +31,9 @@ pub struct NightlyConfig {
     /// How many of the latest training snapshots are the out-of-time window.
     pub validation_snapshots: usize,
     pub families: Vec<Family>,
+    /// With several families: search the grid of settings every this many nights (and after
+    /// drift acted); the nights between train the last search's pick. 1: every night.
+    pub search_every_days: u32,
     pub params: Params,
     pub policy: PromotionPolicy,
     pub thresholds: Thresholds,
@@ -87,6 +90,8 @@ pub struct ConfigError {
 impl NightlyConfig {
     /// Monthly training snapshots by default.
     pub const DEFAULT_WINDOW_MONTHS: u32 = 12;
+    /// With `--model auto`, the grid of settings is searched every this many nights.
+    pub const DEFAULT_SEARCH_EVERY_DAYS: u32 = 7;
     /// The latest training snapshots held out to judge both models, by default.
     pub const DEFAULT_VALIDATION_SNAPSHOTS: usize = 2;
     /// An extract whose latest record is older than this many days before T is refused.
@@ -128,7 +133,8 @@ impl NightlyConfig {
             grace_days: lapse_core::features::SnapshotSpec::DEFAULT_GRACE_DAYS,
             window_months: Self::DEFAULT_WINDOW_MONTHS,
             validation_snapshots: Self::DEFAULT_VALIDATION_SNAPSHOTS,
-            families: vec![Family::Gbdt],
+            families: Family::AUTO.to_vec(),
+            search_every_days: Self::DEFAULT_SEARCH_EVERY_DAYS,
             params: Params::default(),
             policy: PromotionPolicy::default(),
             thresholds: Thresholds::default(),

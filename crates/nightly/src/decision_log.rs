@@ -27,6 +27,7 @@ pub(crate) fn upsert_decision(path: &Path, summary: &RunSummary) -> Result<()> {
         champion_fitted_rows: summary.comparison.dropped_champion_fitted,
         guard_rails_failed: summary.guard_rails.iter().filter(|r| !r.passed).map(|r| r.name.clone()).collect(),
         drift_act: summary.drift.act.clone(),
+        training: summary.training.settings.clone(),
     };
     let existing = match fs::read_to_string(path) {
         Ok(text) => text,

@@ -25,6 +25,7 @@ mod error;
 mod judge;
 mod reload;
 mod run;
+mod search;
 mod steps;
 
 pub use config::{ConfigError, DEFAULT_MAX_TRAIN_ROWS, NightlyConfig};

@@ -115,6 +115,10 @@ pub struct TrainingFacts {
     pub training_window: Option<(String, String)>,
     pub validation_window: Option<(String, String)>,
     pub table_sha256: String,
+    /// `--model auto`: the settings trained and why (searched tonight, or the last search's
+    /// pick reused).
+    #[serde(default)]
+    pub settings: Option<String>,
 }
 
 /// The data-quality audit's headline figures (the whole report is `audit.json`).
@@ -203,4 +207,7 @@ pub struct DecisionLine {
     pub champion_fitted_rows: usize,
     pub guard_rails_failed: Vec<String>,
     pub drift_act: Vec<String>,
+    /// The challenger's settings and why (`--model auto`: searched, or a search's pick reused).
+    #[serde(default)]
+    pub training: Option<String>,
 }

@@ -60,6 +60,36 @@ pub struct TrainConfig {
     /// Feature columns the model does not read (an optional family found not to help:
     /// [`groups`]).
     pub leave_out: Vec<String>,
+    /// With `search`: try only these settings of the grid (an earlier search's pick, reused on
+    /// the nights between searches); empty: every setting.
+    pub only_settings: Vec<PickedSetting>,
+}
+
+/// One setting of the grid, by family and its text ([`describe`]): what a search picked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickedSetting {
+    pub family: Family,
+    pub setting: String,
+}
+
+impl std::fmt::Display for PickedSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.family, self.setting)
+    }
+}
+
+/// Where the settings a model was trained with came from (the nightly records it in the report):
+/// a search on `night`, or that search's pick reused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// The night the search ran (a reused pick keeps its search's night).
+    pub night: String,
+    /// Whether this model's training searched (false: it reused the pick).
+    pub searched: bool,
+    /// The settings picked (one, or a blend's members).
+    pub settings: Vec<PickedSetting>,
+    /// Why the night searched or reused.
+    pub reason: String,
 }
 
 impl Default for TrainConfig {
@@ -73,6 +103,7 @@ impl Default for TrainConfig {
             progress: false,
             refit: true,
             search: false,
+            only_settings: Vec::new(),
             blend: false,
             keep_fold_models: false,
             leave_out: Vec::new(),
@@ -144,6 +175,12 @@ pub struct TrainReport {
     /// The setting kept (a blend: its members and weights).
     #[serde(default)]
     pub chosen_setting: String,
+    /// The settings behind the pick: one, or a blend's members.
+    #[serde(default)]
+    pub picked: Vec<PickedSetting>,
+    /// Set by the nightly: whether this training searched the grid or reused a search's pick.
+    #[serde(default)]
+    pub search: Option<SearchRecord>,
     /// How the choice among settings was made and judged; None when one setting was tried.
     #[serde(default)]
     pub selection: Option<SelectionReport>,

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use super::select::{self, Pick};
 use super::{
-    Candidate, FamilyReport, Plan, REFERENCE_SCORE_ROWS, SelectionReport, TrainConfig, TrainError, TrainOutcome, TrainReport, Validation, candidates,
-    contribution_spread, describe_pick, family_report, fit_fold, fold_calibrator, labels_of, mean, mean_option, plan, progress_bar, rows_to_fit,
-    stable_hash,
+    Candidate, FamilyReport, PickedSetting, Plan, REFERENCE_SCORE_ROWS, SelectionReport, TrainConfig, TrainError, TrainOutcome, TrainReport,
+    Validation, candidates, contribution_spread, describe_pick, family_report, fit_fold, fold_calibrator, labels_of, mean, mean_option, plan,
+    progress_bar, rows_to_fit, stable_hash,
 };
 use crate::artifact::LapseModel;
 use crate::calibrate::{self, Calibrator};
@@ -31,7 +31,17 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     }
     let plan = plan(data, config)?;
     let layout = Layout::of(data, &plan, config.params.seed);
-    let candidates = candidates(&config.families, &config.params, config.search);
+    let mut candidates = candidates(&config.families, &config.params, config.search);
+    if !config.only_settings.is_empty() {
+        let all = candidates.len();
+        candidates.retain(|c| config.only_settings.iter().any(|s| s.family == c.family && s.setting == c.setting));
+        if candidates.is_empty() {
+            return Err(TrainError::Validation(format!(
+                "none of the settings to reuse ({}) is in tonight's grid of {all}: the base parameters changed since the search",
+                config.only_settings.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
     let started = Instant::now();
     let mut fitted = fit_settings(data, config, &plan, &layout, &candidates)?;
     let choice = choose(config, &plan, &layout, &candidates, &mut fitted);
@@ -376,7 +386,16 @@ fn describe(
         Validation::OutOfTime => plan.folds[0].0.len(),
         Validation::Kfold => data.len(),
     };
+    let picked = match &choice.pick {
+        select::Pick::Single(c) => vec![*c],
+        select::Pick::Blend { members, .. } => members.clone(),
+    }
+    .into_iter()
+    .map(|c| PickedSetting { family: candidates[c].family, setting: candidates[c].setting.clone() })
+    .collect();
     let report = TrainReport {
+        picked,
+        search: None,
         validation: plan.validation,
         validation_detail: plan.detail.clone(),
         chosen,
