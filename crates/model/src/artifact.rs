@@ -12,6 +12,9 @@ use crate::shap::TreeExplainer;
 /// Bumped when the artifact layout changes; older readers refuse newer artifacts.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Rows [`LapseModel::scores_of`] and [`LapseModel::predict`] score at a time.
+pub const SCORE_BLOCK_ROWS: usize = 100_000;
+
 /// A trained, calibrated lapse-propensity model.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LapseModel {
@@ -48,8 +51,13 @@ impl LapseModel {
     /// Calibrated P(lapse) for `rows` of `data`; an error when the table lacks a feature the
     /// model needs or has it with another type.
     pub fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>, SchemaMismatch> {
-        let design = self.design(&data.features, rows)?;
-        Ok(self.calibrator.apply_all(&self.estimator.predict(&design)))
+        // In blocks of rows, as `scores_of` (a blend's design over every held-out row is big).
+        let mut out = Vec::with_capacity(rows.len());
+        for block in rows.chunks(SCORE_BLOCK_ROWS) {
+            let design = self.design(&data.features, block)?;
+            out.extend(self.calibrator.apply_all(&self.estimator.predict(&design)));
+        }
+        Ok(out)
     }
 
     /// The design matrix of `rows` of `features` for this model's family (after
@@ -72,20 +80,26 @@ impl LapseModel {
     }
 
     /// Calibrated P(lapse) for every row of a table's feature columns (for the score's drift);
-    /// None, with a warning, when the model cannot score them or there are no rows.
+    /// None, with a warning, when the model cannot score them or there are no rows. Scored
+    /// [`SCORE_BLOCK_ROWS`] rows at a time.
     pub fn scores_of(&self, features: &[FeatureColumn]) -> Option<Vec<f64>> {
         let rows = features.first().map_or(0, |c| c.values.len());
         if rows == 0 {
             return None;
         }
-        let all: Vec<usize> = (0..rows).collect();
-        match self.design(features, &all) {
-            Ok(design) => Some(self.predict_design(&design)),
-            Err(e) => {
-                tracing::warn!(reason = %e, "the model cannot score the current table: no score drift");
-                None
+        // In blocks of rows: a blend's spline basis over a million rows is gigabytes at once.
+        let mut scores = Vec::with_capacity(rows);
+        for start in (0..rows).step_by(SCORE_BLOCK_ROWS) {
+            let block: Vec<usize> = (start..(start + SCORE_BLOCK_ROWS).min(rows)).collect();
+            match self.design(features, &block) {
+                Ok(design) => scores.extend(self.predict_design(&design)),
+                Err(e) => {
+                    tracing::warn!(reason = %e, "the model cannot score the current table: no score drift");
+                    return None;
+                }
             }
         }
+        Some(scores)
     }
 
     /// Calibrated P(lapse) for each row of a design built by [`LapseModel::design`].
