@@ -4,7 +4,6 @@ Usage: python3 benches/peers.py TABLE.csv LABEL
 Prints one JSON line per model: mean ROC AUC and log loss over the table's `fold` column, and
 the seconds spent fitting and predicting all folds (data loading and encoding excluded).
 """
-import csv
 import json
 import sys
 import time
@@ -17,19 +16,10 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
+from peer_table import is_number, read
+
 path, label = sys.argv[1], sys.argv[2]
-rows = list(csv.DictReader(open(path)))
-names = [c for c in rows[0] if c not in (label, "fold")]
-y = np.array([int(float(r[label])) for r in rows])
-fold = np.array([int(r["fold"]) for r in rows])
-
-
-def is_number(v):
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
+rows, names, y, fold = read(path, label)
 
 
 numeric = [c for c in names if all(is_number(r[c]) for r in rows)]

@@ -10,7 +10,6 @@ best. Peers: scikit-learn's logistic regression (one-hot, standardised; C tuned)
 HistGradientBoosting (tuned), LightGBM and XGBoost (tuned over leaves/depth, learning rate and
 minimum leaf size).
 """
-import csv
 import itertools
 import json
 import sys
@@ -25,20 +24,11 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from peer_table import is_number, read
+
 path = sys.argv[1]
 label = sys.argv[2] if len(sys.argv) > 2 else "lapse"
-rows = list(csv.DictReader(open(path)))
-names = [c for c in rows[0] if c not in (label, "fold")]
-y = np.array([int(float(r[label])) for r in rows])
-fold = np.array([int(r["fold"]) for r in rows])
-
-
-def is_number(v):
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
+rows, names, y, fold = read(path, label)
 
 
 numeric = [c for c in names if all(is_number(r[c]) or r[c] == "" for r in rows)]

@@ -306,6 +306,14 @@ def live_console(browser, lapse, work, axe, shots):
         server.wait(timeout=30)
 
 
+def report(lang, where, name, problems):
+    """Prints a page's line and its problems; 1 when it has any."""
+    print(f"{'ok' if not problems else 'FAIL':4} {lang:5} {where:7} {name}")
+    for p in problems:
+        print(f"       {p}")
+    return int(bool(problems))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lapse", required=True)
@@ -330,19 +338,11 @@ def main():
                 where = "console" if page.parent.name.startswith("site-") else "night"
                 browser.screenshot(shots / f"{lang}-{where}-{page.stem}.png")
                 checked += 1
-                status = "ok" if not problems else "FAIL"
-                print(f"{status:4} {lang:5} {where:7} {page.name}")
-                for p in problems:
-                    print(f"       {p}")
-                failures += bool(problems)
+                failures += report(lang, where, page.name, problems)
         # The console served live, signed in through its login form, with outcomes in its store.
         for lang, name, problems in live_console(browser, lapse, work, axe, shots):
             checked += 1
-            status = "ok" if not problems else "FAIL"
-            print(f"{status:4} {lang:5} live    {name}")
-            for p in problems:
-                print(f"       {p}")
-            failures += bool(problems)
+            failures += report(lang, "live", name, problems)
     finally:
         browser.close()
         if not args.shots:
