@@ -33,6 +33,12 @@ pub struct HeldOut<'a> {
     pub labels: &'a [u8],
 }
 
+/// A blend holds at most this many settings.
+pub const MAX_BLEND_MEMBERS: usize = 3;
+
+/// A setting joins the blend only when it lowers the blend's cross-fitted log loss by this much.
+pub const MIN_BLEND_GAIN: f64 = 1e-5;
+
 fn logit(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     (p / (1.0 - p)).ln()
@@ -81,22 +87,51 @@ impl HeldOut<'_> {
         }
     }
 
-    /// The best setting of each explainable family on `slots`, in family order.
-    pub fn blend_members(&self, slots: &[usize]) -> Vec<usize> {
-        let mut best: Vec<(Family, usize, f64)> = Vec::new();
-        for (c, &family) in self.families.iter().enumerate() {
-            if !matches!(family, Family::Logistic | Family::Spline | Family::Gbdt) {
-                continue;
-            }
-            let loss = log_loss(self.labels, &self.calibrated[c], slots);
-            match best.iter_mut().find(|b| b.0 == family) {
-                Some(b) if loss < b.2 => *b = (family, c, loss),
-                Some(_) => {}
-                None => best.push((family, c, loss)),
+    /// The blend's members, chosen on `slots` by forward selection (Caruana et al. 2004's
+    /// ensemble selection, with weights fitted rather than counted): start from the explainable
+    /// setting with the lowest log loss, then add the setting whose addition lowers the
+    /// cross-fitted log loss of the blend most, while it lowers it by at least
+    /// [`MIN_BLEND_GAIN`] and the blend has fewer than [`MAX_BLEND_MEMBERS`]. The pool is the
+    /// two best settings of each explainable family (logistic, spline, boosting): two boosting
+    /// settings of different depths can see different things, ten near-copies add only cost.
+    /// Returned in family order, then candidate order.
+    pub fn blend_members(&self, slots: &[usize], group: &dyn Fn(usize) -> usize) -> Vec<usize> {
+        let losses: Vec<f64> = self.calibrated.iter().map(|p| log_loss(self.labels, p, slots)).collect();
+        let mut pool: Vec<usize> = Vec::new();
+        for family in [Family::Logistic, Family::Spline, Family::Gbdt] {
+            let mut of_family: Vec<usize> = (0..self.families.len()).filter(|&c| self.families[c] == family).collect();
+            of_family.sort_by(|&a, &b| losses[a].total_cmp(&losses[b]).then(a.cmp(&b)));
+            pool.extend(of_family.into_iter().take(2));
+        }
+        let Some(&first) = pool.iter().min_by(|&&a, &&b| losses[a].total_cmp(&losses[b]).then(a.cmp(&b))) else {
+            return Vec::new();
+        };
+        let labels: Vec<u8> = slots.iter().map(|&s| self.labels[s]).collect();
+        let every: Vec<usize> = (0..slots.len()).collect();
+        let mut members = vec![first];
+        // The first member alone, refitted like a blend (its slope refitted too): a second member
+        // must add more than a recalibration of the first.
+        let mut current = log_loss(&labels, &self.blend_cross_fitted(&members, slots, group), &every);
+        while members.len() < MAX_BLEND_MEMBERS {
+            let best = pool
+                .iter()
+                .filter(|c| !members.contains(c))
+                .map(|&c| {
+                    let mut trial = members.clone();
+                    trial.push(c);
+                    (c, log_loss(&labels, &self.blend_cross_fitted(&trial, slots, group), &every))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            match best {
+                Some((c, loss)) if loss < current - MIN_BLEND_GAIN => {
+                    members.push(c);
+                    current = loss;
+                }
+                _ => break,
             }
         }
-        best.sort_by_key(|b| b.0);
-        best.into_iter().map(|b| b.1).collect()
+        members.sort_by_key(|&c| (self.families[c], c));
+        members
     }
 
     /// Cross-fitted blend predictions for `slots`: each group's from weights fitted on the
@@ -134,7 +169,7 @@ impl HeldOut<'_> {
         if !blend {
             return Pick::Single(best);
         }
-        let members = self.blend_members(slots);
+        let members = self.blend_members(slots, group);
         if members.len() < 2 {
             return Pick::Single(best);
         }
@@ -185,15 +220,42 @@ mod tests {
         let slots: Vec<usize> = (0..labels.len()).collect();
         let pick = held.choose(&slots, &|s| s % 5, true);
         let Pick::Blend { members, weights, .. } = &pick else { panic!("{pick:?}") };
-        assert_eq!(members.len(), 3);
-        // Members in family order (logistic, spline, gbdt): the two informative ones get
-        // weights near 1, the noise (the spline here) near 0.
-        assert_eq!(members, &[0, 2, 1]);
-        assert!(weights[0] > 0.7 && weights[2] > 0.7 && weights[1].abs() < 0.3, "{weights:?}");
+        // Forward selection takes the two informative settings (family order: logistic, then
+        // boosting) with weights near 1 and leaves the noise (the spline here) out.
+        assert_eq!(members, &[0, 1]);
+        assert!(weights[0] > 0.7 && weights[1] > 0.7, "{weights:?}");
         let blended: Vec<f64> = slots.iter().map(|&s| held.predict(&pick, s)).collect();
         assert!(log_loss(&labels, &blended, &slots) < log_loss(&labels, &raw[0], &slots) - 0.02);
         // Without the blend: the single best.
         assert_eq!(held.choose(&slots, &|s| s % 5, false), Pick::Single(0));
+    }
+
+    #[test]
+    fn forward_selection_stops_at_the_member_cap_and_takes_two_settings_of_a_family() {
+        use rand::{Rng, SeedableRng};
+        // Five views of independent signals, two of them boosting settings: each adds, so the
+        // blend grows to the cap; a second setting of one family may join.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let n = 6_000;
+        let mut labels = Vec::new();
+        let mut raw = vec![Vec::new(); 5];
+        for _ in 0..n {
+            let parts: Vec<f64> = (0..5).map(|_| rng.random::<f64>() * 3.0 - 1.5).collect();
+            labels.push(u8::from(rng.random::<f64>() < sigmoid(parts.iter().sum::<f64>() - 1.0)));
+            for (r, p) in raw.iter_mut().zip(&parts) {
+                r.push(sigmoid(p - 0.2));
+            }
+        }
+        let families = [Family::Gbdt, Family::Gbdt, Family::Logistic, Family::Spline, Family::Logistic];
+        let held = HeldOut { families: &families, raw: &raw, calibrated: &raw, labels: &labels };
+        let slots: Vec<usize> = (0..n).collect();
+        let members = held.blend_members(&slots, &|s| s % 5);
+        assert_eq!(members.len(), MAX_BLEND_MEMBERS, "{members:?}");
+        // In family order, then candidate order.
+        let order: Vec<(Family, usize)> = members.iter().map(|&m| (families[m], m)).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub fn train(data: &Dataset, config: &TrainConfig) -> Result<TrainOutcome, Train
     }
     let plan = plan(data, config)?;
     let layout = Layout::of(data, &plan, config.params.seed);
-    let mut candidates = candidates(&config.families, &config.params, config.search);
+    let training_rows = plan.folds.iter().map(|(train, _)| train.len()).max().unwrap_or(0);
+    let mut candidates = candidates(&config.families, &config.params, config.search, training_rows);
     if !config.only_settings.is_empty() {
         let all = candidates.len();
         candidates.retain(|c| config.only_settings.iter().any(|s| s.family == c.family && s.setting == c.setting));
@@ -213,7 +214,7 @@ fn choose(config: &TrainConfig, plan: &Plan, layout: &Layout, candidates: &[Cand
         ));
     }
     if config.blend {
-        let members = held.blend_members(&all_slots);
+        let members = held.blend_members(&all_slots, &group_of);
         if members.len() >= 2 {
             let started = Instant::now();
             let crossed = held.blend_cross_fitted(&members, &all_slots, &group_of);

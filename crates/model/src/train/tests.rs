@@ -276,12 +276,15 @@ fn auto_searches_settings_and_a_blend_is_an_exact_linear_stack_of_its_members() 
     let families = [Family::Logistic, Family::Spline, Family::Gbdt];
     let outcome = train(&data, &TrainConfig { search: true, blend: true, ..config(&families) }).unwrap();
     let report = &outcome.report;
-    // Three settings per family, and the blend of each family's best as a row of its own.
-    assert_eq!(report.families.len(), 10, "{:?}", report.families.iter().map(|f| (&f.family, &f.setting)).collect::<Vec<_>>());
+    // Three settings per linear family, four for boosting on a small table (the fourth early
+    // stopped), and the blend (forward-selected members) as a row of its own.
+    assert_eq!(report.families.len(), 11, "{:?}", report.families.iter().map(|f| (&f.family, &f.setting)).collect::<Vec<_>>());
+    assert!(report.families.iter().any(|f| f.setting.ends_with("early_stopping=100")));
     let blend = report.families.iter().find(|f| f.family == Family::Blend).unwrap();
-    assert_eq!(blend.setting.matches(" + ").count(), 2, "{}", blend.setting);
+    let members = blend.setting.matches(" + ").count() + 1;
+    assert!((2..=crate::train::select::MAX_BLEND_MEMBERS).contains(&members), "{}", blend.setting);
     let selection = report.selection.as_ref().unwrap();
-    assert_eq!(selection.candidates_tried, 9);
+    assert_eq!(selection.candidates_tried, 10);
     assert!(report.roc_auc.unwrap() > 0.75, "{report:?}");
     // The served model is whatever won; it scores every row as a probability.
     let all: Vec<usize> = (0..data.len()).collect();
@@ -453,4 +456,27 @@ fn the_recorded_contact_outcomes_are_kept_only_when_they_lower_the_held_out_log_
     // The report says so in metrics.json.
     let json = serde_json::to_value(&noise.report).unwrap();
     assert_eq!(json["feature_groups"][0]["family"], "recorded contact outcomes");
+}
+
+#[test]
+fn early_stopping_picks_the_rounds_and_the_model_is_refitted_with_them() {
+    use crate::encode::FeatureSchema;
+    use crate::estimators::Estimator;
+    let dir = tempfile::tempdir().unwrap();
+    let table = training_table(dir.path(), 1500, 11);
+    let data = Dataset::read(&table, &DatasetOptions::default()).unwrap();
+    let all: Vec<usize> = (0..data.len()).collect();
+    let schema = FeatureSchema::fit(&data, &all, 20);
+    let design = schema.design(&data, &all, Family::Gbdt.style());
+    // A fast rate and a cap far above what the rows support: early stopping ends well before it.
+    let params = Params { gbdt_rounds: 2_000, gbdt_learning_rate: 0.3, gbdt_early_stopping: Some(20), ..Params::default() };
+    let fit = |p: &Params| match Estimator::fit(Family::Gbdt, p, &design, &data.labels).unwrap() {
+        Estimator::Gbdt(booster) => booster.trees.len(),
+        other => panic!("{other:?}"),
+    };
+    let trees = fit(&params);
+    assert!((1..2_000).contains(&trees), "{trees} trees");
+    // The same rows and seed choose the same rounds; without early stopping the cap is used.
+    assert_eq!(fit(&params), trees);
+    assert_eq!(fit(&Params { gbdt_rounds: 50, gbdt_early_stopping: None, ..params.clone() }), 50);
 }
