@@ -139,7 +139,23 @@ pub static FEATURES: &[Feature] = &[
             (h.renewals_settled_12m > 0).then(|| f64::from(h.late_12m) / f64::from(h.renewals_settled_12m))
         },
     ),
+    num("share_paid_early", PaymentHistory, "Share of renewals paid before T that were paid ahead of their due date.", |r| {
+        let h = r.history();
+        (h.renewals_paid > 0).then(|| f64::from(h.paid_early) / f64::from(h.renewals_paid))
+    }),
+    num(
+        "usual_payment_day",
+        PaymentHistory,
+        "The customer's usual payment day on this policy, in days from the due date (negative: before it): the median of the latest six renewals paid before T, each clipped to -30..grace.",
+        |r| r.history().usual_payment_offset,
+    ),
     // The renewal itself.
+    num(
+        "days_past_usual_payment",
+        Renewal,
+        "Days from the renewal's usual payment day (its due date plus usual_payment_day) to T: above 0, later than this customer usually pays, even before the due date.",
+        |r| r.history().usual_payment_offset.map(|usual| f64::from(r.as_of() - r.due()) - usual),
+    ),
     num("days_overdue", Renewal, "Days from the renewal's due date to T, when it is already due (0 when not yet due).", |r| {
         Some(f64::from((r.as_of() - r.due()).max(0)))
     }),

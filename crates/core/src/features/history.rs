@@ -109,6 +109,10 @@ pub struct EventCounts {
     pub contacts_90d: u32,
 }
 
+/// The usual payment day is the median over at most this many of the latest paid renewals: a
+/// habit, not a lifetime average.
+pub const USUAL_PAYMENT_RENEWALS: usize = 6;
+
 /// One policy's state at T.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyHistory {
@@ -125,6 +129,12 @@ pub struct PolicyHistory {
     pub mean_days_late: Option<f64>,
     /// Days late of the most recently due renewal paid before T.
     pub last_days_late: Option<i32>,
+    /// Renewals paid before T ahead of their due date.
+    pub paid_early: u32,
+    /// The customer's usual payment day on this policy, in days from the due date (negative:
+    /// before it): the median over the last [`USUAL_PAYMENT_RENEWALS`] renewals paid before T,
+    /// each clipped to [-30, grace].
+    pub usual_payment_offset: Option<f64>,
     /// Most recent settled renewals in a row paid by their due date.
     pub on_time_streak: u32,
     pub failed_debits_total: u32,
@@ -177,6 +187,8 @@ impl PolicyHistory {
         let mut last_paid: Option<Day> = None;
         // Settled renewals in due order: Some(on_time) for each, to count the trailing streak.
         let mut streak = 0u32;
+        // Signed days from due to payment of the latest paid renewals (oldest first).
+        let mut offsets: std::collections::VecDeque<i32> = std::collections::VecDeque::with_capacity(USUAL_PAYMENT_RENEWALS);
         for i in inst.of_policy(policy) {
             let due = inst.due[i];
             if due >= t {
@@ -222,6 +234,11 @@ impl PolicyHistory {
             match paid {
                 Some(p) => {
                     h.renewals_paid += 1;
+                    h.paid_early += u32::from(p < due);
+                    if offsets.len() == USUAL_PAYMENT_RENEWALS {
+                        offsets.pop_front();
+                    }
+                    offsets.push_back((p - due).clamp(-30, spec.grace_days));
                     let late = (p - due).max(0);
                     late_sum += i64::from(late);
                     h.max_days_late = Some(h.max_days_late.map_or(late, |m| m.max(late)));
@@ -253,6 +270,13 @@ impl PolicyHistory {
             }
         }
         h.on_time_streak = streak;
+        if !offsets.is_empty() {
+            let mut sorted: Vec<i32> = offsets.into_iter().collect();
+            sorted.sort_unstable();
+            let mid = sorted.len() / 2;
+            h.usual_payment_offset =
+                Some(if sorted.len() % 2 == 1 { f64::from(sorted[mid]) } else { f64::from(sorted[mid - 1] + sorted[mid]) / 2.0 });
+        }
         if h.renewals_paid > 0 {
             h.mean_days_late = Some(late_sum as f64 / f64::from(h.renewals_paid));
         }

@@ -107,6 +107,10 @@ fn payment_history_features_count_only_what_was_paid_before_t() {
     assert_eq!(get("earlier_lapses"), "1.0");
     assert_eq!(get("max_days_late"), "92.0");
     assert_eq!(get("last_renewal_days_late"), "92.0");
+    // Offsets 0, 20, 45 and 92 clipped to the 60-day grace: the usual day is their median.
+    assert_eq!(get("usual_payment_day"), "32.5");
+    assert_eq!(get("share_paid_early"), "0.0");
+    assert_eq!(get("days_past_usual_payment"), "-28.5", "4 days overdue, 32.5 days before the usual day");
     assert_eq!(get("on_time_streak"), "0.0");
     assert_eq!(get("overdue_installments"), "1.0");
     assert_eq!(get("days_overdue"), "4.0");
@@ -116,6 +120,31 @@ fn payment_history_features_count_only_what_was_paid_before_t() {
     assert_eq!(get("customer_age"), "43.0");
     assert_eq!(get("annualized_premium"), "1000.0");
     assert_eq!(get("lapsed"), "1");
+}
+
+/// A customer who pays ahead of the due date by habit is late for them before the renewal is due.
+#[test]
+fn the_usual_payment_day_is_the_median_of_the_latest_six_and_counts_early_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = CsvBook::new();
+    book.annual_policy("P1", "2016-03-10")
+        .installment("P1", 2, "2017-03-10", "2017-05-01") // 52 days late: older than the latest six
+        .installment("P1", 3, "2018-03-10", "2018-02-28") // 10 early
+        .installment("P1", 4, "2019-03-10", "2019-02-26") // 12 early
+        .installment("P1", 5, "2020-03-10", "2020-03-02") // 8 early
+        .installment("P1", 6, "2021-03-10", "2021-01-01") // 68 early: clipped to 30
+        .installment("P1", 7, "2022-03-10", "2022-03-01") // 9 early
+        .installment("P1", 8, "2023-03-10", "2023-03-13") // 3 late
+        .installment("P1", 9, "2024-03-10", "2024-03-05"); // the renewal scored, due 5 days after T, paid on T (not visible)
+    let dir = book.write(dir.path());
+    let frame = snapshot_of(&dir, day("2024-03-05"), day("2024-09-30"));
+    let row = column_strings(&frame, "installment_no").iter().position(|n| n == "9").expect("renewal 9 scored");
+    let get = |name: &str| column_strings(&frame, name)[row].clone();
+    // The latest six: -10, -12, -8, -30, -9, +3 -> sorted -30 -12 -10 -9 -8 3: median -9.5.
+    assert_eq!(get("usual_payment_day"), "-9.5");
+    assert_eq!(get("share_paid_early"), "0.714286", "5 of the 7 renewals paid before T were early");
+    // Due in 5 days, usually paid 9.5 days ahead: 4.5 days past the usual day.
+    assert_eq!(get("days_past_usual_payment"), "4.5");
 }
 
 /// Removes policies issued on or after `t`, with their installments and events.

@@ -127,9 +127,11 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("业务员近期的失效记录未知".into()),
         ("agent_tenure_years", Missing) => Some("服务业务员的司龄未知".into()),
         ("days_since_last_payment", Missing) => Some("无缴费记录".into()),
-        ("last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late", Missing) => {
-            Some("尚未缴过续期保费，没有缴费习惯可参考".into())
-        }
+        (
+            "last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late" | "share_paid_early" | "usual_payment_day"
+            | "days_past_usual_payment",
+            Missing,
+        ) => Some("尚未缴过续期保费，没有缴费习惯可参考".into()),
         ("auto_debit_share", Missing) => Some("无缴费方式记录".into()),
         ("days_since_last_contact", Missing) => Some("从未联系过".into()),
         ("late_share_12m", Missing) => Some("近12个月没有已结清的续期保费".into()),
@@ -145,6 +147,12 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("share_renewals_paid_late", Number(x)) => Some(format!("{}的续期保费逾期缴纳", pct(x))),
         ("max_days_late", Number(x)) => Some(format!("曾有一期保费逾期{}天缴纳", n(x))),
         ("mean_days_late", Number(x)) => Some(format!("保费平均逾期{}天缴纳", n(x))),
+        ("share_paid_early", Number(x)) => Some(format!("{}的续期保费在应缴日前缴纳", pct(x))),
+        ("usual_payment_day", Number(x)) if x < 0.0 => Some(format!("通常在应缴日前{}天缴费", n(-x))),
+        ("usual_payment_day", Number(x)) if x > 0.0 => Some(format!("通常在应缴日后{}天缴费", n(x))),
+        ("usual_payment_day", Number(_)) => Some("通常在应缴日当天缴费".into()),
+        ("days_past_usual_payment", Number(x)) if x > 0.0 => Some(format!("已超过该客户惯常缴费日{}天仍未缴费", n(x))),
+        ("days_past_usual_payment", Number(x)) => Some(format!("距该客户惯常缴费日还有{}天", n(-x))),
         ("last_renewal_days_late", Number(x)) => Some(format!("上一期续期保费逾期{}天缴纳", n(x))),
         ("on_time_streak", Number(x)) => Some(format!("近期仅连续{}期按时缴费", n(x))),
         ("earlier_lapses", Number(x)) => Some(format!("保单此前已失效{}次", n(x))),

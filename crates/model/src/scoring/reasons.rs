@@ -47,9 +47,11 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("the agent's recent lapse record is not known".to_string()),
         ("agent_tenure_years", Missing) => Some("the servicing agent's service is not known".to_string()),
         ("days_since_last_payment", Missing) => Some("no payment on record".to_string()),
-        ("last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late", Missing) => {
-            Some("no renewal premium paid yet: no payment habit to go by".to_string())
-        }
+        (
+            "last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late" | "share_paid_early" | "usual_payment_day"
+            | "days_past_usual_payment",
+            Missing,
+        ) => Some("no renewal premium paid yet: no payment habit to go by".to_string()),
         ("auto_debit_share", Missing) => Some("no payment method on record".to_string()),
         ("days_since_last_contact", Missing) => Some("never contacted".to_string()),
         ("late_share_12m", Missing) => Some("no renewal premium settled in the last 12 months".to_string()),
@@ -71,6 +73,16 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("share_renewals_paid_late", Number(x)) => Some(format!("{} of renewal premiums were paid late", pct(x))),
         ("max_days_late", Number(n)) => Some(format!("a premium was once paid {} late", plural(n, "day", "days"))),
         ("mean_days_late", Number(n)) => Some(format!("premiums are paid {} late on average", plural(n, "day", "days"))),
+        ("share_paid_early", Number(x)) => Some(format!("{} of renewal premiums were paid ahead of their due date", pct(x))),
+        ("usual_payment_day", Number(n)) if n < 0.0 => {
+            Some(format!("premiums are usually paid {} before the due date", plural(-n, "day", "days")))
+        }
+        ("usual_payment_day", Number(n)) if n > 0.0 => Some(format!("premiums are usually paid {} after the due date", plural(n, "day", "days"))),
+        ("usual_payment_day", Number(_)) => Some("premiums are usually paid on the due date".to_string()),
+        ("days_past_usual_payment", Number(n)) if n > 0.0 => {
+            Some(format!("{} past the day this customer usually pays, still unpaid", plural(n, "day", "days")))
+        }
+        ("days_past_usual_payment", Number(n)) => Some(format!("{} before the day this customer usually pays", plural(-n, "day", "days"))),
         ("last_renewal_days_late", Number(n)) => Some(format!("the last renewal premium was paid {} late", plural(n, "day", "days"))),
         ("on_time_streak", Number(n)) => Some(format!("only {} in a row paid on time lately", plural(n, "premium", "premiums"))),
         ("earlier_lapses", Number(n)) => Some(format!("the policy has lapsed {} before", plural(n, "time", "times"))),
