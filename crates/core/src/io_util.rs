@@ -6,19 +6,20 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// An I/O error with the path it happened on.
+/// An I/O error with the path it happened on. The OS error is part of the message and not the
+/// error's `source()`: the binary prints an error with its chain, which would say it twice
+/// ("opening x.csv: No such file or directory (os error 2): No such file or directory ...").
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {}: {source}", path.display())]
+#[error("{action} {}: {error}", path.display())]
 pub struct IoContext {
     pub action: &'static str,
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 impl IoContext {
-    pub fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
-        IoContext { action, path: path.to_path_buf(), source }
+    pub fn new(action: &'static str, path: &Path, error: io::Error) -> Self {
+        IoContext { action, path: path.to_path_buf(), error }
     }
 }
 
@@ -76,4 +77,21 @@ pub fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
         sync_dir(&out_of)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_io_error_names_its_path_and_the_os_reason_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agents.csv");
+        let error = IoContext::new("opening", &path, File::open(&path).unwrap_err());
+        let text = error.to_string();
+        assert!(text.starts_with("opening ") && text.contains("agents.csv"), "{text}");
+        assert!(text.contains("No such file or directory"), "{text}");
+        // No source: a printer of the error chain does not say the OS reason a second time.
+        assert!(std::error::Error::source(&error).is_none());
+    }
 }

@@ -352,7 +352,7 @@ fn booster(params: &Params, rounds: usize) -> GradientBooster {
 /// judged by log loss on the other tenth, stopped `patience` rounds after its best round.
 fn early_stopped_rounds(params: &Params, patience: usize, design: &Design, y: &[f64]) -> Result<usize, String> {
     use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed ^ 0x5eed_e5);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed ^ 0x005e_ede5);
     let set_aside: Vec<bool> = (0..design.rows).map(|_| rng.random::<f64>() < 0.1).collect();
     let (fit_rows, check_rows): (Vec<usize>, Vec<usize>) = (0..design.rows).partition(|&r| !set_aside[r]);
     if check_rows.is_empty() || fit_rows.is_empty() {
@@ -372,9 +372,8 @@ fn early_stopped_rounds(params: &Params, patience: usize, design: &Design, y: &[
     let (fit_w, check_w) = (vec![1.0; fit_rows.len()], vec![1.0; check_rows.len()]);
     let fit_x = Matrix::new(&fit_values, fit_rows.len(), design.cols());
     let check_x = Matrix::new(&check_values, check_rows.len(), design.cols());
-    let mut probe = booster(params, params.gbdt_rounds)
-        .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
-        .set_early_stopping_rounds(Some(patience));
+    let mut probe =
+        booster(params, params.gbdt_rounds).set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss)).set_early_stopping_rounds(Some(patience));
     probe.fit(&fit_x, &fit_y, &fit_w, Some(vec![(check_x, &check_y, &check_w)])).map_err(|e| e.to_string())?;
     let best = probe.best_iteration.map_or(params.gbdt_rounds, |i| i + 1);
     tracing::debug!(best, patience, "boosting rounds chosen by early stopping");

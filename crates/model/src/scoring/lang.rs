@@ -128,7 +128,12 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_tenure_years", Missing) => Some("服务业务员的司龄未知".into()),
         ("days_since_last_payment", Missing) => Some("无缴费记录".into()),
         (
-            "last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late" | "share_paid_early" | "usual_payment_day"
+            "last_renewal_days_late"
+            | "max_days_late"
+            | "mean_days_late"
+            | "share_renewals_paid_late"
+            | "share_paid_early"
+            | "usual_payment_day"
             | "days_past_usual_payment",
             Missing,
         ) => Some("尚未缴过续期保费，没有缴费习惯可参考".into()),

@@ -48,7 +48,12 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_tenure_years", Missing) => Some("the servicing agent's service is not known".to_string()),
         ("days_since_last_payment", Missing) => Some("no payment on record".to_string()),
         (
-            "last_renewal_days_late" | "max_days_late" | "mean_days_late" | "share_renewals_paid_late" | "share_paid_early" | "usual_payment_day"
+            "last_renewal_days_late"
+            | "max_days_late"
+            | "mean_days_late"
+            | "share_renewals_paid_late"
+            | "share_paid_early"
+            | "usual_payment_day"
             | "days_past_usual_payment",
             Missing,
         ) => Some("no renewal premium paid yet: no payment habit to go by".to_string()),
@@ -74,9 +79,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("max_days_late", Number(n)) => Some(format!("a premium was once paid {} late", plural(n, "day", "days"))),
         ("mean_days_late", Number(n)) => Some(format!("premiums are paid {} late on average", plural(n, "day", "days"))),
         ("share_paid_early", Number(x)) => Some(format!("{} of renewal premiums were paid ahead of their due date", pct(x))),
-        ("usual_payment_day", Number(n)) if n < 0.0 => {
-            Some(format!("premiums are usually paid {} before the due date", plural(-n, "day", "days")))
-        }
+        ("usual_payment_day", Number(n)) if n < 0.0 => Some(format!("premiums are usually paid {} before the due date", plural(-n, "day", "days"))),
         ("usual_payment_day", Number(n)) if n > 0.0 => Some(format!("premiums are usually paid {} after the due date", plural(n, "day", "days"))),
         ("usual_payment_day", Number(_)) => Some("premiums are usually paid on the due date".to_string()),
         ("days_past_usual_payment", Number(n)) if n > 0.0 => {
