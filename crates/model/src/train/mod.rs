@@ -51,7 +51,7 @@ pub struct TrainConfig {
     /// Try a small grid of settings per family ([`candidates`]) instead of the configured
     /// parameters alone.
     pub search: bool,
-    /// Consider a blend of the best setting of each explainable family.
+    /// Consider a blend of explainable settings (forward-selected, at most three).
     pub blend: bool,
     /// k-fold with one setting: also return each fold's model, calibrated on the other folds'
     /// held-out predictions ([`TrainOutcome::fold_models`]), for predictions on other tables'

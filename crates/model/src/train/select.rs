@@ -7,9 +7,10 @@
 //! the reported figure is their mean. So what is reported comes from rows that chose nothing.
 //! The served model is the choice made on all held-out rows.
 //!
-//! The blend is a logistic regression on the log-odds of the best setting of each explainable
-//! family (logistic, spline, boosting), fitted on their out-of-fold predictions: a stack whose
-//! contributions stay exact (linear in the members' log-odds).
+//! The blend is a logistic regression on the log-odds of up to three explainable settings
+//! (logistic, spline, boosting; chosen by forward selection, [`HeldOut::blend_members`]), fitted
+//! on their out-of-fold predictions: a stack whose contributions stay exact (linear in the
+//! members' log-odds).
 
 use crate::estimators::Family;
 use crate::logistic;
@@ -161,7 +162,7 @@ impl HeldOut<'_> {
     }
 
     /// Chooses on `slots` alone: the candidate with the lowest held-out log loss, or the blend
-    /// of each explainable family's best when `blend` is on and its cross-fitted log loss is
+    /// of the forward-selected settings when `blend` is on and its cross-fitted log loss is
     /// lower still.
     pub fn choose(&self, slots: &[usize], group: &dyn Fn(usize) -> usize, blend: bool) -> Pick {
         let losses: Vec<f64> = self.calibrated.iter().map(|p| log_loss(self.labels, p, slots)).collect();
@@ -231,10 +232,10 @@ mod tests {
     }
 
     #[test]
-    fn forward_selection_stops_at_the_member_cap_and_takes_two_settings_of_a_family() {
+    fn forward_selection_stops_at_the_member_cap_and_keeps_family_order() {
         use rand::{Rng, SeedableRng};
         // Five views of independent signals, two of them boosting settings: each adds, so the
-        // blend grows to the cap; a second setting of one family may join.
+        // blend grows to the cap.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let n = 6_000;
         let mut labels = Vec::new();
