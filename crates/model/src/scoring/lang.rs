@@ -3,7 +3,7 @@
 //! language, written by hand like the English sentences (they are read to customers); a test
 //! checks every catalog feature has its own sentence in both.
 
-use super::reasons::{ReasonValue, fmt_number, sentence};
+use super::reasons::{PAYMENT_HABIT_FEATURES, ReasonValue, fmt_number, sentence};
 use lapse_core::features::catalog;
 
 /// A language for reasons and labels.
@@ -127,16 +127,7 @@ pub fn zh_sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("业务员近期的失效记录未知".into()),
         ("agent_tenure_years", Missing) => Some("服务业务员的司龄未知".into()),
         ("days_since_last_payment", Missing) => Some("无缴费记录".into()),
-        (
-            "last_renewal_days_late"
-            | "max_days_late"
-            | "mean_days_late"
-            | "share_renewals_paid_late"
-            | "share_paid_early"
-            | "usual_payment_day"
-            | "days_past_usual_payment",
-            Missing,
-        ) => Some("尚未缴过续期保费，没有缴费习惯可参考".into()),
+        (f, Missing) if PAYMENT_HABIT_FEATURES.contains(&f) => Some("尚未缴过续期保费，没有缴费习惯可参考".into()),
         ("auto_debit_share", Missing) => Some("无缴费方式记录".into()),
         ("days_since_last_contact", Missing) => Some("从未联系过".into()),
         ("late_share_12m", Missing) => Some("近12个月没有已结清的续期保费".into()),
@@ -283,6 +274,15 @@ mod tests {
                 assert!(!zh.contains(&f.name.replace('_', " ")), "{} has no Chinese sentence of its own: {zh}", f.name);
                 assert!(!en.is_empty() && zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{}: {en} / {zh}", f.name);
             }
+        }
+    }
+
+    #[test]
+    fn a_missing_payment_habit_says_no_renewal_was_paid_yet_in_both_languages() {
+        for &f in super::super::reasons::PAYMENT_HABIT_FEATURES {
+            assert!(catalog::feature(f).is_some(), "{f} is not in the catalog");
+            assert_eq!(sentence_in(Lang::En, f, ReasonValue::Missing), "no renewal premium paid yet: no payment habit to go by", "{f}");
+            assert_eq!(sentence_in(Lang::ZhCn, f, ReasonValue::Missing), "尚未缴过续期保费，没有缴费习惯可参考", "{f}");
         }
     }
 

@@ -14,6 +14,18 @@ pub enum ReasonValue<'a> {
     Missing,
 }
 
+/// The features read from paid renewals: missing, they all mean "no renewal premium paid yet"
+/// (one sentence in each language).
+pub(crate) const PAYMENT_HABIT_FEATURES: &[&str] = &[
+    "last_renewal_days_late",
+    "max_days_late",
+    "mean_days_late",
+    "share_renewals_paid_late",
+    "share_paid_early",
+    "usual_payment_day",
+    "days_past_usual_payment",
+];
+
 fn plural(n: f64, one: &str, many: &str) -> String {
     if n == 1.0 { format!("1 {one}") } else { format!("{} {many}", fmt_number(n)) }
 }
@@ -47,16 +59,7 @@ pub fn sentence(feature: &str, value: ReasonValue<'_>) -> String {
         ("agent_lapse_rate_12m" | "agent_renewals_12m", Missing) => Some("the agent's recent lapse record is not known".to_string()),
         ("agent_tenure_years", Missing) => Some("the servicing agent's service is not known".to_string()),
         ("days_since_last_payment", Missing) => Some("no payment on record".to_string()),
-        (
-            "last_renewal_days_late"
-            | "max_days_late"
-            | "mean_days_late"
-            | "share_renewals_paid_late"
-            | "share_paid_early"
-            | "usual_payment_day"
-            | "days_past_usual_payment",
-            Missing,
-        ) => Some("no renewal premium paid yet: no payment habit to go by".to_string()),
+        (f, Missing) if PAYMENT_HABIT_FEATURES.contains(&f) => Some("no renewal premium paid yet: no payment habit to go by".to_string()),
         ("auto_debit_share", Missing) => Some("no payment method on record".to_string()),
         ("days_since_last_contact", Missing) => Some("never contacted".to_string()),
         ("late_share_12m", Missing) => Some("no renewal premium settled in the last 12 months".to_string()),
